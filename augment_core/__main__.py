@@ -1,0 +1,5 @@
+import sys
+
+from augment_core.cli import main
+
+sys.exit(main())

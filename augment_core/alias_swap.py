@@ -1,0 +1,117 @@
+"""The alias swap: replace tag keywords with aliases from the tag vocabulary.
+
+As in the Made With ML lesson (``gan`` <-> ``generative adversarial networks``), but with
+one regex pass per text instead of one per key, replacements that keep the grammatical
+number and the case of what they replace, and variants that are distinct by
+construction: with one swap per variant every (occurrence, replacement) pair is
+enumerated and sampled without replacement, so ``n_per_original=5`` gives five different
+texts when five exist, and fewer (never a duplicate) when they do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any, Sequence
+
+from augment_core.aliases import AliasTable, KeywordMatch, match_case
+from augment_core.augmenter import Progress
+from augment_core.changes import Candidate, Edit, apply_edits
+from augment_core.rng import row_rng
+
+# With several swaps per variant the space is sampled, not enumerated: this many draws
+# per wanted variant before settling for fewer.
+_DRAWS_PER_VARIANT = 8
+_ENUMERATE_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class AliasSwap:
+    table: AliasTable
+    max_swaps: int = 1
+    name: str = "alias_swap"
+
+    def __post_init__(self) -> None:
+        if self.max_swaps < 1:
+            raise ValueError("max_swaps must be at least 1")
+
+    def params(self) -> dict[str, Any]:
+        return {"max_swaps": self.max_swaps, "tags_sha256": self.table.source_sha256}
+
+    def generate(
+        self,
+        texts: Sequence[str],
+        row_ids: Sequence[str],
+        n_per_original: int,
+        seed: int,
+        progress: Progress | None = None,
+    ) -> list[list[Candidate]]:
+        out = []
+        for i, (text, row_id) in enumerate(zip(texts, row_ids)):
+            out.append(self.variants(text, row_id, n_per_original, seed))
+            if progress is not None and (i + 1) % 1024 == 0:
+                progress(1024)
+        if progress is not None and len(texts) % 1024:
+            progress(len(texts) % 1024)
+        return out
+
+    def variants(self, text: str, row_id: str, n: int, seed: int) -> list[Candidate]:
+        if n <= 0:
+            return []
+        matches = self.table.swappable(text)
+        if not matches:
+            return []
+        rng = row_rng(seed, self.name, row_id)
+        swaps = min(self.max_swaps, len(matches))
+        options = [[(m, alt) for alt in self._replacements(m)] for m in matches]
+        seen = {text}
+        out: list[Candidate] = []
+
+        def add(choice: Sequence[tuple[KeywordMatch, str]]) -> None:
+            cand = apply_edits(text, [Edit(m.start, m.end, alt, "substitute") for m, alt in choice])
+            if cand.text not in seen:
+                seen.add(cand.text)
+                out.append(cand)
+
+        space = _space_size(options, swaps)
+        if space <= _ENUMERATE_LIMIT:
+            everything = [
+                combo
+                for idx in combinations(range(len(matches)), swaps)
+                for combo in _product([options[i] for i in idx])
+            ]
+            for combo in rng.sample(everything, len(everything)):
+                add(combo)
+                if len(out) == n:
+                    break
+        else:
+            for _ in range(n * _DRAWS_PER_VARIANT):
+                idx = sorted(rng.sample(range(len(matches)), swaps))
+                add([rng.choice(options[i]) for i in idx])
+                if len(out) == n:
+                    break
+        return out
+
+    def _replacements(self, m: KeywordMatch) -> list[str]:
+        return [match_case(m.surface, alt) for alt in self.table.alternatives[m.key]]
+
+
+def _space_size(options: list[list[Any]], swaps: int) -> int:
+    if swaps == 1:
+        return sum(len(o) for o in options)
+    total = 0
+    for idx in combinations(range(len(options)), swaps):
+        size = 1
+        for i in idx:
+            size *= len(options[i])
+        total += size
+        if total > _ENUMERATE_LIMIT:
+            break
+    return total
+
+
+def _product(lists: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    combos: list[tuple[Any, ...]] = [()]
+    for items in lists:
+        combos = [c + (x,) for c in combos for x in items]
+    return combos

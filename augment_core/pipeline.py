@@ -1,0 +1,100 @@
+"""From a split dataset and some augmenters to provenance rows.
+
+Only train rows are augmented; val and test rows pass through untouched (the lesson's
+"split first, augment train only"). Every output row says where it came from: its parent,
+the augmenter, the parameters that with the seed reproduce it, and the change spans.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Sequence
+
+from augment_core.augmenter import Augmenter
+from augment_core.changes import changes_to_json
+from augment_core.dataset import Dataset
+from augment_core.errors import InputError
+
+ORIGINAL = "original"
+PROVENANCE_COLUMNS = ("id", "parent_id", "split", "augmenter", "text", "original_text")
+TRAILING_COLUMNS = ("params", "changes")
+RunProgress = Callable[[int, int], None]
+"""Called as (originals done, originals in all) while augmenters run."""
+
+
+def variant_id(parent_id: str, augmenter: str, index: int) -> str:
+    return f"{parent_id}~{augmenter}~{index}"
+
+
+def output_columns(label_column: str, extra: Sequence[str] = ()) -> list[str]:
+    return [*PROVENANCE_COLUMNS, label_column, *TRAILING_COLUMNS, *extra]
+
+
+def run_augmentation(
+    dataset: Dataset,
+    augmenters: Sequence[Augmenter],
+    n_per_original: int,
+    keep_original: bool,
+    seed: int,
+    progress: RunProgress | None = None,
+) -> list[dict[str, Any]]:
+    if not dataset.has_splits:
+        raise InputError("the dataset must be split before augmentation (split first, augment train only)")
+    if n_per_original < 0:
+        raise InputError("--n-per-original must be 0 or more")
+    names = [a.name for a in augmenters]
+    if len(set(names)) != len(names):
+        raise InputError(f"each augmenter may run once per run, got {', '.join(names)}")
+    label_column = dataset.mapping.label_column
+    if label_column in PROVENANCE_COLUMNS + TRAILING_COLUMNS:
+        raise InputError(f"the label column is named {label_column!r}, which the output uses itself: rename it")
+    empty = set(dataset.empty_text_ids)
+    train = [r for r in dataset.records if r.split == "train" and r.id not in empty]
+    texts = [r.text for r in train]
+    ids = [r.id for r in train]
+
+    total = len(train) * len(augmenters)
+    done = 0
+
+    def step(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, total)
+
+    variants_by_augmenter = []
+    for augmenter in augmenters:
+        variants = augmenter.generate(texts, ids, n_per_original, seed, step)
+        params = json.dumps(
+            {"augmenter": augmenter.name, **augmenter.params(), "n_per_original": n_per_original, "seed": seed},
+            sort_keys=True,
+        )
+        variants_by_augmenter.append((augmenter.name, params, variants))
+
+    original_params = json.dumps({"augmenter": ORIGINAL, "seed": seed})
+    position = {r.id: i for i, r in enumerate(train)}
+    rows: list[dict[str, Any]] = []
+    for record in dataset.records:
+        if record.split != "train" or keep_original:
+            rows.append({
+                "id": record.id, "parent_id": record.id, "split": record.split, "augmenter": ORIGINAL,
+                "text": record.text, "original_text": record.text, label_column: record.raw_label,
+                "params": original_params, "changes": "[]",
+            })
+        i = position.get(record.id)
+        if i is None:
+            continue
+        for name, params, variants in variants_by_augmenter:
+            seen = {record.text}
+            k = 0
+            for cand in variants[i]:
+                if cand.text in seen:  # augmenters promise distinct variants; hold them to it
+                    continue
+                seen.add(cand.text)
+                k += 1
+                rows.append({
+                    "id": variant_id(record.id, name, k), "parent_id": record.id, "split": "train",
+                    "augmenter": name, "text": cand.text, "original_text": record.text,
+                    label_column: record.raw_label, "params": params, "changes": changes_to_json(cand.changes),
+                })
+    return rows

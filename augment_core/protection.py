@@ -1,0 +1,83 @@
+"""Protected spans: the parts of a text a contextual augmenter must leave exactly as they are.
+
+The tags of a row are decided by its keywords, so every keyword the alias table finds
+(tags, aliases, inflected forms, multi-word) is protected, plus the words a user names
+with ``--protect``. Spans are character ranges on the original text; the augmenters work
+on the original's words, so a span never has to be re-found after tokenization.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Sequence
+
+from augment_core.aliases import AliasTable
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    surface: str
+
+
+def _word_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
+    """Whole-word, case-insensitive; spaces and dashes inside a word match either, as the
+    alias table's keys do. Longest first so a phrase wins over its first word."""
+    cleaned = sorted({w.strip() for w in words if w and w.strip()}, key=len, reverse=True)
+    if not cleaned:
+        return None
+    parts = [r"[\s\-]+".join(re.escape(piece) for piece in re.split(r"[\s\-]+", w)) for w in cleaned]
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Protector:
+    """Finds the protected spans of a text."""
+
+    table: AliasTable | None = None
+    words: tuple[str, ...] = ()
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        return _word_pattern(self.words)
+
+    def spans(self, text: str) -> list[Span]:
+        """Sorted, merged protected spans of ``text``."""
+        raw: list[tuple[int, int]] = []
+        if self.table is not None:
+            raw.extend((m.start, m.end) for m in self.table.find(text))
+        if self._pattern is not None:
+            raw.extend((m.start(), m.end()) for m in self._pattern.finditer(text))
+        return [Span(s, e, text[s:e]) for s, e in merge_spans(raw)]
+
+    def is_keyword(self, word: str) -> bool:
+        """Whether ``word`` (a candidate replacement) is itself protected: using it would
+        add a keyword, i.e. possibly a tag the row does not have."""
+        w = word.strip().lower()
+        if not w:
+            return False
+        if self.table is not None and w in self.table.keywords:
+            return True
+        return bool(self._pattern is not None and self._pattern.fullmatch(w))
+
+
+def merge_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged]
+
+
+def overlaps(start: int, end: int, spans: Sequence[Span]) -> bool:
+    return any(start < sp.end and sp.start < end for sp in spans)
+
+
+def strictly_inside(pos: int, spans: Sequence[Span]) -> bool:
+    """Whether an insertion at ``pos`` would split a protected span."""
+    return any(sp.start < pos < sp.end for sp in spans)

@@ -1,0 +1,20 @@
+"""Per-row randomness.
+
+Each row's random choices come from a generator seeded with (seed, augmenter, row id), so a
+row's variants do not depend on row order, on batching or on which other rows are in the
+run. ``random.Random`` hashes a string seed with SHA-512, so this is stable across
+processes and Python's hash randomisation.
+"""
+
+from __future__ import annotations
+
+import random
+
+
+def row_rng(seed: int, *parts: object) -> random.Random:
+    return random.Random("|".join([str(seed), *map(str, parts)]))
+
+
+def row_seed(seed: int, *parts: object) -> int:
+    """A 63-bit integer seed for libraries that want one (torch generators)."""
+    return row_rng(seed, *parts).getrandbits(63)
