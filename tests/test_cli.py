@@ -1,0 +1,125 @@
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from augment_core.cli import main
+
+BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id"]
+
+
+def cli(*args: str):
+    return subprocess.run([sys.executable, "-m", "augment_core", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory, sample_csv):
+    lines = sample_csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows = list(csv.reader(lines))
+    path = tmp_path_factory.mktemp("in") / "small.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows[:201])
+    return path
+
+
+def test_cli_writes_provenance_rows(small_csv, tags_json, tmp_path):
+    out = tmp_path / "out.csv"
+    result = cli("augment", str(small_csv), *BASE, "--tags", str(tags_json), "--augmenter", "alias_swap",
+                 "--n-per-original", "5", "--keep-original", "--seed", "7", "--no-quality", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert {r["augmenter"] for r in rows} == {"original", "alias_swap"}
+    assert all(r["split"] == "train" for r in rows if r["augmenter"] == "alias_swap")
+    assert json.loads(rows[0]["tags"])  # the JSON list survives as the input wrote it
+    assert "wrote" in result.stderr
+
+
+@pytest.mark.parametrize("ext", ["jsonl", "parquet"])
+def test_output_format_follows_the_extension(small_csv, tmp_path, ext):
+    out = tmp_path / f"out.{ext}"
+    assert main(["augment", str(small_csv), *BASE, "--no-quality", "--output", str(out)]) == 0
+    if ext == "jsonl":
+        first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+        assert first["augmenter"] in ("original", "alias_swap")
+    else:
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(out).num_rows > 0
+
+
+def test_same_seed_same_bytes(small_csv, tmp_path):
+    outs = []
+    for i, seed in enumerate(["3", "3", "4"]):
+        out = tmp_path / f"o{i}.csv"
+        assert main(["augment", str(small_csv), *BASE, "--seed", seed, "--no-quality", "--output", str(out)]) == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] and outs[0] != outs[2]
+
+
+def test_help_documents_every_flag():
+    result = cli("augment", "--help")
+    assert result.returncode == 0
+    for flag in ["--text-column", "--label-column", "--label-sep", "--split-column", "--id-column", "--split-ratios",
+                 "--tags", "--augmenter", "--n-per-original", "--keep-original", "--max-swaps", "--seed", "--output",
+                 "--engine", "--model", "--aug-p", "--top-k", "--device", "--protect", "--batch-size", "--no-quality"]:
+        assert flag in result.stdout
+
+
+def _bad(tmp_path, small_csv):
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(bytes(range(256)) * 4)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    notjson = tmp_path / "tags.json"
+    notjson.write_text("{oops")
+    notlist = tmp_path / "tags2.json"
+    notlist.write_text('{"tag": "gan"}')
+    xlsx = tmp_path / "data.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04")
+    return {
+        "missing file": ([str(tmp_path / "nope.csv")], "not found"),
+        "empty file": ([str(empty)], "empty"),
+        "binary garbage": ([str(garbage)], "not a text file"),
+        "missing column": ([str(small_csv), "--text-column", "body"], "column not found: body"),
+        "tags not json": ([str(small_csv), "--tags", str(notjson)], "not valid JSON"),
+        "tags not a list": ([str(small_csv), "--tags", str(notlist)], "JSON list"),
+        "unsupported format": ([str(xlsx)], "unsupported file type"),
+        "unwritable output": ([str(small_csv), "--output", str(tmp_path / "no" / "such" / "out.csv")], "does not exist"),
+        "bad ratios": ([str(small_csv), "--split-ratios", "0.5,0.2"], "split ratios"),
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "missing file", "empty file", "binary garbage", "missing column", "tags not json", "tags not a list",
+    "unsupported format", "unwritable output", "bad ratios",
+])
+def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, small_csv, capsys, case):
+    args, message = _bad(tmp_path, small_csv)[case]
+    out = tmp_path / "out.csv"
+    argv = ["augment", args[0], *BASE, *args[1:], "--no-quality"]
+    if "--output" not in argv:
+        argv += ["--output", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.csv*"))
+
+
+def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
+    result = cli("augment", str(tmp_path / "missing.csv"), *BASE, "--output", str(tmp_path / "o.csv"))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and "Traceback" not in result.stderr
+
+
+def test_alias_swap_run_does_not_load_torch(small_csv, tmp_path):
+    code = (
+        "import sys; from augment_core.cli import main; "
+        f"rc = main(['augment', {str(small_csv)!r}, *{BASE!r}, '--no-quality', '--output', {str(tmp_path / 'o.csv')!r}]); "
+        "assert rc == 0; heavy = [m for m in ('torch', 'transformers', 'pandas', 'streamlit') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
