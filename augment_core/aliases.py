@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -48,6 +48,9 @@ def normalize_key(text: str) -> str:
     return _SPACE_RUN.sub(" ", text.strip().lower())
 
 
+_key_of = lru_cache(maxsize=65536)(normalize_key)
+
+
 @dataclass(frozen=True)
 class AliasTable:
     """Keywords (every form of every tag and alias) and, for keys with aliases, the
@@ -65,13 +68,11 @@ class AliasTable:
     def find(self, text: str) -> list[KeywordMatch]:
         """Every keyword occurrence: whole words, case-insensitive, leftmost-longest,
         non-overlapping."""
-        return [
-            KeywordMatch(m.start(), m.end(), m.group(), normalize_key(m.group()))
-            for m in self._pattern.finditer(text)
-        ]
+        return [KeywordMatch(m.start(), m.end(), m[0], _key_of(m[0])) for m in self._pattern.finditer(text)]
 
     def swappable(self, text: str) -> list[KeywordMatch]:
-        return [m for m in self.find(text) if m.key in self.alternatives]
+        alternatives = self.alternatives
+        return [m for m in self.find(text) if m.key in alternatives]
 
     def tags_in(self, text: str) -> set[str]:
         """Tags whose keywords occur in ``text``."""

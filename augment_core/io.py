@@ -77,6 +77,8 @@ def write_rows(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str], col
 
 
 def _csv_cell(value: Any) -> Any:
+    if value.__class__ is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, (list, dict, tuple)):
