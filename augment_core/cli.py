@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="masked LM: a local path or a Hugging Face name (default $AUGMENT_REVIEW_MODEL or distilbert-base-uncased)")
     g.add_argument("--aug-p", type=float, default=0.3, metavar="P", help="share of words changed (default 0.3)")
     g.add_argument("--aug-max", type=int, default=None, metavar="N", help="at most N words changed per variant")
-    g.add_argument("--top-k", type=int, default=20, metavar="K", help="sample replacements among the top K (default 20)")
+    g.add_argument("--top-k", type=int, default=50, metavar="K", help="sample replacements among the top K (default 50)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto picks cuda when available")
     g.add_argument("--protect", action="append", default=[], metavar="WORD",
                    help="never change this word or phrase (repeatable); tag keywords are always protected")

@@ -116,13 +116,30 @@ def load_masked_lm(model: str | None = None, device: str = "auto") -> MaskedLM:
         return loaded
 
 
-def _load_masked_lm(name: str, device: str) -> MaskedLM:
-    try:
-        from transformers import AutoModelForMaskedLM, AutoTokenizer
-    except ImportError as exc:  # pragma: no cover - transformers is a requirement
-        raise ModelUnavailable(f"cannot load model {name!r}: transformers is not installed ({_one_line(exc)})") from None
+def probe_model(model: str | None = None) -> str:
+    """Check that ``model`` resolves to a loadable config (cheap: no weights) and return
+    the name or path to hand to a third-party loader (the nlpaug engine), so that it
+    fails with our one-line message instead of its own traceback."""
+    name = resolve_model_name(model)
+    from transformers import AutoConfig
 
     tried: list[str] = []
+    last_error = "not found"
+    for label, kwargs in _attempts(name):
+        tried.append(label)
+        try:
+            with _quiet_transformers():
+                AutoConfig.from_pretrained(**kwargs)
+        except Exception as exc:  # noqa: BLE001
+            last_error = _one_line(exc)
+            continue
+        return kwargs["pretrained_model_name_or_path"]
+    raise ModelUnavailable(
+        f"cannot load masked language model {name!r} (tried {' and '.join(tried)}: {last_error}); {_advice(MODEL_ENV)}"
+    )
+
+
+def _attempts(name: str) -> list[tuple[str, dict[str, Any]]]:
     attempts: list[tuple[str, dict[str, Any]]] = []
     path = Path(name).expanduser()
     if path.exists():
@@ -135,7 +152,17 @@ def _load_masked_lm(name: str, device: str) -> MaskedLM:
         attempts.append(("the local Hugging Face cache", {"pretrained_model_name_or_path": name, "local_files_only": True}))
         if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on"):
             attempts.append(("the Hugging Face hub", {"pretrained_model_name_or_path": name}))
+    return attempts
 
+
+def _load_masked_lm(name: str, device: str) -> MaskedLM:
+    try:
+        from transformers import AutoModelForMaskedLM, AutoTokenizer
+    except ImportError as exc:  # pragma: no cover - transformers is a requirement
+        raise ModelUnavailable(f"cannot load model {name!r}: transformers is not installed ({_one_line(exc)})") from None
+
+    tried: list[str] = []
+    attempts = _attempts(name)
     last_error = "not found"
     for label, kwargs in attempts:
         tried.append(label)

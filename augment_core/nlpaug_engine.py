@@ -1,0 +1,229 @@
+"""The lesson's augmenter, nlpaug ``ContextualWordEmbsAug``, behind the same protocol.
+
+Kept for parity and for the benchmark, not as the default: it runs one forward pass per
+masked word and returns re-tokenized lower-case text. We make it as controllable as it can
+be made from outside:
+
+* Protected words (keywords found in each text, ``--protect`` words) are passed as
+  nlpaug stopwords, per text, matched case-insensitively (nlpaug lower-cases the stopword
+  list for "uncased" model paths but matches its regex case-sensitively, so capitalised
+  keywords would otherwise slip through).
+* Determinism: python ``random``, numpy and torch are seeded from ``row_seed(seed, name,
+  row_id, variant)`` before each call, and each text is augmented on its own, so a row's
+  output does not depend on the other rows.
+* Changes: nlpaug reports none, so we align the original's word tokens with the output's
+  (difflib, case- and accent-insensitive) and re-apply only the differing stretches to
+  the original with :func:`apply_edits`. The variant therefore keeps the original's case
+  and spacing outside the changes (nlpaug's own output is lower-cased and re-spaced), and
+  the change spans are exact. Any change touching a protected span is dropped.
+* DistilBERT checkpoints use ``model_type="bert"``: nlpaug 1.1.11's ``distilbert``
+  substitute path raises ``UnboundLocalError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+import re
+import unicodedata
+from typing import Any, Sequence
+
+from augment_core.aliases import AliasTable
+from augment_core.augmenter import Progress
+from augment_core.changes import Candidate, Edit, apply_edits
+from augment_core.contextual import DEFAULT_TOP_K, MAX_ROUNDS, Action
+from augment_core.errors import InputError, ModelUnavailable
+from augment_core.protection import Protector, overlaps
+from augment_core.rng import row_seed
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def _fold(s: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", s.casefold()) if not unicodedata.combining(c))
+
+
+def _model_type(config_type: str) -> str:
+    if config_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
+        return "roberta"
+    if config_type == "bart":
+        return "bart"
+    return "bert"  # bert, distilbert (its own path is broken in 1.1.11), squeezebert, electra
+
+
+class NlpaugContextual:
+    """nlpaug ``ContextualWordEmbsAug`` with protected words, seeds and change spans."""
+
+    def __init__(
+        self,
+        action: Action = "substitute",
+        model: str | None = None,
+        aug_p: float = 0.3,
+        aug_max: int | None = None,
+        top_k: int = DEFAULT_TOP_K,
+        device: str = "auto",
+        protected_table: AliasTable | None = None,
+        protect_words: Sequence[str] = (),
+        batch_size: int = 32,
+    ) -> None:
+        from augment_core.models import resolve_model_name
+
+        if action not in ("substitute", "insert"):
+            raise InputError(f"unknown contextual action {action!r}: use substitute or insert")
+        if not 0.0 < aug_p <= 1.0:
+            raise InputError(f"--aug-p must be in (0, 1], got {aug_p}")
+        self.action: Action = action
+        self.name = f"contextual_{action}"
+        self.model_name = resolve_model_name(model)
+        self.aug_p = float(aug_p)
+        self.aug_max = aug_max
+        self.top_k = int(top_k)
+        self.device = device
+        self.batch_size = int(batch_size)
+        self.protect_words = tuple(protect_words)
+        self.protector = Protector(protected_table, self.protect_words)
+        self._aug: Any = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "engine": "nlpaug",
+            "model": self.model_name,
+            "aug_p": self.aug_p,
+            "aug_max": self.aug_max,
+            "top_k": self.top_k,
+            "protect": list(self.protect_words),
+        }
+
+    def _ensure(self) -> Any:
+        if self._aug is not None:
+            return self._aug
+        from transformers import AutoConfig
+
+        from augment_core.models import _quiet_transformers, probe_model, resolve_device
+
+        # Probe through our loader first (config only): a bad path or an offline hub name
+        # then fails with our one-line message, not nlpaug's traceback.
+        model_path = probe_model(self.model_name)
+        config_type = getattr(AutoConfig.from_pretrained(model_path), "model_type", "bert")
+        device = resolve_device(self.device)
+        try:
+            import nlpaug.augmenter.word as naw
+        except ImportError:
+            raise ModelUnavailable("the nlpaug engine needs the nlpaug package (pip install nlpaug==1.1.11); use --engine native") from None
+        try:
+            with _quiet_transformers():
+                self._aug = naw.ContextualWordEmbsAug(
+                    model_path=model_path,
+                    model_type=_model_type(config_type),
+                    action=self.action,
+                    top_k=self.top_k,
+                    aug_p=self.aug_p,
+                    aug_max=self.aug_max if self.aug_max is not None else 10,
+                    device=device,
+                    batch_size=self.batch_size,
+                )
+        except Exception as exc:  # noqa: BLE001
+            raise ModelUnavailable(f"nlpaug could not load {model_path!r}: {' '.join(str(exc).split())[:200]}") from None
+        return self._aug
+
+    def _set_stopwords(self, aug: Any, words: list[str]) -> None:
+        if words:
+            ordered = sorted({w.lower() for w in words}, key=len, reverse=True)
+            aug.stopwords = ordered
+            aug._build_stop_words(ordered)
+            aug.stopword_reg = re.compile(aug.stopword_reg.pattern, re.IGNORECASE)
+        else:
+            aug.stopwords = None
+            aug.stopword_reg = None
+            aug.reserve_word_reg = None
+
+    def generate(
+        self,
+        texts: Sequence[str],
+        row_ids: Sequence[str],
+        n_per_original: int,
+        seed: int,
+        progress: Progress | None = None,
+    ) -> list[list[Candidate]]:
+        results: list[list[Candidate]] = [[] for _ in texts]
+        if n_per_original < 1 or not texts:
+            return results
+        aug = self._ensure()
+        for i, (text, row_id) in enumerate(zip(texts, row_ids)):
+            if text and text.strip():
+                spans = self.protector.spans(text)
+                self._set_stopwords(aug, [sp.surface for sp in spans])
+                seen = {text}
+                for v in range(n_per_original * MAX_ROUNDS):
+                    if len(results[i]) >= n_per_original:
+                        break
+                    out = self._augment_once(aug, text, row_seed(seed, self.name, row_id, v))
+                    cand = align(text, out, spans) if out else None
+                    if cand is not None and cand.text not in seen:
+                        seen.add(cand.text)
+                        results[i].append(cand)
+            if progress:
+                progress(1)
+        return results
+
+    @staticmethod
+    def _augment_once(aug: Any, text: str, seed: int) -> str | None:
+        import numpy as np
+        import torch
+
+        random.seed(seed)
+        np.random.seed(seed % (2**32))
+        torch.manual_seed(seed)
+        out = aug.augment(text, n=1)
+        if isinstance(out, list):
+            out = out[0] if out else None
+        return out
+
+
+def align(original: str, output: str, protected: Sequence[Any] = ()) -> Candidate | None:
+    """``original`` with the word-level differences between it and ``output`` applied.
+
+    Word tokens (``\\w+`` or one punctuation mark) are compared case- and
+    accent-insensitively, so nlpaug's lower-casing and re-spacing are not changes. A
+    differing stretch becomes one edit on the original: a substitution (or deletion)
+    of the original's stretch, or an insertion after the previous token.
+    """
+    a = [(m.start(), m.end()) for m in _TOKEN.finditer(original)]
+    b = [(m.start(), m.end()) for m in _TOKEN.finditer(output)]
+    a_keys = [_fold(original[s:e]) for s, e in a]
+    b_keys = [_fold(output[s:e]) for s, e in b]
+    edits: list[Edit] = []
+    matcher = difflib.SequenceMatcher(a=a_keys, b=b_keys, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        new = output[b[j1][0] : b[j2 - 1][1]] if j2 > j1 else ""
+        if op == "insert":
+            if i1 == 0:
+                start = a[0][0] if a else 0
+                edit = Edit(start, start, new + " ", "insert")
+            else:
+                pos = a[i1 - 1][1]
+                glued = i1 < len(a) and a[i1][0] == pos  # "(EHR": keep the new word apart
+                edit = Edit(pos, pos, " " + new + (" " if glued else ""), "insert")
+        elif op == "delete":
+            start, end = a[i1][0], a[i2 - 1][1]
+            # take one neighbouring space with the words, so no double space is left
+            if end < len(original) and original[end] == " ":
+                end += 1
+            elif start > 0 and original[start - 1] == " ":
+                start -= 1
+            edit = Edit(start, end, "", "delete")
+        else:
+            edit = Edit(a[i1][0], a[i2 - 1][1], new, "substitute")
+        if protected and (
+            overlaps(edit.start, edit.end, protected)
+            if edit.start < edit.end
+            else any(sp.start < edit.start < sp.end for sp in protected)
+        ):
+            continue
+        edits.append(edit)
+    if not edits:
+        return None
+    cand = apply_edits(original, edits)
+    return cand if cand.text != original else None
