@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto picks cuda when available")
     g.add_argument("--protect", action="append", default=[], metavar="WORD",
                    help="never change this word or phrase (repeatable); tag keywords are always protected")
+    g.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="native engine: auto uses bf16 where the GPU or CPU computes it natively (AMX, AVX512-BF16), else fp32")
     g.add_argument("--batch-size", type=int, default=32, metavar="N", help="sentences per forward pass (default 32)")
     q = p.add_argument_group("quality signals")
     q.add_argument("--no-quality", action="store_true",
@@ -125,10 +127,11 @@ def _augment(args: argparse.Namespace) -> int:
         else:
             from augment_core.contextual import make_contextual
 
+            native = {"precision": args.precision} if args.engine == "native" else {}
             augmenters.append(make_contextual(
                 name.removeprefix("contextual_"), args.engine, model=args.model, aug_p=args.aug_p,
                 aug_max=args.aug_max, top_k=args.top_k, device=args.device, protected_table=alias_table,
-                protect_words=tuple(args.protect), batch_size=args.batch_size,
+                protect_words=tuple(args.protect), batch_size=args.batch_size, **native,
             ))
 
     with _progress_bar() as progress:

@@ -104,8 +104,12 @@ class _ContextualBase:
         protected_table: AliasTable | None = None,
         protect_words: Sequence[str] = (),
         batch_size: int = DEFAULT_BATCH_SIZE,
+        precision: str = "auto",
     ) -> None:
-        from augment_core.models import resolve_model_name
+        from augment_core.models import PRECISIONS, resolve_model_name
+
+        if precision not in PRECISIONS:
+            raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
 
         if not 0.0 < aug_p <= 1.0:
             raise InputError(f"--aug-p must be in (0, 1], got {aug_p}")
@@ -121,6 +125,7 @@ class _ContextualBase:
         self.top_k = int(top_k)
         self.device = device
         self.batch_size = int(batch_size)
+        self.precision = precision
         self.protect_words = tuple(protect_words)
         self.protector = Protector(protected_table, self.protect_words)
         self._lm: Any = None
@@ -137,7 +142,14 @@ class _ContextualBase:
             "aug_max": self.aug_max,
             "top_k": self.top_k,
             "protect": list(self.protect_words),
+            "precision": self._resolved_precision(),
         }
+
+    def _resolved_precision(self) -> str:
+        from augment_core.models import resolve_device, resolve_precision
+
+        device = self._lm.device if self._lm is not None else resolve_device(self.device)
+        return resolve_precision(self.precision, str(device))
 
     def generate(
         self,
@@ -322,7 +334,9 @@ class _ContextualBase:
             if not work:
                 continue
             work.sort(key=lambda w: len(w[0].ids))
-            with torch.inference_mode():
+            bf16 = self._resolved_precision() == "bf16"
+            device_type = "cuda" if str(self._lm.device).startswith("cuda") else "cpu"
+            with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
                 for b in range(0, len(work), self.batch_size):
                     self._predict_batch(work[b : b + self.batch_size])
 

@@ -113,10 +113,14 @@ def test_aug_max_limits_changes(tiny_mlm, tags_table):
 
 
 def test_params_and_validation(tiny_mlm):
-    aug = make_contextual("insert", model=tiny_mlm, aug_p=0.2, top_k=5)
+    aug = make_contextual("insert", model=tiny_mlm, aug_p=0.2, top_k=5, device="cpu", precision="fp32")
     assert aug.name == "contextual_insert"
     assert aug.params() == {"engine": "native", "model": tiny_mlm, "aug_p": 0.2, "aug_max": None,
-                            "top_k": 5, "protect": []}
+                            "top_k": 5, "protect": [], "precision": "fp32"}
+    # "auto" is recorded as what it resolved to, so params reproduce the run
+    assert make_contextual("insert", model=tiny_mlm, device="cpu").params()["precision"] in ("fp32", "bf16")
+    with pytest.raises(InputError):
+        make_contextual("substitute", precision="fp8")
     with pytest.raises(InputError):
         make_contextual("substitute", aug_p=0)
     with pytest.raises(InputError):
