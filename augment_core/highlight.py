@@ -148,3 +148,23 @@ def group_original_html(original: str, variants: Sequence[dict] = (), include_cs
         pos = end
     out.append(esc(original[pos:]))
     return (CSS if include_css else "") + f'<p class="ar-text">{"".join(out)}</p>'
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|$<>~&=\"'^")
+
+
+def markdown_escape(text: object) -> str:
+    """Text that Streamlit's Markdown (``st.error``, ``st.caption``...) shows literally:
+    every Markdown punctuation is backslash-escaped, and a zero-width space after each
+    colon stops ``:emoji:`` and ``:color[...]`` shortcodes."""
+    out = []
+    for ch in "" if text is None else str(text):
+        if ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        elif ch == ":":
+            out.append(":\u200b")
+        elif ch == "\n":
+            out.append("  \n")
+        else:
+            out.append(ch)
+    return "".join(out)

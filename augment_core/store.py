@@ -384,3 +384,29 @@ def _dataset_info(r: Sequence[Any]) -> DatasetInfo:
 
 def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+# --- a stored dataset's settings ---------------------------------------------------------
+#
+# The settings saved with a dataset are its column mapping and how to split it:
+# ``{"mapping": ColumnMapping.to_json(), "split_ratios": [train, val, test], "split_seed": 0}``.
+# Rebuilding from the stored bytes and these settings gives the same records and splits
+# every time (the split is seeded), so nothing derived needs storing.
+
+
+def default_settings(table: Any) -> dict[str, Any]:
+    from augment_core.dataset import guess_mapping
+    from augment_core.splitting import DEFAULT_RATIOS
+
+    return {"mapping": guess_mapping(table).to_json(), "split_ratios": list(DEFAULT_RATIOS), "split_seed": 0}
+
+
+def build_from_settings(table: Any, settings: Mapping[str, Any]) -> Any:
+    """The split dataset the settings describe (raises ``InputError`` when they do not fit)."""
+    from augment_core.dataset import ColumnMapping, build_dataset
+    from augment_core.splitting import DEFAULT_RATIOS, assign_splits
+
+    mapping = ColumnMapping.from_json(dict(settings["mapping"]))
+    dataset = build_dataset(table, mapping)
+    ratios = settings.get("split_ratios") or DEFAULT_RATIOS
+    return assign_splits(dataset, ratios=ratios, seed=int(settings.get("split_seed") or 0))

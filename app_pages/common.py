@@ -1,0 +1,216 @@
+"""What every page shares: the store, the current dataset, cached loaders, decisions.
+
+Not a page itself (``app.py`` lists the pages with ``st.navigation``). Loaders are cached
+with ``st.cache_resource`` (no copy per call: the cached objects are treated as
+read-only) and keyed by the content hash plus whatever changes them, so a 20,000-row
+candidate list is read from SQLite once, not on every click.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from augment_core import review
+from augment_core.errors import InputError
+from augment_core.highlight import markdown_escape
+from augment_core.store import Store, build_from_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CSV = ROOT / "data" / "projects.csv"
+SAMPLE_TAGS = ROOT / "data" / "tags.json"
+CURRENT = "current_dataset"
+DECISIONS = "review_decisions"
+
+
+@st.cache_resource(show_spinner=False)
+def _store(data_dir: str | None) -> Store:
+    return Store(data_dir)
+
+
+def get_store() -> Store:
+    import os
+
+    return _store(os.environ.get("AUGMENT_REVIEW_DATA_DIR"))
+
+
+# --- the current dataset -----------------------------------------------------------------
+
+
+def select_current_dataset(store: Store) -> str | None:
+    """From ``?dataset=<hash>``, else this session's choice, else the latest opened."""
+    wanted = st.query_params.get("dataset")
+    current = st.session_state.get(CURRENT)
+    if wanted and wanted != current and store.has_dataset(wanted):
+        current = wanted
+        store.touch_dataset(wanted)
+    if current and not store.has_dataset(current):
+        current = None
+    if current is None:
+        recent = store.recent_datasets(limit=1)
+        current = recent[0].hash if recent else None
+    st.session_state[CURRENT] = current
+    if current and st.query_params.get("dataset") != current:
+        st.query_params["dataset"] = current
+    return current
+
+
+def open_dataset(store: Store, hash: str) -> None:
+    store.touch_dataset(hash)
+    st.session_state[CURRENT] = hash
+    st.query_params["dataset"] = hash
+    for key in list(st.session_state):
+        if key.startswith(("review_", "export_", "augment_last")):
+            del st.session_state[key]
+
+
+def current_hash() -> str | None:
+    return st.session_state.get(CURRENT)
+
+
+# --- cached loaders ------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _table(data_dir: str, hash: str, name: str):
+    from augment_core.dataset import read_table
+
+    return read_table(get_store().dataset_bytes(hash), filename=name)
+
+
+def load_table(store: Store, hash: str):
+    info = store.dataset(hash)
+    return _table(str(store.data_dir), hash, info.name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _dataset(data_dir: str, hash: str, name: str, settings_json: str):
+    table = _table(data_dir, hash, name)
+    return build_from_settings(table, json.loads(settings_json))
+
+
+def load_dataset(store: Store, hash: str):
+    """The split dataset, or None when it has no settings; raises InputError."""
+    info = store.dataset(hash)
+    if not info.settings:
+        return None
+    return _dataset(str(store.data_dir), hash, info.name, json.dumps(info.settings, sort_keys=True))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _alias_table(tags_key: str, data: bytes | None):
+    from augment_core.aliases import load_alias_table
+
+    return load_alias_table(data if data is not None else SAMPLE_TAGS)
+
+
+def load_aliases(store: Store, hash: str):
+    name, data = store.tags(hash)
+    import hashlib
+
+    key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
+    return _alias_table(key, data)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _items(data_dir: str, hash: str, run_ids: tuple[int, ...], labels_key: str) -> list[dict]:
+    store = get_store()
+    rows = store.candidates(hash, run_ids)
+    dataset = load_dataset(store, hash)
+    labels = {r.id: r.labels for r in dataset.records} if dataset is not None else {}
+    return review.prepare(rows, labels)
+
+
+def load_items(store: Store, hash: str) -> list[dict]:
+    """Every candidate of the dataset's runs, prepared for the review filters."""
+    run_ids = tuple(r.id for r in store.runs(hash))
+    info = store.dataset(hash)
+    return _items(str(store.data_dir), hash, run_ids, json.dumps(info.settings, sort_keys=True))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _facets(data_dir: str, hash: str, run_ids: tuple[int, ...], labels_key: str) -> dict:
+    items = _items(data_dir, hash, run_ids, labels_key)
+    return {"facets": review.facets(items), "has_similarity": review.has_similarity(items)}
+
+
+def load_facets(store: Store, hash: str) -> dict:
+    run_ids = tuple(r.id for r in store.runs(hash))
+    info = store.dataset(hash)
+    return _facets(str(store.data_dir), hash, run_ids, json.dumps(info.settings, sort_keys=True))
+
+
+def labels_by_id(dataset) -> dict[str, tuple[str, ...]]:
+    return {r.id: r.labels for r in dataset.records}
+
+
+# --- decisions: a dict in session state, mirrored to SQLite on every write ------------
+
+
+def decisions(store: Store, hash: str) -> dict[str, str]:
+    held = st.session_state.get(DECISIONS)
+    if not held or held.get("hash") != hash:
+        held = {"hash": hash, "map": store.decisions(hash)}
+        st.session_state[DECISIONS] = held
+    return held["map"]
+
+
+def decide(store: Store, hash: str, key: str, decision: str | None) -> None:
+    store.decide(hash, key, decision)
+    review.apply_decisions(decisions(store, hash), {key: decision})
+
+
+def decide_many(store: Store, hash: str, changes: dict[str, str], label: str) -> int:
+    n = store.decide_many(hash, changes, label=label)
+    review.apply_decisions(decisions(store, hash), changes)
+    return n
+
+
+def undo(store: Store, hash: str):
+    result = store.undo(hash)
+    if result is not None:
+        review.apply_decisions(decisions(store, hash), result.restored)
+    return result
+
+
+# --- small UI helpers --------------------------------------------------------------------
+
+
+def require_dataset(store: Store) -> str | None:
+    hash = current_hash()
+    if hash is None:
+        st.info("No dataset yet: upload one or load the bundled sample on the Data page.")
+        st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload_file:")
+    return hash
+
+
+def require_dataset_ready(store: Store):
+    """(hash, dataset) once the current dataset is mapped; else a message and (hash, None)."""
+    hash = require_dataset(store)
+    if hash is None:
+        return None, None
+    try:
+        dataset = load_dataset(store, hash)
+    except InputError as exc:
+        show_error(exc, prefix="The dataset's column mapping does not fit the file: ")
+        st.page_link("app_pages/data.py", label="Fix the mapping on the Data page")
+        return hash, None
+    if dataset is None:
+        st.info("Map the dataset's columns on the Data page first.")
+        st.page_link("app_pages/data.py", label="Go to Data")
+    return hash, dataset
+
+
+def dataset_caption(store: Store, hash: str) -> None:
+    """The current dataset's name (untrusted: shown as plain text) and hash."""
+    info = store.dataset(hash)
+    if info is not None:
+        st.text(f"Dataset: {info.name}  ·  sha256 {hash[:12]}…  ·  {info.n_runs} run(s)")
+
+
+def show_error(exc: BaseException | str, prefix: str = "") -> None:
+    """An error box; the message may quote the upload, so it is Markdown-escaped."""
+    st.error(prefix + markdown_escape(str(exc)), icon=":material/error:")

@@ -1,0 +1,260 @@
+"""Data: open a dataset (upload, bundled sample, or a recent one), map its columns,
+see per-split tag counts, choose the tags file and browse the alias table."""
+
+from __future__ import annotations
+
+import time
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from augment_core.dataset import content_hash, read_table
+from augment_core.errors import InputError
+from augment_core.splitting import split_tag_counts
+from augment_core.store import build_from_settings, default_settings
+from app_pages import common
+
+store = common.get_store()
+
+st.title("Data")
+
+# --- open a dataset ------------------------------------------------------------------------
+
+source = st.radio(
+    "Source",
+    ["Upload a file", "Bundled sample (Made With ML projects + tags)"],
+    horizontal=True,
+    key="data_source",
+)
+
+
+def _open_bytes(data: bytes, name: str) -> None:
+    """Store an upload under its content hash (never touching another dataset) and open it."""
+    try:
+        table = read_table(data, filename=name)
+    except InputError as exc:
+        common.show_error(exc, prefix="Cannot read this file: ")
+        return
+    h = content_hash(data)
+    settings = default_settings(table)
+    try:
+        build_from_settings(table, settings)
+    except InputError:
+        settings = None  # the guess does not fit: the reviewer maps the columns below
+    is_new = store.add_dataset(h, name, data, settings)
+    common.open_dataset(store, h)
+    st.session_state["data_opened_msg"] = ("Stored a new dataset." if is_new else "Opened the stored dataset (same content as before: its runs and decisions are back).")
+    st.rerun()  # so the sidebar and every widget below show the dataset just opened
+
+
+if source == "Upload a file":
+    upload = st.file_uploader(
+        "Dataset file (CSV, JSON, JSONL or Parquet)",
+        type=["csv", "tsv", "json", "jsonl", "parquet"],
+        key="data_upload",
+    )
+    if upload is not None and st.session_state.get("data_last_upload") != upload.file_id:
+        st.session_state["data_last_upload"] = upload.file_id
+        _open_bytes(upload.getvalue(), upload.name)
+else:
+    if st.button("Load the bundled sample", key="data_load_sample", type="primary"):
+        _open_bytes(common.SAMPLE_CSV.read_bytes(), common.SAMPLE_CSV.name)
+
+recent = store.recent_datasets(limit=10)
+if recent:
+    with st.expander(f"Recent datasets ({len(recent)})", expanded=common.current_hash() is None):
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "name": d.name,
+                        "sha256": d.hash[:12],
+                        "runs": d.n_runs,
+                        "last opened": time.strftime("%Y-%m-%d %H:%M", time.localtime(d.last_opened)),
+                    }
+                    for d in recent
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        names = {d.hash: f"{d.name} · {d.hash[:12]}" for d in recent}
+        choice = st.selectbox("Open a recent dataset", list(names), format_func=names.get, key="data_recent_choice")
+        if st.button("Open", key="data_open_recent") and choice:
+            common.open_dataset(store, choice)
+            st.rerun()
+
+msg = st.session_state.pop("data_opened_msg", None)
+if msg:
+    st.success(msg)
+
+hash = common.current_hash()
+if hash is None:
+    st.stop()
+
+info = store.dataset(hash)
+common.dataset_caption(store, hash)
+try:
+    table = common.load_table(store, hash)
+except InputError as exc:
+    common.show_error(exc, prefix="Cannot read the stored file: ")
+    st.stop()
+
+st.subheader("Preview")
+st.dataframe(pd.DataFrame(table.rows[:200], columns=table.columns), hide_index=True, height=240)
+st.caption(f"{len(table.rows):,} rows · {len(table.columns)} columns · {table.fmt}")
+
+# --- column mapping ------------------------------------------------------------------------
+
+st.subheader("Column mapping")
+settings = info.settings or default_settings(table)
+mapping = settings["mapping"]
+cols = table.columns
+NO_SPLIT = "(split for me)"
+NO_ID = "(row number)"
+if info.n_runs:
+    st.warning(
+        f"This dataset has {info.n_runs} run(s). Changing the mapping keeps them and their "
+        "decisions, but new runs use the new mapping."
+    )
+with st.form("data_mapping_form"):
+    text_columns = st.multiselect(
+        "Text columns (joined with a space)",
+        cols,
+        default=[c for c in mapping["text_columns"] if c in cols],
+        key="data_text_columns",
+    )
+    c1, c2, c3 = st.columns(3)
+    label_column = c1.selectbox(
+        "Label column", cols, index=cols.index(mapping["label_column"]) if mapping["label_column"] in cols else 0,
+        key="data_label_column",
+    )
+    formats = ["auto", "json", "delimited", "single"]
+    label_format = c2.selectbox(
+        "Label format", formats, index=formats.index(mapping.get("label_format", "auto")), key="data_label_format",
+        help="auto: a JSON list if the cell looks like one, else split on the separator",
+    )
+    label_sep = c3.text_input("Label separator", value=mapping.get("label_sep", ","), key="data_label_sep")
+    c1, c2 = st.columns(2)
+    split_options = [NO_SPLIT, *cols]
+    split_column = c1.selectbox(
+        "Split column", split_options,
+        index=split_options.index(mapping["split_column"]) if mapping.get("split_column") in cols else 0,
+        key="data_split_column",
+    )
+    id_options = [NO_ID, *cols]
+    id_column = c2.selectbox(
+        "Id column", id_options,
+        index=id_options.index(mapping["id_column"]) if mapping.get("id_column") in cols else 0,
+        key="data_id_column",
+    )
+    st.markdown("Split for me (rows without a split column), stratified by tag:")
+    r1, r2, r3, r4 = st.columns(4)
+    ratios = settings.get("split_ratios") or [0.7, 0.15, 0.15]
+    train_r = r1.number_input("Train", 0.0, 1.0, float(ratios[0]), 0.05, key="data_ratio_train")
+    val_r = r2.number_input("Val", 0.0, 1.0, float(ratios[1]), 0.05, key="data_ratio_val")
+    test_r = r3.number_input("Test", 0.0, 1.0, float(ratios[2]), 0.05, key="data_ratio_test")
+    split_seed = r4.number_input("Split seed", 0, 2**31 - 1, int(settings.get("split_seed") or 0), key="data_split_seed")
+    saved = st.form_submit_button("Save mapping", type="primary")
+
+if saved:
+    new_settings = {
+        "mapping": {
+            "text_columns": list(text_columns),
+            "label_column": label_column,
+            "label_sep": label_sep,
+            "label_format": label_format,
+            "split_column": None if split_column == NO_SPLIT else split_column,
+            "id_column": None if id_column == NO_ID else id_column,
+        },
+        "split_ratios": [train_r, val_r, test_r],
+        "split_seed": int(split_seed),
+    }
+    try:
+        build_from_settings(table, new_settings)
+    except InputError as exc:
+        common.show_error(exc, prefix="This mapping does not fit the file: ")
+    else:
+        store.save_settings(hash, new_settings)
+        st.session_state.pop(common.DECISIONS, None)
+        st.success("Mapping saved.")
+        info = store.dataset(hash)
+
+if not info.settings:
+    st.info("The guessed mapping does not fit this file: choose the columns above and save.")
+    st.stop()
+
+try:
+    dataset = common.load_dataset(store, hash)
+except InputError as exc:
+    common.show_error(exc, prefix="The saved mapping does not fit the file: ")
+    st.stop()
+
+if dataset.empty_text_ids:
+    st.warning(f"{len(dataset.empty_text_ids)} row(s) have no text and will not be augmented.")
+
+# --- counts -------------------------------------------------------------------------------
+
+st.subheader("Tags per split")
+counts = pd.DataFrame(split_tag_counts(dataset))
+if counts.empty:
+    st.info("No labels found in the label column.")
+else:
+    per_split = pd.Series([r.split for r in dataset.records]).value_counts()
+    st.caption(" · ".join(f"{s}: {n:,} rows" for s, n in per_split.items()))
+    pivot = counts.pivot_table(index="tag", columns="split", values="count", aggfunc="sum", fill_value=0)
+    pivot["total"] = pivot.sum(axis=1)
+    pivot = pivot.sort_values("total", ascending=False)
+    left, right = st.columns([2, 3])
+    left.dataframe(pivot, height=360)
+    top = pivot.head(30).index.tolist()
+    chart = (
+        alt.Chart(counts[counts["tag"].isin(top)])
+        .mark_bar()
+        .encode(
+            x=alt.X("count:Q", title="rows"),
+            y=alt.Y("tag:N", sort=top, title=None),
+            color=alt.Color("split:N", sort=["train", "val", "test"]),
+            tooltip=["tag", "split", "count", alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(height=max(200, 14 * len(top)), title="Top 30 tags by split")
+    )
+    right.altair_chart(chart, width="stretch")
+
+# --- tags file and alias table -------------------------------------------------------------
+
+st.subheader("Tags and aliases")
+tags_name, _ = store.tags(hash)
+st.text(f"Tags file: {tags_name or 'bundled vocabulary (data/tags.json)'}")
+tags_upload = st.file_uploader("Upload a tags file (JSON list of {tag, aliases})", type=["json"], key="data_tags_upload")
+if tags_upload is not None and st.session_state.get("data_last_tags") != tags_upload.file_id:
+    st.session_state["data_last_tags"] = tags_upload.file_id
+    from augment_core.aliases import load_alias_table
+
+    try:
+        load_alias_table(tags_upload.getvalue())
+    except InputError as exc:
+        common.show_error(exc)
+    else:
+        store.save_tags(hash, tags_upload.name, tags_upload.getvalue())
+        st.rerun()
+if tags_name and st.button("Use the bundled vocabulary instead", key="data_tags_bundled"):
+    store.save_tags(hash, None, None)
+    st.rerun()
+
+try:
+    aliases = common.load_aliases(store, hash)
+except InputError as exc:
+    common.show_error(exc)
+    st.stop()
+query = st.text_input("Search the alias table", key="data_alias_search", placeholder="e.g. cv, nlp, gan")
+rows = [
+    {"keyword": k, "alternatives": ", ".join(alts), "tags": ", ".join(sorted(aliases.keywords.get(k, ())))}
+    for k, alts in sorted(aliases.alternatives.items())
+]
+if query:
+    q = query.strip().lower()
+    rows = [r for r in rows if q in r["keyword"] or q in r["alternatives"] or q in r["tags"]]
+st.caption(f"{len(rows):,} swappable keywords · {len(aliases.keywords):,} keywords in all")
+st.dataframe(pd.DataFrame(rows, columns=["keyword", "alternatives", "tags"]), hide_index=True, height=300, width="stretch")

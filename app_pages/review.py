@@ -1,0 +1,242 @@
+"""Review: every variant beside its original, changed words highlighted; accept or reject
+one at a time or in bulk by filter, undo, and a focused mode with keyboard shortcuts."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from augment_core import review
+from augment_core.highlight import (
+    badge_html,
+    candidate_block_html,
+    group_original_html,
+    legend_html,
+    markdown_escape,
+    meta_html,
+    variant_html,
+)
+from app_pages import common
+
+GROUPS_PER_PAGE = 20
+store = common.get_store()
+st.title("Review")
+hash, dataset = common.require_dataset_ready(store)
+if dataset is None:
+    st.stop()
+items = common.load_items(store, hash)
+if not items:
+    st.info("No variants to review yet: run an augmenter on the Augment page.")
+    st.page_link("app_pages/augment.py", label="Go to Augment", icon=":material/auto_awesome:")
+    st.stop()
+info = common.load_facets(store, hash)
+facets = info["facets"]
+st.html(legend_html())
+
+# --- filters and sorting (a change reruns the page; a decision reruns only the list) -------
+
+
+def _by_count(counter) -> list:
+    return [k for k, _ in counter.most_common()]
+
+
+with st.expander("Filters and sorting", expanded=True):
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
+    status = c1.selectbox("Status", review.STATUSES, key="review_status")
+    order = c2.selectbox("Sort", review.SORTS, key="review_sort")
+    mode = c3.selectbox("Mode", ["List", "One at a time"], key="review_mode")
+    search = c4.text_input("Text contains", key="review_search")
+    c1, c2, c3 = st.columns(3)
+    augmenters = c1.multiselect("Augmenter", _by_count(facets["augmenter"]), key="review_augmenters")
+    rules = c2.multiselect(
+        "Alias rule", _by_count(facets["rule"]), key="review_rules",
+        format_func=lambda r: f"{r}  ({facets['rule'][r]})",
+        placeholder="e.g. cv -> computer vision",
+    )
+    tags = c3.multiselect("Tag", _by_count(facets["tag"]), key="review_tags")
+    c1, c2, c3 = st.columns(3)
+    flags = c1.multiselect("Flag", _by_count(facets["flag"]), key="review_flags")
+    run_ids = c2.multiselect("Run", sorted(facets["run"]), key="review_runs")
+    similarity = None
+    if info["has_similarity"]:
+        lo, hi = c3.slider("Similarity", 0.0, 1.0, (0.0, 1.0), 0.01, key="review_similarity")
+        if (lo, hi) != (0.0, 1.0):
+            similarity = (lo, hi)
+
+flt = review.Filter(
+    augmenters=frozenset(augmenters), rules=frozenset(rules), tags=frozenset(tags), flags=frozenset(flags),
+    runs=frozenset(run_ids), similarity=similarity, status=status, search=search.strip(),
+)
+
+
+def _meta(it: dict) -> list:
+    parts = [it.get("augmenter"), f"run {it.get('run_id')}"]
+    if it["_rules"]:
+        parts.append(", ".join(it["_rules"]))
+    if it["_similarity"] is not None:
+        parts.append(f"similarity {it['_similarity']:.2f}")
+    if it["_flags"]:
+        parts.append("flags: " + ", ".join(it["_flags"]))
+    return parts
+
+
+def _progress(decisions: dict) -> None:
+    counts = review.progress_counts(items, decisions)
+    m = st.columns(5)
+    m[0].metric("Candidates", f"{counts['total']:,}")
+    m[1].metric("Reviewed", f"{counts['reviewed']:,}")
+    m[2].metric("Accepted", f"{counts['accepted']:,}")
+    m[3].metric("Rejected", f"{counts['rejected']:,}")
+    m[4].metric("Left", f"{counts['left']:,}")
+    st.progress(counts["reviewed"] / counts["total"] if counts["total"] else 0.0)
+
+
+def _decide(key: str, decision: str) -> None:
+    common.decide(store, hash, key, decision)
+
+
+def _bulk(keys_decision: dict, label: str) -> None:
+    n = common.decide_many(store, hash, keys_decision, label)
+    st.session_state["review_notice"] = f"{label}: {n:,} decision(s) written."
+
+
+def _undo() -> None:
+    result = common.undo(store, hash)
+    if result is None:
+        st.session_state["review_notice"] = "Nothing to undo."
+    else:
+        st.session_state["review_notice"] = f"Undone ({len(result.restored):,} decision(s))."
+        if len(result.restored) == 1:
+            st.session_state["review_focus_key"] = next(iter(result.restored))
+
+
+def _set_page(page: int) -> None:
+    st.session_state["review_page"] = page
+
+
+def _notice() -> None:
+    notice = st.session_state.pop("review_notice", None)
+    if notice:
+        st.toast(markdown_escape(notice))
+
+
+# --- list mode -----------------------------------------------------------------------------
+
+
+@st.fragment
+def review_list(flt: review.Filter, order: str) -> None:
+    decisions = common.decisions(store, hash)
+    _notice()
+    _progress(decisions)
+    visible = review.sort_items(review.apply_filter(items, flt, decisions), order)
+
+    b1, b2, b3, b4 = st.columns([2, 2, 2, 1], vertical_alignment="center")
+    only_undecided = b3.checkbox("Bulk: only undecided", value=True, key="review_bulk_only_undecided")
+    acc = review.bulk_changes(visible, decisions, "accepted", only_undecided)
+    rej = review.bulk_changes(visible, decisions, "rejected", only_undecided)
+    b1.button(f"Accept {len(acc):,} matching", key="review_bulk_accept", disabled=not acc,
+              on_click=_bulk, args=(acc, "bulk accept"), width="stretch")
+    b2.button(f"Reject {len(rej):,} matching", key="review_bulk_reject", disabled=not rej,
+              on_click=_bulk, args=(rej, "bulk reject"), width="stretch")
+    b4.button("Undo", key="review_undo", on_click=_undo, icon=":material/undo:", width="stretch",
+              disabled=not store.can_undo(hash))
+
+    groups = review.group_by_original(visible)
+    shown, n_pages, page = review.paginate(groups, st.session_state.get("review_page", 1), GROUPS_PER_PAGE)
+    p1, p2, p3 = st.columns([1, 3, 1], vertical_alignment="center")
+    p1.button("← Previous", key="review_prev", disabled=page <= 1, on_click=_set_page, args=(page - 1,))
+    p2.text(f"Page {page} of {n_pages} · {len(groups):,} originals · {len(visible):,} variants match")
+    p3.button("Next →", key="review_next", disabled=page >= n_pages, on_click=_set_page, args=(page + 1,))
+    if not visible:
+        st.info("No variants match these filters.")
+        return
+
+    for group in shown:
+        with st.container(border=True):
+            tags_of = ", ".join(group.items[0]["_tags"])
+            st.html(meta_html([f"original {group.parent_id}", tags_of]) + group_original_html(
+                group.original_text, group.items, include_css=False))
+            for it in group.items:
+                key = it["key"]
+                d = decisions.get(key)
+                c1, c2, c3 = st.columns([7, 1.2, 1.2], vertical_alignment="center")
+                with c1:
+                    st.html(candidate_block_html(it, d, meta=_meta(it), include_css=False))
+                c2.button("Accept", key=f"review_a_{key}", on_click=_decide, args=(key, "accepted"),
+                          type="primary" if d == "accepted" else "secondary", width="stretch")
+                c3.button("Reject", key=f"review_r_{key}", on_click=_decide, args=(key, "rejected"),
+                          type="primary" if d == "rejected" else "secondary", width="stretch")
+
+
+# --- focused mode ----------------------------------------------------------------------------
+
+KEYS_JS = """<script>
+(function () {
+  if (window.__augmentReviewKeys) return;
+  window.__augmentReviewKeys = true;
+  var map = {a: "review_focus_accept", r: "review_focus_reject", s: "review_focus_skip", u: "review_focus_undo"};
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return;
+    var name = map[(e.key || "").toLowerCase()];
+    if (!name) return;
+    var btn = document.querySelector(".st-key-" + name + " button");
+    if (btn && !btn.disabled) { e.preventDefault(); btn.click(); }
+  });
+})();
+</script>"""
+
+
+def _focus_decide(key: str, decision: str) -> None:
+    common.decide(store, hash, key, decision)
+    st.session_state["review_focus_prev"] = key
+
+
+def _focus_skip(key: str) -> None:
+    st.session_state.setdefault("review_focus_skipped", set()).add(key)
+    st.session_state["review_focus_prev"] = key
+    st.session_state["review_focus_key"] = None
+
+
+@st.fragment
+def review_focus(flt: review.Filter, order: str) -> None:
+    decisions = common.decisions(store, hash)
+    _notice()
+    _progress(decisions)
+    st.html(KEYS_JS, unsafe_allow_javascript=True)
+    # every variant the filter matches, whatever its status: focus walks the undecided ones
+    visible = review.sort_items(review.apply_filter(items, review.Filter(**{**flt.__dict__, "status": "all"}), decisions), order)
+    by_key = {it["key"]: it for it in visible}
+    skipped = st.session_state.setdefault("review_focus_skipped", set())
+    key = st.session_state.get("review_focus_key")
+    if key not in by_key or key in decisions or key in skipped:
+        key = review.next_undecided(visible, decisions, after=st.session_state.get("review_focus_prev"), skipped=skipped)
+        st.session_state["review_focus_key"] = key
+    left = sum(1 for it in visible if it["key"] not in decisions)
+    st.text(f"{left:,} undecided of {len(visible):,} matching · keys: a accept · r reject · s skip · u undo")
+    if key is None:
+        st.success("Nothing left to review under these filters." + (" (Some were skipped.)" if skipped else ""))
+        c1, c2 = st.columns(2)
+        if skipped and c1.button("Review the skipped ones", key="review_focus_unskip"):
+            skipped.clear()
+            st.rerun(scope="fragment")
+        c2.button("Undo (u)", key="review_focus_undo", on_click=_undo, disabled=not store.can_undo(hash))
+        return
+    it = by_key[key]
+    with st.container(border=True):
+        st.html(meta_html([f"original {it.get('parent_id')}", ", ".join(it["_tags"])]) +
+                group_original_html(str(it.get("original_text", "")), [it], include_css=False))
+        st.html(badge_html(decisions.get(key)) + " " + meta_html(_meta(it)) +
+                variant_html(str(it.get("text", "")), it.get("changes")))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.button("Accept (a)", key="review_focus_accept", type="primary", on_click=_focus_decide,
+              args=(key, "accepted"), width="stretch")
+    c2.button("Reject (r)", key="review_focus_reject", on_click=_focus_decide, args=(key, "rejected"), width="stretch")
+    c3.button("Skip (s)", key="review_focus_skip", on_click=_focus_skip, args=(key,), width="stretch")
+    c4.button("Undo (u)", key="review_focus_undo", on_click=_undo, disabled=not store.can_undo(hash), width="stretch")
+
+
+if mode == "List":
+    review_list(flt, order)
+else:
+    review_focus(flt, order)

@@ -1,0 +1,196 @@
+"""The curated training split, its manifest and the export page's chart data.
+
+The curated split is the dataset's train originals plus the accepted variants (each
+variant right after its original), optionally followed by the untouched val/test rows.
+Rows have the provenance columns of :mod:`augment_core.pipeline`; originals are built
+from the dataset's records, so they are there whether or not a run kept them.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections import Counter
+from importlib import metadata
+from typing import Any, Iterable, Mapping, Sequence
+
+BASE_COLUMNS = ("id", "parent_id", "split", "augmenter", "text", "original_text")
+TAIL_COLUMNS = ("params", "changes", "run_id")
+QUALITY_COLUMNS = ("similarity", "flags", "heldout_similarity", "leak")
+VERSION_PACKAGES = (
+    "streamlit", "pandas", "pyarrow", "altair", "numpy", "inflect",
+    "nlpaug", "transformers", "torch", "sentence-transformers",
+)
+MANIFEST_FORMAT = 1
+
+
+def label_column(dataset: Any) -> str:
+    return dataset.mapping.label_column
+
+
+def original_row(record: Any, label_col: str) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "parent_id": record.id,
+        "split": record.split,
+        "augmenter": "original",
+        "text": record.text,
+        "original_text": record.text,
+        label_col: record.raw_label,
+        "params": "",
+        "changes": "[]",
+        "run_id": None,
+    }
+
+
+def curated_rows(
+    dataset: Any,
+    candidates: Iterable[Mapping[str, Any]],
+    decisions: Mapping[str, str],
+    include_eval: bool = False,
+) -> list[dict[str, Any]]:
+    """Train originals with their accepted variants, then (optionally) val and test.
+
+    A variant whose text repeats its original or an already exported variant of the same
+    original (two runs can generate the same one) is exported once.
+    """
+    label_col = label_column(dataset)
+    accepted: dict[str, list[Mapping[str, Any]]] = {}
+    for cand in candidates:
+        if decisions.get(cand["key"]) == "accepted":
+            accepted.setdefault(str(cand.get("parent_id")), []).append(cand)
+    extra = [c for c in QUALITY_COLUMNS if any(c in v for vs in accepted.values() for v in vs)]
+    columns = [*BASE_COLUMNS, label_col, *TAIL_COLUMNS, *extra]
+
+    out: list[dict[str, Any]] = []
+    for rec in dataset.records:
+        if rec.split != "train":
+            continue
+        out.append(_shape(original_row(rec, label_col), columns))
+        seen = {rec.text}
+        for cand in accepted.get(rec.id, ()):
+            if cand.get("text") in seen:
+                continue
+            seen.add(cand.get("text"))
+            out.append(_shape(cand, columns))
+    if include_eval:
+        for split in ("val", "test"):
+            for rec in dataset.records:
+                if rec.split == split:
+                    out.append(_shape(original_row(rec, label_col), columns))
+        others = [r for r in dataset.records if r.split not in ("train", "val", "test")]
+        for rec in others:
+            out.append(_shape(original_row(rec, label_col), columns))
+    return out
+
+
+def _shape(row: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    return {c: row.get(c) for c in columns}
+
+
+def count_by(rows: Iterable[Mapping[str, Any]], key: str) -> dict[str, int]:
+    return dict(Counter(str(r.get(key)) for r in rows))
+
+
+def decision_counts(candidates: Iterable[Mapping[str, Any]], decisions: Mapping[str, str]) -> dict[str, int]:
+    c = Counter(decisions.get(cand["key"], "undecided") for cand in candidates)
+    return {"candidates": sum(c.values()), "accepted": c["accepted"], "rejected": c["rejected"], "undecided": c["undecided"]}
+
+
+def library_versions(packages: Sequence[str] = VERSION_PACKAGES) -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def build_manifest(
+    *,
+    dataset_hash: str,
+    dataset_name: str,
+    columns: Sequence[str],
+    settings: Mapping[str, Any] | None,
+    tags_name: str | None,
+    runs: Sequence[Mapping[str, Any]],
+    dataset: Any,
+    candidates: Sequence[Mapping[str, Any]],
+    decisions: Mapping[str, str],
+    exported: Sequence[Mapping[str, Any]],
+    include_eval: bool,
+    fmt: str,
+) -> dict[str, Any]:
+    """Everything needed to know where an exported file came from."""
+    return {
+        "format": MANIFEST_FORMAT,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "dataset": {
+            "sha256": dataset_hash,
+            "name": dataset_name,
+            "columns": list(columns),
+            "settings": dict(settings or {}),
+            "tags_file": tags_name or "bundled",
+            "records_by_split": count_by(({"split": r.split} for r in dataset.records), "split"),
+        },
+        "seed": (settings or {}).get("split_seed"),
+        "runs": [dict(r) for r in runs],
+        "review": {
+            **decision_counts(candidates, decisions),
+            "by_augmenter": acceptance_table(candidates, decisions, "augmenter"),
+        },
+        "export": {
+            "format": fmt,
+            "include_val_test": include_eval,
+            "rows": len(exported),
+            "rows_by_split": count_by(exported, "split"),
+            "rows_by_augmenter": count_by(exported, "augmenter"),
+        },
+        "versions": library_versions(),
+        "platform": sys.platform,
+    }
+
+
+# --- chart data ----------------------------------------------------------------------
+
+
+def tag_counts_before_after(
+    dataset: Any,
+    exported: Iterable[Mapping[str, Any]],
+    labels_by_id: Mapping[str, Sequence[str]],
+) -> list[dict[str, Any]]:
+    """Per tag: train rows before (originals) and after (curated split)."""
+    before: Counter = Counter()
+    for rec in dataset.records:
+        if rec.split == "train":
+            before.update(rec.labels)
+    after: Counter = Counter()
+    for row in exported:
+        if row.get("split") == "train":
+            after.update(labels_by_id.get(str(row.get("parent_id")), ()))
+    tags = sorted(set(before) | set(after))
+    return [
+        {"tag": t, "stage": stage, "count": counts.get(t, 0)}
+        for t in tags
+        for stage, counts in (("before", before), ("after", after))
+    ]
+
+
+def acceptance_table(
+    items: Iterable[Mapping[str, Any]],
+    decisions: Mapping[str, str],
+    by: str = "augmenter",
+) -> list[dict[str, Any]]:
+    """Counts of accepted/rejected/undecided per augmenter (``by="augmenter"``) or per
+    alias rule (``by="rule"``; items need ``_rules`` from :func:`review.prepare`)."""
+    counts: Counter = Counter()
+    for it in items:
+        status = decisions.get(it["key"], "undecided")
+        if by == "rule":
+            for rule in it.get("_rules") or ("(none)",):
+                counts[(rule, status)] += 1
+        else:
+            counts[(str(it.get(by)), status)] += 1
+    return [{"group": g, "status": s, "count": n} for (g, s), n in sorted(counts.items())]

@@ -1,0 +1,252 @@
+"""The review page's logic as plain functions over candidate rows and decisions.
+
+A candidate row is a variant's provenance row (see :mod:`augment_core.pipeline`) with
+``key`` and ``run_id`` added by the store. :func:`prepare` adds what the filters need
+once (alias rules, tags, flags, similarity), and everything else here is a pure function
+of the prepared rows, a :class:`Filter` and the decisions (``key -> "accepted" |
+"rejected"``; undecided keys are absent), so the page only lays out widgets.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from augment_core.aliases import normalize_key
+from augment_core.changes import changes_from_json
+
+STATUSES = ("all", "undecided", "accepted", "rejected")
+SORTS = ("original order", "lowest similarity first", "flagged first", "highest similarity first")
+NO_FLAG = "(no flag)"
+
+
+def rules_of(changes: Any) -> tuple[str, ...]:
+    """The alias rules a variant applied: ``"cv -> computer vision"`` per substitution."""
+    try:
+        parsed = changes_from_json(changes) if not isinstance(changes, tuple) else changes
+    except (ValueError, TypeError):
+        return ()
+    out = []
+    for ch in parsed:
+        if ch.kind == "substitute":
+            rule = f"{normalize_key(ch.before)} -> {normalize_key(ch.after)}"
+        elif ch.kind == "insert":
+            rule = f"+ {normalize_key(ch.after)}"
+        else:
+            rule = f"- {normalize_key(ch.before)}"
+        if rule not in out:
+            out.append(rule)
+    return tuple(out)
+
+
+def flags_of(raw: Any) -> tuple[str, ...]:
+    if raw is None or raw == "" or (isinstance(raw, float) and math.isnan(raw)):
+        return ()
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return (raw,)
+    if isinstance(raw, (list, tuple)):
+        return tuple(str(f) for f in raw)
+    return (str(raw),)
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def prepare(rows: Iterable[Mapping[str, Any]], labels_by_id: Mapping[str, Sequence[str]] | None = None) -> list[dict]:
+    """Copies of the rows with ``_rules``, ``_tags``, ``_flags`` and ``_similarity``."""
+    labels_by_id = labels_by_id or {}
+    out = []
+    for row in rows:
+        item = dict(row)
+        item["_rules"] = rules_of(row.get("changes"))
+        item["_tags"] = tuple(labels_by_id.get(str(row.get("parent_id")), ()))
+        item["_flags"] = flags_of(row.get("flags"))
+        item["_similarity"] = _float_or_none(row.get("similarity"))
+        out.append(item)
+    return out
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which candidates to show or act on; an empty set means "any"."""
+
+    augmenters: frozenset[str] = frozenset()
+    rules: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    flags: frozenset[str] = frozenset()
+    runs: frozenset[int] = frozenset()
+    similarity: tuple[float, float] | None = None
+    status: str = "all"
+    search: str = ""
+
+    def is_empty(self) -> bool:
+        return self == Filter(status=self.status)
+
+
+def matches(item: Mapping[str, Any], flt: Filter, decisions: Mapping[str, str]) -> bool:
+    if flt.augmenters and item.get("augmenter") not in flt.augmenters:
+        return False
+    if flt.runs and item.get("run_id") not in flt.runs:
+        return False
+    if flt.rules and not flt.rules.intersection(item["_rules"]):
+        return False
+    if flt.tags and not flt.tags.intersection(item["_tags"]):
+        return False
+    if flt.flags:
+        flags = item["_flags"] or (NO_FLAG,)
+        if not flt.flags.intersection(flags):
+            return False
+    if flt.similarity is not None:
+        sim = item["_similarity"]
+        lo, hi = flt.similarity
+        if sim is None or sim < lo or sim > hi:
+            return False
+    if flt.status != "all":
+        decision = decisions.get(item["key"])
+        if flt.status == "undecided":
+            if decision is not None:
+                return False
+        elif decision != flt.status:
+            return False
+    if flt.search:
+        needle = flt.search.lower()
+        if needle not in str(item.get("text", "")).lower() and needle not in str(item.get("original_text", "")).lower():
+            return False
+    return True
+
+
+def apply_filter(items: Sequence[Mapping[str, Any]], flt: Filter, decisions: Mapping[str, str]) -> list:
+    if flt.is_empty() and flt.status == "all":
+        return list(items)
+    return [it for it in items if matches(it, flt, decisions)]
+
+
+def sort_items(items: Sequence[Mapping[str, Any]], order: str = "original order") -> list:
+    if order == "lowest similarity first":
+        return sorted(items, key=lambda it: (it["_similarity"] is None, it["_similarity"] or 0.0))
+    if order == "highest similarity first":
+        return sorted(items, key=lambda it: (it["_similarity"] is None, -(it["_similarity"] or 0.0)))
+    if order == "flagged first":
+        return sorted(items, key=lambda it: (not it["_flags"], it["_similarity"] if it["_similarity"] is not None else 2.0))
+    if order != "original order":
+        raise ValueError(f"unknown sort order {order!r}")
+    return list(items)
+
+
+@dataclass
+class Group:
+    parent_id: str
+    original_text: str
+    items: list = field(default_factory=list)
+
+
+def group_by_original(items: Sequence[Mapping[str, Any]]) -> list[Group]:
+    """Groups in the order their first item appears; items keep their order."""
+    groups: dict[str, Group] = {}
+    for it in items:
+        pid = str(it.get("parent_id"))
+        g = groups.get(pid)
+        if g is None:
+            g = groups[pid] = Group(pid, str(it.get("original_text", "")))
+        g.items.append(it)
+    return list(groups.values())
+
+
+def paginate(seq: Sequence, page: int, per_page: int) -> tuple[list, int, int]:
+    """``(the page's items, number of pages, the page actually shown)``; pages from 1."""
+    n_pages = max(1, math.ceil(len(seq) / per_page))
+    page = min(max(1, int(page)), n_pages)
+    start = (page - 1) * per_page
+    return list(seq[start : start + per_page]), n_pages, page
+
+
+def progress_counts(items: Iterable[Mapping[str, Any]], decisions: Mapping[str, str]) -> dict[str, int]:
+    total = accepted = rejected = 0
+    for it in items:
+        total += 1
+        d = decisions.get(it["key"])
+        if d == "accepted":
+            accepted += 1
+        elif d == "rejected":
+            rejected += 1
+    reviewed = accepted + rejected
+    return {"total": total, "reviewed": reviewed, "accepted": accepted, "rejected": rejected, "left": total - reviewed}
+
+
+def bulk_changes(
+    items: Iterable[Mapping[str, Any]],
+    decisions: Mapping[str, str],
+    decision: str,
+    only_undecided: bool = True,
+) -> dict[str, str]:
+    """The decisions a bulk accept/reject of ``items`` would write (unchanged ones left out)."""
+    out = {}
+    for it in items:
+        current = decisions.get(it["key"])
+        if current == decision or (only_undecided and current is not None):
+            continue
+        out[it["key"]] = decision
+    return out
+
+
+def apply_decisions(decisions: dict[str, str], changes: Mapping[str, str | None]) -> None:
+    """Mirror written (or undone) decisions into the in-memory dict."""
+    for key, d in changes.items():
+        if d is None:
+            decisions.pop(key, None)
+        else:
+            decisions[key] = d
+
+
+def facets(items: Iterable[Mapping[str, Any]]) -> dict[str, Counter]:
+    """Value counts for the filter widgets: augmenter, rule, tag, flag, run."""
+    out = {"augmenter": Counter(), "rule": Counter(), "tag": Counter(), "flag": Counter(), "run": Counter()}
+    for it in items:
+        out["augmenter"][it.get("augmenter")] += 1
+        out["run"][it.get("run_id")] += 1
+        for r in it["_rules"]:
+            out["rule"][r] += 1
+        for t in it["_tags"]:
+            out["tag"][t] += 1
+        for f in it["_flags"] or (NO_FLAG,):
+            out["flag"][f] += 1
+    return out
+
+
+def has_similarity(items: Iterable[Mapping[str, Any]]) -> bool:
+    return any(it["_similarity"] is not None for it in items)
+
+
+def next_undecided(
+    items: Sequence[Mapping[str, Any]],
+    decisions: Mapping[str, str],
+    after: str | None = None,
+    skipped: Iterable[str] = (),
+) -> str | None:
+    """The key of the next undecided, unskipped item after ``after`` (wrapping round)."""
+    skipped = set(skipped)
+    n = len(items)
+    if not n:
+        return None
+    start = 0
+    if after is not None:
+        for i, it in enumerate(items):
+            if it["key"] == after:
+                start = i + 1
+                break
+    for j in range(n):
+        it = items[(start + j) % n]
+        if it["key"] not in decisions and it["key"] not in skipped:
+            return it["key"]
+    return None

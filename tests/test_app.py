@@ -1,0 +1,220 @@
+"""Page flows through streamlit.testing.v1.AppTest: upload, mapping, a run, review, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from augment_core.dataset import content_hash
+from augment_core.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.fixture(scope="module")
+def small_csv() -> bytes:
+    lines = (ROOT / "data" / "projects.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[:41])
+    return buf.getvalue().encode()
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.run()
+    at.file_uploader(key="data_upload").upload(name, data, "text/csv")
+    return at.run()
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_upload_map_run_review_export(data_dir, small_csv):
+    at = _upload(_app(), "small.csv", small_csv)
+    _ok(at)
+    assert [s.value for s in at.success] == ["Stored a new dataset."]
+    h = content_hash(small_csv)
+    assert at.query_params["dataset"] == [h] or at.query_params["dataset"] == h
+    assert (40, 5) in [d.value.shape for d in at.dataframe]
+    # the guessed mapping: title + description -> text, tags (JSON list) -> labels, id column
+    assert at.multiselect(key="data_text_columns").value == ["title", "description"]
+    assert at.selectbox(key="data_label_column").value == "tags"
+
+    # a mapping that does not fit: an error in the page, nothing saved, the page still works
+    at.selectbox(key="data_label_format").set_value("json")
+    at.multiselect(key="data_text_columns").set_value(["description"])
+    at.selectbox(key="data_label_column").set_value("title")
+    _submit(at)
+    _ok(at)
+    assert any("not a JSON list" in e.value for e in at.error)
+    store = Store(data_dir)
+    assert store.dataset(h).settings["mapping"]["label_column"] == "tags"
+
+    at.selectbox(key="data_label_column").set_value("tags")
+    at.multiselect(key="data_text_columns").set_value(["title", "description"])
+    at.number_input(key="data_split_seed").set_value(3)
+    _submit(at)
+    _ok(at)
+    assert "Mapping saved." in [s.value for s in at.success]
+    assert store.dataset(h).settings["split_seed"] == 3
+    assert not at.error
+
+    at.switch_page("app_pages/augment.py").run()
+    _ok(at)
+    at.number_input(key="augment_n_per_original").set_value(3)
+    at.button(key="augment_run").click().run()
+    _ok(at)
+    assert not at.error
+    assert at.success and at.success[0].value.startswith("Run 1:")
+    run = store.runs(h)[0]
+    assert run.params["n_per_original"] == 3 and run.params["augmenters"][0]["name"] == "alias_swap"
+    n_variants = run.params["variants"]
+    assert n_variants > 5
+
+    at.switch_page("app_pages/review.py").run()
+    _ok(at)
+    assert _metrics(at)["Left"] == str(n_variants)
+    accept = [b for b in at.button if b.key and b.key.startswith("review_a_")]
+    reject = [b for b in at.button if b.key and b.key.startswith("review_r_")]
+    accepted_key = accept[0].key[len("review_a_"):]
+    accept[0].click().run()
+    reject[1].click().run()
+    _ok(at)
+    m = _metrics(at)
+    assert (m["Accepted"], m["Rejected"], m["Reviewed"]) == ("1", "1", "2")
+    assert store.decisions(h)[accepted_key] == "accepted"
+
+    # bulk-reject one alias rule, then undo it as one action
+    rule = at.multiselect(key="review_rules").options[0]
+    at.multiselect(key="review_rules").set_value([rule.split("  (")[0]]).run()
+    _ok(at)
+    at.button(key="review_bulk_reject").click().run()
+    after_bulk = store.decisions(h)
+    assert sum(1 for d in after_bulk.values() if d == "rejected") > 1
+    at.button(key="review_undo").click().run()
+    _ok(at)
+    assert len(store.decisions(h)) == 2
+
+    # focused mode: accept walks on to the next undecided variant
+    at.multiselect(key="review_rules").set_value([]).run()
+    at.selectbox(key="review_mode").set_value("One at a time").run()
+    _ok(at)
+    at.button(key="review_focus_accept").click().run()
+    at.button(key="review_focus_skip").click().run()
+    at.button(key="review_focus_reject").click().run()
+    _ok(at)
+    assert sorted(store.decisions(h).values()) == ["accepted", "accepted", "rejected", "rejected"]
+
+    at.switch_page("app_pages/export.py").run()
+    _ok(at)
+    decisions = store.decisions(h)
+    n_train = sum(1 for v in store.run_rows(run.id) if v["augmenter"] == "original" and v["split"] == "train")
+    accepted = sum(1 for d in decisions.values() if d == "accepted")
+    assert _metrics(at)["Rows to export"] == str(n_train + accepted)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download curated split (csv)", "Download manifest (JSON)"]
+    at.radio(key="export_format").set_value("parquet").run()
+    _ok(at)
+    at.checkbox(key="export_include_eval").check().run()
+    _ok(at)
+    assert _metrics(at)["Rows to export"] == str(40 + accepted)
+
+
+def _submit(at: AppTest) -> None:
+    [b for b in at.button if b.label == "Save mapping"][0].click().run()
+
+
+def test_reopen_by_url_and_recent_list(data_dir, small_csv):
+    at = _upload(_app(), "small.csv", small_csv)
+    h = content_hash(small_csv)
+    other = small_csv.replace(b"Machine Learning Basics", b"Other Basics")
+    at.file_uploader(key="data_upload").upload("other.csv", other, "text/csv")
+    at.run()
+    _ok(at)
+    assert at.session_state["current_dataset"] == content_hash(other)
+    store = Store(data_dir)
+    store.decide(h, "1:x", "accepted")
+
+    fresh = _app()  # a new browser session, as after a reload or a restart
+    fresh.query_params["dataset"] = h
+    fresh.run()
+    _ok(fresh)
+    assert fresh.session_state["current_dataset"] == h
+    assert any("small.csv" in t.value for t in fresh.text)
+    assert store.decisions(content_hash(other)) == {}
+    assert store.decisions(h) == {"1:x": "accepted"}
+    # the recent list opens the other one
+    fresh.selectbox(key="data_recent_choice").set_value(content_hash(other))
+    fresh.button(key="data_open_recent").click().run()
+    _ok(fresh)
+    assert fresh.session_state["current_dataset"] == content_hash(other)
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("empty.csv", b"   ", "is empty"),
+        ("bad.json", b"{not json", "Cannot read this file"),
+        ("notes.csv", b"only_header\n", "no rows"),
+    ],
+)
+def test_unreadable_upload_shows_error(data_dir, small_csv, name, data, message):
+    at = _upload(_app(), "small.csv", small_csv)
+    at.file_uploader(key="data_upload").upload(name, data, "text/csv")
+    at.run()
+    _ok(at)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    # nothing stored is lost: the previous dataset is still the current one
+    assert at.session_state["current_dataset"] == content_hash(small_csv)
+
+
+def test_untrusted_text_rendered_escaped(data_dir):
+    evil = '<img src=x onerror="alert(1)"> $x^2$ [link](http://e.x) :smile: **bold** uses cv for nlp'
+    data = ("id,text,tags,split\n" + "".join(
+        f'{i},"{evil.replace(chr(34), chr(34) * 2)} {i}","[""computer-vision""]",train\n' for i in range(1, 6)
+    )).encode()
+    at = _upload(_app(), "evil.csv", data)
+    _ok(at)
+    at.switch_page("app_pages/augment.py").run()
+    at.button(key="augment_run").click().run()
+    _ok(at)
+    at.switch_page("app_pages/review.py").run()
+    _ok(at)
+    bodies = [h.proto.body for h in at.get("html")]
+    text_html = [b for b in bodies if "onerror" in b]
+    assert text_html, bodies
+    for b in text_html:
+        assert "<img" not in b and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in b
+    assert all("$x^2$" not in m.value for m in at.markdown)
+
+
+def test_model_unavailable_is_an_error_message(data_dir, small_csv, tmp_path):
+    pytest.importorskip("augment_core.contextual")
+    at = _upload(_app(), "small.csv", small_csv)
+    at.switch_page("app_pages/augment.py").run()
+    at.multiselect(key="augment_augmenters").set_value(["contextual_substitute"]).run()
+    at.text_input(key="augment_model").set_value(str(tmp_path / "no-such-model")).run()
+    at.button(key="augment_run").click().run(timeout=120)
+    _ok(at)
+    assert at.error and "The run failed" in at.error[0].value
+    assert Store(data_dir).runs(content_hash(small_csv)) == []

@@ -1,0 +1,249 @@
+"""End to end in a real browser: Playwright driving Debian's Chromium against
+``streamlit run app.py`` (data in a temporary directory)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("AUGMENT_REVIEW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage",
+]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: Path, cache_dir: Path | None = None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "AUGMENT_REVIEW_DATA_DIR": str(data_dir)}
+    if cache_dir is not None:
+        env["AUGMENT_REVIEW_CACHE_DIR"] = str(cache_dir)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit exited: " + proc.stderr.read().decode(errors="replace")[-2000:])
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("streamlit did not start in 60 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    proc, url = start_server(data_dir, tmp_path_factory.mktemp("browser-cache"))
+    yield url
+    stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_sync.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    ctx.close()
+
+
+def wait_idle(page) -> None:
+    page.wait_for_timeout(150)
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.wait_for_timeout(50)
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def click(page, selector: str) -> None:
+    page.locator(selector).first.click()
+    wait_idle(page)
+
+
+def metric(page, label: str) -> str:
+    return page.locator("[data-testid='stMetric']").filter(has_text=label).locator("[data-testid='stMetricValue']").inner_text()
+
+
+def goto_page(page, name: str) -> None:
+    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=name).first.click()
+    wait_idle(page)
+
+
+def open_dropdown(page, label: str) -> None:
+    """Open a multiselect's list of options (a click does not always open it)."""
+    box = page.get_by_role("combobox", name=label)
+    for attempt in ("click", "ArrowDown", "click", "Space"):
+        if attempt == "click":
+            box.click()
+        else:
+            box.press(attempt)
+        try:
+            page.locator("[role='listbox'] [role='option']").first.wait_for(timeout=2000)
+            return
+        except playwright_sync.TimeoutError:
+            continue
+    raise AssertionError(f"the {label!r} options did not open")
+
+
+def small_csv(path: Path, n: int = 40) -> Path:
+    rows = list(csv.reader(io.StringIO((ROOT / "data" / "projects.csv").read_text(encoding="utf-8"))))
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows[: n + 1])
+    return path
+
+
+def upload(page, url: str, path: Path) -> None:
+    page.goto(url)  # the Data page is the default page, at the root
+    wait_idle(page)
+    page.locator(".st-key-data_upload input[type='file']").set_input_files(str(path))
+    expect(page.get_by_text("Stored a new dataset.")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+
+
+def test_review_flow_survives_reload_and_exports(page, server, tmp_path):
+    upload(page, server, small_csv(tmp_path / "small.csv"))
+    # map columns: keep the guess (title + description, tags) and save it
+    page.get_by_role("button", name="Save mapping").click()
+    wait_idle(page)
+    expect(page.get_by_text("Mapping saved.")).to_be_visible()
+
+    goto_page(page, "Augment")
+    click(page, ".st-key-augment_run button")
+    expect(page.get_by_text("Run 1:")).to_be_visible()
+
+    goto_page(page, "Review")
+    expect(page.locator("[class*='st-key-review_a_']").first).to_be_visible()
+    total = int(metric(page, "Candidates"))
+    accepts = page.locator("[class*='st-key-review_a_'] button")
+    rejects = page.locator("[class*='st-key-review_r_'] button")
+    accepts.nth(0).click(); wait_idle(page)
+    accepts.nth(1).click(); wait_idle(page)
+    rejects.nth(2).click(); wait_idle(page)
+    expect(page.locator("[data-testid='stMetric']").filter(has_text="Reviewed").locator("[data-testid='stMetricValue']")).to_have_text("3")
+    assert (metric(page, "Accepted"), metric(page, "Rejected")) == ("2", "1")
+
+    # bulk-reject every variant of one alias rule, then undo it as one action
+    open_dropdown(page, "Alias rule")
+    page.locator("[role='listbox'] [role='option'][data-key='0']").click()
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    bulk = page.locator(".st-key-review_bulk_reject button")
+    n_bulk = int(bulk.inner_text().split()[1])
+    assert n_bulk >= 1
+    bulk.click(); wait_idle(page)
+    expect(page.locator("[data-testid='stMetric']").filter(has_text="Rejected").locator("[data-testid='stMetricValue']")).to_have_text(str(1 + n_bulk))
+    click(page, ".st-key-review_undo button")
+    expect(page.locator("[data-testid='stMetric']").filter(has_text="Rejected").locator("[data-testid='stMetricValue']")).to_have_text("1")
+
+    # reload the tab: same dataset (from ?dataset=), same decisions
+    assert "dataset=" in page.url
+    page.reload()
+    wait_idle(page)
+    expect(page.locator("[data-testid='stMetric']").filter(has_text="Accepted").locator("[data-testid='stMetricValue']")).to_have_text("2")
+    assert metric(page, "Rejected") == "1" and metric(page, "Candidates") == str(total)
+
+    goto_page(page, "Export")
+    expect(page.get_by_text("Rows to export")).to_be_visible()
+    n_rows = int(metric(page, "Rows to export").replace(",", ""))
+    with page.expect_download() as dl:
+        page.locator(".st-key-export_download button").click()
+    target = tmp_path / "curated.csv"
+    dl.value.save_as(target)
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert len(rows) == n_rows
+    variants = [r for r in rows if r["augmenter"] != "original"]
+    assert len(variants) == 2 and all(r["split"] == "train" for r in rows)
+    assert all(r["parent_id"] in {o["id"] for o in rows if o["augmenter"] == "original"} for r in variants)
+
+
+def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
+    payload = '<img src=x onerror="window.__xss=1"> $x^2$ [link](http://e.x) :smile: **bold**'
+    path = tmp_path / "evil.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["id", "text", "tags", "split"])
+        for i in range(1, 6):
+            w.writerow([i, f"{payload} uses cv and nlp {i}", '["computer-vision"]', "train"])
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    upload(page, server, path)
+    goto_page(page, "Augment")
+    click(page, ".st-key-augment_run button")
+    goto_page(page, "Review")
+    cand = page.locator(".ar-text").first
+    expect(cand).to_be_visible()
+    text = cand.inner_text()
+    for literal in ('<img src=x onerror="window.__xss=1">', "$x^2$", "[link](http://e.x)", ":smile:", "**bold**"):
+        assert literal in text
+    assert page.locator("img[src='x']").count() == 0
+    assert page.evaluate("window.__xss") is None
+    assert page.locator(".stMarkdown a[href='http://e.x']").count() == 0
+    assert dialogs == []
+
+
+def test_focused_mode_keyboard_shortcuts(page, server, tmp_path):
+    upload(page, server, small_csv(tmp_path / "focus.csv", n=25))
+    goto_page(page, "Augment")
+    click(page, ".st-key-augment_run button")
+    goto_page(page, "Review")
+    page.locator(".st-key-review_mode [data-baseweb='select'], .st-key-review_mode [role='combobox']").first.click()
+    page.get_by_role("option").filter(has_text="One at a time").click()
+    wait_idle(page)
+    expect(page.locator(".st-key-review_focus_accept button")).to_be_visible()
+    page.wait_for_function("window.__augmentReviewKeys === true")
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("a"); wait_idle(page)
+    page.keyboard.press("r"); wait_idle(page)
+    page.keyboard.press("s"); wait_idle(page)
+    value = lambda label: page.locator("[data-testid='stMetric']").filter(has_text=label).locator("[data-testid='stMetricValue']")
+    expect(value("Accepted")).to_have_text("1")
+    expect(value("Rejected")).to_have_text("1")
+    page.keyboard.press("u"); wait_idle(page)
+    expect(value("Rejected")).to_have_text("0")

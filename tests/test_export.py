@@ -1,0 +1,81 @@
+import csv
+import io
+import json
+
+from augment_core import export, review
+from augment_core.dataset import ColumnMapping, build_dataset, read_table
+from augment_core.io import rows_to_bytes
+from augment_core.splitting import assign_splits
+
+
+CSV = b"""id,text,tags,split
+1,cv models,"[""computer-vision""]",train
+2,nlp models,"[""natural-language-processing""]",train
+3,held out,"[""computer-vision""]",val
+4,test row,"[""graphs""]",test
+"""
+
+
+def _dataset():
+    table = read_table(CSV, "d.csv")
+    return build_dataset(table, ColumnMapping(("text",), "tags", split_column="split", id_column="id"))
+
+
+def _cands():
+    rows = [
+        {"key": "1:1~a~1", "run_id": 1, "id": "1~a~1", "parent_id": "1", "split": "train", "augmenter": "alias_swap",
+         "text": "computer vision models", "original_text": "cv models", "tags": '["computer-vision"]',
+         "params": "{}", "changes": json.dumps([{"start": 0, "end": 15, "before": "cv", "after": "computer vision", "kind": "substitute"}])},
+        {"key": "2:1~a~1", "run_id": 2, "id": "1~a~1", "parent_id": "1", "split": "train", "augmenter": "alias_swap",
+         "text": "computer vision models", "original_text": "cv models", "tags": '["computer-vision"]',
+         "params": "{}", "changes": "[]"},
+        {"key": "1:2~a~1", "run_id": 1, "id": "2~a~1", "parent_id": "2", "split": "train", "augmenter": "alias_swap",
+         "text": "natural language processing models", "original_text": "nlp models", "tags": '["natural-language-processing"]',
+         "params": "{}", "changes": "[]"},
+    ]
+    return review.prepare(rows, {"1": ("computer-vision",), "2": ("natural-language-processing",)})
+
+
+def test_curated_rows_train_plus_accepted_deduplicated():
+    ds = _dataset()
+    dec = {"1:1~a~1": "accepted", "2:1~a~1": "accepted", "1:2~a~1": "rejected"}
+    rows = export.curated_rows(ds, _cands(), dec)
+    assert [(r["id"], r["augmenter"]) for r in rows] == [("1", "original"), ("1~a~1", "alias_swap"), ("2", "original")]
+    assert list(rows[0]) == ["id", "parent_id", "split", "augmenter", "text", "original_text", "tags", "params", "changes", "run_id"]
+    assert rows[0]["tags"] == '["computer-vision"]'
+    with_eval = export.curated_rows(ds, _cands(), dec, include_eval=True)
+    assert [r["split"] for r in with_eval] == ["train", "train", "train", "val", "test"]
+    back = list(csv.DictReader(io.StringIO(rows_to_bytes(rows, "csv").decode())))
+    assert len(back) == 3 and back[1]["text"] == "computer vision models"
+
+
+def test_curated_rows_from_auto_split():
+    table = read_table(b"text,label\n" + b"".join(f"row {i},{'ab'[i % 2]}\n".encode() for i in range(20)), "x.csv")
+    ds = assign_splits(build_dataset(table, ColumnMapping(("text",), "label")), seed=1)
+    rows = export.curated_rows(ds, [], {})
+    assert rows and all(r["split"] == "train" for r in rows)
+    assert len(rows) == sum(1 for r in ds.records if r.split == "train")
+
+
+def test_manifest_and_charts():
+    ds = _dataset()
+    cands = _cands()
+    dec = {"1:1~a~1": "accepted", "1:2~a~1": "rejected"}
+    rows = export.curated_rows(ds, cands, dec)
+    m = export.build_manifest(
+        dataset_hash="abc", dataset_name="d.csv", columns=["id", "text", "tags", "split"], settings={"split_seed": 3},
+        tags_name=None, runs=[{"id": 1, "params": {"seed": 0}}], dataset=ds, candidates=cands, decisions=dec,
+        exported=rows, include_eval=False, fmt="csv",
+    )
+    json.dumps(m)
+    assert m["dataset"]["sha256"] == "abc" and m["seed"] == 3
+    assert m["review"]["accepted"] == 1 and m["review"]["rejected"] == 1 and m["review"]["undecided"] == 1
+    assert m["export"]["rows"] == 3 and m["runs"][0]["params"] == {"seed": 0}
+    assert "streamlit" in m["versions"] and "python" in m["versions"]
+    tags = export.tag_counts_before_after(ds, rows, {r.id: r.labels for r in ds.records})
+    cv = {t["stage"]: t["count"] for t in tags if t["tag"] == "computer-vision"}
+    assert cv == {"before": 1, "after": 2}
+    by_rule = export.acceptance_table(cands, dec, "rule")
+    assert {"group": "cv -> computer vision", "status": "accepted", "count": 1} in by_rule
+    by_aug = export.acceptance_table(cands, dec, "augmenter")
+    assert sum(r["count"] for r in by_aug) == 3

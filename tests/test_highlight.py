@@ -1,0 +1,64 @@
+import json
+
+from augment_core.changes import Edit, apply_edits, changes_to_json
+from augment_core.highlight import (
+    candidate_block_html,
+    group_original_html,
+    legend_html,
+    original_html,
+    original_spans,
+    variant_html,
+)
+
+
+def _cand(text, edits):
+    c = apply_edits(text, edits)
+    return c.text, changes_to_json(c.changes)
+
+
+def test_each_kind_has_its_class():
+    text = "cv models for nlp tasks"
+    variant, changes = _cand(
+        text,
+        [Edit(0, 2, "computer vision", "substitute"), Edit(10, 10, "very ", "insert"), Edit(18, 24, "", "delete")],
+    )
+    html_out = variant_html(variant, changes)
+    assert '<mark class="ar-sub" title="was: cv">computer vision</mark>' in html_out
+    assert '<ins class="ar-ins" title="inserted">very </ins>' in html_out
+    assert '<del class="ar-del" title="deleted">tasks</del>' in html_out
+    orig = original_html(text, changes)
+    assert '<span class="ar-old">cv</span>' in orig and '<span class="ar-del">tasks</span>' in orig
+    spans = original_spans(changes)
+    assert [(text[s:e]) for s, e, _ in spans] == ["cv", "", "tasks"]
+
+
+def test_untrusted_text_is_escaped():
+    evil = '<img src=x onerror=alert(1)> $x$ [a](javascript:b) :smile: "q" & <script>x</script>'
+    variant, changes = _cand(evil, [Edit(0, 4, "<b>", "substitute")])
+    for out in (variant_html(variant, changes), original_html(evil, changes), group_original_html(evil, [])):
+        assert "<img" not in out and "<script" not in out and "<b>" not in out
+        assert "onerror=alert(1)&gt;" in out and "&lt;script&gt;" in out and "&amp;" in out
+    block = candidate_block_html({"text": variant, "changes": changes}, "accepted", meta=["<i>run</i>"])
+    assert "<i>" not in block and "&lt;i&gt;run&lt;/i&gt;" in block
+    assert 'title="was: &lt;img"' in variant_html(variant, changes)
+
+
+def test_bad_spans_do_not_break_rendering():
+    bad = json.dumps([{"start": 50, "end": 60, "before": "a", "after": "b", "kind": "substitute"}])
+    assert variant_html("short <x>", bad) == '<p class="ar-text">short &lt;x&gt;</p>'
+    assert variant_html("plain", None) == '<p class="ar-text">plain</p>'
+    assert original_html("plain", bad) == '<p class="ar-text">plain</p>'
+
+
+def test_group_original_marks_union_of_variants():
+    text = "cv and nlp"
+    v1, c1 = _cand(text, [Edit(0, 2, "computer vision", "substitute")])
+    v2, c2 = _cand(text, [Edit(7, 10, "natural language processing", "substitute")])
+    out = group_original_html(text, [{"changes": c1}, {"changes": c2}], include_css=False)
+    assert out == '<p class="ar-text"><span class="ar-old">cv</span> and <span class="ar-old">nlp</span></p>'
+
+
+def test_legend_names_all_kinds():
+    out = legend_html()
+    for word in ("substitution", "insertion", "deletion"):
+        assert word in out

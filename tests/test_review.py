@@ -1,0 +1,99 @@
+import json
+
+from augment_core import review
+from augment_core.changes import Change, changes_to_json
+
+
+def _row(key, parent, augmenter="alias_swap", before="cv", after="computer vision", sim=None, flags=None, run=1):
+    changes = changes_to_json([Change(0, len(after), before, after, "substitute")]) if before else "[]"
+    row = {"key": key, "run_id": run, "id": key, "parent_id": parent, "augmenter": augmenter,
+           "text": f"{after} thing", "original_text": f"{before} thing", "changes": changes}
+    if sim is not None:
+        row["similarity"] = sim
+    if flags is not None:
+        row["flags"] = json.dumps(flags)
+    return row
+
+
+LABELS = {"1": ("computer-vision",), "2": ("natural-language-processing",), "3": ("computer-vision", "graphs")}
+
+
+def _items():
+    return review.prepare(
+        [
+            _row("1:a", "1", sim=0.9),
+            _row("1:b", "1", before="CV", after="Vision", sim=0.5, flags=["keyword_lost"]),
+            _row("1:c", "2", before="nlp", after="natural language processing", sim=0.7),
+            _row("2:d", "3", augmenter="contextual_substitute", before="graph", after="network", sim=0.99, run=2),
+        ],
+        LABELS,
+    )
+
+
+def test_prepare_rules_tags_flags():
+    items = _items()
+    assert items[0]["_rules"] == ("cv -> computer vision",)
+    assert items[1]["_rules"] == ("cv -> vision",)
+    assert items[1]["_flags"] == ("keyword_lost",) and items[0]["_flags"] == ()
+    assert items[3]["_tags"] == ("computer-vision", "graphs")
+    assert items[2]["_similarity"] == 0.7
+    assert review.rules_of(json.dumps([{"start": 0, "end": 3, "before": "", "after": "new", "kind": "insert"}])) == ("+ new",)
+    assert review.flags_of(float("nan")) == () and review.flags_of("oops") == ("oops",)
+
+
+def test_filters():
+    items = _items()
+    dec = {"1:a": "accepted", "1:c": "rejected"}
+    keys = lambda flt: [it["key"] for it in review.apply_filter(items, flt, dec)]
+    assert keys(review.Filter()) == ["1:a", "1:b", "1:c", "2:d"]
+    assert keys(review.Filter(rules=frozenset({"cv -> vision"}))) == ["1:b"]
+    assert keys(review.Filter(augmenters=frozenset({"contextual_substitute"}))) == ["2:d"]
+    assert keys(review.Filter(tags=frozenset({"computer-vision"}))) == ["1:a", "1:b", "2:d"]
+    assert keys(review.Filter(flags=frozenset({"keyword_lost"}))) == ["1:b"]
+    assert keys(review.Filter(flags=frozenset({review.NO_FLAG}))) == ["1:a", "1:c", "2:d"]
+    assert keys(review.Filter(similarity=(0.6, 0.95))) == ["1:a", "1:c"]
+    assert keys(review.Filter(status="undecided")) == ["1:b", "2:d"]
+    assert keys(review.Filter(status="rejected")) == ["1:c"]
+    assert keys(review.Filter(runs=frozenset({2}))) == ["2:d"]
+    assert keys(review.Filter(search="NATURAL")) == ["1:c"]
+
+
+def test_sorting_and_grouping():
+    items = _items()
+    assert [it["key"] for it in review.sort_items(items, "lowest similarity first")] == ["1:b", "1:c", "1:a", "2:d"]
+    assert [it["key"] for it in review.sort_items(items, "flagged first")][0] == "1:b"
+    assert [it["key"] for it in review.sort_items(items, "highest similarity first")][0] == "2:d"
+    groups = review.group_by_original(review.sort_items(items, "lowest similarity first"))
+    assert [(g.parent_id, [i["key"] for i in g.items]) for g in groups] == [
+        ("1", ["1:b", "1:a"]), ("2", ["1:c"]), ("3", ["2:d"])]
+    assert groups[0].original_text == "CV thing"
+
+
+def test_paginate_clamps():
+    assert review.paginate(list(range(45)), 3, 20) == ([40, 41, 42, 43, 44], 3, 3)
+    assert review.paginate(list(range(45)), 9, 20)[2] == 3
+    assert review.paginate([], 0, 20) == ([], 1, 1)
+
+
+def test_progress_bulk_and_apply():
+    items = _items()
+    dec = {"1:a": "accepted", "1:c": "rejected"}
+    assert review.progress_counts(items, dec) == {"total": 4, "reviewed": 2, "accepted": 1, "rejected": 1, "left": 2}
+    assert review.bulk_changes(items, dec, "rejected") == {"1:b": "rejected", "2:d": "rejected"}
+    assert review.bulk_changes(items, dec, "rejected", only_undecided=False) == {
+        "1:a": "rejected", "1:b": "rejected", "2:d": "rejected"}
+    review.apply_decisions(dec, {"1:a": None, "2:d": "accepted"})
+    assert dec == {"1:c": "rejected", "2:d": "accepted"}
+
+
+def test_facets_and_next_undecided():
+    items = _items()
+    f = review.facets(items)
+    assert f["rule"]["cv -> computer vision"] == 1 and f["augmenter"]["alias_swap"] == 3
+    assert f["flag"][review.NO_FLAG] == 3 and f["run"][2] == 1
+    assert review.has_similarity(items)
+    dec = {"1:b": "accepted"}
+    assert review.next_undecided(items, dec) == "1:a"
+    assert review.next_undecided(items, dec, after="1:a") == "1:c"
+    assert review.next_undecided(items, dec, after="1:c", skipped={"2:d"}) == "1:a"
+    assert review.next_undecided(items, {i["key"]: "accepted" for i in items}) is None
