@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
+import app_common as common
 
 st.set_page_config(page_title="augment-review", page_icon=":material/rule:", layout="wide")
 
@@ -19,10 +19,10 @@ store = common.get_store()
 current = common.select_current_dataset(store)
 
 pages = [
-    st.Page("app_pages/data.py", title="Data", icon=":material/table:", url_path="data", default=True),
-    st.Page("app_pages/augment.py", title="Augment", icon=":material/auto_awesome:", url_path="augment"),
-    st.Page("app_pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
-    st.Page("app_pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+    st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data", default=True),
+    st.Page("pages/augment.py", title="Augment", icon=":material/auto_awesome:", url_path="augment"),
+    st.Page("pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
+    st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 page = st.navigation(pages)
 

@@ -79,7 +79,7 @@ def test_upload_map_run_review_export(data_dir, small_csv):
     assert store.dataset(h).settings["split_seed"] == 3
     assert not at.error
 
-    at.switch_page("app_pages/augment.py").run()
+    at.switch_page("pages/augment.py").run()
     _ok(at)
     at.number_input(key="augment_n_per_original").set_value(3)
     at.button(key="augment_run").click().run()
@@ -91,7 +91,7 @@ def test_upload_map_run_review_export(data_dir, small_csv):
     n_variants = run.params["variants"]
     assert n_variants > 5
 
-    at.switch_page("app_pages/review.py").run()
+    at.switch_page("pages/review.py").run()
     _ok(at)
     assert _metrics(at)["Left"] == str(n_variants)
     accept = [b for b in at.button if b.key and b.key.startswith("review_a_")]
@@ -125,7 +125,7 @@ def test_upload_map_run_review_export(data_dir, small_csv):
     _ok(at)
     assert sorted(store.decisions(h).values()) == ["accepted", "accepted", "rejected", "rejected"]
 
-    at.switch_page("app_pages/export.py").run()
+    at.switch_page("pages/export.py").run()
     _ok(at)
     decisions = store.decisions(h)
     n_train = sum(1 for v in store.run_rows(run.id) if v["augmenter"] == "original" and v["split"] == "train")
@@ -195,10 +195,10 @@ def test_untrusted_text_rendered_escaped(data_dir):
     )).encode()
     at = _upload(_app(), "evil.csv", data)
     _ok(at)
-    at.switch_page("app_pages/augment.py").run()
+    at.switch_page("pages/augment.py").run()
     at.button(key="augment_run").click().run()
     _ok(at)
-    at.switch_page("app_pages/review.py").run()
+    at.switch_page("pages/review.py").run()
     _ok(at)
     bodies = [h.proto.body for h in at.get("html")]
     text_html = [b for b in bodies if "onerror" in b]
@@ -211,7 +211,7 @@ def test_untrusted_text_rendered_escaped(data_dir):
 def test_model_unavailable_is_an_error_message(data_dir, small_csv, tmp_path):
     pytest.importorskip("augment_core.contextual")
     at = _upload(_app(), "small.csv", small_csv)
-    at.switch_page("app_pages/augment.py").run()
+    at.switch_page("pages/augment.py").run()
     at.multiselect(key="augment_augmenters").set_value(["contextual_substitute"]).run()
     at.text_input(key="augment_model").set_value(str(tmp_path / "no-such-model")).run()
     at.button(key="augment_run").click().run(timeout=120)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect  # noqa: E402
+import playwright.sync_api as playwright_sync
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("AUGMENT_REVIEW_CHROMIUM", "/usr/bin/chromium")
@@ -27,7 +27,8 @@ CHROMIUM_ARGS = [
 ]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
+if not Path(CHROMIUM).exists():  # fail, not skip: CI installs it (.ci/run)
+    raise RuntimeError(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set AUGMENT_REVIEW_CHROMIUM")
 
 
 def free_port() -> int:
@@ -71,8 +72,12 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("browser-data")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("browser-data")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, data_dir):
     proc, url = start_server(data_dir, tmp_path_factory.mktemp("browser-cache"))
     yield url
     stop_server(proc)
@@ -147,7 +152,7 @@ def upload(page, url: str, path: Path) -> None:
     wait_idle(page)
 
 
-def test_review_flow_survives_reload_and_exports(page, server, tmp_path):
+def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_path):
     upload(page, server, small_csv(tmp_path / "small.csv"))
     # map columns: keep the guess (title + description, tags) and save it
     page.get_by_role("button", name="Save mapping").click()
@@ -188,6 +193,22 @@ def test_review_flow_survives_reload_and_exports(page, server, tmp_path):
     wait_idle(page)
     expect(page.locator("[data-testid='stMetric']").filter(has_text="Accepted").locator("[data-testid='stMetricValue']")).to_have_text("2")
     assert metric(page, "Rejected") == "1" and metric(page, "Candidates") == str(total)
+
+    # a restarted server, opened straight on the review page's URL, shows the same work
+    review_url = page.url
+    assert "/review" in review_url
+    proc, other = start_server(data_dir, tmp_path / "cache2")
+    try:
+        fresh = page.context.new_page()
+        fresh.goto(other + review_url[len(server):])
+        wait_idle(fresh)
+        expect(fresh.locator("[data-testid='stMetric']").filter(has_text="Accepted").locator("[data-testid='stMetricValue']")).to_have_text("2")
+        assert metric(fresh, "Rejected") == "1"
+        nav = [t.strip() for t in fresh.locator("[data-testid='stSidebarNav'] a").all_inner_texts()]
+        assert [t.split()[-1] for t in nav] == ["Data", "Augment", "Review", "Export"], nav
+        fresh.close()
+    finally:
+        stop_server(proc)
 
     goto_page(page, "Export")
     expect(page.get_by_text("Rows to export")).to_be_visible()

@@ -15,9 +15,10 @@ from augment_core.highlight import (
     meta_html,
     variant_html,
 )
-from app_pages import common
+import app_common as common
 
 GROUPS_PER_PAGE = 20
+common.run_through_app()
 store = common.get_store()
 st.title("Review")
 hash, dataset = common.require_dataset_ready(store)
@@ -26,7 +27,7 @@ if dataset is None:
 items = common.load_items(store, hash)
 if not items:
     st.info("No variants to review yet: run an augmenter on the Augment page.")
-    st.page_link("app_pages/augment.py", label="Go to Augment", icon=":material/auto_awesome:")
+    st.page_link("pages/augment.py", label="Go to Augment", icon=":material/auto_awesome:")
     st.stop()
 info = common.load_facets(store, hash)
 facets = info["facets"]
@@ -66,6 +67,7 @@ flt = review.Filter(
     augmenters=frozenset(augmenters), rules=frozenset(rules), tags=frozenset(tags), flags=frozenset(flags),
     runs=frozenset(run_ids), similarity=similarity, status=status, search=search.strip(),
 )
+
 
 
 def _meta(it: dict) -> list:

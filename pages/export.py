@@ -12,8 +12,9 @@ import streamlit as st
 
 from augment_core import export
 from augment_core.io import rows_to_bytes
-from app_pages import common
+import app_common as common
 
+common.run_through_app()
 store = common.get_store()
 st.title("Export")
 hash, dataset = common.require_dataset_ready(store)
@@ -73,6 +74,7 @@ d2.download_button(
     on_click="ignore",
     icon=":material/description:",
 )
+
 with st.expander("Manifest"):
     st.json(manifest, expanded=1)
 

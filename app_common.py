@@ -1,6 +1,6 @@
 """What every page shares: the store, the current dataset, cached loaders, decisions.
 
-Not a page itself (``app.py`` lists the pages with ``st.navigation``). Loaders are cached
+Not a page (``app.py`` lists the pages in ``pages/`` with ``st.navigation``). Loaders are cached
 with ``st.cache_resource`` (no copy per call: the cached objects are treated as
 read-only) and keyed by the content hash plus whatever changes them, so a 20,000-row
 candidate list is read from SQLite once, not on every click.
@@ -19,11 +19,30 @@ from augment_core.errors import InputError
 from augment_core.highlight import markdown_escape
 from augment_core.store import Store, build_from_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 SAMPLE_CSV = ROOT / "data" / "projects.csv"
 SAMPLE_TAGS = ROOT / "data" / "tags.json"
 CURRENT = "current_dataset"
 DECISIONS = "review_decisions"
+
+
+def run_through_app() -> None:
+    """Make sure this page runs inside ``app.py``.
+
+    A Streamlit server that finds a ``pages/`` folder starts in its old multipage mode
+    and, until ``app.py`` has called ``st.navigation`` once, serves a deep link such as
+    ``/review?dataset=...`` by running ``pages/review.py`` alone: no store, no current
+    dataset, no menu. Each page calls this first; in that mode it runs ``app.py`` in its
+    place, in this same script run (so the widget values of this run are kept), and
+    stops the page's own lone run.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        import runpy
+
+        runpy.run_path(str(ROOT / "app.py"), run_name="__main__")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)
@@ -183,7 +202,7 @@ def require_dataset(store: Store) -> str | None:
     hash = current_hash()
     if hash is None:
         st.info("No dataset yet: upload one or load the bundled sample on the Data page.")
-        st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload_file:")
+        st.page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
     return hash
 
 
@@ -196,11 +215,11 @@ def require_dataset_ready(store: Store):
         dataset = load_dataset(store, hash)
     except InputError as exc:
         show_error(exc, prefix="The dataset's column mapping does not fit the file: ")
-        st.page_link("app_pages/data.py", label="Fix the mapping on the Data page")
+        st.page_link("pages/data.py", label="Fix the mapping on the Data page")
         return hash, None
     if dataset is None:
         st.info("Map the dataset's columns on the Data page first.")
-        st.page_link("app_pages/data.py", label="Go to Data")
+        st.page_link("pages/data.py", label="Go to Data")
     return hash, dataset
 
 

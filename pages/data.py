@@ -13,8 +13,9 @@ from augment_core.dataset import content_hash, read_table
 from augment_core.errors import InputError
 from augment_core.splitting import split_tag_counts
 from augment_core.store import build_from_settings, default_settings
-from app_pages import common
+import app_common as common
 
+common.run_through_app()
 store = common.get_store()
 
 st.title("Data")
@@ -27,6 +28,7 @@ source = st.radio(
     horizontal=True,
     key="data_source",
 )
+
 
 
 def _open_bytes(data: bytes, name: str) -> None:

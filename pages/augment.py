@@ -11,7 +11,9 @@ import streamlit as st
 
 from augment_core.errors import InputError
 from augment_core.pipeline import run_augmentation
-from app_pages import common
+import app_common as common
+
+common.run_through_app()
 
 store = common.get_store()
 st.title("Augment")
@@ -126,7 +128,7 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
         bar.progress(1.0, text=f"Done in {run_params['seconds']:.1f} s")
         st.session_state["augment_last_run"] = run_id
         st.success(f"Run {run_id}: {run_params['variants']:,} variants from {n_train:,} train originals.")
-        st.page_link("app_pages/review.py", label="Review them", icon=":material/fact_check:")
+        st.page_link("pages/review.py", label="Review them", icon=":material/fact_check:")
 
 st.subheader("Runs")
 runs = store.runs(hash)
