@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 
@@ -22,9 +21,7 @@ if dataset is None:
     st.stop()
 common.dataset_caption(store, hash)
 
-HAS_CONTEXTUAL = importlib.util.find_spec("augment_core.contextual") is not None
-HAS_QUALITY = importlib.util.find_spec("augment_core.quality") is not None
-AUGMENTERS = ["alias_swap"] + (["contextual_substitute", "contextual_insert"] if HAS_CONTEXTUAL else [])
+AUGMENTERS = ["alias_swap", "contextual_substitute", "contextual_insert"]
 n_train = sum(1 for r in dataset.records if r.split == "train")
 
 chosen = st.multiselect("Augmenters", AUGMENTERS, default=["alias_swap"], key="augment_augmenters")
@@ -59,10 +56,8 @@ if contextual:
                 "engine": engine, "model": model.strip() or None, "device": device, "aug_p": float(aug_p),
                 "top_k": int(top_k), "protect_words": [w.strip() for w in protect.splitlines() if w.strip()],
             }
-score = False
-if HAS_QUALITY:
-    score = st.checkbox("Compute quality signals (similarity, flags, held-out leaks)", value=False,
-                        key="augment_quality", help="Loads a sentence encoder: slower")
+score = st.checkbox("Compute quality signals (similarity, flags, held-out leaks)", value=True,
+                    key="augment_quality", help="Loads a sentence encoder (all-MiniLM-L6-v2, shipped offline)")
 
 st.caption(f"{n_train:,} train originals will be augmented; val/test rows are never augmented.")
 
@@ -103,7 +98,7 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
             bar.progress(1.0, text="Scoring quality…")
             heldout = [r.text for r in dataset.records if r.split in ("val", "test")]
             table = common.load_aliases(store, hash)
-            rows = quality.score_rows(rows, table=table, labels_by_id=common.labels_by_id(dataset), heldout_texts=heldout)
+            quality.score_rows(rows, table=table, labels_by_id=common.labels_by_id(dataset), heldout_texts=heldout)
     except InputError as exc:  # ModelUnavailable included
         bar.empty()
         common.show_error(exc, prefix="The run failed: ")

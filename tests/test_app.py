@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from augment_core.dataset import content_hash
-from augment_core.store import Store
+from augment_core.store import Store, candidate_key
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -115,8 +115,24 @@ def test_upload_map_run_review_export(data_dir, small_csv):
     _ok(at)
     assert len(store.decisions(h)) == 2
 
-    # focused mode: accept walks on to the next undecided variant
+    # the run computed quality signals: bulk-reject the least similar variants by range
     at.multiselect(key="review_rules").set_value([]).run()
+    sims = [r["similarity"] for r in store.run_rows(run.id) if r["augmenter"] != "original"]
+    assert run.params["quality"] and len(sims) == n_variants and all(0.0 <= s <= 1.0 for s in sims)
+    cut = round(sorted(sims)[len(sims) // 2], 2)
+    at.slider(key="review_similarity").set_range(0.0, cut).run()
+    label = at.button(key="review_bulk_reject").label
+    decided = store.decisions(h)
+    expected = sum(  # bulk acts on undecided variants only
+        1 for r in store.run_rows(run.id)
+        if r["augmenter"] != "original" and r["similarity"] <= cut and candidate_key(run.id, r["id"]) not in decided
+    )
+    assert int(label.split()[1]) == expected, (label, expected)
+    assert 0 < expected < n_variants
+    at.slider(key="review_similarity").set_range(0.0, 1.0).run()
+    _ok(at)
+
+    # focused mode: accept walks on to the next undecided variant
     at.selectbox(key="review_mode").set_value("One at a time").run()
     _ok(at)
     at.button(key="review_focus_accept").click().run()
@@ -209,7 +225,6 @@ def test_untrusted_text_rendered_escaped(data_dir):
 
 
 def test_model_unavailable_is_an_error_message(data_dir, small_csv, tmp_path):
-    pytest.importorskip("augment_core.contextual")
     at = _upload(_app(), "small.csv", small_csv)
     at.switch_page("pages/augment.py").run()
     at.multiselect(key="augment_augmenters").set_value(["contextual_substitute"]).run()
