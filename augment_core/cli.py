@@ -6,7 +6,6 @@ Bad input ends with exit status 2 and one line on stderr, and leaves no output f
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path

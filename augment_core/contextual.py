@@ -35,7 +35,6 @@ from __future__ import annotations
 import bisect
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
@@ -43,7 +42,7 @@ from augment_core.aliases import AliasTable, match_case
 from augment_core.augmenter import Progress
 from augment_core.changes import Candidate, Edit, apply_edits
 from augment_core.errors import InputError
-from augment_core.protection import Protector, Span, overlaps, strictly_inside
+from augment_core.protection import Protector, Span, fold, overlaps, strictly_inside
 from augment_core.rng import row_rng, row_seed
 
 Action = Literal["substitute", "insert"]
@@ -90,6 +89,18 @@ class _Job:
     chosen_ids: list[int | None] = field(default_factory=list)
 
 
+def check_params(aug_p: float, aug_max: int | None, top_k: int, batch_size: int) -> None:
+    """The checks both engines make on the parameters they share."""
+    if not 0.0 < aug_p <= 1.0:
+        raise InputError(f"--aug-p must be in (0, 1], got {aug_p}")
+    if aug_max is not None and aug_max < 1:
+        raise InputError(f"--aug-max must be at least 1, got {aug_max}")
+    if top_k < 1:
+        raise InputError(f"--top-k must be at least 1, got {top_k}")
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+
+
 class _ContextualBase:
     action: Action = "substitute"
     name = "contextual"
@@ -110,15 +121,7 @@ class _ContextualBase:
 
         if precision not in PRECISIONS:
             raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-
-        if not 0.0 < aug_p <= 1.0:
-            raise InputError(f"--aug-p must be in (0, 1], got {aug_p}")
-        if aug_max is not None and aug_max < 1:
-            raise InputError(f"--aug-max must be at least 1, got {aug_max}")
-        if top_k < 1:
-            raise InputError(f"--top-k must be at least 1, got {top_k}")
-        if batch_size < 1:
-            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+        check_params(aug_p, aug_max, top_k, batch_size)
         self.model_name = resolve_model_name(model)
         self.aug_p = float(aug_p)
         self.aug_max = aug_max
@@ -388,7 +391,7 @@ class _ContextualBase:
             if v == float("-inf"):
                 break
             s = self._token_string(i)
-            if _fold(s) in avoid or s.casefold() in avoid:
+            if fold(s) in avoid or s.casefold() in avoid:
                 continue
             keep_vals.append(v)
             keep_ids.append(i)
@@ -464,10 +467,6 @@ def _core(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and not text[end - 1].isalnum():
         end -= 1
     return start, end
-
-
-def _fold(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", s.casefold()) if not unicodedata.combining(c))
 
 
 class ContextualSubstitute(_ContextualBase):

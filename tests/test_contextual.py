@@ -1,7 +1,6 @@
 from collections import Counter
 
 import pytest
-from fixtures_models import tags_table, tiny_bert, tiny_mlm  # noqa: F401  (fixtures)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,66 +47,66 @@ def _check(original, cand, table, protector):
 @pytest.mark.parametrize("cls", [ContextualSubstitute, ContextualInsert])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ws=words, seed=st.integers(0, 2**31))
-def test_properties(cls, ws, seed, tiny_mlm, tags_table):
-    aug = _make(cls, tiny_mlm, tags_table, protect_words=["guide"])
+def test_properties(cls, ws, seed, tiny_mlm, alias_table):
+    aug = _make(cls, tiny_mlm, alias_table, protect_words=["guide"])
     text = " ".join(ws)
     out = aug.generate([text], ["r1"], 2, seed)[0]
     assert len(out) <= 2 and len({c.text for c in out}) == len(out)
     for cand in out:
-        _check(text, cand, tags_table, aug.protector)
+        _check(text, cand, alias_table, aug.protector)
         assert "guide" in cand.text.lower().split() or "guide" not in text.split()
 
 
 @pytest.mark.parametrize("cls", [ContextualSubstitute, ContextualInsert])
-def test_deterministic_and_seed_dependent(cls, tiny_mlm, tags_table):
-    a = _make(cls, tiny_mlm, tags_table).generate([TEXT, "short text here"], ["1", "2"], 3, seed=7)
-    b = _make(cls, tiny_mlm, tags_table, batch_size=1).generate([TEXT], ["1"], 3, seed=7)
-    c = _make(cls, tiny_mlm, tags_table).generate([TEXT], ["1"], 3, seed=8)
+def test_deterministic_and_seed_dependent(cls, tiny_mlm, alias_table):
+    a = _make(cls, tiny_mlm, alias_table).generate([TEXT, "short text here"], ["1", "2"], 3, seed=7)
+    b = _make(cls, tiny_mlm, alias_table, batch_size=1).generate([TEXT], ["1"], 3, seed=7)
+    c = _make(cls, tiny_mlm, alias_table).generate([TEXT], ["1"], 3, seed=8)
     assert len(a[0]) == 3
     assert a[0] == b[0]  # independent of the other rows and of batching
     assert [x.text for x in a[0]] != [x.text for x in c[0]]
 
 
-def test_insertion_never_inside_protected_phrase(tiny_mlm, tags_table):
+def test_insertion_never_inside_protected_phrase(tiny_mlm, alias_table):
     text = "We study natural language processing and reinforcement learning with machine learning tools today"
-    aug = _make(ContextualInsert, tiny_mlm, tags_table, aug_p=1.0, protect_words=["tools today"])
+    aug = _make(ContextualInsert, tiny_mlm, alias_table, aug_p=1.0, protect_words=["tools today"])
     spans = aug.protector.spans(text)
     assert {s.surface for s in spans} >= {"natural language processing", "reinforcement learning", "tools today"}
     for seed in range(5):
         for cand in aug.generate([text], ["x"], 2, seed)[0]:
             for phrase in ("natural language processing", "reinforcement learning", "machine learning", "tools today"):
                 assert phrase in cand.text
-            _check(text, cand, tags_table, aug.protector)
+            _check(text, cand, alias_table, aug.protector)
 
 
-def test_substitute_never_masks_protected(tiny_mlm, tags_table):
+def test_substitute_never_masks_protected(tiny_mlm, alias_table):
     text = "GANs and pytorch and computer vision"
-    aug = _make(ContextualSubstitute, tiny_mlm, tags_table, aug_p=1.0)
+    aug = _make(ContextualSubstitute, tiny_mlm, alias_table, aug_p=1.0)
     for cand in aug.generate([text], ["x"], 3, 0)[0]:
         assert [c.before for c in cand.changes] and {c.before for c in cand.changes} <= {"and"}
 
 
-def test_long_text_keeps_tail_verbatim(tiny_mlm, tags_table):
+def test_long_text_keeps_tail_verbatim(tiny_mlm, alias_table):
     # every word is one token; the tiny model's window holds 62 of them
     text = " ".join(["the model learns useful features from data and the rest stays as written"] * 10)
     words = text.split(" ")
     beyond = " ".join(words[62:])
     for cls in (ContextualSubstitute, ContextualInsert):
-        out = _make(cls, tiny_mlm, tags_table, aug_p=0.5).generate([text], ["x"], 2, 0)[0]
+        out = _make(cls, tiny_mlm, alias_table, aug_p=0.5).generate([text], ["x"], 2, 0)[0]
         assert out
         for cand in out:
             assert cand.text.endswith(" " + beyond)
             assert len(cand.changes) >= 10  # aug_p applies to the words within the window
-            _check(text, cand, tags_table, Protector(tags_table))
+            _check(text, cand, alias_table, Protector(alias_table))
 
 
-def test_no_variant_possible_gives_none(tiny_mlm, tags_table):
-    aug = _make(ContextualSubstitute, tiny_mlm, tags_table)
+def test_no_variant_possible_gives_none(tiny_mlm, alias_table):
+    aug = _make(ContextualSubstitute, tiny_mlm, alias_table)
     assert aug.generate(["GANs", "", "computer vision"], ["a", "b", "c"], 2, 0) == [[], [], []]
 
 
-def test_aug_max_limits_changes(tiny_mlm, tags_table):
-    aug = _make(ContextualSubstitute, tiny_mlm, tags_table, aug_p=1.0, aug_max=2)
+def test_aug_max_limits_changes(tiny_mlm, alias_table):
+    aug = _make(ContextualSubstitute, tiny_mlm, alias_table, aug_p=1.0, aug_max=2)
     for cand in aug.generate([TEXT], ["1"], 2, 0)[0]:
         assert 1 <= len(cand.changes) <= 2
 
@@ -135,18 +134,18 @@ def test_bad_model_fails_on_generate_with_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("action", ["substitute", "insert"])
-def test_native_engine_runs_on_bert_type(action, tiny_bert, tags_table):
-    aug = make_contextual(action, model=tiny_bert, device="cpu", protected_table=tags_table)
+def test_native_engine_runs_on_bert_type(action, tiny_bert, alias_table):
+    aug = make_contextual(action, model=tiny_bert, device="cpu", protected_table=alias_table)
     out = aug.generate([TEXT], ["1"], 2, 0)[0]
     assert len(out) == 2
     for cand in out:
-        _check(TEXT, cand, tags_table, aug.protector)
+        _check(TEXT, cand, alias_table, aug.protector)
 
 
 @pytest.mark.parametrize("action", ["substitute", "insert"])
-def test_nlpaug_engine_respects_protected_words(action, tiny_bert, tags_table):
+def test_nlpaug_engine_respects_protected_words(action, tiny_bert, alias_table):
     aug = make_contextual(action, engine="nlpaug", model=tiny_bert, device="cpu",
-                          protected_table=tags_table, protect_words=["tutorial"])
+                          protected_table=alias_table, protect_words=["tutorial"])
     assert aug.name == f"contextual_{action}" and aug.params()["engine"] == "nlpaug"
     out = aug.generate([TEXT, TEXT.lower()], ["1", "2"], 2, 3)
     again = aug.generate([TEXT], ["1"], 2, 3)

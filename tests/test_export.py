@@ -7,7 +7,6 @@ from augment_core.dataset import ColumnMapping, build_dataset, read_table
 from augment_core.io import rows_to_bytes
 from augment_core.splitting import assign_splits
 
-
 CSV = b"""id,text,tags,split
 1,cv models,"[""computer-vision""]",train
 2,nlp models,"[""natural-language-processing""]",train

@@ -3,7 +3,6 @@ import subprocess
 import sys
 
 import pytest
-from fixtures_models import tiny_mlm  # noqa: F401  (fixture)
 
 from augment_core import models
 from augment_core.errors import ModelUnavailable

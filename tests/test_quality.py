@@ -3,7 +3,6 @@ import zlib
 
 import numpy as np
 import pytest
-from fixtures_models import tags_table  # noqa: F401  (fixture)
 
 from augment_core.quality import FLAGS, normalize_text, score_rows
 
@@ -38,7 +37,7 @@ def flags(row):
     return json.loads(row["flags"])
 
 
-def test_flags_on_constructed_cases(tags_table):
+def test_flags_on_constructed_cases(alias_table):
     rows = [
         _row("orig", ORIGINAL, augmenter="original", parent=""),
         _row("same", ORIGINAL),
@@ -50,7 +49,7 @@ def test_flags_on_constructed_cases(tags_table):
         _row("dup2", ORIGINAL.replace("A practical", "one practical")),
         _row("art", ORIGINAL.replace("practical", "[UNK] ##ical")),
     ]
-    by_id = _score(rows, tags_table, low_similarity=0.8)
+    by_id = _score(rows, alias_table, low_similarity=0.8)
     assert by_id["orig"]["similarity"] is None and by_id["orig"]["flags"] == "[]" and by_id["orig"]["leak"] is False
     assert {"unchanged", "duplicate"} <= set(flags(by_id["same"]))
     assert by_id["same"]["similarity"] == pytest.approx(1.0)
@@ -66,30 +65,30 @@ def test_flags_on_constructed_cases(tags_table):
         assert set(flags(r)) <= set(FLAGS)
 
 
-def test_keyword_of_own_tag_is_not_added(tags_table):
+def test_keyword_of_own_tag_is_not_added(alias_table):
     rows = [_row("v", ORIGINAL + " about image classification")]
-    assert "keyword_added" not in flags(_score(rows, tags_table)["v"])
+    assert "keyword_added" not in flags(_score(rows, alias_table)["v"])
 
 
-def test_leak_against_heldout_rows_and_threshold(tags_table):
+def test_leak_against_heldout_rows_and_threshold(alias_table):
     val_text = "Graph neural networks for molecule property prediction"
     rows = [
         _row("val", val_text, augmenter="original", split="val", parent=""),
         _row("near", val_text + " today", original=ORIGINAL),
         _row("far", ORIGINAL.replace("practical", "short")),
     ]
-    by_id = _score(rows, tags_table, leak_threshold=0.9)
+    by_id = _score(rows, alias_table, leak_threshold=0.9)
     assert by_id["near"]["leak"] is True and by_id["near"]["heldout_similarity"] >= 0.9
     assert by_id["far"]["leak"] is False and by_id["far"]["heldout_similarity"] < 0.9
     assert "duplicate" not in flags(by_id["near"])
 
 
-def test_no_generated_rows_and_no_heldout(tags_table):
+def test_no_generated_rows_and_no_heldout(alias_table):
     rows = [_row("o", ORIGINAL, augmenter="original")]
-    score_rows(rows, table=tags_table, labels_by_id={}, heldout_texts=[], encoder=BagOfWords())
+    score_rows(rows, table=alias_table, labels_by_id={}, heldout_texts=[], encoder=BagOfWords())
     assert rows[0]["flags"] == "[]"
     rows = [_row("v", ORIGINAL + " now")]
-    score_rows(rows, table=tags_table, labels_by_id={}, heldout_texts=[], encoder=BagOfWords())
+    score_rows(rows, table=alias_table, labels_by_id={}, heldout_texts=[], encoder=BagOfWords())
     assert rows[0]["heldout_similarity"] is None and rows[0]["leak"] is False
 
 
@@ -97,14 +96,14 @@ def test_normalize_text():
     assert normalize_text("  A\tB  c ") == normalize_text("a b C")
 
 
-def test_real_minilm_separates_swap_from_meaning_change(tags_table):
+def test_real_minilm_separates_swap_from_meaning_change(alias_table):
     original = "Training GANs to generate realistic faces from noise."
     rows = [
         _row("swap", "Training generative adversarial networks to generate realistic faces from noise.",
              original=original),
         _row("sub", "Training GANs to cook spicy soup from noise.", original=original),
     ]
-    score_rows(rows, table=tags_table, labels_by_id={"p1": ("generative-adversarial-networks",)},
+    score_rows(rows, table=alias_table, labels_by_id={"p1": ("generative-adversarial-networks",)},
                heldout_texts=["Training GANs to generate realistic faces from noise!"])
     by_id = {r["id"]: r for r in rows}
     assert by_id["swap"]["similarity"] > by_id["sub"]["similarity"]
