@@ -81,6 +81,16 @@ class AliasTable:
             tags |= self.keywords.get(m.key, frozenset())
         return tags
 
+    def search(self, query: str = "") -> list[dict[str, str]]:
+        """Rows of (keyword, alternatives, tags) for the swappable keys whose keyword,
+        alternatives or tags contain ``query`` (case-insensitive): the browsable table."""
+        q = query.strip().lower()
+        rows = [
+            {"keyword": k, "alternatives": ", ".join(alts), "tags": ", ".join(sorted(self.keywords.get(k, ())))}
+            for k, alts in sorted(self.alternatives.items())
+        ]
+        return [r for r in rows if not q or any(q in r[c].lower() for c in ("keyword", "alternatives", "tags"))]
+
     def rules(self) -> list[tuple[str, str]]:
         """Every (key, replacement) pair an alias swap can apply."""
         return [(k, alt) for k, alts in self.alternatives.items() for alt in alts]

@@ -251,12 +251,6 @@ except InputError as exc:
     common.show_error(exc)
     st.stop()
 query = st.text_input("Search the alias table", key="data_alias_search", placeholder="e.g. cv, nlp, gan")
-rows = [
-    {"keyword": k, "alternatives": ", ".join(alts), "tags": ", ".join(sorted(aliases.keywords.get(k, ())))}
-    for k, alts in sorted(aliases.alternatives.items())
-]
-if query:
-    q = query.strip().lower()
-    rows = [r for r in rows if q in r["keyword"] or q in r["alternatives"] or q in r["tags"]]
+rows = aliases.search(query)
 st.caption(f"{len(rows):,} swappable keywords · {len(aliases.keywords):,} keywords in all")
 st.dataframe(pd.DataFrame(rows, columns=["keyword", "alternatives", "tags"]), hide_index=True, height=300, width="stretch")

@@ -149,3 +149,12 @@ def test_a_changed_tags_file_is_not_served_from_cache(tmp_path, monkeypatch):
     path.write_text(json.dumps([{"tag": "cnn", "aliases": ["convnet"]}]))
     table = load_alias_table(path)
     assert "gan" not in table.alternatives and "cnn" in table.alternatives
+
+
+def test_search_finds_keys_alternatives_and_tags(alias_table):
+    by_key = {r["keyword"]: r for r in alias_table.search("vision")}
+    assert "cv" in by_key and "computer vision" in by_key  # an alternative, and a key
+    assert by_key["cv"]["tags"] == "computer-vision"
+    assert all("gan" not in r["keyword"] for r in alias_table.search("vision"))
+    assert len(alias_table.search("")) == len(alias_table.alternatives)
+    assert alias_table.search("NLPROC") == alias_table.search("nlproc") != []
