@@ -15,9 +15,10 @@ from collections import Counter
 from importlib import metadata
 from typing import Any, Iterable, Mapping, Sequence
 
-BASE_COLUMNS = ("id", "parent_id", "split", "augmenter", "text", "original_text")
-TAIL_COLUMNS = ("params", "changes", "run_id")
-QUALITY_COLUMNS = ("similarity", "flags", "heldout_similarity", "leak")
+from augment_core.pipeline import PROVENANCE_COLUMNS, TRAILING_COLUMNS, original_params_json, original_row
+from augment_core.quality import QUALITY_COLUMNS
+
+TAIL_COLUMNS = (*TRAILING_COLUMNS, "run_id")
 VERSION_PACKAGES = (
     "streamlit", "pandas", "pyarrow", "altair", "numpy", "inflect",
     "nlpaug", "transformers", "torch", "sentence-transformers",
@@ -29,19 +30,8 @@ def label_column(dataset: Any) -> str:
     return dataset.mapping.label_column
 
 
-def original_row(record: Any, label_col: str) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "parent_id": record.id,
-        "split": record.split,
-        "augmenter": "original",
-        "text": record.text,
-        "original_text": record.text,
-        label_col: record.raw_label,
-        "params": "",
-        "changes": "[]",
-        "run_id": None,
-    }
+def _original(record: Any, label_col: str) -> dict[str, Any]:
+    return {**original_row(record, label_col, original_params_json(None)), "run_id": None}
 
 
 def curated_rows(
@@ -61,13 +51,13 @@ def curated_rows(
         if decisions.get(cand["key"]) == "accepted":
             accepted.setdefault(str(cand.get("parent_id")), []).append(cand)
     extra = [c for c in QUALITY_COLUMNS if any(c in v for vs in accepted.values() for v in vs)]
-    columns = [*BASE_COLUMNS, label_col, *TAIL_COLUMNS, *extra]
+    columns = [*PROVENANCE_COLUMNS, label_col, *TAIL_COLUMNS, *extra]
 
     out: list[dict[str, Any]] = []
     for rec in dataset.records:
         if rec.split != "train":
             continue
-        out.append(_shape(original_row(rec, label_col), columns))
+        out.append(_shape(_original(rec, label_col), columns))
         seen = {rec.text}
         for cand in accepted.get(rec.id, ()):
             if cand.get("text") in seen:
@@ -78,10 +68,10 @@ def curated_rows(
         for split in ("val", "test"):
             for rec in dataset.records:
                 if rec.split == split:
-                    out.append(_shape(original_row(rec, label_col), columns))
+                    out.append(_shape(_original(rec, label_col), columns))
         others = [r for r in dataset.records if r.split not in ("train", "val", "test")]
         for rec in others:
-            out.append(_shape(original_row(rec, label_col), columns))
+            out.append(_shape(_original(rec, label_col), columns))
     return out
 
 

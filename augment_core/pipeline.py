@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 from augment_core.augmenter import Augmenter
 from augment_core.changes import changes_to_json
-from augment_core.dataset import Dataset
+from augment_core.dataset import Dataset, Record
 from augment_core.errors import InputError
 
 ORIGINAL = "original"
@@ -28,6 +28,19 @@ def variant_id(parent_id: str, augmenter: str, index: int) -> str:
 
 def output_columns(label_column: str, extra: Sequence[str] = ()) -> list[str]:
     return [*PROVENANCE_COLUMNS, label_column, *TRAILING_COLUMNS, *extra]
+
+
+def original_params_json(seed: int | None) -> str:
+    return json.dumps({"augmenter": ORIGINAL, "seed": seed})
+
+
+def original_row(record: Record, label_column: str, params: str) -> dict[str, Any]:
+    """An original as a provenance row: its own parent, no changes."""
+    return {
+        "id": record.id, "parent_id": record.id, "split": record.split, "augmenter": ORIGINAL,
+        "text": record.text, "original_text": record.text, label_column: record.raw_label,
+        "params": params, "changes": "[]",
+    }
 
 
 def run_augmentation(
@@ -71,16 +84,12 @@ def run_augmentation(
         )
         variants_by_augmenter.append((augmenter.name, params, variants))
 
-    original_params = json.dumps({"augmenter": ORIGINAL, "seed": seed})
+    original_params = original_params_json(seed)
     position = {r.id: i for i, r in enumerate(train)}
     rows: list[dict[str, Any]] = []
     for record in dataset.records:
         if record.split != "train" or keep_original:
-            rows.append({
-                "id": record.id, "parent_id": record.id, "split": record.split, "augmenter": ORIGINAL,
-                "text": record.text, "original_text": record.text, label_column: record.raw_label,
-                "params": original_params, "changes": "[]",
-            })
+            rows.append(original_row(record, label_column, original_params))
         i = position.get(record.id)
         if i is None:
             continue
