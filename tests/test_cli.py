@@ -123,3 +123,38 @@ def test_alias_swap_run_does_not_load_torch(small_csv, tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_contextual_and_alias_swap_in_one_run_with_quality(small_csv, tmp_path, tiny_mlm):
+    out = tmp_path / "out.jsonl"
+    argv = ["augment", str(small_csv), *BASE, "--augmenter", "alias_swap", "--augmenter", "contextual_substitute",
+            "--augmenter", "contextual_insert", "--model", tiny_mlm, "--device", "cpu", "--n-per-original", "2",
+            "--protect", "notebooks", "--seed", "1", "--output", str(out)]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    per_parent: dict[tuple[str, str], int] = {}
+    for r in rows:
+        per_parent[(r["parent_id"], r["augmenter"])] = per_parent.get((r["parent_id"], r["augmenter"]), 0) + 1
+        assert {"similarity", "flags", "heldout_similarity", "leak"} <= set(r)
+    generated = [r for r in rows if r["augmenter"] != "original"]
+    assert {r["augmenter"] for r in generated} == {"alias_swap", "contextual_substitute", "contextual_insert"}
+    assert max(n for (_, a), n in per_parent.items() if a != "original") == 2  # each augmenter its own 2
+    for r in generated:
+        params = json.loads(r["params"])
+        assert params["seed"] == 1 and params["n_per_original"] == 2
+        if r["augmenter"].startswith("contextual"):
+            assert params["model"] == tiny_mlm and params["protect"] == ["notebooks"]
+            assert ("notebooks" in r["original_text"]) <= ("notebooks" in r["text"])
+        for c in json.loads(r["changes"]):
+            assert r["text"][c["start"]:c["end"]] == c["after"]
+        assert 0.0 <= r["similarity"] <= 1.0 and isinstance(json.loads(r["flags"]), list)
+
+
+def test_unloadable_model_is_one_line_and_no_output(small_csv, tmp_path, capsys):
+    out = tmp_path / "out.csv"
+    argv = ["augment", str(small_csv), *BASE, "--augmenter", "contextual_substitute",
+            "--model", str(tmp_path / "no-model"), "--no-quality", "--output", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "--model" in err
+    assert not out.exists()
