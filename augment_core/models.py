@@ -158,6 +158,9 @@ def probe_model(model: str | None = None) -> str:
     last_error = "not found"
     for label, kwargs in _attempts(name):
         tried.append(label)
+        if kwargs is None:
+            last_error = UNREACHABLE
+            continue
         try:
             with _quiet_transformers():
                 AutoConfig.from_pretrained(**kwargs)
@@ -170,8 +173,12 @@ def probe_model(model: str | None = None) -> str:
     )
 
 
-def _attempts(name: str) -> list[tuple[str, dict[str, Any]]]:
-    attempts: list[tuple[str, dict[str, Any]]] = []
+UNREACHABLE = "the hub is unreachable (no network?)"
+
+
+def _attempts(name: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """(what is tried, the loader's arguments); None: the hub, known to be unreachable."""
+    attempts: list[tuple[str, dict[str, Any] | None]] = []
     path = Path(name).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -182,8 +189,30 @@ def _attempts(name: str) -> list[tuple[str, dict[str, Any]]]:
     else:
         attempts.append(("the local Hugging Face cache", {"pretrained_model_name_or_path": name, "local_files_only": True}))
         if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on"):
-            attempts.append(("the Hugging Face hub", {"pretrained_model_name_or_path": name}))
+            if hub_reachable():
+                attempts.append(("the Hugging Face hub", {"pretrained_model_name_or_path": name}))
+            else:
+                attempts.append(("the Hugging Face hub", None))
     return attempts
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the hub answers a TCP connect. Offline, huggingface_hub retries every file
+    for most of a minute and logs each try; a quick connect tells us first. Behind a proxy
+    the direct connect proves nothing, so the hub is then assumed reachable."""
+    import socket
+    from urllib.parse import urlparse
+
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    if not url.hostname:
+        return True
+    try:
+        with socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _load_masked_lm(name: str, device: str) -> MaskedLM:
@@ -197,6 +226,9 @@ def _load_masked_lm(name: str, device: str) -> MaskedLM:
     last_error = "not found"
     for label, kwargs in attempts:
         tried.append(label)
+        if kwargs is None:
+            last_error = UNREACHABLE
+            continue
         try:
             with _quiet_transformers():
                 tokenizer = AutoTokenizer.from_pretrained(use_fast=True, **kwargs)

@@ -64,3 +64,15 @@ def test_library_modules_do_not_import_torch():
     )
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_unreachable_hub_fails_fast_with_one_line(monkeypatch):
+    from augment_core import models
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(models, "hub_reachable", lambda timeout=3.0: False)
+    models.clear_caches()
+    with pytest.raises(models.ModelUnavailable) as info:
+        models.load_masked_lm("some-org/not-in-any-cache", "cpu")
+    message = str(info.value)
+    assert "unreachable" in message and "\n" not in message and "AUGMENT_REVIEW_MODEL" in message
