@@ -14,13 +14,14 @@ from pathlib import Path
 import streamlit as st
 
 from augment_core import review
+from augment_core.aliases import BUNDLED_TAGS
 from augment_core.errors import InputError
 from augment_core.highlight import markdown_escape
 from augment_core.store import Store, build_from_settings
 
 ROOT = Path(__file__).resolve().parent
 SAMPLE_CSV = ROOT / "data" / "projects.csv"
-SAMPLE_TAGS = ROOT / "data" / "tags.json"
+SAMPLE_TAGS = BUNDLED_TAGS
 CURRENT = "current_dataset"
 DECISIONS = "review_decisions"
 

@@ -229,6 +229,13 @@ def _join(head: str, last: str) -> str:
 # --- loading, with an on-disk cache ------------------------------------------------------
 
 
+BUNDLED_TAGS = Path(__file__).resolve().parent.parent / "data" / "tags.json"
+BUNDLED_TABLE = BUNDLED_TAGS.with_name("tags.alias-table.json")
+"""The bundled vocabulary's table, built ahead (``python -m augment_core.aliases``), so
+that even a first run with the default tags needs no inflect; a test keeps it equal to a
+fresh build."""
+
+
 def cache_dir() -> Path:
     env = os.environ.get("AUGMENT_REVIEW_CACHE_DIR")
     if env:
@@ -253,12 +260,13 @@ def load_alias_table(source: str | os.PathLike[str] | bytes, use_cache: bool = T
     sha = hashlib.sha256(raw).hexdigest()
     cached = cache_dir() / f"alias-table-{sha[:24]}-v{CACHE_FORMAT}.json"
     if use_cache:
-        try:
-            data = json.loads(cached.read_text(encoding="utf-8"))
-            if data.get("format") == CACHE_FORMAT and data.get("source_sha256") == sha:
-                return AliasTable.from_json(data)
-        except (OSError, ValueError, KeyError):
-            pass
+        for built in (cached, BUNDLED_TABLE):
+            try:
+                data = json.loads(built.read_text(encoding="utf-8"))
+                if data.get("format") == CACHE_FORMAT and data.get("source_sha256") == sha:
+                    return AliasTable.from_json(data)
+            except (OSError, ValueError, KeyError):
+                continue
     try:
         parsed = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -306,3 +314,14 @@ def match_case(template: str, replacement: str) -> str:
     if letters[0].isupper() and all(c.islower() for c in letters[1:]):
         return replacement[:1].upper() + replacement[1:]
     return replacement
+
+
+def write_table(tags: Path = BUNDLED_TAGS, out: Path = BUNDLED_TABLE) -> None:
+    table = load_alias_table(tags, use_cache=False)
+    out.write_text(json.dumps(table.to_json(), indent=0, sort_keys=True) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":  # rebuild the bundled vocabulary's table
+    import sys
+
+    write_table(*(Path(a) for a in sys.argv[1:3]))

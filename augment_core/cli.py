@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from augment_core.aliases import BUNDLED_TAGS
 from augment_core.errors import InputError
 
 AUGMENTERS = ("alias_swap", "contextual_substitute", "contextual_insert")
-BUNDLED_TAGS = Path(__file__).resolve().parent.parent / "data" / "tags.json"
 
 
 class _Parser(argparse.ArgumentParser):

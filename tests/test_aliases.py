@@ -134,10 +134,12 @@ def test_extra_keys_are_ignored_and_dashes_are_spaces():
 
 
 def test_cached_table_equals_a_fresh_build(tmp_path, tags_json, monkeypatch):
-    monkeypatch.setenv("AUGMENT_REVIEW_CACHE_DIR", str(tmp_path))
-    fresh = load_alias_table(tags_json)
-    assert list(tmp_path.glob("alias-table-*.json"))
-    cached = load_alias_table(tags_json)
+    monkeypatch.setenv("AUGMENT_REVIEW_CACHE_DIR", str(tmp_path / "cache"))
+    own = tmp_path / "my-tags.json"  # not the bundled vocabulary, which ships its table
+    own.write_bytes(tags_json.read_bytes() + b"\n")
+    fresh = load_alias_table(own)
+    assert list((tmp_path / "cache").glob("alias-table-*.json"))
+    cached = load_alias_table(own)
     assert cached.keywords == fresh.keywords and cached.alternatives == fresh.alternatives
 
 
@@ -158,3 +160,27 @@ def test_search_finds_keys_alternatives_and_tags(alias_table):
     assert all("gan" not in r["keyword"] for r in alias_table.search("vision"))
     assert len(alias_table.search("")) == len(alias_table.alternatives)
     assert alias_table.search("NLPROC") == alias_table.search("nlproc") != []
+
+
+def test_bundled_table_equals_a_fresh_build():
+    from augment_core.aliases import BUNDLED_TABLE, BUNDLED_TAGS
+
+    fresh = load_alias_table(BUNDLED_TAGS, use_cache=False)
+    shipped = AliasTable.from_json(json.loads(BUNDLED_TABLE.read_text(encoding="utf-8")))
+    assert shipped.source_sha256 == fresh.source_sha256, "data/tags.json changed: run python -m augment_core.aliases"
+    assert shipped.keywords == fresh.keywords and shipped.alternatives == fresh.alternatives, (
+        "the bundled table is stale: run python -m augment_core.aliases"
+    )
+
+
+def test_bundled_table_is_used_without_inflect(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from augment_core.aliases import load_alias_table, BUNDLED_TAGS; "
+        "t = load_alias_table(BUNDLED_TAGS); assert 'gan' in t.alternatives; "
+        "sys.exit(1 if 'inflect' in sys.modules else 0)"
+    )
+    env = {**__import__("os").environ, "AUGMENT_REVIEW_CACHE_DIR": str(tmp_path / "empty-cache")}
+    assert subprocess.run([sys.executable, "-c", code], env=env, timeout=60).returncode == 0
