@@ -94,3 +94,29 @@ def test_seeded_by_row_not_by_position():
 def test_case_is_kept_in_the_swap():
     texts = {v.text for v in AliasSwap(TABLE).variants("GAN art", "x", 5, 0)}
     assert texts == {"Generative Adversarial Network art"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(texts, st.lists(st.sampled_from(["gan", "nlp", "cv", "art"]), max_size=3),
+                  st.sampled_from(["train", "val", "test"])),
+        min_size=1, max_size=8,
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_through_the_pipeline_labels_and_split_never_change(rows, seed):
+    from augment_core.dataset import ColumnMapping, Dataset, Record
+    from augment_core.pipeline import run_augmentation
+
+    records = [Record(str(i), text, tuple(labels), split, list(labels)) for i, (text, labels, split) in enumerate(rows)]
+    out = run_augmentation(Dataset(records, ColumnMapping(("text",), "tags")), [AliasSwap(TABLE)], 3, True, seed)
+    parents = {r.id: r for r in records}
+    for row in out:
+        parent = parents[row["parent_id"]]
+        assert row["tags"] == parent.raw_label
+        if row["augmenter"] == "original":
+            assert row["split"] == parent.split and row["text"] == parent.text
+        else:
+            assert parent.split == "train" and row["split"] == "train"
+            assert row["original_text"] == parent.text
