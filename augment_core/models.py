@@ -19,9 +19,11 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from augment_core.errors import InputError, ModelUnavailable
+
+T = TypeVar("T")
 
 DEFAULT_MODEL = "distilbert-base-uncased"
 MODEL_ENV = "AUGMENT_REVIEW_MODEL"
@@ -151,9 +153,15 @@ def probe_model(model: str | None = None) -> str:
     """Check that ``model`` resolves to a loadable config (cheap: no weights) and return
     the name or path to hand to a third-party loader (the nlpaug engine), so that it
     fails with our one-line message instead of its own traceback."""
-    name = resolve_model_name(model)
     from transformers import AutoConfig
 
+    _, kwargs = _first_loadable(resolve_model_name(model), lambda kw: AutoConfig.from_pretrained(**kw))
+    return kwargs["pretrained_model_name_or_path"]
+
+
+def _first_loadable(name: str, load: Callable[[dict[str, Any]], T]) -> tuple[T, dict[str, Any]]:
+    """``load`` on each place ``name`` may be (a local folder; the HF cache, then the hub),
+    the first that works; else one line saying what was tried and what to do."""
     tried: list[str] = []
     last_error = "not found"
     for label, kwargs in _attempts(name):
@@ -163,11 +171,9 @@ def probe_model(model: str | None = None) -> str:
             continue
         try:
             with _quiet_transformers():
-                AutoConfig.from_pretrained(**kwargs)
-        except Exception as exc:  # noqa: BLE001
+                return load(kwargs), kwargs
+        except Exception as exc:  # noqa: BLE001 - every loader failure becomes one line
             last_error = _one_line(exc)
-            continue
-        return kwargs["pretrained_model_name_or_path"]
     raise ModelUnavailable(
         f"cannot load masked language model {name!r} (tried {' and '.join(tried)}: {last_error}); {_advice(MODEL_ENV)}"
     )
@@ -221,31 +227,17 @@ def _load_masked_lm(name: str, device: str) -> MaskedLM:
     except ImportError as exc:  # pragma: no cover - transformers is a requirement
         raise ModelUnavailable(f"cannot load model {name!r}: transformers is not installed ({_one_line(exc)})") from None
 
-    tried: list[str] = []
-    attempts = _attempts(name)
-    last_error = "not found"
-    for label, kwargs in attempts:
-        tried.append(label)
-        if kwargs is None:
-            last_error = UNREACHABLE
-            continue
-        try:
-            with _quiet_transformers():
-                tokenizer = AutoTokenizer.from_pretrained(use_fast=True, **kwargs)
-                mlm = AutoModelForMaskedLM.from_pretrained(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - every loader failure becomes one line
-            last_error = _one_line(exc)
-            continue
-        if not getattr(tokenizer, "is_fast", False):
-            raise ModelUnavailable(f"cannot use model {name!r}: it has no fast tokenizer (tokenizer.json), which span tracking needs")
-        if tokenizer.mask_token_id is None:
-            raise ModelUnavailable(f"cannot use model {name!r}: its tokenizer has no mask token, so it is not a masked language model")
-        mlm.eval()
-        mlm.to(device)
-        return MaskedLM(model=mlm, tokenizer=tokenizer, device=device, source=name)
-    raise ModelUnavailable(
-        f"cannot load masked language model {name!r} (tried {' and '.join(tried)}: {last_error}); {_advice(MODEL_ENV)}"
+    (tokenizer, mlm), _ = _first_loadable(
+        name,
+        lambda kw: (AutoTokenizer.from_pretrained(use_fast=True, **kw), AutoModelForMaskedLM.from_pretrained(**kw)),
     )
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelUnavailable(f"cannot use model {name!r}: it has no fast tokenizer (tokenizer.json), which span tracking needs")
+    if tokenizer.mask_token_id is None:
+        raise ModelUnavailable(f"cannot use model {name!r}: its tokenizer has no mask token, so it is not a masked language model")
+    mlm.eval()
+    mlm.to(device)
+    return MaskedLM(model=mlm, tokenizer=tokenizer, device=device, source=name)
 
 
 # --- sentence encoder ----------------------------------------------------------------
