@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -221,6 +222,19 @@ def require_dataset_ready(store: Store):
         st.info("Map the dataset's columns on the Data page first.")
         st.page_link("pages/data.py", label="Go to Data")
     return hash, dataset
+
+
+def start_page(title: str) -> tuple[Store, str, Any]:
+    """The top of every page that works on a mapped dataset: run inside ``app.py``, the
+    title, and (store, hash, dataset), or a message pointing to the Data page and a stop."""
+    run_through_app()
+    store = get_store()
+    st.title(title)
+    hash, dataset = require_dataset_ready(store)
+    if dataset is None:
+        st.stop()
+    dataset_caption(store, hash)
+    return store, hash, dataset
 
 
 def dataset_caption(store: Store, hash: str) -> None:

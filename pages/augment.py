@@ -11,14 +11,7 @@ import app_common as common
 from augment_core.errors import InputError
 from augment_core.pipeline import run_augmentation
 
-common.run_through_app()
-
-store = common.get_store()
-st.title("Augment")
-hash, dataset = common.require_dataset_ready(store)
-if dataset is None:
-    st.stop()
-common.dataset_caption(store, hash)
+store, hash, dataset = common.start_page("Augment")
 
 AUGMENTERS = ["alias_swap", "contextual_substitute", "contextual_insert"]
 n_train = sum(1 for r in dataset.records if r.split == "train")

@@ -14,13 +14,7 @@ import app_common as common
 from augment_core import export
 from augment_core.io import rows_to_bytes
 
-common.run_through_app()
-store = common.get_store()
-st.title("Export")
-hash, dataset = common.require_dataset_ready(store)
-if dataset is None:
-    st.stop()
-common.dataset_caption(store, hash)
+store, hash, dataset = common.start_page("Export")
 info = store.dataset(hash)
 items = common.load_items(store, hash)
 decisions = common.decisions(store, hash)

@@ -18,12 +18,7 @@ from augment_core.highlight import (
 )
 
 GROUPS_PER_PAGE = 20
-common.run_through_app()
-store = common.get_store()
-st.title("Review")
-hash, dataset = common.require_dataset_ready(store)
-if dataset is None:
-    st.stop()
+store, hash, dataset = common.start_page("Review")
 items = common.load_items(store, hash)
 if not items:
     st.info("No variants to review yet: run an augmenter on the Augment page.")
