@@ -307,7 +307,8 @@ class _ContextualBase:
         if k == 0:
             return None
         rng = row_rng(seed, self.name, row_id, variant)
-        chosen = sorted(rng.sample(slots, k), key=lambda s: s.chunk)
+        picked = _spread(slots, k, rng) if self.action == "substitute" else rng.sample(slots, k)
+        chosen = sorted(picked, key=lambda s: s.chunk)
         ids: list[int] = []
         positions: list[int] = []
         pos = 0
@@ -459,6 +460,27 @@ class _Prepared:
             return len(self.chunks)
         limit = self.offsets[fit - 1][1]
         return bisect.bisect_right([c[1] for c in self.chunks], limit)
+
+
+def _spread(slots: list[_Slot], k: int, rng: Any) -> list[_Slot]:
+    """``k`` random slots, no two on neighbouring words while that is possible.
+
+    A mask next to another mask is predicted without its neighbour, and needs a second
+    pass to see it; words picked apart need one pass and each mask sees real words on both
+    sides. Only when ``aug_p`` asks for more words than fit apart do neighbours change
+    together (then in two passes)."""
+    order = rng.sample(slots, len(slots))
+    taken: list[_Slot] = []
+    used: set[int] = set()
+    for slot in order:
+        if len(taken) == k:
+            return taken
+        if slot.chunk - 1 in used or slot.chunk + 1 in used:
+            continue
+        taken.append(slot)
+        used.add(slot.chunk)
+    rest = [slot for slot in order if slot.chunk not in used]
+    return taken + rest[: k - len(taken)]
 
 
 def _core(text: str, start: int, end: int) -> tuple[int, int]:

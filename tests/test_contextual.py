@@ -159,3 +159,13 @@ def test_nlpaug_engine_respects_protected_words(action, tiny_bert, alias_table):
                            "natural language processing", "tutorial"):
                 if phrase in text:
                     assert phrase in cand.text
+
+
+def test_substituted_words_are_never_neighbours_while_they_fit_apart(tiny_mlm, alias_table):
+    text = "We write simple code every single day and then we test every small piece of it again"
+    aug = _make(ContextualSubstitute, tiny_mlm, alias_table, aug_p=0.4)  # 7 of 18 words: they fit apart
+    for seed in range(4):
+        for cand in aug.generate([text], ["n"], 3, seed)[0]:
+            assert len(cand.changes) >= 2
+            for a, b in zip(cand.changes, cand.changes[1:]):
+                assert cand.text[a.end : b.start].split(), (cand.text, a, b)  # a word stays between
