@@ -229,7 +229,7 @@ def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["id", "text", "tags", "split"])
         for i in range(1, 6):
-            w.writerow([i, f"{payload} uses cv and nlp {i}", '["computer-vision"]', "train"])
+            w.writerow([i, f"{payload} uses cv and nlp {i}", '["computer-vision", "**b** $y$ :smile: <i>t</i>"]', "train"])
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     upload(page, server, path)
@@ -244,6 +244,14 @@ def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
     assert page.locator("img[src='x']").count() == 0
     assert page.evaluate("window.__xss") is None
     assert page.locator(".stMarkdown a[href='http://e.x']").count() == 0
+    # a label from the file is shown literally too: beside the original and as a filter option
+    evil_tag = "**b** $y$ :smile: <i>t</i>"
+    expect(page.get_by_text(evil_tag, exact=False).first).to_be_visible()
+    assert page.locator("i:text-is('t')").count() == 0
+    open_dropdown(page, "Tag")
+    options = page.locator("[role='listbox'] [role='option']").all_inner_texts()
+    assert any(evil_tag in o for o in options), options
+    page.keyboard.press("Escape")
     assert dialogs == []
 
 
