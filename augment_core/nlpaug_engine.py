@@ -27,7 +27,7 @@ import random
 import re
 from typing import Any, Sequence
 
-from augment_core.aliases import AliasTable
+from augment_core.aliases import AliasTable, match_case
 from augment_core.augmenter import Progress
 from augment_core.changes import Candidate, Edit, apply_edits
 from augment_core.contextual import DEFAULT_TOP_K, MAX_ROUNDS, Action, check_params
@@ -36,6 +36,7 @@ from augment_core.protection import Protector, fold, overlaps
 from augment_core.rng import row_seed
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+_CHUNK = re.compile(r"\S+")
 
 
 def _model_type(config_type: str) -> str:
@@ -174,6 +175,38 @@ class NlpaugContextual:
         return out
 
 
+def _word_bounds(text: str) -> tuple[set[int], set[int], set[int]]:
+    """Starts and ends of the all-letter words (whitespace chunks without their edge
+    punctuation), and the positions between chunks where a word may be inserted."""
+    starts: set[int] = set()
+    ends: set[int] = set()
+    gaps: set[int] = {0, len(text)}
+    for m in _CHUNK.finditer(text):
+        gaps.update((m.start(), m.end()))
+        s, e = m.start(), m.end()
+        while s < e and not text[s].isalnum():
+            s += 1
+        while e > s and not text[e - 1].isalnum():
+            e -= 1
+        if s < e and text[s:e].isalpha():
+            starts.add(s)
+            ends.add(e)
+    return starts, ends, gaps
+
+
+def _clean(edit: Edit, new: str, starts: set[int], ends: set[int], gaps: set[int]) -> bool:
+    """The rules the native engine keeps by construction: a new word has a letter or digit,
+    only whole all-letter words are replaced, and insertions go between words."""
+    word = new.strip()
+    if word and (not any(c.isalnum() for c in word) or (len(word) == 1 and not word.isascii())):
+        return False
+    if edit.kind == "insert":
+        return edit.start in gaps
+    if edit.kind == "substitute":
+        return edit.start in starts and edit.end in ends
+    return True
+
+
 def align(original: str, output: str, protected: Sequence[Any] = ()) -> Candidate | None:
     """``original`` with the word-level differences between it and ``output`` applied.
 
@@ -184,6 +217,7 @@ def align(original: str, output: str, protected: Sequence[Any] = ()) -> Candidat
     """
     a = [(m.start(), m.end()) for m in _TOKEN.finditer(original)]
     b = [(m.start(), m.end()) for m in _TOKEN.finditer(output)]
+    word_starts, word_ends, gaps = _word_bounds(original)
     a_keys = [fold(original[s:e]) for s, e in a]
     b_keys = [fold(output[s:e]) for s, e in b]
     edits: list[Edit] = []
@@ -208,8 +242,10 @@ def align(original: str, output: str, protected: Sequence[Any] = ()) -> Candidat
             elif start > 0 and original[start - 1] == " ":
                 start -= 1
             edit = Edit(start, end, "", "delete")
-        else:
-            edit = Edit(a[i1][0], a[i2 - 1][1], new, "substitute")
+        else:  # nlpaug lower-cases: give the new words the case of the ones they replace
+            edit = Edit(a[i1][0], a[i2 - 1][1], match_case(original[a[i1][0] : a[i2 - 1][1]], new), "substitute")
+        if not _clean(edit, new, word_starts, word_ends, gaps):
+            continue  # nlpaug splits "TF2.0" and inserts lone marks: keep only whole-word edits
         if protected and (
             overlaps(edit.start, edit.end, protected)
             if edit.start < edit.end

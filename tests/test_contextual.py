@@ -169,3 +169,19 @@ def test_substituted_words_are_never_neighbours_while_they_fit_apart(tiny_mlm, a
             assert len(cand.changes) >= 2
             for a, b in zip(cand.changes, cand.changes[1:]):
                 assert cand.text[a.end : b.start].split(), (cand.text, a, b)  # a word stays between
+
+
+def test_nlpaug_output_is_cleaned_to_whole_word_edits():
+    from augment_core.nlpaug_engine import align
+
+    original = "Basics in TF2.0 + Keras, with (EHR) data."
+    # what nlpaug returns: lower-cased, re-spaced, a mark inside "TF2.0", a lone mark, a lone
+    # non-Latin letter, a part of "TF2.0" replaced, and two real edits
+    output = "basics fresh in tf2 . » 0 + keras , ; with ( ehr ) ʀ data ."
+    cand = align(original, output)
+    assert cand is not None
+    assert cand.text == "Basics fresh in TF2.0 + Keras, with (EHR) data."
+    assert [(c.kind, c.after) for c in cand.changes] == [("insert", " fresh")]
+    assert align("Basics in TF2.0 now", "basics in tf3 . 0 now") is None  # no part of TF2.0 replaced
+    swapped = align("Basics in TF2.0 now", "lessons in tf2 . 0 now")
+    assert swapped is not None and swapped.text == "Lessons in TF2.0 now"  # the replaced word's case
