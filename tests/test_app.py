@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,27 @@ def test_model_unavailable_is_an_error_message(data_dir, small_csv, tmp_path):
     _ok(at)
     assert at.error and "The run failed" in at.error[0].value
     assert Store(data_dir).runs(content_hash(small_csv)) == []
+
+
+def test_contextual_run_from_the_page(data_dir, small_csv, tiny_mlm):
+    at = _upload(_app(), "small.csv", small_csv)
+    at.switch_page("pages/augment.py").run()
+    at.multiselect(key="augment_augmenters").set_value(["alias_swap", "contextual_insert"]).run()
+    at.text_input(key="augment_model").set_value(tiny_mlm).run()
+    at.selectbox(key="augment_device").set_value("cpu").run()
+    at.text_area(key="augment_protect").set_value("notebooks\nparking").run()
+    at.button(key="augment_run").click().run(timeout=180)
+    _ok(at)
+    assert not at.error and at.success[0].value.startswith("Run 1:")
+    run = Store(data_dir).runs(content_hash(small_csv))[0]
+    names = [a["name"] for a in run.params["augmenters"]]
+    assert names == ["alias_swap", "contextual_insert"]
+    contextual = run.params["augmenters"][1]
+    assert contextual["model"] == tiny_mlm and contextual["protect"] == ["notebooks", "parking"]
+    inserted = [r for r in Store(data_dir).run_rows(run.id) if r["augmenter"] == "contextual_insert"]
+    assert inserted and all(c["kind"] == "insert" for r in inserted for c in json.loads(r["changes"]))
+
+    at.switch_page("pages/review.py").run()
+    _ok(at)
+    bodies = " ".join(h.proto.body for h in at.get("html"))
+    assert "class=\"ar-ins\"" in bodies  # the insertions are highlighted as such
