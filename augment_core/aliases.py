@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from augment_core.errors import InputError
+from augment_core.io import read_input
 
 CACHE_FORMAT = 1
 _SPACE_RUN = re.compile(r"[\s\-]+")
@@ -248,15 +249,7 @@ def load_alias_table(source: str | os.PathLike[str] | bytes, use_cache: bool = T
     if isinstance(source, bytes):
         raw = source
     else:
-        path = Path(source)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"tags file not found: {path}") from None
-        except IsADirectoryError:
-            raise InputError(f"tags file is a directory: {path}") from None
-        except OSError as exc:
-            raise InputError(f"cannot read tags file {path}: {exc.strerror}") from None
+        raw = read_input(source, "tags file")
     sha = hashlib.sha256(raw).hexdigest()
     cached = cache_dir() / f"alias-table-{sha[:24]}-v{CACHE_FORMAT}.json"
     if use_cache:

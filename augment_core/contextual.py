@@ -89,21 +89,10 @@ class _Job:
     chosen_ids: list[int | None] = field(default_factory=list)
 
 
-def check_params(aug_p: float, aug_max: int | None, top_k: int, batch_size: int) -> None:
-    """The checks both engines make on the parameters they share."""
-    if not 0.0 < aug_p <= 1.0:
-        raise InputError(f"--aug-p must be in (0, 1], got {aug_p}")
-    if aug_max is not None and aug_max < 1:
-        raise InputError(f"--aug-max must be at least 1, got {aug_max}")
-    if top_k < 1:
-        raise InputError(f"--top-k must be at least 1, got {top_k}")
-    if batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+class ContextualSettings:
+    """What both engines (native and nlpaug) take, checked once, and how it is recorded."""
 
-
-class _ContextualBase:
-    action: Action = "substitute"
-    name = "contextual"
+    engine = "native"
 
     def __init__(
         self,
@@ -115,22 +104,48 @@ class _ContextualBase:
         protected_table: AliasTable | None = None,
         protect_words: Sequence[str] = (),
         batch_size: int = DEFAULT_BATCH_SIZE,
-        precision: str = "auto",
     ) -> None:
-        from augment_core.models import PRECISIONS, resolve_model_name
+        from augment_core.models import resolve_model_name
 
-        if precision not in PRECISIONS:
-            raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        check_params(aug_p, aug_max, top_k, batch_size)
+        if not 0.0 < aug_p <= 1.0:
+            raise InputError(f"--aug-p must be in (0, 1], got {aug_p}")
+        if aug_max is not None and aug_max < 1:
+            raise InputError(f"--aug-max must be at least 1, got {aug_max}")
+        if top_k < 1:
+            raise InputError(f"--top-k must be at least 1, got {top_k}")
+        if batch_size < 1:
+            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
         self.model_name = resolve_model_name(model)
         self.aug_p = float(aug_p)
         self.aug_max = aug_max
         self.top_k = int(top_k)
         self.device = device
         self.batch_size = int(batch_size)
-        self.precision = precision
         self.protect_words = tuple(protect_words)
         self.protector = Protector(protected_table, self.protect_words)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "model": self.model_name,
+            "aug_p": self.aug_p,
+            "aug_max": self.aug_max,
+            "top_k": self.top_k,
+            "protect": list(self.protect_words),
+        }
+
+
+class _ContextualBase(ContextualSettings):
+    action: Action = "substitute"
+    name = "contextual"
+
+    def __init__(self, *args: Any, precision: str = "auto", **kwargs: Any) -> None:
+        from augment_core.models import PRECISIONS
+
+        if precision not in PRECISIONS:
+            raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        super().__init__(*args, **kwargs)
+        self.precision = precision
         self._lm: Any = None
         self._banned: Any = None
         self._strings: dict[int, str] = {}
@@ -138,15 +153,7 @@ class _ContextualBase:
     # --- protocol ------------------------------------------------------------------
 
     def params(self) -> dict[str, Any]:
-        return {
-            "engine": "native",
-            "model": self.model_name,
-            "aug_p": self.aug_p,
-            "aug_max": self.aug_max,
-            "top_k": self.top_k,
-            "protect": list(self.protect_words),
-            "precision": self._resolved_precision(),
-        }
+        return {**super().params(), "precision": self._resolved_precision()}
 
     def _resolved_precision(self) -> str:
         from augment_core.models import resolve_device, resolve_precision

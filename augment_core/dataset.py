@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from augment_core.errors import InputError
+from augment_core.io import read_input
 
 FORMATS = ("csv", "json", "jsonl", "parquet")
 SPLITS = ("train", "val", "test")
@@ -113,14 +114,7 @@ def read_table(source: str | Path | bytes, filename: str | None = None) -> Table
         path = Path(source)
         name = filename or path.name
         format_of(name)  # before reading: say "unsupported" rather than "unreadable"
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"file not found: {path}") from None
-        except IsADirectoryError:
-            raise InputError(f"{path} is a directory, not a dataset file") from None
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        data = read_input(path, "file")
     fmt = format_of(name)
     if not data.strip():
         raise InputError(f"{Path(name).name} is empty")

@@ -19,6 +19,19 @@ from augment_core.errors import InputError
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 
+def read_input(path: str | os.PathLike[str], what: str) -> bytes:
+    """A file the user named, as bytes; a missing or unreadable one is one line saying so."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{what} {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
 def output_format(path: str | os.PathLike[str]) -> str:
     ext = Path(path).suffix.lower()
     if ext not in OUTPUT_FORMATS:

@@ -27,12 +27,12 @@ import random
 import re
 from typing import Any, Sequence
 
-from augment_core.aliases import AliasTable, match_case
+from augment_core.aliases import match_case
 from augment_core.augmenter import Progress
 from augment_core.changes import Candidate, Edit, apply_edits
-from augment_core.contextual import DEFAULT_TOP_K, MAX_ROUNDS, Action, check_params
+from augment_core.contextual import MAX_ROUNDS, Action, ContextualSettings
 from augment_core.errors import InputError, ModelUnavailable
-from augment_core.protection import Protector, fold, overlaps
+from augment_core.protection import fold, overlaps
 from augment_core.rng import row_seed
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -47,47 +47,18 @@ def _model_type(config_type: str) -> str:
     return "bert"  # bert, distilbert (its own path is broken in 1.1.11), squeezebert, electra
 
 
-class NlpaugContextual:
+class NlpaugContextual(ContextualSettings):
     """nlpaug ``ContextualWordEmbsAug`` with protected words, seeds and change spans."""
 
-    def __init__(
-        self,
-        action: Action = "substitute",
-        model: str | None = None,
-        aug_p: float = 0.3,
-        aug_max: int | None = None,
-        top_k: int = DEFAULT_TOP_K,
-        device: str = "auto",
-        protected_table: AliasTable | None = None,
-        protect_words: Sequence[str] = (),
-        batch_size: int = 32,
-    ) -> None:
-        from augment_core.models import resolve_model_name
+    engine = "nlpaug"
 
+    def __init__(self, action: Action = "substitute", **settings: Any) -> None:
         if action not in ("substitute", "insert"):
             raise InputError(f"unknown contextual action {action!r}: use substitute or insert")
-        check_params(aug_p, aug_max, top_k, batch_size)
+        super().__init__(**settings)
         self.action: Action = action
         self.name = f"contextual_{action}"
-        self.model_name = resolve_model_name(model)
-        self.aug_p = float(aug_p)
-        self.aug_max = aug_max
-        self.top_k = int(top_k)
-        self.device = device
-        self.batch_size = int(batch_size)
-        self.protect_words = tuple(protect_words)
-        self.protector = Protector(protected_table, self.protect_words)
         self._aug: Any = None
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "engine": "nlpaug",
-            "model": self.model_name,
-            "aug_p": self.aug_p,
-            "aug_max": self.aug_max,
-            "top_k": self.top_k,
-            "protect": list(self.protect_words),
-        }
 
     def _ensure(self) -> Any:
         if self._aug is not None:
