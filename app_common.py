@@ -33,9 +33,9 @@ def run_through_app() -> None:
     A Streamlit server that finds a ``pages/`` folder starts in its old multipage mode
     and, until ``app.py`` has called ``st.navigation`` once, serves a deep link such as
     ``/review?dataset=...`` by running ``pages/review.py`` alone: no store, no current
-    dataset, no menu. Each page calls this first; in that mode it runs ``app.py`` in its
-    place, in this same script run (so the widget values of this run are kept), and
-    stops the page's own lone run.
+    dataset, no menu. Each page calls this first (most through ``start_page``); in that
+    mode it runs ``app.py`` in its place, in this same script run (so the widget values of
+    this run are kept), and stops the page's own lone run.
     """
     from streamlit.runtime.pages_manager import PagesManager
 

@@ -158,3 +158,16 @@ def test_unloadable_model_is_one_line_and_no_output(small_csv, tmp_path, capsys)
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "--model" in err
     assert not out.exists()
+
+
+def test_empty_texts_are_reported_not_augmented(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    data.write_text('id,title,description,tags\n1,GANs for art,,["gan"]\n2,,,["nlp"]\n', encoding="utf-8")
+    out = tmp_path / "o.csv"
+    argv = ["augment", str(data), *BASE, "--split-ratios", "1,0,0", "--keep-original", "--no-quality",
+            "--output", str(out)]
+    assert main(argv) == 0
+    assert "warning: 1 rows have empty text and are not augmented (ids: 2)" in capsys.readouterr().err
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["parent_id"] for r in rows if r["augmenter"] != "original"] == ["1"]
+    assert {r["id"] for r in rows if r["augmenter"] == "original"} == {"1", "2"}
