@@ -136,6 +136,25 @@ def load_aliases(store: Store, hash: str):
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
+def _train_keywords(data_dir: str, hash: str, tags_key: str, settings_json: str):
+    from augment_core.agreement import fit_to_train
+
+    store = get_store()
+    return fit_to_train(load_aliases(store, hash), load_dataset(store, hash))
+
+
+def load_train_keywords(store: Store, hash: str):
+    """The alias table as the train split attests it, with each keyword's agreement
+    (see augment_core.agreement); the dataset must have a mapping."""
+    import hashlib
+
+    _name, data = store.tags(hash)
+    tags_key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
+    info = store.dataset(hash)
+    return _train_keywords(str(store.data_dir), hash, tags_key, json.dumps(info.settings, sort_keys=True))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _items(data_dir: str, hash: str, run_ids: tuple[int, ...], labels_key: str) -> list[dict]:
     store = get_store()
     rows = store.candidates(hash, run_ids)

@@ -2,18 +2,23 @@
 
 As in the Made With ML lesson (``gan`` <-> ``generative adversarial networks``), but with
 one regex pass per text instead of one per key, replacements that keep the grammatical
-number and the case of what they replace, and variants that are distinct by
-construction: with one swap per variant every (occurrence, replacement) pair is
-enumerated and sampled without replacement, so ``n_per_original=5`` gives five different
-texts when five exist, and fewer (never a duplicate) when they do not.
+number (only in attested forms) and the case of what they replace, and variants that are
+distinct by construction: with one swap per variant every (occurrence, replacement) pair
+is enumerated and sampled without replacement, so ``n_per_original=5`` gives five
+different texts when five exist, and fewer (never a duplicate) when they do not.
+
+Each swap records how often the replaced keyword means its tag in the train split
+(``agreement``, ``support``: see :mod:`augment_core.agreement`); ``min_agreement`` leaves
+keywords that too often mean something else alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
+from augment_core.agreement import MIN_SUPPORT, Agreement
 from augment_core.aliases import AliasTable, KeywordMatch, match_case
 from augment_core.augmenter import Progress
 from augment_core.changes import Candidate, Edit, apply_edits
@@ -30,13 +35,28 @@ class AliasSwap:
     table: AliasTable
     max_swaps: int = 1
     name: str = "alias_swap"
+    agreement: Mapping[str, Agreement] = field(default_factory=dict)
+    """key -> its agreement in the train split (:func:`augment_core.agreement.fit_to_train`)."""
+    min_agreement: float | None = None
+    """Keywords below this agreement (with enough support) are not swapped."""
 
     def __post_init__(self) -> None:
         if self.max_swaps < 1:
             raise ValueError("max_swaps must be at least 1")
+        if self.min_agreement is not None and not 0.0 <= self.min_agreement <= 1.0:
+            raise ValueError("min_agreement must be between 0 and 1")
 
     def params(self) -> dict[str, Any]:
-        return {"max_swaps": self.max_swaps, "tags_sha256": self.table.source_sha256}
+        out: dict[str, Any] = {"max_swaps": self.max_swaps, "tags_sha256": self.table.source_sha256}
+        if self.min_agreement is not None:
+            out["min_agreement"] = self.min_agreement
+        return out
+
+    def _allowed(self, m: KeywordMatch) -> bool:
+        if self.min_agreement is None:
+            return True
+        a = self.agreement.get(m.key)
+        return a is None or a.support < MIN_SUPPORT or (a.agreement or 0.0) >= self.min_agreement
 
     def generate(
         self,
@@ -58,7 +78,7 @@ class AliasSwap:
     def variants(self, text: str, row_id: str, n: int, seed: int) -> list[Candidate]:
         if n <= 0:
             return []
-        matches = self.table.swappable(text)
+        matches = [m for m in self.table.swappable(text) if self._allowed(m)]
         if not matches:
             return []
         rng = row_rng(seed, self.name, row_id)
@@ -68,7 +88,7 @@ class AliasSwap:
         out: list[Candidate] = []
 
         def add(choice: Sequence[tuple[KeywordMatch, str]]) -> None:
-            cand = apply_edits(text, [Edit(m.start, m.end, alt, "substitute") for m, alt in choice])
+            cand = apply_edits(text, [self._edit(m, alt) for m, alt in choice])
             if cand.text not in seen:
                 seen.add(cand.text)
                 out.append(cand)
@@ -92,8 +112,26 @@ class AliasSwap:
                     break
         return out
 
+    def _edit(self, m: KeywordMatch, replacement: str) -> Edit:
+        a = self.agreement.get(m.key)
+        if a is None:
+            return Edit(m.start, m.end, replacement, "substitute")
+        return Edit(m.start, m.end, replacement, "substitute", agreement=a.agreement, support=a.support)
+
     def _replacements(self, m: KeywordMatch) -> list[str]:
-        return [match_case(m.surface, alt) for alt in self.table.alternatives[m.key]]
+        return [spell(self.table, m.surface, alt) for alt in self.table.alternatives[m.key]]
+
+
+def spell(table: AliasTable, surface: str, replacement: str) -> str:
+    """``replacement`` written as the text writes ``surface``, and as the dataset writes the
+    replacement where it uses a mixed-case name (``PyTorch``, ``GANs``); an acronym made
+    from a plural keeps its ``s`` lower case (``Gaussian Processes`` -> ``GPs``)."""
+    if any(c.isupper() for c in surface) and replacement in table.written_as:
+        return table.written_as[replacement]
+    out = match_case(surface, replacement)
+    if replacement in table.acronym_plurals and out.isupper():
+        out = out[:-1] + "s"
+    return out
 
 
 def _space_size(options: list[list[Any]], swaps: int) -> int:

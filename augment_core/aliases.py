@@ -2,14 +2,19 @@
 
 A tags file is a JSON list of ``{"tag": ..., "aliases": [...]}`` (extra keys ignored), as
 Made With ML's ``tags.json``. Every member of a group (the tag and its aliases, dashes read
-as spaces) is an alias of every other member, in both grammatical numbers. Every form of
-every tag is also a *keyword*: the contextual augmenters protect keywords and the quality
-flags watch them, whether or not the tag has aliases.
+as spaces) is an alias of every other member, in both grammatical numbers where the other
+number is attested (see :mod:`augment_core.forms`). Every form of every tag is also a
+*keyword*: the contextual augmenters protect keywords and the quality flags watch them,
+whether or not the tag has aliases.
 
 Matching is one regex pass per text: the keys are compiled into a trie-shaped pattern, so
 the engine tries the longest key first at each position and backs off to shorter keys
-when a word boundary fails. Boundaries are ``(?<!\\w)``/``(?!\\w)`` rather than ``\\b``, which
-is wrong for keys that start or end with a non-word character (``c++``, ``c#``, ``.net``).
+when a boundary fails. A key matches whole tokens only: not glued to letters, digits,
+``_``, ``@``, ``#`` or a slash, and not one part of a dotted name (``Node.js``,
+``tensorflow.keras``, ``ASP.NET``, ``model.cv``); URLs, e-mail addresses and code spans in
+backticks are never matched. A hyphen is a boundary, so ``GAN`` matches in ``GAN-based``.
+These boundaries are written out rather than ``\\b``, which is wrong for keys that start
+or end with a non-word character (``c++``, ``c#``, ``.net``).
 
 Building the table needs ``inflect`` (about 1-2.5 s just to import), so a built table is
 cached on disk keyed by the tags file's content hash; see :func:`load_alias_table`.
@@ -22,16 +27,23 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from augment_core.errors import InputError
+from augment_core.forms import Member, build_members
 from augment_core.io import read_input
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _SPACE_RUN = re.compile(r"[\s\-]+")
+# Whole tokens: what may not stand right before or right after a key.
+_LEFT = r"(?<![\w@#$/\\])(?<!\w\.)"
+_RIGHT = r"(?![\w@])(?![./\\:]\w)"
+# Spans never matched: URLs, e-mail addresses, code spans.
+_NEVER = re.compile(r"(?:https?|ftp)://\S+|\bwww\.\S+|\S+@\S+\.\w+|`[^`\n]+`", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,30 +58,114 @@ class KeywordMatch:
 
 
 def normalize_key(text: str) -> str:
-    return _SPACE_RUN.sub(" ", text.strip().lower())
+    return _SPACE_RUN.sub(" ", text.lower()).strip()
 
 
 _key_of = lru_cache(maxsize=65536)(normalize_key)
 
 
+def _forms_of(member: Member, corpus_forms: frozenset[str]) -> dict[str, str]:
+    """number -> form: both numbers when the other one is attested; else the written form,
+    as a singular when it does not look plural, or for any number when its number is in
+    doubt (inflect reads ``mlops`` and ``recsys`` as plurals)."""
+    if member.derived and (member.lexical or member.derived in corpus_forms):
+        other = "plural" if member.number == "singular" else "singular"
+        return {member.number: member.written, other: member.derived}
+    if member.number == "singular":
+        return {"singular": member.written}
+    return {"any": member.written}
+
+
 @dataclass(frozen=True)
 class AliasTable:
-    """Keywords (every form of every tag and alias) and, for keys with aliases, the
-    replacements an alias swap may choose from (same grammatical number first)."""
+    """Keywords (every attested form of every tag and alias) and, for keys with aliases,
+    the replacements an alias swap may choose from (same grammatical number)."""
 
-    keywords: Mapping[str, frozenset[str]]
-    alternatives: Mapping[str, tuple[str, ...]]
+    members: tuple[Member, ...]
     source_sha256: str = ""
-    groups: tuple[tuple[str, ...], ...] = field(default=())
+    warnings: tuple[str, ...] = ()
+    corpus_forms: frozenset[str] = frozenset()
+    """Forms attested only by a dataset's texts (see :meth:`attested_in`)."""
+    written_as: Mapping[str, str] = field(default_factory=dict)
+    """key -> the mixed-case spelling a dataset writes it in (``PyTorch``, ``GANs``)."""
+
+    @cached_property
+    def forms(self) -> dict[Member, dict[str, str]]:
+        return {m: _forms_of(m, self.corpus_forms) for m in self.members}
+
+    @cached_property
+    def groups(self) -> tuple[tuple[str, ...], ...]:
+        by_tag: dict[str, list[str]] = {}
+        for m in self.members:
+            by_tag.setdefault(m.tag, []).append(m.written)
+        return tuple(tuple(g) for g in by_tag.values())
+
+    @cached_property
+    def keywords(self) -> dict[str, frozenset[str]]:
+        """Every form, attested or guessed, with its tags: what is protected from the
+        contextual augmenters and watched by the keyword flags (guarding a guessed form
+        costs nothing; only writing one would)."""
+        out: dict[str, set[str]] = {}
+        for m in self.members:
+            for form in (m.written, m.derived):
+                if form:
+                    out.setdefault(form, set()).add(m.tag)
+        return {k: frozenset(v) for k, v in out.items()}
+
+    @cached_property
+    def conflicts(self) -> dict[str, frozenset[str]]:
+        """Attested keys that two tags claim: never swapped, neither way, since any swap
+        would trade one tag's keyword for another's."""
+        claims: dict[str, set[str]] = {}
+        for m, forms in self.forms.items():
+            for form in forms.values():
+                claims.setdefault(form, set()).add(m.tag)
+        return {k: frozenset(tags) for k, tags in claims.items() if len(tags) > 1}
+
+    @cached_property
+    def alternatives(self) -> dict[str, tuple[str, ...]]:
+        by_tag: dict[str, list[Member]] = {}
+        for m in self.members:
+            by_tag.setdefault(m.tag, []).append(m)
+        conflicts = self.conflicts
+        out: dict[str, list[str]] = {}
+        for members in by_tag.values():
+            if len(members) < 2:
+                continue
+            for m in members:
+                for number, key in self.forms[m].items():
+                    if key in conflicts:
+                        continue
+                    alts = out.setdefault(key, [])
+                    for other in members:
+                        if other is m:
+                            continue
+                        theirs = self.forms[other]
+                        # the wanted number's form, else (not attested) the form as written
+                        alt = other.written if number == "any" else theirs.get(number, other.written)
+                        if alt != key and alt not in alts and alt not in conflicts:
+                            alts.append(alt)
+        return {k: tuple(v) for k, v in out.items() if v}
+
+    @cached_property
+    def acronym_plurals(self) -> frozenset[str]:
+        """Plurals made by adding ``s`` to a short one-word form: written as an acronym,
+        the ``s`` stays lower case (``CNNs``, ``GPs``)."""
+        out = set()
+        for forms in self.forms.values():
+            singular, plural = forms.get("singular"), forms.get("plural")
+            if singular and plural == singular + "s" and " " not in singular and len(singular) <= 5:
+                out.add(plural)
+        return frozenset(out)
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
         return compile_keyword_pattern(self.keywords)
 
     def find(self, text: str) -> list[KeywordMatch]:
-        """Every keyword occurrence: whole words, case-insensitive, leftmost-longest,
+        """Every keyword occurrence: whole tokens, case-insensitive, leftmost-longest,
         non-overlapping."""
-        return [KeywordMatch(m.start(), m.end(), m[0], _key_of(m[0])) for m in self._pattern.finditer(text)]
+        return _find(self._pattern, text)
 
     def swappable(self, text: str) -> list[KeywordMatch]:
         alternatives = self.alternatives
@@ -82,37 +178,82 @@ class AliasTable:
             tags |= self.keywords.get(m.key, frozenset())
         return tags
 
-    def search(self, query: str = "") -> list[dict[str, str]]:
-        """Rows of (keyword, alternatives, tags) for the swappable keys whose keyword,
-        alternatives or tags contain ``query`` (case-insensitive): the browsable table."""
-        q = query.strip().lower()
-        rows = [
-            {"keyword": k, "alternatives": ", ".join(alts), "tags": ", ".join(sorted(self.keywords.get(k, ())))}
-            for k, alts in sorted(self.alternatives.items())
-        ]
-        return [r for r in rows if not q or any(q in r[c].lower() for c in ("keyword", "alternatives", "tags"))]
-
     def rules(self) -> list[tuple[str, str]]:
         """Every (key, replacement) pair an alias swap can apply."""
         return [(k, alt) for k, alts in self.alternatives.items() for alt in alts]
+
+    def attested_in(self, texts: Iterable[str]) -> "AliasTable":
+        """This table, with the guessed forms that ``texts`` contain put to use, and the
+        mixed-case spellings the texts use for each key.
+
+        Meant for the train split's texts: the forms a dataset writes are the ones its
+        variants should write."""
+        pending = {m.derived for m in self.members if m.derived and not m.lexical}
+        pattern = compile_keyword_pattern(set(self.keywords) | pending)
+        surfaces: dict[str, Counter[str]] = {}
+        for m in _find(pattern, "\n".join(texts)):
+            surfaces.setdefault(m.key, Counter())[m.surface] += 1
+        written_as = {}
+        for key, counts in surfaces.items():
+            surface, _n = counts.most_common(1)[0]
+            if _mixed_case(surface) and " " not in surface:
+                written_as[key] = surface
+        return replace(
+            self,
+            corpus_forms=frozenset(pending & set(surfaces)),
+            written_as=written_as,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": CACHE_FORMAT,
             "source_sha256": self.source_sha256,
-            "keywords": {k: sorted(v) for k, v in self.keywords.items()},
-            "alternatives": {k: list(v) for k, v in self.alternatives.items()},
-            "groups": [list(g) for g in self.groups],
+            "members": [m.to_json() for m in self.members],
+            "warnings": list(self.warnings),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "AliasTable":
         return cls(
-            keywords={k: frozenset(v) for k, v in data["keywords"].items()},
-            alternatives={k: tuple(v) for k, v in data["alternatives"].items()},
+            members=tuple(Member.from_json(m) for m in data["members"]),
             source_sha256=data.get("source_sha256", ""),
-            groups=tuple(tuple(g) for g in data.get("groups", [])),
+            warnings=tuple(data.get("warnings", ())),
         )
+
+
+def _mixed_case(surface: str) -> bool:
+    """A spelling with capitals inside a word and some lower case: ``PyTorch``, ``GANs``,
+    ``MLOps``; not ``Machine-Learning`` or ``GAN``."""
+    words = re.findall(r"[^\W\d_]+", surface)
+    return any(c.islower() for c in surface) and any(
+        any(c.isupper() for c in w[1:]) for w in words
+    )
+
+
+def _find(pattern: re.Pattern[str], text: str) -> list[KeywordMatch]:
+    found = [KeywordMatch(m.start(), m.end(), m[0], _key_of(m[0])) for m in pattern.finditer(text)]
+    if found and ("@" in text or "`" in text or "://" in text or "www." in text.lower()):
+        never = [(s.start(), s.end()) for s in _NEVER.finditer(text)]
+        found = [m for m in found if not any(s < m.end and m.start < e for s, e in never)]
+    if found and "." in text:
+        found = [m for m in found if not _in_dotted_name(text, m)]
+    return found
+
+
+_DOTTED = re.compile(r"\w\.\w")  # a file or dotted name: nlp-toolkit.js, Node.js-based
+_TOKEN_EDGES = "()[]{}<>\"'.,;:!?"
+
+
+def _in_dotted_name(text: str, m: KeywordMatch) -> bool:
+    """The match is one part of a file or dotted name (``nlp-toolkit.js``), a key that is
+    itself dotted (``node.js``) aside."""
+    s, e = m.start, m.end
+    while s > 0 and not text[s - 1].isspace():
+        s -= 1
+    while e < len(text) and not text[e].isspace():
+        e += 1
+    token = text[s : m.start] + "\x00" + text[m.end : e]
+    return bool(_DOTTED.search(token.strip(_TOKEN_EDGES)))
 
 
 def compile_keyword_pattern(keys: Iterable[str]) -> re.Pattern[str]:
@@ -126,7 +267,7 @@ def compile_keyword_pattern(keys: Iterable[str]) -> re.Pattern[str]:
         node[""] = {}
     if not trie:
         return re.compile(r"(?!x)x")
-    return re.compile(r"(?<!\w)" + _trie_regex(trie) + r"(?!\w)", re.IGNORECASE)
+    return re.compile(_LEFT + _trie_regex(trie) + _RIGHT, re.IGNORECASE)
 
 
 def _trie_regex(node: Mapping[str, Any]) -> str:
@@ -163,68 +304,26 @@ def parse_tags(data: Any) -> list[tuple[str, list[str]]]:
 
 
 def build_alias_table(groups: list[tuple[str, list[str]]], source_sha256: str = "") -> AliasTable:
-    inflector = Inflector()
-    keywords: dict[str, set[str]] = {}
-    alternatives: dict[str, list[str]] = {}
-    out_groups = []
+    warnings = []
+    kept: list[tuple[str, list[str]]] = []
+    wordless = []
     for tag, aliases in groups:
-        members = list(dict.fromkeys(normalize_key(m) for m in [tag, *aliases] if normalize_key(m)))
-        out_groups.append(tuple(members))
-        forms = {m: inflector.forms(m) for m in members}
-        for m in members:
-            for form in forms[m]:
-                keywords.setdefault(form, set()).add(tag)
-        if len(members) < 2:
-            continue
-        for m in members:
-            for number in (0, 1):
-                key = forms[m][number]
-                alts = alternatives.setdefault(key, [])
-                for other in members:
-                    # an uninflected key (c++, aws) pairs with the other member as written
-                    alt = other if forms[m][0] == forms[m][1] else forms[other][number]
-                    if other != m and alt != key and alt not in alts:
-                        alts.append(alt)
-    return AliasTable(
-        keywords={k: frozenset(v) for k, v in keywords.items()},
-        alternatives={k: tuple(v) for k, v in alternatives.items() if v},
-        source_sha256=source_sha256,
-        groups=tuple(out_groups),
-    )
-
-
-class Inflector:
-    """Singular and plural of a key, around inflect's known slips.
-
-    ``plural_noun`` pluralises words that are already plural (``graphs`` -> ``graphss``) and
-    ``singular_noun`` returns ``False`` for a singular word, so we ask ``singular_noun``
-    first and only pluralise what it calls singular. Keys whose last word is not plain
-    letters (``c++``, ``3d``, ``node.js``) and short words ending in ``s`` (``aws``) are
-    left as they are: inflecting them makes keys that are not words (``aw``).
-    """
-
-    def __init__(self) -> None:
-        import inflect  # slow import: only when a table is built, not when one is cached
-
-        self._engine = inflect.engine()
-
-    def forms(self, key: str) -> tuple[str, str]:
-        head, _, last = key.rpartition(" ")
-        if not last.isalpha() or not last.isascii():
-            return key, key
-        singular = self._engine.singular_noun(last)
-        if singular and not (len(last) <= 3 or len(singular) < 3):
-            return _join(head, singular), key
-        if last.endswith("s") and (len(last) <= 3 or singular):
-            return key, key
-        plural = self._engine.plural_noun(last)
-        if not plural or plural == last:
-            return key, key
-        return key, _join(head, plural)
-
-
-def _join(head: str, last: str) -> str:
-    return f"{head} {last}" if head else last
+        members = []
+        for raw in [tag, *aliases]:
+            key = normalize_key(raw)
+            if not any(c.isalnum() for c in key):
+                wordless.append(f"{raw!r} ({tag})")
+            elif key not in members:
+                members.append(key)
+        if members:
+            kept.append((tag, members))
+    if wordless:
+        warnings.append(f"tags file: skipped {len(wordless)} entries with no letter or digit: {', '.join(wordless)}")
+    table = AliasTable(members=tuple(build_members(kept)), source_sha256=source_sha256)
+    if table.conflicts:
+        shown = ", ".join(f"{k!r} ({', '.join(sorted(t))})" for k, t in sorted(table.conflicts.items()))
+        warnings.append(f"tags file: keywords claimed by more than one tag are never swapped: {shown}")
+    return replace(table, warnings=tuple(warnings))
 
 
 # --- loading, with an on-disk cache ------------------------------------------------------

@@ -22,6 +22,9 @@ class Edit:
     end: int
     replacement: str
     kind: ChangeKind
+    agreement: float | None = None
+    """For an alias swap: how often the replaced keyword means its tag in the train split."""
+    support: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class Change:
     before: str
     after: str
     kind: ChangeKind
+    agreement: float | None = None
+    """Alias swaps: share of the train rows containing the replaced keyword that carry its
+    tag (see :mod:`augment_core.agreement`); ``support`` is how many rows contain it."""
+    support: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> Candidate:
                 before=text[edit.start : edit.end],
                 after=edit.replacement,
                 kind=edit.kind,
+                agreement=edit.agreement,
+                support=edit.support,
             )
         )
         out_len += len(edit.replacement)
@@ -74,10 +83,15 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> Candidate:
 
 def changes_to_json(changes: Sequence[Change]) -> str:
     # built by hand: dataclasses.asdict deep-copies and costs a third of an alias-swap run
-    return json.dumps(
-        [{"start": c.start, "end": c.end, "before": c.before, "after": c.after, "kind": c.kind} for c in changes],
-        ensure_ascii=False,
-    )
+    return json.dumps([_change_json(c) for c in changes], ensure_ascii=False)
+
+
+def _change_json(c: Change) -> dict[str, object]:
+    out: dict[str, object] = {"start": c.start, "end": c.end, "before": c.before, "after": c.after, "kind": c.kind}
+    if c.support is not None:
+        out["agreement"] = None if c.agreement is None else round(c.agreement, 4)
+        out["support"] = c.support
+    return out
 
 
 def changes_from_json(raw: str | list | None) -> tuple[Change, ...]:

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="up to N distinct variants per train row, per augmenter (default 5)")
     p.add_argument("--keep-original", action="store_true", help="also write the train originals")
     p.add_argument("--max-swaps", type=int, default=1, metavar="K", help="alias swaps per variant (default 1)")
+    p.add_argument("--min-agreement", type=float, default=None, metavar="X",
+                   help="alias swap: leave alone keywords whose agreement with their tag in the train split is below X "
+                   "(0-1; keywords in fewer than 3 train rows are always swapped)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed: same input + parameters + seed = same bytes")
     p.add_argument("--output", required=True, metavar="OUT", help="output file; .csv, .jsonl or .parquet")
     g = p.add_argument_group("contextual augmenters")
@@ -73,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--low-similarity", type=float, default=0.8, metavar="T", help="flag variants below this similarity (default 0.8)")
     q.add_argument("--leak-threshold", type=float, default=0.95, metavar="T",
                    help="flag variants this similar to a val/test row (default 0.95)")
+    q.add_argument("--ambiguous-below", type=float, default=0.5, metavar="X",
+                   help="flag ambiguous_keyword on alias swaps of keywords whose train-split agreement is below X "
+                   "(default 0.5; needs at least 3 train rows)")
     return parser
 
 
@@ -89,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _augment(args: argparse.Namespace) -> int:
+    from augment_core.agreement import fit_to_train
     from augment_core.alias_swap import AliasSwap
     from augment_core.aliases import load_alias_table
     from augment_core.dataset import ColumnMapping, build_dataset, read_table
@@ -104,6 +111,9 @@ def _augment(args: argparse.Namespace) -> int:
         raise InputError("--n-per-original must be >= 0 and --max-swaps >= 1")
     if not 0 < args.aug_p <= 1:
         raise InputError("--aug-p must be in (0, 1]")
+    for flag, value in (("--min-agreement", args.min_agreement), ("--ambiguous-below", args.ambiguous_below)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise InputError(f"{flag} must be between 0 and 1")
     ratios = parse_ratios(args.split_ratios)
     names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
 
@@ -118,11 +128,16 @@ def _augment(args: argparse.Namespace) -> int:
         shown = ", ".join(dataset.empty_text_ids[:10]) + (" ..." if len(dataset.empty_text_ids) > 10 else "")
         print(f"warning: {len(dataset.empty_text_ids)} rows have empty text and are not augmented (ids: {shown})",
               file=sys.stderr)
-    alias_table = load_alias_table(args.tags)
+    tags_table = load_alias_table(args.tags)
+    for warning in tags_table.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    keywords = fit_to_train(tags_table, dataset)
+    alias_table = keywords.table
     augmenters: list[Any] = []
     for name in names:
         if name == "alias_swap":
-            augmenters.append(AliasSwap(alias_table, max_swaps=args.max_swaps))
+            augmenters.append(AliasSwap(alias_table, max_swaps=args.max_swaps, agreement=keywords.by_key,
+                                        min_agreement=args.min_agreement))
         else:
             from augment_core.contextual import make_contextual
 
@@ -144,6 +159,7 @@ def _augment(args: argparse.Namespace) -> int:
             rows, table=alias_table, labels_by_id={r.id: r.labels for r in dataset.records},
             heldout_texts=[r.text for r in dataset.records if r.split in ("val", "test")],
             low_similarity=args.low_similarity, leak_threshold=args.leak_threshold,
+            ambiguous_below=args.ambiguous_below,
         )
         extra = list(QUALITY_COLUMNS)
     write_rows(rows, args.output, output_columns(mapping.label_column, extra))

@@ -2,7 +2,8 @@
 
 A generated sample can hurt a tag classifier in ways that are cheap to detect and easy
 to miss by eye: it gained a keyword of a tag the row does not carry (a false-positive
-tag, the lesson's main risk), lost the keyword that justified a tag, is a copy of another
+tag, the lesson's main risk), lost the keyword that justified a tag, swapped a keyword
+that in this dataset often means something else than its tag, is a copy of another
 row, drifted in meaning, carries tokenizer debris, or is (nearly) a val/test text, which
 would leak the held-out split into training. Each becomes a flag; similarities are kept
 as numbers so the app can sort and threshold them.
@@ -17,6 +18,7 @@ import json
 import re
 from typing import Any, Mapping, Sequence
 
+from augment_core.agreement import AMBIGUOUS_BELOW, MIN_SUPPORT, is_ambiguous
 from augment_core.aliases import AliasTable
 
 FLAG_KEYWORD_ADDED = "keyword_added"
@@ -26,10 +28,12 @@ FLAG_DUPLICATE = "duplicate"
 FLAG_LOW_SIMILARITY = "low_similarity"
 FLAG_ARTIFACT = "artifact"
 FLAG_LEAK = "leak"
+FLAG_AMBIGUOUS_KEYWORD = "ambiguous_keyword"
 
 FLAGS: tuple[str, ...] = (
     FLAG_KEYWORD_ADDED,
     FLAG_KEYWORD_LOST,
+    FLAG_AMBIGUOUS_KEYWORD,
     FLAG_UNCHANGED,
     FLAG_DUPLICATE,
     FLAG_LOW_SIMILARITY,
@@ -79,6 +83,12 @@ def keyword_flags(
     return flags
 
 
+def swaps_ambiguous_keyword(changes: Any, below: float = AMBIGUOUS_BELOW, min_support: int = MIN_SUPPORT) -> bool:
+    """A change span records the agreement of the keyword it replaced (alias swaps)."""
+    items = json.loads(changes) if isinstance(changes, str) and changes else (changes or [])
+    return any(is_ambiguous(c.get("agreement"), c.get("support"), below, min_support) for c in items)
+
+
 def _is_generated(row: Mapping[str, Any]) -> bool:
     return row.get("augmenter") not in (None, "", "original")
 
@@ -92,6 +102,7 @@ def score_rows(
     encoder: Any = None,
     low_similarity: float = DEFAULT_LOW_SIMILARITY,
     leak_threshold: float = DEFAULT_LEAK_THRESHOLD,
+    ambiguous_below: float = AMBIGUOUS_BELOW,
     batch_size: int = 64,
 ) -> None:
     """Add ``similarity``, ``flags`` (JSON list), ``heldout_similarity`` and ``leak`` to
@@ -162,6 +173,8 @@ def score_rows(
         original = str(r.get("original_text", ""))
         labels = labels_by_id.get(str(r.get("parent_id", "")), ())
         flags = keyword_flags(original, text, labels, table)
+        if swaps_ambiguous_keyword(r.get("changes"), ambiguous_below):
+            flags.append(FLAG_AMBIGUOUS_KEYWORD)
         norm = normalize_text(text)
         if text == original:
             flags.append(FLAG_UNCHANGED)

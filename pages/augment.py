@@ -26,8 +26,14 @@ params: dict[str, dict] = {}
 if "alias_swap" in chosen:
     with st.container(border=True):
         st.markdown("**Alias swap**")
+        a1, a2 = st.columns(2)
         params["alias_swap"] = {
-            "max_swaps": st.number_input("Swaps per variant (at most)", 1, 10, 1, key="augment_max_swaps")
+            "max_swaps": a1.number_input("Swaps per variant (at most)", 1, 10, 1, key="augment_max_swaps"),
+            "min_agreement": a2.number_input(
+                "Minimum keyword agreement", 0.0, 1.0, 0.0, 0.05, key="augment_min_agreement",
+                help="Leave alone keywords that carry their tag in fewer than this share of the train rows that "
+                "contain them (with at least 3 such rows); 0 swaps every keyword. See the Data page's alias table.",
+            ),
         }
 contextual = [a for a in chosen if a.startswith("contextual_")]
 if contextual:
@@ -55,14 +61,16 @@ st.caption(f"{n_train:,} train originals will be augmented; val/test rows are ne
 
 
 def build_augmenters() -> list:
-    aliases = common.load_aliases(store, hash)
+    keywords = common.load_train_keywords(store, hash)
+    aliases = keywords.table
     out = []
     for name in chosen:
         p = params[name]
         if name == "alias_swap":
             from augment_core.alias_swap import AliasSwap
 
-            out.append(AliasSwap(aliases, max_swaps=int(p["max_swaps"])))
+            out.append(AliasSwap(aliases, max_swaps=int(p["max_swaps"]), agreement=keywords.by_key,
+                                 min_agreement=float(p["min_agreement"]) or None))
         else:
             from augment_core.contextual import make_contextual
 
@@ -89,7 +97,7 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
 
             bar.progress(1.0, text="Scoring quality…")
             heldout = [r.text for r in dataset.records if r.split in ("val", "test")]
-            table = common.load_aliases(store, hash)
+            table = common.load_train_keywords(store, hash).table
             quality.score_rows(rows, table=table, labels_by_id=common.labels_by_id(dataset), heldout_texts=heldout)
     except InputError as exc:  # ModelUnavailable included
         bar.empty()

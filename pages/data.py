@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
+from augment_core.agreement import keyword_rows
 from augment_core.dataset import content_hash, read_table
 from augment_core.errors import InputError
 from augment_core.splitting import split_tag_counts
@@ -246,11 +247,23 @@ if tags_name and st.button("Use the bundled vocabulary instead", key="data_tags_
     st.rerun()
 
 try:
-    aliases = common.load_aliases(store, hash)
+    keywords = common.load_train_keywords(store, hash)
 except InputError as exc:
     common.show_error(exc)
     st.stop()
+for warning in keywords.table.warnings:
+    st.warning(warning, icon=":material/warning:")
+st.caption(
+    "**Agreement**: of the train rows containing a keyword, the share that carry its tag (val and test are "
+    "never read). Swaps of a keyword below 0.5 with support of at least 3 rows are flagged `ambiguous_keyword`: "
+    "the keyword often means something else in this data. Click a column header to sort."
+)
 query = st.text_input("Search the alias table", key="data_alias_search", placeholder="e.g. cv, nlp, gan")
-rows = aliases.search(query)
-st.caption(f"{len(rows):,} swappable keywords · {len(aliases.keywords):,} keywords in all")
-st.dataframe(pd.DataFrame(rows, columns=["keyword", "alternatives", "tags"]), hide_index=True, height=300, width="stretch")
+rows = keyword_rows(keywords, query)
+n_swappable = sum(1 for r in rows if r["alternatives"])
+st.caption(f"{n_swappable:,} swappable keywords · {len(rows):,} keywords shown")
+st.dataframe(
+    pd.DataFrame(rows, columns=["keyword", "forms", "tag", "alternatives", "support", "agreement", "ambiguous"]),
+    hide_index=True, height=300, width="stretch",
+    column_config={"agreement": st.column_config.ProgressColumn("agreement", min_value=0.0, max_value=1.0, format="%.2f")},
+)

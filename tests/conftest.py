@@ -44,6 +44,17 @@ def alias_table(tags_json: Path):
     return load_alias_table(tags_json)
 
 
+@pytest.fixture(scope="session")
+def fitted_table(alias_table, sample_csv: Path):
+    """The bundled table as the bundled texts attest it (GANs, convolutional neural
+    network, ...), as the CLI and the app use it."""
+    import csv
+
+    with open(sample_csv, encoding="utf-8") as fh:
+        texts = [f"{r['title']} {r['description']}" for r in csv.DictReader(fh)]
+    return alias_table.attested_in(texts)
+
+
 TINY_MAX_POSITIONS = 64
 
 

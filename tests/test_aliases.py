@@ -17,22 +17,22 @@ def keys(table: AliasTable, text: str) -> list[str]:
     return [m.key for m in table.find(text)]
 
 
-def test_gan_family_maps_to_each_other(alias_table):
-    alts = alias_table.alternatives
+def test_gan_family_maps_to_each_other(fitted_table):
+    alts = fitted_table.alternatives
     assert "generative adversarial network" in alts["gan"]
     assert "generative adversarial networks" in alts["gans"]
     assert "gan" in alts["generative adversarial network"]
     assert "gans" in alts["generative adversarial networks"]
 
 
-def test_plural_and_singular_keep_their_number(alias_table):
-    assert all(a.endswith("s") for a in alias_table.alternatives["gans"])
-    assert not any(a.endswith("networks") for a in alias_table.alternatives["gan"])
+def test_plural_and_singular_keep_their_number(fitted_table):
+    assert all(a.endswith("s") for a in fitted_table.alternatives["gans"])
+    assert not any(a.endswith("networks") for a in fitted_table.alternatives["gan"])
 
 
 def test_whole_words_only(alias_table):
     assert keys(alias_table, "gandalf the grey") == []
-    assert keys(alias_table, "a gan, then GANs.") == ["gan", "gans"]
+    assert keys(alias_table, "a gan, then GANs.") == ["gan", "gans"]  # a guessed form is still a keyword
 
 
 def test_nlp_aliases_from_the_vocabulary(alias_table):
@@ -93,12 +93,12 @@ def test_case_style_is_kept(template, replacement, expected):
 def test_inflect_slips_are_avoided(alias_table):
     # plural_noun("graphs") is "graphss"; singular_noun("graph") is False
     table = build_alias_table([("graphs", ["graph networks"]), ("embedding", ["embeddings vector"])])
-    assert set(table.keywords) == {
-        "graph", "graphs", "graph network", "graph networks",
-        "embedding", "embeddings", "embeddings vector", "embeddings vectors",
-    }
+    assert {"graph", "graphs", "graph network", "graph networks", "embedding", "embeddings vector"} <= set(table.keywords)
+    assert "graphss" not in table.keywords
     assert table.alternatives["graph"] == ("graph network",)
     assert table.alternatives["graphs"] == ("graph networks",)
+    # a singular name of several words is never pluralised without evidence
+    assert "embeddings vectors" not in table.alternatives.get("embeddings", ())
     forms = set(alias_table.keywords)
     assert "aw" not in forms  # aws is not the plural of "aw"
     assert alias_table.alternatives["c++"] == ("cpp",)
@@ -153,15 +153,6 @@ def test_a_changed_tags_file_is_not_served_from_cache(tmp_path, monkeypatch):
     assert "gan" not in table.alternatives and "cnn" in table.alternatives
 
 
-def test_search_finds_keys_alternatives_and_tags(alias_table):
-    by_key = {r["keyword"]: r for r in alias_table.search("vision")}
-    assert "cv" in by_key and "computer vision" in by_key  # an alternative, and a key
-    assert by_key["cv"]["tags"] == "computer-vision"
-    assert all("gan" not in r["keyword"] for r in alias_table.search("vision"))
-    assert len(alias_table.search("")) == len(alias_table.alternatives)
-    assert alias_table.search("NLPROC") == alias_table.search("nlproc") != []
-
-
 def test_bundled_table_equals_a_fresh_build():
     from augment_core.aliases import BUNDLED_TABLE, BUNDLED_TAGS
 
@@ -180,7 +171,7 @@ def test_bundled_table_is_used_without_inflect(tmp_path, monkeypatch):
     code = (
         "import sys; from augment_core.aliases import load_alias_table, BUNDLED_TAGS; "
         "t = load_alias_table(BUNDLED_TAGS); assert 'gan' in t.alternatives; "
-        "sys.exit(1 if 'inflect' in sys.modules else 0)"
+        "sys.exit(1 if 'inflect' in sys.modules or 'wordfreq' in sys.modules else 0)"
     )
     env = {**__import__("os").environ, "AUGMENT_REVIEW_CACHE_DIR": str(tmp_path / "empty-cache")}
     assert subprocess.run([sys.executable, "-c", code], env=env, timeout=60).returncode == 0

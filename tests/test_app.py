@@ -258,3 +258,27 @@ def test_contextual_run_from_the_page(data_dir, small_csv, tiny_mlm):
     _ok(at)
     bodies = " ".join(h.proto.body for h in at.get("html"))
     assert "class=\"ar-ins\"" in bodies  # the insertions are highlighted as such
+
+
+def test_alias_table_shows_agreement_and_min_agreement_skips_ambiguous_keywords(data_dir, small_csv):
+    at = _upload(_app(), "small.csv", small_csv)
+    _ok(at)
+    table = next(d.value for d in at.dataframe if "agreement" in d.value.columns)
+    assert {"keyword", "forms", "tag", "alternatives", "support", "agreement", "ambiguous"} <= set(table.columns)
+    ml = table[table["keyword"] == "machine learning"].iloc[0]
+    assert ml["support"] >= 3 and 0 <= ml["agreement"] <= 1 and ml["tag"] == "machine-learning"
+    ambiguous = set(table[table["ambiguous"]]["keyword"])
+    assert ambiguous, "the small sample has keywords that often mean something else"
+
+    at.switch_page("pages/augment.py").run()
+    at.number_input(key="augment_min_agreement").set_value(0.5)
+    at.checkbox(key="augment_quality").set_value(False)
+    at.button(key="augment_run").click().run()
+    _ok(at)
+    store = Store(data_dir)
+    [run] = store.runs(content_hash(small_csv))
+    assert run.params["augmenters"][0]["min_agreement"] == 0.5
+    rows = store.candidates(content_hash(small_csv), (run.id,))
+    changes = [c for r in rows if r["augmenter"] == "alias_swap" for c in json.loads(r["changes"])]
+    assert changes and all("agreement" in c and "support" in c for c in changes)
+    assert not any(c["support"] >= 3 and c["agreement"] < 0.5 for c in changes)
