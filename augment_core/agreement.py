@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from augment_core.aliases import AliasTable
+from augment_core.aliases import AliasTable, KeywordMatch
 from augment_core.forms import Member
 
 AMBIGUOUS_BELOW = 0.5
@@ -46,17 +46,18 @@ def is_ambiguous(
 
 
 def member_agreement(
-    table: AliasTable, texts: Sequence[str], label_sets: Sequence[Sequence[str]]
+    table: AliasTable, matches: Sequence[Sequence[KeywordMatch]], label_sets: Sequence[Sequence[str]]
 ) -> dict[Member, Agreement]:
-    """Per vocabulary member (a tag or alias, any of its forms), over the given rows."""
+    """Per vocabulary member (a tag or alias, any of its forms), over rows given as each
+    row's keyword matches (:meth:`AliasTable.find`) and labels."""
     owners: dict[str, list[Member]] = {}
     for member, forms in table.forms.items():
-        for form in set(forms.values()):
+        for form in {member.written, member.derived, *forms.values()} - {""}:
             owners.setdefault(form, []).append(member)
     support: dict[Member, int] = {m: 0 for m in table.members}
     agreeing: dict[Member, int] = {m: 0 for m in table.members}
-    for text, labels in zip(texts, label_sets):
-        present = {member for match in table.find(text) for member in owners.get(match.key, ())}
+    for found, labels in zip(matches, label_sets):
+        present = {member for match in found for member in owners.get(match.key, ())}
         label_set = set(labels)
         for member in present:
             support[member] += 1
@@ -69,7 +70,7 @@ def key_agreement(by_member: Mapping[Member, Agreement], table: AliasTable) -> d
     out: dict[str, Agreement] = {}
     for member, forms in table.forms.items():
         a = by_member[member]
-        for form in set(forms.values()):
+        for form in {member.written, member.derived, *forms.values()} - {""}:
             held = out.get(form)
             if held is None or (a.agreement or 0.0) < (held.agreement or 0.0):
                 out[form] = a
@@ -89,9 +90,9 @@ def fit_to_train(table: AliasTable, dataset: Any) -> TrainKeywords:
     """The forms and the agreement a dataset's train rows attest (``dataset``: a split
     :class:`augment_core.dataset.Dataset`)."""
     train = [r for r in dataset.records if r.split == "train"]
-    texts = [r.text for r in train]
-    fitted = table.attested_in(texts)
-    by_member = member_agreement(fitted, texts, [r.labels for r in train])
+    matches = [table.find(r.text) for r in train]  # one pass serves both
+    fitted = table.attested_by(matches)
+    by_member = member_agreement(fitted, matches, [r.labels for r in train])
     return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted))
 
 
