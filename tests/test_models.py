@@ -76,3 +76,38 @@ def test_unreachable_hub_fails_fast_with_one_line(monkeypatch):
         models.load_masked_lm("some-org/not-in-any-cache", "cpu")
     message = str(info.value)
     assert "unreachable" in message and "\n" not in message and "AUGMENT_REVIEW_MODEL" in message
+
+
+def test_a_checkpoint_without_a_masked_lm_head_is_refused(sentence_encoder_dir):
+    models.clear_caches()
+    with pytest.raises(ModelUnavailable) as info:
+        models.load_masked_lm(sentence_encoder_dir, device="cpu")
+    message = str(info.value)
+    assert "not a masked language model" in message and "\n" not in message
+
+
+def test_the_nlpaug_engine_refuses_it_too(sentence_encoder_dir):
+    from augment_core.nlpaug_engine import NlpaugContextual
+
+    aug = NlpaugContextual("substitute", model=sentence_encoder_dir, device="cpu")
+    with pytest.raises(ModelUnavailable, match="not a masked language model"):
+        aug.generate(["a text to change"], ["r"], 1, 0)
+
+
+def test_cli_refuses_it_with_one_line(sentence_encoder_dir, tmp_path, sample_csv):
+    out = tmp_path / "o.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "augment_core", "augment", str(sample_csv), "--text-column", "title",
+         "--label-column", "tags", "--augmenter", "contextual_substitute", "--model", sentence_encoder_dir,
+         "--no-quality", "--output", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "not a masked language model" in result.stderr and not out.exists()
+
+
+def test_app_wording_names_the_page_fields(tmp_path):
+    with pytest.raises(ModelUnavailable) as info:
+        models.load_masked_lm(str(tmp_path / "missing-model"), device="cpu")
+    assert "--model" in str(info.value)
+    assert "--model" not in info.value.in_app() and "Model field" in info.value.in_app()
