@@ -172,7 +172,7 @@ def test_substituted_words_are_never_neighbours_while_they_fit_apart(tiny_mlm, a
 
 
 def test_nlpaug_output_is_cleaned_to_whole_word_edits():
-    from augment_core.nlpaug_engine import align
+    from augment_core.contextual.nlpaug_engine import align
 
     original = "Basics in TF2.0 + Keras, with (EHR) data."
     # what nlpaug returns: lower-cased, re-spaced, a mark inside "TF2.0", a lone mark, a lone

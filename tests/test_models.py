@@ -57,7 +57,7 @@ def test_encoder_bad_path_is_one_line(tmp_path):
 
 def test_library_modules_do_not_import_torch():
     code = (
-        "import sys; import augment_core.contextual, augment_core.nlpaug_engine, augment_core.quality, "
+        "import sys; import augment_core.contextual, augment_core.contextual.nlpaug_engine, augment_core.quality, "
         "augment_core.models, augment_core.protection; "
         "bad = [m for m in ('torch', 'transformers', 'nlpaug', 'sentence_transformers') if m in sys.modules]; "
         "assert not bad, bad"
@@ -87,7 +87,7 @@ def test_a_checkpoint_without_a_masked_lm_head_is_refused(sentence_encoder_dir):
 
 
 def test_the_nlpaug_engine_refuses_it_too(sentence_encoder_dir):
-    from augment_core.nlpaug_engine import NlpaugContextual
+    from augment_core.contextual.nlpaug_engine import NlpaugContextual
 
     aug = NlpaugContextual("substitute", model=sentence_encoder_dir, device="cpu")
     with pytest.raises(ModelUnavailable, match="not a masked language model"):

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 from augment_core.aliases import match_case
 from augment_core.augmenter import Progress
 from augment_core.changes import Candidate, Edit, apply_edits
-from augment_core.contextual import MAX_ROUNDS, Action, ContextualSettings
+from augment_core.contextual.settings import MAX_ROUNDS, Action, ContextualSettings
 from augment_core.errors import InputError, ModelUnavailable
 from augment_core.protection import fold, overlaps
 from augment_core.rng import row_seed
