@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 from augment_core.dataset import content_hash
 from augment_core.store import Store, candidate_key
 
+pytestmark = pytest.mark.app
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 

@@ -17,6 +17,8 @@ import playwright.sync_api as playwright_sync
 import pytest
 from playwright.sync_api import expect
 
+pytestmark = pytest.mark.browser
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("AUGMENT_REVIEW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
