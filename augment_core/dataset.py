@@ -4,17 +4,30 @@ Files are read with the standard library (``csv``, ``json``) rather than pandas:
 alias-swap path must start fast, and keeping every cell as the file spelled it lets the
 output carry the label column "in its input format". Parquet goes through pyarrow, imported
 only for Parquet files.
+
+Text files are UTF-8 (with or without BOM), or UTF-16/UTF-32 when a byte-order mark says so
+(spreadsheets save "Unicode text" as UTF-16). One rule for NUL: a text file holding a NUL
+anywhere is refused as binary; NUL is never data in a CSV or JSON file, and letting it through
+past some prefix would carry it into the output. CSV cells have no size limit (the ``csv``
+module's default of 131,072 characters would refuse a long document, and our own output).
+
+A CSV file is parsed as a stream (decoded as it is read, never held as one decoded string)
+and its rows are kept as tuples, not dicts: a 150 MB upload then costs a few hundred MB in
+the app rather than gigabytes. ``Table.rows`` still reads as a sequence of dicts.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import math
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Iterator, Literal, Mapping, Sequence, overload
 
 from augment_core.errors import InputError
 from augment_core.io import read_input
@@ -36,13 +49,72 @@ _EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".json": "json", ".j
                ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 
 
+# A cell as large as memory allows (the default of 131,072 characters refuses long
+# documents); C long on every platform Python runs on holds 2**31 - 1.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+_BOMS = (  # UTF-32 first: its little-endian BOM begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+class TupleRows(Sequence[dict[str, Any]]):
+    """Rows stored as tuples in column order, read as dicts (made on access).
+
+    A dict per row costs about four times a tuple; for a file of half a million rows that
+    is the difference between fitting in memory and not.
+    """
+
+    __slots__ = ("columns", "cells")
+
+    def __init__(self, columns: Sequence[str], cells: list[tuple[Any, ...]]) -> None:
+        self.columns = tuple(columns)
+        self.cells = cells
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [dict(zip(self.columns, c)) for c in self.cells[i]]
+        return dict(zip(self.columns, self.cells[i]))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        cols = self.columns
+        return (dict(zip(cols, c)) for c in self.cells)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def column(self, name: str) -> list[Any]:
+        i = self.columns.index(name)
+        return [c[i] for c in self.cells]
+
+
 @dataclass(frozen=True)
 class Table:
     """A file's rows as read: every cell as the file gave it."""
 
     columns: list[str]
-    rows: list[dict[str, Any]]
+    rows: Sequence[dict[str, Any]]
     fmt: str
+
+    def column(self, name: str) -> list[Any]:
+        """One column's cells, in row order (without building a dict per row)."""
+        if isinstance(self.rows, TupleRows):
+            return self.rows.column(name)
+        return [r.get(name) for r in self.rows]
 
 
 @dataclass(frozen=True)
@@ -69,7 +141,7 @@ class ColumnMapping:
         return cls(**{**data, "text_columns": tuple(data["text_columns"])})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     id: str
     text: str
@@ -116,25 +188,66 @@ def read_table(source: str | Path | bytes, filename: str | None = None) -> Table
         format_of(name)  # before reading: say "unsupported" rather than "unreadable"
         data = read_input(path, "file")
     fmt = format_of(name)
-    if not data.strip():
+    if not data or data.isspace():  # isspace, not strip: no copy of a large upload
         raise InputError(f"{Path(name).name} is empty")
     if fmt == "parquet":
         table = _read_parquet(data, name)
+    elif fmt == "csv":
+        table = _read_csv(data, name)
     else:
         text = _decode(data, name)
-        table = {"csv": _read_csv, "json": _read_json, "jsonl": _read_jsonl}[fmt](text, name)
+        table = {"json": _read_json, "jsonl": _read_jsonl}[fmt](text, name)
     if not table.rows:
         raise InputError(f"{Path(name).name} has a header but no rows")
     return table
 
 
+def _encoding(data: bytes) -> tuple[str, int]:
+    """(codec, BOM length): a BOM names UTF-8/16/32; without one the file must be UTF-8."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding, len(bom)
+    return "utf-8", 0
+
+
+def _binary(name: str, where: str) -> InputError:
+    return InputError(f"{Path(name).name} is not a text file (it holds binary data: a NUL {where})")
+
+
 def _decode(data: bytes, name: str) -> str:
-    if b"\x00" in data[:65536]:
-        raise InputError(f"{Path(name).name} is not a text file (it holds binary data)")
+    """The whole file as text (JSON, JSONL, and CSV in UTF-16/32)."""
+    encoding, skip = _encoding(data)
+    if encoding == "utf-8":
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise _binary(name, f"byte at offset {nul}")
     try:
-        return data.decode("utf-8-sig")
+        text = data[skip:].decode(encoding) if skip else data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{Path(name).name} is not UTF-8 text (bad byte at offset {exc.start})") from None
+        what = "UTF-8" if encoding == "utf-8" else f"{encoding.upper()} (as its byte-order mark says)"
+        raise InputError(f"{Path(name).name} is not {what} text (bad byte at offset {exc.start + skip})") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise _binary(name, f"character at position {nul}")
+    if not text.strip():
+        raise InputError(f"{Path(name).name} is empty")
+    return text
+
+
+def _csv_stream(data: bytes, name: str) -> tuple[io.TextIOBase, str]:
+    """A text stream over a CSV file's bytes and its first 64 KB decoded (to sniff the
+    delimiter). UTF-8 is decoded as it is read, without a decoded copy of the whole file."""
+    encoding, skip = _encoding(data)
+    if encoding != "utf-8":
+        text = _decode(data, name)
+        return io.StringIO(text, newline=""), text[:65536]
+    nul = data.find(b"\x00")  # memchr over the bytes: fast, no copy
+    if nul >= 0:
+        raise _binary(name, f"byte at offset {nul}")
+    head = data[skip : skip + 65536].decode("utf-8", errors="ignore")
+    # BytesIO shares the bytes object (no copy until written to)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    return stream, head
 
 
 def sniff_delimiter(text: str) -> str:
@@ -156,25 +269,34 @@ def _count_outside_quotes(line: str, ch: str) -> int:
     return n
 
 
-def _read_csv(text: str, name: str) -> Table:
-    delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+def _read_csv(data: bytes, name: str) -> Table:
+    stream, head = _csv_stream(data, name)
+    delimiter = sniff_delimiter(head)
+    reader = csv.reader(stream, delimiter=delimiter, strict=True)
     try:
-        header = next(reader)
+        header = next(reader, None)
+        if header is None:
+            raise InputError(f"{Path(name).name} is empty")
         columns = [c.strip() for c in header]
         _check_header(columns, name)
-        rows = []
+        width = len(columns)
+        rows: list[tuple[str, ...]] = []
+        append = rows.append
         for line_no, cells in enumerate(reader, start=2):
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
-            if len(cells) != len(columns):
+            if len(cells) <= 1 and (not cells or not cells[0].strip()):
+                continue  # a blank line
+            if len(cells) != width:
                 raise InputError(
-                    f"{Path(name).name}: row {line_no - 1} has {len(cells)} fields, the header has {len(columns)}"
+                    f"{Path(name).name}: row {line_no - 1} has {len(cells)} fields, the header has {width}"
                 )
-            rows.append(dict(zip(columns, cells)))
+            append(tuple(cells))
     except csv.Error as exc:
         raise InputError(f"{Path(name).name} is not valid CSV (line {reader.line_num}: {exc})") from None
-    return Table(columns=columns, rows=rows, fmt="csv")
+    except UnicodeDecodeError:
+        raise InputError(f"{Path(name).name} is not UTF-8 text (bad byte after line {reader.line_num})") from None
+    finally:
+        stream.close()
+    return Table(columns=columns, rows=TupleRows(columns, rows), fmt="csv")
 
 
 def _check_header(columns: list[str], name: str) -> None:
@@ -262,7 +384,7 @@ def guess_mapping(table: Table) -> ColumnMapping:
 
 def parse_labels(cell: Any, label_format: LabelFormat = "auto", sep: str = ",") -> tuple[str, ...]:
     """A label cell as a tuple of labels: a JSON list, a delimited string or one label."""
-    if cell is None:
+    if cell is None or (isinstance(cell, float) and not math.isfinite(cell)):  # NaN: no label
         return ()
     if isinstance(cell, (list, tuple)):
         return tuple(str(x).strip() for x in cell if x is not None and str(x).strip())
@@ -292,6 +414,11 @@ def normalize_split(value: Any) -> str | None:
 
 
 def build_dataset(table: Table, mapping: ColumnMapping) -> Dataset:
+    """The records the mapping describes; InputError when it does not fit the file.
+
+    Works column by column (no dict per row) and shares equal label tuples between rows,
+    so a large file's records stay small.
+    """
     needed = [*mapping.text_columns, mapping.label_column]
     needed += [c for c in (mapping.split_column, mapping.id_column) if c]
     missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
@@ -302,30 +429,55 @@ def build_dataset(table: Table, mapping: ColumnMapping) -> Dataset:
         )
     if not mapping.text_columns:
         raise InputError("choose at least one text column")
+    if mapping.label_column in mapping.text_columns:
+        raise InputError(
+            f"the label column {mapping.label_column!r} is also a text column: choose a label column "
+            "that holds the tags and text columns that hold the text"
+        )
+    if mapping.split_column and mapping.split_column in (mapping.label_column, *mapping.text_columns):
+        raise InputError(f"the split column {mapping.split_column!r} is also the label or a text column")
+    n = len(table.rows)
+    ids = table.column(mapping.id_column) if mapping.id_column else None
+    text_cols = [table.column(c) for c in mapping.text_columns]
+    label_col = table.column(mapping.label_column)
+    split_col = table.column(mapping.split_column) if mapping.split_column else None
+    parsed: dict[str, tuple[str, ...]] = {}  # label cell -> labels: parsed once, shared
+    canon: dict[str, str] = {}  # one string object per distinct label
+
+    def labels_of(raw: Any) -> tuple[str, ...]:
+        if raw.__class__ is str:
+            hit = parsed.get(raw)
+            if hit is None:
+                hit = parsed[raw] = tuple(canon.setdefault(x, x) for x in parse_labels(raw, mapping.label_format, mapping.label_sep))
+            return hit
+        return tuple(canon.setdefault(x, x) for x in parse_labels(raw, mapping.label_format, mapping.label_sep))
+
     records: list[Record] = []
     empty: list[str] = []
     seen: set[str] = set()
     bad_splits: dict[str, int] = {}
-    for i, row in enumerate(table.rows, start=1):
-        rid = _cell_text(row.get(mapping.id_column)) if mapping.id_column else str(i)
+    for i in range(n):
+        rid = _cell_text(ids[i]) if ids is not None else str(i + 1)
         if not rid:
-            raise InputError(f"row {i}: the id column {mapping.id_column!r} is empty")
+            raise InputError(f"row {i + 1}: the id column {mapping.id_column!r} is empty")
         if rid in seen:
             raise InputError(f"id {rid!r} appears more than once in column {mapping.id_column!r}")
         seen.add(rid)
-        parts = [_cell_text(row.get(c)) for c in mapping.text_columns]
-        text = " ".join(p for p in parts if p)
+        if len(text_cols) == 1:
+            text = _cell_text(text_cols[0][i])
+        else:
+            text = " ".join(p for p in (_cell_text(col[i]) for col in text_cols) if p)
         if not text:
             empty.append(rid)
         split = None
-        if mapping.split_column:
-            raw_split = row.get(mapping.split_column)
+        if split_col is not None:
+            raw_split = split_col[i]
             split = normalize_split(raw_split)
             if split is None:
                 key = _cell_text(raw_split) or "(empty)"
                 bad_splits[key] = bad_splits.get(key, 0) + 1
-        raw_label = row.get(mapping.label_column)
-        records.append(Record(rid, text, parse_labels(raw_label, mapping.label_format, mapping.label_sep), split, raw_label))
+        raw_label = label_col[i]
+        records.append(Record(rid, text, labels_of(raw_label), split, raw_label))
     if bad_splits:
         shown = ", ".join(f"{k!r} ({n} rows)" for k, n in list(bad_splits.items())[:5])
         raise InputError(
