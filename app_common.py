@@ -17,7 +17,7 @@ import streamlit as st
 from augment_core import review
 from augment_core.aliases import BUNDLED_TAGS
 from augment_core.errors import InputError
-from augment_core.highlight import markdown_escape
+from augment_core.highlight import markdown_code
 from augment_core.store import Store, build_from_settings
 
 ROOT = Path(__file__).resolve().parent
@@ -245,5 +245,7 @@ def dataset_caption(store: Store, hash: str) -> None:
 
 
 def show_error(exc: BaseException | str, prefix: str = "") -> None:
-    """An error box; the message may quote the upload, so it is Markdown-escaped."""
-    st.error(prefix + markdown_escape(str(exc)), icon=":material/error:")
+    """An error box. The message may quote the upload, so it goes in as inline code: shown
+    literally (no Markdown, emoji or colour directives read in it) and copied exactly
+    (no zero-width spaces, which escaping the colons needed)."""
+    st.error(prefix + markdown_code(exc), icon=":material/error:")

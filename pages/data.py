@@ -185,6 +185,8 @@ if saved:
 
 if not info.settings:
     st.info("The guessed mapping does not fit this file: choose the columns above and save.")
+    if len(cols) < 2:
+        st.warning("This file has one column: a dataset needs a text column and a separate label column.")
     st.stop()
 
 try:
