@@ -131,7 +131,7 @@ def _augment(args: argparse.Namespace) -> int:
     # the run, and every way out of this block (error, Ctrl-C, SIGTERM) removes it.
     with open_output(args.output, inputs) as out:
         rows, columns = _run(args, names, ratios)
-        guarded = write_rows_to(rows, out, fmt, columns, formula_guard=args.csv_formula_guard)
+        guarded = write_rows_to(rows, out, fmt, columns, formula_guard=args.csv_formula_guard, name=args.output)
     generated = sum(1 for r in rows if r["augmenter"] != "original")
     guard_note = f"; the formula guard prefixed {guarded} cells with '" if args.csv_formula_guard else ""
     print(

@@ -24,7 +24,7 @@ import math
 import os
 import secrets
 import stat
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Sequence
 
@@ -127,29 +127,38 @@ def open_output(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | 
     except FileNotFoundError:
         mode = None
     folder = target.parent
+    tmp: Path | None = None
     try:
-        for _ in range(100):
-            tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-                break
-            except FileExistsError:
-                continue
-        else:  # pragma: no cover - 100 random collisions
-            raise InputError(f"cannot write {target}: no free temporary name in {folder}")
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+        try:
+            for _ in range(100):
+                # named before it exists, so an interrupt right after creating it still finds it
+                tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
+                try:
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+                    break
+                except FileExistsError:
+                    tmp = None
+            else:  # pragma: no cover - 100 random names all taken
+                raise InputError(f"cannot write {target}: no free temporary name in {folder}")
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {exc.strerror}") from None
+        fh = os.fdopen(fd, "wb")
+        try:
+            yield fh  # what the block raises passes through as it is (after the cleanup)
+        except BaseException:
+            with suppress(OSError):
+                fh.close()
+            raise
+        try:
+            fh.close()
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {exc.strerror}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
 
 
@@ -172,9 +181,18 @@ def guard_formula(cell: str) -> str:
 
 def write_rows_to(
     rows: Iterable[dict[str, Any]], fh: IO[bytes], fmt: str, columns: Sequence[str], *, formula_guard: bool = False,
+    name: str = "the output",
 ) -> int:
     """Write ``rows`` to a binary handle; returns how many cells the formula guard changed
-    (CSV only: the guard is refused for other formats, whose readers never run formulas)."""
+    (CSV only: the guard is refused for other formats, whose readers never run formulas).
+    A failed write (disk full) is an InputError naming ``name``."""
+    try:
+        return _write_rows_to(rows, fh, fmt, columns, formula_guard)
+    except OSError as exc:
+        raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def _write_rows_to(rows: Iterable[dict[str, Any]], fh: IO[bytes], fmt: str, columns: Sequence[str], formula_guard: bool) -> int:
     if formula_guard and fmt != "csv":
         raise InputError("the CSV formula guard applies to .csv output only (JSONL and Parquet cells are never run as formulas)")
     cols = list(columns)
@@ -217,11 +235,26 @@ def write_rows(
     fmt = output_format(path)
     cols = columns_of(rows, columns)
     with open_output(path) as fh:
-        return write_rows_to(rows, fh, fmt, cols, formula_guard=formula_guard)
+        return write_rows_to(rows, fh, fmt, cols, formula_guard=formula_guard, name=str(path))
+
+
+class _CRLFtoLF:
+    """The csv writer quotes a cell only for the characters of its line terminator, so with
+    ``"\n"`` a cell holding a bare CR is written unquoted and reads back as two lines. It
+    writes with ``"\r\n"`` (every CR or LF in a cell quoted), and this turns each row's
+    final CRLF back into the LF our files use."""
+
+    __slots__ = ("_write",)
+
+    def __init__(self, text: IO[str]) -> None:
+        self._write = text.write
+
+    def write(self, line: str) -> None:
+        self._write(line[:-2] + "\n" if line.endswith("\r\n") else line)
 
 
 def _write_csv(rows: Iterable[dict[str, Any]], cols: list[str], text: IO[str], formula_guard: bool) -> int:
-    writer = csv.writer(text, lineterminator="\n")
+    writer = csv.writer(_CRLFtoLF(text), lineterminator="\r\n")
     if not formula_guard:
         writer.writerow(cols)
         for row in rows:

@@ -1,0 +1,325 @@
+"""Issue 8: what a clumsy or hostile user feeds the CLI, one case per row of the issue.
+
+Refused inputs end with exit status 2, one line on stderr without a traceback, and leave
+the folder exactly as it was: no output, no temporary file, every input's bytes unchanged.
+Odd but valid inputs are read, and what is written reads back in any strict reader.
+(Rows 8 and 9, the tags-file rows, live with the alias table's tests; the app rows 14, 16,
+17 and 18 are in ``test_app.py``-style tests at the end of this module.)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
+        "--no-quality"]
+SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
+
+
+def cli(*args: str, cwd: Path | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
+    def pre() -> None:
+        if umask is not None:
+            os.umask(umask)
+
+    return subprocess.run([sys.executable, "-m", "augment_core", "augment", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def snapshot(folder: Path) -> dict[str, object]:
+    """Every entry under ``folder``: a file's bytes, or what else it is (never read)."""
+    out: dict[str, object] = {}
+    for path in sorted(folder.rglob("*")):
+        st = path.lstat()
+        key = str(path.relative_to(folder))
+        if stat.S_ISLNK(st.st_mode):
+            out[key] = ("link", os.readlink(path))
+        elif stat.S_ISREG(st.st_mode):
+            out[key] = (path.read_bytes(), stat.S_IMODE(st.st_mode))
+        else:
+            out[key] = ("other", stat.S_IFMT(st.st_mode))
+    return out
+
+
+def sample_rows(n: int) -> bytes:
+    lines = (ROOT / "data" / "projects.csv").read_bytes().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(lines)))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[: n + 1])
+    return buf.getvalue().encode()
+
+
+def simple_csv(*rows: tuple[str, str, str]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)  # a bare CR in a cell stays in it
+    w.writerow(["id", "text", "tags"])
+    w.writerows(rows)
+    return buf.getvalue().encode()
+
+
+# --- refused: exit 2, one line, nothing changed --------------------------------------------
+
+Setup = Callable[[Path], list[str]]
+
+
+def _in(tmp: Path) -> Path:
+    path = tmp / "in.csv"
+    path.write_bytes(sample_rows(30))
+    return path
+
+
+def row1_same_path(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--output", str(tmp / "in.csv")]
+
+
+def row1_dotdot(tmp: Path) -> list[str]:
+    (tmp / "sub").mkdir()
+    return [str(_in(tmp)), *BASE, "--output", str(tmp / "sub" / ".." / "in.csv")]
+
+
+def row1_hard_link(tmp: Path) -> list[str]:
+    os.link(_in(tmp), tmp / "alias.csv")
+    return [str(tmp / "in.csv"), *BASE, "--output", str(tmp / "alias.csv")]
+
+
+def row1_tags_file(tmp: Path) -> list[str]:
+    tags = tmp / "tags.jsonl"
+    tags.write_bytes((ROOT / "data" / "tags.json").read_bytes())
+    return [str(_in(tmp)), *BASE, "--tags", str(tags), "--output", str(tags)]
+
+
+def row2_nan(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--split-ratios", "nan,nan,nan", "--output", str(tmp / "out.csv")]
+
+
+def row2_one_nan(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--split-ratios", "1,nan,0", "--output", str(tmp / "out.csv")]
+
+
+def row2_inf(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--split-ratios", "inf,-inf,0", "--output", str(tmp / "out.csv")]
+
+
+def row3_id_clash(tmp: Path) -> list[str]:
+    path = tmp / "ids.csv"
+    path.write_bytes(simple_csv(("x", "a gan paper", "gan"), ("x~alias_swap~1", "another gan paper", "gan")))
+    return [str(path), *SIMPLE, "--id-column", "id", "--output", str(tmp / "out.csv")]
+
+
+def row11_late_nul(tmp: Path) -> list[str]:
+    path = tmp / "nul.csv"
+    body = b"".join(b"%d,gan paper %d,gan\n" % (i, i) for i in range(8000))
+    assert len(body) > 65536
+    path.write_bytes(b"id,text,tags\n" + body + b"9999,gan\x00paper,gan\n")
+    return [str(path), *SIMPLE, "--output", str(tmp / "out.jsonl")]
+
+
+def row12_fifo(tmp: Path) -> list[str]:
+    os.mkfifo(tmp / "pipe.csv")
+    return [str(tmp / "pipe.csv"), *SIMPLE, "--output", str(tmp / "out.csv")]
+
+
+def row12_dev_zero(tmp: Path) -> list[str]:
+    (tmp / "zero.csv").symlink_to("/dev/zero")
+    return [str(tmp / "zero.csv"), *SIMPLE, "--output", str(tmp / "out.csv")]
+
+
+def row12_fifo_tags(tmp: Path) -> list[str]:
+    os.mkfifo(tmp / "tags.json")
+    return [str(_in(tmp)), *BASE, "--tags", str(tmp / "tags.json"), "--output", str(tmp / "out.csv")]
+
+
+def row13_read_only(tmp: Path) -> list[str]:
+    out = tmp / "out.csv"
+    out.write_bytes(b"keep me\n")
+    out.chmod(0o444)
+    return [str(_in(tmp)), *BASE, "--output", str(out)]
+
+
+def row14_text_is_label(tmp: Path) -> list[str]:
+    path = tmp / "one.csv"
+    path.write_bytes(b"text\ngan paper\nnlp paper\n")
+    return [str(path), "--text-column", "text", "--label-column", "text", "--no-quality", "--output", str(tmp / "o.csv")]
+
+
+def row15_guard_not_csv(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--csv-formula-guard", "--output", str(tmp / "out.jsonl")]
+
+
+REFUSED: dict[str, tuple[Setup, str]] = {
+    "1 output is the input": (row1_same_path, "is the input"),
+    "1 output is the input as sub/../in.csv": (row1_dotdot, "is the input"),
+    "1 output is a hard link to the input": (row1_hard_link, "is the input"),
+    "1 output is the tags file": (row1_tags_file, "is the tags file"),
+    "2 ratios nan,nan,nan": (row2_nan, "finite"),
+    "2 ratios 1,nan,0": (row2_one_nan, "finite"),
+    "2 ratios inf,-inf,0": (row2_inf, "finite"),
+    "3 an id of a variant's form": (row3_id_clash, "has the form of a variant id"),
+    "11 a NUL byte after the first 64 KB": (row11_late_nul, "NUL byte at offset"),
+    "12 a FIFO": (row12_fifo, "named pipe"),
+    "12 a symlink to /dev/zero": (row12_dev_zero, "a device"),
+    "12 a FIFO as the tags file": (row12_fifo_tags, "named pipe"),
+    "13 a read-only output": (row13_read_only, "read-only"),
+    "14 text column is the label column": (row14_text_is_label, "is also a text column"),
+    "15 the formula guard on JSONL": (row15_guard_not_csv, "applies to .csv output only"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_refused_with_one_line_and_nothing_changed(tmp_path, case):
+    setup, message = REFUSED[case]
+    args = setup(tmp_path)
+    before = snapshot(tmp_path)
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr and message in result.stderr, result.stderr
+    assert snapshot(tmp_path) == before  # no output, no temporary file, inputs untouched
+
+
+# --- odd but valid: read, and written so that it reads back -------------------------------
+
+
+def test_row4_nan_label_to_jsonl_is_strict_json(tmp_path):
+    src = tmp_path / "nan.json"
+    src.write_text('[{"id": 1, "text": "a gan paper", "tags": NaN}, {"id": 2, "text": "nlp talk", "tags": ["nlp"]}]')
+    out = tmp_path / "o.jsonl"
+    result = cli(str(src), *SIMPLE, "--keep-original", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+
+    def strict(token: str) -> None:
+        raise ValueError(f"not JSON: {token}")
+
+    rows = [json.loads(line, parse_constant=strict) for line in out.read_text(encoding="utf-8").splitlines()]
+    nan_rows = [r for r in rows if r["parent_id"] == "1"]
+    assert nan_rows and all(r["tags"] is None for r in nan_rows)
+
+
+def test_row5_utf16_csv_with_bom_is_read(tmp_path):
+    # what a spreadsheet saves as "Unicode text": UTF-16 LE with BOM, tab-separated
+    for encoding, name in (("utf-16", "u16.txt"), ("utf-32", "u32.csv")):
+        src = tmp_path / name
+        src.write_bytes("id\ttext\ttags\n1\tgan paper \u00e9t\u00e9\tgan\n2\tnlp talk\tnlp\n".encode(encoding))
+        out = tmp_path / f"{name}.out.csv"
+        result = cli(str(src), *SIMPLE, "--id-column", "id", "--keep-original", "--output", str(out))
+        assert result.returncode == 0, result.stderr
+        rows = list(csv.DictReader(out.open(encoding="utf-8")))
+        assert {r["id"]: r["text"] for r in rows if r["augmenter"] == "original"} == {
+            "1": "gan paper \u00e9t\u00e9", "2": "nlp talk"}
+
+
+def test_row6_huge_cell_is_read_and_reads_back(tmp_path):
+    long = "gan " + "x" * 200_000
+    csv.field_size_limit(2**31 - 1)  # for this test's own reader
+    src = tmp_path / "big.csv"
+    src.write_bytes(simple_csv(("1", long, "gan"), ("2", "nlp talk", "nlp")))
+    out = tmp_path / "o.csv"
+    result = cli(str(src), *SIMPLE, "--keep-original", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    texts = [r["text"] for r in csv.DictReader(out.open(encoding="utf-8"))]
+    assert long in texts and any(t.startswith("generative adversarial network x") for t in texts)
+    # our output is an input again
+    again = tmp_path / "again.csv"
+    result = cli(str(out), "--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios",
+                 "1,0,0", "--keep-original", "--output", str(again))
+    assert result.returncode == 0, result.stderr
+    assert long in [r["text"] for r in csv.DictReader(again.open(encoding="utf-8"))]
+
+
+def test_row7_mixed_label_lists_to_parquet(tmp_path):
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "mixed.json"
+    src.write_text(json.dumps([
+        {"id": 1, "text": "a gan paper", "tags": ["cv", 3]},
+        {"id": 2, "text": "nlp for gan", "tags": [["x"], "y"]},
+        {"id": 3, "text": "cv and gan", "tags": ["cv"]},
+    ]))
+    out = tmp_path / "o.parquet"
+    result = cli(str(src), *SIMPLE, "--keep-original", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(out)
+    tags = dict(zip(table.column("id").to_pylist(), table.column("tags").to_pylist()))
+    assert tags["1"] == '["cv", 3]' and tags["2"] == '[["x"], "y"]' and tags["3"] == '["cv"]'
+
+
+def test_row13_new_output_follows_the_umask(tmp_path):
+    src = _in(tmp_path)
+    out = tmp_path / "o.csv"
+    result = cli(str(src), *BASE, "--output", str(out), umask=0o077)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    out2 = tmp_path / "o2.csv"
+    assert cli(str(src), *BASE, "--output", str(out2), umask=0o022).returncode == 0
+    assert stat.S_IMODE(out2.stat().st_mode) == 0o644
+    out2.chmod(0o640)  # replacing a file keeps its mode
+    assert cli(str(src), *BASE, "--seed", "9", "--output", str(out2), umask=0o022).returncode == 0
+    assert stat.S_IMODE(out2.stat().st_mode) == 0o640
+
+
+def test_row15_csv_formula_guard(tmp_path):
+    cells = ["=HYPERLINK(\"http://x\")", "+1", "-2 gan", "@SUM(A1)", "\tgan", "\rgan", "plain gan", "'quoted"]
+    src = tmp_path / "f.csv"
+    tags = ["gan"] * 4 + ["\tgan", "\rnlp"] + ["gan"] * 2  # the label column is written as spelled
+    src.write_bytes(simple_csv(*[(str(i), c, t) for i, (c, t) in enumerate(zip(cells, tags), 1)]))
+    raw, guarded = tmp_path / "raw.csv", tmp_path / "guarded.csv"
+    assert cli(str(src), *SIMPLE, "--keep-original", "--n-per-original", "0", "--output", str(raw)).returncode == 0
+    result = cli(str(src), *SIMPLE, "--keep-original", "--n-per-original", "0", "--csv-formula-guard",
+                 "--output", str(guarded))
+    assert result.returncode == 0, result.stderr
+    raw_rows = list(csv.DictReader(raw.open(encoding="utf-8", newline="")))
+    rows = list(csv.DictReader(guarded.open(encoding="utf-8", newline="")))
+    assert [r["original_text"] for r in raw_rows] == [c.strip() for c in cells]  # text is stripped on reading
+    for r in rows:
+        for cell in r.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    guarded_texts = [r["text"] for r in rows]
+    assert guarded_texts[:4] == ["'" + c for c in cells[:4]] and guarded_texts[6:] == ["plain gan", "'quoted"]
+    assert [r["tags"] for r in rows][4:6] == ["'\tgan", "'\rnlp"]
+    assert "prefixed 10 cells" in result.stderr  # text and original_text of rows 1-4, tags of rows 5-6
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_row10_signal_leaves_no_temp_file_and_the_output_as_it_was(tmp_path, sig):
+    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
+    src = tmp_path / "big.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(rows[0])
+        for k in range(10):  # 20,000 rows: a run of seconds
+            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    out = tmp_path / "out.csv"
+    out.write_bytes(b"the previous output\n")
+    before = snapshot(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "augment_core", "augment", str(src), *BASE, "--output", str(out)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".out.csv.*.tmp")):  # the run has started writing
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no temporary output within 60 s"
+            time.sleep(0.002)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + sig, err
+    assert err.count("\n") == 1 and "Traceback" not in err and "no output written" in err, err
+    assert snapshot(tmp_path) == before
