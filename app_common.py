@@ -94,26 +94,22 @@ def current_hash() -> str | None:
 # --- cached loaders ------------------------------------------------------------------------
 
 
-# A dataset's full table is parsed from the stored bytes only to build its records (and
-# to check a new mapping), then dropped: the cache holds the records and a preview, not
-# every cell a second time. For a 150 MB CSV that is the difference between a few hundred
-# MB held by the server and over a gigabyte.
+# A dataset's rows are streamed from the stored bytes into its records, never held as a
+# table: the caches hold the records and a preview (columns, first rows, row count). For a
+# 150 MB CSV that is the difference between a few hundred MB held by the server and
+# several gigabytes.
 
 
-def read_stored_table(store: Store, hash: str):
-    """The dataset's whole table, parsed from the stored bytes (not cached: callers keep
-    what they derive from it, not the table)."""
-    from augment_core.dataset import read_table
-
-    info = store.dataset(hash)
-    return read_table(store.dataset_bytes(hash), filename=info.name)
+def _stored(hash: str) -> tuple[bytes, str]:
+    store = get_store()
+    return store.dataset_bytes(hash), store.dataset(hash).name
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _preview(data_dir: str, hash: str, name: str, _ready: Any = None):
-    from augment_core.dataset import preview
+    from augment_core.dataset import scan
 
-    return _ready if _ready is not None else preview(read_stored_table(get_store(), hash))
+    return _ready if _ready is not None else scan(*_stored(hash))
 
 
 def load_table(store: Store, hash: str):
@@ -124,9 +120,11 @@ def load_table(store: Store, hash: str):
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _dataset(data_dir: str, hash: str, name: str, settings_json: str, _ready: Any = None):
+    from augment_core.dataset import TableStream
+
     if _ready is not None:
         return _ready
-    return build_from_settings(read_stored_table(get_store(), hash), json.loads(settings_json))
+    return build_from_settings(TableStream(*_stored(hash)), json.loads(settings_json))
 
 
 def _settings_key(settings: dict) -> str:
@@ -157,21 +155,23 @@ def prime(store: Store, hash: str, preview: Any, dataset: Any = None, settings: 
         _dataset(str(store.data_dir), hash, info.name, _settings_key(settings), _ready=dataset)
 
 
-def release_upload(upload: Any) -> None:
-    """Drop an upload's bytes from Streamlit's upload manager once they are stored.
+def release_upload(upload: Any, key: str) -> None:
+    """Drop an upload's bytes from Streamlit once they are stored.
 
-    The manager keeps every uploaded file for as long as the widget shows it (the session's
-    lifetime, in practice): 150 MB held per large upload for nothing, since the store has
-    the bytes. ``st.chat_input`` releases its files the same way; the widget's value is
-    None from the next run on, which the Data page expects (it acts on new file ids only).
+    Streamlit keeps an uploaded file twice over for as long as the widget shows it (the
+    session's lifetime, in practice): in its upload manager and as the widget's value in
+    session state. That is 150 MB held per large upload for nothing, since the store has
+    the bytes. The manager lets go of it as ``st.chat_input`` does; the widget's value is
+    cleared, so from the next run on it is None (the file is no longer in the manager),
+    which the Data page expects: it acts on new file ids only.
     """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    manager = getattr(ctx, "uploaded_file_mgr", None)
-    remove = getattr(manager, "remove_file", None)
-    if remove is not None and ctx is not None:
+    remove = getattr(getattr(ctx, "uploaded_file_mgr", None), "remove_file", None)
+    if ctx is not None and remove is not None:
         remove(session_id=ctx.session_id, file_id=upload.file_id)
+    st.session_state.pop(key, None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -286,33 +286,111 @@ def _count_outside_quotes(line: str, ch: str) -> int:
 
 
 def _read_csv(data: bytes, name: str) -> Table:
+    columns, rows = _csv_tuples(data, name)
+    return Table(columns=columns, rows=TupleRows(columns, list(rows)), fmt="csv")
+
+
+def _csv_tuples(data: bytes, name: str) -> tuple[list[str], Iterator[tuple[str, ...]]]:
+    """The header, and the rows as tuples, parsed as they are iterated (errors included)."""
     stream, head = _csv_stream(data, name)
-    delimiter = sniff_delimiter(head)
-    reader = csv.reader(stream, delimiter=delimiter, strict=True)
+    reader = csv.reader(stream, delimiter=sniff_delimiter(head), strict=True)
+    label = Path(name).name
+
+    def fail(exc: Exception) -> InputError:
+        if isinstance(exc, UnicodeDecodeError):
+            return InputError(f"{label} is not UTF-8 text (bad byte after line {reader.line_num})")
+        return InputError(f"{label} is not valid CSV (line {reader.line_num}: {exc})")
+
     try:
         header = next(reader, None)
-        if header is None:
-            raise InputError(f"{Path(name).name} is empty")
-        columns = [c.strip() for c in header]
-        _check_header(columns, name)
-        width = len(columns)
-        rows: list[tuple[str, ...]] = []
-        append = rows.append
-        for line_no, cells in enumerate(reader, start=2):
-            if len(cells) <= 1 and (not cells or not cells[0].strip()):
-                continue  # a blank line
-            if len(cells) != width:
-                raise InputError(
-                    f"{Path(name).name}: row {line_no - 1} has {len(cells)} fields, the header has {width}"
-                )
-            append(tuple(cells))
-    except csv.Error as exc:
-        raise InputError(f"{Path(name).name} is not valid CSV (line {reader.line_num}: {exc})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{Path(name).name} is not UTF-8 text (bad byte after line {reader.line_num})") from None
-    finally:
+    except (csv.Error, UnicodeDecodeError) as exc:
         stream.close()
-    return Table(columns=columns, rows=TupleRows(columns, rows), fmt="csv")
+        raise fail(exc) from None
+    if header is None:
+        stream.close()
+        raise InputError(f"{label} is empty")
+    columns = [c.strip() for c in header]
+    try:
+        _check_header(columns, name)
+    except InputError:
+        stream.close()
+        raise
+    width = len(columns)
+
+    def rows() -> Iterator[tuple[str, ...]]:
+        try:
+            for line_no, cells in enumerate(reader, start=2):
+                if len(cells) <= 1 and (not cells or not cells[0].strip()):
+                    continue  # a blank line
+                if len(cells) != width:
+                    raise InputError(f"{label}: row {line_no - 1} has {len(cells)} fields, the header has {width}")
+                yield tuple(cells)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise fail(exc) from None
+        finally:
+            stream.close()
+
+    return columns, rows()
+
+
+class TableStream:
+    """A file's rows, read once as they are parsed, for building records without holding
+    the table (a CSV is never in memory as rows; other formats are read whole first).
+
+    The first ``keep`` rows are parsed at once and kept (``rows``, like a Table's, for
+    :func:`guess_mapping`); :meth:`tuples` then yields every row once, counting them, and
+    :meth:`preview` describes the file after that.
+    """
+
+    def __init__(self, data: bytes, name: str, keep: int = 200) -> None:
+        fmt = format_of(name)
+        if not data or data.isspace():
+            raise InputError(f"{Path(name).name} is empty")
+        self.fmt = fmt
+        self.name = name
+        if fmt == "csv":
+            self.columns, rest = _csv_tuples(data, name)
+        else:
+            table = read_table(data, filename=name)
+            self.columns = list(table.columns)
+            cols = self.columns
+            rest = iter([tuple(r.get(c) for c in cols) for r in table.rows])
+        self._head = [t for _, t in zip(range(keep), rest)]
+        self._rest = rest
+        self._used = False
+        self.n_rows: int | None = None
+        if not self._head:
+            raise InputError(f"{Path(name).name} has a header but no rows")
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, t)) for t in self._head]
+
+    def tuples(self) -> Iterator[tuple[Any, ...]]:
+        if self._used:
+            raise RuntimeError("a TableStream is read once")
+        self._used = True
+        n = 0
+        for t in self._head:
+            n += 1
+            yield t
+        for t in self._rest:
+            n += 1
+            yield t
+        self.n_rows = n
+
+    def preview(self) -> TablePreview:
+        """After :meth:`tuples` has run to the end."""
+        if self.n_rows is None:
+            for _ in self.tuples():
+                pass
+        return TablePreview(columns=list(self.columns), rows=self.rows, fmt=self.fmt, n_rows=self.n_rows or 0)
+
+
+def scan(data: bytes, name: str) -> TablePreview:
+    """Check a whole file parses and describe it (columns, first rows, row count), holding
+    only the first rows."""
+    return TableStream(data, name).preview()
 
 
 def _check_header(columns: list[str], name: str) -> None:
@@ -429,11 +507,11 @@ def normalize_split(value: Any) -> str | None:
     return SPLIT_ALIASES.get(str(value).strip().lower()) if value is not None else None
 
 
-def build_dataset(table: Table, mapping: ColumnMapping) -> Dataset:
+def build_dataset(table: Table | TableStream, mapping: ColumnMapping) -> Dataset:
     """The records the mapping describes; InputError when it does not fit the file.
 
-    Works column by column (no dict per row) and shares equal label tuples between rows,
-    so a large file's records stay small.
+    Works on row tuples (no dict per row), from a Table or as a TableStream parses them,
+    and shares equal label tuples between rows, so a large file's records stay small.
     """
     needed = [*mapping.text_columns, mapping.label_column]
     needed += [c for c in (mapping.split_column, mapping.id_column) if c]
@@ -452,11 +530,11 @@ def build_dataset(table: Table, mapping: ColumnMapping) -> Dataset:
         )
     if mapping.split_column and mapping.split_column in (mapping.label_column, *mapping.text_columns):
         raise InputError(f"the split column {mapping.split_column!r} is also the label or a text column")
-    n = len(table.rows)
-    ids = table.column(mapping.id_column) if mapping.id_column else None
-    text_cols = [table.column(c) for c in mapping.text_columns]
-    label_col = table.column(mapping.label_column)
-    split_col = table.column(mapping.split_column) if mapping.split_column else None
+    cols = list(table.columns)
+    id_i = cols.index(mapping.id_column) if mapping.id_column else None
+    text_is = [cols.index(c) for c in mapping.text_columns]
+    label_i = cols.index(mapping.label_column)
+    split_i = cols.index(mapping.split_column) if mapping.split_column else None
     parsed: dict[str, tuple[str, ...]] = {}  # label cell -> labels: parsed once, shared
     canon: dict[str, str] = {}  # one string object per distinct label
 
@@ -472,27 +550,27 @@ def build_dataset(table: Table, mapping: ColumnMapping) -> Dataset:
     empty: list[str] = []
     seen: set[str] = set()
     bad_splits: dict[str, int] = {}
-    for i in range(n):
-        rid = _cell_text(ids[i]) if ids is not None else str(i + 1)
+    for i, row in enumerate(_row_tuples(table)):
+        rid = _cell_text(row[id_i]) if id_i is not None else str(i + 1)
         if not rid:
             raise InputError(f"row {i + 1}: the id column {mapping.id_column!r} is empty")
         if rid in seen:
             raise InputError(f"id {rid!r} appears more than once in column {mapping.id_column!r}")
         seen.add(rid)
-        if len(text_cols) == 1:
-            text = _cell_text(text_cols[0][i])
+        if len(text_is) == 1:
+            text = _cell_text(row[text_is[0]])
         else:
-            text = " ".join(p for p in (_cell_text(col[i]) for col in text_cols) if p)
+            text = " ".join(p for p in (_cell_text(row[j]) for j in text_is) if p)
         if not text:
             empty.append(rid)
         split = None
-        if split_col is not None:
-            raw_split = split_col[i]
+        if split_i is not None:
+            raw_split = row[split_i]
             split = normalize_split(raw_split)
             if split is None:
                 key = _cell_text(raw_split) or "(empty)"
                 bad_splits[key] = bad_splits.get(key, 0) + 1
-        raw_label = label_col[i]
+        raw_label = row[label_i]
         records.append(Record(rid, text, labels_of(raw_label), split, raw_label))
     if bad_splits:
         shown = ", ".join(f"{k!r} ({n} rows)" for k, n in list(bad_splits.items())[:5])
@@ -500,6 +578,15 @@ def build_dataset(table: Table, mapping: ColumnMapping) -> Dataset:
             f"split column {mapping.split_column!r} has values that are not train/val/test: {shown}"
         )
     return Dataset(records=records, mapping=mapping, empty_text_ids=empty)
+
+
+def _row_tuples(table: Table | TableStream) -> Iterator[tuple[Any, ...]]:
+    if isinstance(table, TableStream):
+        return table.tuples()
+    if isinstance(table.rows, TupleRows):
+        return iter(table.rows.cells)
+    cols = list(table.columns)
+    return (tuple(r.get(c) for c in cols) for r in table.rows)
 
 
 def _cell_text(value: Any) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
-from augment_core.dataset import content_hash, preview, read_table
+from augment_core.dataset import TableStream, content_hash, scan
 from augment_core.errors import InputError
 from augment_core.splitting import split_tag_counts
 from augment_core.store import build_from_settings, default_settings
@@ -34,23 +34,25 @@ source = st.radio(
 def _open_bytes(data: bytes, name: str) -> bool:
     """Store an upload under its content hash (never touching another dataset) and open it.
 
-    The file is parsed once: its records and preview go into the page caches and the
-    parsed table is dropped before the bytes are stored, which keeps a large upload's peak
-    memory down. Returns False (after an error box) when the file cannot be read.
+    The rows stream from the bytes into the records (no table held), and the records and a
+    preview go into the page caches, so the page that follows parses nothing again: a
+    large upload's memory stays near the size of its records. Returns False (after an
+    error box) when the file cannot be read.
     """
     try:
-        table = read_table(data, filename=name)
+        stream = TableStream(data, name)
+        settings = default_settings(stream)  # guessed from the first rows
+        try:
+            dataset = build_from_settings(stream, settings)
+            shown = stream.preview()
+        except InputError:  # the guess does not fit, or the file is unreadable further down
+            del stream
+            shown = scan(data, name)  # unreadable: raises; else the reviewer maps the columns below
+            settings, dataset = None, None
     except InputError as exc:
         common.show_error(exc, prefix="Cannot read this file: ")
         return False
     h = content_hash(data)
-    settings = default_settings(table)
-    try:
-        dataset = build_from_settings(table, settings)
-    except InputError:
-        settings, dataset = None, None  # the guess does not fit: the reviewer maps the columns below
-    shown = preview(table)
-    del table
     is_new = store.add_dataset(h, name, data, settings)
     common.prime(store, h, shown, dataset, settings)
     common.open_dataset(store, h)
@@ -67,7 +69,7 @@ if source == "Upload a file":
     if upload is not None and st.session_state.get("data_last_upload") != upload.file_id:
         st.session_state["data_last_upload"] = upload.file_id
         if _open_bytes(upload.getvalue(), upload.name):
-            common.release_upload(upload)  # the store has the bytes now
+            common.release_upload(upload, "data_upload")  # the store has the bytes now
             st.rerun()  # so the sidebar and every widget below show the dataset just opened
 else:
     if st.button("Load the bundled sample", key="data_load_sample", type="primary"):
