@@ -27,7 +27,7 @@ import math
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Literal, Mapping, Sequence, overload
+from typing import Any, Iterator, Literal, Sequence, overload
 
 from augment_core.errors import InputError
 from augment_core.io import read_input
