@@ -348,6 +348,8 @@ class TableStream:
             raise InputError(f"{Path(name).name} is empty")
         self.fmt = fmt
         self.name = name
+        self.columns: list[str]
+        rest: Iterator[tuple[Any, ...]]
         if fmt == "csv":
             self.columns, rest = _csv_tuples(data, name)
         else:

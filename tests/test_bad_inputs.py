@@ -481,3 +481,25 @@ def test_app_row18_upload_is_parsed_once_and_released(app_data):
     kinds = (UploadedFile, Table, TupleRows)
     alive = [type(o).__name__ for o in gc.get_objects() if type(o) in kinds]  # type(): no attribute lookups on odd objects
     assert alive == []  # neither the upload's bytes nor a parsed table is held
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("a:smile: b", "` a:smile: b `"),
+    ("x `y` z", "`` x `y` z ``"),
+    ("``", "``` `` ```"),
+    ("two\nlines", "` two lines `"),
+])
+def test_row16_messages_as_inline_code(text, shown):
+    from augment_core.highlight import markdown_code
+
+    assert markdown_code(text) == shown and "\u200b" not in markdown_code(text)
+
+
+def test_row17_manifest_times_are_iso_8601():
+    import datetime as dt
+
+    from augment_core.export import iso8601
+
+    assert iso8601(0) == "1970-01-01T00:00:00Z" and iso8601(1795567927.25) == "2026-11-25T00:52:07Z"
+    assert iso8601(dt.datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"
+    assert iso8601("2026-01-02T03:04:05Z") == "2026-01-02T03:04:05Z"
