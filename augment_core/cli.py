@@ -146,11 +146,11 @@ def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float,
     """Read, split, augment and score: the rows to write and their columns."""
     from augment_core.alias_swap import AliasSwap
     from augment_core.aliases import load_alias_table
-    from augment_core.dataset import ColumnMapping, build_dataset, read_table
+    from augment_core.dataset import ColumnMapping, TableStream, build_dataset
     from augment_core.pipeline import output_columns, run_augmentation
     from augment_core.splitting import assign_splits
 
-    table = read_table(args.input)
+    table = TableStream.from_path(args.input)  # rows parsed straight into records, no table held
     mapping = ColumnMapping(
         text_columns=tuple(args.text_column), label_column=args.label_column, label_sep=args.label_sep,
         split_column=args.split_column, id_column=args.id_column,

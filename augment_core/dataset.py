@@ -364,6 +364,12 @@ class TableStream:
         if not self._head:
             raise InputError(f"{Path(name).name} has a header but no rows")
 
+    @classmethod
+    def from_path(cls, path: str | Path) -> "TableStream":
+        """A file the user named (its type checked before it is read)."""
+        format_of(Path(path).name)
+        return cls(read_input(path, "file"), Path(path).name)
+
     @property
     def rows(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, t)) for t in self._head]
