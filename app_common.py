@@ -17,7 +17,7 @@ import streamlit as st
 from augment_core import review
 from augment_core.aliases import BUNDLED_TAGS
 from augment_core.errors import InputError
-from augment_core.highlight import markdown_escape
+from augment_core.highlight import markdown_code
 from augment_core.store import Store, build_from_settings
 
 ROOT = Path(__file__).resolve().parent
@@ -94,22 +94,41 @@ def current_hash() -> str | None:
 # --- cached loaders ------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _table(data_dir: str, hash: str, name: str):
-    from augment_core.dataset import read_table
+# A dataset's rows are streamed from the stored bytes into its records, never held as a
+# table: the caches hold the records and a preview (columns, first rows, row count). For a
+# 150 MB CSV that is the difference between a few hundred MB held by the server and
+# several gigabytes.
 
-    return read_table(get_store().dataset_bytes(hash), filename=name)
+
+def _stored(hash: str) -> tuple[bytes, str]:
+    store = get_store()
+    return store.dataset_bytes(hash), store.dataset(hash).name
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _preview(data_dir: str, hash: str, name: str, _ready: Any = None):
+    from augment_core.dataset import scan
+
+    return _ready if _ready is not None else scan(*_stored(hash))
 
 
 def load_table(store: Store, hash: str):
+    """The dataset's columns, first rows and row count (a ``TablePreview``)."""
     info = store.dataset(hash)
-    return _table(str(store.data_dir), hash, info.name)
+    return _preview(str(store.data_dir), hash, info.name)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _dataset(data_dir: str, hash: str, name: str, settings_json: str):
-    table = _table(data_dir, hash, name)
-    return build_from_settings(table, json.loads(settings_json))
+def _dataset(data_dir: str, hash: str, name: str, settings_json: str, _ready: Any = None):
+    from augment_core.dataset import TableStream
+
+    if _ready is not None:
+        return _ready
+    return build_from_settings(TableStream(*_stored(hash)), json.loads(settings_json))
+
+
+def _settings_key(settings: dict) -> str:
+    return json.dumps(settings, sort_keys=True)
 
 
 def load_dataset(store: Store, hash: str):
@@ -117,7 +136,42 @@ def load_dataset(store: Store, hash: str):
     info = store.dataset(hash)
     if not info.settings:
         return None
-    return _dataset(str(store.data_dir), hash, info.name, json.dumps(info.settings, sort_keys=True))
+    return _dataset(str(store.data_dir), hash, info.name, _settings_key(info.settings))
+
+
+def dataset_for(store: Store, hash: str, settings: dict):
+    """The dataset under ``settings`` (raises InputError when they do not fit the file),
+    cached, so saving these settings next finds it built."""
+    info = store.dataset(hash)
+    return _dataset(str(store.data_dir), hash, info.name, _settings_key(settings))
+
+
+def prime(store: Store, hash: str, preview: Any, dataset: Any = None, settings: dict | None = None) -> None:
+    """Put what an upload's one parse produced in the caches, so the page that follows
+    does not read and parse the stored file again."""
+    info = store.dataset(hash)
+    _preview(str(store.data_dir), hash, info.name, _ready=preview)
+    if dataset is not None and settings is not None and info.settings == settings:
+        _dataset(str(store.data_dir), hash, info.name, _settings_key(settings), _ready=dataset)
+
+
+def release_upload(upload: Any, key: str) -> None:
+    """Drop an upload's bytes from Streamlit once they are stored.
+
+    Streamlit keeps an uploaded file twice over for as long as the widget shows it (the
+    session's lifetime, in practice): in its upload manager and as the widget's value in
+    session state. That is 150 MB held per large upload for nothing, since the store has
+    the bytes. The manager lets go of it as ``st.chat_input`` does; the widget's value is
+    cleared, so from the next run on it is None (the file is no longer in the manager),
+    which the Data page expects: it acts on new file ids only.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    remove = getattr(getattr(ctx, "uploaded_file_mgr", None), "remove_file", None)
+    if ctx is not None and remove is not None:
+        remove(session_id=ctx.session_id, file_id=upload.file_id)
+    st.session_state.pop(key, None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -264,6 +318,9 @@ def dataset_caption(store: Store, hash: str) -> None:
 
 
 def show_error(exc: BaseException | str, prefix: str = "") -> None:
-    """An error box; the message may quote the upload, so it is Markdown-escaped."""
-    message = exc.in_app() if isinstance(exc, InputError) else str(exc)
-    st.error(prefix + markdown_escape(message), icon=":material/error:")
+    """An error box. The message may quote the upload, so it goes in as inline code: shown
+    literally (no Markdown, emoji or colour directives read in it) and copied exactly
+    (no zero-width spaces, which escaping the colons needed). CLI wording becomes the
+    page's (``--model`` -> the Model field)."""
+    message = exc.in_app() if isinstance(exc, InputError) else exc
+    st.error(prefix + markdown_code(message), icon=":material/error:")

@@ -1,14 +1,18 @@
 """``python -m augment_core``: the command-line shell over the library.
 
 Bad input ends with exit status 2 and one line on stderr, and leaves no output file.
+Ctrl-C (SIGINT) and SIGTERM end with 130 and 143 and one line, and leave neither a
+temporary file nor a changed output behind: SIGTERM is turned into an exception like
+Ctrl-C, so the output's cleanup (:func:`augment_core.io.open_output`) runs for both.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 from augment_core.aliases import BUNDLED_TAGS
@@ -55,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="alias swap: leave alone keywords whose agreement with their tag in the train split is below X "
                    "(0-1; keywords in fewer than 3 train rows are always swapped)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed: same input + parameters + seed = same bytes")
-    p.add_argument("--output", required=True, metavar="OUT", help="output file; .csv, .jsonl or .parquet")
+    p.add_argument("--output", required=True, metavar="OUT",
+                   help="output file; .csv, .jsonl or .parquet (never one of the inputs; an existing read-only file is refused)")
+    p.add_argument("--csv-formula-guard", action="store_true",
+                   help="CSV output for spreadsheets: prefix cells starting with = + - @ tab or CR with ' so they are not run "
+                        "as formulas (changes the text: use JSONL or Parquet for training)")
     g = p.add_argument_group("contextual augmenters")
     g.add_argument("--engine", choices=("native", "nlpaug"), default="native",
                    help="native (batched transformers masked LM, default) or nlpaug's ContextualWordEmbsAug")
@@ -82,31 +90,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same cleanup runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return _augment(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: no output written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        name = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{name}: no output written, {args.output} left as it was", file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _augment(args: argparse.Namespace) -> int:
-    from augment_core.agreement import fit_to_train
-    from augment_core.alias_swap import AliasSwap
-    from augment_core.aliases import load_alias_table
-    from augment_core.dataset import ColumnMapping, build_dataset, read_table
-    from augment_core.io import output_format, write_rows
-    from augment_core.pipeline import output_columns, run_augmentation
-    from augment_core.splitting import assign_splits, parse_ratios
+    from augment_core.io import check_output_target, open_output, output_format, write_rows_to
+    from augment_core.splitting import parse_ratios
 
-    output_format(args.output)
-    out_dir = Path(args.output).resolve().parent
-    if not out_dir.is_dir():
-        raise InputError(f"cannot write {args.output}: the folder {out_dir} does not exist")
+    fmt = output_format(args.output)
+    inputs = [("input", args.input), ("tags file", args.tags)]
+    check_output_target(args.output, inputs)
+    if args.csv_formula_guard and fmt != "csv":
+        raise InputError("--csv-formula-guard applies to .csv output only (JSONL and Parquet cells are never run as formulas)")
     if args.n_per_original < 0 or args.max_swaps < 1:
         raise InputError("--n-per-original must be >= 0 and --max-swaps >= 1")
     if not 0 < args.aug_p <= 1:
@@ -118,7 +136,31 @@ def _augment(args: argparse.Namespace) -> int:
     names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
 
     started = time.perf_counter()
-    table = read_table(args.input)
+    # The temporary output exists from here on: an unwritable folder fails now, not after
+    # the run, and every way out of this block (error, Ctrl-C, SIGTERM) removes it.
+    with open_output(args.output, inputs) as out:
+        rows, columns = _run(args, names, ratios)
+        guarded = write_rows_to(rows, out, fmt, columns, formula_guard=args.csv_formula_guard, name=args.output)
+    generated = sum(1 for r in rows if r["augmenter"] != "original")
+    guard_note = f"; the formula guard prefixed {guarded} cells with '" if args.csv_formula_guard else ""
+    print(
+        f"wrote {len(rows)} rows ({generated} generated) to {args.output} in {time.perf_counter() - started:.1f}s"
+        f"{guard_note}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float, float]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Read, split, augment and score: the rows to write and their columns."""
+    from augment_core.agreement import fit_to_train
+    from augment_core.alias_swap import AliasSwap
+    from augment_core.aliases import load_alias_table
+    from augment_core.dataset import ColumnMapping, TableStream, build_dataset
+    from augment_core.pipeline import output_columns, run_augmentation
+    from augment_core.splitting import assign_splits
+
+    table = TableStream.from_path(args.input)  # rows parsed straight into records, no table held
     mapping = ColumnMapping(
         text_columns=tuple(args.text_column), label_column=args.label_column, label_sep=args.label_sep,
         split_column=args.split_column, id_column=args.id_column,
@@ -162,13 +204,7 @@ def _augment(args: argparse.Namespace) -> int:
             ambiguous_below=args.ambiguous_below,
         )
         extra = list(QUALITY_COLUMNS)
-    write_rows(rows, args.output, output_columns(mapping.label_column, extra))
-    generated = sum(1 for r in rows if r["augmenter"] != "original")
-    print(
-        f"wrote {len(rows)} rows ({generated} generated) to {args.output} in {time.perf_counter() - started:.1f}s",
-        file=sys.stderr,
-    )
-    return 0
+    return rows, output_columns(mapping.label_column, extra)
 
 
 class _progress_bar:

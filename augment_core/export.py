@@ -8,9 +8,9 @@ from the dataset's records, so they are there whether or not a run kept them.
 
 from __future__ import annotations
 
+import datetime as dt
 import platform
 import sys
-import time
 from collections import Counter
 from importlib import metadata
 from typing import Any, Iterable, Mapping, Sequence
@@ -98,6 +98,28 @@ def library_versions(packages: Sequence[str] = VERSION_PACKAGES) -> dict[str, st
     return out
 
 
+def iso8601(when: float | str | dt.datetime | None = None) -> str | None:
+    """A time as ISO 8601 in UTC (``2026-11-25T01:52:07Z``), the one form every manifest time
+    takes; an epoch number (as the store keeps times), a datetime, or now. Strings pass
+    through (they are ISO already); None stays None."""
+    if isinstance(when, str):
+        return when
+    if when is None:
+        moment = dt.datetime.now(dt.timezone.utc)
+    elif isinstance(when, dt.datetime):
+        moment = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    else:
+        moment = dt.datetime.fromtimestamp(float(when), dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _run_entry(run: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(run)
+    if "created_at" in out and out["created_at"] is not None:
+        out["created_at"] = iso8601(out["created_at"])
+    return out
+
+
 def build_manifest(
     *,
     dataset_hash: str,
@@ -112,11 +134,17 @@ def build_manifest(
     exported: Sequence[Mapping[str, Any]],
     include_eval: bool,
     fmt: str,
+    csv_formula_guard: bool | None = None,
+    guarded_cells: int = 0,
 ) -> dict[str, Any]:
-    """Everything needed to know where an exported file came from."""
+    """Everything needed to know where an exported file came from.
+
+    Every time in it is ISO 8601 UTC (runs' epoch times are converted). For CSV it records
+    whether the formula guard changed cells (``'`` prefixes are in the file, not the data).
+    """
     return {
         "format": MANIFEST_FORMAT,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "created_at": iso8601(),
         "dataset": {
             "sha256": dataset_hash,
             "name": dataset_name,
@@ -126,7 +154,7 @@ def build_manifest(
             "records_by_split": count_by(({"split": r.split} for r in dataset.records), "split"),
         },
         "seed": (settings or {}).get("split_seed"),
-        "runs": [dict(r) for r in runs],
+        "runs": [_run_entry(r) for r in runs],
         "review": {
             **decision_counts(candidates, decisions),
             "by_augmenter": acceptance_table(candidates, decisions, "augmenter"),
@@ -137,6 +165,10 @@ def build_manifest(
             "rows": len(exported),
             "rows_by_split": count_by(exported, "split"),
             "rows_by_augmenter": count_by(exported, "augmenter"),
+            "csv_formula_guard": (
+                {"enabled": bool(csv_formula_guard), "cells_prefixed": guarded_cells if csv_formula_guard else 0}
+                if fmt == "csv" else None
+            ),
         },
         "versions": library_versions(),
         "platform": sys.platform,

@@ -168,3 +168,21 @@ def markdown_escape(text: object) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def markdown_code(text: object) -> str:
+    """``text`` as one Markdown inline code span: shown literally, with no Markdown,
+    ``:emoji:`` or ``:color[...]`` read in it (those are read in text, never in code), and
+    with nothing added, so what a user copies from the page is exactly the text.
+
+    The fence is one backtick longer than the longest run of backticks in the text, and one
+    space pads each side (CommonMark strips exactly that), so any text fits. Line breaks
+    become spaces, as in any inline code.
+    """
+    body = " ".join(("" if text is None else str(text)).splitlines()) or " "
+    longest = run = 0
+    for ch in body:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    return f"{fence} {body} {fence}"

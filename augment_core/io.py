@@ -1,7 +1,18 @@
-"""Writing provenance rows as CSV, JSONL or Parquet.
+"""Reading the files a user names, and writing provenance rows as CSV, JSONL or Parquet.
 
-Files are written to a temporary file beside the target and renamed into place, so a
-failed run never leaves a half-written or stale output behind.
+Reading: only regular files are read (a FIFO would hang the run, ``/dev/zero`` would fill
+memory), and the check is made on the opened descriptor, so a file swapped between the
+check and the read cannot slip through.
+
+Writing: rows go to a temporary file beside the target, created before any work starts
+(an unwritable folder fails at once, not after a long run), and renamed into place only
+when everything is written. On any failure, including Ctrl-C and SIGTERM (the CLI turns
+both into exceptions), the temporary file is removed and an existing target keeps its
+bytes. An output that is one of the inputs, or a read-only target, is refused up front.
+
+Written files are valid for any reader: JSONL is strict JSON (``NaN`` and infinities
+become ``null``), and Parquet columns whose cells Arrow cannot type as one (a label list
+``["cv", 3]``) are stored as JSON text.
 """
 
 from __future__ import annotations
@@ -9,27 +20,54 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
-import tempfile
+import secrets
+import stat
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Sequence
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 from augment_core.errors import InputError
 
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""Cell starts a spreadsheet reads as a formula (OWASP "CSV injection")."""
 
 
 def read_input(path: str | os.PathLike[str], what: str) -> bytes:
-    """A file the user named, as bytes; a missing or unreadable one is one line saying so."""
+    """A file the user named, as bytes; a missing, unreadable or non-regular one is one
+    line saying so."""
     path = Path(path)
     try:
-        return path.read_bytes()
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputError(f"{what} not found: {path}") from None
     except IsADirectoryError:
         raise InputError(f"{what} {path} is a directory, not a file") from None
     except OSError as exc:
         raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(f"{what} {path} is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{what} {path} is {_kind(mode)}, not a regular file: only regular files are read")
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def output_format(path: str | os.PathLike[str]) -> str:
@@ -37,6 +75,91 @@ def output_format(path: str | os.PathLike[str]) -> str:
     if ext not in OUTPUT_FORMATS:
         raise InputError(f"cannot write {ext or 'a file without extension'}: the output must end in .csv, .jsonl or .parquet")
     return OUTPUT_FORMATS[ext]
+
+
+def check_output_target(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> Path:
+    """The output path, once it is safe to write: a known format, an existing folder, not a
+    directory, not read-only, and not one of ``inputs`` ((what, path) pairs) under another
+    spelling (``sub/../in.csv``), through a symlink or as a hard link."""
+    target = Path(path)
+    output_format(target)
+    folder = target.resolve().parent
+    if not folder.is_dir():
+        raise InputError(f"cannot write {target}: the folder {folder} does not exist")
+    for what, other in inputs:
+        if _same_file(target, Path(other)):
+            raise InputError(f"the output {target} is the {what} {other}: writing it would destroy the {what}; choose another output")
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"cannot write {target}: it is a directory")
+    # os.access alone says yes to root; a file with no write bit was made read-only on purpose.
+    if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise InputError(f"cannot write {target}: it exists and is read-only (make it writable or choose another output)")
+    return target
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (yet): not the same file
+        return False
+
+
+@contextmanager
+def open_output(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> Iterator[IO[bytes]]:
+    """A binary handle on a temporary file beside ``path``, renamed onto ``path`` when the
+    ``with`` block ends normally and removed when it ends by any exception (``BaseException``:
+    Ctrl-C and the CLI's SIGTERM handler included).
+
+    The temporary file is created with mode 0666 minus the umask, as any new file is (not
+    ``mkstemp``'s 0600); replacing an existing target keeps that target's mode.
+    """
+    target = check_output_target(path, inputs)
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    folder = target.parent
+    tmp: Path | None = None
+    try:
+        try:
+            for _ in range(100):
+                # named before it exists, so an interrupt right after creating it still finds it
+                tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
+                try:
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+                    break
+                except FileExistsError:
+                    tmp = None
+            else:  # pragma: no cover - 100 random names all taken
+                raise InputError(f"cannot write {target}: no free temporary name in {folder}")
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {exc.strerror}") from None
+        fh = os.fdopen(fd, "wb")
+        try:
+            yield fh  # what the block raises passes through as it is (after the cleanup)
+        except BaseException:
+            with suppress(OSError):
+                fh.close()
+            raise
+        try:
+            fh.close()
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    except BaseException:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def columns_of(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> list[str]:
@@ -49,44 +172,132 @@ def columns_of(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = N
     return list(seen)
 
 
+def guard_formula(cell: str) -> str:
+    """``cell`` with a leading ``'`` when a spreadsheet would run it as a formula (it starts
+    with ``=``, ``+``, ``-``, ``@``, tab or CR): the OWASP defence against CSV injection.
+    It changes the text, so it is for files opened in spreadsheets, not for training data."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+def write_rows_to(
+    rows: Iterable[dict[str, Any]], fh: IO[bytes], fmt: str, columns: Sequence[str], *, formula_guard: bool = False,
+    name: str = "the output",
+) -> int:
+    """Write ``rows`` to a binary handle; returns how many cells the formula guard changed
+    (CSV only: the guard is refused for other formats, whose readers never run formulas).
+    A failed write (disk full) is an InputError naming ``name``."""
+    try:
+        return _write_rows_to(rows, fh, fmt, columns, formula_guard)
+    except OSError as exc:
+        raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def _write_rows_to(rows: Iterable[dict[str, Any]], fh: IO[bytes], fmt: str, columns: Sequence[str], formula_guard: bool) -> int:
+    if formula_guard and fmt != "csv":
+        raise InputError("the CSV formula guard applies to .csv output only (JSONL and Parquet cells are never run as formulas)")
+    cols = list(columns)
+    if fmt == "parquet":
+        fh.write(_parquet_bytes(list(rows), cols))
+        return 0
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=False)
+    try:
+        if fmt == "csv":
+            return _write_csv(rows, cols, text, formula_guard)
+        if fmt == "jsonl":
+            for row in rows:
+                text.write(_json_line({c: row.get(c) for c in cols}))
+            return 0
+        raise ValueError(f"unknown format {fmt!r}")
+    finally:
+        text.flush()
+        text.detach()
+
+
+def encode_rows(
+    rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None, *, formula_guard: bool = False,
+) -> tuple[bytes, int]:
+    """The rows as file bytes, and how many cells the formula guard changed."""
+    buf = io.BytesIO()
+    n = write_rows_to(rows, buf, fmt, columns_of(rows, columns), formula_guard=formula_guard)
+    return buf.getvalue(), n
+
+
 def rows_to_bytes(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None) -> bytes:
+    return encode_rows(rows, fmt, columns)[0]
+
+
+def write_rows(
+    rows: Sequence[dict[str, Any]], path: str | os.PathLike[str], columns: Sequence[str] | None = None,
+    *, formula_guard: bool = False,
+) -> int:
+    """Write ``rows`` to ``path`` (format from the extension) atomically; returns how many
+    cells the formula guard changed."""
+    fmt = output_format(path)
     cols = columns_of(rows, columns)
-    if fmt == "csv":
-        buf = io.StringIO(newline="")
-        writer = csv.writer(buf, lineterminator="\n")
+    with open_output(path) as fh:
+        return write_rows_to(rows, fh, fmt, cols, formula_guard=formula_guard, name=str(path))
+
+
+class _CRLFtoLF:
+    """The csv writer quotes a cell only for the characters of its line terminator, so with
+    ``"\n"`` a cell holding a bare CR is written unquoted and reads back as two lines. It
+    writes with ``"\r\n"`` (every CR or LF in a cell quoted), and this turns each row's
+    final CRLF back into the LF our files use."""
+
+    __slots__ = ("_write",)
+
+    def __init__(self, text: IO[str]) -> None:
+        self._write = text.write
+
+    def write(self, line: str) -> None:
+        self._write(line[:-2] + "\n" if line.endswith("\r\n") else line)
+
+
+def _write_csv(rows: Iterable[dict[str, Any]], cols: list[str], text: IO[str], formula_guard: bool) -> int:
+    writer = csv.writer(_CRLFtoLF(text), lineterminator="\r\n")
+    if not formula_guard:
         writer.writerow(cols)
         for row in rows:
             writer.writerow([_csv_cell(row.get(c)) for c in cols])
-        return buf.getvalue().encode("utf-8")
-    if fmt == "jsonl":
-        return "".join(
-            json.dumps({c: row.get(c) for c in cols}, ensure_ascii=False) + "\n" for row in rows
-        ).encode("utf-8")
-    if fmt == "parquet":
-        return _parquet_bytes(rows, cols)
-    raise ValueError(f"unknown format {fmt!r}")
+        return 0
+    guarded = 0
+
+    def guard(cell: Any) -> Any:
+        nonlocal guarded
+        if cell.__class__ is str and cell.startswith(FORMULA_PREFIXES):
+            guarded += 1
+            return "'" + cell
+        return cell
+
+    writer.writerow([guard(c) for c in cols])
+    for row in rows:
+        writer.writerow([guard(_csv_cell(row.get(c))) for c in cols])
+    return guarded
 
 
-def write_rows(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
-    target = Path(path)
-    data = rows_to_bytes(rows, output_format(target), columns)
-    directory = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise InputError(f"cannot write {target}: it is a directory")
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities (which strict JSON lacks) replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist"):
+        return json_safe(value.tolist())
+    return value
+
+
+def json_text(value: Any) -> str:
+    """Strict JSON text (no bare ``NaN``, which many parsers reject)."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-    except FileNotFoundError:
-        raise InputError(f"cannot write {target}: the folder {directory} does not exist") from None
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError):
+        return json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False, default=str)
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    return json_text(row) + "\n"
 
 
 def _csv_cell(value: Any) -> Any:
@@ -94,10 +305,10 @@ def _csv_cell(value: Any) -> Any:
         return value
     if value is None:
         return ""
-    if isinstance(value, (list, dict, tuple)):
-        return json.dumps(value, ensure_ascii=False)
-    if hasattr(value, "tolist"):
-        return json.dumps(value.tolist(), ensure_ascii=False)
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    if isinstance(value, (list, dict, tuple)) or hasattr(value, "tolist"):
+        return json_text(value)
     return value
 
 
@@ -105,13 +316,18 @@ def _parquet_bytes(rows: Sequence[dict[str, Any]], cols: list[str]) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    data = {}
+    arrays = {}
     for c in cols:
         values = [row.get(c) for row in rows]
         kinds = {type(v) for v in values if v is not None}
-        if len(kinds) > 1:  # mixed cells (a list here, a string there): keep them as JSON text
-            values = [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values]
-        data[c] = values
+        try:
+            if len(kinds) > 1:  # mixed cells (a list here, a string there)
+                raise pa.ArrowInvalid("mixed cells")
+            arrays[c] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # cells Arrow cannot type as one (["cv", 3]): strings kept, the rest as JSON text
+            arrays[c] = pa.array([None if v is None else v if isinstance(v, str) else json_text(v) for v in values],
+                                 type=pa.string())
     buf = io.BytesIO()
-    pq.write_table(pa.table(data), buf)
+    pq.write_table(pa.table(arrays) if arrays else pa.table({}), buf)
     return buf.getvalue()

@@ -26,6 +26,28 @@ def variant_id(parent_id: str, augmenter: str, index: int) -> str:
     return f"{parent_id}~{augmenter}~{index}"
 
 
+def check_variant_ids(ids: Sequence[str], augmenters: Sequence[str]) -> None:
+    """Refuse input ids that a variant's id could repeat.
+
+    A variant of ``x`` is ``x~<augmenter>~<k>``; an input id of that very shape, with ``x``
+    another input id and the augmenter one of this run's, could be written twice. The rule
+    depends on the ids alone (not on which variants a run happens to make), so a file is
+    refused or accepted the same way whatever the seed. Ids of another shape are kept as
+    they are: escaping them would break the link from an output row to its input row.
+    """
+    known = set(ids)
+    names = set(augmenters)
+    for rid in ids:
+        if rid.count("~") < 2:
+            continue
+        parent, name, k = rid.rsplit("~", 2)
+        if parent in known and name in names and k.isdigit():
+            raise InputError(
+                f"id {rid!r} has the form of a variant id of row {parent!r} (<id>~<augmenter>~<k>), so the "
+                "output could hold it twice: rename it or choose another id column"
+            )
+
+
 def output_columns(label_column: str, extra: Sequence[str] = ()) -> list[str]:
     return [*PROVENANCE_COLUMNS, label_column, *TRAILING_COLUMNS, *extra]
 
@@ -58,6 +80,7 @@ def run_augmentation(
     names = [a.name for a in augmenters]
     if len(set(names)) != len(names):
         raise InputError(f"each augmenter may run once per run, got {', '.join(names)}")
+    check_variant_ids([r.id for r in dataset.records], names)
     label_column = dataset.mapping.label_column
     if label_column in PROVENANCE_COLUMNS + TRAILING_COLUMNS:
         raise InputError(f"the label column is named {label_column!r}, which the output uses itself: rename it")

@@ -14,6 +14,7 @@ plain Python with a heap, linear in the number of (row, label) pairs.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections import Counter
 from typing import Sequence
@@ -33,10 +34,17 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
 
 
 def check_ratios(ratios: Sequence[float]) -> tuple[float, float, float]:
-    if len(ratios) != 3 or any(r < 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6 or ratios[0] <= 0:
-        raise InputError(
-            f"split ratios must be three non-negative numbers (train > 0) that sum to 1, not {list(ratios)}"
-        )
+    """Three finite ratios >= 0 (train > 0) that sum to 1. NaN is tested for by name: every
+    comparison with it is false, so ``r < 0`` and ``abs(sum - 1) > eps`` both let it through."""
+    if (
+        len(ratios) != 3
+        or not all(isinstance(r, (int, float)) and math.isfinite(r) for r in ratios)
+        or any(r < 0 for r in ratios)
+        or abs(sum(ratios) - 1.0) > 1e-6
+        or ratios[0] <= 0
+    ):
+        shown = ",".join(str(r) for r in ratios)
+        raise InputError(f"split ratios must be three finite numbers >= 0 (train > 0) that sum to 1, not {shown}")
     return (float(ratios[0]), float(ratios[1]), float(ratios[2]))
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 import app_common as common
 from augment_core.agreement import keyword_rows
-from augment_core.dataset import content_hash, read_table
+from augment_core.dataset import TableStream, content_hash, scan
 from augment_core.errors import InputError
 from augment_core.splitting import split_tag_counts
 from augment_core.store import build_from_settings, default_settings
@@ -32,23 +32,33 @@ source = st.radio(
 
 
 
-def _open_bytes(data: bytes, name: str) -> None:
-    """Store an upload under its content hash (never touching another dataset) and open it."""
+def _open_bytes(data: bytes, name: str) -> bool:
+    """Store an upload under its content hash (never touching another dataset) and open it.
+
+    The rows stream from the bytes into the records (no table held), and the records and a
+    preview go into the page caches, so the page that follows parses nothing again: a
+    large upload's memory stays near the size of its records. Returns False (after an
+    error box) when the file cannot be read.
+    """
     try:
-        table = read_table(data, filename=name)
+        stream = TableStream(data, name)
+        settings = default_settings(stream)  # guessed from the first rows
+        try:
+            dataset = build_from_settings(stream, settings)
+            shown = stream.preview()
+        except InputError:  # the guess does not fit, or the file is unreadable further down
+            del stream
+            shown = scan(data, name)  # unreadable: raises; else the reviewer maps the columns below
+            settings, dataset = None, None
     except InputError as exc:
         common.show_error(exc, prefix="Cannot read this file: ")
-        return
+        return False
     h = content_hash(data)
-    settings = default_settings(table)
-    try:
-        build_from_settings(table, settings)
-    except InputError:
-        settings = None  # the guess does not fit: the reviewer maps the columns below
     is_new = store.add_dataset(h, name, data, settings)
+    common.prime(store, h, shown, dataset, settings)
     common.open_dataset(store, h)
     st.session_state["data_opened_msg"] = ("Stored a new dataset." if is_new else "Opened the stored dataset (same content as before: its runs and decisions are back).")
-    st.rerun()  # so the sidebar and every widget below show the dataset just opened
+    return True
 
 
 if source == "Upload a file":
@@ -59,10 +69,13 @@ if source == "Upload a file":
     )
     if upload is not None and st.session_state.get("data_last_upload") != upload.file_id:
         st.session_state["data_last_upload"] = upload.file_id
-        _open_bytes(upload.getvalue(), upload.name)
+        if _open_bytes(upload.getvalue(), upload.name):
+            common.release_upload(upload, "data_upload")  # the store has the bytes now
+            st.rerun()  # so the sidebar and every widget below show the dataset just opened
 else:
     if st.button("Load the bundled sample", key="data_load_sample", type="primary"):
-        _open_bytes(common.SAMPLE_CSV.read_bytes(), common.SAMPLE_CSV.name)
+        if _open_bytes(common.SAMPLE_CSV.read_bytes(), common.SAMPLE_CSV.name):
+            st.rerun()
 
 recent = store.recent_datasets(limit=10)
 if recent:
@@ -106,7 +119,7 @@ except InputError as exc:
 
 st.subheader("Preview")
 st.dataframe(pd.DataFrame(table.rows[:200], columns=table.columns), hide_index=True, height=240)
-st.caption(f"{len(table.rows):,} rows · {len(table.columns)} columns · {table.fmt}")
+st.caption(f"{table.n_rows:,} rows · {len(table.columns)} columns · {table.fmt}")
 
 # --- column mapping ------------------------------------------------------------------------
 
@@ -175,7 +188,7 @@ if saved:
         "split_seed": int(split_seed),
     }
     try:
-        build_from_settings(table, new_settings)
+        common.dataset_for(store, hash, new_settings)  # built and cached for the page below
     except InputError as exc:
         common.show_error(exc, prefix="This mapping does not fit the file: ")
     else:
@@ -186,6 +199,8 @@ if saved:
 
 if not info.settings:
     st.info("The guessed mapping does not fit this file: choose the columns above and save.")
+    if len(cols) < 2:
+        st.warning("This file has one column: a dataset needs a text column and a separate label column.")
     st.stop()
 
 try:

@@ -12,7 +12,7 @@ import streamlit as st
 
 import app_common as common
 from augment_core import export
-from augment_core.io import rows_to_bytes
+from augment_core.io import encode_rows
 
 store, hash, dataset = common.start_page("Export")
 info = store.dataset(hash)
@@ -32,6 +32,25 @@ m[2].metric("Accepted variants", f"{counts['accepted']:,}")
 m[3].metric("Rejected", f"{counts['rejected']:,}")
 m[4].metric("Undecided (left out)", f"{counts['undecided']:,}")
 
+guard = False
+if fmt == "csv":
+    guard = st.checkbox(
+        "Guard against spreadsheet formulas (prefix cells that start with =, +, -, @, tab or CR with ')",
+        value=True,
+        key="export_csv_guard",
+        help="A spreadsheet runs a cell such as =HYPERLINK(...) as a formula (CSV injection). The prefix "
+        "stops that but changes the text: for training, download JSONL or Parquet, or this CSV unguarded.",
+    )
+data, guarded = encode_rows(rows, fmt, formula_guard=guard)
+if fmt == "csv":
+    if guard:
+        st.caption(
+            f"Formula guard on: {guarded:,} cell(s) prefixed with ' for spreadsheets. For training, use "
+            "JSONL or Parquet (exact text), or untick this for the raw text."
+        )
+    else:
+        st.caption("Formula guard off: the CSV holds the raw text. Open it in a spreadsheet only if you trust it.")
+
 stem = Path(info.name).stem or "dataset"
 manifest = export.build_manifest(
     dataset_hash=hash,
@@ -46,12 +65,14 @@ manifest = export.build_manifest(
     exported=rows,
     include_eval=include_eval,
     fmt=fmt,
+    csv_formula_guard=guard if fmt == "csv" else None,
+    guarded_cells=guarded,
 )
 d1, d2 = st.columns(2)
 mime = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}[fmt]
 d1.download_button(
     f"Download curated split ({fmt})",
-    data=rows_to_bytes(rows, fmt),
+    data=data,
     file_name=f"{stem}-curated.{fmt}",
     mime=mime,
     key="export_download",

@@ -63,7 +63,8 @@ def test_help_documents_every_flag():
     assert result.returncode == 0
     for flag in ["--text-column", "--label-column", "--label-sep", "--split-column", "--id-column", "--split-ratios",
                  "--tags", "--augmenter", "--n-per-original", "--keep-original", "--max-swaps", "--seed", "--output",
-                 "--engine", "--model", "--aug-p", "--top-k", "--device", "--protect", "--batch-size", "--no-quality"]:
+                 "--engine", "--model", "--aug-p", "--top-k", "--device", "--protect", "--batch-size", "--no-quality",
+                 "--csv-formula-guard"]:
         assert flag in result.stdout
 
 

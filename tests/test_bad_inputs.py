@@ -1,0 +1,505 @@
+"""Issue 8: what a clumsy or hostile user feeds the CLI, one case per row of the issue.
+
+Refused inputs end with exit status 2, one line on stderr without a traceback, and leave
+the folder exactly as it was: no output, no temporary file, every input's bytes unchanged.
+Odd but valid inputs are read, and what is written reads back in any strict reader.
+(Rows 8 and 9, the tags-file rows, live with the alias table's tests; the app rows 14, 16,
+17 and 18 are in ``test_app.py``-style tests at the end of this module.)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
+        "--no-quality"]
+SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
+
+
+def cli(*args: str, cwd: Path | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
+    def pre() -> None:
+        if umask is not None:
+            os.umask(umask)
+
+    return subprocess.run([sys.executable, "-m", "augment_core", "augment", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def snapshot(folder: Path) -> dict[str, object]:
+    """Every entry under ``folder``: a file's bytes, or what else it is (never read)."""
+    out: dict[str, object] = {}
+    for path in sorted(folder.rglob("*")):
+        st = path.lstat()
+        key = str(path.relative_to(folder))
+        if stat.S_ISLNK(st.st_mode):
+            out[key] = ("link", os.readlink(path))
+        elif stat.S_ISREG(st.st_mode):
+            out[key] = (path.read_bytes(), stat.S_IMODE(st.st_mode))
+        else:
+            out[key] = ("other", stat.S_IFMT(st.st_mode))
+    return out
+
+
+def sample_rows(n: int) -> bytes:
+    lines = (ROOT / "data" / "projects.csv").read_bytes().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(lines)))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[: n + 1])
+    return buf.getvalue().encode()
+
+
+def simple_csv(*rows: tuple[str, str, str]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)  # a bare CR in a cell stays in it
+    w.writerow(["id", "text", "tags"])
+    w.writerows(rows)
+    return buf.getvalue().encode()
+
+
+# --- refused: exit 2, one line, nothing changed --------------------------------------------
+
+Setup = Callable[[Path], list[str]]
+
+
+def _in(tmp: Path) -> Path:
+    path = tmp / "in.csv"
+    path.write_bytes(sample_rows(30))
+    return path
+
+
+def row1_same_path(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--output", str(tmp / "in.csv")]
+
+
+def row1_dotdot(tmp: Path) -> list[str]:
+    (tmp / "sub").mkdir()
+    return [str(_in(tmp)), *BASE, "--output", str(tmp / "sub" / ".." / "in.csv")]
+
+
+def row1_hard_link(tmp: Path) -> list[str]:
+    os.link(_in(tmp), tmp / "alias.csv")
+    return [str(tmp / "in.csv"), *BASE, "--output", str(tmp / "alias.csv")]
+
+
+def row1_tags_file(tmp: Path) -> list[str]:
+    tags = tmp / "tags.jsonl"
+    tags.write_bytes((ROOT / "data" / "tags.json").read_bytes())
+    return [str(_in(tmp)), *BASE, "--tags", str(tags), "--output", str(tags)]
+
+
+def row2_nan(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--split-ratios", "nan,nan,nan", "--output", str(tmp / "out.csv")]
+
+
+def row2_one_nan(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--split-ratios", "1,nan,0", "--output", str(tmp / "out.csv")]
+
+
+def row2_inf(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--split-ratios", "inf,-inf,0", "--output", str(tmp / "out.csv")]
+
+
+def row3_id_clash(tmp: Path) -> list[str]:
+    path = tmp / "ids.csv"
+    path.write_bytes(simple_csv(("x", "a gan paper", "gan"), ("x~alias_swap~1", "another gan paper", "gan")))
+    return [str(path), *SIMPLE, "--id-column", "id", "--output", str(tmp / "out.csv")]
+
+
+def row11_late_nul(tmp: Path) -> list[str]:
+    path = tmp / "nul.csv"
+    body = b"".join(b"%d,gan paper %d,gan\n" % (i, i) for i in range(8000))
+    assert len(body) > 65536
+    path.write_bytes(b"id,text,tags\n" + body + b"9999,gan\x00paper,gan\n")
+    return [str(path), *SIMPLE, "--output", str(tmp / "out.jsonl")]
+
+
+def row12_fifo(tmp: Path) -> list[str]:
+    os.mkfifo(tmp / "pipe.csv")
+    return [str(tmp / "pipe.csv"), *SIMPLE, "--output", str(tmp / "out.csv")]
+
+
+def row12_dev_zero(tmp: Path) -> list[str]:
+    (tmp / "zero.csv").symlink_to("/dev/zero")
+    return [str(tmp / "zero.csv"), *SIMPLE, "--output", str(tmp / "out.csv")]
+
+
+def row12_fifo_tags(tmp: Path) -> list[str]:
+    os.mkfifo(tmp / "tags.json")
+    return [str(_in(tmp)), *BASE, "--tags", str(tmp / "tags.json"), "--output", str(tmp / "out.csv")]
+
+
+def row13_read_only(tmp: Path) -> list[str]:
+    out = tmp / "out.csv"
+    out.write_bytes(b"keep me\n")
+    out.chmod(0o444)
+    return [str(_in(tmp)), *BASE, "--output", str(out)]
+
+
+def row14_text_is_label(tmp: Path) -> list[str]:
+    path = tmp / "one.csv"
+    path.write_bytes(b"text\ngan paper\nnlp paper\n")
+    return [str(path), "--text-column", "text", "--label-column", "text", "--no-quality", "--output", str(tmp / "o.csv")]
+
+
+def row15_guard_not_csv(tmp: Path) -> list[str]:
+    return [str(_in(tmp)), *BASE, "--csv-formula-guard", "--output", str(tmp / "out.jsonl")]
+
+
+REFUSED: dict[str, tuple[Setup, str]] = {
+    "1 output is the input": (row1_same_path, "is the input"),
+    "1 output is the input as sub/../in.csv": (row1_dotdot, "is the input"),
+    "1 output is a hard link to the input": (row1_hard_link, "is the input"),
+    "1 output is the tags file": (row1_tags_file, "is the tags file"),
+    "2 ratios nan,nan,nan": (row2_nan, "finite"),
+    "2 ratios 1,nan,0": (row2_one_nan, "finite"),
+    "2 ratios inf,-inf,0": (row2_inf, "finite"),
+    "3 an id of a variant's form": (row3_id_clash, "has the form of a variant id"),
+    "11 a NUL byte after the first 64 KB": (row11_late_nul, "NUL byte at offset"),
+    "12 a FIFO": (row12_fifo, "named pipe"),
+    "12 a symlink to /dev/zero": (row12_dev_zero, "a device"),
+    "12 a FIFO as the tags file": (row12_fifo_tags, "named pipe"),
+    "13 a read-only output": (row13_read_only, "read-only"),
+    "14 text column is the label column": (row14_text_is_label, "is also a text column"),
+    "15 the formula guard on JSONL": (row15_guard_not_csv, "applies to .csv output only"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_refused_with_one_line_and_nothing_changed(tmp_path, case):
+    setup, message = REFUSED[case]
+    args = setup(tmp_path)
+    before = snapshot(tmp_path)
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr and message in result.stderr, result.stderr
+    assert snapshot(tmp_path) == before  # no output, no temporary file, inputs untouched
+
+
+# --- odd but valid: read, and written so that it reads back -------------------------------
+
+
+def test_row4_nan_label_to_jsonl_is_strict_json(tmp_path):
+    src = tmp_path / "nan.json"
+    src.write_text('[{"id": 1, "text": "a gan paper", "tags": NaN}, {"id": 2, "text": "nlp talk", "tags": ["nlp"]}]')
+    out = tmp_path / "o.jsonl"
+    result = cli(str(src), *SIMPLE, "--keep-original", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+
+    def strict(token: str) -> None:
+        raise ValueError(f"not JSON: {token}")
+
+    rows = [json.loads(line, parse_constant=strict) for line in out.read_text(encoding="utf-8").splitlines()]
+    nan_rows = [r for r in rows if r["parent_id"] == "1"]
+    assert nan_rows and all(r["tags"] is None for r in nan_rows)
+
+
+def test_row5_utf16_csv_with_bom_is_read(tmp_path):
+    # what a spreadsheet saves as "Unicode text": UTF-16 LE with BOM, tab-separated
+    for encoding, name in (("utf-16", "u16.txt"), ("utf-32", "u32.csv")):
+        src = tmp_path / name
+        src.write_bytes("id\ttext\ttags\n1\tgan paper \u00e9t\u00e9\tgan\n2\tnlp talk\tnlp\n".encode(encoding))
+        out = tmp_path / f"{name}.out.csv"
+        result = cli(str(src), *SIMPLE, "--id-column", "id", "--keep-original", "--output", str(out))
+        assert result.returncode == 0, result.stderr
+        rows = list(csv.DictReader(out.open(encoding="utf-8")))
+        assert {r["id"]: r["text"] for r in rows if r["augmenter"] == "original"} == {
+            "1": "gan paper \u00e9t\u00e9", "2": "nlp talk"}
+
+
+def test_row6_huge_cell_is_read_and_reads_back(tmp_path):
+    long = "gan " + "x" * 200_000
+    csv.field_size_limit(2**31 - 1)  # for this test's own reader
+    src = tmp_path / "big.csv"
+    src.write_bytes(simple_csv(("1", long, "gan"), ("2", "nlp talk", "nlp")))
+    out = tmp_path / "o.csv"
+    result = cli(str(src), *SIMPLE, "--keep-original", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    texts = [r["text"] for r in csv.DictReader(out.open(encoding="utf-8"))]
+    assert long in texts and any(t.startswith("generative adversarial network x") for t in texts)
+    # our output is an input again
+    again = tmp_path / "again.csv"
+    result = cli(str(out), "--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios",
+                 "1,0,0", "--keep-original", "--output", str(again))
+    assert result.returncode == 0, result.stderr
+    assert long in [r["text"] for r in csv.DictReader(again.open(encoding="utf-8"))]
+
+
+def test_row7_mixed_label_lists_to_parquet(tmp_path):
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "mixed.json"
+    src.write_text(json.dumps([
+        {"id": 1, "text": "a gan paper", "tags": ["cv", 3]},
+        {"id": 2, "text": "nlp for gan", "tags": [["x"], "y"]},
+        {"id": 3, "text": "cv and gan", "tags": ["cv"]},
+    ]))
+    out = tmp_path / "o.parquet"
+    result = cli(str(src), *SIMPLE, "--keep-original", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(out)
+    tags = dict(zip(table.column("id").to_pylist(), table.column("tags").to_pylist()))
+    assert tags["1"] == '["cv", 3]' and tags["2"] == '[["x"], "y"]' and tags["3"] == '["cv"]'
+
+
+def test_row13_new_output_follows_the_umask(tmp_path):
+    src = _in(tmp_path)
+    out = tmp_path / "o.csv"
+    result = cli(str(src), *BASE, "--output", str(out), umask=0o077)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    out2 = tmp_path / "o2.csv"
+    assert cli(str(src), *BASE, "--output", str(out2), umask=0o022).returncode == 0
+    assert stat.S_IMODE(out2.stat().st_mode) == 0o644
+    out2.chmod(0o640)  # replacing a file keeps its mode
+    assert cli(str(src), *BASE, "--seed", "9", "--output", str(out2), umask=0o022).returncode == 0
+    assert stat.S_IMODE(out2.stat().st_mode) == 0o640
+
+
+def test_row15_csv_formula_guard(tmp_path):
+    cells = ["=HYPERLINK(\"http://x\")", "+1", "-2 gan", "@SUM(A1)", "\tgan", "\rgan", "plain gan", "'quoted"]
+    src = tmp_path / "f.csv"
+    tags = ["gan"] * 4 + ["\tgan", "\rnlp"] + ["gan"] * 2  # the label column is written as spelled
+    src.write_bytes(simple_csv(*[(str(i), c, t) for i, (c, t) in enumerate(zip(cells, tags), 1)]))
+    raw, guarded = tmp_path / "raw.csv", tmp_path / "guarded.csv"
+    assert cli(str(src), *SIMPLE, "--keep-original", "--n-per-original", "0", "--output", str(raw)).returncode == 0
+    result = cli(str(src), *SIMPLE, "--keep-original", "--n-per-original", "0", "--csv-formula-guard",
+                 "--output", str(guarded))
+    assert result.returncode == 0, result.stderr
+    raw_rows = list(csv.DictReader(raw.open(encoding="utf-8", newline="")))
+    rows = list(csv.DictReader(guarded.open(encoding="utf-8", newline="")))
+    assert [r["original_text"] for r in raw_rows] == [c.strip() for c in cells]  # text is stripped on reading
+    for r in rows:
+        for cell in r.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    guarded_texts = [r["text"] for r in rows]
+    assert guarded_texts[:4] == ["'" + c for c in cells[:4]] and guarded_texts[6:] == ["plain gan", "'quoted"]
+    assert [r["tags"] for r in rows][4:6] == ["'\tgan", "'\rnlp"]
+    assert "prefixed 10 cells" in result.stderr  # text and original_text of rows 1-4, tags of rows 5-6
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_row10_signal_leaves_no_temp_file_and_the_output_as_it_was(tmp_path, sig):
+    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
+    src = tmp_path / "big.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(rows[0])
+        for k in range(10):  # 20,000 rows: a run of seconds
+            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    out = tmp_path / "out.csv"
+    out.write_bytes(b"the previous output\n")
+    before = snapshot(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "augment_core", "augment", str(src), *BASE, "--output", str(out)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".out.csv.*.tmp")):  # the run has started writing
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no temporary output within 60 s"
+            time.sleep(0.002)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + sig, err
+    assert err.count("\n") == 1 and "Traceback" not in err and "no output written" in err, err
+    assert snapshot(tmp_path) == before
+
+
+# --- the app -------------------------------------------------------------------------------
+
+ISO_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+
+
+@pytest.fixture
+def app_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def _app_upload(name: str, data: bytes):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.file_uploader(key="data_upload").upload(name, data, "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_app_row14_one_column_csv_is_not_mapped_text_as_label(app_data):
+    at = _app_upload("one.csv", b"text\ngan paper\nnlp talk\n")
+    infos = [i.value for i in at.info]
+    assert any("does not fit" in v for v in infos), infos
+    assert any("one column" in w.value for w in at.warning)
+    assert "Tags per split" not in [s.value for s in at.subheader]  # no texts charted as tags
+    [b for b in at.button if b.label == "Save mapping"][0].click().run()  # text = label = the one column
+    assert not at.exception
+    assert any("is also a text column" in e.value for e in at.error), [e.value for e in at.error]
+    from augment_core.dataset import content_hash
+    from augment_core.store import Store
+
+    assert Store(app_data).dataset(content_hash(b"text\ngan paper\nnlp talk\n")).settings is None
+
+
+def test_app_row16_error_boxes_copy_paste_clean(app_data):
+    at = _app_upload("a:smile: b:red[x]*.csv", b"   ")
+    errors = [e.value for e in at.error]
+    assert errors and all("\u200b" not in e for e in errors), errors
+    # the file name as typed, inside inline code (no emoji, colour or emphasis read in it)
+    assert any("` a:smile: b:red[x]*.csv is empty `" in e for e in errors), errors
+
+
+def test_app_rows_7_15_17_export_guard_mixed_labels_iso_times(app_data):
+    records = [
+        {"id": str(i), "text": text, "tags": tags, "split": "train"}
+        for i, (text, tags) in enumerate([
+            ("=HYPERLINK(\"http://x\") gan paper", ["gan", 3]),
+            ("@cmd gan for nlp", [["x"], "nlp"]),
+            ("plain gan paper", ["gan"]),
+            ("-1 cv for gan", ["cv"]),
+        ], 1)
+    ]
+    data = json.dumps(records).encode()
+    at = _app_upload("mixed.json", data)
+    at.switch_page("pages/augment.py").run()
+    at.button(key="augment_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.switch_page("pages/review.py").run()
+    at.button(key="review_bulk_accept").click().run()
+    assert not at.exception
+    at.switch_page("pages/export.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    def manifest() -> dict:
+        return json.loads(at.get("json")[0].proto.body)
+
+    # CSV: guarded by default, the count shown, the choice in the manifest
+    assert at.checkbox(key="export_csv_guard").value is True
+    caption = next(c.value for c in at.caption if "Formula guard on" in c.value)
+    n = int(caption.split(": ", 1)[1].split(" ")[0])
+    assert n >= 4  # text and original_text of the = and @ and - originals at least
+    m = manifest()
+    assert m["export"]["csv_formula_guard"] == {"enabled": True, "cells_prefixed": n}
+    # every time in the manifest is ISO 8601 UTC
+    import re
+
+    times = [m["created_at"], *(r["created_at"] for r in m["runs"])]
+    assert m["runs"] and all(isinstance(t, str) and re.match(ISO_UTC, t) for t in times), times
+    at.checkbox(key="export_csv_guard").uncheck().run()
+    assert any("Formula guard off" in c.value for c in at.caption)
+    assert manifest()["export"]["csv_formula_guard"] == {"enabled": False, "cells_prefixed": 0}
+    # Parquet with label lists of mixed types: no traceback, the guard not offered
+    at.radio(key="export_format").set_value("parquet").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert manifest()["export"]["csv_formula_guard"] is None
+    assert not [c for c in at.checkbox if c.key == "export_csv_guard"]
+
+
+def test_row7_15_export_bytes():
+    """The bytes the Export page offers: mixed label lists in Parquet, the guard in CSV."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from augment_core.io import encode_rows
+
+    rows = [{"id": "1", "text": "=1+1", "tags": ["cv", 3]}, {"id": "2", "text": "ok", "tags": [["x"], "y"]}]
+    data, n = encode_rows(rows, "parquet")
+    assert n == 0 and pq.read_table(pa.BufferReader(data)).column("tags").to_pylist() == ['["cv", 3]', '[["x"], "y"]']
+    data, n = encode_rows(rows, "csv", formula_guard=True)
+    assert n == 1 and data.decode().splitlines()[1].startswith("1,'=1+1,")
+    assert encode_rows(rows, "csv")[0].decode().splitlines()[1].startswith("1,=1+1,")
+
+
+def _repeated_sample(copies: int) -> bytes:
+    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(rows[0])
+    for k in range(copies):
+        w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    return buf.getvalue().encode()
+
+
+def test_row18_rows_stream_into_records_without_a_table():
+    """Building a dataset from an upload's bytes never holds the parsed table beside the
+    records: the peak stays near what the records keep (holding the table: about 2.3x)."""
+    import tracemalloc
+
+    from augment_core.dataset import TableStream
+    from augment_core.store import build_from_settings, default_settings
+
+    data = _repeated_sample(10)
+    tracemalloc.start()
+    try:
+        stream = TableStream(data, "big.csv")
+        dataset = build_from_settings(stream, default_settings(stream))
+        shown = stream.preview()
+        del stream
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(dataset.records) == shown.n_rows == 20_320 and len(shown.rows) == 200
+    assert peak < 1.9 * held, (peak, held)
+
+
+def test_app_row18_upload_is_parsed_once_and_released(app_data):
+    import gc
+
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+    from augment_core.dataset import Table, TupleRows
+
+    data = _repeated_sample(10)
+    at = _app_upload("big.csv", data)
+    assert [s.value for s in at.success] == ["Stored a new dataset."]
+    assert any(c.value.startswith("20,320 rows") for c in at.caption), [c.value for c in at.caption]
+    assert "Tags per split" in [s.value for s in at.subheader]
+    at.run()  # a later run: the uploader is empty, nothing is parsed or stored again
+    assert not at.exception and at.file_uploader(key="data_upload").value is None
+    gc.collect()
+    kinds = (UploadedFile, Table, TupleRows)
+    alive = [type(o).__name__ for o in gc.get_objects() if type(o) in kinds]  # type(): no attribute lookups on odd objects
+    assert alive == []  # neither the upload's bytes nor a parsed table is held
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("a:smile: b", "` a:smile: b `"),
+    ("x `y` z", "`` x `y` z ``"),
+    ("``", "``` `` ```"),
+    ("two\nlines", "` two lines `"),
+])
+def test_row16_messages_as_inline_code(text, shown):
+    from augment_core.highlight import markdown_code
+
+    assert markdown_code(text) == shown and "\u200b" not in markdown_code(text)
+
+
+def test_row17_manifest_times_are_iso_8601():
+    import datetime as dt
+
+    from augment_core.export import iso8601
+
+    assert iso8601(0) == "1970-01-01T00:00:00Z" and iso8601(1795567927.25) == "2026-11-25T00:52:07Z"
+    assert iso8601(dt.datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"
+    assert iso8601("2026-01-02T03:04:05Z") == "2026-01-02T03:04:05Z"
