@@ -11,7 +11,10 @@ Progress = Callable[[int], None]
 
 
 class Augmenter(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """What the output's ``augmenter`` column says; part of every variant's id."""
+        ...
 
     def params(self) -> dict[str, Any]:
         """The parameters that, with the seed, reproduce this augmenter's output."""

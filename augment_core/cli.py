@@ -13,16 +13,15 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from augment_core.aliases import BUNDLED_TAGS
 from augment_core.errors import InputError
-
-AUGMENTERS = ("alias_swap", "contextual_substitute", "contextual_insert")
+from augment_core.registry import AUGMENTERS
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not usage + message
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -125,13 +124,10 @@ def _augment(args: argparse.Namespace) -> int:
     check_output_target(args.output, inputs)
     if args.csv_formula_guard and fmt != "csv":
         raise InputError("--csv-formula-guard applies to .csv output only (JSONL and Parquet cells are never run as formulas)")
-    if args.n_per_original < 0 or args.max_swaps < 1:
-        raise InputError("--n-per-original must be >= 0 and --max-swaps >= 1")
-    if not 0 < args.aug_p <= 1:
-        raise InputError("--aug-p must be in (0, 1]")
-    for flag, value in (("--min-agreement", args.min_agreement), ("--ambiguous-below", args.ambiguous_below)):
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise InputError(f"{flag} must be between 0 and 1")
+    if args.n_per_original < 0:
+        raise InputError("--n-per-original must be >= 0")
+    if not 0.0 <= args.ambiguous_below <= 1.0:
+        raise InputError("--ambiguous-below must be between 0 and 1")
     ratios = parse_ratios(args.split_ratios)
     names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
 
@@ -153,13 +149,18 @@ def _augment(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float, float]) -> tuple[list[dict[str, Any]], list[str]]:
     """Read, split, augment and score: the rows to write and their columns."""
-    from augment_core.agreement import fit_to_train
-    from augment_core.alias_swap import AliasSwap
     from augment_core.aliases import load_alias_table
     from augment_core.dataset import ColumnMapping, TableStream, build_dataset
-    from augment_core.pipeline import output_columns, run_augmentation
+    from augment_core.registry import AugmenterSettings
+    from augment_core.run import QualitySettings, augment
     from augment_core.splitting import assign_splits
 
+    settings = AugmenterSettings(
+        max_swaps=args.max_swaps, min_agreement=args.min_agreement, engine=args.engine, model=args.model,
+        aug_p=args.aug_p, aug_max=args.aug_max, top_k=args.top_k, device=args.device, precision=args.precision,
+        protect=tuple(args.protect), batch_size=args.batch_size,
+    )
+    settings.check()
     table = TableStream.from_path(args.input)  # rows parsed straight into records, no table held
     mapping = ColumnMapping(
         text_columns=tuple(args.text_column), label_column=args.label_column, label_sep=args.label_sep,
@@ -170,61 +171,43 @@ def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float,
         shown = ", ".join(dataset.empty_text_ids[:10]) + (" ..." if len(dataset.empty_text_ids) > 10 else "")
         print(f"warning: {len(dataset.empty_text_ids)} rows have empty text and are not augmented (ids: {shown})",
               file=sys.stderr)
-    tags_table = load_alias_table(args.tags)
-    for warning in tags_table.warnings:
+    tags = load_alias_table(args.tags)
+    for warning in tags.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    keywords = fit_to_train(tags_table, dataset)
-    alias_table = keywords.table
-    augmenters: list[Any] = []
-    for name in names:
-        if name == "alias_swap":
-            augmenters.append(AliasSwap(alias_table, max_swaps=args.max_swaps, agreement=keywords.by_key,
-                                        min_agreement=args.min_agreement))
-        else:
-            from augment_core.contextual import make_contextual
-
-            native = {"precision": args.precision} if args.engine == "native" else {}
-            augmenters.append(make_contextual(
-                name.removeprefix("contextual_"), args.engine, model=args.model, aug_p=args.aug_p,
-                aug_max=args.aug_max, top_k=args.top_k, device=args.device, protected_table=alias_table,
-                protect_words=tuple(args.protect), batch_size=args.batch_size, **native,
-            ))
-
-    with _progress_bar() as progress:
-        rows = run_augmentation(dataset, augmenters, args.n_per_original, args.keep_original, args.seed, progress)
-
-    extra: list[str] = []
-    if not args.no_quality:
-        from augment_core.quality import QUALITY_COLUMNS, score_rows
-
-        score_rows(
-            rows, table=alias_table, labels_by_id={r.id: r.labels for r in dataset.records},
-            heldout_texts=[r.text for r in dataset.records if r.split in ("val", "test")],
-            low_similarity=args.low_similarity, leak_threshold=args.leak_threshold,
-            ambiguous_below=args.ambiguous_below,
-        )
-        extra = list(QUALITY_COLUMNS)
-    return rows, output_columns(mapping.label_column, extra)
+    quality = None if args.no_quality else QualitySettings(args.low_similarity, args.leak_threshold, args.ambiguous_below)
+    with _progress_bars() as progress:
+        out = augment(dataset, tags, names, settings, n_per_original=args.n_per_original,
+                      keep_original=args.keep_original, seed=args.seed, quality=quality, progress=progress)
+    return out.rows, out.columns
 
 
-class _progress_bar:
-    """A tqdm bar on stderr, shown only on a terminal (tqdm's own check)."""
+class _progress_bars:
+    """A tqdm bar per phase (loading models, generating, scoring quality) on stderr,
+    shown only on a terminal (tqdm's own check)."""
 
     def __enter__(self) -> Any:
         from tqdm import tqdm
 
-        self._bar = tqdm(total=0, unit="row", desc="augmenting", file=sys.stderr, disable=None,
-                         mininterval=0.5, leave=False)
+        self._bars: dict[str, Any] = {}
+        labels = {"model": "loading models", "generate": "augmenting", "quality": "scoring quality"}
+        units = {"model": "model", "generate": "row", "quality": "text"}
 
-        def update(done: int, total: int) -> None:
-            self._bar.total = total
-            self._bar.n = done
-            self._bar.refresh()
+        def update(phase: str, done: int, total: int) -> None:
+            bar = self._bars.get(phase)
+            if bar is None:
+                for other in self._bars.values():
+                    other.close()
+                bar = self._bars[phase] = tqdm(total=total, unit=units.get(phase, "it"), desc=labels.get(phase, phase),
+                                               file=sys.stderr, disable=None, mininterval=0.5, leave=False)
+            bar.total = total
+            bar.n = done
+            bar.refresh()
 
         return update
 
     def __exit__(self, *exc: object) -> None:
-        self._bar.close()
+        for bar in self._bars.values():
+            bar.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

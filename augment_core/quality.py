@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from augment_core.agreement import AMBIGUOUS_BELOW, MIN_SUPPORT, is_ambiguous
 from augment_core.aliases import AliasTable
@@ -104,6 +104,7 @@ def score_rows(
     leak_threshold: float = DEFAULT_LEAK_THRESHOLD,
     ambiguous_below: float = AMBIGUOUS_BELOW,
     batch_size: int = 64,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Add ``similarity``, ``flags`` (JSON list), ``heldout_similarity`` and ``leak`` to
     every row, in place. Originals get ``None``/``"[]"``/``None``/``False``.
@@ -111,6 +112,8 @@ def score_rows(
     ``heldout_texts`` are the val/test texts; rows whose split is val/test count as
     held out too. ``encoder`` is anything with sentence-transformers' ``encode``; by
     default the packaged all-MiniLM-L6-v2 (see :func:`augment_core.models.load_sentence_encoder`).
+    ``progress`` is called with (texts encoded, texts to encode) as encoding goes, the
+    slow part.
     """
     generated = [i for i, r in enumerate(rows) if _is_generated(r)]
     for r in rows:
@@ -153,7 +156,7 @@ def score_rows(
     for t in heldout:
         distinct.setdefault(t, len(distinct))
     texts = list(distinct)
-    emb = _encode(encoder, texts, batch_size)
+    emb = _encode(encoder, texts, batch_size, progress)
 
     gen_idx = np.array([distinct[str(rows[i]["text"])] for i in generated])
     orig_idx = np.array([distinct[str(rows[i].get("original_text", ""))] for i in generated])
@@ -196,16 +199,23 @@ def score_rows(
         r["leak"] = leak
 
 
-def _encode(encoder: Any, texts: list[str], batch_size: int) -> Any:
+def _encode(encoder: Any, texts: list[str], batch_size: int, progress: Callable[[int, int], None] | None = None) -> Any:
     import numpy as np
 
-    emb = encoder.encode(
-        texts,
-        batch_size=batch_size,
-        convert_to_numpy=True,
-        normalize_embeddings=True,
-        show_progress_bar=False,
-    )
-    emb = np.asarray(emb, dtype=np.float32)
+    # in slices of a few batches, so progress moves at least every couple of seconds
+    step = batch_size * 4
+    parts = []
+    for start in range(0, len(texts), step):
+        part = encoder.encode(
+            texts[start : start + step],
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        parts.append(np.asarray(part, dtype=np.float32).reshape(len(texts[start : start + step]), -1))
+        if progress is not None:
+            progress(min(start + step, len(texts)), len(texts))
+    emb = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     return emb / np.maximum(norms, 1e-12)

@@ -49,6 +49,10 @@ class NativeContextual(ContextualSettings):
         device = self._session.device if self._session is not None else resolve_device(self.device)
         return {**super().params(), "precision": resolve_precision(self.precision, str(device))}
 
+    def load(self) -> None:
+        """Load the model now (a run reports it as its own phase)."""
+        self.session()
+
     def session(self) -> ModelSession:
         if self._session is None:
             self._session = ModelSession(self.model_name, self.device, self.precision, self.protector)

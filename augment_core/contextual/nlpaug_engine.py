@@ -60,6 +60,10 @@ class NlpaugContextual(ContextualSettings):
         self.name = f"contextual_{action}"
         self._aug: Any = None
 
+    def load(self) -> None:
+        """Load the model now (a run reports it as its own phase)."""
+        self._ensure()
+
     def _ensure(self) -> Any:
         if self._aug is not None:
             return self._aug

@@ -1,0 +1,117 @@
+"""One augmentation run, as the CLI and the Augment page do it: fit the tag vocabulary to
+the train split, build the augmenters, load their models, generate, score quality, and
+say what was done, reporting each phase's progress as it goes.
+
+Phases (the first argument of ``progress``): ``model`` (models loaded / to load),
+``generate`` (originals done / originals x augmenters), ``quality`` (texts encoded / to
+encode). The CLI shows them as tqdm bars, the page as a progress bar with counts, rate and
+time left (:class:`PhaseClock`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+from augment_core.agreement import AMBIGUOUS_BELOW, TrainKeywords, fit_to_train
+from augment_core.aliases import AliasTable
+from augment_core.augmenter import Augmenter
+from augment_core.dataset import Dataset
+from augment_core.pipeline import output_columns, run_augmentation
+from augment_core.registry import AugmenterSettings, build_augmenters
+
+PhaseProgress = Callable[[str, int, int], None]
+"""Called as (phase, done, total)."""
+
+PHASE_UNITS = {"model": "models loaded", "generate": "originals", "quality": "texts scored"}
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    low_similarity: float = 0.8
+    leak_threshold: float = 0.95
+    ambiguous_below: float = AMBIGUOUS_BELOW
+
+
+@dataclass
+class RunOutput:
+    rows: list[dict[str, Any]]
+    columns: list[str]
+    params: dict[str, Any]
+    """What reproduces the run: every augmenter's parameters, the policy, the seed."""
+    keywords: TrainKeywords
+    augmenters: list[Augmenter] = field(default_factory=list)
+
+
+def augment(
+    dataset: Dataset,
+    tags: AliasTable,
+    names: Sequence[str],
+    settings: AugmenterSettings,
+    *,
+    n_per_original: int,
+    keep_original: bool,
+    seed: int,
+    quality: QualitySettings | None = QualitySettings(),
+    progress: PhaseProgress | None = None,
+) -> RunOutput:
+    def report(phase: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(phase, done, total)
+
+    keywords = fit_to_train(tags, dataset)
+    augmenters = build_augmenters(names, settings, keywords)
+    loaders = [a for a in augmenters if hasattr(a, "load")]
+    if loaders:
+        report("model", 0, len(loaders))
+        for k, a in enumerate(loaders, 1):
+            a.load()
+            report("model", k, len(loaders))
+    rows = run_augmentation(
+        dataset, augmenters, n_per_original, keep_original, seed, lambda d, t: report("generate", d, t)
+    )
+    extra: list[str] = []
+    if quality is not None:
+        from augment_core.quality import QUALITY_COLUMNS, score_rows
+
+        score_rows(
+            rows, table=keywords.table, labels_by_id={r.id: r.labels for r in dataset.records},
+            heldout_texts=[r.text for r in dataset.records if r.split in ("val", "test")],
+            low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
+            ambiguous_below=quality.ambiguous_below, progress=lambda d, t: report("quality", d, t),
+        )
+        extra = list(QUALITY_COLUMNS)
+    params = {
+        "augmenters": [{"name": a.name, **a.params()} for a in augmenters],
+        "n_per_original": n_per_original,
+        "keep_original": keep_original,
+        "seed": seed,
+        "quality": asdict(quality) if quality is not None else None,
+        "variants": sum(1 for r in rows if r["augmenter"] != "original"),
+    }
+    return RunOutput(rows, output_columns(dataset.mapping.label_column, extra), params, keywords, augmenters)
+
+
+class PhaseClock:
+    """Counts, rate and time left per phase, for a progress line a person reads."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._started: dict[str, float] = {}
+
+    def line(self, phase: str, done: int, total: int) -> tuple[float, str]:
+        """(fraction of the phase done, text)."""
+        now = self._clock()
+        start = self._started.setdefault(phase, now)
+        elapsed = now - start
+        fraction = min(1.0, done / total) if total else 1.0
+        label = {"model": "Loading models", "generate": "Generating", "quality": "Scoring quality"}.get(phase, phase)
+        text = f"{label}: {done:,} / {total:,} {PHASE_UNITS.get(phase, '')}".rstrip()
+        if done and elapsed > 0 and phase != "model":
+            rate = done / elapsed
+            left = (total - done) / rate if rate else 0.0
+            text += f" · {rate:,.0f}/s · about {left:,.0f} s left"
+        elif not done:
+            text += " · starting"
+        return fraction, text
