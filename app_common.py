@@ -14,11 +14,11 @@ from typing import Any
 
 import streamlit as st
 
-from augment_core import review
+from augment_core.review import filters as review
 from augment_core.aliases import BUNDLED_TAGS
 from augment_core.errors import InputError
 from augment_core.highlight import markdown_escape
-from augment_core.store import Store, build_from_settings
+from augment_core.review.store import Store, build_from_settings
 
 ROOT = Path(__file__).resolve().parent
 SAMPLE_CSV = ROOT / "data" / "projects.csv"

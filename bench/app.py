@@ -37,7 +37,7 @@ from augment_core.alias_swap import AliasSwap  # noqa: E402
 from augment_core.aliases import load_alias_table  # noqa: E402
 from augment_core.dataset import content_hash, read_table  # noqa: E402
 from augment_core.pipeline import run_augmentation  # noqa: E402
-from augment_core.store import Store, build_from_settings, default_settings  # noqa: E402
+from augment_core.review.store import Store, build_from_settings, default_settings  # noqa: E402
 
 CLICK_JS = """
 async ([selector, index]) => {

@@ -13,7 +13,7 @@ import app_common as common
 from augment_core.dataset import content_hash, read_table
 from augment_core.errors import InputError
 from augment_core.splitting import split_tag_counts
-from augment_core.store import build_from_settings, default_settings
+from augment_core.review.store import build_from_settings, default_settings
 
 common.run_through_app()
 store = common.get_store()

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
-from augment_core import export
+from augment_core.review import export
 from augment_core.io import rows_to_bytes
 
 store, hash, dataset = common.start_page("Export")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 import app_common as common
-from augment_core import review
+from augment_core.review import filters as review
 from augment_core.highlight import (
     badge_html,
     candidate_block_html,

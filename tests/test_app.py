@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from augment_core.dataset import content_hash
-from augment_core.store import Store, candidate_key
+from augment_core.review.store import Store, candidate_key
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

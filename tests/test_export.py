@@ -2,7 +2,8 @@ import csv
 import io
 import json
 
-from augment_core import export, review
+from augment_core.review import export
+from augment_core.review import filters as review
 from augment_core.dataset import ColumnMapping, build_dataset, read_table
 from augment_core.io import rows_to_bytes
 from augment_core.splitting import assign_splits

@@ -1,6 +1,6 @@
 import json
 
-from augment_core import review
+from augment_core.review import filters as review
 from augment_core.changes import Change, changes_to_json
 
 

@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from augment_core.store import Store, candidate_key, split_key
+from augment_core.review.store import Store, candidate_key, split_key
 
 
 @pytest.fixture
