@@ -1,0 +1,133 @@
+"""A candidate as the review works with it: a typed, read-only row.
+
+The store keeps each variant's provenance row as written (:class:`StoredCandidate`);
+:func:`prepare` turns those into :class:`CandidateRow` s once per (dataset, runs), with what
+the filters need (alias rules, tags, flags, similarity) parsed up front, so filtering 20,000
+candidates on every click is attribute access, not JSON parsing.
+
+The tags of a candidate come from its own row's label cell, read with the column mapping
+of the run that generated it, so remapping the dataset later never re-labels a candidate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from augment_core.aliases import normalize_key
+from augment_core.changes import Change, changes_from_json
+from augment_core.dataset import parse_labels
+from augment_core.errors import InputError
+from augment_core.review.store import StoredCandidate
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """One generated variant under review."""
+
+    key: str
+    """``"<run id>:<row id>"``: what its decision is stored under."""
+    run_id: int
+    id: str
+    parent_id: str
+    split: str
+    augmenter: str
+    text: str
+    original_text: str
+    changes: tuple[Change, ...]
+    rules: tuple[str, ...]
+    """The alias rules it applied, ``"cv -> computer vision"``, ``"+ word"``, ``"- word"``."""
+    tags: tuple[str, ...]
+    flags: tuple[str, ...]
+    similarity: float | None
+    row: Mapping[str, Any] = field(repr=False, compare=False)
+    """The provenance row as stored (what the export writes)."""
+
+
+def rules_of(changes: Any) -> tuple[str, ...]:
+    """The alias rules a variant applied: ``"cv -> computer vision"`` per substitution."""
+    try:
+        parsed = changes_from_json(changes) if not isinstance(changes, tuple) else changes
+    except (ValueError, TypeError):
+        return ()
+    out = []
+    for ch in parsed:
+        if ch.kind == "substitute":
+            rule = f"{normalize_key(ch.before)} -> {normalize_key(ch.after)}"
+        elif ch.kind == "insert":
+            rule = f"+ {normalize_key(ch.after)}"
+        else:
+            rule = f"- {normalize_key(ch.before)}"
+        if rule not in out:
+            out.append(rule)
+    return tuple(out)
+
+
+def flags_of(raw: Any) -> tuple[str, ...]:
+    if raw is None or raw == "" or (isinstance(raw, float) and math.isnan(raw)):
+        return ()
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return (raw,)
+    if isinstance(raw, (list, tuple)):
+        return tuple(str(f) for f in raw)
+    return (str(raw),)
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _changes(raw: Any) -> tuple[Change, ...]:
+    try:
+        return tuple(changes_from_json(raw))
+    except (ValueError, TypeError, KeyError):
+        return ()
+
+
+def labels_of(row: Mapping[str, Any], settings: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The row's labels, read from its label cell with the mapping in ``settings``."""
+    mapping = (settings or {}).get("mapping") or {}
+    column = mapping.get("label_column")
+    if not column or column not in row:
+        return ()
+    try:
+        return parse_labels(row[column], mapping.get("label_format", "auto"), mapping.get("label_sep", ","))
+    except InputError:
+        return ()
+
+
+def candidate_row(stored: StoredCandidate, settings: Mapping[str, Any] | None) -> CandidateRow:
+    row = stored.row
+    changes = _changes(row.get("changes"))
+    return CandidateRow(
+        key=stored.key,
+        run_id=stored.run_id,
+        id=str(row.get("id")),
+        parent_id=str(row.get("parent_id")),
+        split=str(row.get("split", "train")),
+        augmenter=str(row.get("augmenter", "")),
+        text=str(row.get("text", "")),
+        original_text=str(row.get("original_text", "")),
+        changes=changes,
+        rules=rules_of(changes),
+        tags=labels_of(row, settings),
+        flags=flags_of(row.get("flags")),
+        similarity=_float_or_none(row.get("similarity")),
+        row=row,
+    )
+
+
+def prepare(
+    stored: Iterable[StoredCandidate], settings_by_run: Mapping[int, Mapping[str, Any] | None]
+) -> list[CandidateRow]:
+    """Candidate rows, each read with its own run's settings (``run id -> settings``)."""
+    return [candidate_row(s, settings_by_run.get(s.run_id)) for s in stored]
