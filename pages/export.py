@@ -42,10 +42,11 @@ basis = bases[-1]
 if len(bases) > 1:
     st.info("The runs were made under different column mappings or splits. Each variant is exported with "
             "the dataset as its run saw it, so an export covers one mapping at a time.", icon=":material/info:")
-    labels = [_describe(b) for b in bases]
-    choice = st.selectbox("Runs to export", range(len(bases)), index=len(bases) - 1,
-                          format_func=lambda i: labels[i], key="export_basis")
-    basis = bases[choice]
+    by_key = {b.key: b for b in bases}
+    basis_names = {b.key: _describe(b) for b in bases}
+    choice = st.selectbox("Runs to export", list(by_key), index=len(bases) - 1,
+                          format_func=basis_names.__getitem__, key="export_basis")
+    basis = by_key[choice]
 try:
     dataset = common.load_dataset_as(store, hash, basis.settings)
 except InputError as exc:
