@@ -237,3 +237,61 @@ def test_old_database_is_migrated(tmp_path):
     s.decide("h", "1:a", "accepted", origin="A")
     assert s.undo("h", origin="A").restored == {"1:a": None}
     s.close()
+
+
+DECIDER = """
+import sys, time
+from pathlib import Path
+from augment_core.review.store import Store
+data_dir, name, stop = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+s = Store(data_dir, write_wait=0.5)
+print("ready", flush=True)
+n = 0
+while not stop.exists() or n < 20:
+    s.decide("h", f"{name}:{n}", "accepted", origin=name)  # StoreBusy would end the process with status 1
+    n += 1
+    time.sleep(0.01)
+print(n, flush=True)
+"""
+
+
+def test_other_processes_decide_while_a_big_run_is_stored(tmp_path):
+    """Three processes decide (each waiting at most 0.5 s for the lock) while a fourth stores a
+    300,000-row run, about 2 s of writing: the run goes in chunks, so no decision fails."""
+    import subprocess
+    import sys
+
+    s = Store(tmp_path)
+    s.add_dataset("h", "a.csv", b"x")
+    stop = tmp_path / "stop"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", DECIDER, str(tmp_path), f"p{i}", str(stop)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=store_module.Path(__file__).parent.parent)
+        for i in range(3)
+    ]
+    try:
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        rows = [{"id": f"{i}~a~1", "parent_id": str(i), "augmenter": "alias_swap", "text": "some text " * 8}
+                for i in range(300_000)]
+        started = time.time()
+        s.add_run("h", {}, rows, settings=None)
+        ended = time.time()
+        stop.touch()
+        counts = {}
+        for i, p in enumerate(procs):
+            out, err = p.communicate(timeout=60)
+            assert p.returncode == 0, err[-2000:]
+            counts[f"p{i}"] = int(out.split()[-1])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    decisions = s.decisions("h")
+    assert len(decisions) == sum(counts.values())
+    assert all(f"{name}:{k}" in decisions for name, n in counts.items() for k in range(n))
+    assert len(s.run_rows(s.runs("h")[0].id)) == 300_000
+    with sqlite3.connect(s.path) as c:  # and they did get in while the run was written
+        during = c.execute("SELECT COUNT(*) FROM decisions WHERE decided_at BETWEEN ? AND ?", (started, ended)).fetchone()[0]
+    assert during >= 3
+    s.close()

@@ -12,11 +12,13 @@ browser tab is a thread of the Streamlit server; a second server or the ``sqlite
 may hold the write lock). Reads use a pool of connections and, in WAL mode, never wait for
 a writer. Writes take an in-process lock, then ``BEGIN IMMEDIATE``; both waits together
 are bounded by ``write_wait`` seconds (``$AUGMENT_REVIEW_WRITE_WAIT``, default 15): SQLite's
-busy timeout in short slices with a growing back-off in between. A write that still cannot
+busy timeout in short slices with a growing, jittered back-off in between (capped at
+``MAX_PAUSE``, so a waiting writer keeps polling often enough to get a turn). A write that still cannot
 start raises :class:`StoreBusy`, and every path (a failed ``BEGIN``, a failed ``COMMIT``, an
 error in the transaction) rolls back and releases the lock, so the next write can succeed.
-A long run is written in chunks, each its own transaction, so decisions from other tabs or
-processes go through while it is stored; it is shown only once complete.
+A long run is written in chunks, each its own transaction with a short pause after it, so
+decisions from other tabs or processes go through while it is stored; it is shown only once
+complete.
 
 **Decisions.** Each write commits at once (WAL, ``synchronous=NORMAL``: a committed
 decision survives the process being killed). Decisions are keyed by a candidate *key*,
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -49,10 +52,15 @@ from augment_core.review.schema import migrate, schema_is_current
 DB_NAME = "augment-review.sqlite3"
 DECISIONS = ("accepted", "rejected")
 DEFAULT_WRITE_WAIT = 15.0
-BUSY_SLICE = 0.25
-"""Seconds SQLite's own busy handler waits per attempt before the store backs off."""
-RUN_CHUNK = 5000
+BUSY_SLICE = 0.05
+"""Seconds SQLite's own busy handler waits per attempt (it polls every few milliseconds)."""
+MAX_PAUSE = 0.05
+"""The longest pause between attempts: SQLite's locks are not fair, so a waiting writer that
+polled less often would miss the short gaps a writer of many transactions leaves."""
+RUN_CHUNK = 10_000
 """Candidates written per transaction when storing a run."""
+RUN_PAUSE = 0.05
+"""Seconds between a run's chunks: long enough for writers polling every ``MAX_PAUSE`` to get in."""
 _POOL_SIZE = 8
 T = TypeVar("T")
 
@@ -193,7 +201,7 @@ class Store:
     def _retry(self, fn: Callable[[], T], deadline: float) -> T:
         """``fn()``, again after a growing pause while SQLite says busy, until ``deadline``."""
         wait = max(0.0, deadline - time.monotonic())
-        pause = 0.02
+        pause = 0.005
         while True:
             try:
                 return fn()
@@ -203,8 +211,8 @@ class Store:
                     if _is_busy(exc):
                         raise StoreBusy(self._busy_message(wait)) from exc
                     raise
-                time.sleep(min(pause, left))
-                pause = min(pause * 2, 1.0)
+                time.sleep(min(pause * random.uniform(0.5, 1.0), left))
+                pause = min(pause * 2, MAX_PAUSE)
 
     @staticmethod
     def _busy_message(wait: float) -> str:
@@ -334,8 +342,9 @@ class Store:
         """Store one augmentation run's provenance rows (originals and variants) with the
         dataset settings they were generated from.
 
-        Written in chunks of :data:`RUN_CHUNK` rows, one transaction each, so other writers
-        are never held up for long; the run shows (in :meth:`runs`) once every chunk is in.
+        Written in chunks of :data:`RUN_CHUNK` rows, one transaction each with a pause in
+        between, so other writers are never held up for long; the run shows (in
+        :meth:`runs`) once every chunk is in.
         """
         now = time.time()
         with self._write() as c:
@@ -347,6 +356,8 @@ class Store:
             run_id = int(cur.lastrowid)
         try:
             for start in range(0, len(rows), RUN_CHUNK):
+                if start:
+                    time.sleep(RUN_PAUSE)  # let waiting writers (reviewers' decisions) in
                 chunk = rows[start : start + RUN_CHUNK]
                 with self._write() as c:
                     c.executemany(
