@@ -304,19 +304,22 @@ def write_decisions(
     store: Store, hash: str, changes: dict[str, str | None], expected: dict[str, str | None], label: str
 ) -> WriteOutcome:
     """Write decisions as one action of this tab, where the database still has what the page
-    showed (``expected``). A busy database keeps the write in this tab, not yet saved."""
-    flush_pending(store, wait=store.write_wait)
-    if pending_writes(hash) or not changes:
-        if changes:  # keep the order: this one goes after those still waiting
-            _pending().append(PendingWrite(hash, dict(changes), dict(expected), label))
-            return WriteOutcome(False, message=busy_line(hash))
+    showed (``expected``). A busy database keeps the write in this tab, not yet saved; so do
+    writes made while older ones still wait, so they are saved in the order they were made."""
+    if not changes:
         return WriteOutcome(True, ActionResult(changed={}))
-    try:
-        result = store.decide_many(hash, changes, label=label, origin=tab_origin(), expected=expected)
-    except StoreBusy:
-        _pending().append(PendingWrite(hash, dict(changes), dict(expected), label))
-        return WriteOutcome(False, message=busy_line(hash))
-    return WriteOutcome(True, result, conflict_line(label, result) if result.conflicts else "")
+    lines = flush_pending(store, wait=store.write_wait)
+    if not pending_writes(hash):
+        try:
+            result = store.decide_many(hash, changes, label=label, origin=tab_origin(), expected=expected)
+        except StoreBusy:
+            pass
+        else:
+            if result.conflicts:
+                lines.append(conflict_line(label, result))
+            return WriteOutcome(True, result, " ".join(lines))
+    _pending().append(PendingWrite(hash, dict(changes), dict(expected), label))
+    return WriteOutcome(False, message=busy_line(hash))
 
 
 def busy_line(hash: str) -> str:
