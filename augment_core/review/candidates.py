@@ -106,14 +106,20 @@ def labels_of(row: Mapping[str, Any], settings: Mapping[str, Any] | None) -> tup
 
 
 def candidate_row(
-    stored: StoredCandidate, settings: Mapping[str, Any] | None, shared: dict[str, str] | None = None
+    stored: StoredCandidate, settings: Mapping[str, Any] | None, shared: dict[Any, Any] | None = None
 ) -> CandidateRow:
-    """``shared``: strings seen so far, so the variants of one original share one parent id
-    and one original text object (a string caches its hash: grouping 20,000 rows per click
-    then hashes each original once, not once per variant)."""
+    """``shared``: what was seen so far, so the variants of one original share one parent id,
+    one original text object (a string caches its hash: grouping 20,000 rows per click then
+    hashes each original once, not once per variant) and one parse of their label cell."""
     row = stored.row
     changes = _changes(row.get("changes"))
     shared = {} if shared is None else shared
+    mapping = (settings or {}).get("mapping") or {}
+    cell = row.get(mapping.get("label_column") or "")
+    label_key = ("labels", id(settings), cell if isinstance(cell, str) else repr(cell))
+    tags = shared.get(label_key)
+    if tags is None:
+        tags = shared[label_key] = labels_of(row, settings)
     parent_id = str(row.get("parent_id"))
     original_text = str(row.get("original_text", ""))
     return CandidateRow(
@@ -127,7 +133,7 @@ def candidate_row(
         original_text=shared.setdefault(original_text, original_text),
         changes=changes,
         rules=rules_of(changes),
-        tags=labels_of(row, settings),
+        tags=tags,
         flags=flags_of(row.get("flags")),
         similarity=_float_or_none(row.get("similarity")),
         row=row,
@@ -138,5 +144,5 @@ def prepare(
     stored: Iterable[StoredCandidate], settings_by_run: Mapping[int, Mapping[str, Any] | None]
 ) -> list[CandidateRow]:
     """Candidate rows, each read with its own run's settings (``run id -> settings``)."""
-    shared: dict[str, str] = {}
+    shared: dict[Any, Any] = {}
     return [candidate_row(s, settings_by_run.get(s.run_id), shared) for s in stored]
