@@ -387,6 +387,7 @@ def test_unknown_dataset_link_opens_nothing(data_dir, small_csv, wanted):
     notices = [w.value for w in at.warning if "no dataset is open" in w.value]
     assert len(notices) == 1 and "<b>" not in notices[0]
     assert any("No dataset open" in t.value for t in at.sidebar.text)
+    assert at.query_params["dataset"] in (wanted, [wanted])  # the link is not rewritten to another dataset
     at.switch_page("pages/review.py").run()  # moving on does not open one by surprise either
     _ok(at)
     assert at.session_state["current_dataset"] is None
