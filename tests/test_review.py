@@ -46,8 +46,8 @@ def test_prepare_rules_tags_flags():
     assert items[0].key == "1:a" and items[0].row["id"] == "a"
     with pytest.raises(dataclasses.FrozenInstanceError):
         items[0].tags = ()
-    assert candidates.rules_of(json.dumps([{"start": 0, "end": 3, "before": "", "after": "new", "kind": "insert"}])) == ("+ new",)
-    assert candidates.flags_of(float("nan")) == () and candidates.flags_of("oops") == ("oops",)
+    assert review.rules_of(json.dumps([{"start": 0, "end": 3, "before": "", "after": "new", "kind": "insert"}])) == ("+ new",)
+    assert review.flags_of(float("nan")) == () and review.flags_of("oops") == ("oops",)
 
 
 def test_tags_read_with_each_runs_own_mapping():

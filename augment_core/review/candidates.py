@@ -11,15 +11,13 @@ of the run that generated it, so remapping the dataset later never re-labels a c
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from augment_core.aliases import normalize_key
 from augment_core.changes import Change, changes_from_json
 from augment_core.dataset import parse_labels
 from augment_core.errors import InputError
+from augment_core.review.filters import flags_of, float_or_none, rules_of
 from augment_core.review.store import StoredCandidate
 
 
@@ -44,46 +42,6 @@ class CandidateRow:
     similarity: float | None
     row: Mapping[str, Any] = field(repr=False, compare=False)
     """The provenance row as stored (what the export writes)."""
-
-
-def rules_of(changes: Any) -> tuple[str, ...]:
-    """The alias rules a variant applied: ``"cv -> computer vision"`` per substitution."""
-    try:
-        parsed = changes_from_json(changes) if not isinstance(changes, tuple) else changes
-    except (ValueError, TypeError):
-        return ()
-    out = []
-    for ch in parsed:
-        if ch.kind == "substitute":
-            rule = f"{normalize_key(ch.before)} -> {normalize_key(ch.after)}"
-        elif ch.kind == "insert":
-            rule = f"+ {normalize_key(ch.after)}"
-        else:
-            rule = f"- {normalize_key(ch.before)}"
-        if rule not in out:
-            out.append(rule)
-    return tuple(out)
-
-
-def flags_of(raw: Any) -> tuple[str, ...]:
-    if raw is None or raw == "" or (isinstance(raw, float) and math.isnan(raw)):
-        return ()
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return (raw,)
-    if isinstance(raw, (list, tuple)):
-        return tuple(str(f) for f in raw)
-    return (str(raw),)
-
-
-def _float_or_none(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
 
 
 def _changes(raw: Any) -> tuple[Change, ...]:
@@ -135,7 +93,7 @@ def candidate_row(
         rules=rules_of(changes),
         tags=tags,
         flags=flags_of(row.get("flags")),
-        similarity=_float_or_none(row.get("similarity")),
+        similarity=float_or_none(row.get("similarity")),
         row=row,
     )
 

@@ -8,16 +8,63 @@ the page read them; writes check them again (see :func:`expected_states`).
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from augment_core.review.candidates import CandidateRow
+from augment_core.aliases import normalize_key
+from augment_core.changes import changes_from_json
+
+if TYPE_CHECKING:
+    from augment_core.review.candidates import CandidateRow
 
 STATUSES = ("all", "undecided", "accepted", "rejected")
 SORTS = ("original order", "lowest similarity first", "flagged first", "highest similarity first")
 NO_FLAG = "(no flag)"
+
+
+def rules_of(changes: Any) -> tuple[str, ...]:
+    """The alias rules a variant applied: ``"cv -> computer vision"`` per substitution."""
+    try:
+        parsed = changes_from_json(changes) if not isinstance(changes, tuple) else changes
+    except (ValueError, TypeError):
+        return ()
+    out = []
+    for ch in parsed:
+        if ch.kind == "substitute":
+            rule = f"{normalize_key(ch.before)} -> {normalize_key(ch.after)}"
+        elif ch.kind == "insert":
+            rule = f"+ {normalize_key(ch.after)}"
+        else:
+            rule = f"- {normalize_key(ch.before)}"
+        if rule not in out:
+            out.append(rule)
+    return tuple(out)
+
+
+def flags_of(raw: Any) -> tuple[str, ...]:
+    """A row's quality flags, however they were stored (JSON list, a bare string, NaN)."""
+    if raw is None or raw == "" or (isinstance(raw, float) and math.isnan(raw)):
+        return ()
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return (raw,)
+    if isinstance(raw, (list, tuple)):
+        return tuple(str(f) for f in raw)
+    return (str(raw),)
+
+
+def float_or_none(value: Any) -> float | None:
+    """A similarity as a float; None when missing or NaN (a run without quality signals)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
 
 
 @dataclass(frozen=True)
