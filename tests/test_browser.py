@@ -35,9 +35,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, cache_dir: Path | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    data_dir: Path, cache_dir: Path | None = None, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "AUGMENT_REVIEW_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "AUGMENT_REVIEW_DATA_DIR": str(data_dir), **(extra_env or {})}
     if cache_dir is not None:
         env["AUGMENT_REVIEW_CACHE_DIR"] = str(cache_dir)
     proc = subprocess.Popen(
@@ -458,4 +460,46 @@ def test_kill_mid_bulk_keeps_every_committed_decision(browser, tmp_path):
         assert metric_value(page, "Rejected").inner_text() == "2"
         page.close()
     finally:
+        stop_server(proc)
+
+
+def test_locked_database_then_released_nothing_wedged(browser, tmp_path):
+    """The sqlite3 shell (here: another connection) holds the write lock while a reviewer
+    clicks: one line in the page, the decision kept as not yet saved, no traceback. Once the
+    lock is released a new tab opens normally and the next click saves both decisions."""
+    import sqlite3
+
+    from augment_core.review.store import Store
+
+    data = tmp_path / "data"
+    h, keys = big_review_data(data, n_originals=30, per_original=2)
+    proc, url = start_server(data, tmp_path / "cache", {"AUGMENT_REVIEW_WRITE_WAIT": "0.5"})
+    outside = sqlite3.connect(data / "augment-review.sqlite3", isolation_level=None)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/review?dataset={h}")
+        wait_idle(page)
+        outside.execute("BEGIN IMMEDIATE")
+        page.locator("[class*='st-key-review_a_'] button").nth(0).click()
+        wait_idle(page)
+        expect(page.get_by_text("1 decision(s) not yet saved", exact=False)).to_be_visible()
+        expect(page.locator(".ar-pending")).to_have_count(1)
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert Store(data).decisions(h) == {}
+        outside.execute("ROLLBACK")
+
+        fresh = browser.new_page(viewport={"width": 1400, "height": 1000})
+        fresh.goto(f"{url}/review?dataset={h}")
+        wait_idle(fresh)
+        expect(metric_value(fresh, "Candidates")).to_have_text(str(len(keys)))
+        fresh.close()
+
+        page.locator("[class*='st-key-review_r_'] button").nth(1).click()
+        wait_idle(page)
+        expect(metric_value(page, "Reviewed")).to_have_text("2")
+        expect(page.locator(".ar-pending")).to_have_count(0)
+        assert sorted(Store(data).decisions(h).values()) == ["accepted", "rejected"]
+        page.close()
+    finally:
+        outside.close()
         stop_server(proc)
