@@ -93,22 +93,33 @@ def manifest_bytes() -> bytes:
     return json.dumps(build_manifest(rows, decisions), indent=2, ensure_ascii=False, default=str).encode("utf-8")
 
 
+COUNTS_EVERY = 5
+"""Seconds between refreshes of the counts, so they stay the rows a download would give."""
+
+
+@st.fragment(run_every=COUNTS_EVERY)
+def live_counts() -> None:
+    """The counts of the rows a download gives now (decisions from other tabs included)."""
+    rows, decisions = snapshot()
+    counts = export.export_counts(rows, items, decisions)
+    m = st.columns(5)
+    m[0].metric("Rows to export", f"{counts.rows:,}")
+    m[1].metric("Train originals", f"{counts.train_originals:,}")
+    m[2].metric("Accepted variants", f"{counts.variants:,}")
+    m[3].metric("Rejected", f"{counts.rejected:,}")
+    m[4].metric("Undecided (left out)", f"{counts.undecided:,}")
+    notes = [f"as decided at {time.strftime('%H:%M:%S')} (refreshed every {COUNTS_EVERY} s; the download reads "
+             "the decisions again when clicked)"]
+    if counts.repeats:
+        notes.append(f"{counts.repeats:,} accepted variant(s) repeat the text of their original or of another "
+                     "accepted variant and are exported once")
+    if any(b is not basis and b.run_ids for b in bases):
+        notes.append("variants of runs under another mapping are in the other export (choose above)")
+    st.caption(markdown_escape("; ".join(notes) + "."))
+
+
+live_counts()
 rows, decisions = snapshot()
-counts = export.export_counts(rows, items, decisions)
-m = st.columns(5)
-m[0].metric("Rows to export", f"{counts.rows:,}")
-m[1].metric("Train originals", f"{counts.train_originals:,}")
-m[2].metric("Accepted variants", f"{counts.variants:,}")
-m[3].metric("Rejected", f"{counts.rejected:,}")
-m[4].metric("Undecided (left out)", f"{counts.undecided:,}")
-notes = [f"as decided at {time.strftime('%H:%M:%S')}; the download reads the decisions again when clicked"]
-if counts.repeats:
-    notes.append(f"{counts.repeats:,} accepted variant(s) repeat the text of their original or of another "
-                 "accepted variant and are exported once")
-others = sum(1 for b in bases if b is not basis and b.run_ids)
-if others:
-    notes.append("variants of runs under another mapping are in the other export (choose above)")
-st.caption(markdown_escape("; ".join(notes) + "."))
 
 stem = Path(info.name).stem or "dataset"
 manifest = build_manifest(rows, decisions)
@@ -121,6 +132,7 @@ d1.download_button(
     mime=mime,
     key="export_download",
     type="primary",
+    on_click="ignore",  # a rerun would replace the deferred file while it is being fetched
     icon=":material/download:",
 )
 d2.download_button(
@@ -129,6 +141,7 @@ d2.download_button(
     file_name=f"{stem}-manifest.json",
     mime="application/json",
     key="export_manifest",
+    on_click="ignore",
     icon=":material/description:",
 )
 
