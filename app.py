@@ -3,8 +3,8 @@
 Run with ``streamlit run app.py``. Work is kept in SQLite under
 ``$AUGMENT_REVIEW_DATA_DIR`` (default ``~/.augment-review``); the URL's ``?dataset=<hash>``
 names the dataset being worked on, so a reload or a server restart comes back to it.
-This script runs on every page: it sets up the store and the current dataset, then runs
-the page ``st.navigation`` picked.
+This script runs on every page: it sets up the store and the current dataset, saves what
+this tab kept as not yet saved, then runs the page ``st.navigation`` picked.
 """
 
 from __future__ import annotations
@@ -12,11 +12,19 @@ from __future__ import annotations
 import streamlit as st
 
 import app_common as common
+from app_support.markup import markdown_escape
+from augment_core.review.store import StoreBusy
 
 st.set_page_config(page_title="augment-review", page_icon=":material/rule:", layout="wide")
 
-store = common.get_store()
-current = common.select_current_dataset(store)
+try:
+    store = common.get_store()
+    current = common.select_current_dataset(store)
+    conflicts = common.flush_pending(store)
+except StoreBusy as exc:  # only a database still being created or upgraded gets here
+    st.error(f"The database is busy: {markdown_escape(str(exc))}. Reload the page in a moment.",
+             icon=":material/lock_clock:")
+    st.stop()
 
 pages = [
     st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data", default=True),
@@ -33,4 +41,10 @@ with st.sidebar:
     else:
         st.text("No dataset open")
 
-page.run()
+common.dataset_notice()
+for line in conflicts:
+    st.warning(markdown_escape(line), icon=":material/sync_problem:")
+try:
+    page.run()
+except StoreBusy as exc:  # a write other than a decision (those are kept as not yet saved)
+    common.busy_error(exc, "This change was")

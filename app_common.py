@@ -4,27 +4,44 @@ Not a page (``app.py`` lists the pages in ``pages/`` with ``st.navigation``). Lo
 with ``st.cache_resource`` (no copy per call: the cached objects are treated as
 read-only) and keyed by the content hash plus whatever changes them, so a 20,000-row
 candidate list is read from SQLite once, not on every click.
+
+Decisions are *not* cached: the database is the truth, shared by every tab. Every page run
+reads them afresh, and every write (single, bulk, undo) is checked against the database as
+it is when the write runs (see :func:`write_decisions`). A write the database cannot take
+(locked by another program for longer than the store waits) is kept in this tab as "not yet
+saved" and saved at the next chance.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from augment_core import review
+from app_support.markup import markdown_code, markdown_escape
 from augment_core.aliases import BUNDLED_TAGS
+from augment_core.dataset_settings import build_from_settings, settings_key
 from augment_core.errors import InputError
-from augment_core.highlight import markdown_code
-from augment_core.store import Store, build_from_settings
+from augment_core.review import candidates as review_candidates
+from augment_core.review import filters as review
+from augment_core.review.store import ActionResult, Store, StoreBusy, UndoResult
 
 ROOT = Path(__file__).resolve().parent
 SAMPLE_CSV = ROOT / "data" / "projects.csv"
 SAMPLE_TAGS = BUNDLED_TAGS
 CURRENT = "current_dataset"
-DECISIONS = "review_decisions"
+MISSING = "app_missing_dataset"
+ORIGIN = "app_origin"
+PENDING = "app_pending_writes"
+HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+FLUSH_WAIT = 0.5
+"""Seconds a page run waits to save writes kept as not yet saved (the click itself waits longer)."""
 
 
 def run_through_app() -> None:
@@ -52,6 +69,7 @@ def _store(data_dir: str | None) -> Store:
 
 
 def get_store() -> Store:
+    """The store; raises StoreBusy when a new database cannot be set up (app.py says so)."""
     import os
 
     return _store(os.environ.get("AUGMENT_REVIEW_DATA_DIR"))
@@ -61,15 +79,26 @@ def get_store() -> Store:
 
 
 def select_current_dataset(store: Store) -> str | None:
-    """From ``?dataset=<hash>``, else this session's choice, else the latest opened."""
+    """From ``?dataset=<hash>``, else this session's choice, else (a new session) the latest
+    opened. A ``?dataset=`` that is malformed or names no stored dataset opens nothing: the
+    session has no current dataset until the reviewer picks one, and :func:`dataset_notice`
+    says why."""
     wanted = st.query_params.get("dataset")
+    if wanted is not None:
+        if wanted == st.session_state.get(CURRENT):
+            pass
+        elif HASH_RE.match(wanted) and store.has_dataset(wanted):
+            st.session_state[CURRENT] = wanted
+            st.session_state.pop(MISSING, None)
+            _touch(store, wanted)
+        else:
+            st.session_state[CURRENT] = None
+            st.session_state[MISSING] = wanted
+            return None
     current = st.session_state.get(CURRENT)
-    if wanted and wanted != current and store.has_dataset(wanted):
-        current = wanted
-        store.touch_dataset(wanted)
     if current and not store.has_dataset(current):
         current = None
-    if current is None:
+    if current is None and CURRENT not in st.session_state:
         recent = store.recent_datasets(limit=1)
         current = recent[0].hash if recent else None
     st.session_state[CURRENT] = current
@@ -78,9 +107,32 @@ def select_current_dataset(store: Store) -> str | None:
     return current
 
 
+def dataset_notice() -> None:
+    """One line when the URL named a dataset that is not here (never a surprise switch)."""
+    missing = st.session_state.get(MISSING)
+    if missing is None or st.session_state.get(CURRENT):
+        return
+    shown = missing if len(missing) <= 70 else missing[:70] + "…"
+    what = "is not a dataset id" if not HASH_RE.match(missing) else "names no dataset stored here"
+    st.warning(
+        f"The link's dataset \"{markdown_escape(shown)}\" {what}, so no dataset is open. "
+        "Open one from the Data page (upload it, or pick a recent one).",
+        icon=":material/link_off:",
+    )
+
+
+def _touch(store: Store, hash: str) -> None:
+    """Mark a dataset as opened; only orders the recent list, so a busy database skips it."""
+    try:
+        store.touch_dataset(hash)
+    except StoreBusy:
+        pass
+
+
 def open_dataset(store: Store, hash: str) -> None:
-    store.touch_dataset(hash)
+    _touch(store, hash)
     st.session_state[CURRENT] = hash
+    st.session_state.pop(MISSING, None)
     st.query_params["dataset"] = hash
     for key in list(st.session_state):
         if key.startswith(("review_", "export_", "augment_last")):
@@ -127,23 +179,25 @@ def _dataset(data_dir: str, hash: str, name: str, settings_json: str, _ready: An
     return build_from_settings(TableStream(*_stored(hash)), json.loads(settings_json))
 
 
-def _settings_key(settings: dict) -> str:
-    return json.dumps(settings, sort_keys=True)
-
-
 def load_dataset(store: Store, hash: str):
-    """The split dataset, or None when it has no settings; raises InputError."""
+    """The split dataset under its current settings, or None when it has none; raises InputError."""
     info = store.dataset(hash)
     if not info.settings:
         return None
-    return _dataset(str(store.data_dir), hash, info.name, _settings_key(info.settings))
+    return load_dataset_as(store, hash, info.settings)
+
+
+def load_dataset_as(store: Store, hash: str, settings: dict):
+    """The split dataset under the given settings (a run's own, say); raises InputError."""
+    info = store.dataset(hash)
+    return _dataset(str(store.data_dir), hash, info.name, settings_key(settings))
 
 
 def dataset_for(store: Store, hash: str, settings: dict):
     """The dataset under ``settings`` (raises InputError when they do not fit the file),
     cached, so saving these settings next finds it built."""
     info = store.dataset(hash)
-    return _dataset(str(store.data_dir), hash, info.name, _settings_key(settings))
+    return _dataset(str(store.data_dir), hash, info.name, settings_key(settings))
 
 
 def prime(store: Store, hash: str, preview: Any, dataset: Any = None, settings: dict | None = None) -> None:
@@ -152,7 +206,7 @@ def prime(store: Store, hash: str, preview: Any, dataset: Any = None, settings: 
     info = store.dataset(hash)
     _preview(str(store.data_dir), hash, info.name, _ready=preview)
     if dataset is not None and settings is not None and info.settings == settings:
-        _dataset(str(store.data_dir), hash, info.name, _settings_key(settings), _ready=dataset)
+        _dataset(str(store.data_dir), hash, info.name, settings_key(settings), _ready=dataset)
 
 
 def release_upload(upload: Any, key: str) -> None:
@@ -205,68 +259,175 @@ def load_train_keywords(store: Store, hash: str):
     _name, data = store.tags(hash)
     tags_key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
     info = store.dataset(hash)
-    return _train_keywords(str(store.data_dir), hash, tags_key, json.dumps(info.settings, sort_keys=True))
+    return _train_keywords(str(store.data_dir), hash, tags_key, settings_key(info.settings))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _items(data_dir: str, hash: str, run_ids: tuple[int, ...], labels_key: str) -> list[dict]:
+def _items(data_dir: str, hash: str, run_ids: tuple[int, ...]) -> list[review_candidates.CandidateRow]:
     store = get_store()
-    rows = store.candidates(hash, run_ids)
-    dataset = load_dataset(store, hash)
-    labels = {r.id: r.labels for r in dataset.records} if dataset is not None else {}
-    return review.prepare(rows, labels)
+    runs = {r.id: r for r in store.runs(hash)}
+    fallback = store.dataset(hash).settings
+    settings = {rid: (runs[rid].settings if rid in runs and runs[rid].settings else fallback) for rid in run_ids}
+    return review_candidates.prepare(store.candidates(hash, run_ids), settings)
 
 
-def load_items(store: Store, hash: str) -> list[dict]:
-    """Every candidate of the dataset's runs, prepared for the review filters."""
-    run_ids = tuple(r.id for r in store.runs(hash))
-    info = store.dataset(hash)
-    return _items(str(store.data_dir), hash, run_ids, json.dumps(info.settings, sort_keys=True))
+def load_items(store: Store, hash: str, run_ids: tuple[int, ...] | None = None) -> list[review_candidates.CandidateRow]:
+    """The candidates of the dataset's runs (or of ``run_ids``), each read with its own run's
+    settings; a run never changes once stored, so the run ids are the whole cache key."""
+    if run_ids is None:
+        run_ids = tuple(r.id for r in store.runs(hash))
+    return _items(str(store.data_dir), hash, tuple(run_ids))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _facets(data_dir: str, hash: str, run_ids: tuple[int, ...], labels_key: str) -> dict:
-    items = _items(data_dir, hash, run_ids, labels_key)
+def _facets(data_dir: str, hash: str, run_ids: tuple[int, ...]) -> dict:
+    items = _items(data_dir, hash, run_ids)
     return {"facets": review.facets(items), "has_similarity": review.has_similarity(items)}
 
 
 def load_facets(store: Store, hash: str) -> dict:
     run_ids = tuple(r.id for r in store.runs(hash))
-    info = store.dataset(hash)
-    return _facets(str(store.data_dir), hash, run_ids, json.dumps(info.settings, sort_keys=True))
+    return _facets(str(store.data_dir), hash, run_ids)
 
 
 def labels_by_id(dataset) -> dict[str, tuple[str, ...]]:
     return {r.id: r.labels for r in dataset.records}
 
 
-# --- decisions: a dict in session state, mirrored to SQLite on every write ------------
+# --- decisions: read from the database on every run; writes checked against it -----------
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """A write the database could not take yet, kept in this tab until it can."""
+
+    hash: str
+    changes: dict[str, str | None]
+    expected: dict[str, str | None]
+    label: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    saved: bool
+    """False: kept in this tab as not yet saved."""
+    result: ActionResult | None = None
+    message: str = ""
+
+
+def tab_origin() -> str:
+    """This browser tab's id: its actions are recorded under it, and Undo reverts only those."""
+    if ORIGIN not in st.session_state:
+        st.session_state[ORIGIN] = uuid.uuid4().hex
+    return st.session_state[ORIGIN]
+
+
+def _pending() -> list[PendingWrite]:
+    return st.session_state.setdefault(PENDING, [])
+
+
+def pending_writes(hash: str) -> list[PendingWrite]:
+    return [p for p in _pending() if p.hash == hash]
+
+
+def flush_pending(store: Store, wait: float = FLUSH_WAIT) -> list[str]:
+    """Save what this tab kept as not yet saved, oldest first; stops at the first that still
+    cannot be saved. Returns lines to show about conflicts found on the way."""
+    queue = _pending()
+    lines: list[str] = []
+    while queue:
+        p = queue[0]
+        try:
+            result = store.decide_many(p.hash, p.changes, label=p.label, origin=tab_origin(),
+                                       expected=p.expected, wait=wait)
+        except StoreBusy:
+            break
+        queue.pop(0)
+        if result.conflicts:
+            lines.append(conflict_line(p.label, result))
+    return lines
 
 
 def decisions(store: Store, hash: str) -> dict[str, str]:
-    held = st.session_state.get(DECISIONS)
-    if not held or held.get("hash") != hash:
-        held = {"hash": hash, "map": store.decisions(hash)}
-        st.session_state[DECISIONS] = held
-    return held["map"]
+    """The database's decisions now, with this tab's not-yet-saved ones laid over them."""
+    current = store.decisions(hash)
+    for p in pending_writes(hash):
+        for key, d in p.changes.items():
+            if current.get(key) == p.expected.get(key):
+                review.apply_decisions(current, {key: d})
+    return current
 
 
-def decide(store: Store, hash: str, key: str, decision: str | None) -> None:
-    store.decide(hash, key, decision)
-    review.apply_decisions(decisions(store, hash), {key: decision})
+def unsaved_keys(hash: str) -> set[str]:
+    return {k for p in pending_writes(hash) for k in p.changes}
 
 
-def decide_many(store: Store, hash: str, changes: dict[str, str], label: str) -> int:
-    n = store.decide_many(hash, changes, label=label)
-    review.apply_decisions(decisions(store, hash), changes)
-    return n
+def conflict_line(label: str, result: ActionResult) -> str:
+    n = len(result.conflicts)
+    return (f"{label}: {n:,} variant(s) left as they are: decided differently in another tab or "
+            "session since this page showed them (the page now shows the saved decisions).")
 
 
-def undo(store: Store, hash: str):
-    result = store.undo(hash)
-    if result is not None:
-        review.apply_decisions(decisions(store, hash), result.restored)
-    return result
+def write_decisions(
+    store: Store, hash: str, changes: dict[str, str | None], expected: dict[str, str | None], label: str
+) -> WriteOutcome:
+    """Write decisions as one action of this tab, where the database still has what the page
+    showed (``expected``). A busy database keeps the write in this tab, not yet saved; so do
+    writes made while older ones still wait, so they are saved in the order they were made."""
+    if not changes:
+        return WriteOutcome(True, ActionResult(changed={}))
+    lines = flush_pending(store, wait=store.write_wait)
+    if not pending_writes(hash):
+        try:
+            result = store.decide_many(hash, changes, label=label, origin=tab_origin(), expected=expected)
+        except StoreBusy:
+            pass
+        else:
+            if result.conflicts:
+                lines.append(conflict_line(label, result))
+            return WriteOutcome(True, result, " ".join(lines))
+    _pending().append(PendingWrite(hash, dict(changes), dict(expected), label))
+    return WriteOutcome(False, message=busy_line(hash))
+
+
+def busy_line(hash: str) -> str:
+    n = sum(len(p.changes) for p in pending_writes(hash))
+    return (f"{n:,} decision(s) not yet saved: the database is locked by another program. "
+            "They are kept in this tab and saved at the next chance.")
+
+
+def last_undoable(store: Store, hash: str) -> str | None:
+    """What Undo would revert in this tab, as the button names it; None: nothing."""
+    pending = pending_writes(hash)
+    if pending:
+        p = pending[-1]
+        return f"{p.label} ({len(p.changes):,}, not yet saved)"
+    action = store.last_action(hash, origin=tab_origin())
+    if action is None:
+        return None
+    return f"{action.label} ({action.n_items:,}) at {time.strftime('%H:%M:%S', time.localtime(action.created_at))}"
+
+
+def undo(store: Store, hash: str) -> tuple[UndoResult | None, str]:
+    """Revert this tab's latest action (never another tab's): a not-yet-saved one is just
+    dropped; a saved one is reverted where the database still has what it wrote."""
+    queue = _pending()
+    for i in range(len(queue) - 1, -1, -1):
+        if queue[i].hash == hash:
+            p = queue.pop(i)
+            return UndoResult(p.label, p.at, {k: p.expected.get(k) for k in p.changes}), ""
+    try:
+        result = store.undo(hash, origin=tab_origin())
+    except StoreBusy:
+        return None, "Undo not made: the database is locked by another program. Try again in a moment."
+    if result is None:
+        return None, "Nothing of this tab's to undo."
+    line = ""
+    if result.conflicts:
+        line = (f"Undo {result.label}: {len(result.conflicts):,} variant(s) left as they are: "
+                "decided again in another tab or session since.")
+    return result, line
 
 
 # --- small UI helpers --------------------------------------------------------------------
@@ -315,6 +476,12 @@ def dataset_caption(store: Store, hash: str) -> None:
     info = store.dataset(hash)
     if info is not None:
         st.text(f"Dataset: {info.name}  ·  sha256 {hash[:12]}…  ·  {info.n_runs} run(s)")
+
+
+def busy_error(exc: StoreBusy, what: str) -> None:
+    """One line for a write other than a decision that the database could not take."""
+    st.error(f"{what} not saved: {markdown_escape(str(exc))}. Nothing else changed; try again in a moment.",
+             icon=":material/lock_clock:")
 
 
 def show_error(exc: BaseException | str, prefix: str = "") -> None:

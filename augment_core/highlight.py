@@ -1,8 +1,9 @@
 """HTML for a variant beside its original, with the changed words highlighted.
 
 Text from an upload is untrusted, so every piece of text that goes into the HTML passes
-through :func:`html.escape` here, and the result is rendered with ``st.html`` (which
-does not read Markdown). Nothing else in the app builds HTML from user text.
+through :func:`html.escape` here; the app renders the result with ``st.html`` (which does
+not read Markdown). Nothing else builds HTML from user text. The classes used here
+(``ar-*``) are styled by the app (``app_support.markup.CSS``): this module knows no UI.
 
 Changes are the spans over the variant that the augmenters report
 (:class:`augment_core.changes.Change`): a substitution is shown as the new words (the old
@@ -21,17 +22,6 @@ KIND_CLASSES = {"substitute": "ar-sub", "insert": "ar-ins", "delete": "ar-del"}
 KIND_LABELS = {"substitute": "substitution", "insert": "insertion", "delete": "deletion"}
 KIND_COLOURS = {"substitute": "#fde68a", "insert": "#bbf7d0", "delete": "#fecaca"}
 
-CSS = """<style>
-.ar-text { white-space: pre-wrap; line-height: 1.6; font-size: 0.95rem; margin: 0; }
-.ar-sub { background: #fde68a; border-radius: 3px; padding: 0 2px; }
-.ar-ins { background: #bbf7d0; border-radius: 3px; padding: 0 2px; text-decoration: none; }
-.ar-del { background: #fecaca; border-radius: 3px; padding: 0 2px; text-decoration: line-through; }
-.ar-old { background: #e5e7eb; border-radius: 3px; padding: 0 2px; }
-.ar-legend span { margin-right: 0.8rem; }
-.ar-meta { color: #6b7280; font-size: 0.8rem; }
-.ar-badge { border-radius: 8px; padding: 0 6px; font-size: 0.75rem; }
-.ar-accepted { background: #bbf7d0; } .ar-rejected { background: #fecaca; } .ar-undecided { background: #e5e7eb; }
-</style>"""
 
 
 def esc(text: object) -> str:
@@ -97,12 +87,18 @@ def legend_html() -> str:
     items = "".join(
         f'<span><span class="{KIND_CLASSES[k]}">{esc(KIND_LABELS[k])}</span></span>' for k in KIND_CLASSES
     )
-    return f'{CSS}<div class="ar-legend">{items}</div>'
+    return f'<div class="ar-legend">{items}</div>'
 
 
-def badge_html(decision: str | None) -> str:
+BADGE_CLASSES = {"accepted": "ar-accepted", "rejected": "ar-rejected"}
+
+
+def badge_html(decision: str | None, note: str = "") -> str:
+    """The decision as a badge; ``note`` (e.g. "not yet saved") is shown after it."""
     label = decision or "undecided"
-    return f'<span class="ar-badge ar-{esc(label)}">{esc(label)}</span>'
+    cls = BADGE_CLASSES.get(label, "ar-undecided")
+    extra = f' <span class="ar-badge ar-pending">{esc(note)}</span>' if note else ""
+    return f'<span class="ar-badge {cls}">{esc(label)}</span>{extra}'
 
 
 def meta_html(parts: Iterable[object]) -> str:
@@ -110,25 +106,24 @@ def meta_html(parts: Iterable[object]) -> str:
 
 
 def candidate_block_html(
-    row: dict,
+    text: str,
+    changes: Sequence[Change] | str | list | None,
     decision: str | None = None,
     meta: Iterable[object] = (),
-    include_css: bool = True,
+    note: str = "",
 ) -> str:
-    """One variant: its decision badge, metadata line and highlighted text."""
-    body = (
-        f"<div>{badge_html(decision)} {meta_html(meta)}</div>"
-        + variant_html(str(row.get("text", "")), row.get("changes"))
-    )
-    return (CSS if include_css else "") + f'<div class="ar-cand">{body}</div>'
+    """One variant: its decision badge (and ``note``), metadata line and highlighted text."""
+    body = f"<div>{badge_html(decision, note)} {meta_html(meta)}</div>" + variant_html(text, changes)
+    return f'<div class="ar-cand">{body}</div>'
 
 
-def group_original_html(original: str, variants: Sequence[dict] = (), include_css: bool = True) -> str:
-    """The original of a group, marking the words any of its variants replaced or deleted."""
+def group_original_html(original: str, variant_changes: Iterable[Sequence[Change] | str | list | None] = ()) -> str:
+    """The original of a group, marking the words any of its variants (their changes)
+    replaced or deleted."""
     marks: list[tuple[int, int]] = []
-    for v in variants:
+    for changes in variant_changes:
         try:
-            spans = original_spans(v.get("changes"))
+            spans = original_spans(changes)
         except (ValueError, TypeError, KeyError):
             continue
         for start, end, ch in spans:
@@ -147,42 +142,4 @@ def group_original_html(original: str, variants: Sequence[dict] = (), include_cs
         out.append(f'<span class="ar-old">{esc(original[start:end])}</span>')
         pos = end
     out.append(esc(original[pos:]))
-    return (CSS if include_css else "") + f'<p class="ar-text">{"".join(out)}</p>'
-
-
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|$<>~&=\"'^")
-
-
-def markdown_escape(text: object) -> str:
-    """Text that Streamlit's Markdown (``st.error``, ``st.caption``...) shows literally:
-    every Markdown punctuation is backslash-escaped, and a zero-width space after each
-    colon stops ``:emoji:`` and ``:color[...]`` shortcodes."""
-    out = []
-    for ch in "" if text is None else str(text):
-        if ch in _MD_SPECIAL:
-            out.append("\\" + ch)
-        elif ch == ":":
-            out.append(":\u200b")
-        elif ch == "\n":
-            out.append("  \n")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def markdown_code(text: object) -> str:
-    """``text`` as one Markdown inline code span: shown literally, with no Markdown,
-    ``:emoji:`` or ``:color[...]`` read in it (those are read in text, never in code), and
-    with nothing added, so what a user copies from the page is exactly the text.
-
-    The fence is one backtick longer than the longest run of backticks in the text, and one
-    space pads each side (CommonMark strips exactly that), so any text fits. Line breaks
-    become spaces, as in any inline code.
-    """
-    body = " ".join(("" if text is None else str(text)).splitlines()) or " "
-    longest = run = 0
-    for ch in body:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
-    fence = "`" * (longest + 1)
-    return f"{fence} {body} {fence}"
+    return f'<p class="ar-text">{"".join(out)}</p>'

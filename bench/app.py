@@ -37,7 +37,8 @@ from augment_core.alias_swap import AliasSwap  # noqa: E402
 from augment_core.aliases import load_alias_table  # noqa: E402
 from augment_core.dataset import content_hash, read_table  # noqa: E402
 from augment_core.pipeline import run_augmentation  # noqa: E402
-from augment_core.store import Store, build_from_settings, default_settings  # noqa: E402
+from augment_core.dataset_settings import build_from_settings, default_settings  # noqa: E402
+from augment_core.review.store import Store  # noqa: E402
 
 CLICK_JS = """
 async ([selector, index]) => {
@@ -89,7 +90,7 @@ def build_data(data_dir: Path, n_candidates: int) -> str:
     h = content_hash(data)
     store.add_dataset(h, f"projects-x{copy}.csv", data, settings)
     store.add_run(h, {"augmenters": [{"name": "alias_swap"}], "n_per_original": 4, "seed": 0,
-                      "variants": n_candidates}, originals + variants[:n_candidates])
+                      "variants": n_candidates}, originals + variants[:n_candidates], settings=settings)
     store.close()
     return h
 

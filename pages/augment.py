@@ -12,6 +12,9 @@ from augment_core.errors import InputError
 from augment_core.pipeline import run_augmentation
 
 store, hash, dataset = common.start_page("Augment")
+# the settings a run is made from are read once, and kept with the run
+run_settings = store.dataset(hash).settings
+dataset = common.load_dataset_as(store, hash, run_settings)
 
 AUGMENTERS = ["alias_swap", "contextual_substitute", "contextual_insert"]
 n_train = sum(1 for r in dataset.records if r.split == "train")
@@ -115,11 +118,11 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
             "keep_original": bool(keep_original),
             "seed": int(seed),
             "quality": bool(score),
-            "settings": store.dataset(hash).settings,
+            "settings": run_settings,
             "variants": sum(1 for r in rows if r["augmenter"] != "original"),
             "seconds": round(time.monotonic() - started, 2),
         }
-        run_id = store.add_run(hash, run_params, rows)
+        run_id = store.add_run(hash, run_params, rows, settings=run_settings)
         bar.progress(1.0, text=f"Done in {run_params['seconds']:.1f} s")
         st.session_state["augment_last_run"] = run_id
         st.success(f"Run {run_id}: {run_params['variants']:,} variants from {n_train:,} train originals.")

@@ -10,11 +10,13 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
+from app_support.markup import markdown_escape
 from augment_core.agreement import keyword_rows
 from augment_core.dataset import TableStream, content_hash, scan
+from augment_core.dataset_settings import RemapImpact, build_from_settings, default_settings, remap_impact, settings_key
 from augment_core.errors import InputError
+from augment_core.review import export
 from augment_core.splitting import split_tag_counts
-from augment_core.store import build_from_settings, default_settings
 
 common.run_through_app()
 store = common.get_store()
@@ -130,9 +132,9 @@ cols = table.columns
 NO_SPLIT = "(split for me)"
 NO_ID = "(row number)"
 if info.n_runs:
-    st.warning(
-        f"This dataset has {info.n_runs} run(s). Changing the mapping keeps them and their "
-        "decisions, but new runs use the new mapping."
+    st.caption(
+        f"This dataset has {info.n_runs} run(s). Each keeps the mapping, ids, split and seed it was made "
+        "from, and its decisions stay with it; a new mapping is used by new runs."
     )
 with st.form("data_mapping_form"):
     text_columns = st.multiselect(
@@ -174,6 +176,35 @@ with st.form("data_mapping_form"):
     split_seed = r4.number_input("Split seed", 0, 2**31 - 1, int(settings.get("split_seed") or 0), key="data_split_seed")
     saved = st.form_submit_button("Save mapping", type="primary")
 
+
+
+def _impact(new_settings: dict) -> tuple[RemapImpact, int]:
+    """How the decided originals of every run made under other settings fare under
+    ``new_settings``, and how many decisions those runs hold."""
+    decided = store.decisions(hash)
+    total = RemapImpact(0, 0, 0, 0, 0)
+    n_decisions = 0
+    if not decided:
+        return total, 0
+    new = common.dataset_for(store, hash, new_settings)
+    for basis in export.bases(store.runs(hash), info.settings):
+        if basis.key == settings_key(new_settings) or not basis.run_ids:
+            continue
+        keys = [it for it in common.load_items(store, hash, basis.run_ids) if it.key in decided]
+        if not keys:
+            continue
+        n_decisions += len(keys)
+        one = remap_impact(common.load_dataset_as(store, hash, basis.settings), new, {it.parent_id for it in keys})
+        total = RemapImpact(*(a + b for a, b in zip(total.__dict__.values(), one.__dict__.values())))
+    return total, n_decisions
+
+
+def _save(new_settings: dict) -> None:
+    store.save_settings(hash, new_settings)
+    st.session_state.pop("data_remap_pending", None)
+    st.session_state["data_mapping_msg"] = "Mapping saved."
+
+
 if saved:
     new_settings = {
         "mapping": {
@@ -187,15 +218,41 @@ if saved:
         "split_ratios": [train_r, val_r, test_r],
         "split_seed": int(split_seed),
     }
+    st.session_state.pop("data_remap_pending", None)
     try:
         common.dataset_for(store, hash, new_settings)  # built and cached for the page below
+        impact, n_decisions = _impact(new_settings)
     except InputError as exc:
         common.show_error(exc, prefix="This mapping does not fit the file: ")
     else:
-        store.save_settings(hash, new_settings)
-        st.session_state.pop(common.DECISIONS, None)
-        st.success("Mapping saved.")
+        if impact.changed:
+            st.session_state["data_remap_pending"] = (new_settings, impact, n_decisions)
+        else:
+            _save(new_settings)
         info = store.dataset(hash)
+
+pending = st.session_state.get("data_remap_pending")
+if pending:
+    new_settings, impact, n_decisions = pending
+    st.warning(markdown_escape(
+        f"Not saved yet: under this mapping {impact.changed:,} of the {impact.decided:,} originals that have "
+        f"decided variants ({n_decisions:,} decisions) would change: {impact.new_id:,} get another id, "
+        f"{impact.left_train:,} leave the train split, {impact.relabelled:,} get other labels. "
+        "Their decisions are kept with the runs they were made in: Review and Export go on using those runs' "
+        "own mapping, ids and split, so no decision moves to another row or is dropped (Export offers the "
+        "runs of each mapping separately). Only new runs use the new mapping."
+    ), icon=":material/warning:")
+    c1, c2 = st.columns(2)
+    if c1.button("Save this mapping", key="data_remap_confirm", type="primary"):
+        _save(new_settings)
+        st.rerun()
+    if c2.button("Keep the current mapping", key="data_remap_cancel"):
+        st.session_state.pop("data_remap_pending", None)
+        st.rerun()
+
+mapping_msg = st.session_state.pop("data_mapping_msg", None)
+if mapping_msg:
+    st.success(mapping_msg)
 
 if not info.settings:
     st.info("The guessed mapping does not fit this file: choose the columns above and save.")

@@ -1,9 +1,16 @@
 """Export: the curated training split (train originals + accepted variants), a manifest,
-and charts of tag counts before/after and acceptance by augmenter and alias rule."""
+and charts of tag counts before/after and acceptance by augmenter and alias rule.
+
+Variants are exported with the dataset as their runs saw it (the runs' own mapping, ids,
+split and seed), one set of settings at a time (``export.Basis``). The file and the manifest
+are built from the database when the download is clicked, so a tab left open exports what
+is decided now; the page's counts are those of the same rows.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import altair as alt
@@ -11,26 +18,111 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
-from augment_core import export
+from app_support.markup import markdown_escape
+from augment_core.dataset_settings import settings_key
+from augment_core.errors import InputError
 from augment_core.io import encode_rows
+from augment_core.review import export
 
-store, hash, dataset = common.start_page("Export")
+store, hash, current_dataset = common.start_page("Export")
 info = store.dataset(hash)
-items = common.load_items(store, hash)
-decisions = common.decisions(store, hash)
+runs = store.runs(hash)
+bases = export.bases(runs, info.settings)
+
+
+def _describe(b: export.Basis) -> str:
+    m = b.settings.get("mapping", {})
+    runs_txt = ("runs " + ", ".join(map(str, b.run_ids))) if b.run_ids else "no runs"
+    split = f"split column {m.get('split_column')}" if m.get("split_column") else f"split seed {b.settings.get('split_seed')}"
+    current = " (the current mapping)" if b.key == settings_key(info.settings) else ""
+    return f"{runs_txt} · id column {m.get('id_column') or '(row number)'} · {split}{current}"
+
+
+basis = bases[-1]
+if len(bases) > 1:
+    st.info("The runs were made under different column mappings or splits. Each variant is exported with "
+            "the dataset as its run saw it, so an export covers one mapping at a time.", icon=":material/info:")
+    by_key = {b.key: b for b in bases}
+    basis_names = {b.key: _describe(b) for b in bases}
+    choice = st.selectbox("Runs to export", list(by_key), index=len(bases) - 1,
+                          format_func=basis_names.__getitem__, key="export_basis")
+    basis = by_key[choice]
+try:
+    dataset = common.load_dataset_as(store, hash, basis.settings)
+except InputError as exc:
+    common.show_error(exc, prefix="These runs' mapping no longer fits the file: ")
+    st.stop()
+items = common.load_items(store, hash, basis.run_ids)
 
 c1, c2 = st.columns(2)
 fmt = c1.radio("Format", ["csv", "jsonl", "parquet"], horizontal=True, key="export_format")
 include_eval = c2.checkbox("Also include val/test rows (untouched)", value=False, key="export_include_eval")
 
-rows = export.curated_rows(dataset, items, decisions, include_eval=include_eval)
-counts = export.decision_counts(items, decisions)
-m = st.columns(5)
-m[0].metric("Rows to export", f"{len(rows):,}")
-m[1].metric("Train originals", f"{sum(1 for r in dataset.records if r.split == 'train'):,}")
-m[2].metric("Accepted variants", f"{counts['accepted']:,}")
-m[3].metric("Rejected", f"{counts['rejected']:,}")
-m[4].metric("Undecided (left out)", f"{counts['undecided']:,}")
+
+def snapshot() -> tuple[list[dict], dict[str, str]]:
+    """The rows to export from the decisions in the database now."""
+    decisions = store.decisions(hash)
+    return export.curated_rows(dataset, items, decisions, include_eval=include_eval), decisions
+
+
+def build_manifest(rows: list[dict], decisions: dict[str, str], guarded: int) -> dict:
+    return export.build_manifest(
+        dataset_hash=hash,
+        dataset_name=info.name,
+        columns=common.load_table(store, hash).columns,
+        settings=basis.settings,
+        tags_name=store.tags(hash)[0],
+        runs=[{"id": r.id, "created_at": r.created_at, "params": r.params, "settings": r.settings}
+              for r in runs if r.id in basis.run_ids],
+        dataset=dataset,
+        candidates=items,
+        decisions=decisions,
+        exported=rows,
+        include_eval=include_eval,
+        fmt=fmt,
+        csv_formula_guard=guard if fmt == "csv" else None,
+        guarded_cells=guarded,
+    )
+
+
+def file_bytes() -> bytes:
+    rows, _ = snapshot()
+    return encode_rows(rows, fmt, formula_guard=guard)[0]
+
+
+def manifest_bytes() -> bytes:
+    rows, decisions = snapshot()
+    guarded = encode_rows(rows, fmt, formula_guard=guard)[1] if guard else 0
+    return json.dumps(build_manifest(rows, decisions, guarded), indent=2, ensure_ascii=False, default=str).encode("utf-8")
+
+
+COUNTS_EVERY = 5
+"""Seconds between refreshes of the counts, so they stay the rows a download would give."""
+
+
+@st.fragment(run_every=COUNTS_EVERY)
+def live_counts() -> None:
+    """The counts of the rows a download gives now (decisions from other tabs included)."""
+    rows, decisions = snapshot()
+    counts = export.export_counts(rows, items, decisions)
+    m = st.columns(5)
+    m[0].metric("Rows to export", f"{counts.rows:,}")
+    m[1].metric("Train originals", f"{counts.train_originals:,}")
+    m[2].metric("Accepted variants", f"{counts.variants:,}")
+    m[3].metric("Rejected", f"{counts.rejected:,}")
+    m[4].metric("Undecided (left out)", f"{counts.undecided:,}")
+    notes = [f"as decided at {time.strftime('%H:%M:%S')} (refreshed every {COUNTS_EVERY} s; the download reads "
+             "the decisions again when clicked)"]
+    if counts.repeats:
+        notes.append(f"{counts.repeats:,} accepted variant(s) repeat the text of their original or of another "
+                     "accepted variant and are exported once")
+    if any(b is not basis and b.run_ids for b in bases):
+        notes.append("variants of runs under another mapping are in the other export (choose above)")
+    st.caption(markdown_escape("; ".join(notes) + "."))
+
+
+live_counts()
+rows, decisions = snapshot()
 
 guard = False
 if fmt == "csv":
@@ -41,7 +133,7 @@ if fmt == "csv":
         help="A spreadsheet runs a cell such as =HYPERLINK(...) as a formula (CSV injection). The prefix "
         "stops that but changes the text: for training, download JSONL or Parquet, or this CSV unguarded.",
     )
-data, guarded = encode_rows(rows, fmt, formula_guard=guard)
+_, guarded = encode_rows(rows, fmt, formula_guard=guard) if guard else (b"", 0)
 if fmt == "csv":
     if guard:
         st.caption(
@@ -52,37 +144,22 @@ if fmt == "csv":
         st.caption("Formula guard off: the CSV holds the raw text. Open it in a spreadsheet only if you trust it.")
 
 stem = Path(info.name).stem or "dataset"
-manifest = export.build_manifest(
-    dataset_hash=hash,
-    dataset_name=info.name,
-    columns=common.load_table(store, hash).columns,
-    settings=info.settings,
-    tags_name=store.tags(hash)[0],
-    runs=[{"id": r.id, "created_at": r.created_at, "params": r.params} for r in store.runs(hash)],
-    dataset=dataset,
-    candidates=items,
-    decisions=decisions,
-    exported=rows,
-    include_eval=include_eval,
-    fmt=fmt,
-    csv_formula_guard=guard if fmt == "csv" else None,
-    guarded_cells=guarded,
-)
+manifest = build_manifest(rows, decisions, guarded)
 d1, d2 = st.columns(2)
 mime = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}[fmt]
 d1.download_button(
     f"Download curated split ({fmt})",
-    data=data,
+    data=file_bytes,
     file_name=f"{stem}-curated.{fmt}",
     mime=mime,
     key="export_download",
     type="primary",
-    on_click="ignore",
+    on_click="ignore",  # a rerun would replace the deferred file while it is being fetched
     icon=":material/download:",
 )
 d2.download_button(
     "Download manifest (JSON)",
-    data=json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode("utf-8"),
+    data=manifest_bytes,
     file_name=f"{stem}-manifest.json",
     mime="application/json",
     key="export_manifest",

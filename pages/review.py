@@ -1,21 +1,26 @@
 """Review: every variant beside its original, changed words highlighted; accept or reject
-one at a time or in bulk by filter, undo, and a focused mode with keyboard shortcuts."""
+one at a time or in bulk by filter, undo, and a focused mode with keyboard shortcuts.
+
+Every run of the list reads the decisions from the database, and every button carries what
+the page showed, so a write made meanwhile in another tab is never overwritten unknowingly
+(``common.write_decisions``). Undo reverts this tab's own actions only."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 import app_common as common
-from augment_core import review
+from app_support.markup import CSS, markdown_escape
 from augment_core.highlight import (
     badge_html,
     candidate_block_html,
     group_original_html,
     legend_html,
-    markdown_escape,
     meta_html,
     variant_html,
 )
+from augment_core.review import filters as review
+from augment_core.review.candidates import CandidateRow
 
 GROUPS_PER_PAGE = 20
 store, hash, dataset = common.start_page("Review")
@@ -26,7 +31,7 @@ if not items:
     st.stop()
 info = common.load_facets(store, hash)
 facets = info["facets"]
-st.html(legend_html())
+st.html(CSS + legend_html())
 
 # --- filters and sorting (a change reruns the page; a decision reruns only the list) -------
 
@@ -65,14 +70,14 @@ flt = review.Filter(
 
 
 
-def _meta(it: dict) -> list:
-    parts = [it.get("augmenter"), f"run {it.get('run_id')}"]
-    if it["_rules"]:
-        parts.append(", ".join(it["_rules"]))
-    if it["_similarity"] is not None:
-        parts.append(f"similarity {it['_similarity']:.2f}")
-    if it["_flags"]:
-        parts.append("flags: " + ", ".join(it["_flags"]))
+def _meta(it: CandidateRow) -> list:
+    parts = [it.augmenter, f"run {it.run_id}"]
+    if it.rules:
+        parts.append(", ".join(it.rules))
+    if it.similarity is not None:
+        parts.append(f"similarity {it.similarity:.2f}")
+    if it.flags:
+        parts.append("flags: " + ", ".join(it.flags))
     return parts
 
 
@@ -87,21 +92,32 @@ def _progress(decisions: dict) -> None:
     st.progress(counts["reviewed"] / counts["total"] if counts["total"] else 0.0)
 
 
-def _decide(key: str, decision: str) -> None:
-    common.decide(store, hash, key, decision)
+def _report(outcome: common.WriteOutcome, done: str = "") -> None:
+    """A warning line (not saved yet, or conflicts) or a toast for what was written."""
+    if outcome.message:
+        st.session_state["review_warning"] = outcome.message
+    elif done:
+        st.session_state["review_notice"] = done
 
 
-def _bulk(keys_decision: dict, label: str) -> None:
-    n = common.decide_many(store, hash, keys_decision, label)
-    st.session_state["review_notice"] = f"{label}: {n:,} decision(s) written."
+def _decide(key: str, decision: str, shown: str | None) -> None:
+    outcome = common.write_decisions(store, hash, {key: decision}, {key: shown}, f"{decision} {key}")
+    _report(outcome)
+
+
+def _bulk(changes: dict, expected: dict, label: str) -> None:
+    outcome = common.write_decisions(store, hash, changes, expected, label)
+    n = len(outcome.result.changed) if outcome.result else 0
+    _report(outcome, f"{label}: {n:,} decision(s) written.")
 
 
 def _undo() -> None:
-    result = common.undo(store, hash)
-    if result is None:
-        st.session_state["review_notice"] = "Nothing to undo."
-    else:
-        st.session_state["review_notice"] = f"Undone ({len(result.restored):,} decision(s))."
+    result, line = common.undo(store, hash)
+    if line:
+        st.session_state["review_warning"] = line
+    if result is not None:
+        if not line:
+            st.session_state["review_notice"] = f"Undone: {result.label} ({len(result.restored):,} decision(s))."
         if len(result.restored) == 1:
             st.session_state["review_focus_key"] = next(iter(result.restored))
 
@@ -111,9 +127,24 @@ def _set_page(page: int) -> None:
 
 
 def _notice() -> None:
+    """This tab's messages: a toast for what was written, one line for what was not."""
     notice = st.session_state.pop("review_notice", None)
     if notice:
         st.toast(markdown_escape(notice))
+    warning = st.session_state.pop("review_warning", None)
+    if common.pending_writes(hash):
+        warning = common.busy_line(hash)
+    if warning:
+        st.warning(markdown_escape(warning), icon=":material/sync_problem:")
+
+
+def _undo_button(container, key: str, short: bool = False) -> None:
+    """Undo reverts this tab's latest action only; its tooltip names the action and its time."""
+    what = common.last_undoable(store, hash)
+    label = "Undo (u)" if short else "Undo"
+    container.button(label, key=key, on_click=_undo, icon=":material/undo:", width="stretch", disabled=what is None,
+                     help=markdown_escape(f"Undo this tab's latest action: {what}") if what else "Nothing of this tab's to undo "
+                     "(Undo reverts only what was done in this tab).")
 
 
 # --- list mode -----------------------------------------------------------------------------
@@ -130,12 +161,11 @@ def review_list(flt: review.Filter, order: str) -> None:
     only_undecided = b3.checkbox("Bulk: only undecided", value=True, key="review_bulk_only_undecided")
     acc = review.bulk_changes(visible, decisions, "accepted", only_undecided)
     rej = review.bulk_changes(visible, decisions, "rejected", only_undecided)
-    b1.button(f"Accept {len(acc):,} matching", key="review_bulk_accept", disabled=not acc,
-              on_click=_bulk, args=(acc, "bulk accept"), width="stretch")
-    b2.button(f"Reject {len(rej):,} matching", key="review_bulk_reject", disabled=not rej,
-              on_click=_bulk, args=(rej, "bulk reject"), width="stretch")
-    b4.button("Undo", key="review_undo", on_click=_undo, icon=":material/undo:", width="stretch",
-              disabled=not store.can_undo(hash))
+    b1.button(f"Accept {len(acc):,} matching", key="review_bulk_accept", disabled=not acc, on_click=_bulk,
+              args=(acc, review.expected_states(acc, decisions), f"bulk accept {len(acc):,}"), width="stretch")
+    b2.button(f"Reject {len(rej):,} matching", key="review_bulk_reject", disabled=not rej, on_click=_bulk,
+              args=(rej, review.expected_states(rej, decisions), f"bulk reject {len(rej):,}"), width="stretch")
+    _undo_button(b4, "review_undo")
 
     groups = review.group_by_original(visible)
     shown, n_pages, page = review.paginate(groups, st.session_state.get("review_page", 1), GROUPS_PER_PAGE)
@@ -147,20 +177,22 @@ def review_list(flt: review.Filter, order: str) -> None:
         st.info("No variants match these filters.")
         return
 
+    unsaved = common.unsaved_keys(hash)
     for group in shown:
         with st.container(border=True):
-            tags_of = ", ".join(group.items[0]["_tags"])
+            tags_of = ", ".join(group.items[0].tags)
             st.html(meta_html([f"original {group.parent_id}", tags_of]) + group_original_html(
-                group.original_text, group.items, include_css=False))
+                group.original_text, [it.changes for it in group.items]))
             for it in group.items:
-                key = it["key"]
+                key = it.key
                 d = decisions.get(key)
                 c1, c2, c3 = st.columns([7, 1.2, 1.2], vertical_alignment="center")
                 with c1:
-                    st.html(candidate_block_html(it, d, meta=_meta(it), include_css=False))
-                c2.button("Accept", key=f"review_a_{key}", on_click=_decide, args=(key, "accepted"),
+                    note = "not yet saved" if key in unsaved else ""
+                    st.html(candidate_block_html(it.text, it.changes, d, meta=_meta(it), note=note))
+                c2.button("Accept", key=f"review_a_{key}", on_click=_decide, args=(key, "accepted", d),
                           type="primary" if d == "accepted" else "secondary", width="stretch")
-                c3.button("Reject", key=f"review_r_{key}", on_click=_decide, args=(key, "rejected"),
+                c3.button("Reject", key=f"review_r_{key}", on_click=_decide, args=(key, "rejected", d),
                           type="primary" if d == "rejected" else "secondary", width="stretch")
 
 
@@ -184,8 +216,8 @@ KEYS_JS = """<script>
 </script>"""
 
 
-def _focus_decide(key: str, decision: str) -> None:
-    common.decide(store, hash, key, decision)
+def _focus_decide(key: str, decision: str, shown: str | None) -> None:
+    _decide(key, decision, shown)
     st.session_state["review_focus_prev"] = key
 
 
@@ -203,13 +235,13 @@ def review_focus(flt: review.Filter, order: str) -> None:
     st.html(KEYS_JS, unsafe_allow_javascript=True)
     # every variant the filter matches, whatever its status: focus walks the undecided ones
     visible = review.sort_items(review.apply_filter(items, review.Filter(**{**flt.__dict__, "status": "all"}), decisions), order)
-    by_key = {it["key"]: it for it in visible}
+    by_key = {it.key: it for it in visible}
     skipped = st.session_state.setdefault("review_focus_skipped", set())
     key = st.session_state.get("review_focus_key")
     if key not in by_key or key in decisions or key in skipped:
         key = review.next_undecided(visible, decisions, after=st.session_state.get("review_focus_prev"), skipped=skipped)
         st.session_state["review_focus_key"] = key
-    left = sum(1 for it in visible if it["key"] not in decisions)
+    left = sum(1 for it in visible if it.key not in decisions)
     st.text(f"{left:,} undecided of {len(visible):,} matching · keys: a accept · r reject · s skip · u undo")
     if key is None:
         st.success("Nothing left to review under these filters." + (" (Some were skipped.)" if skipped else ""))
@@ -217,20 +249,21 @@ def review_focus(flt: review.Filter, order: str) -> None:
         if skipped and c1.button("Review the skipped ones", key="review_focus_unskip"):
             skipped.clear()
             st.rerun(scope="fragment")
-        c2.button("Undo (u)", key="review_focus_undo", on_click=_undo, disabled=not store.can_undo(hash))
+        _undo_button(c2, "review_focus_undo", short=True)
         return
     it = by_key[key]
+    shown = decisions.get(key)
     with st.container(border=True):
-        st.html(meta_html([f"original {it.get('parent_id')}", ", ".join(it["_tags"])]) +
-                group_original_html(str(it.get("original_text", "")), [it], include_css=False))
-        st.html(badge_html(decisions.get(key)) + " " + meta_html(_meta(it)) +
-                variant_html(str(it.get("text", "")), it.get("changes")))
+        st.html(meta_html([f"original {it.parent_id}", ", ".join(it.tags)]) +
+                group_original_html(it.original_text, [it.changes]))
+        st.html(badge_html(shown) + " " + meta_html(_meta(it)) + variant_html(it.text, it.changes))
     c1, c2, c3, c4 = st.columns(4)
     c1.button("Accept (a)", key="review_focus_accept", type="primary", on_click=_focus_decide,
-              args=(key, "accepted"), width="stretch")
-    c2.button("Reject (r)", key="review_focus_reject", on_click=_focus_decide, args=(key, "rejected"), width="stretch")
+              args=(key, "accepted", shown), width="stretch")
+    c2.button("Reject (r)", key="review_focus_reject", on_click=_focus_decide, args=(key, "rejected", shown),
+              width="stretch")
     c3.button("Skip (s)", key="review_focus_skip", on_click=_focus_skip, args=(key,), width="stretch")
-    c4.button("Undo (u)", key="review_focus_undo", on_click=_undo, disabled=not store.can_undo(hash), width="stretch")
+    _undo_button(c4, "review_focus_undo", short=True)
 
 
 if mode == "List":

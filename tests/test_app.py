@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from augment_core.dataset import content_hash
-from augment_core.store import Store, candidate_key
+from augment_core.review.store import Store, candidate_key
 
 pytestmark = pytest.mark.app
 
@@ -298,3 +298,194 @@ def test_alias_table_shows_agreement_and_min_agreement_skips_ambiguous_keywords(
     changes = [c for r in rows if r["augmenter"] == "alias_swap" for c in json.loads(r["changes"])]
     assert changes and all("agreement" in c and "support" in c for c in changes)
     assert not any(c["support"] >= 3 and c["agreement"] < 0.5 for c in changes)
+
+
+# --- review integrity: the database is the truth ----------------------------------------------
+
+
+def _reviewing(data_dir, small_csv) -> tuple[AppTest, str]:
+    """A session on the review page of the small sample after one alias-swap run."""
+    at = _upload(_app(), "small.csv", small_csv)
+    at.switch_page("pages/augment.py").run()
+    at.button(key="augment_run").click().run()
+    at.switch_page("pages/review.py").run()
+    _ok(at)
+    return at, content_hash(small_csv)
+
+
+def _tab(h: str, page: str = "pages/review.py") -> AppTest:
+    """A second browser tab on the same dataset (its own session)."""
+    at = _app()
+    at.query_params["dataset"] = h
+    at.run()
+    at.switch_page(page).run()
+    _ok(at)
+    return at
+
+
+def _plain(elements) -> list[str]:
+    """Texts of message elements as a reader sees them (Markdown escapes taken out)."""
+    return [e.value.replace("\u200b", "").replace("\\", "") for e in elements]
+
+
+def _variant_keys(at: AppTest, prefix: str = "review_r_") -> list[str]:
+    return [b.key[len(prefix):] for b in at.button if b.key and b.key.startswith(prefix)]
+
+
+def test_two_tabs_never_overwrite_each_other(data_dir, small_csv):
+    a, h = _reviewing(data_dir, small_csv)
+    b = _tab(h)
+    store = Store(data_dir)
+    n = int(_metrics(b)["Left"])
+    keys = _variant_keys(a)[:3]
+    for k in keys:  # tab A rejects three; tab B is not rerun (stale)
+        a.button(key=f"review_r_{k}").click().run()
+    assert {k: store.decisions(h)[k] for k in keys} == {k: "rejected" for k in keys}
+    assert b.button(key="review_bulk_accept").label == f"Accept {n} matching"
+
+    b.button(key="review_bulk_accept").click().run()  # "Bulk: only undecided" is on
+    _ok(b)
+    decided = store.decisions(h)
+    assert [decided[k] for k in keys] == ["rejected"] * 3  # A's rejections stand
+    assert sum(d == "accepted" for d in decided.values()) == n - 3
+    m = _metrics(b)  # B's counters are the database's now
+    assert (m["Accepted"], m["Rejected"], m["Left"]) == (str(n - 3), "3", "0")
+    assert any("3 variant(s) left as they are" in w for w in _plain(b.warning)), _plain(b.warning)
+
+    # a single click on what B still shows as undecided, decided in A meanwhile: not written
+    other = _variant_keys(a)[3]
+    c = _tab(h)
+    a.run()
+    a.button(key=f"review_r_{other}").click().run()  # A flips it to rejected; C saw it accepted
+    c.button(key=f"review_a_{other}").click().run()
+    _ok(c)
+    assert store.decisions(h)[other] == "rejected"
+    assert any("1 variant(s) left as they are" in w for w in _plain(c.warning))
+
+    # B's undo reverts B's bulk, never A's rejections; then B has nothing of its own left
+    assert "bulk accept" in b.button(key="review_undo").help
+    b.button(key="review_undo").click().run()
+    _ok(b)
+    assert store.decisions(h) == {**{k: "rejected" for k in keys}, other: "rejected"}
+    assert b.button(key="review_undo").disabled
+    assert c.button(key="review_undo").disabled  # C's click wrote nothing: nothing of C's to undo
+    a.run()
+    a.button(key="review_undo").click().run()  # A's latest: its reject of `other`, back to what it replaced
+    assert store.decisions(h) == {**{k: "rejected" for k in keys}, other: "accepted"}
+
+    # Export in a tab opened before all this reads the database, not what it once showed
+    e = _tab(h, "pages/export.py")
+    a.button(key=f"review_a_{_variant_keys(a)[5]}").click().run()
+    e.run()
+    assert _metrics(e)["Accepted variants"] == "2" and _metrics(e)["Rejected"] == "3"
+
+
+def test_locked_database_keeps_the_decision_until_it_can_be_saved(data_dir, small_csv, monkeypatch):
+    """Another program holds the write lock: the click shows one line, keeps the decision in
+    the page as not yet saved (no traceback), and saves it at the next chance."""
+    import sqlite3
+
+    monkeypatch.setenv("AUGMENT_REVIEW_WRITE_WAIT", "0.3")
+    at, h = _reviewing(data_dir, small_csv)
+    store = Store(data_dir)
+    keys = _variant_keys(at)
+    outside = sqlite3.connect(store.path, isolation_level=None)
+    outside.execute("BEGIN IMMEDIATE")
+    try:
+        at.button(key=f"review_a_{keys[0]}").click().run()
+        _ok(at)
+        at.button(key=f"review_r_{keys[1]}").click().run()
+        _ok(at)
+        assert [w for w in _plain(at.warning) if "not yet saved" in w] == [
+            "2 decision(s) not yet saved: the database is locked by another program. They are kept in this tab "
+            "and saved at the next chance."]
+        assert (_metrics(at)["Accepted"], _metrics(at)["Rejected"]) == ("1", "1")
+        assert sum("not yet saved" in h_.proto.body for h_ in at.get("html")) == 2
+        assert store.decisions(h) == {}
+        # undo of a not-yet-saved decision just drops it
+        at.button(key="review_undo").click().run()
+        assert _metrics(at)["Rejected"] == "0"
+    finally:
+        outside.execute("ROLLBACK")
+        outside.close()
+    at.run()  # the next chance: any rerun of the page
+    _ok(at)
+    assert store.decisions(h) == {keys[0]: "accepted"}
+    assert not [w for w in at.warning if "not yet saved" in w.value]
+    at.button(key=f"review_r_{keys[2]}").click().run()
+    assert store.decisions(h) == {keys[0]: "accepted", keys[2]: "rejected"}
+
+
+@pytest.mark.parametrize("wanted", ["0" * 64, "not-a-dataset<b>x</b>"])
+def test_unknown_dataset_link_opens_nothing(data_dir, small_csv, wanted):
+    _upload(_app(), "small.csv", small_csv)  # a dataset is there, and the latest opened
+    at = _app()
+    at.query_params["dataset"] = wanted
+    at.run()
+    _ok(at)
+    assert at.session_state["current_dataset"] is None
+    notices = [w.value for w in at.warning if "no dataset is open" in w.value]
+    assert len(notices) == 1 and "<b>" not in notices[0]
+    assert any("No dataset open" in t.value for t in at.sidebar.text)
+    assert at.query_params["dataset"] in (wanted, [wanted])  # the link is not rewritten to another dataset
+    at.switch_page("pages/review.py").run()  # moving on does not open one by surprise either
+    _ok(at)
+    assert at.session_state["current_dataset"] is None
+    assert any("No dataset yet" in i.value for i in at.info)
+
+
+def _sparse_ids(data: bytes) -> bytes:
+    """The sample with ids 7, 14, 21...: no longer the row numbers."""
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([rows[0], *([str(7 * int(r[0])), *r[1:]] for r in rows[1:])])
+    return buf.getvalue().encode()
+
+
+def test_remap_after_review_keeps_decisions_with_their_run(data_dir, small_csv):
+    at, h = _reviewing(data_dir, _sparse_ids(small_csv))
+    store = Store(data_dir)
+    keys = _variant_keys(at, "review_a_")
+    for k in keys[:4]:
+        at.button(key=f"review_a_{k}").click().run()
+    at.button(key=f"review_r_{keys[4]}").click().run()
+    (run,) = store.runs(h)
+    assert run.settings["mapping"]["id_column"] == "id"
+
+    at.switch_page("pages/data.py").run()
+    at.selectbox(key="data_id_column").set_value("(row number)")
+    _submit(at)
+    _ok(at)
+    warning = [w for w in _plain(at.warning) if "Not saved yet" in w]
+    parents = {k.split(":")[1].split("~")[0] for k in keys[:5]}
+    assert warning == [
+        f"Not saved yet: under this mapping {len(parents)} of the {len(parents)} originals that have decided "
+        f"variants (5 decisions) would change: {len(parents)} get another id, 0 leave the train split, 0 get "
+        "other labels. Their decisions are kept with the runs they were made in: Review and Export go on using "
+        "those runs' own mapping, ids and split, so no decision moves to another row or is dropped (Export "
+        "offers the runs of each mapping separately). Only new runs use the new mapping."], warning
+    assert store.dataset(h).settings["mapping"]["id_column"] == "id"  # nothing saved before the reviewer agrees
+    at.button(key="data_remap_confirm").click().run()
+    _ok(at)
+    assert "Mapping saved." in [s.value for s in at.success]
+    assert store.dataset(h).settings["mapping"]["id_column"] is None
+    assert store.runs(h)[0].settings == run.settings  # the run keeps its own
+
+    at.switch_page("pages/review.py").run()
+    m = _metrics(at)
+    assert (m["Accepted"], m["Rejected"]) == ("4", "1")
+    at.switch_page("pages/export.py").run()
+    _ok(at)
+    m = _metrics(at)
+    n_train = sum(1 for r in store.run_rows(run.id) if r["augmenter"] == "original" and r["split"] == "train")
+    assert m["Accepted variants"] == "4" and m["Rows to export"] == str(n_train + 4)
+
+    # a new run under the new mapping: the export offers each mapping's runs separately
+    at.switch_page("pages/augment.py").run()
+    at.button(key="augment_run").click().run()
+    at.switch_page("pages/export.py").run()
+    _ok(at)
+    basis = at.selectbox(key="export_basis")
+    assert len(basis.options) == 2 and _metrics(at)["Accepted variants"] == "0"
+    basis.select_index(0).run()
+    assert _metrics(at)["Accepted variants"] == "4"

@@ -490,7 +490,7 @@ def test_app_row18_upload_is_parsed_once_and_released(app_data):
     ("two\nlines", "` two lines `"),
 ])
 def test_row16_messages_as_inline_code(text, shown):
-    from augment_core.highlight import markdown_code
+    from app_support.markup import markdown_code
 
     assert markdown_code(text) == shown and "\u200b" not in markdown_code(text)
 

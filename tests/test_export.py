@@ -2,9 +2,11 @@ import csv
 import io
 import json
 
-from augment_core import export, review
 from augment_core.dataset import ColumnMapping, build_dataset, read_table
+from augment_core.dataset_settings import build_from_settings
 from augment_core.io import rows_to_bytes
+from augment_core.review import candidates, export
+from augment_core.review.store import RunInfo, StoredCandidate
 from augment_core.splitting import assign_splits
 
 CSV = b"""id,text,tags,split
@@ -22,17 +24,20 @@ def _dataset():
 
 def _cands():
     rows = [
-        {"key": "1:1~a~1", "run_id": 1, "id": "1~a~1", "parent_id": "1", "split": "train", "augmenter": "alias_swap",
+        {"id": "1~a~1", "parent_id": "1", "split": "train", "augmenter": "alias_swap",
          "text": "computer vision models", "original_text": "cv models", "tags": '["computer-vision"]',
          "params": "{}", "changes": json.dumps([{"start": 0, "end": 15, "before": "cv", "after": "computer vision", "kind": "substitute"}])},
-        {"key": "2:1~a~1", "run_id": 2, "id": "1~a~1", "parent_id": "1", "split": "train", "augmenter": "alias_swap",
+        {"id": "1~a~1", "parent_id": "1", "split": "train", "augmenter": "alias_swap",
          "text": "computer vision models", "original_text": "cv models", "tags": '["computer-vision"]',
          "params": "{}", "changes": "[]"},
-        {"key": "1:2~a~1", "run_id": 1, "id": "2~a~1", "parent_id": "2", "split": "train", "augmenter": "alias_swap",
+        {"id": "2~a~1", "parent_id": "2", "split": "train", "augmenter": "alias_swap",
          "text": "natural language processing models", "original_text": "nlp models", "tags": '["natural-language-processing"]',
          "params": "{}", "changes": "[]"},
     ]
-    return review.prepare(rows, {"1": ("computer-vision",), "2": ("natural-language-processing",)})
+    stored = [StoredCandidate(1, "1:1~a~1", rows[0]), StoredCandidate(2, "2:1~a~1", rows[1]),
+              StoredCandidate(1, "1:2~a~1", rows[2])]
+    settings = {"mapping": ColumnMapping(("text",), "tags", split_column="split", id_column="id").to_json()}
+    return candidates.prepare(stored, {1: settings, 2: settings})
 
 
 def test_curated_rows_train_plus_accepted_deduplicated():
@@ -78,3 +83,51 @@ def test_manifest_and_charts():
     assert {"group": "cv -> computer vision", "status": "accepted", "count": 1} in by_rule
     by_aug = export.acceptance_table(cands, dec, "augmenter")
     assert sum(r["count"] for r in by_aug) == 3
+
+
+def test_counts_are_the_files_rows():
+    ds = _dataset()
+    dec = {"1:1~a~1": "accepted", "2:1~a~1": "accepted", "1:2~a~1": "rejected"}
+    rows = export.curated_rows(ds, _cands(), dec)
+    counts = export.export_counts(rows, _cands(), dec)
+    assert (counts.rows, counts.train_originals, counts.variants) == (3, 2, 1)
+    assert counts.repeats == 1 and counts.rejected == 1 and counts.undecided == 0
+    assert counts.rows == len(list(csv.DictReader(io.StringIO(rows_to_bytes(rows, "csv").decode()))))
+
+
+SAMPLE = b"id,text,tags\n" + b"".join(
+    f'{100 + i},row {i} about cv,"[""{"ab"[i % 2]}""]"\n'.encode() for i in range(30)
+)
+
+
+def test_remap_after_review_moves_nothing():
+    """Decisions made under one mapping, then the id column is dropped (row numbers) and the
+    split seed changed: export with the runs' own settings keeps every accepted variant under
+    its own original, and the runs are grouped by the settings they were made from."""
+    table = read_table(SAMPLE, "s.csv")
+    made_with = {"mapping": ColumnMapping(("text",), "tags", id_column="id").to_json(), "split_ratios": [0.6, 0.2, 0.2],
+                 "split_seed": 0}
+    remapped = {**made_with, "mapping": {**made_with["mapping"], "id_column": None}, "split_seed": 7}
+    ds = build_from_settings(table, made_with)
+    train = [r for r in ds.records if r.split == "train"]
+    stored = [
+        StoredCandidate(1, f"1:{r.id}~alias_swap~1", {
+            "id": f"{r.id}~alias_swap~1", "parent_id": r.id, "split": "train", "augmenter": "alias_swap",
+            "text": r.text.replace("cv", "computer vision"), "original_text": r.text, "tags": r.raw_label,
+            "params": "{}", "changes": "[]"})
+        for r in train
+    ]
+    items = candidates.prepare(stored, {1: made_with})
+    dec = {it.key: "accepted" for it in items}
+    runs = [RunInfo(1, "h", {}, len(stored), 0.0, made_with)]
+    (basis,) = export.bases(runs, remapped)  # the dataset is remapped since: the run keeps its own
+    assert basis.settings == made_with and basis.run_ids == (1,)
+    rows = export.curated_rows(build_from_settings(table, basis.settings), items, dec)
+    variants = [r for r in rows if r["augmenter"] != "original"]
+    assert len(variants) == len(train) == export.export_counts(rows, items, dec).variants
+    originals = {r["id"]: r["text"] for r in rows if r["augmenter"] == "original"}
+    assert all(originals[v["parent_id"]] == v["original_text"] for v in variants)
+    # a new run under the new settings is a second basis; the current settings never adopt old runs
+    both = export.bases([*runs, RunInfo(2, "h", {}, 0, 0.0, remapped)], remapped)
+    assert [b.run_ids for b in both] == [(1,), (2,)]
+    assert export.bases([], remapped) == [export.Basis(remapped, ())]

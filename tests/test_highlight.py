@@ -35,11 +35,11 @@ def test_each_kind_has_its_class():
 def test_untrusted_text_is_escaped():
     evil = '<img src=x onerror=alert(1)> $x$ [a](javascript:b) :smile: "q" & <script>x</script>'
     variant, changes = _cand(evil, [Edit(0, 4, "<b>", "substitute")])
-    for out in (variant_html(variant, changes), original_html(evil, changes), group_original_html(evil, [])):
+    for out in (variant_html(variant, changes), original_html(evil, changes), group_original_html(evil)):
         assert "<img" not in out and "<script" not in out and "<b>" not in out
         assert "onerror=alert(1)&gt;" in out and "&lt;script&gt;" in out and "&amp;" in out
-    block = candidate_block_html({"text": variant, "changes": changes}, "accepted", meta=["<i>run</i>"])
-    assert "<i>" not in block and "&lt;i&gt;run&lt;/i&gt;" in block
+    block = candidate_block_html(variant, changes, "accepted", meta=["<i>run</i>"], note="<b>n</b>")
+    assert "<i>" not in block and "&lt;i&gt;run&lt;/i&gt;" in block and "&lt;b&gt;n&lt;/b&gt;" in block
     assert 'title="was: &lt;img"' in variant_html(variant, changes)
 
 
@@ -54,7 +54,7 @@ def test_group_original_marks_union_of_variants():
     text = "cv and nlp"
     v1, c1 = _cand(text, [Edit(0, 2, "computer vision", "substitute")])
     v2, c2 = _cand(text, [Edit(7, 10, "natural language processing", "substitute")])
-    out = group_original_html(text, [{"changes": c1}, {"changes": c2}], include_css=False)
+    out = group_original_html(text, [c1, c2])
     assert out == '<p class="ar-text"><span class="ar-old">cv</span> and <span class="ar-old">nlp</span></p>'
 
 
@@ -62,3 +62,13 @@ def test_legend_names_all_kinds():
     out = legend_html()
     for word in ("substitution", "insertion", "deletion"):
         assert word in out
+
+
+def test_no_styling_in_the_library():
+    """The HTML names classes; the app (app_support.markup) owns the CSS and Markdown escaping."""
+    import augment_core.highlight as highlight
+    from app_support.markup import CSS, markdown_escape
+
+    assert not hasattr(highlight, "CSS") and not hasattr(highlight, "markdown_escape")
+    assert "<style>" not in legend_html() and ".ar-sub" in CSS
+    assert markdown_escape("**a** :smile:") == "\\*\\*a\\*\\* :\u200bsmile:\u200b"

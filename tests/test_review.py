@@ -1,50 +1,69 @@
+import dataclasses
 import json
 
-from augment_core import review
+import pytest
+
 from augment_core.changes import Change, changes_to_json
+from augment_core.review import candidates
+from augment_core.review import filters as review
+from augment_core.review.store import StoredCandidate
+
+LABELS = {"1": '["computer-vision"]', "2": '["natural-language-processing"]', "3": '["computer-vision", "graphs"]'}
+ORIGINALS = {"1": "CV thing", "2": "nlp thing", "3": "graph thing"}
+SETTINGS = {"mapping": {"text_columns": ["text"], "label_column": "tags", "label_format": "auto", "label_sep": ","}}
 
 
 def _row(key, parent, augmenter="alias_swap", before="cv", after="computer vision", sim=None, flags=None, run=1):
     changes = changes_to_json([Change(0, len(after), before, after, "substitute")]) if before else "[]"
-    row = {"key": key, "run_id": run, "id": key, "parent_id": parent, "augmenter": augmenter,
-           "text": f"{after} thing", "original_text": f"{before} thing", "changes": changes}
+    row = {"id": key.split(":", 1)[1], "parent_id": parent, "split": "train", "augmenter": augmenter,
+           "text": f"{after} thing", "original_text": ORIGINALS[parent], "tags": LABELS[parent], "changes": changes}
     if sim is not None:
         row["similarity"] = sim
     if flags is not None:
         row["flags"] = json.dumps(flags)
-    return row
-
-
-LABELS = {"1": ("computer-vision",), "2": ("natural-language-processing",), "3": ("computer-vision", "graphs")}
+    return StoredCandidate(run, key, row)
 
 
 def _items():
-    return review.prepare(
+    return candidates.prepare(
         [
             _row("1:a", "1", sim=0.9),
             _row("1:b", "1", before="CV", after="Vision", sim=0.5, flags=["keyword_lost"]),
             _row("1:c", "2", before="nlp", after="natural language processing", sim=0.7),
             _row("2:d", "3", augmenter="contextual_substitute", before="graph", after="network", sim=0.99, run=2),
         ],
-        LABELS,
+        {1: SETTINGS, 2: SETTINGS},
     )
 
 
 def test_prepare_rules_tags_flags():
     items = _items()
-    assert items[0]["_rules"] == ("cv -> computer vision",)
-    assert items[1]["_rules"] == ("cv -> vision",)
-    assert items[1]["_flags"] == ("keyword_lost",) and items[0]["_flags"] == ()
-    assert items[3]["_tags"] == ("computer-vision", "graphs")
-    assert items[2]["_similarity"] == 0.7
+    assert items[0].rules == ("cv -> computer vision",)
+    assert items[1].rules == ("cv -> vision",)
+    assert items[1].flags == ("keyword_lost",) and items[0].flags == ()
+    assert items[3].tags == ("computer-vision", "graphs")
+    assert items[2].similarity == 0.7
+    assert items[0].key == "1:a" and items[0].row["id"] == "a"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        items[0].tags = ()
     assert review.rules_of(json.dumps([{"start": 0, "end": 3, "before": "", "after": "new", "kind": "insert"}])) == ("+ new",)
     assert review.flags_of(float("nan")) == () and review.flags_of("oops") == ("oops",)
+
+
+def test_tags_read_with_each_runs_own_mapping():
+    """The same stored row under a run whose label column is another one: tags from that run's
+    mapping, so a later remap of the dataset cannot re-label a candidate."""
+    stored = _row("3:e", "3", run=3)
+    other = {"mapping": {"label_column": "tags", "label_format": "delimited", "label_sep": ";"}}
+    (row,) = candidates.prepare([stored], {3: other})
+    assert row.tags == ('["computer-vision", "graphs"]',)
+    assert candidates.prepare([stored], {})[0].tags == ()
 
 
 def test_filters():
     items = _items()
     dec = {"1:a": "accepted", "1:c": "rejected"}
-    keys = lambda flt: [it["key"] for it in review.apply_filter(items, flt, dec)]
+    keys = lambda flt: [it.key for it in review.apply_filter(items, flt, dec)]
     assert keys(review.Filter()) == ["1:a", "1:b", "1:c", "2:d"]
     assert keys(review.Filter(rules=frozenset({"cv -> vision"}))) == ["1:b"]
     assert keys(review.Filter(augmenters=frozenset({"contextual_substitute"}))) == ["2:d"]
@@ -60,11 +79,11 @@ def test_filters():
 
 def test_sorting_and_grouping():
     items = _items()
-    assert [it["key"] for it in review.sort_items(items, "lowest similarity first")] == ["1:b", "1:c", "1:a", "2:d"]
-    assert [it["key"] for it in review.sort_items(items, "flagged first")][0] == "1:b"
-    assert [it["key"] for it in review.sort_items(items, "highest similarity first")][0] == "2:d"
+    assert [it.key for it in review.sort_items(items, "lowest similarity first")] == ["1:b", "1:c", "1:a", "2:d"]
+    assert [it.key for it in review.sort_items(items, "flagged first")][0] == "1:b"
+    assert [it.key for it in review.sort_items(items, "highest similarity first")][0] == "2:d"
     groups = review.group_by_original(review.sort_items(items, "lowest similarity first"))
-    assert [(g.parent_id, [i["key"] for i in g.items]) for g in groups] == [
+    assert [(g.parent_id, [i.key for i in g.items]) for g in groups] == [
         ("1", ["1:b", "1:a"]), ("2", ["1:c"]), ("3", ["2:d"])]
     assert groups[0].original_text == "CV thing"
 
@@ -82,6 +101,7 @@ def test_progress_bulk_and_apply():
     assert review.bulk_changes(items, dec, "rejected") == {"1:b": "rejected", "2:d": "rejected"}
     assert review.bulk_changes(items, dec, "rejected", only_undecided=False) == {
         "1:a": "rejected", "1:b": "rejected", "2:d": "rejected"}
+    assert review.expected_states(["1:a", "1:b"], dec) == {"1:a": "accepted", "1:b": None}
     review.apply_decisions(dec, {"1:a": None, "2:d": "accepted"})
     assert dec == {"1:c": "rejected", "2:d": "accepted"}
 
@@ -96,4 +116,12 @@ def test_facets_and_next_undecided():
     assert review.next_undecided(items, dec) == "1:a"
     assert review.next_undecided(items, dec, after="1:a") == "1:c"
     assert review.next_undecided(items, dec, after="1:c", skipped={"2:d"}) == "1:a"
-    assert review.next_undecided(items, {i["key"]: "accepted" for i in items}) is None
+    assert review.next_undecided(items, {i.key: "accepted" for i in items}) is None
+
+
+def test_same_id_different_original_stays_apart():
+    """Runs made under different id mappings may give two rows one id: two groups."""
+    a = _row("1:a", "1")
+    b = StoredCandidate(2, "2:b", {**_row("2:b", "1").row, "original_text": "another row"})
+    groups = review.group_by_original(candidates.prepare([a, b], {}))
+    assert [(g.parent_id, g.original_text) for g in groups] == [("1", "CV thing"), ("1", "another row")]

@@ -1,8 +1,13 @@
 import sqlite3
+import threading
+import time
 
 import pytest
 
-from augment_core.store import Store, candidate_key, split_key
+from augment_core.review import store as store_module
+from augment_core.review.store import Store, StoreBusy, candidate_key, split_key
+
+SETTINGS = {"mapping": {"text_columns": ["text"], "label_column": "tags"}, "split_ratios": [0.7, 0.15, 0.15], "split_seed": 0}
 
 
 @pytest.fixture
@@ -39,14 +44,16 @@ def test_dataset_keyed_by_hash_and_not_overwritten(store):
 
 def test_runs_and_candidates(store):
     store.add_dataset("h", "a.csv", b"x")
-    r1 = store.add_run("h", {"seed": 1}, _rows(2))
-    r2 = store.add_run("h", {"seed": 2}, _rows(3))
+    r1 = store.add_run("h", {"seed": 1}, _rows(2), settings=SETTINGS)
+    store.save_settings("h", {"other": True})  # a remap later: the runs keep their own
+    r2 = store.add_run("h", {"seed": 2}, _rows(3), settings={"split_seed": 5})
     assert [r.params["seed"] for r in store.runs("h")] == [1, 2]
+    assert [r.settings for r in store.runs("h")] == [SETTINGS, {"split_seed": 5}]
     assert store.dataset("h").n_runs == 2
     cands = store.candidates("h")
-    assert len(cands) == 5 and all(c["augmenter"] == "alias_swap" for c in cands)
-    assert cands[0]["key"] == candidate_key(r1, "0~alias_swap~1")
-    assert [c["run_id"] for c in store.candidates("h", [r2])] == [r2] * 3
+    assert len(cands) == 5 and all(c.row["augmenter"] == "alias_swap" for c in cands)
+    assert cands[0].key == candidate_key(r1, "0~alias_swap~1")
+    assert [c.run_id for c in store.candidates("h", [r2])] == [r2] * 3
     assert len(store.run_rows(r1)) == 4
     assert split_key(candidate_key(7, "a:b")) == (7, "a:b")
 
@@ -58,7 +65,7 @@ def test_decisions_persist_and_undo_groups(tmp_path):
     s.decide("h", "1:a", "accepted")
     s.decide("h", "1:b", "rejected")
     s.decide("other", "1:a", "rejected")
-    assert s.decide_many("h", {"1:b": "rejected", "1:c": "rejected", "1:d": "rejected"}, label="bulk") == 2
+    assert len(s.decide_many("h", {"1:b": "rejected", "1:c": "rejected", "1:d": "rejected"}, label="bulk").changed) == 2
     s.close()
 
     s = Store(tmp_path)  # a restart finds everything
@@ -95,4 +102,196 @@ def test_data_dir_from_env(tmp_path, monkeypatch):
     monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "d"))
     s = Store()
     assert s.path.parent == tmp_path / "d" and s.path.exists()
+    s.close()
+
+
+def test_run_written_in_chunks_is_shown_only_whole(store, monkeypatch):
+    """A run is stored in several transactions (other writers get in between); one that
+    fails half-way is removed and never shown."""
+    monkeypatch.setattr(store_module, "RUN_CHUNK", 2)
+    store.add_dataset("h", "a.csv", b"x")
+    rows = _rows(3)
+    rows[4] = {"parent_id": "2", "augmenter": "alias_swap"}  # no id: the third chunk fails
+    with pytest.raises(KeyError):
+        store.add_run("h", {}, rows, settings=None)
+    assert store.runs("h") == [] and store.dataset("h").n_runs == 0
+    assert store.candidates("h") == []
+    run = store.add_run("h", {}, _rows(3), settings=None)
+    assert [r.id for r in store.runs("h")] == [run] and len(store.run_rows(run)) == 6
+
+
+def test_write_checked_against_what_the_page_showed(store):
+    """Tab B saw 1:a and 1:b undecided; tab A rejected 1:a meanwhile. B's bulk accept of
+    "undecided" variants leaves A's rejection alone and says so."""
+    store.add_dataset("h", "a.csv", b"x")
+    store.decide("h", "1:a", "rejected", origin="A", expected=None)
+    result = store.decide_many("h", {"1:a": "accepted", "1:b": "accepted"}, origin="B",
+                               expected={"1:a": None, "1:b": None})
+    assert result.changed == {"1:b": "accepted"} and result.conflicts == {"1:a": "rejected"}
+    assert store.decisions("h") == {"1:a": "rejected", "1:b": "accepted"}
+    # a single click on a stale page is not written either
+    stale = store.decide("h", "1:b", "rejected", origin="A", expected=None)
+    assert stale.changed == {} and stale.conflicts == {"1:b": "accepted"}
+    assert store.decisions("h")["1:b"] == "accepted"
+
+
+def test_undo_reverts_only_its_own_origin_and_what_is_unchanged(store):
+    store.add_dataset("h", "a.csv", b"x")
+    store.decide_many("h", {"1:a": "accepted", "1:b": "accepted"}, label="bulk accept", origin="A")
+    store.decide("h", "1:c", "rejected", origin="B")
+    assert store.last_action("h", origin="A").label == "bulk accept"
+    assert store.last_action("h", origin="A").n_items == 2
+    store.decide("h", "1:a", "rejected", origin="B")  # B changes one of A's since
+    undone = store.undo("h", origin="A")  # A's latest is its bulk, not B's later actions
+    assert undone.label == "bulk accept"
+    assert undone.restored == {"1:b": None} and undone.conflicts == {"1:a": "rejected"}
+    assert store.decisions("h") == {"1:a": "rejected", "1:c": "rejected"}
+    assert store.undo("h", origin="A") is None and not store.can_undo("h", origin="A")
+    assert store.can_undo("h", origin="B")
+
+
+def _hold_write_lock(path):
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_locked_database_never_wedges_and_loses_nothing(tmp_path):
+    """An outside connection holds the write lock. A write that cannot wait long enough
+    fails with StoreBusy and leaves the store usable; meanwhile readers on other threads
+    are not held up; writers that can wait get in once the lock goes; nothing is lost."""
+    s = Store(tmp_path, write_wait=0.3)
+    s.add_dataset("h", "a.csv", b"x")
+    s.decide("h", "0:before", "accepted")
+    outside = _hold_write_lock(s.path)
+
+    started = time.monotonic()
+    with pytest.raises(StoreBusy):
+        s.decide("h", "0:lost?", "accepted")
+    assert time.monotonic() - started < 5
+    with pytest.raises(StoreBusy):  # again: the first failure released everything it took
+        s.decide_many("h", {"0:x": "rejected"})
+
+    s.write_wait = 20.0
+    errors: list[BaseException] = []
+    reads_while_locked: list[int] = []
+    locked = threading.Event()
+    locked.set()
+
+    def writer(i: int) -> None:
+        try:
+            for j in range(5):
+                s.decide("h", f"{i}:{j}", "accepted" if j % 2 else "rejected", origin=f"tab{i}")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            while locked.is_set():
+                s.decisions("h")
+                s.runs("h")
+                reads_while_locked.append(1)
+                time.sleep(0.01)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    writers = [threading.Thread(target=writer, args=(i,)) for i in range(1, 5)]
+    readers = [threading.Thread(target=reader) for _ in range(3)]
+    for t in writers + readers:
+        t.start()
+    time.sleep(1.0)
+    assert len(reads_while_locked) >= 10, "reads were held up by the waiting writers"
+    assert all(t.is_alive() for t in writers)  # still waiting, not failed
+    outside.execute("ROLLBACK")
+    outside.close()
+    locked.clear()
+    for t in writers + readers:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in writers + readers), "a thread is stuck"
+    assert errors == []
+    decisions = s.decisions("h")
+    assert len(decisions) == 1 + 4 * 5 and decisions["0:before"] == "accepted"
+    assert "0:lost?" not in decisions  # failed loudly, not written half
+    s.close()
+
+
+def test_old_database_is_migrated(tmp_path):
+    """A database from before runs kept their settings: each run gets the settings its
+    parameters recorded (or the dataset's), and undo works with origins."""
+    path = tmp_path / store_module.DB_NAME
+    c = sqlite3.connect(path)
+    c.executescript("""
+        CREATE TABLE datasets (hash TEXT PRIMARY KEY, name TEXT NOT NULL, data BLOB NOT NULL, settings TEXT,
+            tags_name TEXT, tags_data BLOB, created_at REAL NOT NULL, last_opened REAL NOT NULL);
+        CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, dataset_hash TEXT NOT NULL, params TEXT NOT NULL,
+            n_rows INTEGER NOT NULL, created_at REAL NOT NULL);
+        CREATE TABLE actions (id INTEGER PRIMARY KEY AUTOINCREMENT, dataset_hash TEXT NOT NULL, label TEXT NOT NULL,
+            created_at REAL NOT NULL);
+        INSERT INTO datasets VALUES ('h', 'a.csv', x'00', '{"split_seed": 9}', NULL, NULL, 0, 0);
+        INSERT INTO runs VALUES (1, 'h', '{"settings": {"split_seed": 3}}', 0, 0);
+        INSERT INTO runs VALUES (2, 'h', '{}', 0, 0);
+    """)
+    c.close()
+    s = Store(tmp_path)
+    assert [r.settings for r in s.runs("h")] == [{"split_seed": 3}, {"split_seed": 9}]
+    s.decide("h", "1:a", "accepted", origin="A")
+    assert s.undo("h", origin="A").restored == {"1:a": None}
+    s.close()
+
+
+DECIDER = """
+import sys, time
+from pathlib import Path
+from augment_core.review.store import Store
+data_dir, name, stop = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+s = Store(data_dir, write_wait=0.5)
+print("ready", flush=True)
+n = 0
+while not stop.exists() or n < 20:
+    s.decide("h", f"{name}:{n}", "accepted", origin=name)  # StoreBusy would end the process with status 1
+    n += 1
+    time.sleep(0.01)
+print(n, flush=True)
+"""
+
+
+def test_other_processes_decide_while_a_big_run_is_stored(tmp_path):
+    """Three processes decide (each waiting at most 0.5 s for the lock) while a fourth stores a
+    300,000-row run, about 2 s of writing: the run goes in chunks, so no decision fails."""
+    import subprocess
+    import sys
+
+    s = Store(tmp_path)
+    s.add_dataset("h", "a.csv", b"x")
+    stop = tmp_path / "stop"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", DECIDER, str(tmp_path), f"p{i}", str(stop)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=store_module.Path(__file__).parent.parent)
+        for i in range(3)
+    ]
+    try:
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        rows = [{"id": f"{i}~a~1", "parent_id": str(i), "augmenter": "alias_swap", "text": "some text " * 8}
+                for i in range(300_000)]
+        started = time.time()
+        s.add_run("h", {}, rows, settings=None)
+        ended = time.time()
+        stop.touch()
+        counts = {}
+        for i, p in enumerate(procs):
+            out, err = p.communicate(timeout=60)
+            assert p.returncode == 0, err[-2000:]
+            counts[f"p{i}"] = int(out.split()[-1])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    decisions = s.decisions("h")
+    assert len(decisions) == sum(counts.values())
+    assert all(f"{name}:{k}" in decisions for name, n in counts.items() for k in range(n))
+    assert len(s.run_rows(s.runs("h")[0].id)) == 300_000
+    with sqlite3.connect(s.path) as c:  # and they did get in while the run was written
+        during = c.execute("SELECT COUNT(*) FROM decisions WHERE decided_at BETWEEN ? AND ?", (started, ended)).fetchone()[0]
+    assert during >= 3
     s.close()

@@ -4,6 +4,12 @@ The curated split is the dataset's train originals plus the accepted variants (e
 variant right after its original), optionally followed by the untouched val/test rows.
 Rows have the provenance columns of :mod:`augment_core.pipeline`; originals are built
 from the dataset's records, so they are there whether or not a run kept them.
+
+A variant belongs to the dataset *as its run saw it*: the run's own mapping, ids, split
+and seed (kept with the run). So an export is made per :class:`Basis`, the runs that share
+one set of settings, with the originals rebuilt from those settings: remapping the dataset
+later never moves a variant to another original, drops it, or re-labels it. Every count the
+page shows comes from the exported rows themselves (:class:`ExportCounts`).
 """
 
 from __future__ import annotations
@@ -12,11 +18,15 @@ import datetime as dt
 import platform
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Iterable, Mapping, Sequence
 
+from augment_core.dataset_settings import settings_key
 from augment_core.pipeline import PROVENANCE_COLUMNS, TRAILING_COLUMNS, original_params_json, original_row
 from augment_core.quality import QUALITY_COLUMNS
+from augment_core.review.candidates import CandidateRow
+from augment_core.review.store import RunInfo
 
 TAIL_COLUMNS = (*TRAILING_COLUMNS, "run_id")
 VERSION_PACKAGES = (
@@ -24,6 +34,33 @@ VERSION_PACKAGES = (
     "nlpaug", "transformers", "torch", "sentence-transformers",
 )
 MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Runs generated from one set of dataset settings, and those settings."""
+
+    settings: dict[str, Any]
+    run_ids: tuple[int, ...]
+
+    @property
+    def key(self) -> str:
+        return settings_key(self.settings)
+
+
+def bases(runs: Sequence[RunInfo], current_settings: Mapping[str, Any] | None) -> list[Basis]:
+    """The runs grouped by the settings they were generated from, oldest first; a run that
+    recorded none (made before runs kept them) counts as made with ``current_settings``.
+    With no runs at all, one basis of the current settings and no runs."""
+    groups: dict[str, Basis] = {}
+    for run in runs:
+        settings = dict(run.settings or current_settings or {})
+        k = settings_key(settings)
+        b = groups.get(k)
+        groups[k] = Basis(settings, (*b.run_ids, run.id) if b else (run.id,))
+    if not groups and current_settings:
+        return [Basis(dict(current_settings), ())]
+    return list(groups.values())
 
 
 def label_column(dataset: Any) -> str:
@@ -36,21 +73,22 @@ def _original(record: Any, label_col: str) -> dict[str, Any]:
 
 def curated_rows(
     dataset: Any,
-    candidates: Iterable[Mapping[str, Any]],
+    candidates: Iterable[CandidateRow],
     decisions: Mapping[str, str],
     include_eval: bool = False,
 ) -> list[dict[str, Any]]:
     """Train originals with their accepted variants, then (optionally) val and test.
 
-    A variant whose text repeats its original or an already exported variant of the same
-    original (two runs can generate the same one) is exported once.
+    ``dataset`` is the dataset built from the settings the candidates' runs were made with
+    (see :class:`Basis`). A variant whose text repeats its original or an already exported
+    variant of the same original (two runs can generate the same one) is exported once.
     """
     label_col = label_column(dataset)
-    accepted: dict[str, list[Mapping[str, Any]]] = {}
+    accepted: dict[str, list[CandidateRow]] = {}
     for cand in candidates:
-        if decisions.get(cand["key"]) == "accepted":
-            accepted.setdefault(str(cand.get("parent_id")), []).append(cand)
-    extra = [c for c in QUALITY_COLUMNS if any(c in v for vs in accepted.values() for v in vs)]
+        if decisions.get(cand.key) == "accepted":
+            accepted.setdefault(cand.parent_id, []).append(cand)
+    extra = [c for c in QUALITY_COLUMNS if any(c in v.row for vs in accepted.values() for v in vs)]
     columns = [*PROVENANCE_COLUMNS, label_col, *TAIL_COLUMNS, *extra]
 
     out: list[dict[str, Any]] = []
@@ -60,10 +98,10 @@ def curated_rows(
         out.append(_shape(_original(rec, label_col), columns))
         seen = {rec.text}
         for cand in accepted.get(rec.id, ()):
-            if cand.get("text") in seen:
+            if cand.text in seen:
                 continue
-            seen.add(cand.get("text"))
-            out.append(_shape(cand, columns))
+            seen.add(cand.text)
+            out.append(_shape({**cand.row, "run_id": cand.run_id}, columns))
     if include_eval:
         for split in ("val", "test"):
             for rec in dataset.records:
@@ -83,8 +121,38 @@ def count_by(rows: Iterable[Mapping[str, Any]], key: str) -> dict[str, int]:
     return dict(Counter(str(r.get(key)) for r in rows))
 
 
-def decision_counts(candidates: Iterable[Mapping[str, Any]], decisions: Mapping[str, str]) -> dict[str, int]:
-    c = Counter(decisions.get(cand["key"], "undecided") for cand in candidates)
+@dataclass(frozen=True)
+class ExportCounts:
+    """What an export holds, counted from its rows, and what was left out and why."""
+
+    rows: int
+    train_originals: int
+    variants: int
+    """Accepted variants in the file."""
+    repeats: int
+    """Accepted variants left out because their text repeats their original or another
+    exported variant of it."""
+    rejected: int
+    undecided: int
+
+
+def export_counts(
+    rows: Sequence[Mapping[str, Any]], candidates: Iterable[CandidateRow], decisions: Mapping[str, str]
+) -> ExportCounts:
+    variants = sum(1 for r in rows if r.get("augmenter") != "original")
+    status = decision_counts(candidates, decisions)
+    return ExportCounts(
+        rows=len(rows),
+        train_originals=sum(1 for r in rows if r.get("augmenter") == "original" and r.get("split") == "train"),
+        variants=variants,
+        repeats=status["accepted"] - variants,
+        rejected=status["rejected"],
+        undecided=status["undecided"],
+    )
+
+
+def decision_counts(candidates: Iterable[CandidateRow], decisions: Mapping[str, str]) -> dict[str, int]:
+    c = Counter(decisions.get(cand.key, "undecided") for cand in candidates)
     return {"candidates": sum(c.values()), "accepted": c["accepted"], "rejected": c["rejected"], "undecided": c["undecided"]}
 
 
@@ -129,7 +197,7 @@ def build_manifest(
     tags_name: str | None,
     runs: Sequence[Mapping[str, Any]],
     dataset: Any,
-    candidates: Sequence[Mapping[str, Any]],
+    candidates: Sequence[CandidateRow],
     decisions: Mapping[str, str],
     exported: Sequence[Mapping[str, Any]],
     include_eval: bool,
@@ -201,18 +269,18 @@ def tag_counts_before_after(
 
 
 def acceptance_table(
-    items: Iterable[Mapping[str, Any]],
+    items: Iterable[CandidateRow],
     decisions: Mapping[str, str],
     by: str = "augmenter",
 ) -> list[dict[str, Any]]:
     """Counts of accepted/rejected/undecided per augmenter (``by="augmenter"``) or per
-    alias rule (``by="rule"``; items need ``_rules`` from :func:`review.prepare`)."""
+    alias rule (``by="rule"``)."""
     counts: Counter = Counter()
     for it in items:
-        status = decisions.get(it["key"], "undecided")
+        status = decisions.get(it.key, "undecided")
         if by == "rule":
-            for rule in it.get("_rules") or ("(none)",):
+            for rule in it.rules or ("(none)",):
                 counts[(rule, status)] += 1
         else:
-            counts[(str(it.get(by)), status)] += 1
+            counts[(str(getattr(it, by)), status)] += 1
     return [{"group": g, "status": s, "count": n} for (g, s), n in sorted(counts.items())]

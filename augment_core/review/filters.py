@@ -1,10 +1,9 @@
 """The review page's logic as plain functions over candidate rows and decisions.
 
-A candidate row is a variant's provenance row (see :mod:`augment_core.pipeline`) with
-``key`` and ``run_id`` added by the store. :func:`prepare` adds what the filters need
-once (alias rules, tags, flags, similarity), and everything else here is a pure function
-of the prepared rows, a :class:`Filter` and the decisions (``key -> "accepted" |
-"rejected"``; undecided keys are absent), so the page only lays out widgets.
+Everything here is a pure function of :class:`~augment_core.review.candidates.CandidateRow` s,
+a :class:`Filter` and the decisions (``key -> "accepted" | "rejected"``; undecided keys are
+absent), so the page only lays out widgets. The decisions passed in are the database's as
+the page read them; writes check them again (see :func:`expected_states`).
 """
 
 from __future__ import annotations
@@ -13,10 +12,13 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from augment_core.aliases import normalize_key
 from augment_core.changes import changes_from_json
+
+if TYPE_CHECKING:
+    from augment_core.review.candidates import CandidateRow
 
 STATUSES = ("all", "undecided", "accepted", "rejected")
 SORTS = ("original order", "lowest similarity first", "flagged first", "highest similarity first")
@@ -43,6 +45,7 @@ def rules_of(changes: Any) -> tuple[str, ...]:
 
 
 def flags_of(raw: Any) -> tuple[str, ...]:
+    """A row's quality flags, however they were stored (JSON list, a bare string, NaN)."""
     if raw is None or raw == "" or (isinstance(raw, float) and math.isnan(raw)):
         return ()
     if isinstance(raw, str):
@@ -55,26 +58,13 @@ def flags_of(raw: Any) -> tuple[str, ...]:
     return (str(raw),)
 
 
-def _float_or_none(value: Any) -> float | None:
+def float_or_none(value: Any) -> float | None:
+    """A similarity as a float; None when missing or NaN (a run without quality signals)."""
     try:
         f = float(value)
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else f
-
-
-def prepare(rows: Iterable[Mapping[str, Any]], labels_by_id: Mapping[str, Sequence[str]] | None = None) -> list[dict]:
-    """Copies of the rows with ``_rules``, ``_tags``, ``_flags`` and ``_similarity``."""
-    labels_by_id = labels_by_id or {}
-    out = []
-    for row in rows:
-        item = dict(row)
-        item["_rules"] = rules_of(row.get("changes"))
-        item["_tags"] = tuple(labels_by_id.get(str(row.get("parent_id")), ()))
-        item["_flags"] = flags_of(row.get("flags"))
-        item["_similarity"] = _float_or_none(row.get("similarity"))
-        out.append(item)
-    return out
 
 
 @dataclass(frozen=True)
@@ -94,26 +84,26 @@ class Filter:
         return self == Filter(status=self.status)
 
 
-def matches(item: Mapping[str, Any], flt: Filter, decisions: Mapping[str, str]) -> bool:
-    if flt.augmenters and item.get("augmenter") not in flt.augmenters:
+def matches(item: CandidateRow, flt: Filter, decisions: Mapping[str, str]) -> bool:
+    if flt.augmenters and item.augmenter not in flt.augmenters:
         return False
-    if flt.runs and item.get("run_id") not in flt.runs:
+    if flt.runs and item.run_id not in flt.runs:
         return False
-    if flt.rules and not flt.rules.intersection(item["_rules"]):
+    if flt.rules and not flt.rules.intersection(item.rules):
         return False
-    if flt.tags and not flt.tags.intersection(item["_tags"]):
+    if flt.tags and not flt.tags.intersection(item.tags):
         return False
     if flt.flags:
-        flags = item["_flags"] or (NO_FLAG,)
+        flags = item.flags or (NO_FLAG,)
         if not flt.flags.intersection(flags):
             return False
     if flt.similarity is not None:
-        sim = item["_similarity"]
+        sim = item.similarity
         lo, hi = flt.similarity
         if sim is None or sim < lo or sim > hi:
             return False
     if flt.status != "all":
-        decision = decisions.get(item["key"])
+        decision = decisions.get(item.key)
         if flt.status == "undecided":
             if decision is not None:
                 return False
@@ -121,24 +111,24 @@ def matches(item: Mapping[str, Any], flt: Filter, decisions: Mapping[str, str]) 
             return False
     if flt.search:
         needle = flt.search.lower()
-        if needle not in str(item.get("text", "")).lower() and needle not in str(item.get("original_text", "")).lower():
+        if needle not in item.text.lower() and needle not in item.original_text.lower():
             return False
     return True
 
 
-def apply_filter(items: Sequence[Mapping[str, Any]], flt: Filter, decisions: Mapping[str, str]) -> list:
+def apply_filter(items: Sequence[CandidateRow], flt: Filter, decisions: Mapping[str, str]) -> list:
     if flt.is_empty() and flt.status == "all":
         return list(items)
     return [it for it in items if matches(it, flt, decisions)]
 
 
-def sort_items(items: Sequence[Mapping[str, Any]], order: str = "original order") -> list:
+def sort_items(items: Sequence[CandidateRow], order: str = "original order") -> list:
     if order == "lowest similarity first":
-        return sorted(items, key=lambda it: (it["_similarity"] is None, it["_similarity"] or 0.0))
+        return sorted(items, key=lambda it: (it.similarity is None, it.similarity or 0.0))
     if order == "highest similarity first":
-        return sorted(items, key=lambda it: (it["_similarity"] is None, -(it["_similarity"] or 0.0)))
+        return sorted(items, key=lambda it: (it.similarity is None, -(it.similarity or 0.0)))
     if order == "flagged first":
-        return sorted(items, key=lambda it: (not it["_flags"], it["_similarity"] if it["_similarity"] is not None else 2.0))
+        return sorted(items, key=lambda it: (not it.flags, it.similarity if it.similarity is not None else 2.0))
     if order != "original order":
         raise ValueError(f"unknown sort order {order!r}")
     return list(items)
@@ -148,17 +138,20 @@ def sort_items(items: Sequence[Mapping[str, Any]], order: str = "original order"
 class Group:
     parent_id: str
     original_text: str
-    items: list = field(default_factory=list)
+    items: list[CandidateRow] = field(default_factory=list)
 
 
-def group_by_original(items: Sequence[Mapping[str, Any]]) -> list[Group]:
-    """Groups in the order their first item appears; items keep their order."""
-    groups: dict[str, Group] = {}
+def group_by_original(items: Sequence[CandidateRow]) -> list[Group]:
+    """Groups in the order their first item appears; items keep their order.
+
+    An original is its id *and* text: runs made under different id mappings may use one id
+    for two different rows, and those stay apart."""
+    groups: dict[tuple[str, str], Group] = {}
     for it in items:
-        pid = str(it.get("parent_id"))
-        g = groups.get(pid)
+        gk = (it.parent_id, it.original_text)
+        g = groups.get(gk)
         if g is None:
-            g = groups[pid] = Group(pid, str(it.get("original_text", "")))
+            g = groups[gk] = Group(it.parent_id, it.original_text)
         g.items.append(it)
     return list(groups.values())
 
@@ -171,11 +164,11 @@ def paginate(seq: Sequence, page: int, per_page: int) -> tuple[list, int, int]:
     return list(seq[start : start + per_page]), n_pages, page
 
 
-def progress_counts(items: Iterable[Mapping[str, Any]], decisions: Mapping[str, str]) -> dict[str, int]:
+def progress_counts(items: Iterable[CandidateRow], decisions: Mapping[str, str]) -> dict[str, int]:
     total = accepted = rejected = 0
     for it in items:
         total += 1
-        d = decisions.get(it["key"])
+        d = decisions.get(it.key)
         if d == "accepted":
             accepted += 1
         elif d == "rejected":
@@ -185,7 +178,7 @@ def progress_counts(items: Iterable[Mapping[str, Any]], decisions: Mapping[str, 
 
 
 def bulk_changes(
-    items: Iterable[Mapping[str, Any]],
+    items: Iterable[CandidateRow],
     decisions: Mapping[str, str],
     decision: str,
     only_undecided: bool = True,
@@ -193,11 +186,18 @@ def bulk_changes(
     """The decisions a bulk accept/reject of ``items`` would write (unchanged ones left out)."""
     out = {}
     for it in items:
-        current = decisions.get(it["key"])
+        current = decisions.get(it.key)
         if current == decision or (only_undecided and current is not None):
             continue
-        out[it["key"]] = decision
+        out[it.key] = decision
     return out
+
+
+def expected_states(keys: Iterable[str], decisions: Mapping[str, str]) -> dict[str, str | None]:
+    """What the page showed for each key (None: undecided): a write is made only where the
+    database still says the same, so an action never overwrites a decision made meanwhile
+    in another tab."""
+    return {k: decisions.get(k) for k in keys}
 
 
 def apply_decisions(decisions: dict[str, str], changes: Mapping[str, str | None]) -> None:
@@ -209,27 +209,27 @@ def apply_decisions(decisions: dict[str, str], changes: Mapping[str, str | None]
             decisions[key] = d
 
 
-def facets(items: Iterable[Mapping[str, Any]]) -> dict[str, Counter]:
+def facets(items: Iterable[CandidateRow]) -> dict[str, Counter]:
     """Value counts for the filter widgets: augmenter, rule, tag, flag, run."""
     out = {"augmenter": Counter(), "rule": Counter(), "tag": Counter(), "flag": Counter(), "run": Counter()}
     for it in items:
-        out["augmenter"][it.get("augmenter")] += 1
-        out["run"][it.get("run_id")] += 1
-        for r in it["_rules"]:
+        out["augmenter"][it.augmenter] += 1
+        out["run"][it.run_id] += 1
+        for r in it.rules:
             out["rule"][r] += 1
-        for t in it["_tags"]:
+        for t in it.tags:
             out["tag"][t] += 1
-        for f in it["_flags"] or (NO_FLAG,):
+        for f in it.flags or (NO_FLAG,):
             out["flag"][f] += 1
     return out
 
 
-def has_similarity(items: Iterable[Mapping[str, Any]]) -> bool:
-    return any(it["_similarity"] is not None for it in items)
+def has_similarity(items: Iterable[CandidateRow]) -> bool:
+    return any(it.similarity is not None for it in items)
 
 
 def next_undecided(
-    items: Sequence[Mapping[str, Any]],
+    items: Sequence[CandidateRow],
     decisions: Mapping[str, str],
     after: str | None = None,
     skipped: Iterable[str] = (),
@@ -242,11 +242,11 @@ def next_undecided(
     start = 0
     if after is not None:
         for i, it in enumerate(items):
-            if it["key"] == after:
+            if it.key == after:
                 start = i + 1
                 break
     for j in range(n):
         it = items[(start + j) % n]
-        if it["key"] not in decisions and it["key"] not in skipped:
-            return it["key"]
+        if it.key not in decisions and it.key not in skipped:
+            return it.key
     return None

@@ -1,0 +1,1 @@
+"""What the Streamlit app needs beyond the library: styling and Markdown escaping (``markup``)."""

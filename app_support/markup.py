@@ -1,0 +1,58 @@
+"""Streamlit-side presentation: the CSS for the review HTML that ``augment_core.highlight``
+builds, and escaping for the text Streamlit reads as Markdown.
+
+Kept out of ``augment_core`` (which has no UI): which classes look how, and what Streamlit's
+Markdown dialect does with ``:emoji:`` shortcodes, are the app's concerns.
+"""
+
+from __future__ import annotations
+
+CSS = """<style>
+.ar-text { white-space: pre-wrap; line-height: 1.6; font-size: 0.95rem; margin: 0; }
+.ar-sub { background: #fde68a; border-radius: 3px; padding: 0 2px; }
+.ar-ins { background: #bbf7d0; border-radius: 3px; padding: 0 2px; text-decoration: none; }
+.ar-del { background: #fecaca; border-radius: 3px; padding: 0 2px; text-decoration: line-through; }
+.ar-old { background: #e5e7eb; border-radius: 3px; padding: 0 2px; }
+.ar-legend span { margin-right: 0.8rem; }
+.ar-meta { color: #6b7280; font-size: 0.8rem; }
+.ar-badge { border-radius: 8px; padding: 0 6px; font-size: 0.75rem; }
+.ar-accepted { background: #bbf7d0; } .ar-rejected { background: #fecaca; } .ar-undecided { background: #e5e7eb; }
+.ar-pending { background: #fef3c7; border: 1px dashed #d97706; }
+</style>"""
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|$<>~&=\"'^")
+
+
+def markdown_escape(text: object) -> str:
+    """Text that Streamlit's Markdown (``st.error``, ``st.caption``...) shows literally:
+    every Markdown punctuation is backslash-escaped, and a zero-width space after each
+    colon stops ``:emoji:`` and ``:color[...]`` shortcodes."""
+    out = []
+    for ch in "" if text is None else str(text):
+        if ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        elif ch == ":":
+            out.append(":\u200b")
+        elif ch == "\n":
+            out.append("  \n")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def markdown_code(text: object) -> str:
+    """``text`` as one Markdown inline code span: shown literally, with no Markdown,
+    ``:emoji:`` or ``:color[...]`` read in it (those are read in text, never in code), and
+    with nothing added, so what a user copies from the page is exactly the text.
+
+    The fence is one backtick longer than the longest run of backticks in the text, and one
+    space pads each side (CommonMark strips exactly that), so any text fits. Line breaks
+    become spaces, as in any inline code.
+    """
+    body = " ".join(("" if text is None else str(text)).splitlines()) or " "
+    longest = run = 0
+    for ch in body:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    return f"{fence} {body} {fence}"

@@ -1,0 +1,34 @@
+"""The review workflow, apart from the augmenters that produce what is reviewed.
+
+- :mod:`~augment_core.review.store` and :mod:`~augment_core.review.schema`: datasets, runs
+  (each with the settings it was generated from), candidates, decisions and the undo log in
+  SQLite; safe with many threads and processes at once.
+- :mod:`~augment_core.review.candidates`: :class:`CandidateRow`, a stored variant as the
+  review works with it.
+- :mod:`~augment_core.review.filters`: filters, sorting, grouping, bulk selection, progress.
+- :mod:`~augment_core.review.export`: the curated split per :class:`Basis`, its manifest
+  and chart data.
+
+The public API is what this module exports.
+"""
+
+from augment_core.review.candidates import CandidateRow, prepare
+from augment_core.review.export import Basis, ExportCounts, bases, build_manifest, curated_rows, export_counts
+from augment_core.review.filters import Filter
+from augment_core.review.store import (
+    ActionInfo,
+    ActionResult,
+    DatasetInfo,
+    RunInfo,
+    Store,
+    StoreBusy,
+    StoredCandidate,
+    UndoResult,
+    candidate_key,
+)
+
+__all__ = [
+    "ActionInfo", "ActionResult", "Basis", "CandidateRow", "DatasetInfo", "ExportCounts", "Filter", "RunInfo",
+    "Store", "StoreBusy", "StoredCandidate", "UndoResult", "bases", "build_manifest", "candidate_key",
+    "curated_rows", "export_counts", "prepare",
+]

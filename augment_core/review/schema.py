@@ -1,0 +1,102 @@
+"""The review database's tables, and the migration of databases made by older versions.
+
+Kept apart from :mod:`augment_core.review.store` (which runs statements) so the shape of the
+stored work can be read in one place. Every statement is idempotent: :func:`migrate` runs on
+every open, inside the store's write transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS datasets (
+        hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        data BLOB NOT NULL,
+        settings TEXT,
+        tags_name TEXT,
+        tags_data BLOB,
+        created_at REAL NOT NULL,
+        last_opened REAL NOT NULL
+    )""",
+    # settings: the dataset settings the run was generated from (mapping, split, seed), so
+    # review and export keep using them after the dataset is remapped. complete: 0 while
+    # the run's candidates are still being written (in chunks, so other writers interleave);
+    # an incomplete run is never shown.
+    """CREATE TABLE IF NOT EXISTS runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dataset_hash TEXT NOT NULL REFERENCES datasets(hash),
+        params TEXT NOT NULL,
+        n_rows INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        settings TEXT,
+        complete INTEGER NOT NULL DEFAULT 1
+    )""",
+    "CREATE INDEX IF NOT EXISTS runs_dataset ON runs(dataset_hash)",
+    """CREATE TABLE IF NOT EXISTS candidates (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        pos INTEGER NOT NULL,
+        row_id TEXT NOT NULL,
+        augmenter TEXT NOT NULL,
+        row TEXT NOT NULL,
+        PRIMARY KEY (run_id, pos)
+    )""",
+    """CREATE TABLE IF NOT EXISTS decisions (
+        dataset_hash TEXT NOT NULL,
+        key TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
+        decided_at REAL NOT NULL,
+        PRIMARY KEY (dataset_hash, key)
+    )""",
+    # origin: who made the action (the app: one id per browser tab), so undo reverts only
+    # the tab's own actions.
+    """CREATE TABLE IF NOT EXISTS actions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dataset_hash TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        origin TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS actions_dataset ON actions(dataset_hash, id)",
+    """CREATE TABLE IF NOT EXISTS action_items (
+        action_id INTEGER NOT NULL REFERENCES actions(id),
+        key TEXT NOT NULL,
+        before TEXT,
+        after TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS action_items_action ON action_items(action_id)",
+)
+
+ADDED_COLUMNS = (
+    ("runs", "settings", "TEXT"),
+    ("runs", "complete", "INTEGER NOT NULL DEFAULT 1"),
+    ("actions", "origin", "TEXT"),
+)
+
+
+def schema_is_current(c: sqlite3.Connection) -> bool:
+    """Whether every table and added column is there (read only: no lock needed)."""
+    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"datasets", "runs", "candidates", "decisions", "actions", "action_items"} <= tables:
+        return False
+    for table, column, _ in ADDED_COLUMNS:
+        if column not in {r[1] for r in c.execute(f"PRAGMA table_info({table})")}:
+            return False
+    return True
+
+
+def migrate(c: sqlite3.Connection) -> None:
+    """Create what is missing; give runs made before runs kept their settings the settings
+    their run parameters recorded, else the dataset's settings of today (the best record left)."""
+    for statement in TABLES:
+        c.execute(statement)
+    for table, column, decl in ADDED_COLUMNS:
+        have = {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    c.execute(
+        "UPDATE runs SET settings = COALESCE(json_extract(params, '$.settings'),"
+        " (SELECT d.settings FROM datasets d WHERE d.hash = runs.dataset_hash))"
+        " WHERE settings IS NULL"
+    )

@@ -1,0 +1,578 @@
+"""Review work on disk: datasets, augmentation runs, candidates and decisions in SQLite.
+
+One database file (``augment-review.sqlite3``) in the data directory, which is
+``$AUGMENT_REVIEW_DATA_DIR`` or ``~/.augment-review``. Everything is keyed by the dataset's
+content hash, so uploading a different file never touches another dataset's work, and
+uploading the same bytes again opens the same work. The tables are in
+:mod:`augment_core.review.schema`. The store keeps JSON and plain rows; it builds no
+dataset or review objects from them.
+
+**Never wedged.** Several processes and many threads may use one database at once (every
+browser tab is a thread of the Streamlit server; a second server or the ``sqlite3`` shell
+may hold the write lock). Reads use a pool of connections and, in WAL mode, never wait for
+a writer. Writes take an in-process lock, then ``BEGIN IMMEDIATE``; both waits together
+are bounded by ``write_wait`` seconds (``$AUGMENT_REVIEW_WRITE_WAIT``, default 15): SQLite's
+busy timeout in short slices with a growing, jittered back-off in between (capped at
+``MAX_PAUSE``, so a waiting writer keeps polling often enough to get a turn). A write that still cannot
+start raises :class:`StoreBusy`, and every path (a failed ``BEGIN``, a failed ``COMMIT``, an
+error in the transaction) rolls back and releases the lock, so the next write can succeed.
+A long run is written in chunks, each its own transaction with a short pause after it, so
+decisions from other tabs or processes go through while it is stored; it is shown only once
+complete.
+
+**Decisions.** Each write commits at once (WAL, ``synchronous=NORMAL``: a committed
+decision survives the process being killed). Decisions are keyed by a candidate *key*,
+``"<run id>:<row id>"`` (see :func:`candidate_key`), because row ids repeat across runs.
+Writes are applied against the database as it is when the write runs: a caller may say
+which decision it *expected* for each key (what its page showed) and keys that changed
+since are left alone and reported as conflicts, so two tabs never overwrite each other
+unknowingly.
+
+**Undo.** Every change is an *action* (one item for a single accept, many for a bulk one)
+with an ``origin`` (the app: one per browser tab). :meth:`Store.undo` reverts the latest
+action of one origin as a whole, and only where the decision is still what that action
+wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+
+from augment_core.review.schema import migrate, schema_is_current
+
+DB_NAME = "augment-review.sqlite3"
+DECISIONS = ("accepted", "rejected")
+DEFAULT_WRITE_WAIT = 15.0
+BUSY_SLICE = 0.05
+"""Seconds SQLite's own busy handler waits per attempt (it polls every few milliseconds)."""
+MAX_PAUSE = 0.05
+"""The longest pause between attempts: SQLite's locks are not fair, so a waiting writer that
+polled less often would miss the short gaps a writer of many transactions leaves."""
+RUN_CHUNK = 10_000
+"""Candidates written per transaction when storing a run."""
+RUN_PAUSE = 0.05
+"""Seconds between a run's chunks: long enough for writers polling every ``MAX_PAUSE`` to get in."""
+_POOL_SIZE = 8
+T = TypeVar("T")
+
+
+class StoreBusy(RuntimeError):
+    """The database stayed locked by another writer for longer than the store waits."""
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("AUGMENT_REVIEW_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".augment-review"
+
+
+def default_write_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get("AUGMENT_REVIEW_WRITE_WAIT", DEFAULT_WRITE_WAIT)))
+    except ValueError:
+        return DEFAULT_WRITE_WAIT
+
+
+def candidate_key(run_id: int, row_id: str) -> str:
+    return f"{run_id}:{row_id}"
+
+
+def split_key(key: str) -> tuple[int, str]:
+    run, _, row_id = key.partition(":")
+    return int(run), row_id
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    hash: str
+    name: str
+    settings: dict[str, Any] | None
+    tags_name: str | None
+    created_at: float
+    last_opened: float
+    n_runs: int = 0
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    dataset_hash: str
+    params: dict[str, Any]
+    n_rows: int
+    created_at: float
+    settings: dict[str, Any] | None = None
+    """The dataset settings the run was generated from (mapping, split ratios, seed)."""
+
+
+@dataclass(frozen=True)
+class StoredCandidate:
+    """A generated variant as stored: its run, its decision key and its provenance row."""
+
+    run_id: int
+    key: str
+    row: dict[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    id: int
+    label: str
+    created_at: float
+    origin: str | None
+    n_items: int
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What a decision write did."""
+
+    changed: dict[str, str | None]
+    """key -> the decision written (None: cleared)."""
+    conflicts: dict[str, str | None] = field(default_factory=dict)
+    """key -> the decision found in the database, where it was not the one expected: left alone."""
+    action_id: int | None = None
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    label: str
+    created_at: float
+    restored: dict[str, str | None]
+    """key -> the decision now in force (None: undecided again)."""
+    conflicts: dict[str, str | None] = field(default_factory=dict)
+    """key -> the decision found, where it had changed since the action: left alone."""
+
+
+UNCHECKED: Any = object()
+"""``expected`` for :meth:`Store.decide` when the caller did not show a state to check."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    msg = str(exc).lower()
+    return "locked" in msg or "busy" in msg
+
+
+class Store:
+    """A thread-safe handle on the database (Streamlit runs sessions on threads)."""
+
+    def __init__(self, data_dir: str | os.PathLike[str] | None = None, write_wait: float | None = None) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        self.write_wait = default_write_wait() if write_wait is None else float(write_wait)
+        self._write_lock = threading.Lock()
+        self._pool_lock = threading.Lock()
+        self._pool: list[sqlite3.Connection] = []
+        self._writer = self._connect()
+        deadline = time.monotonic() + self.write_wait
+        if self._retry(lambda: self._writer.execute("PRAGMA journal_mode").fetchone()[0], deadline) != "wal":
+            self._retry(lambda: self._writer.execute("PRAGMA journal_mode=WAL"), deadline)
+        if not self._retry(lambda: schema_is_current(self._writer), deadline):
+            with self._write() as c:  # only a new or older database needs the write lock to open
+                migrate(c)
+
+    def _connect(self) -> sqlite3.Connection:
+        c = sqlite3.connect(self.path, timeout=BUSY_SLICE, check_same_thread=False, isolation_level=None)
+        c.execute("PRAGMA synchronous=NORMAL")
+        c.execute("PRAGMA foreign_keys=ON")
+        return c
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
+        with self._pool_lock:
+            for c in self._pool:
+                c.close()
+            self._pool.clear()
+
+    # --- waiting, writing and reading --------------------------------------------------
+
+    def _retry(self, fn: Callable[[], T], deadline: float) -> T:
+        """``fn()``, again after a growing pause while SQLite says busy, until ``deadline``."""
+        wait = max(0.0, deadline - time.monotonic())
+        pause = 0.005
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                left = deadline - time.monotonic()
+                if not _is_busy(exc) or left <= 0:
+                    if _is_busy(exc):
+                        raise StoreBusy(self._busy_message(wait)) from exc
+                    raise
+                time.sleep(min(pause * random.uniform(0.5, 1.0), left))
+                pause = min(pause * 2, MAX_PAUSE)
+
+    @staticmethod
+    def _busy_message(wait: float) -> str:
+        return f"the database is locked by another writer (waited {wait:.3g} s)"
+
+    @contextmanager
+    def _write(self, wait: float | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction, waiting at most ``wait`` seconds (default ``write_wait``) to
+        start it; the lock is released and the transaction ended on every path."""
+        wait = self.write_wait if wait is None else wait
+        deadline = time.monotonic() + wait
+        if not self._write_lock.acquire(timeout=max(wait, 0.001)):
+            raise StoreBusy(self._busy_message(wait))
+        c = self._writer
+        try:
+            self._retry(lambda: c.execute("BEGIN IMMEDIATE"), deadline)
+            try:
+                yield c
+            except BaseException:
+                _rollback(c)
+                raise
+            try:
+                self._retry(lambda: c.execute("COMMIT"), deadline)
+            except BaseException:
+                _rollback(c)
+                raise
+        finally:
+            self._write_lock.release()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection: readers never queue behind the write lock."""
+        with self._pool_lock:
+            c = self._pool.pop() if self._pool else None
+        if c is None:
+            c = self._connect()
+        try:
+            yield c
+        finally:
+            _rollback(c)
+            with self._pool_lock:
+                if len(self._pool) < _POOL_SIZE:
+                    self._pool.append(c)
+                    c = None
+            if c is not None:
+                c.close()
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        with self._read() as c:
+            return self._retry(lambda: c.execute(sql, args).fetchall(), time.monotonic() + self.write_wait)
+
+    # --- datasets ----------------------------------------------------------------------
+
+    def add_dataset(self, hash: str, name: str, data: bytes, settings: Mapping[str, Any] | None = None) -> bool:
+        """Store an uploaded file under its content hash; True when it is new.
+
+        Storing bytes that are already there only marks the dataset as opened: its
+        settings, runs and decisions stay as they are.
+        """
+        now = time.time()
+        with self._write() as c:
+            exists = c.execute("SELECT 1 FROM datasets WHERE hash = ?", (hash,)).fetchone()
+            if exists:
+                c.execute("UPDATE datasets SET last_opened = ? WHERE hash = ?", (now, hash))
+                return False
+            # The bytes go in by incremental blob I/O, a MiB at a time: binding them as a
+            # parameter would copy a 150 MB upload once more in memory.
+            cur = c.execute(
+                "INSERT INTO datasets (hash, name, data, settings, created_at, last_opened)"
+                " VALUES (?, ?, zeroblob(?), ?, ?, ?)",
+                (hash, name, len(data), _dumps(settings), now, now),
+            )
+            view = memoryview(data)
+            with c.blobopen("datasets", "data", cur.lastrowid) as blob:
+                for start in range(0, len(view), 1 << 20):
+                    blob.write(view[start : start + (1 << 20)])
+            return True
+
+    def has_dataset(self, hash: str) -> bool:
+        return bool(self._query("SELECT 1 FROM datasets WHERE hash = ?", (hash,)))
+
+    _DATASET_SELECT = (
+        "SELECT d.hash, d.name, d.settings, d.tags_name, d.created_at, d.last_opened,"
+        " (SELECT COUNT(*) FROM runs r WHERE r.dataset_hash = d.hash AND r.complete = 1)"
+        " FROM datasets d"
+    )
+
+    def dataset(self, hash: str) -> DatasetInfo | None:
+        rows = self._query(self._DATASET_SELECT + " WHERE d.hash = ?", (hash,))
+        return _dataset_info(rows[0]) if rows else None
+
+    def dataset_bytes(self, hash: str) -> bytes:
+        rows = self._query("SELECT data FROM datasets WHERE hash = ?", (hash,))
+        if not rows:
+            raise KeyError(hash)
+        return bytes(rows[0][0])
+
+    def recent_datasets(self, limit: int = 10) -> list[DatasetInfo]:
+        rows = self._query(self._DATASET_SELECT + " ORDER BY d.last_opened DESC LIMIT ?", (limit,))
+        return [_dataset_info(r) for r in rows]
+
+    def touch_dataset(self, hash: str) -> None:
+        with self._write() as c:
+            c.execute("UPDATE datasets SET last_opened = ? WHERE hash = ?", (time.time(), hash))
+
+    def save_settings(self, hash: str, settings: Mapping[str, Any]) -> None:
+        """The column mapping and split settings (a JSON-able dict) for new runs; runs
+        already stored keep their own."""
+        with self._write() as c:
+            c.execute("UPDATE datasets SET settings = ? WHERE hash = ?", (_dumps(settings), hash))
+
+    def save_tags(self, hash: str, name: str | None, data: bytes | None) -> None:
+        """The dataset's tags file (None: the bundled vocabulary)."""
+        with self._write() as c:
+            c.execute("UPDATE datasets SET tags_name = ?, tags_data = ? WHERE hash = ?", (name, data, hash))
+
+    def tags(self, hash: str) -> tuple[str | None, bytes | None]:
+        rows = self._query("SELECT tags_name, tags_data FROM datasets WHERE hash = ?", (hash,))
+        if not rows:
+            return None, None
+        name, data = rows[0]
+        return name, (bytes(data) if data is not None else None)
+
+    # --- runs and candidates -------------------------------------------------------------
+
+    def add_run(
+        self,
+        dataset_hash: str,
+        params: Mapping[str, Any],
+        rows: Sequence[Mapping[str, Any]],
+        settings: Mapping[str, Any] | None,
+    ) -> int:
+        """Store one augmentation run's provenance rows (originals and variants) with the
+        dataset settings they were generated from.
+
+        Written in chunks of :data:`RUN_CHUNK` rows, one transaction each with a pause in
+        between, so other writers are never held up for long; the run shows (in
+        :meth:`runs`) once every chunk is in.
+        """
+        now = time.time()
+        with self._write() as c:
+            cur = c.execute(
+                "INSERT INTO runs (dataset_hash, params, n_rows, created_at, settings, complete)"
+                " VALUES (?, ?, ?, ?, ?, 0)",
+                (dataset_hash, _dumps(params), len(rows), now, _dumps(settings)),
+            )
+            run_id = int(cur.lastrowid)
+        try:
+            for start in range(0, len(rows), RUN_CHUNK):
+                if start:
+                    time.sleep(RUN_PAUSE)  # let waiting writers (reviewers' decisions) in
+                chunk = rows[start : start + RUN_CHUNK]
+                with self._write() as c:
+                    c.executemany(
+                        "INSERT INTO candidates (run_id, pos, row_id, augmenter, row) VALUES (?, ?, ?, ?, ?)",
+                        (
+                            (run_id, start + i, str(r["id"]), str(r.get("augmenter", "")),
+                             json.dumps(r, ensure_ascii=False, default=str))
+                            for i, r in enumerate(chunk)
+                        ),
+                    )
+            with self._write() as c:
+                c.execute("UPDATE runs SET complete = 1 WHERE id = ?", (run_id,))
+        except BaseException:
+            try:
+                with self._write() as c:
+                    c.execute("DELETE FROM candidates WHERE run_id = ?", (run_id,))
+                    c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            except (sqlite3.Error, StoreBusy):
+                pass  # left incomplete: never shown
+            raise
+        return run_id
+
+    def runs(self, dataset_hash: str) -> list[RunInfo]:
+        rows = self._query(
+            "SELECT id, dataset_hash, params, n_rows, created_at, settings FROM runs"
+            " WHERE dataset_hash = ? AND complete = 1 ORDER BY id",
+            (dataset_hash,),
+        )
+        return [RunInfo(r[0], r[1], json.loads(r[2]), r[3], r[4], json.loads(r[5]) if r[5] else None) for r in rows]
+
+    def run_rows(self, run_id: int) -> list[dict[str, Any]]:
+        rows = self._query("SELECT row FROM candidates WHERE run_id = ? ORDER BY pos", (run_id,))
+        return [json.loads(r[0]) for r in rows]
+
+    def candidates(self, dataset_hash: str, run_ids: Iterable[int] | None = None) -> list[StoredCandidate]:
+        """Every generated variant (not the originals) of the dataset's complete runs,
+        oldest run first."""
+        wanted = None if run_ids is None else set(int(r) for r in run_ids)
+        out: list[StoredCandidate] = []
+        for run in self.runs(dataset_hash):
+            if wanted is not None and run.id not in wanted:
+                continue
+            rows = self._query(
+                "SELECT row_id, row FROM candidates WHERE run_id = ? AND augmenter != 'original' ORDER BY pos",
+                (run.id,),
+            )
+            out.extend(StoredCandidate(run.id, candidate_key(run.id, row_id), json.loads(raw)) for row_id, raw in rows)
+        return out
+
+    # --- decisions -------------------------------------------------------------------------
+
+    def decisions(self, dataset_hash: str) -> dict[str, str]:
+        rows = self._query("SELECT key, decision FROM decisions WHERE dataset_hash = ?", (dataset_hash,))
+        return {k: d for k, d in rows}
+
+    def decide(
+        self,
+        dataset_hash: str,
+        key: str,
+        decision: str | None,
+        label: str | None = None,
+        origin: str | None = None,
+        expected: str | None = UNCHECKED,
+        wait: float | None = None,
+    ) -> ActionResult:
+        """Record one decision (None clears it) as an undoable action. With ``expected``
+        (the decision the caller showed; None: undecided) it is written only if the
+        database still has that decision."""
+        return self.decide_many(
+            dataset_hash,
+            {key: decision},
+            label=label or f"{decision or 'clear'} {key}",
+            origin=origin,
+            expected=None if expected is UNCHECKED else {key: expected},
+            wait=wait,
+        )
+
+    def decide_many(
+        self,
+        dataset_hash: str,
+        changes: Mapping[str, str | None],
+        label: str = "bulk",
+        origin: str | None = None,
+        expected: Mapping[str, str | None] | None = None,
+        wait: float | None = None,
+    ) -> ActionResult:
+        """Record many decisions as one undoable action, against the database as it is now.
+
+        ``expected`` maps keys to the decision the caller saw (None: undecided); a key whose
+        decision is no longer that one is left as it is and reported in ``conflicts``. Keys
+        that already have the wanted decision are no change. Raises :class:`StoreBusy` when
+        the write could not start within ``wait`` seconds (default ``write_wait``): then
+        nothing was written.
+        """
+        for d in changes.values():
+            if d is not None and d not in DECISIONS:
+                raise ValueError(f"decision must be one of {DECISIONS} or None, not {d!r}")
+        now = time.time()
+        with self._write(wait) as c:
+            current = _current(c, dataset_hash, list(changes))
+            items = []
+            conflicts: dict[str, str | None] = {}
+            for k, d in changes.items():
+                now_d = current.get(k)
+                if expected is not None and k in expected and expected[k] != now_d:
+                    conflicts[k] = now_d
+                elif now_d != d:
+                    items.append((k, now_d, d))
+            if not items:
+                return ActionResult(changed={}, conflicts=conflicts)
+            cur = c.execute(
+                "INSERT INTO actions (dataset_hash, label, created_at, origin) VALUES (?, ?, ?, ?)",
+                (dataset_hash, label, now, origin),
+            )
+            action_id = int(cur.lastrowid)
+            c.executemany(
+                "INSERT INTO action_items (action_id, key, before, after) VALUES (?, ?, ?, ?)",
+                ((action_id, k, b, a) for k, b, a in items),
+            )
+            _apply(c, dataset_hash, {k: a for k, _, a in items}, now)
+            return ActionResult(changed={k: a for k, _, a in items}, conflicts=conflicts, action_id=action_id)
+
+    def undo(self, dataset_hash: str, origin: str | None = None, wait: float | None = None) -> UndoResult | None:
+        """Revert the latest action of ``origin`` (None: of anyone); None when there is none.
+
+        Only decisions still as that action left them are restored; one changed since (by
+        another tab, say) is left alone and reported in ``conflicts``.
+        """
+        with self._write(wait) as c:
+            row = c.execute(
+                "SELECT id, label, created_at FROM actions WHERE dataset_hash = ?"
+                + (" AND origin = ?" if origin is not None else "")
+                + " ORDER BY id DESC LIMIT 1",
+                (dataset_hash, origin) if origin is not None else (dataset_hash,),
+            ).fetchone()
+            if row is None:
+                return None
+            action_id, label, created_at = row
+            items = c.execute("SELECT key, before, after FROM action_items WHERE action_id = ?", (action_id,)).fetchall()
+            current = _current(c, dataset_hash, [k for k, _, _ in items])
+            restored = {k: b for k, b, a in items if current.get(k) == a}
+            conflicts = {k: current.get(k) for k, b, a in items if current.get(k) != a}
+            _apply(c, dataset_hash, restored, time.time())
+            c.execute("DELETE FROM action_items WHERE action_id = ?", (action_id,))
+            c.execute("DELETE FROM actions WHERE id = ?", (action_id,))
+            return UndoResult(label=label, created_at=created_at, restored=restored, conflicts=conflicts)
+
+    def last_action(self, dataset_hash: str, origin: str | None = None) -> ActionInfo | None:
+        """The action :meth:`undo` with the same arguments would revert."""
+        rows = self._query(
+            "SELECT a.id, a.label, a.created_at, a.origin,"
+            " (SELECT COUNT(*) FROM action_items i WHERE i.action_id = a.id)"
+            " FROM actions a WHERE a.dataset_hash = ?"
+            + (" AND a.origin = ?" if origin is not None else "")
+            + " ORDER BY a.id DESC LIMIT 1",
+            (dataset_hash, origin) if origin is not None else (dataset_hash,),
+        )
+        return ActionInfo(*rows[0]) if rows else None
+
+    def can_undo(self, dataset_hash: str, origin: str | None = None) -> bool:
+        return self.last_action(dataset_hash, origin) is not None
+
+
+def _rollback(c: sqlite3.Connection) -> None:
+    if c.in_transaction:
+        try:
+            c.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+def _current(c: sqlite3.Connection, dataset_hash: str, keys: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for k, d in c.execute(
+            f"SELECT key, decision FROM decisions WHERE dataset_hash = ? AND key IN ({marks})",
+            (dataset_hash, *chunk),
+        ):
+            out[k] = d
+    return out
+
+
+def _apply(c: sqlite3.Connection, dataset_hash: str, changes: Mapping[str, str | None], now: float) -> None:
+    clear = [(dataset_hash, k) for k, d in changes.items() if d is None]
+    put = [(dataset_hash, k, d, now) for k, d in changes.items() if d is not None]
+    if clear:
+        c.executemany("DELETE FROM decisions WHERE dataset_hash = ? AND key = ?", clear)
+    if put:
+        c.executemany(
+            "INSERT INTO decisions (dataset_hash, key, decision, decided_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (dataset_hash, key) DO UPDATE SET decision = excluded.decision,"
+            " decided_at = excluded.decided_at",
+            put,
+        )
+
+
+def _dataset_info(r: Sequence[Any]) -> DatasetInfo:
+    return DatasetInfo(
+        hash=r[0],
+        name=r[1],
+        settings=json.loads(r[2]) if r[2] else None,
+        tags_name=r[3],
+        created_at=r[4],
+        last_opened=r[5],
+        n_runs=r[6],
+    )
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
