@@ -295,7 +295,7 @@ def test_alias_table_shows_agreement_and_min_agreement_skips_ambiguous_keywords(
     [run] = store.runs(content_hash(small_csv))
     assert run.params["augmenters"][0]["min_agreement"] == 0.5
     rows = store.candidates(content_hash(small_csv), (run.id,))
-    changes = [c for r in rows if r["augmenter"] == "alias_swap" for c in json.loads(r["changes"])]
+    changes = [c for s in rows if s.row["augmenter"] == "alias_swap" for c in json.loads(s.row["changes"])]
     assert changes and all("agreement" in c and "support" in c for c in changes)
     assert not any(c["support"] >= 3 and c["agreement"] < 0.5 for c in changes)
 

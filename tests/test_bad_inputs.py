@@ -357,7 +357,7 @@ def test_app_row14_one_column_csv_is_not_mapped_text_as_label(app_data):
     assert not at.exception
     assert any("is also a text column" in e.value for e in at.error), [e.value for e in at.error]
     from augment_core.dataset import content_hash
-    from augment_core.store import Store
+    from augment_core.review.store import Store
 
     assert Store(app_data).dataset(content_hash(b"text\ngan paper\nnlp talk\n")).settings is None
 
@@ -447,7 +447,7 @@ def test_row18_rows_stream_into_records_without_a_table():
     import tracemalloc
 
     from augment_core.dataset import TableStream
-    from augment_core.store import build_from_settings, default_settings
+    from augment_core.dataset_settings import build_from_settings, default_settings
 
     data = _repeated_sample(10)
     tracemalloc.start()
@@ -498,7 +498,7 @@ def test_row16_messages_as_inline_code(text, shown):
 def test_row17_manifest_times_are_iso_8601():
     import datetime as dt
 
-    from augment_core.export import iso8601
+    from augment_core.review.export import iso8601
 
     assert iso8601(0) == "1970-01-01T00:00:00Z" and iso8601(1795567927.25) == "2026-11-25T00:52:07Z"
     assert iso8601(dt.datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"
