@@ -282,7 +282,8 @@ def load_items(store: Store, hash: str, run_ids: tuple[int, ...] | None = None) 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _facets(data_dir: str, hash: str, run_ids: tuple[int, ...]) -> dict:
     items = _items(data_dir, hash, run_ids)
-    return {"facets": review.facets(items), "has_similarity": review.has_similarity(items)}
+    return {"facets": review.facets(items), "has_similarity": review.has_similarity(items),
+            "rule_agreement": review.rule_agreement(items)}
 
 
 def load_facets(store: Store, hash: str) -> dict:

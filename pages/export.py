@@ -198,7 +198,7 @@ with c1:
     if not by_aug.empty:
         st.altair_chart(
             alt.Chart(by_aug).mark_bar().encode(
-                x=alt.X("count:Q"), y=alt.Y("group:N", title=None),
+                x=alt.X("count:Q"), y=alt.Y("group:N", title=None, axis=alt.Axis(labelLimit=0, labelOverlap=False)),
                 color=alt.Color("status:N", scale=status_colours), tooltip=["group", "status", "count"],
             ),
             width="stretch",
@@ -210,8 +210,8 @@ with c2:
         top_rules = by_rule.groupby("group")["count"].sum().sort_values(ascending=False).head(30).index.tolist()
         st.altair_chart(
             alt.Chart(by_rule[by_rule["group"].isin(top_rules)]).mark_bar().encode(
-                x=alt.X("count:Q"), y=alt.Y("group:N", sort=top_rules, title=None),
+                x=alt.X("count:Q"), y=alt.Y("group:N", sort=top_rules, title=None, axis=alt.Axis(labelLimit=0, labelOverlap=False)),
                 color=alt.Color("status:N", scale=status_colours), tooltip=["group", "status", "count"],
-            ).properties(height=max(200, 16 * len(top_rules))),
+            ).properties(height=max(200, 22 * len(top_rules))),
             width="stretch",
         )

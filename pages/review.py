@@ -48,10 +48,13 @@ with st.expander("Filters and sorting", expanded=True):
     search = c4.text_input("Text contains", key="review_search")
     c1, c2, c3 = st.columns(3)
     augmenters = c1.multiselect("Augmenter", _by_count(facets["augmenter"]), key="review_augmenters")
+    agreement = info["rule_agreement"]
     rules = c2.multiselect(
-        "Alias rule", _by_count(facets["rule"]), key="review_rules",
-        format_func=lambda r: f"{r}  ({facets['rule'][r]})",
+        "Alias rule (least agreeing keyword first)", review.rules_by_agreement(facets["rule"], agreement),
+        key="review_rules", format_func=lambda r: review.rule_label(r, facets["rule"][r], agreement.get(r)),
         placeholder="e.g. cv -> computer vision",
+        help="Agreement: of the train rows containing the replaced keyword, the share that carry its tag. "
+        "Low agreement means the keyword often means something else in this data.",
     )
     tags = c3.multiselect("Tag", _by_count(facets["tag"]), key="review_tags")
     c1, c2, c3 = st.columns(3)
@@ -62,10 +65,21 @@ with st.expander("Filters and sorting", expanded=True):
         lo, hi = c3.slider("Similarity", 0.0, 1.0, (0.0, 1.0), 0.01, key="review_similarity")
         if (lo, hi) != (0.0, 1.0):
             similarity = (lo, hi)
+    c1, c2, _ = st.columns(3)
+    word_changes = c1.multiselect(
+        "Word change (contextual)", _by_count(facets["word_change"]), key="review_word_changes",
+        format_func=lambda w: f"{w}  ({facets['word_change'][w]})", placeholder="e.g. of -> for",
+    )
+    agreement_below = None
+    if agreement:
+        below = c2.slider("Keyword agreement below", 0.0, 1.0, 1.0, 0.05, key="review_agreement_below",
+                          help="Only alias swaps of keywords whose train-split agreement is below this; 1 shows all.")
+        agreement_below = below if below < 1.0 else None
 
 flt = review.Filter(
-    augmenters=frozenset(augmenters), rules=frozenset(rules), tags=frozenset(tags), flags=frozenset(flags),
-    runs=frozenset(run_ids), similarity=similarity, status=status, search=search.strip(),
+    augmenters=frozenset(augmenters), rules=frozenset(rules), word_changes=frozenset(word_changes),
+    tags=frozenset(tags), flags=frozenset(flags), runs=frozenset(run_ids), similarity=similarity,
+    agreement_below=agreement_below, status=status, search=search.strip(),
 )
 
 
@@ -74,6 +88,10 @@ def _meta(it: CandidateRow) -> list:
     parts = [it.augmenter, f"run {it.run_id}"]
     if it.rules:
         parts.append(", ".join(it.rules))
+    if it.agreement is not None:
+        parts.append(f"keyword agreement {it.agreement:.2f} of {it.support} rows")
+    if it.word_changes:
+        parts.append(", ".join(it.word_changes[:6]) + (" ..." if len(it.word_changes) > 6 else ""))
     if it.similarity is not None:
         parts.append(f"similarity {it.similarity:.2f}")
     if it.flags:

@@ -489,3 +489,23 @@ def test_remap_after_review_keeps_decisions_with_their_run(data_dir, small_csv):
     assert len(basis.options) == 2 and _metrics(at)["Accepted variants"] == "0"
     basis.select_index(0).run()
     assert _metrics(at)["Accepted variants"] == "4"
+
+
+def test_review_filters_and_sorts_alias_rules_by_keyword_agreement(data_dir, small_csv):
+    at, h = _reviewing(data_dir, small_csv)
+    import re
+
+    labels = at.multiselect(key="review_rules").options  # as shown: "rule  (n) · agreement a of s rows"
+    shown = [re.search(r"agreement ([0-9.]+) of (\d+) rows", label) for label in labels]
+    judged = [float(m[1]) for m in shown if m and int(m[2]) >= 3]
+    assert judged and judged == sorted(judged)  # the least agreeing keyword first
+    assert shown[0] and int(shown[0][2]) >= 3  # those with the support to judge come first
+
+    at.slider(key="review_agreement_below").set_value(0.5).run()
+    _ok(at)
+    visible = set(_variant_keys(at))
+    ambiguous = {s.key for s in Store(data_dir).candidates(h)
+                 if any(c.get("agreement") is not None and c["agreement"] < 0.5 for c in json.loads(s.row["changes"]))}
+    assert visible and visible <= ambiguous
+    at.selectbox(key="review_sort").set_value("lowest keyword agreement first").run()
+    _ok(at)

@@ -46,7 +46,8 @@ def test_prepare_rules_tags_flags():
     assert items[0].key == "1:a" and items[0].row["id"] == "a"
     with pytest.raises(dataclasses.FrozenInstanceError):
         items[0].tags = ()
-    assert review.rules_of(json.dumps([{"start": 0, "end": 3, "before": "", "after": "new", "kind": "insert"}])) == ("+ new",)
+    insert = json.dumps([{"start": 0, "end": 3, "before": "", "after": "new", "kind": "insert"}])
+    assert review.word_changes_of(insert, "contextual_insert") == ("+ new",)
     assert review.flags_of(float("nan")) == () and review.flags_of("oops") == ("oops",)
 
 
@@ -125,3 +126,44 @@ def test_same_id_different_original_stays_apart():
     b = StoredCandidate(2, "2:b", {**_row("2:b", "1").row, "original_text": "another row"})
     groups = review.group_by_original(candidates.prepare([a, b], {}))
     assert [(g.parent_id, g.original_text) for g in groups] == [("1", "CV thing"), ("1", "another row")]
+
+
+def test_alias_rules_are_alias_swaps_only_and_word_changes_their_own_facet():
+    items = _items()
+    assert items[3].augmenter == "contextual_substitute"
+    assert items[3].rules == () and items[3].word_changes == ("graph -> network",)
+    assert items[0].word_changes == ()
+    facets = review.facets(items)
+    assert "graph -> network" not in facets["rule"] and facets["word_change"]["graph -> network"] == 1
+    only = review.apply_filter(items, review.Filter(word_changes=frozenset({"graph -> network"})), {})
+    assert [it.key for it in only] == ["2:d"]
+
+
+def _swap(key, parent, before, after, agreement, support):
+    change = {"start": 0, "end": len(after), "before": before, "after": after, "kind": "substitute",
+              "agreement": agreement, "support": support}
+    row = {"id": key.split(":", 1)[1], "parent_id": parent, "split": "train", "augmenter": "alias_swap",
+           "text": f"{after} thing", "original_text": ORIGINALS[parent], "tags": LABELS[parent],
+           "changes": json.dumps([change])}
+    return StoredCandidate(1, key, row)
+
+
+def test_filter_and_sort_by_keyword_agreement():
+    items = candidates.prepare(
+        [_swap("1:a", "1", "cv", "computer vision", 0.9, 20), _swap("1:b", "2", "nlp", "nlproc", 0.25, 8),
+         _swap("1:c", "3", "graph", "graphs", 0.4, 2), _row("1:d", "1")],
+        {1: SETTINGS},
+    )
+    assert items[1].agreement == 0.25 and items[1].support == 8
+    assert items[3].agreement is None
+    low = review.apply_filter(items, review.Filter(agreement_below=0.5), {})
+    assert [it.key for it in low] == ["1:b", "1:c"]
+    ordered = review.sort_items(items, "lowest keyword agreement first")
+    assert [it.key for it in ordered] == ["1:b", "1:c", "1:a", "1:d"]
+    agreement = review.rule_agreement(items)
+    assert agreement["nlp -> nlproc"] == (0.25, 8)
+    counts = review.facets(items)["rule"]
+    # judged (support >= 3) first, least agreeing first; then too little support; then unknown
+    assert review.rules_by_agreement(counts, agreement) == [
+        "nlp -> nlproc", "cv -> computer vision", "graph -> graphs"]
+    assert review.rule_label("nlp -> nlproc", 1, (0.25, 8)) == "nlp -> nlproc  (1) · agreement 0.25 of 8 rows"

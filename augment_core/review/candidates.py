@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 from augment_core.changes import Change, changes_from_json
 from augment_core.dataset import parse_labels
 from augment_core.errors import InputError
-from augment_core.review.filters import flags_of, float_or_none, rules_of
+from augment_core.review.filters import agreement_of, flags_of, float_or_none, rules_of, word_changes_of
 from augment_core.review.store import StoredCandidate
 
 
@@ -36,7 +36,12 @@ class CandidateRow:
     original_text: str
     changes: tuple[Change, ...]
     rules: tuple[str, ...]
-    """The alias rules it applied, ``"cv -> computer vision"``, ``"+ word"``, ``"- word"``."""
+    """The alias rules it applied (alias swaps only): ``"cv -> computer vision"``."""
+    word_changes: tuple[str, ...]
+    """A contextual augmenter's word changes: ``"of -> verse"``, ``"+ word"``."""
+    agreement: float | None
+    """The lowest train-split agreement of a keyword it swapped (alias swaps), and its support."""
+    support: int | None
     tags: tuple[str, ...]
     flags: tuple[str, ...]
     similarity: float | None
@@ -80,17 +85,22 @@ def candidate_row(
         tags = shared[label_key] = labels_of(row, settings)
     parent_id = str(row.get("parent_id"))
     original_text = str(row.get("original_text", ""))
+    augmenter = str(row.get("augmenter", ""))
+    agreement, support = agreement_of(changes)
     return CandidateRow(
         key=stored.key,
         run_id=stored.run_id,
         id=str(row.get("id")),
         parent_id=shared.setdefault(parent_id, parent_id),
         split=str(row.get("split", "train")),
-        augmenter=str(row.get("augmenter", "")),
+        augmenter=augmenter,
         text=str(row.get("text", "")),
         original_text=shared.setdefault(original_text, original_text),
         changes=changes,
-        rules=rules_of(changes),
+        rules=rules_of(changes, augmenter),
+        word_changes=word_changes_of(changes, augmenter),
+        agreement=agreement,
+        support=support,
         tags=tags,
         flags=flags_of(row.get("flags")),
         similarity=float_or_none(row.get("similarity")),

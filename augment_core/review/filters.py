@@ -21,27 +21,59 @@ if TYPE_CHECKING:
     from augment_core.review.candidates import CandidateRow
 
 STATUSES = ("all", "undecided", "accepted", "rejected")
-SORTS = ("original order", "lowest similarity first", "flagged first", "highest similarity first")
+SORTS = (
+    "original order", "lowest similarity first", "flagged first", "highest similarity first",
+    "lowest keyword agreement first",
+)
 NO_FLAG = "(no flag)"
 
 
-def rules_of(changes: Any) -> tuple[str, ...]:
-    """The alias rules a variant applied: ``"cv -> computer vision"`` per substitution."""
+def _parsed(changes: Any) -> tuple[Any, ...]:
     try:
-        parsed = changes_from_json(changes) if not isinstance(changes, tuple) else changes
-    except (ValueError, TypeError):
+        return tuple(changes_from_json(changes)) if not isinstance(changes, tuple) else changes
+    except (ValueError, TypeError, KeyError):
         return ()
-    out = []
-    for ch in parsed:
-        if ch.kind == "substitute":
-            rule = f"{normalize_key(ch.before)} -> {normalize_key(ch.after)}"
-        elif ch.kind == "insert":
-            rule = f"+ {normalize_key(ch.after)}"
-        else:
-            rule = f"- {normalize_key(ch.before)}"
+
+
+def rules_of(changes: Any, augmenter: str = "alias_swap") -> tuple[str, ...]:
+    """The alias rules an alias swap applied: ``"cv -> computer vision"``, one per swap.
+    Other augmenters apply no alias rule (see :func:`word_changes_of`)."""
+    if augmenter != "alias_swap":
+        return ()
+    out: list[str] = []
+    for ch in _parsed(changes):
+        rule = f"{normalize_key(ch.before)} -> {normalize_key(ch.after)}"
         if rule not in out:
             out.append(rule)
     return tuple(out)
+
+
+def word_changes_of(changes: Any, augmenter: str) -> tuple[str, ...]:
+    """A contextual augmenter's word changes: ``"of -> verse"``, ``"+ word"``, ``"- word"``."""
+    if augmenter == "alias_swap":
+        return ()
+    out: list[str] = []
+    for ch in _parsed(changes):
+        if ch.kind == "substitute":
+            change = f"{normalize_key(ch.before)} -> {normalize_key(ch.after)}"
+        elif ch.kind == "insert":
+            change = f"+ {normalize_key(ch.after)}"
+        else:
+            change = f"- {normalize_key(ch.before)}"
+        if change not in out:
+            out.append(change)
+    return tuple(out)
+
+
+def agreement_of(changes: Any) -> tuple[float | None, int | None]:
+    """The lowest keyword agreement among a variant's alias swaps that have the support to
+    judge (see :mod:`augment_core.agreement`), with its support; else of any swap; (None,
+    None) for a variant without recorded agreement."""
+    from augment_core.agreement import MIN_SUPPORT
+
+    known = [(ch.agreement, ch.support) for ch in _parsed(changes) if ch.agreement is not None and ch.support]
+    judged = [k for k in known if k[1] >= MIN_SUPPORT] or known
+    return min(judged) if judged else (None, None)
 
 
 def flags_of(raw: Any) -> tuple[str, ...]:
@@ -73,10 +105,13 @@ class Filter:
 
     augmenters: frozenset[str] = frozenset()
     rules: frozenset[str] = frozenset()
+    word_changes: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
     flags: frozenset[str] = frozenset()
     runs: frozenset[int] = frozenset()
     similarity: tuple[float, float] | None = None
+    agreement_below: float | None = None
+    """Only alias swaps of a keyword whose train-split agreement is below this."""
     status: str = "all"
     search: str = ""
 
@@ -90,6 +125,10 @@ def matches(item: CandidateRow, flt: Filter, decisions: Mapping[str, str]) -> bo
     if flt.runs and item.run_id not in flt.runs:
         return False
     if flt.rules and not flt.rules.intersection(item.rules):
+        return False
+    if flt.word_changes and not flt.word_changes.intersection(item.word_changes):
+        return False
+    if flt.agreement_below is not None and (item.agreement is None or item.agreement >= flt.agreement_below):
         return False
     if flt.tags and not flt.tags.intersection(item.tags):
         return False
@@ -127,6 +166,8 @@ def sort_items(items: Sequence[CandidateRow], order: str = "original order") -> 
         return sorted(items, key=lambda it: (it.similarity is None, it.similarity or 0.0))
     if order == "highest similarity first":
         return sorted(items, key=lambda it: (it.similarity is None, -(it.similarity or 0.0)))
+    if order == "lowest keyword agreement first":
+        return sorted(items, key=lambda it: (it.agreement is None, it.agreement if it.agreement is not None else 2.0))
     if order == "flagged first":
         return sorted(items, key=lambda it: (not it.flags, it.similarity if it.similarity is not None else 2.0))
     if order != "original order":
@@ -210,18 +251,53 @@ def apply_decisions(decisions: dict[str, str], changes: Mapping[str, str | None]
 
 
 def facets(items: Iterable[CandidateRow]) -> dict[str, Counter]:
-    """Value counts for the filter widgets: augmenter, rule, tag, flag, run."""
-    out = {"augmenter": Counter(), "rule": Counter(), "tag": Counter(), "flag": Counter(), "run": Counter()}
+    """Value counts for the filter widgets: augmenter, (alias) rule, word change, tag,
+    flag, run."""
+    names = ("augmenter", "rule", "word_change", "tag", "flag", "run")
+    out: dict[str, Counter] = {name: Counter() for name in names}
     for it in items:
         out["augmenter"][it.augmenter] += 1
         out["run"][it.run_id] += 1
         for r in it.rules:
             out["rule"][r] += 1
+        for w in it.word_changes:
+            out["word_change"][w] += 1
         for t in it.tags:
             out["tag"][t] += 1
         for f in it.flags or (NO_FLAG,):
             out["flag"][f] += 1
     return out
+
+
+def rule_agreement(items: Iterable[CandidateRow]) -> dict[str, tuple[float, int]]:
+    """Alias rule -> (agreement, support) of the keyword it replaces, where recorded."""
+    out: dict[str, tuple[float, int]] = {}
+    for it in items:
+        if it.augmenter != "alias_swap" or it.agreement is None:
+            continue
+        for ch, rule in zip(it.changes, it.rules):
+            if ch.agreement is not None and ch.support is not None:
+                out.setdefault(rule, (ch.agreement, ch.support))
+    return out
+
+
+def rules_by_agreement(counts: Mapping[str, int], agreement: Mapping[str, tuple[float, int]]) -> list[str]:
+    """Alias rules, the least agreeing keyword first (a reviewer starts with the risky
+    ones), then the most frequent: first those with the support to judge, then those
+    whose keyword is in too few train rows, then those without a recorded agreement."""
+    from augment_core.agreement import MIN_SUPPORT
+
+    def key(r: str) -> tuple[bool, bool, float, int, str]:
+        a = agreement.get(r)
+        return (a is None, a is not None and a[1] < MIN_SUPPORT, a[0] if a else 2.0, -counts[r], r)
+
+    return sorted(counts, key=key)
+
+
+def rule_label(rule: str, count: int, agreement: tuple[float, int] | None) -> str:
+    if agreement is None:
+        return f"{rule}  ({count})"
+    return f"{rule}  ({count}) · agreement {agreement[0]:.2f} of {agreement[1]} rows"
 
 
 def has_similarity(items: Iterable[CandidateRow]) -> bool:
