@@ -17,9 +17,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from augment_core.errors import InputError
 from augment_core.evaluate import baseline, metrics
 from augment_core.evaluate.data import EvalData, Example
-from augment_core.errors import InputError
 
 Progress = Callable[[int, int], None]
 """Called as (fits done, fits in all)."""

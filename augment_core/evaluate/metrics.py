@@ -84,33 +84,33 @@ def effect(lo: float, hi: float, lower_is_better: bool = False) -> str:
 
 def verdict(clean: dict[str, Any], swapped: dict[str, Any] | None, flips: dict[str, Any] | None,
             metric: str, flip_rates: tuple[float, float] | None) -> dict[str, str]:
-    """A sentence a person deciding whether to ship the curated split can act on."""
+    """A sentence a person deciding whether to ship the curated split can act on.
+
+    Robustness is what the variants buy beyond clean text: fewer flips, or a gain on
+    alias-swapped val that clean val does not show (a gain on both is a plain gain)."""
     name = metric.replace("_", "-").replace("f1", "F1")
-    robust_signals = [d["effect"] for d in (swapped, flips) if d is not None]
-    if "gain" in robust_signals and "loss" not in robust_signals:
-        robustness = "gain"
-    elif "loss" in robust_signals and "gain" not in robust_signals:
-        robustness = "loss"
-    elif robust_signals and "gain" in robust_signals:
-        robustness = "mixed"
-    else:
-        robustness = "none"
+    c = clean["effect"]
+    s = swapped["effect"] if swapped is not None else "none"
+    f = flips["effect"] if flips is not None else "none"
+    gain = f == "gain" or (s == "gain" and c != "gain")
+    loss = f == "loss" or (s == "loss" and c != "loss")
+    robustness = "mixed" if gain and loss else "gain" if gain else "loss" if loss else "none"
+    swap_text = f"{swapped['mean']:+.3f} {name} on alias-swapped val" if swapped is not None else ""
     flip_text = ""
     if flip_rates is not None:
         flip_text = f"; predictions flip on {flip_rates[1]:.0%} instead of {flip_rates[0]:.0%} of alias-swapped rows"
-    swap_text = f"{swapped['mean']:+.3f} {name} on alias-swapped val" if swapped is not None else ""
-    clean_effect = clean["effect"]
     parts: list[str] = []
-    if robustness == "gain":
-        parts.append(f"helps robustness ({swap_text}{flip_text})")
-    elif robustness == "loss":
-        parts.append(f"hurts robustness ({swap_text}{flip_text})")
-    elif robustness == "mixed":
-        parts.append(f"mixed robustness signals ({swap_text}{flip_text})")
-    if clean_effect == "loss":
-        parts.append(f"costs {-clean['mean']:.3f} {name} on clean text")
-    elif clean_effect == "gain":
-        parts.append(f"{'also ' if robustness == 'gain' else ''}helps on clean text ({clean['mean']:+.3f} {name})")
+    words = {"gain": "helps robustness", "loss": "hurts robustness", "mixed": "mixed robustness signals"}
+    if robustness != "none":
+        parts.append(f"{words[robustness]} ({swap_text}{flip_text})")
+    if c == "gain":
+        both = s == "gain" and robustness == "none"
+        parts.append(f"helps on clean text ({clean['mean']:+.3f} {name})"
+                     + (f" and on alias-swapped text ({swapped['mean']:+.3f})" if both else ""))
+    elif c == "loss":
+        both = s == "loss" and robustness == "none"
+        parts.append(f"costs {-clean['mean']:.3f} {name} on clean text"
+                     + (f" and {-swapped['mean']:.3f} on alias-swapped text" if both else ""))
     elif parts:
         parts.append("no measurable effect on clean text")
     if not parts:
@@ -121,4 +121,4 @@ def verdict(clean: dict[str, Any], swapped: dict[str, Any] | None, flips: dict[s
     else:
         summary = "; ".join(parts)
         summary = summary[0].upper() + summary[1:] + "."
-    return {"clean": clean_effect, "robustness": robustness, "summary": summary}
+    return {"clean": c, "robustness": robustness, "summary": summary}
