@@ -12,6 +12,7 @@ import streamlit as st
 
 import app_common as common
 from augment_core import export
+from augment_core.evaluate.storage import manifest_entry
 from augment_core.io import encode_rows
 
 store, hash, dataset = common.start_page("Export")
@@ -67,6 +68,7 @@ manifest = export.build_manifest(
     fmt=fmt,
     csv_formula_guard=guard if fmt == "csv" else None,
     guarded_cells=guarded,
+    evaluation=manifest_entry(store.path, hash, [i["key"] for i in items if decisions.get(i["key"]) == "accepted"]),
 )
 d1, d2 = st.columns(2)
 mime = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}[fmt]
