@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_evaluate(sub: Any) -> None:
-    from augment_core.evaluate.experiment import EvalConfig
+    from augment_core.evaluate.config import EvalConfig
 
     d = EvalConfig()
     e = sub.add_parser(

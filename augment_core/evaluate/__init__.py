@@ -15,7 +15,20 @@ and models), :mod:`.metrics` (F1, flips, bootstrap, verdict), :mod:`.experiment`
 :mod:`.storage` (results kept with the dataset), :mod:`.report` (text and chart rows).
 """
 
+from typing import Any
+
+from augment_core.evaluate.config import EvalConfig
 from augment_core.evaluate.data import EvalData, Example, from_augmented_file, from_dataset
-from augment_core.evaluate.experiment import EvalConfig, run_evaluation
+
+
+def __getattr__(name: str) -> Any:
+    # the experiment pulls in numpy and scikit-learn: only when it is used, so that
+    # ``python -m augment_core augment`` (whose parser shows evaluate's defaults) stays light
+    if name == "run_evaluation":
+        from augment_core.evaluate.experiment import run_evaluation
+
+        return run_evaluation
+    raise AttributeError(name)
+
 
 __all__ = ["EvalConfig", "EvalData", "Example", "from_augmented_file", "from_dataset", "run_evaluation"]
