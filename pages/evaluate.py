@@ -90,14 +90,20 @@ for split, rep in result["splits"].items():
     if not tags.empty:
         st.markdown("Per-tag F1 difference (augmented - originals), mean over seeds, with 95% intervals")
         order = (tags[tags["condition"] == "clean val"].sort_values("delta")["tag"].tolist())
-        base = alt.Chart(tags).encode(y=alt.Y("tag:N", sort=order, title=None))
+        y = alt.Y("tag:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=180))
+        base = alt.Chart().encode(y=y)
         chart = alt.layer(
-            base.mark_rule(color="#9ca3af").encode(x=alt.X("ci_low:Q", title="F1 difference"), x2="ci_high:Q"),
+            # bars, not rules: a bar sits in the middle of its tag's band, as the point does
+            base.mark_bar(height=2, color="#9ca3af").encode(x=alt.X("ci_low:Q", title="F1 difference"), x2="ci_high:Q"),
             base.mark_point(filled=True, size=60).encode(
                 x="delta:Q", color=alt.Color("delta:Q", scale=alt.Scale(scheme="redblue", domainMid=0), legend=None),
                 tooltip=["tag", "condition", "support", alt.Tooltip("f1_originals:Q", format=".3f"),
-                         alt.Tooltip("f1_augmented:Q", format=".3f"), alt.Tooltip("delta:Q", format="+.3f")],
+                         alt.Tooltip("f1_augmented:Q", format=".3f"), alt.Tooltip("delta:Q", format="+.3f"),
+                         alt.Tooltip("ci_low:Q", format="+.3f"), alt.Tooltip("ci_high:Q", format="+.3f")],
             ),
-        ).properties(height=max(200, 18 * len(order)), width=260).facet(column=alt.Column("condition:N", title=None))
+            data=tags,
+        ).properties(height=max(200, 20 * len(order)), width=300).facet(
+            column=alt.Column("condition:N", title=None, sort=["clean val", "alias-swapped val"])
+        )
         st.altair_chart(chart)
 st.caption("Stored with the dataset; the export manifest includes it.")
