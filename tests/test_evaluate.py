@@ -17,7 +17,7 @@ import pytest
 from augment_core.aliases import load_alias_table
 from augment_core.dataset import ColumnMapping, Dataset, Record
 from augment_core.errors import InputError
-from augment_core.evaluate import EvalConfig, EvalData, Example, from_dataset, run_evaluation
+from augment_core.evaluate import EvalConfig, EvalData, Example, from_augmented_file, from_dataset, run_evaluation
 from augment_core.evaluate.experiment import train_keywords
 from augment_core.evaluate.storage import latest_evaluation, manifest_entry, save_evaluation, variants_fingerprint
 
@@ -299,3 +299,23 @@ def test_cli_evaluate_on_an_augment_output(tmp_path):
     done = _cli("evaluate", str(aug), "--seeds", "2", "--bootstrap", "200", "--max-tags", "10")
     assert done.returncode == 0, done.stderr
     assert "task: multi-label, 10 tags scored" in done.stdout and "micro-F1, alias-swapped val" in done.stdout
+
+
+def test_an_augment_file_s_test_rows_are_skipped_before_being_parsed(tmp_path, alias_tags, monkeypatch):
+    """Nothing of a test row but its split is looked at: parsing its labels would raise."""
+    import augment_core.dataset as dataset_module
+
+    src = tmp_path / "in.csv"
+    _write_augment_output(src, alias_tags, poison_test=True)
+    real = dataset_module.parse_labels
+
+    def guarded(cell, *args, **kwargs):
+        if cell == "no-such-tag":
+            raise AssertionError("a test row's labels were parsed")
+        return real(cell, *args, **kwargs)
+
+    monkeypatch.setattr(dataset_module, "parse_labels", guarded)
+    data = from_augmented_file(str(src))
+    assert data.test is None and len(data.val) > 0
+    with pytest.raises(AssertionError, match="test row's labels"):
+        from_augmented_file(str(src), use_test=True)
