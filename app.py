@@ -30,6 +30,7 @@ pages = [
     st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data", default=True),
     st.Page("pages/augment.py", title="Augment", icon=":material/auto_awesome:", url_path="augment"),
     st.Page("pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:", url_path="evaluate"),
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 page = st.navigation(pages)

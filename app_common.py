@@ -135,7 +135,7 @@ def open_dataset(store: Store, hash: str) -> None:
     st.session_state.pop(MISSING, None)
     st.query_params["dataset"] = hash
     for key in list(st.session_state):
-        if key.startswith(("review_", "export_", "augment_last")):
+        if key.startswith(("review_", "export_", "augment_last", "evaluate_")):
             del st.session_state[key]
 
 

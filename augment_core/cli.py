@@ -86,7 +86,45 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--ambiguous-below", type=float, default=0.5, metavar="X",
                    help="flag ambiguous_keyword on alias swaps of keywords whose train-split agreement is below X "
                    "(default 0.5; needs at least 3 train rows)")
+    _add_evaluate(sub)
     return parser
+
+
+def _add_evaluate(sub: Any) -> None:
+    from augment_core.evaluate.config import EvalConfig
+
+    d = EvalConfig()
+    e = sub.add_parser(
+        "evaluate",
+        help="does the augmentation help? train a quick baseline with and without the variants, score on val",
+        description="Train TF-IDF character n-grams + logistic regression on (a) the train originals and (b) the "
+        "originals plus the variants of an augment output (written with --keep-original), over several seeds; "
+        "score both on val, on val with its aliases swapped, and by prediction flips; paired bootstrap intervals "
+        "and a verdict. Test rows are never read unless --use-test.",
+    )
+    e.add_argument("input", help="an augment output (.csv, .jsonl or .parquet) with the train originals and val rows")
+    e.add_argument("--label-column", default=None, metavar="COL",
+                   help="label column (default: the one column that is not augment's own)")
+    e.add_argument("--label-sep", default=",", metavar="SEP", help="separator for delimited labels (default ',')")
+    e.add_argument("--tags", default=str(BUNDLED_TAGS), metavar="TAGS_JSON",
+                   help="tag vocabulary for the alias-swapped val rows (default: the bundled Made With ML tags)")
+    e.add_argument("--variants", choices=("auto", "all", "accepted"), default="auto",
+                   help="which variants arm b adds: all, or accepted (rows whose decision column says accept); "
+                   "auto (default): accepted when the file has a decision column, else all")
+    e.add_argument("--seeds", type=int, default=d.seeds, metavar="N", help=f"seeds per arm (default {d.seeds})")
+    e.add_argument("--seed", type=int, default=d.seed, metavar="S",
+                   help=f"first seed; seeds S..S+N-1 (default {d.seed}); same input and seed give the same figures")
+    e.add_argument("--train-fraction", type=float, default=d.train_fraction, metavar="F",
+                   help=f"share of train originals each seed trains on, the same for both arms (default {d.train_fraction})")
+    e.add_argument("--bootstrap", type=int, default=d.bootstrap, metavar="B",
+                   help=f"bootstrap replicates for the intervals (default {d.bootstrap})")
+    e.add_argument("--max-tags", type=int, default=d.max_tags, metavar="N",
+                   help=f"multi-label: score the N most frequent train tags (default {d.max_tags})")
+    e.add_argument("--min-tag-count", type=int, default=d.min_tag_count, metavar="N",
+                   help=f"multi-label: ...carried by at least N train originals (default {d.min_tag_count})")
+    e.add_argument("--use-test", action="store_true",
+                   help="also score on the test split (read only with this flag; do it once, at the end)")
+    e.add_argument("--output", default=None, metavar="OUT_JSON", help="also write the full result as JSON (.json)")
 
 
 class Terminated(KeyboardInterrupt):
@@ -102,13 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
-        return _augment(args)
+        return _augment(args) if args.command == "augment" else _evaluate(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         name = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        print(f"{name}: no output written, {args.output} left as it was", file=sys.stderr)
+        kept = f", {args.output} left as it was" if args.output else ""
+        print(f"{name}: no output written{kept}", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     finally:
         if in_main_thread:
@@ -190,7 +229,7 @@ class _progress_bars:
 
         self._bars: dict[str, Any] = {}
         labels = {"model": "loading models", "generate": "augmenting", "quality": "scoring quality"}
-        units = {"model": "model", "generate": "row", "quality": "text"}
+        units = {"model": "model", "generate": "row", "quality": "text", "evaluating": "fit"}
 
         def update(phase: str, done: int, total: int) -> None:
             bar = self._bars.get(phase)
@@ -208,6 +247,50 @@ class _progress_bars:
     def __exit__(self, *exc: object) -> None:
         for bar in self._bars.values():
             bar.close()
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """Read the augment output, run the experiment, print the report (and write JSON)."""
+    from augment_core.aliases import load_alias_table
+    from augment_core.evaluate import EvalConfig, from_augmented_file, run_evaluation
+    from augment_core.evaluate.experiment import train_keywords
+    from augment_core.evaluate.report import as_text
+
+    config = EvalConfig(seeds=args.seeds, seed=args.seed, train_fraction=args.train_fraction,
+                        bootstrap=args.bootstrap, max_tags=args.max_tags, min_tag_count=args.min_tag_count).check()
+    inputs = [("input", args.input), ("tags file", args.tags)]
+    if args.output is not None:
+        _check_json_output(args.output, inputs)
+    if args.use_test:
+        print("warning: --use-test scores the test split: look at it once, at the end; choosing by it makes it "
+              "a second val split", file=sys.stderr)
+    data = from_augmented_file(args.input, args.label_column, args.label_sep, args.variants, args.use_test)
+    if args.variants == "auto":
+        print(f"variants: {data.variants_source} ({len(data.variants)} rows)", file=sys.stderr)
+    aliases = load_alias_table(args.tags)
+    with _progress_bars() as progress:
+        result = run_evaluation(data, train_keywords(aliases, data), config, lambda d, t: progress("evaluating", d, t))
+    print(as_text(result))
+    if args.output is not None:
+        import json
+
+        from augment_core.io import open_output
+
+        with open_output(args.output, inputs, JSON_OUTPUT) as out:
+            out.write(json.dumps(result, indent=2, ensure_ascii=False).encode("utf-8"))
+        print(f"wrote the result to {args.output}", file=sys.stderr)
+    return 0
+
+
+JSON_OUTPUT = {".json": "json"}
+"""evaluate's --output: one JSON object."""
+
+
+def _check_json_output(path: str, inputs: list[tuple[str, str]]) -> None:
+    """Before any work: a .json name in an existing folder, not an input, not read-only."""
+    from augment_core.io import check_output_target
+
+    check_output_target(path, inputs, JSON_OUTPUT)
 
 
 if __name__ == "__main__":  # pragma: no cover

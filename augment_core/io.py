@@ -26,7 +26,7 @@ import secrets
 import stat
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Sequence
+from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
 from augment_core.errors import InputError
 
@@ -70,19 +70,23 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def output_format(path: str | os.PathLike[str]) -> str:
+def output_format(path: str | os.PathLike[str], formats: Mapping[str, str] | None = None) -> str:
+    """The format ``path``'s extension names, among ``formats`` (default: the table formats)."""
+    names = ".csv, .jsonl or .parquet" if formats is None else " or ".join(sorted(formats))
+    formats = OUTPUT_FORMATS if formats is None else formats
     ext = Path(path).suffix.lower()
-    if ext not in OUTPUT_FORMATS:
-        raise InputError(f"cannot write {ext or 'a file without extension'}: the output must end in .csv, .jsonl or .parquet")
-    return OUTPUT_FORMATS[ext]
+    if ext not in formats:
+        raise InputError(f"cannot write {ext or 'a file without extension'}: the output must end in {names}")
+    return formats[ext]
 
 
-def check_output_target(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> Path:
+def check_output_target(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = (),
+                        formats: Mapping[str, str] | None = None) -> Path:
     """The output path, once it is safe to write: a known format, an existing folder, not a
     directory, not read-only, and not one of ``inputs`` ((what, path) pairs) under another
     spelling (``sub/../in.csv``), through a symlink or as a hard link."""
     target = Path(path)
-    output_format(target)
+    output_format(target, formats)
     folder = target.resolve().parent
     if not folder.is_dir():
         raise InputError(f"cannot write {target}: the folder {folder} does not exist")
@@ -113,7 +117,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 @contextmanager
-def open_output(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> Iterator[IO[bytes]]:
+def open_output(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = (),
+                formats: Mapping[str, str] | None = None) -> Iterator[IO[bytes]]:
     """A binary handle on a temporary file beside ``path``, renamed onto ``path`` when the
     ``with`` block ends normally and removed when it ends by any exception (``BaseException``:
     Ctrl-C and the CLI's SIGTERM handler included).
@@ -121,7 +126,7 @@ def open_output(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | 
     The temporary file is created with mode 0666 minus the umask, as any new file is (not
     ``mkstemp``'s 0600); replacing an existing target keeps that target's mode.
     """
-    target = check_output_target(path, inputs)
+    target = check_output_target(path, inputs, formats)
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:

@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from augment_core.alias_swap import AliasSwap  # noqa: E402
 from augment_core.aliases import load_alias_table  # noqa: E402
 from augment_core.dataset import content_hash, read_table  # noqa: E402
-from augment_core.pipeline import run_augmentation  # noqa: E402
 from augment_core.dataset_settings import build_from_settings, default_settings  # noqa: E402
+from augment_core.pipeline import run_augmentation  # noqa: E402
 from augment_core.review.store import Store  # noqa: E402
 
 CLICK_JS = """

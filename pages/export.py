@@ -21,6 +21,7 @@ import app_common as common
 from app_support.markup import markdown_escape
 from augment_core.dataset_settings import settings_key
 from augment_core.errors import InputError
+from augment_core.evaluate.storage import manifest_entry
 from augment_core.io import encode_rows
 from augment_core.review import export
 
@@ -82,6 +83,7 @@ def build_manifest(rows: list[dict], decisions: dict[str, str], guarded: int) ->
         fmt=fmt,
         csv_formula_guard=guard if fmt == "csv" else None,
         guarded_cells=guarded,
+        evaluation=manifest_entry(store.path, hash, [it.key for it in items if decisions.get(it.key) == "accepted"]),
     )
 
 

@@ -210,7 +210,7 @@ def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_pat
         expect(fresh.locator("[data-testid='stMetric']").filter(has_text="Accepted").locator("[data-testid='stMetricValue']")).to_have_text("2")
         assert metric(fresh, "Rejected") == "1"
         nav = [t.strip() for t in fresh.locator("[data-testid='stSidebarNav'] a").all_inner_texts()]
-        assert [t.split()[-1] for t in nav] == ["Data", "Augment", "Review", "Export"], nav
+        assert [t.split()[-1] for t in nav] == ["Data", "Augment", "Review", "Evaluate", "Export"], nav
         fresh.close()
     finally:
         stop_server(proc)

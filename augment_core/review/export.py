@@ -204,11 +204,13 @@ def build_manifest(
     fmt: str,
     csv_formula_guard: bool | None = None,
     guarded_cells: int = 0,
+    evaluation: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything needed to know where an exported file came from.
 
     Every time in it is ISO 8601 UTC (runs' epoch times are converted). For CSV it records
     whether the formula guard changed cells (``'`` prefixes are in the file, not the data).
+    ``evaluation``: the latest evaluation (:func:`augment_core.evaluate.storage.manifest_entry`).
     """
     return {
         "format": MANIFEST_FORMAT,
@@ -238,6 +240,7 @@ def build_manifest(
                 if fmt == "csv" else None
             ),
         },
+        "evaluation": dict(evaluation) if evaluation is not None else None,
         "versions": library_versions(),
         "platform": sys.platform,
     }

@@ -1,0 +1,109 @@
+"""The Evaluate page through streamlit.testing.v1.AppTest: no variants is a message, a run
+is stored with the dataset, shown with its verdict and charts, and reaches the manifest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from augment_core.dataset import content_hash
+from augment_core.evaluate.storage import latest_evaluation
+from augment_core.review.store import Store
+
+pytestmark = pytest.mark.app
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.fixture(scope="module")
+def sample_200() -> bytes:
+    text = (ROOT / "data" / "projects.csv").read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[:201])
+    return buf.getvalue().encode()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_evaluate_page_runs_stores_and_exports(data_dir, sample_200):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.file_uploader(key="data_upload").upload("sample.csv", sample_200, "text/csv")
+    at.run()
+    _ok(at)
+    h = content_hash(sample_200)
+    store = Store(data_dir)
+
+    at.switch_page("pages/evaluate.py").run()
+    _ok(at)
+    assert any("No runs yet" in i.value for i in at.info)
+
+    at.switch_page("pages/augment.py").run()
+    at.checkbox(key="augment_quality").set_value(False)
+    at.button(key="augment_run").click().run()
+    _ok(at)
+    assert at.success and at.success[0].value.startswith("Run 1:")
+
+    # nothing accepted yet: arm b would equal arm a, and the page says so
+    at.switch_page("pages/evaluate.py").run()
+    _ok(at)
+    assert any("No evaluation yet" in i.value for i in at.info)
+    at.button(key="evaluate_run").click().run()
+    _ok(at)
+    assert any("no variants to add" in e.value for e in at.error), [e.value for e in at.error]
+    assert latest_evaluation(store.path, h) is None
+
+    at.switch_page("pages/review.py").run()
+    at.button(key="review_bulk_accept").click().run()
+    _ok(at)
+    accepted = sum(1 for d in store.decisions(h).values() if d == "accepted")
+    assert accepted > 10
+
+    at.switch_page("pages/evaluate.py").run()
+    at.checkbox(key="evaluate_use_test").check().run()
+    assert any("Test rows will be read" in w.value for w in at.warning)
+    at.checkbox(key="evaluate_use_test").uncheck()
+    at.number_input(key="evaluate_seeds").set_value(2)
+    at.button(key="evaluate_run").click().run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    result = latest_evaluation(store.path, h)
+    assert result is not None and result["config"]["seeds"] == 2 and result["runs"] == [1]
+    assert result["data"]["variants_source"] == "accepted" and result["data"]["variants"] > 0
+    assert set(result["splits"]) == {"val"}  # test untouched unless asked
+    verdict = result["splits"]["val"]["verdict"]["summary"]
+    boxes = [b.value for b in (*at.success, *at.warning, *at.info)]
+    assert any(verdict.split(" ")[0] in b for b in boxes), boxes
+    summary = next(d.value for d in at.dataframe if "figure" in d.value.columns)
+    assert "flip rate, alias-swapped rows (lower is better)" in set(summary["figure"])
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+
+    # a fresh session (a reload) shows the stored result without running anything
+    fresh = AppTest.from_file(APP, default_timeout=120)
+    fresh.query_params["dataset"] = h
+    fresh.run()
+    fresh.switch_page("pages/evaluate.py").run()
+    _ok(fresh)
+    assert not any("No evaluation yet" in i.value for i in fresh.info)
+
+    at.switch_page("pages/export.py").run()
+    _ok(at)
+    manifest = json.loads(at.json[0].value)
+    evaluation = manifest["evaluation"]
+    assert evaluation["id"] == result["id"] and evaluation["matches_export"] is True
+    assert evaluation["verdict"]["summary"] == verdict
