@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -146,6 +147,14 @@ def small_csv(path: Path, n: int = 40) -> Path:
     return path
 
 
+def augment(page) -> None:
+    """Run the Augment page's default run and wait for its result (slow on a busy machine:
+    the quality signals load a sentence encoder)."""
+    click(page, ".st-key-augment_run button")
+    expect(page.get_by_text(re.compile(r"^Run \d+: "))).to_be_visible(timeout=120_000)
+    wait_idle(page)
+
+
 def upload(page, url: str, path: Path) -> None:
     page.goto(url)  # the Data page is the default page, at the root
     wait_idle(page)
@@ -162,7 +171,7 @@ def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_pat
     expect(page.get_by_text("Mapping saved.")).to_be_visible()
 
     goto_page(page, "Augment")
-    click(page, ".st-key-augment_run button")
+    augment(page)
     expect(page.get_by_text("Run 1:")).to_be_visible()
 
     goto_page(page, "Review")
@@ -241,7 +250,7 @@ def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     upload(page, server, path)
     goto_page(page, "Augment")
-    click(page, ".st-key-augment_run button")
+    augment(page)
     goto_page(page, "Review")
     cand = page.locator(".ar-text").first
     expect(cand).to_be_visible()
@@ -265,7 +274,7 @@ def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
 def test_focused_mode_keyboard_shortcuts(page, server, tmp_path):
     upload(page, server, small_csv(tmp_path / "focus.csv", n=25))
     goto_page(page, "Augment")
-    click(page, ".st-key-augment_run button")
+    augment(page)
     goto_page(page, "Review")
     page.locator(".st-key-review_mode [data-baseweb='select'], .st-key-review_mode [role='combobox']").first.click()
     page.get_by_role("option").filter(has_text="One at a time").click()
@@ -322,7 +331,7 @@ def test_two_tabs_then_remap_export_what_the_database_says(page, server, data_di
     h = content_hash(path.read_bytes())
     upload(page, server, path)
     goto_page(page, "Augment")
-    click(page, ".st-key-augment_run button")
+    augment(page)
     goto_page(page, "Review")
     b = page.context.new_page()
     b.goto(f"{server}/review?dataset={h}")
