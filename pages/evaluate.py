@@ -9,11 +9,11 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
+from app_support.markup import markdown_escape
 from augment_core.errors import InputError
 from augment_core.evaluate import EvalConfig, from_dataset, run_evaluation
 from augment_core.evaluate.report import summary_rows, tag_delta_rows
 from augment_core.evaluate.storage import latest_evaluation, save_evaluation, variants_fingerprint
-from augment_core.highlight import markdown_escape
 
 store, hash, dataset = common.start_page("Evaluate")
 st.caption(
