@@ -147,7 +147,7 @@ def from_augmented_file(
         rid, text = str(row[at["id"]]), "" if row[at["text"]] is None else str(row[at["text"]])
         ex = Example(rid, text, parse_labels(row[at[label]], "auto", label_sep), str(row[at["parent_id"]]))
         if str(row[at["augmenter"]]) != "original":
-            if split == "train" and (source == "all" or str(row[dec_i] or "").strip().lower() in ACCEPT_VALUES):
+            if split == "train" and (source == "all" or str((row[dec_i] if dec_i is not None else "") or "").strip().lower() in ACCEPT_VALUES):
                 chosen.append(ex)
         else:
             {"train": train, "val": val, "test": test}[split].append(ex)

@@ -118,12 +118,12 @@ def run_evaluation(data: EvalData, keywords: Any, config: EvalConfig = EvalConfi
         picked = np.zeros(n_train, dtype=bool)
         picked[chosen] = True
         variant_rows = n_train + np.flatnonzero(picked[parent_of])
-        for arm, rows in (("originals", chosen), ("augmented", np.concatenate([chosen, variant_rows]))):
-            x, scored = baseline.tfidf_for(counts, rows)
+        for arm, fit_rows in (("originals", chosen), ("augmented", np.concatenate([chosen, variant_rows]))):
+            x, scored = baseline.tfidf_for(counts, fit_rows)
             if space.task == "single-label":
-                p = baseline.fit_predict_single(x, y_train_idx[rows], scored, len(space.tags), config.c, seed)
+                p = baseline.fit_predict_single(x, y_train_idx[fit_rows], scored, len(space.tags), config.c, seed)
             else:
-                p = baseline.fit_predict_multilabel(x, y_train[rows], scored, config.c, seed)
+                p = baseline.fit_predict_multilabel(x, y_train[fit_rows], scored, config.c, seed)
             for name, (start, n, changed) in offsets.items():
                 clean = p[start:start + n]
                 swapped_p = clean.copy()

@@ -106,11 +106,11 @@ def verdict(clean: dict[str, Any], swapped: dict[str, Any] | None, flips: dict[s
     if c == "gain":
         both = s == "gain" and robustness == "none"
         parts.append(f"helps on clean text ({clean['mean']:+.3f} {name})"
-                     + (f" and on alias-swapped text ({swapped['mean']:+.3f})" if both else ""))
+                     + (f" and on alias-swapped text ({swapped['mean']:+.3f})" if both and swapped is not None else ""))
     elif c == "loss":
         both = s == "loss" and robustness == "none"
         parts.append(f"costs {-clean['mean']:.3f} {name} on clean text"
-                     + (f" and {-swapped['mean']:.3f} on alias-swapped text" if both else ""))
+                     + (f" and {-swapped['mean']:.3f} on alias-swapped text" if both and swapped is not None else ""))
     elif parts:
         parts.append("no measurable effect on clean text")
     if not parts:

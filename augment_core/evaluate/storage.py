@@ -45,7 +45,7 @@ def save_evaluation(db_path: str | Path, dataset_hash: str, result: Mapping[str,
             "INSERT INTO evaluations (dataset_hash, created_at, result) VALUES (?, ?, ?)",
             (dataset_hash, time.time(), json.dumps(result, ensure_ascii=False)),
         )
-        return int(cur.lastrowid)
+        return int(cur.lastrowid or 0)
 
 
 def latest_evaluation(db_path: str | Path, dataset_hash: str) -> dict[str, Any] | None:

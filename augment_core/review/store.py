@@ -286,7 +286,7 @@ class Store:
                 (hash, name, len(data), _dumps(settings), now, now),
             )
             view = memoryview(data)
-            with c.blobopen("datasets", "data", cur.lastrowid) as blob:
+            with c.blobopen("datasets", "data", _last_id(cur)) as blob:
                 for start in range(0, len(view), 1 << 20):
                     blob.write(view[start : start + (1 << 20)])
             return True
@@ -359,7 +359,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, 0)",
                 (dataset_hash, _dumps(params), len(rows), now, _dumps(settings)),
             )
-            run_id = int(cur.lastrowid)
+            run_id = _last_id(cur)
         try:
             for start in range(0, len(rows), RUN_CHUNK):
                 if start:
@@ -478,7 +478,7 @@ class Store:
                 "INSERT INTO actions (dataset_hash, label, created_at, origin) VALUES (?, ?, ?, ?)",
                 (dataset_hash, label, now, origin),
             )
-            action_id = int(cur.lastrowid)
+            action_id = _last_id(cur)
             c.executemany(
                 "INSERT INTO action_items (action_id, key, before, after) VALUES (?, ?, ?, ?)",
                 ((action_id, k, b, a) for k, b, a in items),
@@ -576,3 +576,10 @@ def _dataset_info(r: Sequence[Any]) -> DatasetInfo:
 
 def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _last_id(cur: sqlite3.Cursor) -> int:
+    """The id an INSERT just gave (always set after a successful INSERT)."""
+    if cur.lastrowid is None:  # pragma: no cover - sqlite3 sets it for every INSERT
+        raise RuntimeError("INSERT without a row id")
+    return int(cur.lastrowid)
