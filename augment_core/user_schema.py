@@ -16,7 +16,8 @@ Augmenters work on a record's joined ``text`` (the text columns joined by
 Provenance columns keep their documented names (``id``, ``parent_id``, ``split``, ...)
 unless an input column has one of those names: then *every* provenance column gets the
 prefix ``aug_`` (``aug_id``, ``aug_text``, ...), so user data is never overwritten and the
-provenance columns stay one recognisable family. An explicit prefix (the CLI's
+provenance columns stay one recognisable family (``aug_aug_`` when ``aug_`` clashes too, as
+for an augment output read again). An explicit prefix (the CLI's
 ``--provenance-prefix``) is always used; a prefixed name that still clashes is refused.
 """
 
@@ -108,7 +109,11 @@ def output_schema(input_columns: Sequence[str], provenance: Sequence[str], prefi
     still clashes."""
     inputs = tuple(input_columns)
     taken = set(inputs)
-    chosen = prefix if prefix is not None else ("" if taken.isdisjoint(provenance) else DEFAULT_PREFIX)
+    chosen = prefix
+    if chosen is None:  # "", else aug_, aug_aug_, ...: an augment output read again gets a fresh family
+        chosen = ""
+        while not taken.isdisjoint(chosen + p for p in provenance):
+            chosen += DEFAULT_PREFIX
     clash = [chosen + p for p in provenance if chosen + p in taken]
     if clash:
         raise InputError(
