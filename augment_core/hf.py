@@ -88,6 +88,9 @@ def dataset_dict(
 
 def save(ddict: Any, folder: Path, manifest: dict[str, Any]) -> None:
     """``save_to_disk`` into ``folder`` (a fresh temporary folder), manifest beside it."""
+    import datasets
+
+    datasets.disable_progress_bars()  # the CLI's stderr is one line per outcome
     ddict.save_to_disk(str(folder))
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n",
                                         encoding="utf-8")
