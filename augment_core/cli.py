@@ -27,7 +27,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m augment_core", description="Augment a text-classification dataset with provenance.")
+    command = "augment-review" if Path(sys.argv[0]).name == "augment-review" else "python -m augment_core"
+    parser = _Parser(prog=command, description="Augment a text-classification dataset with provenance.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser(
         "augment",
@@ -214,6 +215,14 @@ def _augment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feature_note(feature: Any) -> dict[str, Any]:
+    """The label feature in a line of the manifest (its class names are in the dataset's own info)."""
+    inner = getattr(feature, "feature", None)
+    names = getattr(inner if inner is not None else feature, "names", None)
+    return {"type": type(feature).__name__, **({"of": type(inner).__name__} if inner is not None else {}),
+            **({"classes": len(names)} if names else {})}
+
+
 def _output_format(args: argparse.Namespace) -> str:
     """``--format``, else the output's extension (``hf`` is always named: its output is a folder)."""
     from augment_core.io import output_format
@@ -251,7 +260,7 @@ def _write_hf(args: argparse.Namespace, run: Any, dataset: Any, ratios: tuple[fl
         "tags_file": Path(args.tags).name,
         "run": run.params,
         "schema": schema.to_json(),
-        "hf": {"splits": {k: len(v) for k, v in ddict.items()}, "label_feature": str(ddict["train"].features[dataset.mapping.label_column])},
+        "hf": {"splits": {k: len(v) for k, v in ddict.items()}, "label_feature": _feature_note(ddict["train"].features[dataset.mapping.label_column])},
     }
     hf.save(ddict, folder, manifest)
 

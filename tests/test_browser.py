@@ -233,9 +233,11 @@ def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_pat
     dl.value.save_as(target)
     rows = list(csv.DictReader(target.open(encoding="utf-8")))
     assert len(rows) == n_rows
-    variants = [r for r in rows if r["augmenter"] != "original"]
-    assert len(variants) == 2 and all(r["split"] == "train" for r in rows)
-    assert all(r["parent_id"] in {o["id"] for o in rows if o["augmenter"] == "original"} for r in variants)
+    # the sample has an id column: the provenance columns are aug_<name> (issue 9)
+    variants = [r for r in rows if r["aug_augmenter"] != "original"]
+    assert len(variants) == 2 and all(r["aug_split"] == "train" for r in rows)
+    assert all(r["aug_parent_id"] in {o["aug_id"] for o in rows if o["aug_augmenter"] == "original"} for r in variants)
+    assert all(r["aug_text"] == r["title"] + " " + r["description"] for r in rows)
 
 
 def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
