@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from augment_core.aliases import BUNDLED_TAGS
@@ -26,16 +27,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m augment_core", description="Augment a text-classification dataset with provenance.")
+    command = "augment-review" if Path(sys.argv[0]).name == "augment-review" else "python -m augment_core"
+    parser = _Parser(prog=command, description="Augment a text-classification dataset with provenance.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser(
         "augment",
         help="split (if needed), augment the train split, write one row per original and per variant",
         description="Split first (unless --split-column is given), augment the train split only, and write "
-        "provenance rows: id, parent_id, split, augmenter, text, original_text, the label column, params, changes "
-        "(and quality columns unless --no-quality).",
+        "every input column, then provenance columns: id, parent_id, split, augmenter, text, original_text, params, "
+        "changes (and quality columns unless --no-quality).",
     )
-    p.add_argument("input", help="dataset file: .csv/.tsv (comma, semicolon or tab), .json (list of records), .jsonl or .parquet")
+    p.add_argument("input", help="dataset file: .csv/.tsv (comma, semicolon or tab), .json (list of records), .jsonl or .parquet; "
+                   "or a Hugging Face dataset folder (save_to_disk)")
     p.add_argument("--text-column", action="append", required=True, metavar="COL",
                    help="text column; repeat to join several with a space, in order (e.g. title then description)")
     p.add_argument("--label-column", required=True, metavar="COL",
@@ -59,7 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "(0-1; keywords in fewer than 3 train rows are always swapped)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed: same input + parameters + seed = same bytes")
     p.add_argument("--output", required=True, metavar="OUT",
-                   help="output file; .csv, .jsonl or .parquet (never one of the inputs; an existing read-only file is refused)")
+                   help="output file; .csv, .jsonl or .parquet (never one of the inputs; an existing read-only file is refused); "
+                   "with --format hf a folder")
+    p.add_argument("--format", choices=("csv", "jsonl", "parquet", "hf"), default=None,
+                   help="output format (default: the output's extension); hf writes a Hugging Face DatasetDict folder "
+                   "(train/validation/test, save_to_disk) with its manifest")
+    p.add_argument("--provenance-prefix", default=None, metavar="PREFIX",
+                   help="prefix of the provenance columns (id, parent_id, split, ...); default: none, or aug_ when an "
+                   "input column has one of their names")
     p.add_argument("--csv-formula-guard", action="store_true",
                    help="CSV output for spreadsheets: prefix cells starting with = + - @ tab or CR with ' so they are not run "
                         "as formulas (changes the text: use JSONL or Parquet for training)")
@@ -155,12 +165,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _augment(args: argparse.Namespace) -> int:
-    from augment_core.io import check_output_target, open_output, output_format, write_rows_to
+    from augment_core.io import check_output_dir, check_output_target, output_format
     from augment_core.splitting import parse_ratios
 
-    fmt = output_format(args.output)
+    fmt = _output_format(args)
     inputs = [("input", args.input), ("tags file", args.tags)]
-    check_output_target(args.output, inputs)
+    if fmt == "hf":
+        check_output_dir(args.output, inputs)
+    else:
+        check_output_target(args.output, inputs)
+        if args.format is not None and output_format(args.output) != fmt:
+            raise InputError(f"--format {fmt} does not match the output's extension ({args.output})")
     if args.csv_formula_guard and fmt != "csv":
         raise InputError("--csv-formula-guard applies to .csv output only (JSONL and Parquet cells are never run as formulas)")
     if args.n_per_original < 0:
@@ -171,11 +186,25 @@ def _augment(args: argparse.Namespace) -> int:
     names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
 
     started = time.perf_counter()
+    guarded = 0
     # The temporary output exists from here on: an unwritable folder fails now, not after
     # the run, and every way out of this block (error, Ctrl-C, SIGTERM) removes it.
-    with open_output(args.output, inputs) as out:
-        rows, columns = _run(args, names, ratios)
-        guarded = write_rows_to(rows, out, fmt, columns, formula_guard=args.csv_formula_guard, name=args.output)
+    if fmt == "hf":
+        from augment_core.io import open_output_dir
+
+        with open_output_dir(args.output, inputs) as folder:
+            run, dataset = _run(args, names, ratios)
+            rows = run.rows
+            _write_hf(args, run, dataset, ratios, folder)
+    else:
+        from augment_core.io import open_output, write_rows_to
+
+        with open_output(args.output, inputs) as out:
+            run, dataset = _run(args, names, ratios)
+            rows = run.rows
+            schema, shaped = _user_rows(args, run, dataset)
+            guarded = write_rows_to(shaped, out, fmt, schema.columns, formula_guard=args.csv_formula_guard,
+                                    name=args.output)
     generated = sum(1 for r in rows if r["augmenter"] != "original")
     guard_note = f"; the formula guard prefixed {guarded} cells with '" if args.csv_formula_guard else ""
     print(
@@ -186,8 +215,58 @@ def _augment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float, float]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Read, split, augment and score: the rows to write and their columns."""
+def _feature_note(feature: Any) -> dict[str, Any]:
+    """The label feature in a line of the manifest (its class names are in the dataset's own info)."""
+    inner = getattr(feature, "feature", None)
+    names = getattr(inner if inner is not None else feature, "names", None)
+    return {"type": type(feature).__name__, **({"of": type(inner).__name__} if inner is not None else {}),
+            **({"classes": len(names)} if names else {})}
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    """``--format``, else the output's extension (``hf`` is always named: its output is a folder)."""
+    from augment_core.io import output_format
+
+    return args.format if args.format is not None else output_format(args.output)
+
+
+def _user_rows(args: argparse.Namespace, run: Any, dataset: Any) -> tuple[Any, Any]:
+    """The output schema (input columns, then provenance) and the rows shaped to it."""
+    from augment_core.user_schema import output_schema, provenance_of, user_rows
+
+    schema = output_schema(dataset.columns, provenance_of(run.columns, dataset.mapping.label_column),
+                           args.provenance_prefix)
+    return schema, user_rows(run.rows, dataset, schema)
+
+
+def _write_hf(args: argparse.Namespace, run: Any, dataset: Any, ratios: tuple[float, float, float], folder: Any) -> None:
+    """The DatasetDict and its manifest into ``folder`` (the temporary output folder)."""
+    from augment_core import hf
+    from augment_core.dataset import content_hash
+    from augment_core.io import read_input
+
+    schema, shaped = _user_rows(args, run, dataset)
+    shaped = list(shaped)
+    labels_by_id = {r.id: r.labels for r in dataset.records}
+    ddict = hf.dataset_dict(shaped, schema.columns, [r["split"] for r in run.rows],
+                            [labels_by_id[str(r["parent_id"])] for r in run.rows], dataset.mapping.label_column)
+    source = Path(args.input)
+    manifest = {
+        "format": 1,
+        "tool": "augment-review",
+        "input": {"name": source.name, "sha256": None if source.is_dir() else content_hash(read_input(source, "input"))},
+        "mapping": dataset.mapping.to_json(),
+        "split": {"column": args.split_column, "ratios": None if args.split_column else list(ratios), "seed": args.seed},
+        "tags_file": Path(args.tags).name,
+        "run": run.params,
+        "schema": schema.to_json(),
+        "hf": {"splits": {k: len(v) for k, v in ddict.items()}, "label_feature": _feature_note(ddict["train"].features[dataset.mapping.label_column])},
+    }
+    hf.save(ddict, folder, manifest)
+
+
+def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float, float]) -> tuple[Any, Any]:
+    """Read, split, augment and score: the run's output and the split dataset."""
     from augment_core.aliases import load_alias_table
     from augment_core.dataset import ColumnMapping, TableStream, build_dataset
     from augment_core.registry import AugmenterSettings
@@ -217,7 +296,7 @@ def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float,
     with _progress_bars() as progress:
         out = augment(dataset, tags, names, settings, n_per_original=args.n_per_original,
                       keep_original=args.keep_original, seed=args.seed, quality=quality, progress=progress)
-    return out.rows, out.columns
+    return out, dataset
 
 
 class _progress_bars:

@@ -163,6 +163,24 @@ class Record:
     labels: tuple[str, ...]
     split: str | None
     raw_label: Any
+    cells: tuple[Any, ...] = ()
+    """Every input cell of the row, exactly as read, in the file's column order (empty for
+    records not read from a file): the export writes the user's own columns from these."""
+
+
+JOINER = " "
+"""What joins several text columns into a record's ``text``: one space, always (an empty
+column included), so every column's place in the text follows from the cells alone and a
+variant's edits map back to the column they fall in. Augmenters never edit it."""
+
+
+def text_cell(value: Any) -> str:
+    """A text cell as the text the augmenters see: exactly as read (no strip, no
+    normalisation), so change spans refer to the user's own characters; a missing cell
+    (None, NaN) is empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return value if value.__class__ is str else str(value)
 
 
 @dataclass(frozen=True)
@@ -170,10 +188,26 @@ class Dataset:
     records: list[Record]
     mapping: ColumnMapping
     empty_text_ids: list[str] = field(default_factory=list)
+    columns: tuple[str, ...] = ()
+    """The input file's columns, in order (what ``Record.cells`` holds)."""
 
     def with_splits(self, splits: Sequence[str]) -> "Dataset":
         # Record(...) rather than dataclasses.replace: 5x faster on half a million rows
-        return replace(self, records=[Record(r.id, r.text, r.labels, s, r.raw_label) for r, s in zip(self.records, splits)])
+        return replace(self, records=[Record(r.id, r.text, r.labels, s, r.raw_label, r.cells) for r, s in zip(self.records, splits)])
+
+    def text_indices(self) -> list[int]:
+        """Positions of the text columns in ``Record.cells``."""
+        return [self.columns.index(c) for c in self.mapping.text_columns]
+
+    def segments(self, record: Record) -> list[tuple[int, int]]:
+        """Each text column's [start, end) in ``record.text`` (the joiner lies between)."""
+        out: list[tuple[int, int]] = []
+        pos = 0
+        for i in self.text_indices():
+            n = len(text_cell(record.cells[i]))
+            out.append((pos, pos + n))
+            pos += n + len(JOINER)
+        return out
 
     @property
     def has_splits(self) -> bool:
@@ -366,9 +400,25 @@ class TableStream:
 
     @classmethod
     def from_path(cls, path: str | Path) -> "TableStream":
-        """A file the user named (its type checked before it is read)."""
+        """A file the user named (its type checked before it is read), or a Hugging Face
+        dataset folder (``save_to_disk``; see :mod:`augment_core.hf`)."""
+        if Path(path).is_dir() and not Path(path).is_symlink():
+            from augment_core import hf
+
+            if hf.is_hf_folder(path):
+                return cls.from_table(hf.read_folder(path), Path(path).name)
         format_of(Path(path).name)
         return cls(read_input(path, "file"), Path(path).name)
+
+    @classmethod
+    def from_table(cls, table: Table, name: str, keep: int = 200) -> "TableStream":
+        """Over rows already read (a Hugging Face folder)."""
+        self = cls.__new__(cls)
+        self.fmt, self.name, self.columns = table.fmt, name, list(table.columns)
+        rest = iter([tuple(r.get(c) for c in self.columns) for r in table.rows])
+        self._head = [t for _, t in zip(range(keep), rest)]
+        self._rest, self._used, self.n_rows = rest, False, None
+        return self
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -565,11 +615,9 @@ def build_dataset(table: Table | TableStream, mapping: ColumnMapping) -> Dataset
         if rid in seen:
             raise InputError(f"id {rid!r} appears more than once in column {mapping.id_column!r}")
         seen.add(rid)
-        if len(text_is) == 1:
-            text = _cell_text(row[text_is[0]])
-        else:
-            text = " ".join(p for p in (_cell_text(row[j]) for j in text_is) if p)
-        if not text:
+        # exactly as read: matching and models may normalise a copy, never the text itself
+        text = text_cell(row[text_is[0]]) if len(text_is) == 1 else JOINER.join([text_cell(row[j]) for j in text_is])
+        if not text.strip():
             empty.append(rid)
         split = None
         if split_i is not None:
@@ -579,13 +627,13 @@ def build_dataset(table: Table | TableStream, mapping: ColumnMapping) -> Dataset
                 key = _cell_text(raw_split) or "(empty)"
                 bad_splits[key] = bad_splits.get(key, 0) + 1
         raw_label = row[label_i]
-        records.append(Record(rid, text, labels_of(raw_label), split, raw_label))
+        records.append(Record(rid, text, labels_of(raw_label), split, raw_label, tuple(row)))
     if bad_splits:
         shown = ", ".join(f"{k!r} ({n} rows)" for k, n in list(bad_splits.items())[:5])
         raise InputError(
             f"split column {mapping.split_column!r} has values that are not train/val/test: {shown}"
         )
-    return Dataset(records=records, mapping=mapping, empty_text_ids=empty)
+    return Dataset(records=records, mapping=mapping, empty_text_ids=empty, columns=tuple(cols))
 
 
 def _row_tuples(table: Table | TableStream) -> Iterator[tuple[Any, ...]]:

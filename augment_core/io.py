@@ -318,8 +318,17 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _parquet_bytes(rows: Sequence[dict[str, Any]], cols: list[str]) -> bytes:
-    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(arrow_table(rows, cols), buf)
+    return buf.getvalue()
+
+
+def arrow_table(rows: Sequence[dict[str, Any]], cols: list[str]) -> Any:
+    """The rows as a pyarrow Table (Parquet and Hugging Face output): a column Arrow cannot
+    type as one keeps its strings and holds the other cells as JSON text."""
+    import pyarrow as pa
 
     arrays = {}
     for c in cols:
@@ -333,6 +342,73 @@ def _parquet_bytes(rows: Sequence[dict[str, Any]], cols: list[str]) -> bytes:
             # cells Arrow cannot type as one (["cv", 3]): strings kept, the rest as JSON text
             arrays[c] = pa.array([None if v is None else v if isinstance(v, str) else json_text(v) for v in values],
                                  type=pa.string())
-    buf = io.BytesIO()
-    pq.write_table(pa.table(arrays) if arrays else pa.table({}), buf)
-    return buf.getvalue()
+    return pa.table(arrays) if arrays else pa.table({})
+
+
+HF_MARKERS = ("dataset_dict.json", "augment_manifest.json")
+"""The files that make a folder a previous Hugging Face output of this tool (which a new one
+may replace); any other non-empty folder is refused, never deleted."""
+
+
+def check_output_dir(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> Path:
+    """An output folder, once it is safe to write: its parent exists and is writable, it is
+    none of ``inputs``, and it is missing, empty, or a previous output of this tool."""
+    target = Path(path)
+    parent = target.resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"cannot write {target}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or not parent.stat().st_mode & 0o222:
+        raise InputError(f"cannot write {target}: the folder {parent} is not writable")
+    for what, other in inputs:
+        if _same_file(target, Path(other)) or _inside(Path(other), target):
+            raise InputError(f"the output {target} is (or holds) the {what} {other}: choose another output folder")
+    if not target.exists() and not target.is_symlink():
+        return target
+    if target.is_symlink() or not target.is_dir():
+        raise InputError(f"cannot write {target}: it exists and is not a folder (an hf output is a folder)")
+    entries = set(os.listdir(target))
+    if entries and not set(HF_MARKERS) <= entries:
+        raise InputError(f"cannot write {target}: the folder is not empty and is not a previous hf output of this tool "
+                         "(choose a new or empty folder)")
+    if not os.access(target, os.W_OK):
+        raise InputError(f"cannot write {target}: it is read-only")
+    return target
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+@contextmanager
+def open_output_dir(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> Iterator[Path]:
+    """A temporary folder beside ``path`` (``.<name>.<random>.tmp``) to write into, moved
+    onto ``path`` when the ``with`` block ends normally and removed when it ends by any
+    exception (Ctrl-C and SIGTERM included). A previous output at ``path`` is replaced only
+    once the new one is complete: renamed aside, the new folder renamed in, the old removed."""
+    import shutil
+
+    target = check_output_dir(path, inputs)
+    folder = target.resolve().parent
+    tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        try:
+            os.mkdir(tmp, 0o777)
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {exc.strerror}") from None
+        yield tmp
+        try:
+            if target.exists():
+                old = folder / f".{target.name}.{secrets.token_hex(6)}.old"
+                os.replace(target, old)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -14,6 +14,7 @@ from augment_core.augmenter import Augmenter
 from augment_core.changes import changes_to_json
 from augment_core.dataset import Dataset, Record
 from augment_core.errors import InputError
+from augment_core.user_schema import crosses_joiner
 
 ORIGINAL = "original"
 PROVENANCE_COLUMNS = ("id", "parent_id", "split", "augmenter", "text", "original_text")
@@ -83,6 +84,7 @@ def run_augmentation(
     check_variant_ids([r.id for r in dataset.records], names)
     label_column = dataset.mapping.label_column
     if label_column in PROVENANCE_COLUMNS + TRAILING_COLUMNS:
+        # provenance rows carry the label under its own name (the review store reads them so)
         raise InputError(f"the label column is named {label_column!r}, which the output uses itself: rename it")
     empty = set(dataset.empty_text_ids)
     train = [r for r in dataset.records if r.split == "train" and r.id not in empty]
@@ -108,6 +110,7 @@ def run_augmentation(
         variants_by_augmenter.append((augmenter.name, params, variants))
 
     original_params = original_params_json(seed)
+    multi = len(dataset.mapping.text_columns) > 1 and bool(dataset.columns)
     position = {r.id: i for i, r in enumerate(train)}
     rows: list[dict[str, Any]] = []
     for record in dataset.records:
@@ -116,11 +119,14 @@ def run_augmentation(
         i = position.get(record.id)
         if i is None:
             continue
+        segments = dataset.segments(record) if multi else []
         for name, params, variants in variants_by_augmenter:
             seen = {record.text}
             k = 0
             for cand in variants[i]:
                 if cand.text in seen:  # augmenters promise distinct variants; hold them to it
+                    continue
+                if multi and crosses_joiner(cand.changes, segments):  # the joiner between columns is never edited
                     continue
                 seen.add(cand.text)
                 k += 1

@@ -22,7 +22,6 @@ from app_support.markup import markdown_escape
 from augment_core.dataset_settings import settings_key
 from augment_core.errors import InputError
 from augment_core.evaluate.storage import manifest_entry
-from augment_core.io import encode_rows
 from augment_core.review import export
 
 store, hash, current_dataset = common.start_page("Export")
@@ -56,7 +55,11 @@ except InputError as exc:
 items = common.load_items(store, hash, basis.run_ids)
 
 c1, c2 = st.columns(2)
-fmt = c1.radio("Format", ["csv", "jsonl", "parquet"], horizontal=True, key="export_format")
+fmt = c1.radio("Format", list(export.FORMATS), horizontal=True, key="export_format",
+               format_func=lambda f: "Hugging Face (zip)" if f == "hf" else f,
+               help="Every column of your file under its own name, provenance columns beside them. Hugging Face: "
+               "a DatasetDict (train/validation/test, save_to_disk) with the manifest, zipped: unzip, then "
+               "datasets.load_from_disk.")
 include_eval = c2.checkbox("Also include val/test rows (untouched)", value=False, key="export_include_eval")
 
 
@@ -88,13 +91,14 @@ def build_manifest(rows: list[dict], decisions: dict[str, str], guarded: int) ->
 
 
 def file_bytes() -> bytes:
-    rows, _ = snapshot()
-    return encode_rows(rows, fmt, formula_guard=guard)[0]
+    rows, decisions = snapshot()
+    manifest = build_manifest(rows, decisions, 0) if fmt == "hf" else None
+    return export.encode_export(rows, dataset, fmt, formula_guard=guard, manifest=manifest, name=f"{stem}-curated")[0]
 
 
 def manifest_bytes() -> bytes:
     rows, decisions = snapshot()
-    guarded = encode_rows(rows, fmt, formula_guard=guard)[1] if guard else 0
+    guarded = export.encode_export(rows, dataset, fmt, formula_guard=guard)[1] if guard else 0
     return json.dumps(build_manifest(rows, decisions, guarded), indent=2, ensure_ascii=False, default=str).encode("utf-8")
 
 
@@ -125,6 +129,7 @@ def live_counts() -> None:
 
 live_counts()
 rows, decisions = snapshot()
+stem = Path(info.name).stem or "dataset"
 
 guard = False
 if fmt == "csv":
@@ -135,7 +140,7 @@ if fmt == "csv":
         help="A spreadsheet runs a cell such as =HYPERLINK(...) as a formula (CSV injection). The prefix "
         "stops that but changes the text: for training, download JSONL or Parquet, or this CSV unguarded.",
     )
-_, guarded = encode_rows(rows, fmt, formula_guard=guard) if guard else (b"", 0)
+_, guarded = export.encode_export(rows, dataset, fmt, formula_guard=guard) if guard else (b"", 0)
 if fmt == "csv":
     if guard:
         st.caption(
@@ -145,14 +150,14 @@ if fmt == "csv":
     else:
         st.caption("Formula guard off: the CSV holds the raw text. Open it in a spreadsheet only if you trust it.")
 
-stem = Path(info.name).stem or "dataset"
 manifest = build_manifest(rows, decisions, guarded)
 d1, d2 = st.columns(2)
-mime = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}[fmt]
+mime = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet",
+        "hf": "application/zip"}[fmt]
 d1.download_button(
-    f"Download curated split ({fmt})",
+    f"Download curated split ({'Hugging Face, zip' if fmt == 'hf' else fmt})",
     data=file_bytes,
-    file_name=f"{stem}-curated.{fmt}",
+    file_name=f"{stem}-curated.{'zip' if fmt == 'hf' else fmt}",
     mime=mime,
     key="export_download",
     type="primary",

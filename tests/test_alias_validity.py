@@ -218,7 +218,7 @@ def test_cli_min_agreement_and_warnings(tmp_path: Path):
 
     def befores(path: Path) -> set[str]:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        return {c["before"] for r in rows for c in json.loads(r["changes"])}
+        return {c["before"] for r in rows for c in json.loads(r["aug_changes"])}  # input has text, split
 
     assert "node" in befores(loose) and "node" not in befores(strict) and "nlp" in befores(strict)
     bad = _cli("augment", *base, "--min-agreement", "1.5", "--output", str(tmp_path / "x.csv"))

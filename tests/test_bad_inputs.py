@@ -203,7 +203,7 @@ def test_row4_nan_label_to_jsonl_is_strict_json(tmp_path):
         raise ValueError(f"not JSON: {token}")
 
     rows = [json.loads(line, parse_constant=strict) for line in out.read_text(encoding="utf-8").splitlines()]
-    nan_rows = [r for r in rows if r["parent_id"] == "1"]
+    nan_rows = [r for r in rows if r["aug_parent_id"] == "1"]  # the input has id and text: provenance is aug_*
     assert nan_rows and all(r["tags"] is None for r in nan_rows)
 
 
@@ -216,7 +216,7 @@ def test_row5_utf16_csv_with_bom_is_read(tmp_path):
         result = cli(str(src), *SIMPLE, "--id-column", "id", "--keep-original", "--output", str(out))
         assert result.returncode == 0, result.stderr
         rows = list(csv.DictReader(out.open(encoding="utf-8")))
-        assert {r["id"]: r["text"] for r in rows if r["augmenter"] == "original"} == {
+        assert {r["aug_id"]: r["aug_text"] for r in rows if r["aug_augmenter"] == "original"} == {
             "1": "gan paper \u00e9t\u00e9", "2": "nlp talk"}
 
 
@@ -228,7 +228,7 @@ def test_row6_huge_cell_is_read_and_reads_back(tmp_path):
     out = tmp_path / "o.csv"
     result = cli(str(src), *SIMPLE, "--keep-original", "--output", str(out))
     assert result.returncode == 0, result.stderr
-    texts = [r["text"] for r in csv.DictReader(out.open(encoding="utf-8"))]
+    texts = [r["aug_text"] for r in csv.DictReader(out.open(encoding="utf-8"))]
     assert long in texts and any(t.startswith("generative adversarial network x") for t in texts)
     # our output is an input again
     again = tmp_path / "again.csv"
@@ -251,7 +251,7 @@ def test_row7_mixed_label_lists_to_parquet(tmp_path):
     result = cli(str(src), *SIMPLE, "--keep-original", "--output", str(out))
     assert result.returncode == 0, result.stderr
     table = pq.read_table(out)
-    tags = dict(zip(table.column("id").to_pylist(), table.column("tags").to_pylist()))
+    tags = dict(zip(table.column("aug_id").to_pylist(), table.column("tags").to_pylist()))
     assert tags["1"] == '["cv", 3]' and tags["2"] == '[["x"], "y"]' and tags["3"] == '["cv"]'
 
 
@@ -281,14 +281,16 @@ def test_row15_csv_formula_guard(tmp_path):
     assert result.returncode == 0, result.stderr
     raw_rows = list(csv.DictReader(raw.open(encoding="utf-8", newline="")))
     rows = list(csv.DictReader(guarded.open(encoding="utf-8", newline="")))
-    assert [r["original_text"] for r in raw_rows] == [c.strip() for c in cells]  # text is stripped on reading
+    assert [r["aug_original_text"] for r in raw_rows] == cells  # text exactly as read
+    assert [r["text"] for r in raw_rows] == cells  # and the user's own column too
     for r in rows:
         for cell in r.values():
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
-    guarded_texts = [r["text"] for r in rows]
+    guarded_texts = [r["aug_text"] for r in rows]
     assert guarded_texts[:4] == ["'" + c for c in cells[:4]] and guarded_texts[6:] == ["plain gan", "'quoted"]
     assert [r["tags"] for r in rows][4:6] == ["'\tgan", "'\rnlp"]
-    assert "prefixed 10 cells" in result.stderr  # text and original_text of rows 1-4, tags of rows 5-6
+    # text, aug_text and aug_original_text of rows 1-6, tags of rows 5-6
+    assert "prefixed 20 cells" in result.stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -233,9 +233,11 @@ def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_pat
     dl.value.save_as(target)
     rows = list(csv.DictReader(target.open(encoding="utf-8")))
     assert len(rows) == n_rows
-    variants = [r for r in rows if r["augmenter"] != "original"]
-    assert len(variants) == 2 and all(r["split"] == "train" for r in rows)
-    assert all(r["parent_id"] in {o["id"] for o in rows if o["augmenter"] == "original"} for r in variants)
+    # the sample has an id column: the provenance columns are aug_<name> (issue 9)
+    variants = [r for r in rows if r["aug_augmenter"] != "original"]
+    assert len(variants) == 2 and all(r["aug_split"] == "train" for r in rows)
+    assert all(r["aug_parent_id"] in {o["aug_id"] for o in rows if o["aug_augmenter"] == "original"} for r in variants)
+    assert all(r["aug_text"] == r["title"] + " " + r["description"] for r in rows)
 
 
 def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
@@ -360,7 +362,7 @@ def test_two_tabs_then_remap_export_what_the_database_says(page, server, data_di
     page.locator("[class*='st-key-review_r_'] button").nth(3).click()  # A rejects one more
     wait_idle(page)
     rows = download(b, ".st-key-export_download button", tmp_path / "stale.csv")
-    variants = [r for r in rows if r["augmenter"] != "original"]
+    variants = [r for r in rows if r["aug_augmenter"] != "original"]  # the input has id: aug_ provenance
     assert len(variants) == total - 4  # the database's decisions at download time
     # the counts follow the database by themselves (refreshed every few seconds)
     expect(metric_value(b, "Accepted variants")).to_have_text(str(total - 4), timeout=20_000)
@@ -383,11 +385,11 @@ def test_two_tabs_then_remap_export_what_the_database_says(page, server, data_di
     expect(metric_value(b, "Accepted variants")).to_have_text(str(total - 4))
     rows = download(b, ".st-key-export_download button", tmp_path / "after-remap.csv")
     assert int(metric_value(b, "Rows to export").inner_text()) == len(rows)
-    originals = {r["id"]: r["text"] for r in rows if r["augmenter"] == "original"}
-    variants = [r for r in rows if r["augmenter"] != "original"]
+    originals = {r["aug_id"]: r["aug_text"] for r in rows if r["aug_augmenter"] == "original"}
+    variants = [r for r in rows if r["aug_augmenter"] != "original"]
     assert len(variants) == total - 4
     assert all(int(pid) % 7 == 0 for pid in originals)  # the ids the run was made with
-    assert all(originals[v["parent_id"]] == v["original_text"] for v in variants)
+    assert all(originals[v["aug_parent_id"]] == v["aug_original_text"] for v in variants)
     b.close()
 
 

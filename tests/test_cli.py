@@ -25,13 +25,14 @@ def small_csv(tmp_path_factory, sample_csv):
 
 
 def test_cli_writes_provenance_rows(small_csv, tags_json, tmp_path):
+    # the sample has a column named id, so every provenance column is written as aug_<name>
     out = tmp_path / "out.csv"
     result = cli("augment", str(small_csv), *BASE, "--tags", str(tags_json), "--augmenter", "alias_swap",
                  "--n-per-original", "5", "--keep-original", "--seed", "7", "--no-quality", "--output", str(out))
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert {r["augmenter"] for r in rows} == {"original", "alias_swap"}
-    assert all(r["split"] == "train" for r in rows if r["augmenter"] == "alias_swap")
+    assert {r["aug_augmenter"] for r in rows} == {"original", "alias_swap"}
+    assert all(r["aug_split"] == "train" for r in rows if r["aug_augmenter"] == "alias_swap")
     assert json.loads(rows[0]["tags"])  # the JSON list survives as the input wrote it
     assert "wrote" in result.stderr
 
@@ -42,7 +43,7 @@ def test_output_format_follows_the_extension(small_csv, tmp_path, ext):
     assert main(["augment", str(small_csv), *BASE, "--no-quality", "--output", str(out)]) == 0
     if ext == "jsonl":
         first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
-        assert first["augmenter"] in ("original", "alias_swap")
+        assert first["aug_augmenter"] in ("original", "alias_swap")
     else:
         import pyarrow.parquet as pq
 
@@ -137,20 +138,20 @@ def test_contextual_and_alias_swap_in_one_run_with_quality(small_csv, tmp_path, 
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     per_parent: dict[tuple[str, str], int] = {}
     for r in rows:
-        per_parent[(r["parent_id"], r["augmenter"])] = per_parent.get((r["parent_id"], r["augmenter"]), 0) + 1
-        assert {"similarity", "flags", "heldout_similarity", "leak"} <= set(r)
-    generated = [r for r in rows if r["augmenter"] != "original"]
-    assert {r["augmenter"] for r in generated} == {"alias_swap", "contextual_substitute", "contextual_insert"}
+        per_parent[(r["aug_parent_id"], r["aug_augmenter"])] = per_parent.get((r["aug_parent_id"], r["aug_augmenter"]), 0) + 1
+        assert {"aug_similarity", "aug_flags", "aug_heldout_similarity", "aug_leak"} <= set(r)
+    generated = [r for r in rows if r["aug_augmenter"] != "original"]
+    assert {r["aug_augmenter"] for r in generated} == {"alias_swap", "contextual_substitute", "contextual_insert"}
     assert max(n for (_, a), n in per_parent.items() if a != "original") == 2  # each augmenter its own 2
     for r in generated:
-        params = json.loads(r["params"])
+        params = json.loads(r["aug_params"])
         assert params["seed"] == 1 and params["n_per_original"] == 2
-        if r["augmenter"].startswith("contextual"):
+        if r["aug_augmenter"].startswith("contextual"):
             assert params["model"] == tiny_mlm and params["protect"] == ["notebooks"]
-            assert ("notebooks" in r["original_text"]) <= ("notebooks" in r["text"])
-        for c in json.loads(r["changes"]):
-            assert r["text"][c["start"]:c["end"]] == c["after"]
-        assert 0.0 <= r["similarity"] <= 1.0 and isinstance(json.loads(r["flags"]), list)
+            assert ("notebooks" in r["aug_original_text"]) <= ("notebooks" in r["aug_text"])
+        for c in json.loads(r["aug_changes"]):
+            assert r["aug_text"][c["start"]:c["end"]] == c["after"]
+        assert 0.0 <= r["aug_similarity"] <= 1.0 and isinstance(json.loads(r["aug_flags"]), list)
 
 
 def test_unloadable_model_is_one_line_and_no_output(small_csv, tmp_path, capsys):
@@ -172,5 +173,5 @@ def test_empty_texts_are_reported_not_augmented(tmp_path, capsys):
     assert main(argv) == 0
     assert "warning: 1 rows have empty text and are not augmented (ids: 2)" in capsys.readouterr().err
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert [r["parent_id"] for r in rows if r["augmenter"] != "original"] == ["1"]
-    assert {r["id"] for r in rows if r["augmenter"] == "original"} == {"1", "2"}
+    assert [r["aug_parent_id"] for r in rows if r["aug_augmenter"] != "original"] == ["1"]
+    assert {r["aug_id"] for r in rows if r["aug_augmenter"] == "original"} == {"1", "2"}

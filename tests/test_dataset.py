@@ -58,7 +58,7 @@ def test_bundled_projects_json_list_of_records(sample_csv):
 def test_mapping_joins_text_normalises_splits_and_reports_empty_rows(tmp_path):
     table = read_table(write_csv(tmp_path / "d.csv", ROWS))
     ds = build_dataset(table, ColumnMapping(("title", "description"), "tags", split_column="split", id_column="id"))
-    assert [r.text for r in ds.records] == ["GANs for art", "NLP", "CV vision", ""]
+    assert [r.text for r in ds.records] == ["GANs for art", "NLP ", "CV vision", " "]  # exactly title + " " + description
     assert [r.split for r in ds.records] == ["train", "val", "val", "test"]
     assert ds.empty_text_ids == ["d"]
     assert ds.records[0].labels == ("gan", "art")

@@ -275,9 +275,9 @@ def test_cli_evaluate_bad_input_is_one_line_exit_2(tmp_path, alias_tags, make, a
             w.writerows(r for r in rows if not (r["split"] == "train" and r["augmenter"] == "original"))
     elif make == "no_label":
         with open(src, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, [*rows[0], "extra"])
+            w = csv.DictWriter(fh, [*rows[0], "label"])  # two columns named like labels
             w.writeheader()
-            w.writerows({**r, "extra": "x"} for r in rows)
+            w.writerows({**r, "label": "x"} for r in rows)
     done = _cli("evaluate", str(src), "--tags", str(alias_tags), *[a.format(dir=tmp_path) for a in args])
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()

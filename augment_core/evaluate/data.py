@@ -90,13 +90,30 @@ def from_dataset(
     return EvalData(tuple(train), _keep_distinct(train, chosen), tuple(val), tuple(test) if use_test else None, source)
 
 
-def label_column_of(columns: Sequence[str], given: str | None) -> str:
-    """The label column: as given, else the one column an ``augment`` output has besides its own."""
+LABEL_NAMES = ("tags", "labels", "label", "tag", "category", "class", "target", "y")
+"""Names taken for the label column when an output has several columns of the user's."""
+
+
+def provenance_prefix(columns: Sequence[str]) -> str:
+    """The prefix of an ``augment`` output's provenance columns: none, or the one its writer
+    chose because an input column had a provenance column's name (``aug_`` by default)."""
+    cols = set(columns)
+    found = [c[: -len("parent_id")] for c in columns if c.endswith("parent_id") and c[: -len("parent_id")] + "augmenter" in cols]
+    return max(found, key=len) if found else ""  # the outermost family, for an output augmented again
+
+
+def label_column_of(columns: Sequence[str], given: str | None, prefix: str = "") -> str:
+    """The label column: as given, else the one column an ``augment`` output has besides its
+    own, or among several (the user's other columns) the one named like labels (``tags``...)."""
     if given:
         if given not in columns:
             raise InputError(f"label column {given!r} not found (the file has: {', '.join(columns)})")
         return given
-    rest = [c for c in columns if c not in _KNOWN_COLUMNS]
+    own = {prefix + c for c in _KNOWN_COLUMNS} | (_KNOWN_COLUMNS if not prefix else set())
+    rest = [c for c in columns if c not in own]
+    named = [c for n in LABEL_NAMES for c in rest if c.lower() == n]
+    if len(rest) > 1 and len(named) == 1:
+        return named[0]
     if len(rest) != 1:
         raise InputError(
             "cannot tell which column holds the labels: pass --label-column "
@@ -121,18 +138,20 @@ def from_augmented_file(
         raise InputError(f"--variants must be one of {', '.join(VARIANT_SOURCES)}, not {variants!r}")
     table = TableStream.from_path(path)
     cols = list(table.columns)
-    missing = [c for c in ("id", "parent_id", "split", "augmenter", "text") if c not in cols]
+    pre = provenance_prefix(cols)
+    missing = [pre + c for c in ("id", "parent_id", "split", "augmenter", "text") if pre + c not in cols]
     if missing:
         raise InputError(
             f"{path} is not an augment output: column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
             "missing (run `python -m augment_core augment ... --keep-original` first)"
         )
-    label = label_column_of(cols, label_column)
-    has_decision = DECISION_COLUMN in cols
+    label = label_column_of(cols, label_column, pre)
+    has_decision = DECISION_COLUMN in cols or pre + DECISION_COLUMN in cols
     if variants == "accepted" and not has_decision:
         raise InputError(f"--variants accepted needs a {DECISION_COLUMN!r} column, and {path} has none")
     source = ("accepted" if has_decision else "all") if variants == "auto" else variants
-    at = {c: i for i, c in enumerate(cols)}
+    at = {c[len(pre):] if c.startswith(pre) and c[len(pre):] in _KNOWN_COLUMNS else c: i for i, c in enumerate(cols)}
+    at.update({c: i for i, c in enumerate(cols) if c == label})
     dec_i = at.get(DECISION_COLUMN)
     train: list[Example] = []
     val: list[Example] = []

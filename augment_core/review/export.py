@@ -27,6 +27,7 @@ from augment_core.pipeline import PROVENANCE_COLUMNS, TRAILING_COLUMNS, original
 from augment_core.quality import QUALITY_COLUMNS
 from augment_core.review.candidates import CandidateRow
 from augment_core.review.store import RunInfo
+from augment_core.user_schema import OutputSchema, output_schema, provenance_of, user_rows
 
 TAIL_COLUMNS = (*TRAILING_COLUMNS, "run_id")
 VERSION_PACKAGES = (
@@ -111,6 +112,39 @@ def curated_rows(
         for rec in others:
             out.append(_shape(_original(rec, label_col), columns))
     return out
+
+
+FORMATS = ("csv", "jsonl", "parquet", "hf")
+"""Export formats; ``hf`` is a Hugging Face DatasetDict folder, downloaded as a zip."""
+
+
+def export_schema(dataset: Any, rows: Sequence[Mapping[str, Any]], prefix: str | None = None) -> OutputSchema:
+    """The file's columns: every input column, then the provenance columns (``aug_`` before
+    each when an input column has a provenance column's name; :mod:`augment_core.user_schema`)."""
+    label_col = label_column(dataset)
+    columns = list(rows[0]) if rows else [*PROVENANCE_COLUMNS, label_col, *TAIL_COLUMNS]
+    return output_schema(dataset.columns, provenance_of(columns, label_col), prefix)
+
+
+def encode_export(
+    rows: Sequence[Mapping[str, Any]], dataset: Any, fmt: str, *, formula_guard: bool = False,
+    manifest: Mapping[str, Any] | None = None, name: str = "curated",
+) -> tuple[bytes, int]:
+    """The curated rows as the downloaded file, in the user's schema, and how many cells the
+    CSV formula guard changed. ``hf``: a zip of the saved DatasetDict (folder ``name``) with
+    ``manifest`` in it."""
+    from augment_core.io import encode_rows
+
+    schema = export_schema(dataset, rows)
+    shaped = list(user_rows(rows, dataset, schema))
+    if fmt != "hf":
+        return encode_rows(shaped, fmt, schema.columns, formula_guard=formula_guard)
+    from augment_core import hf
+
+    labels = {r.id: r.labels for r in dataset.records}
+    ddict = hf.dataset_dict(shaped, schema.columns, [r.get("split") for r in rows],
+                            [labels[str(r["parent_id"])] for r in rows], label_column(dataset))
+    return hf.zip_bytes(ddict, dict(manifest or {}), name), 0
 
 
 def _shape(row: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
@@ -231,6 +265,7 @@ def build_manifest(
         },
         "export": {
             "format": fmt,
+            "schema": export_schema(dataset, exported).to_json() if getattr(dataset, "columns", ()) else None,
             "include_val_test": include_eval,
             "rows": len(exported),
             "rows_by_split": count_by(exported, "split"),
