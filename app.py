@@ -34,6 +34,7 @@ pages = [
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 page = st.navigation(pages)
+common.note_page(page.url_path)
 
 with st.sidebar:
     if current:

@@ -139,6 +139,22 @@ def open_dataset(store: Store, hash: str) -> None:
             del st.session_state[key]
 
 
+PAGE = "app_page"
+PREVIOUS_PAGE = "app_previous_page"
+
+
+def note_page(url_path: str) -> None:
+    """Remember which page this run shows (app.py, every run) and which the last one did."""
+    st.session_state[PREVIOUS_PAGE] = st.session_state.get(PAGE)
+    st.session_state[PAGE] = url_path
+
+
+def page_entered() -> bool:
+    """True on the first run of a page after another page (or none) was shown: where a page
+    puts back the widget values Streamlit dropped when it was left."""
+    return st.session_state.get(PREVIOUS_PAGE) != st.session_state.get(PAGE)
+
+
 def current_hash() -> str | None:
     return st.session_state.get(CURRENT)
 
@@ -260,6 +276,25 @@ def load_train_keywords(store: Store, hash: str):
     tags_key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
     info = store.dataset(hash)
     return _train_keywords(str(store.data_dir), hash, tags_key, settings_key(info.settings))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _without_swappable(data_dir: str, hash: str, tags_key: str, settings_json: str) -> tuple[int, int]:
+    from augment_core.run import without_swappable_keyword
+
+    store = get_store()
+    return without_swappable_keyword(load_dataset(store, hash), load_train_keywords(store, hash))
+
+
+def load_without_swappable(store: Store, hash: str) -> tuple[int, int]:
+    """(train originals with no keyword an alias swap can replace, train originals), under
+    the dataset's current mapping and tags."""
+    import hashlib
+
+    _name, data = store.tags(hash)
+    tags_key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
+    info = store.dataset(hash)
+    return _without_swappable(str(store.data_dir), hash, tags_key, settings_key(info.settings))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
