@@ -504,7 +504,27 @@ def start_page(title: str) -> tuple[Store, str, Any]:
     if dataset is None:
         st.stop()
     dataset_caption(store, hash)
+    next_step(title)
     return store, hash, dataset
+
+
+NEXT_STEPS = {
+    "Data": [("pages/augment.py", "Next: augment the train split", ":material/auto_awesome:")],
+    "Augment": [("pages/review.py", "Next: review the variants", ":material/fact_check:")],
+    "Review": [("pages/export.py", "Next: export the curated split", ":material/download:"),
+               ("pages/evaluate.py", "Or: evaluate whether they help", ":material/analytics:")],
+    "Evaluate": [("pages/export.py", "Next: export the curated split", ":material/download:")],
+    "Export": [("pages/evaluate.py", "Also: evaluate whether the accepted variants help", ":material/analytics:"),
+               ("pages/review.py", "Back to review", ":material/fact_check:")],
+}
+"""Per page, the workflow's next step (upload -> map -> augment -> review -> export, plus
+evaluate), one click away at the top of the page."""
+
+
+def next_step(title: str) -> None:
+    links = NEXT_STEPS.get(title, [])
+    for column, (page, label, icon) in zip(st.columns(len(links) or 1), links):
+        column.page_link(page, label=label, icon=icon)
 
 
 def dataset_caption(store: Store, hash: str) -> None:

@@ -161,3 +161,43 @@ def test_the_header_counts_the_run_just_made_and_originals_without_variants(data
     run = Store(data_dir).runs(h)[0]
     n = run.params["originals_without_variant"]
     assert n >= int(before[0].split(" of the ")[0]) and after == [f"{n:,} of the 28 train originals got no variant."]
+
+
+# --- item 7: tags per split ----------------------------------------------------------------------
+
+
+def test_tags_per_split_reads_train_val_test_total(data_dir, small_csv):
+    at = _open(small_csv, page=None)
+    tables = [d.value for d in at.dataframe if "total" in d.value.columns]
+    assert len(tables) == 1
+    table = tables[0]
+    assert list(table.columns) == ["tag", "train", "val", "test", "total"]
+    assert (table["total"] > 0).all() and (table["total"] == table[["train", "val", "test"]].sum(axis=1)).all()
+    assert table["tag"].str.strip().astype(bool).all()
+
+
+# --- item 10: a guide, and the next step one click away --------------------------------------------
+
+
+def _links(at: AppTest) -> list[tuple[str, str]]:
+    return [(e.proto.page, e.proto.label) for e in at.get("page_link")]
+
+
+def test_the_data_page_says_the_workflow_and_every_page_links_the_next_step(data_dir, small_csv):
+    at = _open(small_csv, page=None)
+    guide = next(m.value for m in at.markdown if m.value.startswith("**Workflow:**"))
+    lines = guide.split("  \n")
+    assert len(lines) == 2
+    for step in ("upload", "mapping", "Augment", "Review", "Export", "Evaluate"):
+        assert step in lines[0], step
+    assert "Save mapping" in lines[1] and "needed only to change" in lines[1]
+    expected = {
+        None: "augment", "pages/augment.py": "review", "pages/review.py": "export",
+        "pages/evaluate.py": "export", "pages/export.py": "evaluate",
+    }
+    for page, target in expected.items():
+        if page:
+            at.switch_page(page).run()
+            _ok(at)
+        links = _links(at)
+        assert any(target in p and label.startswith(("Next:", "Also:")) for p, label in links), (page, links)
