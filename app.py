@@ -15,7 +15,9 @@ import app_common as common
 from app_support.markup import markdown_escape
 from augment_core.review.store import StoreBusy
 
-st.set_page_config(page_title="augment-review", page_icon=":material/rule:", layout="wide")
+# The icon ships with the app: a ":material/...:" page icon is fetched from Google's font
+# server, which an offline machine cannot reach (no favicon, console errors).
+st.set_page_config(page_title="augment-review", page_icon=str(common.ROOT / "app_support" / "icon.png"), layout="wide")
 
 try:
     store = common.get_store()

@@ -515,3 +515,25 @@ def test_locked_database_then_released_nothing_wedged(browser, tmp_path):
     finally:
         outside.close()
         stop_server(proc)
+
+
+def test_every_page_loads_from_the_local_server_only(page, server, data_dir, tmp_path):
+    """Offline-first: no page asks anything of another host (fonts, icons, telemetry),
+    and the favicon is the app's own."""
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    upload(page, server, small_csv(tmp_path / "offline.csv", 30))
+    for path in ("data", "augment", "review", "evaluate", "export"):
+        page.goto(f"{server}/{path}")
+        wait_idle(page)
+        expect(page.locator("[data-testid='stSidebarNav']")).to_be_visible()
+    assert requested
+    foreign = [u for u in requested if not u.startswith((server, "data:", "blob:"))]
+    assert not foreign, foreign
+    assert not [u for u in failed if not u.startswith(server)]
+    icon = page.locator("link[rel~='icon']").first.get_attribute("href")
+    assert icon and not icon.startswith("http") or icon.startswith(server), icon
+    with urllib.request.urlopen(icon if icon.startswith("http") else server + "/" + icon.lstrip("/"), timeout=5) as r:
+        assert r.status == 200 and r.headers.get_content_type() == "image/png"
