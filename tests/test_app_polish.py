@@ -201,3 +201,85 @@ def test_the_data_page_says_the_workflow_and_every_page_links_the_next_step(data
             _ok(at)
         links = _links(at)
         assert any(target in p and label.startswith(("Next:", "Also:")) for p, label in links), (page, links)
+
+
+# --- item 6: Review's view in the URL ---------------------------------------------------------------
+
+
+def _params(at: AppTest) -> dict[str, list[str]]:
+    return {k: (v if isinstance(v, list) else [v]) for k, v in at.query_params.items()}
+
+
+def _view(at: AppTest) -> dict:
+    return {
+        "status": at.selectbox(key="review_status").value, "sort": at.selectbox(key="review_sort").value,
+        "tags": at.multiselect(key="review_tags").value, "search": at.text_input(key="review_search").value,
+        "augmenters": at.multiselect(key="review_augmenters").value,
+    }
+
+
+def test_the_review_view_round_trips_through_the_url(data_dir, small_csv):
+    from augment_core.review import filters
+
+    at = _open(small_csv)
+    at.checkbox(key="augment_quality").set_value(False)
+    at.button(key="augment_run").click().run()
+    at.switch_page("pages/review.py").run()
+    _ok(at)
+    assert set(_params(at)) == {"dataset"}  # the default view adds nothing
+    tag = at.multiselect(key="review_tags").options[0]
+    at.selectbox(key="review_status").set_value(filters.STATUSES[1]).run()
+    at.selectbox(key="review_sort").set_value(filters.SORTS[-1]).run()
+    at.multiselect(key="review_tags").set_value([tag]).run()
+    at.multiselect(key="review_augmenters").set_value(["alias_swap"]).run()
+    at.text_input(key="review_search").set_value("learning").run()
+    _ok(at)
+    shown = _view(at)
+    params = _params(at)
+    assert params["status"] == [filters.STATUSES[1]] and params["sort"] == [filters.SORTS[-1]]
+    assert params["tag"] == [tag] and params["q"] == ["learning"] and params["augmenter"] == ["alias_swap"]
+
+    # a shared link (or a reload: a new session) opens the same view
+    link = AppTest.from_file(APP, default_timeout=60)
+    for k, v in params.items():
+        link.query_params[k] = v
+    link.switch_page("pages/review.py").run()
+    _ok(link)
+    assert _view(link) == shown
+    assert _params(link) == params
+
+    # leaving the page and coming back keeps it too
+    at.switch_page("pages/export.py").run()
+    at.switch_page("pages/review.py").run()
+    _ok(at)
+    assert _view(at) == shown
+
+    # a link naming what is not there opens the default view, not an error
+    odd = AppTest.from_file(APP, default_timeout=60)
+    odd.query_params["dataset"] = params["dataset"]
+    for k, v in {"tag": "no-such-tag", "status": "bogus", "page": "-3", "similarity": "nan,2",
+                 "agreement_below": "x"}.items():
+        odd.query_params[k] = v
+    odd.switch_page("pages/review.py").run()
+    _ok(odd)
+    assert odd.multiselect(key="review_tags").value == [] and odd.selectbox(key="review_status").value == filters.STATUSES[0]
+    assert "tag" not in _params(odd) and "status" not in _params(odd)
+
+
+def test_the_review_page_number_is_in_the_url(data_dir):
+    rows = list(csv.reader(io.StringIO((ROOT / "data" / "projects.csv").read_text(encoding="utf-8"))))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[:121])
+    at = _open(buf.getvalue().encode())
+    at.checkbox(key="augment_quality").set_value(False)
+    at.button(key="augment_run").click().run()
+    at.switch_page("pages/review.py").run()
+    at.button(key="review_next").click().run()
+    _ok(at)
+    assert _params(at)["page"] == ["2"]
+    link = AppTest.from_file(APP, default_timeout=60)
+    for k, v in _params(at).items():
+        link.query_params[k] = v
+    link.switch_page("pages/review.py").run()
+    _ok(link)
+    assert any(t.value.startswith("Page 2 of") for t in link.text)
