@@ -111,10 +111,14 @@ if "alias_swap" in chosen and no_keyword:
 class Worker(threading.Thread):
     """The run, off the page's thread, so the page can redraw the progress every ``TICK``."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, clock: PhaseClock, **kwargs: Any) -> None:
         super().__init__(daemon=True)
+        self.clock = clock
         self.kwargs = kwargs
-        self.phase: tuple[str, int, int] | None = None
+        self.counts: dict[str, tuple[int, int]] = {}
+        """phase -> (done, total) as last reported, phases in the order they ran."""
+        self.lines: dict[str, str] = {}
+        """phase -> its line when last reported (a phase shorter than a tick is kept too)."""
         self.result: Any = None
         self.error: BaseException | None = None
 
@@ -125,16 +129,16 @@ class Worker(threading.Thread):
             self.error = exc
 
     def report(self, phase: str, done: int, total: int) -> None:
-        self.phase = (phase, done, total)
+        self.counts[phase] = (done, total)
+        self.lines[phase] = self.clock.line(phase, done, total)[1]  # the phase's clock starts with it
 
 
 def run_with_progress() -> tuple[Any, list[str]]:
     """The run's output and each phase's last progress line; the bar moves meanwhile."""
     bar = st.progress(0.0, text="Starting…")
     clock = PhaseClock()
-    lines: dict[str, str] = {}
     worker = Worker(
-        dataset=dataset, tags=common.load_aliases(store, hash), names=chosen, settings=settings,
+        clock, dataset=dataset, tags=common.load_aliases(store, hash), names=chosen, settings=settings,
         n_per_original=int(n_per_original), keep_original=bool(keep_original), seed=int(seed),
         quality=QualitySettings() if score else None,
     )
@@ -142,17 +146,17 @@ def run_with_progress() -> tuple[Any, list[str]]:
     try:
         while True:
             worker.join(TICK)
-            if worker.phase is not None:
-                phase, done, total = worker.phase
-                fraction, lines[phase] = clock.line(phase, done, total)
-                bar.progress(fraction, text=lines[phase])
+            if worker.counts:
+                phase = list(worker.counts)[-1]
+                fraction, text = clock.line(phase, *worker.counts[phase])  # time passes between reports too
+                bar.progress(fraction, text=text)
             if not worker.is_alive():
                 break
     finally:
         bar.empty()
     if worker.error is not None:
         raise worker.error
-    return worker.result, list(lines.values())
+    return worker.result, list(worker.lines.values())
 
 
 if st.button("Run augmentation", type="primary", key="augment_run", disabled=not chosen):
