@@ -15,7 +15,9 @@ import app_common as common
 from app_support.markup import markdown_escape
 from augment_core.review.store import StoreBusy
 
-st.set_page_config(page_title="augment-review", page_icon=":material/rule:", layout="wide")
+# The icon ships with the app: a ":material/...:" page icon is fetched from Google's font
+# server, which an offline machine cannot reach (no favicon, console errors).
+st.set_page_config(page_title="augment-review", page_icon=str(common.ROOT / "app_support" / "icon.png"), layout="wide")
 
 try:
     store = common.get_store()
@@ -34,6 +36,7 @@ pages = [
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 page = st.navigation(pages)
+common.note_page(page.url_path)
 
 with st.sidebar:
     if current:

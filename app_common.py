@@ -139,6 +139,22 @@ def open_dataset(store: Store, hash: str) -> None:
             del st.session_state[key]
 
 
+PAGE = "app_page"
+PREVIOUS_PAGE = "app_previous_page"
+
+
+def note_page(url_path: str) -> None:
+    """Remember which page this run shows (app.py, every run) and which the last one did."""
+    st.session_state[PREVIOUS_PAGE] = st.session_state.get(PAGE)
+    st.session_state[PAGE] = url_path
+
+
+def page_entered() -> bool:
+    """True on the first run of a page after another page (or none) was shown: where a page
+    puts back the widget values Streamlit dropped when it was left."""
+    return st.session_state.get(PREVIOUS_PAGE) != st.session_state.get(PAGE)
+
+
 def current_hash() -> str | None:
     return st.session_state.get(CURRENT)
 
@@ -260,6 +276,25 @@ def load_train_keywords(store: Store, hash: str):
     tags_key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
     info = store.dataset(hash)
     return _train_keywords(str(store.data_dir), hash, tags_key, settings_key(info.settings))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _without_swappable(data_dir: str, hash: str, tags_key: str, settings_json: str) -> tuple[int, int]:
+    from augment_core.run import without_swappable_keyword
+
+    store = get_store()
+    return without_swappable_keyword(load_dataset(store, hash), load_train_keywords(store, hash))
+
+
+def load_without_swappable(store: Store, hash: str) -> tuple[int, int]:
+    """(train originals with no keyword an alias swap can replace, train originals), under
+    the dataset's current mapping and tags."""
+    import hashlib
+
+    _name, data = store.tags(hash)
+    tags_key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
+    info = store.dataset(hash)
+    return _without_swappable(str(store.data_dir), hash, tags_key, settings_key(info.settings))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -469,7 +504,27 @@ def start_page(title: str) -> tuple[Store, str, Any]:
     if dataset is None:
         st.stop()
     dataset_caption(store, hash)
+    next_step(title)
     return store, hash, dataset
+
+
+NEXT_STEPS = {
+    "Data": [("pages/augment.py", "Next: augment the train split", ":material/auto_awesome:")],
+    "Augment": [("pages/review.py", "Next: review the variants", ":material/fact_check:")],
+    "Review": [("pages/export.py", "Next: export the curated split", ":material/download:"),
+               ("pages/evaluate.py", "Or: evaluate whether they help", ":material/analytics:")],
+    "Evaluate": [("pages/export.py", "Next: export the curated split", ":material/download:")],
+    "Export": [("pages/evaluate.py", "Also: evaluate whether the accepted variants help", ":material/analytics:"),
+               ("pages/review.py", "Back to review", ":material/fact_check:")],
+}
+"""Per page, the workflow's next step (upload -> map -> augment -> review -> export, plus
+evaluate), one click away at the top of the page."""
+
+
+def next_step(title: str) -> None:
+    links = NEXT_STEPS.get(title, [])
+    for column, (page, label, icon) in zip(st.columns(len(links) or 1), links):
+        column.page_link(page, label=label, icon=icon)
 
 
 def dataset_caption(store: Store, hash: str) -> None:

@@ -28,6 +28,18 @@ def esc(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
+def _wrap(text: str, open_tag: str, close_tag: str) -> str:
+    """``text`` escaped and wrapped in the tags, its leading and trailing whitespace left
+    outside them: an inserted " word" is highlighted as "word", never as a sliver of
+    colour at a line's end. A span of whitespace only is left unhighlighted."""
+    core = text.strip()
+    if not core:
+        return esc(text)
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    return f"{esc(lead)}{open_tag}{esc(core)}{close_tag}{esc(trail)}"
+
+
 def _parse(changes: Sequence[Change] | str | list | None) -> list[Change]:
     if changes is None or isinstance(changes, (str, list)):
         parsed = changes_from_json(changes)
@@ -46,11 +58,12 @@ def variant_html(text: str, changes: Sequence[Change] | str | list | None) -> st
         out.append(esc(text[pos : ch.start]))
         cls = KIND_CLASSES.get(ch.kind, "ar-sub")
         if ch.kind == "delete" or (not ch.after and ch.before):
-            out.append(f'<del class="ar-del" title="deleted">{esc(ch.before)}</del>')
+            out.append(_wrap(ch.before, '<del class="ar-del" title="deleted">', "</del>"))
         elif ch.kind == "insert":
-            out.append(f'<ins class="{cls}" title="inserted">{esc(text[ch.start:ch.end])}</ins>')
+            out.append(_wrap(text[ch.start : ch.end], f'<ins class="{cls}" title="inserted">', "</ins>"))
         else:
-            out.append(f'<mark class="{cls}" title="was: {esc(ch.before)}">{esc(text[ch.start:ch.end])}</mark>')
+            title = f'title="was: {esc(ch.before.strip())}"'
+            out.append(_wrap(text[ch.start : ch.end], f'<mark class="{cls}" {title}>', "</mark>"))
         pos = ch.end
     out.append(esc(text[pos:]))
     return f'<p class="ar-text">{"".join(out)}</p>'
@@ -77,7 +90,7 @@ def original_html(original: str, changes: Sequence[Change] | str | list | None =
         out.append(esc(original[pos:start]))
         if end > start:
             cls = "ar-del" if ch.kind == "delete" else "ar-old"
-            out.append(f'<span class="{cls}">{esc(original[start:end])}</span>')
+            out.append(_wrap(original[start:end], f'<span class="{cls}">', "</span>"))
         pos = end
     out.append(esc(original[pos:]))
     return f'<p class="ar-text">{"".join(out)}</p>'
@@ -139,7 +152,7 @@ def group_original_html(original: str, variant_changes: Iterable[Sequence[Change
     pos = 0
     for start, end in merged:
         out.append(esc(original[pos:start]))
-        out.append(f'<span class="ar-old">{esc(original[start:end])}</span>')
+        out.append(_wrap(original[start:end], '<span class="ar-old">', "</span>"))
         pos = end
     out.append(esc(original[pos:]))
     return f'<p class="ar-text">{"".join(out)}</p>'

@@ -6,7 +6,7 @@ a new augmenter (or a new parameter) is added in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Sequence
 
 from augment_core.agreement import TrainKeywords
@@ -83,3 +83,19 @@ def build_augmenters(names: Sequence[str], settings: AugmenterSettings, keywords
         raise InputError("choose at least one augmenter")
     settings.check()
     return [AUGMENTERS[n](settings, keywords) for n in dict.fromkeys(names)]
+
+
+def settings_from_params(augmenters: Sequence[dict[str, Any]]) -> tuple[list[str], AugmenterSettings]:
+    """The augmenter names and settings a run's ``params["augmenters"]`` were made with
+    (the inverse of ``[{"name": a.name, **a.params()}]``, as far as the params record it):
+    what the Augment page offers again for the next run."""
+    known = {f.name for f in fields(AugmenterSettings)}
+    names: list[str] = []
+    values: dict[str, Any] = {}
+    for entry in augmenters:
+        if entry.get("name") in AUGMENTERS:
+            names.append(entry["name"])
+        for key, value in entry.items():
+            if key in known:
+                values[key] = tuple(value) if key == "protect" else value
+    return names, AugmenterSettings(**values)

@@ -42,6 +42,8 @@ class RunOutput:
     """What reproduces the run: every augmenter's parameters, the policy, the seed."""
     keywords: TrainKeywords
     augmenters: list[Augmenter] = field(default_factory=list)
+    without_variant: int = 0
+    """Train originals that got no variant at all (no swappable keyword, say)."""
 
 
 def augment(
@@ -90,7 +92,21 @@ def augment(
         "quality": asdict(quality) if quality is not None else None,
         "variants": sum(1 for r in rows if r["augmenter"] != "original"),
     }
-    return RunOutput(rows, output_columns(dataset.mapping.label_column, extra), params, keywords, augmenters)
+    return RunOutput(rows, output_columns(dataset.mapping.label_column, extra), params, keywords, augmenters,
+                     originals_without_variant(dataset, rows))
+
+
+def without_swappable_keyword(dataset: Dataset, keywords: TrainKeywords) -> tuple[int, int]:
+    """(train originals with no keyword an alias swap can replace, train originals): what
+    an alias swap will leave without a variant, known before a run."""
+    train = [r for r in dataset.records if r.split == "train"]
+    return sum(1 for r in train if not keywords.table.swappable(r.text)), len(train)
+
+
+def originals_without_variant(dataset: Dataset, rows: Sequence[dict[str, Any]]) -> int:
+    """Train originals of ``dataset`` that no row of a run is a variant of."""
+    parents = {r["parent_id"] for r in rows if r["augmenter"] != "original"}
+    return sum(1 for r in dataset.records if r.split == "train" and r.id not in parents)
 
 
 class PhaseClock:
@@ -112,6 +128,9 @@ class PhaseClock:
             rate = done / elapsed
             left = (total - done) / rate if rate else 0.0
             text += f" · {rate:,.0f}/s · about {left:,.0f} s left"
+        elif done < total and elapsed >= 1:
+            # a phase with no count yet (a model loading) still shows that time passes
+            text += f" · {elapsed:,.0f} s so far"
         elif not done:
             text += " · starting"
         return fraction, text

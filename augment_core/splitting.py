@@ -130,3 +130,20 @@ def split_tag_counts(dataset: Dataset) -> list[dict[str, object]]:
             c = counts.get((tag, split), 0)
             out.append({"tag": tag, "split": split, "count": c, "share": c / per_split[split] if per_split[split] else 0.0})
     return out
+
+
+def split_tag_table(dataset: Dataset) -> list[dict[str, object]]:
+    """One row per tag: its row count in each split present (in train, val, test order)
+    and in total; most frequent first, no tag without rows and no blank tag."""
+    counts = split_tag_counts(dataset)
+    splits = list(dict.fromkeys(str(c["split"]) for c in counts))
+    table: dict[str, dict[str, object]] = {}
+    for c in counts:
+        tag = str(c["tag"])
+        if not tag.strip():
+            continue
+        row = table.setdefault(tag, {"tag": tag, **{s: 0 for s in splits}, "total": 0})
+        row[str(c["split"])] = c["count"]
+        row["total"] = int(row["total"]) + int(c["count"])  # type: ignore[call-overload]
+    rows = [r for r in table.values() if r["total"]]
+    return sorted(rows, key=lambda r: (-int(r["total"]), str(r["tag"])))  # type: ignore[call-overload]

@@ -12,8 +12,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> None:
+    import re
+
     import test_browser as tb
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "review.png"
     tmp = Path(tempfile.mkdtemp(prefix="augment-review-shot-"))
@@ -28,7 +30,10 @@ def main() -> None:
             tb.wait_idle(page)
             tb.click(page, ".st-key-data_load_sample button")
             tb.goto_page(page, "Augment")
-            tb.click(page, ".st-key-augment_run button")
+            # the run (with quality signals, the whole sample) may take minutes on a busy machine
+            page.locator(".st-key-augment_run button").click()
+            expect(page.get_by_text(re.compile(r"^Run \d+: "))).to_be_visible(timeout=600_000)
+            tb.wait_idle(page)
             tb.goto_page(page, "Review")
             accepts = page.locator("[class*='st-key-review_a_'] button")
             rejects = page.locator("[class*='st-key-review_r_'] button")

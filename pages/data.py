@@ -16,12 +16,19 @@ from augment_core.dataset import TableStream, content_hash, scan
 from augment_core.dataset_settings import RemapImpact, build_from_settings, default_settings, remap_impact, settings_key
 from augment_core.errors import InputError
 from augment_core.review import export
-from augment_core.splitting import split_tag_counts
+from augment_core.splitting import split_tag_counts, split_tag_table
 
 common.run_through_app()
 store = common.get_store()
 
 st.title("Data")
+st.markdown(
+    "**Workflow:** upload a file (or pick the sample) → check the column mapping → **Augment** the train "
+    "split → **Review** each variant → **Export** the curated split; **Evaluate** tells whether the accepted "
+    "variants help.  \n"
+    "**Save mapping** is needed only to change the mapping: one guessed from the file is saved with it when it "
+    "fits, and the other pages use it."
+)
 
 # --- open a dataset ------------------------------------------------------------------------
 
@@ -113,6 +120,10 @@ if hash is None:
 
 info = store.dataset(hash)
 common.dataset_caption(store, hash)
+if info.settings:
+    common.next_step("Data")
+else:
+    st.caption("Next: map the columns below and save the mapping; then augment.")
 try:
     table = common.load_table(store, hash)
 except InputError as exc:
@@ -278,12 +289,13 @@ if counts.empty:
 else:
     per_split = pd.Series([r.split for r in dataset.records]).value_counts()
     st.caption(" · ".join(f"{s}: {n:,} rows" for s, n in per_split.items()))
-    pivot = counts.pivot_table(index="tag", columns="split", values="count", aggfunc="sum", fill_value=0)
-    pivot["total"] = pivot.sum(axis=1)
-    pivot = pivot.sort_values("total", ascending=False)
+    table = split_tag_table(dataset)
     left, right = st.columns([2, 3])
-    left.dataframe(pivot, height=360)
-    top = pivot.head(30).index.tolist()
+    left.dataframe(
+        pd.DataFrame(table), hide_index=True, height=min(400, 38 + 35 * len(table)),
+        column_config={"tag": st.column_config.TextColumn("tag", width="medium")},
+    )
+    top = [str(r["tag"]) for r in table[:30]]
     chart = (
         alt.Chart(counts[counts["tag"].isin(top)])
         .mark_bar()

@@ -11,6 +11,7 @@ import streamlit as st
 
 import app_common as common
 from app_support.markup import CSS, markdown_escape
+from app_support.view_state import Field, publish, restore
 from augment_core.highlight import (
     badge_html,
     candidate_block_html,
@@ -40,41 +41,68 @@ def _by_count(counter) -> list:
     return [k for k, _ in counter.most_common()]
 
 
+# The view (filters, sort, mode, page) lives in the URL: a reload or a shared link shows it.
+VIEW = {
+    "review_status": Field("status", "one", review.STATUSES[0]),
+    "review_sort": Field("sort", "one", review.SORTS[0]),
+    "review_mode": Field("mode", "one", "List"),
+    "review_search": Field("q", "text", ""),
+    "review_augmenters": Field("augmenter", "many", []),
+    "review_rules": Field("rule", "many", []),
+    "review_tags": Field("tag", "many", []),
+    "review_flags": Field("flag", "many", []),
+    "review_runs": Field("run", "many", []),
+    "review_similarity": Field("similarity", "range", (0.0, 1.0)),
+    "review_word_changes": Field("word", "many", []),
+    "review_agreement_below": Field("agreement_below", "number", 1.0),
+    "review_page": Field("page", "int", 1, hi=1e9),
+}
+agreement = info["rule_agreement"]
+options = {
+    "review_status": review.STATUSES, "review_sort": review.SORTS, "review_mode": ["List", "One at a time"],
+    "review_augmenters": _by_count(facets["augmenter"]),
+    "review_rules": review.rules_by_agreement(facets["rule"], agreement),
+    "review_tags": _by_count(facets["tag"]), "review_flags": _by_count(facets["flag"]),
+    "review_runs": sorted(facets["run"]), "review_word_changes": _by_count(facets["word_change"]),
+}
+restore(VIEW, options, "review_view", common.page_entered())
+
 with st.expander("Filters and sorting", expanded=True):
     c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
-    status = c1.selectbox("Status", review.STATUSES, key="review_status")
-    order = c2.selectbox("Sort", review.SORTS, key="review_sort")
-    mode = c3.selectbox("Mode", ["List", "One at a time"], key="review_mode")
+    status = c1.selectbox("Status", options["review_status"], key="review_status")
+    order = c2.selectbox("Sort", options["review_sort"], key="review_sort")
+    mode = c3.selectbox("Mode", options["review_mode"], key="review_mode")
     search = c4.text_input("Text contains", key="review_search")
     c1, c2, c3 = st.columns(3)
-    augmenters = c1.multiselect("Augmenter", _by_count(facets["augmenter"]), key="review_augmenters")
-    agreement = info["rule_agreement"]
+    augmenters = c1.multiselect("Augmenter", options["review_augmenters"], key="review_augmenters")
     rules = c2.multiselect(
-        "Alias rule (least agreeing keyword first)", review.rules_by_agreement(facets["rule"], agreement),
+        "Alias rule (least agreeing keyword first)", options["review_rules"],
         key="review_rules", format_func=lambda r: review.rule_label(r, facets["rule"][r], agreement.get(r)),
         placeholder="e.g. cv -> computer vision",
         help="Agreement: of the train rows containing the replaced keyword, the share that carry its tag. "
         "Low agreement means the keyword often means something else in this data.",
     )
-    tags = c3.multiselect("Tag", _by_count(facets["tag"]), key="review_tags")
+    tags = c3.multiselect("Tag", options["review_tags"], key="review_tags")
     c1, c2, c3 = st.columns(3)
-    flags = c1.multiselect("Flag", _by_count(facets["flag"]), key="review_flags")
-    run_ids = c2.multiselect("Run", sorted(facets["run"]), key="review_runs")
+    flags = c1.multiselect("Flag", options["review_flags"], key="review_flags")
+    run_ids = c2.multiselect("Run", options["review_runs"], key="review_runs")
     similarity = None
     if info["has_similarity"]:
-        lo, hi = c3.slider("Similarity", 0.0, 1.0, (0.0, 1.0), 0.01, key="review_similarity")
+        lo, hi = c3.slider("Similarity", 0.0, 1.0, step=0.01, key="review_similarity")
         if (lo, hi) != (0.0, 1.0):
             similarity = (lo, hi)
     c1, c2, _ = st.columns(3)
     word_changes = c1.multiselect(
-        "Word change (contextual)", _by_count(facets["word_change"]), key="review_word_changes",
+        "Word change (contextual)", options["review_word_changes"], key="review_word_changes",
         format_func=lambda w: f"{w}  ({facets['word_change'][w]})", placeholder="e.g. of -> for",
     )
     agreement_below = None
     if agreement:
-        below = c2.slider("Keyword agreement below", 0.0, 1.0, 1.0, 0.05, key="review_agreement_below",
+        below = c2.slider("Keyword agreement below", 0.0, 1.0, step=0.05, key="review_agreement_below",
                           help="Only alias swaps of keywords whose train-split agreement is below this; 1 shows all.")
         agreement_below = below if below < 1.0 else None
+
+publish(VIEW, "review_view")
 
 flt = review.Filter(
     augmenters=frozenset(augmenters), rules=frozenset(rules), word_changes=frozenset(word_changes),
@@ -142,6 +170,7 @@ def _undo() -> None:
 
 def _set_page(page: int) -> None:
     st.session_state["review_page"] = page
+    publish({"review_page": VIEW["review_page"]}, "review_view")  # a fragment run: the URL follows
 
 
 def _notice() -> None:

@@ -517,3 +517,52 @@ def test_locked_database_then_released_nothing_wedged(browser, tmp_path):
     finally:
         outside.close()
         stop_server(proc)
+
+
+def test_every_page_loads_from_the_local_server_only(page, server, data_dir, tmp_path):
+    """Offline-first: no page asks anything of another host (fonts, icons, telemetry),
+    and the favicon is the app's own."""
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    upload(page, server, small_csv(tmp_path / "offline.csv", 30))
+    for path in ("data", "augment", "review", "evaluate", "export"):
+        page.goto(f"{server}/{path}")
+        wait_idle(page)
+        expect(page.locator("[data-testid='stSidebarNav']")).to_be_visible()
+    assert requested
+    foreign = [u for u in requested if not u.startswith((server, "data:", "blob:"))]
+    assert not foreign, foreign
+    assert not [u for u in failed if not u.startswith(server)]
+    icon = page.locator("link[rel~='icon']").first.get_attribute("href")
+    assert icon and not icon.startswith("http") or icon.startswith(server), icon
+    with urllib.request.urlopen(icon if icon.startswith("http") else server + "/" + icon.lstrip("/"), timeout=5) as r:
+        assert r.status == 200 and r.headers.get_content_type() == "image/png"
+
+
+def test_settings_stay_the_augment_form_and_the_review_view_in_the_url(page, server, tmp_path):
+    upload(page, server, small_csv(tmp_path / "stay.csv", 36))
+    goto_page(page, "Augment")
+    n = page.locator(".st-key-augment_n_per_original input")
+    n.fill("3")
+    n.press("Enter")
+    wait_idle(page)
+    goto_page(page, "Review")
+    goto_page(page, "Augment")
+    expect(page.locator(".st-key-augment_n_per_original input")).to_have_value("3")
+    page.locator(".st-key-augment_quality input").uncheck(force=True)
+    wait_idle(page)
+    augment(page)
+    expect(page.get_by_text(re.compile(r"1 run\(s\)$"))).to_be_visible()
+
+    goto_page(page, "Review")
+    search = page.locator(".st-key-review_search input")
+    search.fill("learning")
+    search.press("Enter")
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(r"[?&]q=learning"))
+    page.reload()
+    wait_idle(page)
+    expect(page.locator(".st-key-review_search input")).to_have_value("learning")
+    expect(page).to_have_url(re.compile(r"[?&]q=learning"))

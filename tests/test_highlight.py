@@ -24,12 +24,35 @@ def test_each_kind_has_its_class():
     )
     html_out = variant_html(variant, changes)
     assert '<mark class="ar-sub" title="was: cv">computer vision</mark>' in html_out
-    assert '<ins class="ar-ins" title="inserted">very </ins>' in html_out
+    assert '<ins class="ar-ins" title="inserted">very</ins> ' in html_out
     assert '<del class="ar-del" title="deleted">tasks</del>' in html_out
     orig = original_html(text, changes)
     assert '<span class="ar-old">cv</span>' in orig and '<span class="ar-del">tasks</span>' in orig
     spans = original_spans(changes)
     assert [(text[s:e]) for s, e, _ in spans] == ["cv", "", "tasks"]
+
+
+def test_highlights_cover_the_words_not_the_spaces_around_them():
+    # a contextual insertion's span starts at the space before the word: the span keeps
+    # it (provenance), the highlight does not (no coloured sliver at a line's end)
+    text = "vision models for tasks"
+    variant, changes = _cand(text, [Edit(13, 13, " small", "insert"), Edit(23, 23, " today", "insert")])
+    assert variant == "vision models small for tasks today"
+    assert json.loads(changes)[0]["after"] == " small"
+    out = variant_html(variant, changes)
+    assert 'models <ins class="ar-ins" title="inserted">small</ins> for' in out
+    assert out.endswith('tasks <ins class="ar-ins" title="inserted">today</ins></p>')
+    for tag in ("ins", "mark", "del", "span"):
+        assert f"<{tag} " not in out.replace(f"<{tag} class", "") and f" </{tag}>" not in out
+    sub, sub_changes = _cand(text, [Edit(6, 13, " networks", "substitute")])
+    out = variant_html(sub, sub_changes)
+    assert 'vision <mark class="ar-sub" title="was: models">networks</mark> for' in out
+    assert "> </mark>" not in out and "<mark" in out
+    dele, del_changes = _cand(text, [Edit(17, 23, "", "delete")])
+    assert '<del class="ar-del" title="deleted">tasks</del>' in variant_html(dele, del_changes)
+    assert 'for <span class="ar-del">tasks</span>' in original_html(text, del_changes)
+    blank, blank_changes = _cand(text, [Edit(6, 6, "  ", "insert")])
+    assert "<ins" not in variant_html(blank, blank_changes)
 
 
 def test_untrusted_text_is_escaped():

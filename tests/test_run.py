@@ -59,3 +59,43 @@ def test_phase_clock_says_counts_rate_and_time_left():
     now[0] = 110.0
     fraction, text = clock.line("generate", 100, 500)
     assert fraction == 0.2 and text == "Generating: 100 / 500 originals · 10/s · about 40 s left"
+
+
+def test_phase_clock_shows_time_passing_while_a_model_loads():
+    now = [0.0]
+    clock = PhaseClock(lambda: now[0])
+    assert clock.line("model", 0, 1) == (0.0, "Loading models: 0 / 1 models loaded · starting")
+    now[0] = 12.4
+    assert clock.line("model", 0, 1) == (0.0, "Loading models: 0 / 1 models loaded · 12 s so far")
+    now[0] = 30.0
+    assert clock.line("model", 1, 1) == (1.0, "Loading models: 1 / 1 models loaded")
+
+
+def test_the_run_says_which_train_originals_have_no_swappable_keyword(dataset, alias_table):
+    from augment_core.agreement import fit_to_train
+    from augment_core.run import without_swappable_keyword
+
+    keywords = fit_to_train(alias_table, dataset)
+    missing, n_train = without_swappable_keyword(dataset, keywords)
+    train = [r for r in dataset.records if r.split == "train"]
+    assert n_train == len(train) and 0 < missing < n_train
+    out = augment(dataset, alias_table, ["alias_swap"], AugmenterSettings(), n_per_original=2, keep_original=True,
+                  seed=0, quality=None)
+    parents = {r["parent_id"] for r in out.rows if r["augmenter"] != "original"}
+    assert out.without_variant == n_train - len(parents) >= missing  # no keyword, no variant
+
+
+def test_a_runs_params_give_back_its_settings(dataset, alias_table):
+    from augment_core.agreement import fit_to_train
+    from augment_core.registry import settings_from_params
+
+    built = build_augmenters(["alias_swap", "contextual_insert"],
+                             AugmenterSettings(max_swaps=2, min_agreement=0.4, aug_p=0.2, top_k=7, protect=("gpu",),
+                                               model="some/model"),
+                             fit_to_train(alias_table, dataset))
+    names, settings = settings_from_params([{"name": a.name, **a.params()} for a in built])  # as a run stores them
+    assert names == ["alias_swap", "contextual_insert"]
+    assert (settings.max_swaps, settings.min_agreement, settings.aug_p, settings.top_k, settings.protect) == (
+        2, 0.4, 0.2, 7, ("gpu",))
+    assert (settings.engine, settings.model) == ("native", "some/model")
+    assert settings_from_params([]) == ([], AugmenterSettings())
