@@ -438,10 +438,10 @@ def test_kill_mid_bulk_keeps_every_committed_decision(browser, tmp_path):
         wait_idle(page)
         accepts = page.locator("[class*='st-key-review_a_'] button")
         rejects = page.locator("[class*='st-key-review_r_'] button")
-        rejects.nth(0).click(); wait_idle(page)
-        accepts.nth(1).click(); wait_idle(page)
-        rejects.nth(2).click(); wait_idle(page)
-        expect(metric_value(page, "Reviewed")).to_have_text("3")
+        for n, button in enumerate((rejects.nth(0), accepts.nth(1), rejects.nth(2)), start=1):
+            button.click()  # each click's rerun shows in the counter before the next click
+            expect(metric_value(page, "Reviewed")).to_have_text(str(n), timeout=60_000)
+            wait_idle(page)
         saved = Store(data).decisions(h)
         assert len(saved) == 3
         page.locator(".st-key-review_bulk_accept button").click()
