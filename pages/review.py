@@ -352,3 +352,6 @@ if mode == "List":
     review_list(flt, order)
 else:
     review_focus(flt, order)
+if _instant():
+    # hidden; the component clicks it for a whole-page rerun when its batch gets no answer
+    st.button("Resync", key="review_resync")

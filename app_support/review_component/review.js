@@ -128,6 +128,7 @@ function flush(s) {
     s.queue.forEach((e) => { if (ids.includes(e.id)) { e.status = "queued"; e.unsaved = true; } });
     s.problem = "noanswer";
     refresh(s);
+    resync();
     scheduleRetry(s);
   }, ACK_TIMEOUT_MS);
   s.inflight = { seq: s.seq, ids: ids, timer: timer };
@@ -137,6 +138,15 @@ function flush(s) {
     actions: batch.map((e) => ({ id: e.id, op: e.op, key: e.key, shown: e.shown })),
   });
   refreshRoot(s);
+}
+
+function resync() {
+  // No answer: after a server restart this tab has a new session that does not know the list's
+  // fragment, so its triggers are ignored. A whole-page rerun (the page's hidden resync
+  // button, outside any fragment) mounts the list again; its data then shows the batch
+  // unanswered, and it is sent again from there.
+  const btn = document.querySelector(".st-key-review_resync button");
+  if (btn && !scriptRunning()) btn.click();
 }
 
 function scheduleRetry(s) {
@@ -539,7 +549,7 @@ function onKey(ev) {
   else if (k === "s" && focusMode) { skipCurrent(s); }
   else if (k === "u") { undo(s); }
   else handled = false;
-  if (handled) ev.preventDefault();
+  if (handled) { ev.preventDefault(); ev.stopImmediatePropagation(); }
 }
 
 export default function (component) {
@@ -552,7 +562,9 @@ export default function (component) {
   window.__augmentReviewActive = s;
   if (!window.__augmentReviewKeys) {
     window.__augmentReviewKeys = true;
-    document.addEventListener("keydown", onKey);
+    // Capture phase on window: before Streamlit's own shortcuts ("r" reruns the whole page,
+    // which would throw away the list's fragment and a batch on its way).
+    window.addEventListener("keydown", onKey, true);
   }
   if (!s.root || s.root.parentNode !== parentElement) {
     const root = el("div", "rv-root");
@@ -586,7 +598,7 @@ export default function (component) {
   s.root.setAttribute("data-mode", data.mode);
   s.root.setAttribute("data-ready", String(data.epoch));
   if (s.queue.some((e) => e.status === "queued") && !s.retryTimer) flush(s);
-  return () => {
-    if (window.__augmentReviewActive === s && !(s.root && s.root.isConnected)) window.__augmentReviewActive = null;
-  };
+  // Nothing to clean up: the key handler acts only while this root is in the page, and the
+  // queue must outlive a remount.
+  return undefined;
 }
