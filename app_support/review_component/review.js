@@ -1,7 +1,7 @@
 // The review list / one-at-a-time view: decisions shown at once, saved in the background.
 //
 // Untrusted text (variants, originals, ids, tags, labels) reaches the DOM only through
-// textContent and setAttribute: this file never assigns innerHTML.
+// textContent and setAttribute: this file never parses markup (tests/test_review_component.py).
 //
 // State lives on window (one per dataset), not in the DOM: Streamlit calls this function
 // again on every rerun with new data, and the queue must survive that.
