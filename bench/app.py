@@ -103,9 +103,19 @@ def build_data(data_dir: Path, n_candidates: int) -> str:
 
 PAINT_JS = """
 async ([index]) => {
-  const row = document.querySelectorAll(".rv-row[data-key]")[index];
+  const rows = async () => {  // the list is there (it is drawn again when remounted)
+    for (let i = 0; i < 2000; i++) {
+      const all = document.querySelectorAll(".rv-row[data-key]");
+      if (all.length) return all;
+      await new Promise(r => setTimeout(r, 5));
+    }
+    throw new Error("no rows");
+  };
+  const all = await rows();
+  const row = all[index % all.length];
   const key = row.getAttribute("data-key");
   const find = () => document.querySelector(`.rv-row[data-key="${CSS.escape(key)}"]`);
+  if (row.getAttribute("data-state") !== "undecided") throw new Error("row already decided: " + key);
   const t0 = performance.now();
   row.querySelector(".rv-accept").click();
   // painted: the chip says so (set synchronously by the click handler) and two frames drawn
@@ -186,6 +196,16 @@ def keyboard_instant(page, tb, n: int, store_count) -> dict:
             "all_saved_s": round(saved, 2), "stored": store_count() - before}
 
 
+def clear_decisions(data_dir: Path) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(data_dir / "augment-review.sqlite3")
+    with db:
+        for table in ("decisions", "action_items", "actions", "client_actions"):
+            db.execute(f"DELETE FROM {table}")
+    db.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--candidates", type=int, default=20_000)
@@ -213,6 +233,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
         # today's rerun-based rows (Streamlit buttons), then the component, in the same run
         for mode in ("rerun", "instant"):
+            clear_decisions(tmp / "data")  # each mode starts from an undecided run
             env = {"AUGMENT_REVIEW_INSTANT": "0" if mode == "rerun" else "1"}
             proc, url = tb.start_server(tmp / "data", extra_env=env)
             try:
@@ -231,7 +252,7 @@ def main() -> None:
                 else:
                     paint, saved = [], []
                     for i in range(args.clicks):
-                        ms_paint, ms_saved, chip = page.evaluate(PAINT_JS, [(i * 2) % 40])
+                        ms_paint, ms_saved, chip = page.evaluate(PAINT_JS, [i * 2])
                         assert chip == "accepted", chip
                         paint.append(ms_paint)
                         saved.append(ms_saved)

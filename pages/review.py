@@ -1,9 +1,13 @@
 """Review: every variant beside its original, changed words highlighted; accept or reject
 one at a time or in bulk by filter, undo, and a focused mode with keyboard shortcuts.
 
-Every run of the list reads the decisions from the database, and every button carries what
-the page showed, so a write made meanwhile in another tab is never overwritten unknowingly
-(``common.write_decisions``). Undo reverts this tab's own actions only."""
+The list and the one-at-a-time view are the review component (``app_support.review_component``):
+a decision shows in the browser at once and is queued there; the browser sends the queue in
+order and ``_on_batch`` writes it through ``common.apply_browser_queue``, each decision checked
+against the database, its outcome sent back with the next data. Bulk actions, pages and Undo
+are Streamlit buttons; every run of the list reads the decisions from the database, and every
+write carries what the page showed, so a write made meanwhile in another tab is never
+overwritten unknowingly (``common.write_decisions``). Undo reverts this tab's own actions only."""
 
 from __future__ import annotations
 
@@ -240,7 +244,7 @@ def review_list(flt: review.Filter, order: str) -> None:
 
 
 def _classic_rows(shown: list, decisions: dict) -> None:
-    """The rows as Streamlit buttons, one server round trip a click (``review_instant`` off)."""
+    """The rows as Streamlit buttons, one server round trip a click (``AUGMENT_REVIEW_INSTANT=0``)."""
     unsaved = common.unsaved_keys(hash)
     for group in shown:
         with st.container(border=True):
