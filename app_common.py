@@ -30,6 +30,7 @@ from augment_core.dataset_settings import build_from_settings, settings_key
 from augment_core.errors import InputError
 from augment_core.review import candidates as review_candidates
 from augment_core.review import filters as review
+from augment_core.review import queue as review_queue
 from augment_core.review.store import ActionResult, Store, StoreBusy, UndoResult
 
 ROOT = Path(__file__).resolve().parent
@@ -321,6 +322,17 @@ def _facets(data_dir: str, hash: str, run_ids: tuple[int, ...]) -> dict:
             "rule_agreement": review.rule_agreement(items)}
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _item_keys(data_dir: str, hash: str, run_ids: tuple[int, ...]) -> frozenset[str]:
+    return frozenset(it.key for it in _items(data_dir, hash, run_ids))
+
+
+def load_item_keys(store: Store, hash: str) -> frozenset[str]:
+    """The keys of the dataset's variants (what a decision from the browser may name)."""
+    run_ids = tuple(r.id for r in store.runs(hash))
+    return _item_keys(str(store.data_dir), hash, run_ids)
+
+
 def load_facets(store: Store, hash: str) -> dict:
     run_ids = tuple(r.id for r in store.runs(hash))
     return _facets(str(store.data_dir), hash, run_ids)
@@ -425,6 +437,37 @@ def write_decisions(
             return WriteOutcome(True, result, " ".join(lines))
     _pending().append(PendingWrite(hash, dict(changes), dict(expected), label))
     return WriteOutcome(False, message=busy_line(hash))
+
+
+BATCH_WAIT = 1.0
+"""Seconds a batch of decisions from the browser waits for a locked database before it is
+answered "busy" (the browser keeps the decisions, shows them not yet saved, and sends them again)."""
+ACKS_KEPT = 2000
+
+
+def apply_browser_queue(store: Store, hash: str, raw: Any) -> list[review_queue.Outcome]:
+    """Apply the decisions the review component sent, in order, as this tab's actions, each
+    checked against the database (see :mod:`augment_core.review.queue`), and keep their
+    outcomes for the page to send back (:func:`browser_acks`). Writes this tab kept as not yet
+    saved go first; while some still wait, the batch is answered busy, so order is kept."""
+    actions = review_queue.parse_batch(raw)
+    if not actions:
+        return []
+    flush_pending(store, wait=BATCH_WAIT)
+    if pending_writes(hash):
+        outcomes = [review_queue.Outcome(a.id, "busy", a.key) for a in actions]
+    else:
+        outcomes = review_queue.apply_queue(store, hash, actions, tab_origin(), load_item_keys(store, hash),
+                                            wait=BATCH_WAIT)
+    acks = st.session_state.setdefault("review_acks", [])
+    acks.extend(o.as_dict() for o in outcomes)
+    del acks[:-ACKS_KEPT]
+    return outcomes
+
+
+def browser_acks() -> list[dict[str, Any]]:
+    """The outcomes of the browser's latest decisions, to send back with the page's data."""
+    return list(st.session_state.get("review_acks", []))
 
 
 def busy_line(hash: str) -> str:

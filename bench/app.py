@@ -1,6 +1,6 @@
 """Review-page benchmark in a real browser, with 20,000 candidates.
 
-    python bench/app.py [--candidates 20000] [--clicks 20]
+    python bench/app.py [--candidates 20000] [--clicks 20] [--keys 200]
 
 Builds a dataset (the bundled sample repeated with fresh ids, alias swap through the
 core pipeline) and one run of exactly ``--candidates`` variants in a temporary data
@@ -10,11 +10,17 @@ Playwright. Prints JSON lines:
 * ``first_render``: from navigation to ``/review?dataset=<hash>`` to the page idle with
   its first candidates shown (cold: first load of the candidates into the server's cache;
   warm: a second tab).
-* ``accept_click``: from an accept click to the app idle again (the fragment rerun
-  finished and two animation frames painted), measured inside the page; median, p90, max.
+* ``rerun`` mode (``AUGMENT_REVIEW_INSTANT=0``: the rows as Streamlit buttons, the way the page
+  worked before the component): click to the app idle again (the fragment rerun finished and
+  two animation frames painted), which is when the decision shows; and keyboard decisions in
+  the one-at-a-time mode, each waiting for its rerun.
+* ``instant`` mode (the component): click to paint (the chip changed and two animation frames
+  drawn) and click to saved (the row marked "saved": written and confirmed), measured inside
+  the page; and ``--keys`` keyboard decisions typed as fast as Playwright types, in the
+  one-at-a-time view, until all are saved.
 
-A benchmark, not a test: the figures go in the README (targets: < 300 ms per decision,
-< 2 s first render, on a 2-core machine).
+A benchmark, not a test: the figures go in the README (targets: click to paint p50 < 50 ms,
+click to saved < 500 ms, < 2 s first render, on a 2-core machine).
 """
 
 from __future__ import annotations
@@ -95,10 +101,117 @@ def build_data(data_dir: Path, n_candidates: int) -> str:
     return h
 
 
+PAINT_JS = """
+async ([index]) => {
+  const rows = async () => {  // the list is there (it is drawn again when remounted)
+    for (let i = 0; i < 2000; i++) {
+      const all = document.querySelectorAll(".rv-row[data-key]");
+      if (all.length) return all;
+      await new Promise(r => setTimeout(r, 5));
+    }
+    throw new Error("no rows");
+  };
+  const all = await rows();
+  const row = all[index % all.length];
+  const key = row.getAttribute("data-key");
+  const find = () => document.querySelector(`.rv-row[data-key="${CSS.escape(key)}"]`);
+  if (row.getAttribute("data-state") !== "undecided") throw new Error("row already decided: " + key);
+  const t0 = performance.now();
+  row.querySelector(".rv-accept").click();
+  // painted: the chip says so (set synchronously by the click handler) and two frames drawn
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const chip = find().querySelector(".rv-chip").textContent;
+  const paint = performance.now() - t0;
+  const saved = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("not saved within 20 s")), 20000);
+    const poll = () => {
+      const r = find();
+      if (r && r.querySelector(".rv-note").getAttribute("data-status") === "saved") { clearTimeout(timer); resolve(performance.now() - t0); }
+      else setTimeout(poll, 2);
+    };
+    poll();
+  });
+  return [paint, saved, chip];
+}
+"""
+
+
+def stats(times: list[float]) -> dict:
+    times = sorted(times)
+    p90 = times[max(0, int(round(0.9 * len(times))) - 1)]
+    return {"n": len(times), "p50": round(statistics.median(times), 1), "p90": round(p90, 1), "max": round(times[-1], 1)}
+
+
+def first_render(browser, tb, url: str, h: str, selector: str) -> dict:
+    renders = {}
+    page = None
+    for label in ("cold", "warm"):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)  # the app shell; not timed
+        tb.wait_idle(page)
+        t0 = time.perf_counter()
+        page.goto(f"{url}/review?dataset={h}")
+        page.wait_for_selector(selector, timeout=120_000)
+        page.wait_for_selector(tb.IDLE, timeout=120_000)
+        renders[label] = round((time.perf_counter() - t0) * 1000)
+        if label == "cold":
+            page.close()
+    return {"page": page, **renders}
+
+
+def one_at_a_time(page, tb) -> None:
+    page.locator(".st-key-review_mode [data-baseweb='select'], .st-key-review_mode [role='combobox']").first.click()
+    page.get_by_role("option").filter(has_text="One at a time").click()
+    tb.wait_idle(page)
+
+
+def keyboard_rerun(page, tb, n: int) -> dict:
+    """Today's one-at-a-time mode: each key clicks a Streamlit button (a rerun per decision)."""
+    one_at_a_time(page, tb)
+    page.wait_for_function("window.__augmentReviewKeys === true")
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    t0 = time.perf_counter()
+    for i in range(n):
+        page.keyboard.press("a" if i % 2 == 0 else "r")
+        tb.wait_idle(page)  # the next key acts on the next variant only once the rerun shows it
+    return {"decisions": n, "seconds": round(time.perf_counter() - t0, 2),
+            "per_second": round(n / (time.perf_counter() - t0), 1)}
+
+
+def keyboard_instant(page, tb, n: int, store_count) -> dict:
+    one_at_a_time(page, tb)
+    page.wait_for_selector(".rv-root[data-mode='focus'] .rv-one")
+    page.wait_for_function("window.__augmentReviewKeys === true")
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    before = store_count()
+    t0 = time.perf_counter()
+    for i in range(n):
+        page.keyboard.press("a" if i % 2 == 0 else "r")
+    shown = time.perf_counter() - t0
+    sync = page.locator(".rv-sync")
+    while sync.get_attribute("data-saving") != "0" or sync.get_attribute("data-unsaved") != "0":
+        time.sleep(0.01)
+    saved = time.perf_counter() - t0
+    return {"decisions": n, "typed_and_shown_s": round(shown, 2), "per_second": round(n / shown, 1),
+            "all_saved_s": round(saved, 2), "stored": store_count() - before}
+
+
+def clear_decisions(data_dir: Path) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(data_dir / "augment-review.sqlite3")
+    with db:
+        for table in ("decisions", "action_items", "actions", "client_actions"):
+            db.execute(f"DELETE FROM {table}")
+    db.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--candidates", type=int, default=20_000)
     ap.add_argument("--clicks", type=int, default=20)
+    ap.add_argument("--keys", type=int, default=200)
+    ap.add_argument("--rerun-keys", type=int, default=20, help="keyboard decisions timed in the rerun-based mode")
     args = ap.parse_args()
 
     import test_browser as tb
@@ -108,40 +221,50 @@ def main() -> None:
     t = time.perf_counter()
     h = build_data(tmp / "data", args.candidates)
     print(json.dumps({"setup": "data", "candidates": args.candidates, "seconds": round(time.perf_counter() - t, 2)}))
-    proc, url = tb.start_server(tmp / "data")
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
-            renders = {}
-            for label in ("cold", "warm"):
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(url)  # the app shell; not timed
+
+    def store_count() -> int:
+        s = Store(tmp / "data")
+        try:
+            return len(s.decisions(h))
+        finally:
+            s.close()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
+        # today's rerun-based rows (Streamlit buttons), then the component, in the same run
+        for mode in ("rerun", "instant"):
+            clear_decisions(tmp / "data")  # each mode starts from an undecided run
+            env = {"AUGMENT_REVIEW_INSTANT": "0" if mode == "rerun" else "1"}
+            proc, url = tb.start_server(tmp / "data", extra_env=env)
+            try:
+                selector = "[class*='st-key-review_a_'] button" if mode == "rerun" else ".rv-row[data-key] .rv-accept"
+                r = first_render(browser, tb, url, h, selector)
+                page = r.pop("page")
+                print(json.dumps({"mode": mode, "metric": "first_render_ms", **r}))
                 tb.wait_idle(page)
-                t0 = time.perf_counter()
-                page.goto(f"{url}/review?dataset={h}")
-                page.wait_for_selector("[class*='st-key-review_a_'] button", timeout=120_000)
-                page.wait_for_selector(tb.IDLE, timeout=120_000)
-                renders[label] = (time.perf_counter() - t0) * 1000
-                if label == "cold":
-                    page.close()
-            print(json.dumps({"metric": "first_render_ms", "cold": round(renders["cold"]), "warm": round(renders["warm"])}))
-            tb.wait_idle(page)
-            times = []
-            for i in range(args.clicks):
-                n_buttons = page.locator("[class*='st-key-review_a_'] button").count()
-                ms = page.evaluate(CLICK_JS, ["[class*='st-key-review_a_'] button", (i * 2) % n_buttons])
-                times.append(ms)
-            times.sort()
-            p90 = times[max(0, int(round(0.9 * len(times))) - 1)]
-            print(json.dumps({
-                "metric": "accept_click_to_idle_ms", "clicks": len(times), "median": round(statistics.median(times)),
-                "p90": round(p90), "max": round(times[-1]), "min": round(times[0]),
-            }))
-            accepted = page.locator("[data-testid='stMetric']").filter(has_text="Accepted").locator("[data-testid='stMetricValue']").inner_text()
-            print(json.dumps({"check": "accepted_after_clicks", "value": accepted}))
-            browser.close()
-    finally:
-        tb.stop_server(proc)
+                if mode == "rerun":
+                    times = []
+                    for i in range(args.clicks):
+                        n_buttons = page.locator(selector).count()
+                        times.append(page.evaluate(CLICK_JS, [selector, (i * 2) % n_buttons]))
+                    print(json.dumps({"mode": mode, "metric": "click_to_paint_ms (= click to idle)", **stats(times)}))
+                    print(json.dumps({"mode": mode, "metric": "keyboard", **keyboard_rerun(page, tb, args.rerun_keys)}))
+                else:
+                    paint, saved = [], []
+                    for i in range(args.clicks):
+                        ms_paint, ms_saved, chip = page.evaluate(PAINT_JS, [i * 2])
+                        assert chip == "accepted", chip
+                        paint.append(ms_paint)
+                        saved.append(ms_saved)
+                    print(json.dumps({"mode": mode, "metric": "click_to_paint_ms", **stats(paint)}))
+                    print(json.dumps({"mode": mode, "metric": "click_to_saved_ms", **stats(saved)}))
+                    tb.wait_idle(page)
+                    print(json.dumps({"mode": mode, "metric": "keyboard", **keyboard_instant(page, tb, args.keys, store_count)}))
+                page.close()
+            finally:
+                tb.stop_server(proc)
+        browser.close()
+    print(json.dumps({"check": "decisions_stored", "value": store_count()}))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,23 @@
 """Review: every variant beside its original, changed words highlighted; accept or reject
 one at a time or in bulk by filter, undo, and a focused mode with keyboard shortcuts.
 
-Every run of the list reads the decisions from the database, and every button carries what
-the page showed, so a write made meanwhile in another tab is never overwritten unknowingly
-(``common.write_decisions``). Undo reverts this tab's own actions only."""
+The list and the one-at-a-time view are the review component (``app_support.review_component``):
+a decision shows in the browser at once and is queued there; the browser sends the queue in
+order and ``_on_batch`` writes it through ``common.apply_browser_queue``, each decision checked
+against the database, its outcome sent back with the next data. Bulk actions, pages and Undo
+are Streamlit buttons; every run of the list reads the decisions from the database, and every
+write carries what the page showed, so a write made meanwhile in another tab is never
+overwritten unknowingly (``common.write_decisions``). Undo reverts this tab's own actions only."""
 
 from __future__ import annotations
+
+import os
+import time
 
 import streamlit as st
 
 import app_common as common
+from app_support import review_component as rc
 from app_support.markup import CSS, markdown_escape
 from app_support.view_state import Field, publish, restore
 from augment_core.highlight import (
@@ -24,6 +32,9 @@ from augment_core.review import filters as review
 from augment_core.review.candidates import CandidateRow
 
 GROUPS_PER_PAGE = 20
+FOCUS_BEHIND, FOCUS_AHEAD = 20, 200
+"""One at a time: the browser gets the matching variants from a few before the first undecided
+one to 200 after it, and walks them without a server round trip."""
 store, hash, dataset = common.start_page("Review")
 items = common.load_items(store, hash)
 if not items:
@@ -168,6 +179,23 @@ def _undo() -> None:
             st.session_state["review_focus_key"] = next(iter(result.restored))
 
 
+def _on_batch() -> None:
+    """Decisions the browser sent: saved in order, checked against the database; their
+    outcomes go back with the next data."""
+    common.apply_browser_queue(store, hash, rc.sent_batch())
+
+
+def _instant() -> bool:
+    """The list and one-at-a-time view as the component (decisions shown at once, saved in the
+    background); off (``AUGMENT_REVIEW_INSTANT=0``): Streamlit buttons, a round trip a click
+    (what the AppTest suite drives, since AppTest runs no browser code)."""
+    return os.environ.get("AUGMENT_REVIEW_INSTANT", "1") != "0"
+
+
+def _layout() -> str:
+    return "side" if st.session_state.get("review_layout") == "Side by side" else "stacked"
+
+
 def _set_page(page: int) -> None:
     st.session_state["review_page"] = page
     publish({"review_page": VIEW["review_page"]}, "review_view")  # a fragment run: the URL follows
@@ -192,6 +220,13 @@ def _undo_button(container, key: str, short: bool = False) -> None:
     container.button(label, key=key, on_click=_undo, icon=":material/undo:", width="stretch", disabled=what is None,
                      help=markdown_escape(f"Undo this tab's latest action: {what}") if what else "Nothing of this tab's to undo "
                      "(Undo reverts only what was done in this tab).")
+
+
+def _layout_choice() -> None:
+    if _instant():
+        st.segmented_control("Layout", ["Stacked", "Side by side"], default="Stacked", key="review_layout",
+                             label_visibility="collapsed", help="Side by side: the original left, the variant right, "
+                             "changed words marked on both sides.")
 
 
 # --- list mode -----------------------------------------------------------------------------
@@ -220,10 +255,25 @@ def review_list(flt: review.Filter, order: str) -> None:
     p1.button("← Previous", key="review_prev", disabled=page <= 1, on_click=_set_page, args=(page - 1,))
     p2.text(f"Page {page} of {n_pages} · {len(groups):,} originals · {len(visible):,} variants match")
     p3.button("Next →", key="review_next", disabled=page >= n_pages, on_click=_set_page, args=(page + 1,))
+    _layout_choice()
     if not visible:
         st.info("No variants match these filters.")
         return
 
+    if not _instant():
+        _classic_rows(shown, decisions)
+        return
+    rc.review_view({
+        "hash": hash, "mode": "list", "layout": _layout(), "epoch": time.time(),
+        "sig": rc.signature("list", page, _layout(), flt, order, [it.key for g in shown for it in g.items]),
+        "decisions": {it.key: decisions.get(it.key) for g in shown for it in g.items},
+        "counts": review.progress_counts(items, decisions), "can_undo": common.last_undoable(store, hash) is not None,
+        "acks": common.browser_acks(), "groups": [rc.group_payload(g, _meta) for g in shown],
+    }, on_batch=_on_batch)
+
+
+def _classic_rows(shown: list, decisions: dict) -> None:
+    """The rows as Streamlit buttons, one server round trip a click (``AUGMENT_REVIEW_INSTANT=0``)."""
     unsaved = common.unsaved_keys(hash)
     for group in shown:
         with st.container(border=True):
@@ -279,9 +329,27 @@ def review_focus(flt: review.Filter, order: str) -> None:
     decisions = common.decisions(store, hash)
     _notice()
     _progress(decisions)
-    st.html(KEYS_JS, unsafe_allow_javascript=True)
     # every variant the filter matches, whatever its status: focus walks the undecided ones
     visible = review.sort_items(review.apply_filter(items, review.Filter(**{**flt.__dict__, "status": "all"}), decisions), order)
+    if _instant():
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        with c1:
+            _layout_choice()
+        _undo_button(c2, "review_undo", short=True)
+        undecided = [i for i, it in enumerate(visible) if it.key not in decisions]
+        start = max(0, (undecided[0] if undecided else len(visible)) - FOCUS_BEHIND)
+        window = visible[start : start + FOCUS_BEHIND + FOCUS_AHEAD]
+        in_window = sum(1 for it in window if it.key not in decisions)
+        rc.review_view({
+            "hash": hash, "mode": "focus", "layout": _layout(), "epoch": time.time(),
+            "sig": rc.signature("focus", _layout(), flt, order, [it.key for it in window]),
+            "decisions": {it.key: decisions.get(it.key) for it in window},
+            "counts": review.progress_counts(items, decisions), "can_undo": common.last_undoable(store, hash) is not None,
+            "acks": common.browser_acks(), "items": [rc.item_payload(it, _meta(it)) for it in window],
+            "matching": len(visible), "undecided_beyond": len(undecided) - in_window,
+        }, on_batch=_on_batch)
+        return
+    st.html(KEYS_JS, unsafe_allow_javascript=True)
     by_key = {it.key: it for it in visible}
     skipped = st.session_state.setdefault("review_focus_skipped", set())
     key = st.session_state.get("review_focus_key")
@@ -317,3 +385,6 @@ if mode == "List":
     review_list(flt, order)
 else:
     review_focus(flt, order)
+if _instant():
+    # hidden; the component clicks it for a whole-page rerun when its batch gets no answer
+    st.button("Resync", key="review_resync")

@@ -22,6 +22,9 @@ APP = str(ROOT / "app.py")
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    # AppTest runs no browser code: these flows drive the review rows as Streamlit buttons (the
+    # component, decisions saved from the browser's queue, is driven in tests/test_browser.py)
+    monkeypatch.setenv("AUGMENT_REVIEW_INSTANT", "0")
     return tmp_path / "data"
 
 

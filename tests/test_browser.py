@@ -39,9 +39,9 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, cache_dir: Path | None = None, extra_env: dict[str, str] | None = None
+    data_dir: Path, cache_dir: Path | None = None, extra_env: dict[str, str] | None = None, port: int | None = None
 ) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "AUGMENT_REVIEW_DATA_DIR": str(data_dir), **(extra_env or {})}
     if cache_dir is not None:
         env["AUGMENT_REVIEW_CACHE_DIR"] = str(cache_dir)
@@ -119,6 +119,18 @@ def metric(page, label: str) -> str:
     return page.locator("[data-testid='stMetric']").filter(has_text=label).locator("[data-testid='stMetricValue']").inner_text()
 
 
+ACCEPT = ".rv-row[data-key] .rv-accept"
+REJECT = ".rv-row[data-key] .rv-reject"
+
+
+def wait_saved(page) -> None:
+    """Every decision the review component shows is confirmed saved, and the page is idle."""
+    sync = page.locator(".rv-sync")
+    expect(sync).to_have_attribute("data-saving", "0")
+    expect(sync).to_have_attribute("data-unsaved", "0")
+    wait_idle(page)
+
+
 def goto_page(page, name: str) -> None:
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text=name).first.click()
     wait_idle(page)
@@ -175,13 +187,16 @@ def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_pat
     expect(page.get_by_text("Run 1:")).to_be_visible()
 
     goto_page(page, "Review")
-    expect(page.locator("[class*='st-key-review_a_']").first).to_be_visible()
+    expect(page.locator(ACCEPT).first).to_be_visible()
     total = int(metric(page, "Candidates"))
-    accepts = page.locator("[class*='st-key-review_a_'] button")
-    rejects = page.locator("[class*='st-key-review_r_'] button")
-    accepts.nth(0).click(); wait_idle(page)
-    accepts.nth(1).click(); wait_idle(page)
-    rejects.nth(2).click(); wait_idle(page)
+    accepts = page.locator(ACCEPT)
+    rejects = page.locator(REJECT)
+    accepts.nth(0).click()
+    accepts.nth(1).click()
+    rejects.nth(2).click()
+    # shown at once, in the browser; then saved
+    expect(page.locator(".rv-count[data-count='reviewed'] b")).to_have_text("3")
+    wait_saved(page)
     expect(page.locator("[data-testid='stMetric']").filter(has_text="Reviewed").locator("[data-testid='stMetricValue']")).to_have_text("3")
     assert (metric(page, "Accepted"), metric(page, "Rejected")) == ("2", "1")
 
@@ -247,19 +262,27 @@ def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["id", "text", "tags", "split"])
         for i in range(1, 6):
-            w.writerow([i, f"{payload} uses cv and nlp {i}", '["computer-vision", "**b** $y$ :smile: <i>t</i>"]', "train"])
+            w.writerow([f"<b>id</b><img src=x onerror=window.__xss=2>{i}", f"{payload} uses cv and nlp {i}",
+                        '["computer-vision", "**b** $y$ :smile: <i>t</i>"]', "train"])
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     upload(page, server, path)
     goto_page(page, "Augment")
     augment(page)
     goto_page(page, "Review")
-    cand = page.locator(".ar-text").first
+    cand = page.locator(".rv-original .rv-text").first
     expect(cand).to_be_visible()
     text = cand.inner_text()
     for literal in ('<img src=x onerror="window.__xss=1">', "$x^2$", "[link](http://e.x)", ":smile:", "**bold**"):
         assert literal in text
-    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("img[src='x']").count() == 0 and page.locator(".rv-root b:text-is('id')").count() == 0
+    variant = page.locator(".rv-row[data-key] .rv-text").first
+    assert '<img src=x onerror="window.__xss=1">' in variant.inner_text()
+    # an id from the file, in the component's labels and its row keys, is text too
+    expect(page.locator(".rv-group > .rv-meta").first).to_contain_text("<b>id</b><img src=x onerror=window.__xss=2>")
+    assert "<b>id</b><img" in page.locator(".rv-row[data-key]").first.get_attribute("data-key")
+    page.locator(ACCEPT).first.click()
+    wait_saved(page)
     assert page.evaluate("window.__xss") is None
     assert page.locator(".stMarkdown a[href='http://e.x']").count() == 0
     # a label from the file is shown literally too: beside the original and as a filter option
@@ -281,17 +304,27 @@ def test_focused_mode_keyboard_shortcuts(page, server, tmp_path):
     page.locator(".st-key-review_mode [data-baseweb='select'], .st-key-review_mode [role='combobox']").first.click()
     page.get_by_role("option").filter(has_text="One at a time").click()
     wait_idle(page)
-    expect(page.locator(".st-key-review_focus_accept button")).to_be_visible()
+    expect(page.locator(".rv-root[data-mode='focus'] .rv-one")).to_be_visible()
     page.wait_for_function("window.__augmentReviewKeys === true")
     page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.keyboard.press("a"); wait_idle(page)
-    page.keyboard.press("r"); wait_idle(page)
-    page.keyboard.press("s"); wait_idle(page)
+    first = page.locator(".rv-one .rv-row").get_attribute("data-key")
+    page.keyboard.press("a")
+    second = page.locator(".rv-one .rv-row").get_attribute("data-key")
+    assert second != first  # the next one is shown at once
+    page.keyboard.press("r")
+    third = page.locator(".rv-one .rv-row").get_attribute("data-key")
+    page.keyboard.press("s")
+    expect(page.locator(".rv-one .rv-row")).not_to_have_attribute("data-key", third)
+    wait_saved(page)
     value = lambda label: page.locator("[data-testid='stMetric']").filter(has_text=label).locator("[data-testid='stMetricValue']")
     expect(value("Accepted")).to_have_text("1")
     expect(value("Rejected")).to_have_text("1")
-    page.keyboard.press("u"); wait_idle(page)
+    page.keyboard.press("u")
+    expect(page.locator(".rv-one .rv-row")).to_have_attribute("data-key", second)  # back to the one undone
+    wait_saved(page)
     expect(value("Rejected")).to_have_text("0")
+    page.keyboard.press("?")
+    expect(page.locator(".rv-help")).to_be_visible()
 
 
 # --- review integrity ---------------------------------------------------------------------------
@@ -340,10 +373,10 @@ def test_two_tabs_then_remap_export_what_the_database_says(page, server, data_di
     wait_idle(b)
     total = int(metric_value(b, "Candidates").inner_text())
 
-    rejects = page.locator("[class*='st-key-review_r_'] button")
+    rejects = page.locator(REJECT)
     for i in range(3):
         rejects.nth(i).click()
-        wait_idle(page)
+    wait_saved(page)
     expect(metric_value(page, "Rejected")).to_have_text("3")
     expect(b.locator(".st-key-review_bulk_accept button")).to_have_text(f"Accept {total} matching")  # stale
     click(b, ".st-key-review_bulk_accept button")
@@ -359,8 +392,8 @@ def test_two_tabs_then_remap_export_what_the_database_says(page, server, data_di
     page.bring_to_front()
     page.reload()
     wait_idle(page)
-    page.locator("[class*='st-key-review_r_'] button").nth(3).click()  # A rejects one more
-    wait_idle(page)
+    page.locator(REJECT).nth(3).click()  # A rejects one more
+    wait_saved(page)
     rows = download(b, ".st-key-export_download button", tmp_path / "stale.csv")
     variants = [r for r in rows if r["aug_augmenter"] != "original"]  # the input has id: aug_ provenance
     assert len(variants) == total - 4  # the database's decisions at download time
@@ -436,12 +469,13 @@ def test_kill_mid_bulk_keeps_every_committed_decision(browser, tmp_path):
         page.set_default_timeout(60_000)
         page.goto(f"{url}/review?dataset={h}")
         wait_idle(page)
-        accepts = page.locator("[class*='st-key-review_a_'] button")
-        rejects = page.locator("[class*='st-key-review_r_'] button")
-        for n, button in enumerate((rejects.nth(0), accepts.nth(1), rejects.nth(2)), start=1):
-            button.click()  # each click's rerun shows in the counter before the next click
-            expect(metric_value(page, "Reviewed")).to_have_text(str(n), timeout=60_000)
-            wait_idle(page)
+        accepts = page.locator(ACCEPT)
+        rejects = page.locator(REJECT)
+        rejects.nth(0).click()
+        accepts.nth(1).click()
+        rejects.nth(2).click()
+        wait_saved(page)
+        expect(metric_value(page, "Reviewed")).to_have_text("3")
         saved = Store(data).decisions(h)
         assert len(saved) == 3
         page.locator(".st-key-review_bulk_accept button").click()
@@ -494,13 +528,16 @@ def test_locked_database_then_released_nothing_wedged(browser, tmp_path):
         page.goto(f"{url}/review?dataset={h}")
         wait_idle(page)
         outside.execute("BEGIN IMMEDIATE")
-        page.locator("[class*='st-key-review_a_'] button").nth(0).click()
-        wait_idle(page)
+        page.locator(ACCEPT).nth(0).click()
+        expect(page.locator(".rv-row[data-key]").nth(0).locator(".rv-chip")).to_have_text("accepted")  # at once
         expect(page.get_by_text("1 decision(s) not yet saved", exact=False)).to_be_visible()
-        expect(page.locator(".ar-pending")).to_have_count(1)
+        expect(page.locator(".rv-note[data-status='unsaved']")).to_have_count(1)
         assert page.locator("[data-testid='stException']").count() == 0
         assert Store(data).decisions(h) == {}
         outside.execute("ROLLBACK")
+        # saved by itself once the lock is gone (the browser sends it again)
+        wait_saved(page)
+        assert Store(data).decisions(h) == {keys[0]: "accepted"}
 
         fresh = browser.new_page(viewport={"width": 1400, "height": 1000})
         fresh.goto(f"{url}/review?dataset={h}")
@@ -508,10 +545,10 @@ def test_locked_database_then_released_nothing_wedged(browser, tmp_path):
         expect(metric_value(fresh, "Candidates")).to_have_text(str(len(keys)))
         fresh.close()
 
-        page.locator("[class*='st-key-review_r_'] button").nth(1).click()
-        wait_idle(page)
+        page.locator(REJECT).nth(1).click()
+        wait_saved(page)
         expect(metric_value(page, "Reviewed")).to_have_text("2")
-        expect(page.locator(".ar-pending")).to_have_count(0)
+        expect(page.locator(".rv-note[data-status='unsaved']")).to_have_count(0)
         assert sorted(Store(data).decisions(h).values()) == ["accepted", "rejected"]
         page.close()
     finally:
@@ -566,3 +603,66 @@ def test_settings_stay_the_augment_form_and_the_review_view_in_the_url(page, ser
     wait_idle(page)
     expect(page.locator(".st-key-review_search input")).to_have_value("learning")
     expect(page).to_have_url(re.compile(r"[?&]q=learning"))
+
+
+# --- instant review: decisions shown at once, saved in the background, never lost ---------------
+
+
+def test_fifty_fast_keyboard_decisions_then_reload_all_stored(browser, tmp_path):
+    """50 decisions by keyboard as fast as Playwright types, then an immediate reload: every
+    one is in the database (sent before the reload, or replayed from localStorage after it),
+    each once."""
+    from augment_core.review.store import Store
+
+    data = tmp_path / "data"
+    h, keys = big_review_data(data, n_originals=30, per_original=4)
+    proc, url = start_server(data, tmp_path / "cache")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/review?dataset={h}")
+        wait_idle(page)
+        expect(page.locator(".rv-row[data-key]").first).to_be_visible()
+        page.wait_for_function("window.__augmentReviewKeys === true")
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        for i in range(50):
+            page.keyboard.press("a" if i % 2 == 0 else "r")
+        expect(page.locator(".rv-count[data-count='reviewed'] b")).to_have_text("50")  # shown at once
+        page.reload()
+        wait_idle(page)
+        wait_saved(page)
+        want = {k: ("accepted" if i % 2 == 0 else "rejected") for i, k in enumerate(keys[:50])}
+        assert Store(data).decisions(h) == want
+        expect(metric_value(page, "Reviewed")).to_have_text("50")
+        page.close()
+    finally:
+        stop_server(proc)
+
+
+def test_decision_while_server_stopped_is_unsaved_then_saved_after_restart(browser, tmp_path):
+    from augment_core.review.store import Store
+
+    data = tmp_path / "data"
+    h, keys = big_review_data(data, n_originals=10, per_original=2)
+    port = free_port()
+    proc, url = start_server(data, tmp_path / "cache", port=port)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/review?dataset={h}")
+        wait_idle(page)
+        expect(page.locator(".rv-row[data-key]").first).to_be_visible()
+        stop_server(proc)
+        page.locator(REJECT).nth(0).click()
+        row = page.locator(".rv-row[data-key]").nth(0)
+        expect(row.locator(".rv-chip")).to_have_text("rejected")  # at once
+        expect(row.locator(".rv-note")).to_have_attribute("data-status", "unsaved", timeout=15_000)
+        expect(page.locator(".rv-sync")).to_contain_text("1 decision(s) not yet saved")
+        assert Store(data).decisions(h) == {}
+        proc, url = start_server(data, tmp_path / "cache", port=port)
+        expect(page.locator(".rv-sync")).to_have_attribute("data-unsaved", "0", timeout=60_000)
+        expect(page.locator(".rv-sync")).to_have_attribute("data-saving", "0")
+        assert Store(data).decisions(h) == {keys[0]: "rejected"}
+        page.close()
+    finally:
+        stop_server(proc)

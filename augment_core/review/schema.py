@@ -66,6 +66,16 @@ TABLES = (
         after TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS action_items_action ON action_items(action_id)",
+    # client_actions: the outcome of every decision the review page sent with its own id
+    # (the browser queues them and may send one again after a reload or a lost answer), so
+    # applying it again returns the first outcome instead of writing twice.
+    """CREATE TABLE IF NOT EXISTS client_actions (
+        dataset_hash TEXT NOT NULL,
+        id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (dataset_hash, id)
+    )""",
 )
 
 ADDED_COLUMNS = (
@@ -78,7 +88,7 @@ ADDED_COLUMNS = (
 def schema_is_current(c: sqlite3.Connection) -> bool:
     """Whether every table and added column is there (read only: no lock needed)."""
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"datasets", "runs", "candidates", "decisions", "actions", "action_items"} <= tables:
+    if not {"datasets", "runs", "candidates", "decisions", "actions", "action_items", "client_actions"} <= tables:
         return False
     for table, column, _ in ADDED_COLUMNS:
         if column not in {r[1] for r in c.execute(f"PRAGMA table_info({table})")}:

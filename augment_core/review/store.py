@@ -449,8 +449,12 @@ class Store:
         origin: str | None = None,
         expected: Mapping[str, str | None] | None = None,
         wait: float | None = None,
+        client_id: str | None = None,
     ) -> ActionResult:
         """Record many decisions as one undoable action, against the database as it is now.
+
+        ``client_id``: the id the page gave this action; its outcome (``changed``,
+        ``conflicts``) is recorded in the same transaction, see :meth:`client_outcomes`.
 
         ``expected`` maps keys to the decision the caller saw (None: undecided); a key whose
         decision is no longer that one is left as it is and reported in ``conflicts``. Keys
@@ -473,6 +477,7 @@ class Store:
                 elif now_d != d:
                     items.append((k, now_d, d))
             if not items:
+                _record_client(c, dataset_hash, client_id, {"changed": {}, "conflicts": conflicts}, now)
                 return ActionResult(changed={}, conflicts=conflicts)
             cur = c.execute(
                 "INSERT INTO actions (dataset_hash, label, created_at, origin) VALUES (?, ?, ?, ?)",
@@ -484,10 +489,14 @@ class Store:
                 ((action_id, k, b, a) for k, b, a in items),
             )
             _apply(c, dataset_hash, {k: a for k, _, a in items}, now)
+            _record_client(c, dataset_hash, client_id, {"changed": {k: a for k, _, a in items}, "conflicts": conflicts}, now)
             return ActionResult(changed={k: a for k, _, a in items}, conflicts=conflicts, action_id=action_id)
 
-    def undo(self, dataset_hash: str, origin: str | None = None, wait: float | None = None) -> UndoResult | None:
+    def undo(
+        self, dataset_hash: str, origin: str | None = None, wait: float | None = None, client_id: str | None = None
+    ) -> UndoResult | None:
         """Revert the latest action of ``origin`` (None: of anyone); None when there is none.
+        ``client_id`` records the outcome as :meth:`decide_many` does.
 
         Only decisions still as that action left them are restored; one changed since (by
         another tab, say) is left alone and reported in ``conflicts``.
@@ -500,6 +509,7 @@ class Store:
                 (dataset_hash, origin) if origin is not None else (dataset_hash,),
             ).fetchone()
             if row is None:
+                _record_client(c, dataset_hash, client_id, {"undone": None}, time.time())
                 return None
             action_id, label, created_at = row
             items = c.execute("SELECT key, before, after FROM action_items WHERE action_id = ?", (action_id,)).fetchall()
@@ -509,6 +519,8 @@ class Store:
             _apply(c, dataset_hash, restored, time.time())
             c.execute("DELETE FROM action_items WHERE action_id = ?", (action_id,))
             c.execute("DELETE FROM actions WHERE id = ?", (action_id,))
+            _record_client(c, dataset_hash, client_id, {"undone": label, "restored": restored, "conflicts": conflicts},
+                           time.time())
             return UndoResult(label=label, created_at=created_at, restored=restored, conflicts=conflicts)
 
     def last_action(self, dataset_hash: str, origin: str | None = None) -> ActionInfo | None:
@@ -525,6 +537,20 @@ class Store:
 
     def can_undo(self, dataset_hash: str, origin: str | None = None) -> bool:
         return self.last_action(dataset_hash, origin) is not None
+
+    def client_outcomes(self, dataset_hash: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The recorded outcomes of the page's actions with these ids (those applied already)."""
+        out: dict[str, dict[str, Any]] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for cid, outcome in self._query(
+                f"SELECT id, outcome FROM client_actions WHERE dataset_hash = ? AND id IN ({marks})",
+                (dataset_hash, *chunk),
+            ):
+                out[cid] = json.loads(outcome)
+        return out
 
 
 def _rollback(c: sqlite3.Connection) -> None:
@@ -559,6 +585,16 @@ def _apply(c: sqlite3.Connection, dataset_hash: str, changes: Mapping[str, str |
             " ON CONFLICT (dataset_hash, key) DO UPDATE SET decision = excluded.decision,"
             " decided_at = excluded.decided_at",
             put,
+        )
+
+
+def _record_client(
+    c: sqlite3.Connection, dataset_hash: str, client_id: str | None, outcome: Mapping[str, Any], now: float
+) -> None:
+    if client_id is not None:
+        c.execute(
+            "INSERT OR IGNORE INTO client_actions (dataset_hash, id, outcome, at) VALUES (?, ?, ?, ?)",
+            (dataset_hash, client_id, json.dumps(outcome), now),
         )
 
 

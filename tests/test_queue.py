@@ -1,0 +1,84 @@
+"""The review page's decision queue: applied in order, idempotent by id, checked against the
+database, busy entries kept for later in order (augment_core.review.queue)."""
+
+import sqlite3
+
+import pytest
+
+from augment_core.review.queue import QueuedAction, apply_queue, parse_batch
+from augment_core.review.store import Store
+
+KEYS = {"1:a", "1:b", "1:c"}
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path, write_wait=0.2)
+    s.add_dataset("h", "d.csv", b"x")
+    yield s
+    s.close()
+
+
+def test_parse_batch_keeps_only_well_formed_entries():
+    raw = {"seq": 3, "actions": [
+        {"id": "t1-1", "op": "accepted", "key": "1:a", "shown": None},
+        {"id": "t1-2", "op": "rejected", "key": "1:b", "shown": "accepted"},
+        {"id": "t1-3", "op": "undo"},
+        {"id": "bad id <script>", "op": "accepted", "key": "1:a"},
+        {"id": "t1-4", "op": "delete-all", "key": "1:a"},
+        {"id": "t1-5", "op": "accepted", "key": 5},
+        {"id": "t1-6", "op": "accepted", "key": "1:a", "shown": "maybe"},
+        "junk",
+    ]}
+    assert parse_batch(raw) == [
+        QueuedAction("t1-1", "accepted", "1:a", None),
+        QueuedAction("t1-2", "rejected", "1:b", "accepted"),
+        QueuedAction("t1-3", "undo"),
+    ]
+    assert parse_batch(None) == [] and parse_batch("x") == []
+    assert len(parse_batch([{"id": f"i{n}", "op": "accepted", "key": "1:a"} for n in range(900)])) == 500
+
+
+def test_applied_in_order_each_an_undoable_action_and_idempotent_by_id(store):
+    batch = [QueuedAction("x1", "accepted", "1:a"), QueuedAction("x2", "rejected", "1:a", "accepted"),
+             QueuedAction("x3", "accepted", "1:b")]
+    out = apply_queue(store, "h", batch, "tab", KEYS)
+    assert [(o.status, o.decision) for o in out] == [("saved", "accepted"), ("saved", "rejected"), ("saved", "accepted")]
+    assert store.decisions("h") == {"1:a": "rejected", "1:b": "accepted"}
+    # sent again (an answer lost, a replay after a reload): the same outcomes, nothing written
+    n_actions = store._query("SELECT COUNT(*) FROM actions")[0][0]
+    again = apply_queue(store, "h", batch, "tab", KEYS)
+    assert [o.as_dict() for o in again] == [o.as_dict() for o in out]
+    assert store._query("SELECT COUNT(*) FROM actions")[0][0] == n_actions == 3
+    # undo reverts the tab's latest (x3), once, however often it is sent
+    u = [QueuedAction("x4", "undo")]
+    assert apply_queue(store, "h", u, "tab", KEYS)[0].restored == {"1:b": None}
+    assert apply_queue(store, "h", u, "tab", KEYS)[0].status == "undone"
+    assert store.decisions("h") == {"1:a": "rejected"}
+
+
+def test_a_decision_made_elsewhere_meanwhile_is_kept_and_reported(store):
+    store.decide("h", "1:a", "rejected", origin="other tab")
+    out = apply_queue(store, "h", [QueuedAction("y1", "accepted", "1:a", None),
+                                   QueuedAction("y2", "rejected", "1:a", "rejected")], "tab", KEYS)
+    assert [(o.status, o.decision) for o in out] == [("conflict", "rejected"), ("same", "rejected")]
+    assert store.decisions("h") == {"1:a": "rejected"}
+    assert apply_queue(store, "h", [QueuedAction("y3", "accepted", "9:zz")], "tab", KEYS)[0].status == "invalid"
+    assert apply_queue(store, "h", [QueuedAction("y4", "undo")], "nobody", KEYS)[0].status == "nothing"
+
+
+def test_locked_database_returns_the_rest_busy_in_order_then_saves_them(store, tmp_path):
+    apply_queue(store, "h", [QueuedAction("z0", "accepted", "1:c")], "tab", KEYS)
+    lock = sqlite3.connect(tmp_path / "augment-review.sqlite3", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        batch = [QueuedAction("z0", "accepted", "1:c"), QueuedAction("z1", "accepted", "1:a"),
+                 QueuedAction("z2", "rejected", "1:b")]
+        out = apply_queue(store, "h", batch, "tab", KEYS, wait=0.1)
+        assert [o.status for o in out] == ["saved", "busy", "busy"]
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    out = apply_queue(store, "h", batch, "tab", KEYS, wait=0.1)
+    assert [o.status for o in out] == ["saved", "saved", "saved"]
+    assert store.decisions("h") == {"1:a": "accepted", "1:b": "rejected", "1:c": "accepted"}
