@@ -136,6 +136,20 @@ def goto_page(page, name: str) -> None:
     wait_idle(page)
 
 
+def choose_first_option(page, label: str) -> None:
+    """Pick a multiselect's first option; a rerun that lands while the list is open redraws
+    it (the option is detached), so open it again until the pick takes."""
+    for attempt in range(4):
+        open_dropdown(page, label)
+        try:
+            page.locator("[role='listbox'] [role='option'][data-key='0']").click(timeout=10_000)
+            return
+        except playwright_sync.TimeoutError:
+            if attempt == 3:
+                raise
+            wait_idle(page)
+
+
 def open_dropdown(page, label: str) -> None:
     """Open a multiselect's list of options (a click does not always open it)."""
     box = page.get_by_role("combobox", name=label)
@@ -203,8 +217,7 @@ def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_pat
     # bulk-reject every variant of one alias rule, then undo it as one action
     bulk = page.locator(".st-key-review_bulk_reject button")
     unfiltered = bulk.inner_text()
-    open_dropdown(page, "Alias rule")
-    page.locator("[role='listbox'] [role='option'][data-key='0']").click()
+    choose_first_option(page, "Alias rule")
     page.keyboard.press("Escape")
     wait_idle(page)
     expect(bulk).not_to_have_text(unfiltered)  # the filtered list is rendered (a busy machine is slow)
@@ -372,6 +385,8 @@ def test_two_tabs_then_remap_export_what_the_database_says(page, server, data_di
     b.goto(f"{server}/review?dataset={h}")
     wait_idle(b)
     total = int(metric_value(b, "Candidates").inner_text())
+    # tab B has finished drawing (its bulk label counts every variant) before tab A decides
+    expect(b.locator(".st-key-review_bulk_accept button")).to_have_text(f"Accept {total} matching", timeout=60_000)
 
     rejects = page.locator(REJECT)
     for i in range(3):
