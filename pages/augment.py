@@ -26,10 +26,8 @@ run_settings = store.dataset(hash).settings
 dataset = common.load_dataset_as(store, hash, run_settings)
 runs = store.runs(hash)
 
-MEMORY = "augment_form"
-"""session key: dataset hash -> the form's values as last used in this session."""
-TICK = 0.5
-"""Seconds between progress updates while a run works (the issue asks for at most 2)."""
+MEMORY = "augment_form"  # session key: dataset hash -> the form's values as last used in this session
+TICK = 0.5  # seconds between progress updates while a run works (at most 2)
 
 
 def form_defaults() -> dict[str, Any]:

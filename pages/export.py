@@ -102,8 +102,7 @@ def manifest_bytes() -> bytes:
     return json.dumps(build_manifest(rows, decisions, guarded), indent=2, ensure_ascii=False, default=str).encode("utf-8")
 
 
-COUNTS_EVERY = 5
-"""Seconds between refreshes of the counts, so they stay the rows a download would give."""
+COUNTS_EVERY = 5  # seconds between refreshes of the counts, so they stay the rows a download would give
 
 
 @st.fragment(run_every=COUNTS_EVERY)

@@ -32,9 +32,9 @@ from augment_core.review import filters as review
 from augment_core.review.candidates import CandidateRow
 
 GROUPS_PER_PAGE = 20
+# One at a time: the browser gets the matching variants from a few before the first undecided
+# one to 200 after it, and walks them without a server round trip.
 FOCUS_BEHIND, FOCUS_AHEAD = 20, 200
-"""One at a time: the browser gets the matching variants from a few before the first undecided
-one to 200 after it, and walks them without a server round trip."""
 store, hash, dataset = common.start_page("Review")
 items = common.load_items(store, hash)
 if not items:

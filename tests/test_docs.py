@@ -33,3 +33,15 @@ def test_every_cli_flag_is_in_the_readme(command, flag):
 def test_every_subcommand_is_in_the_readme():
     for name in _subcommands():
         assert f"augment-review {name}" in README or f"python -m augment_core {name}" in README
+
+
+def test_no_page_has_a_bare_string_that_streamlit_would_show():
+    """Streamlit's "magic" writes any bare expression of a page to the screen: a docstring
+    under a constant turned into stray text at the top of the Review page."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent
+    for path in [root / "app.py", *sorted((root / "pages").glob("*.py"))]:
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        bare = [n.lineno for n in body[1:] if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)]
+        assert not bare, f"{path.name}: bare strings at lines {bare} would be shown on the page"
