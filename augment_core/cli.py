@@ -63,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv-formula-guard", action="store_true",
                    help="CSV output for spreadsheets: prefix cells starting with = + - @ tab or CR with ' so they are not run "
                         "as formulas (changes the text: use JSONL or Parquet for training)")
+    r = p.add_argument_group("runners (see the README's \"Beyond one machine\")")
+    r.add_argument("--runner", choices=("local", "stream", "ray"), default="local",
+                   help="local: in memory (default); stream: in chunks, constant memory (needs --no-quality); "
+                   "ray: Ray Data, on a cluster or a local Ray (--output is then a folder of Parquet shards)")
+    r.add_argument("--chunk-rows", type=int, default=20_000, metavar="N",
+                   help="--runner stream: input rows per chunk (default 20,000); --runner ray: rows per batch")
+    r.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="--runner ray: the cluster to join (default $RAY_ADDRESS, else a local Ray started in-process)")
+    r.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                   help="--runner ray: parallel tasks or actors (default: what the cluster's CPUs allow)")
     g = p.add_argument_group("contextual augmenters")
     g.add_argument("--engine", choices=("native", "nlpaug"), default="native",
                    help="native (batched transformers masked LM, default) or nlpaug's ContextualWordEmbsAug")
@@ -169,6 +179,16 @@ def _augment(args: argparse.Namespace) -> int:
         raise InputError("--ambiguous-below must be between 0 and 1")
     ratios = parse_ratios(args.split_ratios)
     names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
+    if args.chunk_rows < 1:
+        raise InputError("--chunk-rows must be at least 1")
+    if args.runner == "ray":
+        from augment_core.ray_runner import run_ray
+
+        return run_ray(args, names, ratios)
+    if args.runner == "stream":
+        from augment_core.stream import stream_cli
+
+        return stream_cli(args, names, ratios)
 
     started = time.perf_counter()
     # The temporary output exists from here on: an unwritable folder fails now, not after
@@ -186,13 +206,9 @@ def _augment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float, float]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Read, split, augment and score: the rows to write and their columns."""
-    from augment_core.aliases import load_alias_table
-    from augment_core.dataset import ColumnMapping, TableStream, build_dataset
+def augmenter_settings(args: argparse.Namespace) -> Any:
+    """The augmenters' settings from the flags (checked)."""
     from augment_core.registry import AugmenterSettings
-    from augment_core.run import QualitySettings, augment
-    from augment_core.splitting import assign_splits
 
     settings = AugmenterSettings(
         max_swaps=args.max_swaps, min_agreement=args.min_agreement, engine=args.engine, model=args.model,
@@ -200,27 +216,51 @@ def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float,
         protect=tuple(args.protect), batch_size=args.batch_size,
     )
     settings.check()
-    table = TableStream.from_path(args.input)  # rows parsed straight into records, no table held
-    mapping = ColumnMapping(
+    return settings
+
+
+def column_mapping(args: argparse.Namespace) -> Any:
+    from augment_core.dataset import ColumnMapping
+
+    return ColumnMapping(
         text_columns=tuple(args.text_column), label_column=args.label_column, label_sep=args.label_sep,
         split_column=args.split_column, id_column=args.id_column,
     )
+
+
+def load_tags(path: str) -> Any:
+    """The alias table, its warnings printed (one line each)."""
+    from augment_core.aliases import load_alias_table
+
+    tags = load_alias_table(path)
+    for warning in tags.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return tags
+
+
+def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float, float]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Read, split, augment and score: the rows to write and their columns."""
+    from augment_core.dataset import TableStream, build_dataset
+    from augment_core.run import QualitySettings, augment
+    from augment_core.splitting import assign_splits
+
+    settings = augmenter_settings(args)
+    table = TableStream.from_path(args.input)  # rows parsed straight into records, no table held
+    mapping = column_mapping(args)
     dataset = assign_splits(build_dataset(table, mapping), ratios, args.seed)
     if dataset.empty_text_ids:
         shown = ", ".join(dataset.empty_text_ids[:10]) + (" ..." if len(dataset.empty_text_ids) > 10 else "")
         print(f"warning: {len(dataset.empty_text_ids)} rows have empty text and are not augmented (ids: {shown})",
               file=sys.stderr)
-    tags = load_alias_table(args.tags)
-    for warning in tags.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    tags = load_tags(args.tags)
     quality = None if args.no_quality else QualitySettings(args.low_similarity, args.leak_threshold, args.ambiguous_below)
-    with _progress_bars() as progress:
+    with progress_bars() as progress:
         out = augment(dataset, tags, names, settings, n_per_original=args.n_per_original,
                       keep_original=args.keep_original, seed=args.seed, quality=quality, progress=progress)
     return out.rows, out.columns
 
 
-class _progress_bars:
+class progress_bars:
     """A tqdm bar per phase (loading models, generating, scoring quality) on stderr,
     shown only on a terminal (tqdm's own check)."""
 
@@ -268,7 +308,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.variants == "auto":
         print(f"variants: {data.variants_source} ({len(data.variants)} rows)", file=sys.stderr)
     aliases = load_alias_table(args.tags)
-    with _progress_bars() as progress:
+    with progress_bars() as progress:
         result = run_evaluation(data, train_keywords(aliases, data), config, lambda d, t: progress("evaluating", d, t))
     print(as_text(result))
     if args.output is not None:

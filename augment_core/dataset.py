@@ -27,7 +27,7 @@ import math
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence, overload
+from typing import IO, Any, Iterator, Literal, Sequence, overload
 
 from augment_core.errors import InputError
 from augment_core.io import read_input
@@ -293,6 +293,13 @@ def _read_csv(data: bytes, name: str) -> Table:
 def _csv_tuples(data: bytes, name: str) -> tuple[list[str], Iterator[tuple[str, ...]]]:
     """The header, and the rows as tuples, parsed as they are iterated (errors included)."""
     stream, head = _csv_stream(data, name)
+    return csv_stream_tuples(stream, head, name)
+
+
+def csv_stream_tuples(stream: IO[str], head: str, name: str) -> tuple[list[str], Iterator[tuple[str, ...]]]:
+    """:func:`_csv_tuples` over a text stream (closed when read to the end or on error) and
+    its first characters ``head`` (to sniff the delimiter): the streaming runner reads a
+    file from disk through it, the in-memory reader from bytes."""
     reader = csv.reader(stream, delimiter=sniff_delimiter(head), strict=True)
     label = Path(name).name
 
@@ -521,13 +528,21 @@ def build_dataset(table: Table | TableStream, mapping: ColumnMapping) -> Dataset
     Works on row tuples (no dict per row), from a Table or as a TableStream parses them,
     and shares equal label tuples between rows, so a large file's records stay small.
     """
+    builder = RecordBuilder(table.columns, mapping)
+    records = [builder.record(i, row) for i, row in enumerate(_row_tuples(table))]
+    builder.finish()
+    return Dataset(records=records, mapping=mapping, empty_text_ids=builder.empty)
+
+
+def check_mapping(columns: Sequence[str], mapping: ColumnMapping) -> None:
+    """The mapping fits the file's columns (one line naming what does not)."""
     needed = [*mapping.text_columns, mapping.label_column]
     needed += [c for c in (mapping.split_column, mapping.id_column) if c]
-    missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
+    missing = [c for c in dict.fromkeys(needed) if c not in columns]
     if missing:
         raise InputError(
             f"column{'s' if len(missing) > 1 else ''} not found: {', '.join(missing)} "
-            f"(the file has: {', '.join(table.columns)})"
+            f"(the file has: {', '.join(columns)})"
         )
     if not mapping.text_columns:
         raise InputError("choose at least one text column")
@@ -538,54 +553,72 @@ def build_dataset(table: Table | TableStream, mapping: ColumnMapping) -> Dataset
         )
     if mapping.split_column and mapping.split_column in (mapping.label_column, *mapping.text_columns):
         raise InputError(f"the split column {mapping.split_column!r} is also the label or a text column")
-    cols = list(table.columns)
-    id_i = cols.index(mapping.id_column) if mapping.id_column else None
-    text_is = [cols.index(c) for c in mapping.text_columns]
-    label_i = cols.index(mapping.label_column)
-    split_i = cols.index(mapping.split_column) if mapping.split_column else None
-    parsed: dict[str, tuple[str, ...]] = {}  # label cell -> labels: parsed once, shared
-    canon: dict[str, str] = {}  # one string object per distinct label
 
-    def labels_of(raw: Any) -> tuple[str, ...]:
+
+class RecordBuilder:
+    """Row tuples -> records, one row at a time, so that the in-memory reader and the
+    streaming runners (:mod:`augment_core.stream`) build every record the same way.
+
+    ``check_ids``: refuse empty and repeated ids (a set of every id is kept); a later pass
+    over a file already checked turns it off. :meth:`finish` raises for bad split values.
+    """
+
+    def __init__(self, columns: Sequence[str], mapping: ColumnMapping, check_ids: bool = True) -> None:
+        check_mapping(columns, mapping)
+        cols = list(columns)
+        self.mapping = mapping
+        self._id_i = cols.index(mapping.id_column) if mapping.id_column else None
+        self._text_is = [cols.index(c) for c in mapping.text_columns]
+        self._label_i = cols.index(mapping.label_column)
+        self._split_i = cols.index(mapping.split_column) if mapping.split_column else None
+        self._parsed: dict[str, tuple[str, ...]] = {}  # label cell -> labels: parsed once, shared
+        self._canon: dict[str, str] = {}  # one string object per distinct label
+        self._seen: set[str] | None = set() if check_ids else None
+        self.bad_splits: dict[str, int] = {}
+        self.empty: list[str] = []
+
+    def labels_of(self, raw: Any) -> tuple[str, ...]:
+        m, canon = self.mapping, self._canon
         if raw.__class__ is str:
-            hit = parsed.get(raw)
+            hit = self._parsed.get(raw)
             if hit is None:
-                hit = parsed[raw] = tuple(canon.setdefault(x, x) for x in parse_labels(raw, mapping.label_format, mapping.label_sep))
+                hit = self._parsed[raw] = tuple(canon.setdefault(x, x) for x in parse_labels(raw, m.label_format, m.label_sep))
             return hit
-        return tuple(canon.setdefault(x, x) for x in parse_labels(raw, mapping.label_format, mapping.label_sep))
+        return tuple(canon.setdefault(x, x) for x in parse_labels(raw, m.label_format, m.label_sep))
 
-    records: list[Record] = []
-    empty: list[str] = []
-    seen: set[str] = set()
-    bad_splits: dict[str, int] = {}
-    for i, row in enumerate(_row_tuples(table)):
+    def record(self, i: int, row: Sequence[Any], split: str | None = None) -> Record:
+        """Row ``i`` (0-based, in file order: the default id is ``i + 1``); ``split``, when
+        given, stands in for the split column (a split assigned by an earlier pass)."""
+        id_i = self._id_i
         rid = _cell_text(row[id_i]) if id_i is not None else str(i + 1)
-        if not rid:
-            raise InputError(f"row {i + 1}: the id column {mapping.id_column!r} is empty")
-        if rid in seen:
-            raise InputError(f"id {rid!r} appears more than once in column {mapping.id_column!r}")
-        seen.add(rid)
+        if self._seen is not None:
+            if not rid:
+                raise InputError(f"row {i + 1}: the id column {self.mapping.id_column!r} is empty")
+            if rid in self._seen:
+                raise InputError(f"id {rid!r} appears more than once in column {self.mapping.id_column!r}")
+            self._seen.add(rid)
+        text_is = self._text_is
         if len(text_is) == 1:
             text = _cell_text(row[text_is[0]])
         else:
             text = " ".join(p for p in (_cell_text(row[j]) for j in text_is) if p)
         if not text:
-            empty.append(rid)
-        split = None
-        if split_i is not None:
-            raw_split = row[split_i]
+            self.empty.append(rid)
+        if split is None and self._split_i is not None:
+            raw_split = row[self._split_i]
             split = normalize_split(raw_split)
             if split is None:
                 key = _cell_text(raw_split) or "(empty)"
-                bad_splits[key] = bad_splits.get(key, 0) + 1
-        raw_label = row[label_i]
-        records.append(Record(rid, text, labels_of(raw_label), split, raw_label))
-    if bad_splits:
-        shown = ", ".join(f"{k!r} ({n} rows)" for k, n in list(bad_splits.items())[:5])
-        raise InputError(
-            f"split column {mapping.split_column!r} has values that are not train/val/test: {shown}"
-        )
-    return Dataset(records=records, mapping=mapping, empty_text_ids=empty)
+                self.bad_splits[key] = self.bad_splits.get(key, 0) + 1
+        raw_label = row[self._label_i]
+        return Record(rid, text, self.labels_of(raw_label), split, raw_label)
+
+    def finish(self) -> None:
+        if self.bad_splits:
+            shown = ", ".join(f"{k!r} ({n} rows)" for k, n in list(self.bad_splits.items())[:5])
+            raise InputError(
+                f"split column {self.mapping.split_column!r} has values that are not train/val/test: {shown}"
+            )
 
 
 def _row_tuples(table: Table | TableStream) -> Iterator[tuple[Any, ...]]:
