@@ -71,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--runner stream: input rows per chunk (default 20,000); --runner ray: rows per batch")
     r.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="--runner ray: the cluster to join (default $RAY_ADDRESS, else a local Ray started in-process)")
-    r.add_argument("--ray-workers", type=int, default=None, metavar="N",
-                   help="--runner ray: parallel tasks or actors (default: what the cluster's CPUs allow)")
+    r.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="--runner stream: worker processes (default: the CPU count for alias_swap, 1 with a contextual "
+                   "augmenter); --runner ray: parallel tasks or actors (default: what the cluster's CPUs allow)")
     g = p.add_argument_group("contextual augmenters")
     g.add_argument("--engine", choices=("native", "nlpaug"), default="native",
                    help="native (batched transformers masked LM, default) or nlpaug's ContextualWordEmbsAug")
@@ -181,6 +182,8 @@ def _augment(args: argparse.Namespace) -> int:
     names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
     if args.chunk_rows < 1:
         raise InputError("--chunk-rows must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers must be at least 1")
     if args.runner == "ray":
         from augment_core.ray_runner import run_ray
 

@@ -296,7 +296,7 @@ def _csv_tuples(data: bytes, name: str) -> tuple[list[str], Iterator[tuple[str, 
     return csv_stream_tuples(stream, head, name)
 
 
-def csv_stream_tuples(stream: IO[str], head: str, name: str) -> tuple[list[str], Iterator[tuple[str, ...]]]:
+def csv_stream_tuples(stream: IO[str] | io.TextIOBase, head: str, name: str) -> tuple[list[str], Iterator[tuple[str, ...]]]:
     """:func:`_csv_tuples` over a text stream (closed when read to the end or on error) and
     its first characters ``head`` (to sniff the delimiter): the streaming runner reads a
     file from disk through it, the in-memory reader from bytes."""
@@ -586,9 +586,9 @@ class RecordBuilder:
             return hit
         return tuple(canon.setdefault(x, x) for x in parse_labels(raw, m.label_format, m.label_sep))
 
-    def record(self, i: int, row: Sequence[Any], split: str | None = None) -> Record:
-        """Row ``i`` (0-based, in file order: the default id is ``i + 1``); ``split``, when
-        given, stands in for the split column (a split assigned by an earlier pass)."""
+    def key(self, i: int, row: Sequence[Any]) -> tuple[str, tuple[str, ...], str | None]:
+        """(id, labels, split) of row ``i`` (0-based, in file order: the default id is
+        ``i + 1``), checked: what splitting needs, without the text."""
         id_i = self._id_i
         rid = _cell_text(row[id_i]) if id_i is not None else str(i + 1)
         if self._seen is not None:
@@ -597,6 +597,24 @@ class RecordBuilder:
             if rid in self._seen:
                 raise InputError(f"id {rid!r} appears more than once in column {self.mapping.id_column!r}")
             self._seen.add(rid)
+        split = None
+        if self._split_i is not None:
+            raw_split = row[self._split_i]
+            split = normalize_split(raw_split)
+            if split is None:
+                key = _cell_text(raw_split) or "(empty)"
+                self.bad_splits[key] = self.bad_splits.get(key, 0) + 1
+        return rid, self.labels_of(row[self._label_i]), split
+
+    def record(self, i: int, row: Sequence[Any], split: str | None = None) -> Record:
+        """Row ``i`` as a record; ``split``, when given, stands in for the split column (a
+        split assigned by an earlier pass)."""
+        if split is None:
+            rid, labels, split = self.key(i, row)
+        else:
+            id_i = self._id_i
+            rid = _cell_text(row[id_i]) if id_i is not None else str(i + 1)
+            labels = self.labels_of(row[self._label_i])
         text_is = self._text_is
         if len(text_is) == 1:
             text = _cell_text(row[text_is[0]])
@@ -604,14 +622,7 @@ class RecordBuilder:
             text = " ".join(p for p in (_cell_text(row[j]) for j in text_is) if p)
         if not text:
             self.empty.append(rid)
-        if split is None and self._split_i is not None:
-            raw_split = row[self._split_i]
-            split = normalize_split(raw_split)
-            if split is None:
-                key = _cell_text(raw_split) or "(empty)"
-                self.bad_splits[key] = self.bad_splits.get(key, 0) + 1
-        raw_label = row[self._label_i]
-        return Record(rid, text, self.labels_of(raw_label), split, raw_label)
+        return Record(rid, text, labels, split, row[self._label_i])
 
     def finish(self) -> None:
         if self.bad_splits:

@@ -24,16 +24,21 @@ from __future__ import annotations
 
 import io
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from augment_core.agreement import TrainKeywords, key_agreement, member_agreement
 from augment_core.aliases import AliasTable
-from augment_core.augmenter import Augmenter
 from augment_core.dataset import (
-    SPLITS, ColumnMapping, RecordBuilder, Record, TableStream, _binary, _encoding, check_mapping, csv_stream_tuples,
+    SPLITS,
+    ColumnMapping,
+    Record,
+    RecordBuilder,
+    TableStream,
+    _binary,
+    _encoding,
+    csv_stream_tuples,
     format_of,
 )
 from augment_core.errors import InputError
@@ -105,7 +110,7 @@ class ChunkSource:
             return table.columns, table.tuples()
         head = fh.read(skip + 65536)[skip:].decode("utf-8", errors="ignore")
         fh.seek(0)
-        text = io.TextIOWrapper(io.BufferedReader(_NulGuard(fh, self.name)), encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+        text = io.TextIOWrapper(io.BufferedReader(_NulGuard(fh, self.name)), encoding="utf-8-sig", newline="")
         columns, rows = csv_stream_tuples(text, head, self.name)
         first = next(rows, None)
         if first is None:
@@ -138,7 +143,7 @@ class ChunkSource:
                 yield rows[i : i + self.chunk_rows]
             return
         fh = open_input(self.path, "file")
-        text = io.TextIOWrapper(io.BufferedReader(_NulGuard(fh, self.name)), encoding="utf-8-sig", newline=None)  # type: ignore[arg-type]
+        text = io.TextIOWrapper(io.BufferedReader(_NulGuard(fh, self.name)), encoding="utf-8-sig", newline=None)
         chunk: list[dict[str, Any]] = []
         any_rows = False
         try:
@@ -210,32 +215,29 @@ class Keys:
 
     ids: list[str]
     splits: list[str]
-    empty: set[str]
     label_type: Any = None
     """The Arrow type every Parquet row group gives the label column."""
-    train: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
 
 
 def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[float], seed: int,
               want_arrow: bool = False) -> Keys:
     """Ids (checked), splits (given, or the seeded stratified split of the rest, as in memory)."""
     ratios = check_ratios(ratios)
-    check_mapping(source.columns, mapping)
     builder = RecordBuilder(source.columns, mapping)
     ids: list[str] = []
     labels: list[tuple[str, ...]] = []
     given: list[str | None] = []
     types: list[Any] = []
     label_i = source.columns.index(mapping.label_column)
+    key = builder.key
     i = 0
     for chunk in source.chunks():
         for row in chunk:
-            rec = builder.record(i, row)
+            rid, labs, split = key(i, row)
             i += 1
-            ids.append(rec.id)
-            labels.append(rec.labels)
-            given.append(rec.split)
+            ids.append(rid)
+            labels.append(labs)
+            given.append(split)
         if want_arrow:
             types.append(arrow_column([row[label_i] for row in chunk]).type)
     builder.finish()
@@ -245,9 +247,7 @@ def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[floa
         for k, c in zip(todo, chosen):
             given[k] = SPLITS[c]
     splits: list[str] = given  # type: ignore[assignment]
-    keys = Keys(ids, splits, set(builder.empty), _label_type(types) if want_arrow else None)
-    keys.counts = Counter(splits)
-    return keys
+    return Keys(ids, splits, _label_type(types) if want_arrow else None)
 
 
 def _label_type(types: list[Any]) -> Any:
@@ -260,29 +260,184 @@ def _label_type(types: list[Any]) -> Any:
         return pa.null()
     if all(t == known[0] for t in known):
         return known[0]
+    if not all(pa.types.is_list(t) for t in known):
+        return pa.string()
     try:
-        unified = pa.unify_schemas([pa.schema([("x", t)]) for t in known], promote_options="permissive").field("x").type
+        return pa.unify_schemas([pa.schema([("x", t)]) for t in known], promote_options="permissive").field("x").type
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return pa.string()
-    return unified if all(pa.types.is_list(t) for t in known) else pa.string()
 
 
-def fit_streamed(tags: AliasTable, records: Iterator[Record]) -> TrainKeywords:
-    """:func:`augment_core.agreement.fit_to_train` over train records given one by one:
-    each row's keyword keys are kept (shared tuples), not its text."""
+@dataclass(frozen=True)
+class WorkSpec:
+    """What a worker needs to turn a chunk of row tuples into results (sent once to each
+    worker process; the augmenters are built, and their models loaded, there)."""
+
+    columns: list[str]
+    mapping: ColumnMapping
+    tags: AliasTable
+    names: tuple[str, ...] = ()
+    settings: Any = None
+    keywords: TrainKeywords | None = None
+    n_per_original: int = 5
+    keep_original: bool = False
+    seed: int = 0
+    fmt: str = "csv"
+    label_type: Any = None
+    formula_guard: bool = False
+
+
+_WORKER: dict[str, Any] = {}
+"""In a worker (or in-process): the spec, its record builder and its augmenters."""
+
+
+def _init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
+    if ignore_signals:  # the parent handles Ctrl-C and SIGTERM, and ends its workers
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _WORKER.clear()
+    _WORKER["spec"] = spec
+    if spec.keywords is not None:
+        from augment_core.registry import build_augmenters
+
+        augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords)
+        for a in augmenters:
+            if hasattr(a, "load"):
+                a.load()
+        _WORKER["augmenters"] = augmenters
+
+
+def _records(start: int, rows: Chunk, splits: list[str]) -> list[Record]:
+    spec: WorkSpec = _WORKER["spec"]
+    builder = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
+    return [builder.record(start + k, row, split) for k, (row, split) in enumerate(zip(rows, splits))]
+
+
+def _fit_task(start: int, rows: Chunk, splits: list[str]) -> list[tuple[list[Any], tuple[str, ...], bool]]:
+    """Pass 2 on one chunk: each train row's keyword matches, labels and whether its text is empty."""
+    find = _WORKER["spec"].tags.find
+    return [(find(r.text), r.labels, not r.text) for r in _records(start, rows, splits) if r.split == "train"]
+
+
+@dataclass
+class ChunkOut:
+    """Pass 3 on one chunk: the encoded rows (bytes, or an Arrow table) and their counts."""
+
+    payload: Any
+    rows: int
+    generated: int
+    originals: int
+    guarded: int = 0
+    empty: list[str] = field(default_factory=list)
+    """Ids whose text is empty (not augmented: the CLI warns)."""
+
+
+def _augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
+    spec: WorkSpec = _WORKER["spec"]
+    augmenters = _WORKER["augmenters"]
+    records = _records(start, rows, splits)
+    empty = {r.id for r in records if not r.text}
+    out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
+                          spec.seed, empty)
+    generated = sum(1 for r in out if r["augmenter"] != "original")
+    originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
+    columns = output_columns(spec.mapping.label_column)
+    if spec.fmt == "parquet":
+        return ChunkOut(_arrow_table(out, columns, spec.mapping.label_column, spec.label_type), len(out), generated,
+                        originals, 0, [r.id for r in records if not r.text] if empty else [])
+    buf = io.BytesIO()
+    guarded = write_rows_to(out, buf, spec.fmt, columns, formula_guard=spec.formula_guard, header=False)
+    return ChunkOut(buf.getvalue(), len(out), generated, originals, guarded,
+                    [r.id for r in records if not r.text] if empty else [])
+
+
+def _arrow_table(rows: list[dict[str, Any]], columns: list[str], label_column: str, label_type: Any) -> Any:
+    """One row group under the run's one schema (strings, and the label column's type)."""
+    import pyarrow as pa
+
+    schema = _schema(columns, label_column, label_type)
+    arrays = []
+    for f in schema:
+        values = [r.get(f.name) for r in rows]
+        col = arrow_column(values, None if pa.types.is_string(f.type) else f.type)
+        if col.type != f.type:
+            col = arrow_column(values, pa.string()) if pa.types.is_string(f.type) else col.cast(f.type)
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _schema(columns: list[str], label_column: str, label_type: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.schema([(c, label_type if c == label_column else pa.string()) for c in columns])
+
+
+class _Runner:
+    """Runs a task over chunks in order: in this process, or in ``workers`` spawned
+    processes with a few chunks in flight (so memory stays bounded); results come back in
+    input order. Any exception (Ctrl-C, SIGTERM included) ends the workers at once."""
+
+    def __init__(self, spec: WorkSpec, workers: int) -> None:
+        self.workers = workers
+        self._pool: Any = None
+        if workers > 1:
+            import multiprocessing
+
+            self._pool = multiprocessing.get_context("spawn").Pool(workers, _init_worker, (spec,))
+        else:
+            _init_worker(spec, ignore_signals=False)
+
+    def map(self, task: Callable[[int, Chunk, list[str]], Any], chunks: Iterator[Chunk],
+            splits: list[str]) -> Iterator[Any]:
+        start = 0
+        if self._pool is None:
+            for rows in chunks:
+                yield task(start, rows, splits[start : start + len(rows)])
+                start += len(rows)
+            return
+        from collections import deque
+
+        pending: deque[Any] = deque()
+        for rows in chunks:
+            pending.append(self._pool.apply_async(task, (start, rows, splits[start : start + len(rows)])))
+            start += len(rows)
+            if len(pending) >= 2 * self.workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+    def close(self, ok: bool) -> None:
+        if self._pool is not None:
+            if ok:
+                self._pool.close()
+            else:
+                self._pool.terminate()
+            self._pool.join()
+        _WORKER.clear()
+
+
+def fit_streamed(tags: AliasTable, results: Iterator[list[tuple[list[Any], tuple[str, ...], bool]]]) -> tuple[TrainKeywords, int]:
+    """:func:`augment_core.agreement.fit_to_train` over the train rows' matches as they
+    come (pass 2): per row only its keyword keys are kept (shared tuples), not its text.
+    Also counts the train rows with text (the run's progress total)."""
     keyed: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+    with_text = 0
 
     def matches() -> Iterator[Any]:
-        for r in records:
-            found = tags.find(r.text)
-            keys = tuple(m.key for m in found)
-            keyed.append((shared.setdefault(keys, keys), r.labels))
-            yield found
+        nonlocal with_text
+        for result in results:
+            for found, labels, empty in result:
+                keys = tuple(m.key for m in found)
+                keyed.append((shared.setdefault(keys, keys), labels))
+                with_text += not empty
+                yield found
 
     fitted = tags.attested_by(matches())
     by_member = member_agreement(fitted, [[_Key(k) for k in ks] for ks, _ in keyed], [lb for _, lb in keyed])  # type: ignore[misc]
-    return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted))
+    return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted)), with_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,77 +445,6 @@ class _Key:
     """What :func:`member_agreement` reads of a match: its key."""
 
     key: str
-
-
-def records_of(source: ChunkSource, mapping: ColumnMapping, keys: Keys) -> Iterator[list[Record]]:
-    """The records of each chunk, with their splits from pass 1."""
-    builder = RecordBuilder(source.columns, mapping, check_ids=False)
-    i = 0
-    splits = keys.splits
-    for chunk in source.chunks():
-        out = []
-        for row in chunk:
-            out.append(builder.record(i, row, splits[i]))
-            i += 1
-        yield out
-
-
-class ChunkWriter:
-    """Writes chunks of output rows as they come: CSV with one header, JSONL appended,
-    Parquet one row group per chunk under one schema."""
-
-    def __init__(self, fh: IO[bytes], fmt: str, columns: list[str], label_column: str, label_type: Any,
-                 formula_guard: bool = False, name: str = "the output") -> None:
-        self.fh, self.fmt, self.columns, self.name = fh, fmt, columns, name
-        self.formula_guard = formula_guard
-        self.guarded = 0
-        self.rows = 0
-        self.generated = 0
-        self._first = True
-        self._writer: Any = None
-        if fmt == "parquet":
-            import pyarrow as pa
-
-            self._schema = pa.schema([(c, label_type if c == label_column else pa.string()) for c in columns])
-
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        self.rows += len(rows)
-        self.generated += sum(1 for r in rows if r["augmenter"] != "original")
-        if self.fmt != "parquet":
-            self.guarded += write_rows_to(rows, self.fh, self.fmt, self.columns, formula_guard=self.formula_guard,
-                                          name=self.name, header=self._first)
-            self._first = False
-            return
-        if not rows:
-            return
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        arrays = []
-        for f in self._schema:
-            col = arrow_column([r.get(f.name) for r in rows], None if pa.types.is_string(f.type) else f.type)
-            if col.type != f.type:
-                col = arrow_column([r.get(f.name) for r in rows], pa.string()) if pa.types.is_string(f.type) else col.cast(f.type)
-            arrays.append(col)
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.fh, self._schema)
-        try:
-            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
-        except OSError as exc:
-            raise InputError(f"cannot write {self.name}: {exc.strerror or exc}") from None
-
-    def close(self) -> None:
-        if self.fmt == "parquet":
-            if self._writer is None:  # no rows at all: what the in-memory run writes for none
-                import pyarrow as pa
-
-                import pyarrow.parquet as pq
-
-                self._writer = pq.ParquetWriter(self.fh, self._schema)
-                self._writer.write_table(pa.Table.from_pylist([], schema=self._schema))
-            self._writer.close()
-        elif self._first:
-            self.write([])
 
 
 @dataclass
@@ -371,42 +455,82 @@ class StreamResult:
     empty_text_ids: list[str]
 
 
+def default_workers(names: Sequence[str]) -> int:
+    """Processes for a streamed run: every core for the alias swap; one for the contextual
+    augmenters (a model per process would multiply memory; torch already uses the cores)."""
+    import os
+
+    if any(n != "alias_swap" for n in names):
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 def run_streamed(
     source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[float], seed: int, tags: AliasTable,
-    names: Sequence[str], build: Callable[[TrainKeywords], list[Augmenter]], out: IO[bytes], fmt: str, *, n_per_original: int,
-    keep_original: bool, formula_guard: bool = False, name: str = "the output",
+    names: Sequence[str], settings: Any, out: IO[bytes], fmt: str, *, n_per_original: int,
+    keep_original: bool, formula_guard: bool = False, name: str = "the output", workers: int = 1,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> StreamResult:
     """The three passes (see the module's docstring), writing to ``out`` as it goes."""
     keys = scan_keys(source, mapping, ratios, seed, want_arrow=fmt == "parquet")
     check_run(keys.ids, names, mapping.label_column, n_per_original)
-    train = (r for chunk in records_of(source, mapping, keys) for r in chunk if r.split == "train")
-    keywords = fit_streamed(tags, train)
-    augmenters = build(keywords)
-    loaders = [a for a in augmenters if hasattr(a, "load")]
-    for k, a in enumerate(loaders, 1):
-        a.load()  # type: ignore[attr-defined]
-        if progress is not None:
-            progress("model", k, len(loaders))
-    empty = keys.empty
-    total = sum(1 for i, s in zip(keys.ids, keys.splits) if s == "train" and i not in empty) * len(augmenters)
-    empty_ids = [i for i in keys.ids if i in empty]
-    keys.ids = []  # the largest thing held, not needed past here
-    done = 0
+    keys.ids = []  # the largest thing held: each later pass rebuilds the ids it needs
+    spec = WorkSpec(list(source.columns), mapping, tags)
+    runner = _Runner(spec, workers)
+    ok = False
+    try:
+        keywords, with_text = fit_streamed(tags, runner.map(_fit_task, source.chunks(), keys.splits))
+        ok = True
+    finally:
+        runner.close(ok)
+    spec = WorkSpec(list(source.columns), mapping, tags, tuple(names), settings, keywords, n_per_original,
+                    keep_original, seed, fmt, keys.label_type, formula_guard)
+    if progress is not None:
+        progress("model", 0, 1)
+    runner = _Runner(spec, workers)
+    total, done = with_text * len(names), 0
+    columns = output_columns(mapping.label_column)
+    rows = generated = guarded = 0
+    writer: Any = None
+    empty_ids: list[str] = []
+    ok = False
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
 
-    def step(k: int) -> None:
-        nonlocal done
-        done += k
-        if progress is not None:
-            progress("generate", done, total)
+            writer = pq.ParquetWriter(out, _schema(columns, mapping.label_column, keys.label_type))
+        else:
+            guarded += write_rows_to([], out, fmt, columns, formula_guard=formula_guard, name=name)
+        for chunk in runner.map(_augment_task, source.chunks(), keys.splits):
+            if fmt == "parquet":
+                if chunk.rows:
+                    writer.write_table(chunk.payload)
+            else:
+                _write(out, chunk.payload, name)
+            rows += chunk.rows
+            generated += chunk.generated
+            guarded += chunk.guarded
+            empty_ids += chunk.empty
+            done += chunk.originals * len(names)
+            if progress is not None:
+                progress("generate", done, total)
+        if writer is not None:
+            if not rows:  # no rows at all: an empty table, as the in-memory run writes
+                import pyarrow as pa
 
-    writer = ChunkWriter(out, fmt, output_columns(mapping.label_column), mapping.label_column, keys.label_type,
-                         formula_guard, name)
-    for records in records_of(source, mapping, keys):
-        writer.write(augment_records(records, augmenters, mapping.label_column, n_per_original, keep_original,
-                                     seed, empty, step))
-    writer.close()
-    return StreamResult(writer.rows, writer.generated, writer.guarded, empty_ids)
+                writer.write_table(pa.Table.from_pylist([], schema=_schema(columns, mapping.label_column, keys.label_type)))
+            writer.close()
+        ok = True
+    finally:
+        runner.close(ok)
+    return StreamResult(rows, generated, guarded, empty_ids)
+
+
+def _write(out: IO[bytes], data: bytes, name: str) -> None:
+    try:
+        out.write(data)
+    except OSError as exc:
+        raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None
 
 
 def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) -> int:
@@ -417,7 +541,6 @@ def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) 
 
     from augment_core.cli import augmenter_settings, column_mapping, load_tags, progress_bars
     from augment_core.io import open_output, output_format
-    from augment_core.registry import build_augmenters
 
     if not args.no_quality:
         raise InputError(QUALITY_REFUSED)
@@ -430,10 +553,10 @@ def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) 
         tags = load_tags(args.tags)
         with progress_bars() as progress:
             result = run_streamed(
-                source, column_mapping(args), ratios, args.seed, tags,
-                names, lambda kw: build_augmenters(names, settings, kw), out, fmt,
+                source, column_mapping(args), ratios, args.seed, tags, names, settings, out, fmt,
                 n_per_original=args.n_per_original, keep_original=args.keep_original,
-                formula_guard=args.csv_formula_guard, name=args.output, progress=progress,
+                formula_guard=args.csv_formula_guard, name=args.output,
+                workers=args.workers or default_workers(names), progress=progress,
             )
     if result.empty_text_ids:
         ids = result.empty_text_ids
