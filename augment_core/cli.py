@@ -169,25 +169,25 @@ def _augment(args: argparse.Namespace) -> int:
     from augment_core.io import check_output_target, open_output, output_format, write_rows_to
     from augment_core.splitting import parse_ratios
 
+    if args.n_per_original < 0:
+        raise InputError("--n-per-original must be >= 0")
+    if not 0.0 <= args.ambiguous_below <= 1.0:
+        raise InputError("--ambiguous-below must be between 0 and 1")
+    if args.chunk_rows < 1:
+        raise InputError("--chunk-rows must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers must be at least 1")
+    ratios = parse_ratios(args.split_ratios)
+    names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
+    if args.runner == "ray":  # a folder of shards, perhaps on a remote store: checked there
+        from augment_core.ray_runner import run_ray
+
+        return run_ray(args, names, ratios)
     fmt = output_format(args.output)
     inputs = [("input", args.input), ("tags file", args.tags)]
     check_output_target(args.output, inputs)
     if args.csv_formula_guard and fmt != "csv":
         raise InputError("--csv-formula-guard applies to .csv output only (JSONL and Parquet cells are never run as formulas)")
-    if args.n_per_original < 0:
-        raise InputError("--n-per-original must be >= 0")
-    if not 0.0 <= args.ambiguous_below <= 1.0:
-        raise InputError("--ambiguous-below must be between 0 and 1")
-    ratios = parse_ratios(args.split_ratios)
-    names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
-    if args.chunk_rows < 1:
-        raise InputError("--chunk-rows must be at least 1")
-    if args.workers is not None and args.workers < 1:
-        raise InputError("--workers must be at least 1")
-    if args.runner == "ray":
-        from augment_core.ray_runner import run_ray
-
-        return run_ray(args, names, ratios)
     if args.runner == "stream":
         from augment_core.stream import stream_cli
 
