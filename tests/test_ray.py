@@ -3,6 +3,7 @@ test session) gives the local runner's rows, and survives a worker killed mid-ru
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -75,27 +76,25 @@ def test_ray_rows_sorted_by_id_are_the_local_rows(local_ray, inputs, tmp_path, s
     assert not list(tmp_path.glob(".run.*"))  # written beside, renamed into place
 
 
-def _kill_once(ids: list[str]) -> None:
+def _kill_once(marker: Path, ids: list[str]) -> None:
     """In a worker: the first batch holding row 5 kills its own process (SIGKILL), once."""
-    marker = Path(os.environ["AUGMENT_REVIEW_KILL_MARKER"])
     if "5" in ids and not marker.exists():
         marker.write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def test_a_killed_worker_is_retried_and_the_output_is_complete(local_ray, inputs, tmp_path, monkeypatch):
-    import cloudpickle
+def test_a_killed_worker_is_retried_and_the_output_is_complete(local_ray, inputs, tmp_path):
+    from ray import cloudpickle  # Ray serialises with its own copy
 
     from augment_core.cli import build_parser
     from augment_core.ray_runner import run_ray
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     marker = tmp_path / "killed"
-    os.environ["AUGMENT_REVIEW_KILL_MARKER"] = str(marker)  # workers started from here on see it
     out = tmp_path / "run"
     args = build_parser().parse_args(["augment", str(inputs["csv"]), *BASE, "--runner", "ray", "--output", str(out)])
     try:
-        assert run_ray(args, ["alias_swap"], (0.7, 0.15, 0.15), hook=_kill_once) == 0
+        assert run_ray(args, ["alias_swap"], (0.7, 0.15, 0.15), hook=functools.partial(_kill_once, marker)) == 0
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert marker.exists(), "no worker was killed"

@@ -14,10 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_bad_inputs import REFUSED, ROOT, cli, sample_rows, snapshot
 
 from augment_core.cli import main
-
-from test_bad_inputs import REFUSED, ROOT, cli, sample_rows, snapshot
 
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
         "--no-quality", "--keep-original", "--seed", "5"]
@@ -122,10 +121,11 @@ def test_streamed_reader_refuses_what_the_reader_refuses(tmp_path, body, message
         assert result.stderr.count("\n") == 1
 
 
-def test_stream_run_imports_neither_torch_nor_pandas_nor_ray(inputs, tmp_path):
+@pytest.mark.parametrize("runner", ["local", "stream"])
+def test_alias_swap_run_imports_neither_torch_nor_pandas_nor_ray(inputs, tmp_path, runner):
     code = (
         "import sys; from augment_core.cli import main; "
-        f"rc = main(['augment', {str(inputs['csv'])!r}, *{BASE!r}, '--runner', 'stream', '--workers', '1', "
+        f"rc = main(['augment', {str(inputs['csv'])!r}, *{BASE!r}, '--runner', {runner!r}, '--workers', '1', "
         f"'--output', {str(tmp_path / 'o.csv')!r}]); "
         "heavy = [m for m in ('torch', 'transformers', 'pandas', 'ray') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if rc or heavy else 0)"
