@@ -72,8 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="--runner ray: the cluster to join (default $RAY_ADDRESS, else a local Ray started in-process)")
     r.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="--runner stream: worker processes (default: the CPU count for alias_swap, 1 with a contextual "
-                   "augmenter); --runner ray: parallel tasks or actors (default: what the cluster's CPUs allow)")
+                   help="--runner stream: worker processes for the fit and augment passes (default 1); --runner ray: parallel tasks or actors (default: what the cluster's CPUs allow)")
     g = p.add_argument_group("contextual augmenters")
     g.add_argument("--engine", choices=("native", "nlpaug"), default="native",
                    help="native (batched transformers masked LM, default) or nlpaug's ContextualWordEmbsAug")

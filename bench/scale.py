@@ -98,8 +98,8 @@ def main() -> int:
             write_input(src, n)
             cases: list[tuple[str, list[str]]] = [
                 ("local (in memory)", ["--runner", "local"]),
-                ("stream, 1 process", ["--runner", "stream", "--workers", "1"]),
-                (f"stream, {os.cpu_count()} worker processes", ["--runner", "stream"]),
+                ("stream, 1 process (default)", ["--runner", "stream"]),
+                ("stream, 2 worker processes", ["--runner", "stream", "--workers", "2"]),
             ]
             if not opts.no_ray and n <= 100_000:
                 cases += [("ray local, 1 worker", ["--runner", "ray", "--workers", "1"]),

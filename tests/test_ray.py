@@ -114,3 +114,18 @@ def test_ray_refusals_are_one_line(tmp_path, inputs, capsys, extra, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
     assert not (tmp_path / "run").exists()
+
+
+def test_contextual_on_an_actor_pool_gives_the_local_rows(local_ray, inputs, tmp_path, tiny_mlm):
+    import pyarrow.parquet as pq
+
+    few = tmp_path / "few.csv"  # 40 rows: an actor loads torch and the model
+    few.write_text("".join(inputs["csv"].read_text(encoding="utf-8").splitlines(keepends=True)[:41]), encoding="utf-8")
+    argv = ["augment", str(few), *BASE, "--augmenter", "contextual_substitute", "--model", tiny_mlm, "--device", "cpu",
+            "--precision", "fp32", "--n-per-original", "2", "--chunk-rows", "15"]
+    assert main([*argv, "--output", str(tmp_path / "local.parquet")]) == 0
+    assert main([*argv, "--runner", "ray", "--workers", "1", "--output", str(tmp_path / "run")]) == 0
+    expected = sorted(pq.read_table(tmp_path / "local.parquet").to_pylist(), key=lambda r: r["id"])
+    assert any(r["augmenter"] == "contextual_substitute" for r in expected)
+    assert shards(tmp_path / "run") == expected
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["ray"]["workers"] == 1
