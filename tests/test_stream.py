@@ -190,3 +190,18 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_formula_guard_streamed_gives_the_same_bytes_and_count(tmp_path):
+    from test_bad_inputs import SIMPLE, simple_csv
+
+    cells = ["=HYPERLINK(\"http://x\")", "+1", "-2 gan", "@SUM(A1)", "\tgan", "plain gan"]
+    src = tmp_path / "f.csv"
+    src.write_bytes(simple_csv(*[(str(i), c, "gan") for i, c in enumerate(cells, 1)]))
+    argv = [str(src), *SIMPLE, "--keep-original", "--csv-formula-guard"]
+    mem = cli(*argv, "--output", str(tmp_path / "mem.csv"))
+    streamed = cli(*argv, "--runner", "stream", "--chunk-rows", "2", "--output", str(tmp_path / "s.csv"))
+    assert mem.returncode == streamed.returncode == 0, streamed.stderr
+    assert (tmp_path / "mem.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()
+    count = mem.stderr.split("prefixed ")[1].split(" cells")[0]
+    assert f"prefixed {count} cells" in streamed.stderr
