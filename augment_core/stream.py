@@ -106,7 +106,7 @@ class ChunkSource:
         if encoding != "utf-8":  # UTF-16/32 (spreadsheets' "Unicode text"): decoded whole, as in memory
             data = fh.read()
             fh.close()
-            table = TableStream(data, self.name, keep=0)
+            table = TableStream(data, self.name, keep=1)
             return table.columns, table.tuples()
         head = fh.read(skip + 65536)[skip:].decode("utf-8", errors="ignore")
         fh.seek(0)

@@ -205,3 +205,14 @@ def test_formula_guard_streamed_gives_the_same_bytes_and_count(tmp_path):
     assert (tmp_path / "mem.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()
     count = mem.stderr.split("prefixed ")[1].split(" cells")[0]
     assert f"prefixed {count} cells" in streamed.stderr
+
+
+def test_utf16_csv_streamed_as_in_memory(tmp_path):
+    src = tmp_path / "u16.csv"
+    src.write_bytes("id\ttext\ttags\n1\ta gan paper\tgan\n2\tnlp with transformers\tnlp\n".encode("utf-16"))
+    argv = [str(src), "--text-column", "text", "--label-column", "tags", "--id-column", "id", "--no-quality",
+            "--keep-original", "--split-ratios", "1,0,0"]
+    mem = cli(*argv, "--output", str(tmp_path / "mem.jsonl"))
+    streamed = cli(*argv, "--runner", "stream", "--output", str(tmp_path / "s.jsonl"))
+    assert mem.returncode == streamed.returncode == 0, streamed.stderr
+    assert (tmp_path / "mem.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
