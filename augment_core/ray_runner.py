@@ -65,6 +65,10 @@ def _is_uri(path: str) -> bool:
 
 def _format(path: str) -> str:
     from augment_core.dataset import format_of
+    from augment_core.stream import _refuse_hf_folder
+
+    if not _is_uri(path):
+        _refuse_hf_folder(Path(path), "ray")
 
     fmt = format_of(Path(path.split("?", 1)[0]).name)
     if fmt == "json":

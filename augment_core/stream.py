@@ -69,6 +69,7 @@ class ChunkSource:
     def __init__(self, path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
         self.path = Path(path)
         self.name = self.path.name
+        _refuse_hf_folder(self.path, "stream")
         self.fmt = format_of(self.name)
         self.chunk_rows = chunk_rows
         self.columns: list[str] = []
@@ -174,6 +175,16 @@ class ChunkSource:
             yield chunk
         if not any_rows:
             raise InputError(f"{self.name} is empty")
+
+
+def _refuse_hf_folder(path: Path, runner: str) -> None:
+    """A Hugging Face dataset folder is read whole (``load_from_disk``): ``--runner local`` only."""
+    if path.is_dir() and not path.is_symlink():
+        from augment_core import hf
+
+        if hf.is_hf_folder(path):
+            raise InputError(f"--runner {runner} reads CSV, JSONL or Parquet files; the Hugging Face folder {path.name} "
+                             "is read by --runner local only")
 
 
 class _NulGuard(io.RawIOBase):

@@ -258,3 +258,18 @@ def test_user_schema_prefix_and_exact_text_streamed_as_in_memory(tmp_path, fmt):
         else:
             assert (tmp_path / f"mem.{fmt}").read_bytes() == (tmp_path / f"s.{fmt}").read_bytes()
         assert "1 rows have empty text" in streamed.stderr and "(ids: 2)" in streamed.stderr, streamed.stderr
+
+
+@pytest.mark.parametrize("runner", ["stream", "ray"])
+def test_a_hugging_face_folder_input_is_refused_by_the_chunked_runners(tmp_path, runner):
+    src = tmp_path / "in.csv"
+    src.write_bytes(sample_rows(20))
+    argv = ["--text-column", "title", "--label-column", "tags", "--id-column", "id", "--no-quality"]
+    made = cli(str(src), *argv, "--format", "hf", "--output", str(tmp_path / "ds"))
+    assert made.returncode == 0, made.stderr
+    before = snapshot(tmp_path)
+    result = cli(str(tmp_path / "ds"), *argv, "--split-column", "split", "--runner", runner,
+                 "--output", str(tmp_path / ("o.csv" if runner == "stream" else "run")))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "is read by --runner local only" in result.stderr
+    assert snapshot(tmp_path) == before
