@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv-formula-guard", action="store_true",
                    help="CSV output for spreadsheets: prefix cells starting with = + - @ tab or CR with ' so they are not run "
                         "as formulas (changes the text: use JSONL or Parquet for training)")
+    r = p.add_argument_group("runners (see the README's \"Beyond one machine\")")
+    r.add_argument("--runner", choices=("local", "stream", "ray"), default="local",
+                   help="local: in memory (default); stream: in chunks, constant memory (needs --no-quality); "
+                   "ray: Ray Data, on a cluster or a local Ray (--output is then a folder of Parquet shards)")
+    r.add_argument("--chunk-rows", type=int, default=20_000, metavar="N",
+                   help="--runner stream: input rows per chunk (default 20,000); --runner ray: rows per batch")
+    r.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="--runner ray: the cluster to join (default $RAY_ADDRESS, else a local Ray started in-process)")
+    r.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="--runner stream: worker processes for the fit and augment passes (default 1); --runner ray: parallel tasks or actors (default: what the cluster's CPUs allow)")
     g = p.add_argument_group("contextual augmenters")
     g.add_argument("--engine", choices=("native", "nlpaug"), default="native",
                    help="native (batched transformers masked LM, default) or nlpaug's ContextualWordEmbsAug")
@@ -168,7 +178,27 @@ def _augment(args: argparse.Namespace) -> int:
     from augment_core.io import check_output_dir, check_output_target, output_format
     from augment_core.splitting import parse_ratios
 
+    if args.n_per_original < 0:
+        raise InputError("--n-per-original must be >= 0")
+    if not 0.0 <= args.ambiguous_below <= 1.0:
+        raise InputError("--ambiguous-below must be between 0 and 1")
+    if args.chunk_rows < 1:
+        raise InputError("--chunk-rows must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers must be at least 1")
+    ratios = parse_ratios(args.split_ratios)
+    names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
+    if args.runner == "ray":  # a folder of shards, perhaps on a remote store: checked there
+        if args.format not in (None, "parquet"):
+            raise InputError(f"--runner ray writes a folder of Parquet shards, not --format {args.format}: "
+                             "use --runner local for that format")
+        from augment_core.ray_runner import run_ray
+
+        return run_ray(args, names, ratios)
     fmt = _output_format(args)
+    if fmt == "hf" and args.runner == "stream":
+        raise InputError("--runner stream cannot write --format hf (a DatasetDict is built in memory): "
+                         "use --runner local, or stream to .parquet")
     inputs = [("input", args.input), ("tags file", args.tags)]
     if fmt == "hf":
         check_output_dir(args.output, inputs)
@@ -178,12 +208,10 @@ def _augment(args: argparse.Namespace) -> int:
             raise InputError(f"--format {fmt} does not match the output's extension ({args.output})")
     if args.csv_formula_guard and fmt != "csv":
         raise InputError("--csv-formula-guard applies to .csv output only (JSONL and Parquet cells are never run as formulas)")
-    if args.n_per_original < 0:
-        raise InputError("--n-per-original must be >= 0")
-    if not 0.0 <= args.ambiguous_below <= 1.0:
-        raise InputError("--ambiguous-below must be between 0 and 1")
-    ratios = parse_ratios(args.split_ratios)
-    names = list(dict.fromkeys(args.augmenter or ["alias_swap"]))
+    if args.runner == "stream":
+        from augment_core.stream import stream_cli
+
+        return stream_cli(args, names, ratios)
 
     started = time.perf_counter()
     guarded = 0
@@ -265,13 +293,9 @@ def _write_hf(args: argparse.Namespace, run: Any, dataset: Any, ratios: tuple[fl
     hf.save(ddict, folder, manifest)
 
 
-def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float, float]) -> tuple[Any, Any]:
-    """Read, split, augment and score: the run's output and the split dataset."""
-    from augment_core.aliases import load_alias_table
-    from augment_core.dataset import ColumnMapping, TableStream, build_dataset
+def augmenter_settings(args: argparse.Namespace) -> Any:
+    """The augmenters' settings from the flags (checked)."""
     from augment_core.registry import AugmenterSettings
-    from augment_core.run import QualitySettings, augment
-    from augment_core.splitting import assign_splits
 
     settings = AugmenterSettings(
         max_swaps=args.max_swaps, min_agreement=args.min_agreement, engine=args.engine, model=args.model,
@@ -279,27 +303,51 @@ def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float,
         protect=tuple(args.protect), batch_size=args.batch_size,
     )
     settings.check()
-    table = TableStream.from_path(args.input)  # rows parsed straight into records, no table held
-    mapping = ColumnMapping(
+    return settings
+
+
+def column_mapping(args: argparse.Namespace) -> Any:
+    from augment_core.dataset import ColumnMapping
+
+    return ColumnMapping(
         text_columns=tuple(args.text_column), label_column=args.label_column, label_sep=args.label_sep,
         split_column=args.split_column, id_column=args.id_column,
     )
+
+
+def load_tags(path: str) -> Any:
+    """The alias table, its warnings printed (one line each)."""
+    from augment_core.aliases import load_alias_table
+
+    tags = load_alias_table(path)
+    for warning in tags.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return tags
+
+
+def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float, float]) -> tuple[Any, Any]:
+    """Read, split, augment and score: the run's output and the split dataset."""
+    from augment_core.dataset import TableStream, build_dataset
+    from augment_core.run import QualitySettings, augment
+    from augment_core.splitting import assign_splits
+
+    settings = augmenter_settings(args)
+    table = TableStream.from_path(args.input)  # rows parsed straight into records, no table held
+    mapping = column_mapping(args)
     dataset = assign_splits(build_dataset(table, mapping), ratios, args.seed)
     if dataset.empty_text_ids:
         shown = ", ".join(dataset.empty_text_ids[:10]) + (" ..." if len(dataset.empty_text_ids) > 10 else "")
         print(f"warning: {len(dataset.empty_text_ids)} rows have empty text and are not augmented (ids: {shown})",
               file=sys.stderr)
-    tags = load_alias_table(args.tags)
-    for warning in tags.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    tags = load_tags(args.tags)
     quality = None if args.no_quality else QualitySettings(args.low_similarity, args.leak_threshold, args.ambiguous_below)
-    with _progress_bars() as progress:
+    with progress_bars() as progress:
         out = augment(dataset, tags, names, settings, n_per_original=args.n_per_original,
                       keep_original=args.keep_original, seed=args.seed, quality=quality, progress=progress)
     return out, dataset
 
 
-class _progress_bars:
+class progress_bars:
     """A tqdm bar per phase (loading models, generating, scoring quality) on stderr,
     shown only on a terminal (tqdm's own check)."""
 
@@ -347,7 +395,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.variants == "auto":
         print(f"variants: {data.variants_source} ({len(data.variants)} rows)", file=sys.stderr)
     aliases = load_alias_table(args.tags)
-    with _progress_bars() as progress:
+    with progress_bars() as progress:
         result = run_evaluation(data, train_keywords(aliases, data), config, lambda d, t: progress("evaluating", d, t))
     print(as_text(result))
     if args.output is not None:

@@ -27,7 +27,7 @@ import math
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence, overload
+from typing import IO, Any, Iterator, Literal, Sequence, overload
 
 from augment_core.errors import InputError
 from augment_core.io import read_input
@@ -174,6 +174,24 @@ column included), so every column's place in the text follows from the cells alo
 variant's edits map back to the column they fall in. Augmenters never edit it."""
 
 
+def is_empty_text(text: str) -> bool:
+    """A record's text with nothing to augment (empty, or only whitespace): such rows are
+    kept but never augmented, by every runner."""
+    return not text.strip()
+
+
+def segments_of(record: Record, text_indices: Sequence[int]) -> list[tuple[int, int]]:
+    """Each text column's [start, end) in ``record.text`` (the joiner lies between), from
+    the positions of the text columns in ``record.cells``."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for i in text_indices:
+        n = len(text_cell(record.cells[i]))
+        out.append((pos, pos + n))
+        pos += n + len(JOINER)
+    return out
+
+
 def text_cell(value: Any) -> str:
     """A text cell as the text the augmenters see: exactly as read (no strip, no
     normalisation), so change spans refer to the user's own characters; a missing cell
@@ -201,13 +219,7 @@ class Dataset:
 
     def segments(self, record: Record) -> list[tuple[int, int]]:
         """Each text column's [start, end) in ``record.text`` (the joiner lies between)."""
-        out: list[tuple[int, int]] = []
-        pos = 0
-        for i in self.text_indices():
-            n = len(text_cell(record.cells[i]))
-            out.append((pos, pos + n))
-            pos += n + len(JOINER)
-        return out
+        return segments_of(record, self.text_indices())
 
     @property
     def has_splits(self) -> bool:
@@ -327,6 +339,13 @@ def _read_csv(data: bytes, name: str) -> Table:
 def _csv_tuples(data: bytes, name: str) -> tuple[list[str], Iterator[tuple[str, ...]]]:
     """The header, and the rows as tuples, parsed as they are iterated (errors included)."""
     stream, head = _csv_stream(data, name)
+    return csv_stream_tuples(stream, head, name)
+
+
+def csv_stream_tuples(stream: IO[str] | io.TextIOBase, head: str, name: str) -> tuple[list[str], Iterator[tuple[str, ...]]]:
+    """:func:`_csv_tuples` over a text stream (closed when read to the end or on error) and
+    its first characters ``head`` (to sniff the delimiter): the streaming runner reads a
+    file from disk through it, the in-memory reader from bytes."""
     reader = csv.reader(stream, delimiter=sniff_delimiter(head), strict=True)
     label = Path(name).name
 
@@ -571,13 +590,21 @@ def build_dataset(table: Table | TableStream, mapping: ColumnMapping) -> Dataset
     Works on row tuples (no dict per row), from a Table or as a TableStream parses them,
     and shares equal label tuples between rows, so a large file's records stay small.
     """
+    builder = RecordBuilder(table.columns, mapping)
+    records = [builder.record(i, row) for i, row in enumerate(_row_tuples(table))]
+    builder.finish()
+    return Dataset(records=records, mapping=mapping, empty_text_ids=builder.empty, columns=tuple(table.columns))
+
+
+def check_mapping(columns: Sequence[str], mapping: ColumnMapping) -> None:
+    """The mapping fits the file's columns (one line naming what does not)."""
     needed = [*mapping.text_columns, mapping.label_column]
     needed += [c for c in (mapping.split_column, mapping.id_column) if c]
-    missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
+    missing = [c for c in dict.fromkeys(needed) if c not in columns]
     if missing:
         raise InputError(
             f"column{'s' if len(missing) > 1 else ''} not found: {', '.join(missing)} "
-            f"(the file has: {', '.join(table.columns)})"
+            f"(the file has: {', '.join(columns)})"
         )
     if not mapping.text_columns:
         raise InputError("choose at least one text column")
@@ -588,52 +615,83 @@ def build_dataset(table: Table | TableStream, mapping: ColumnMapping) -> Dataset
         )
     if mapping.split_column and mapping.split_column in (mapping.label_column, *mapping.text_columns):
         raise InputError(f"the split column {mapping.split_column!r} is also the label or a text column")
-    cols = list(table.columns)
-    id_i = cols.index(mapping.id_column) if mapping.id_column else None
-    text_is = [cols.index(c) for c in mapping.text_columns]
-    label_i = cols.index(mapping.label_column)
-    split_i = cols.index(mapping.split_column) if mapping.split_column else None
-    parsed: dict[str, tuple[str, ...]] = {}  # label cell -> labels: parsed once, shared
-    canon: dict[str, str] = {}  # one string object per distinct label
 
-    def labels_of(raw: Any) -> tuple[str, ...]:
+
+class RecordBuilder:
+    """Row tuples -> records, one row at a time, so that the in-memory reader and the
+    streaming runners (:mod:`augment_core.stream`) build every record the same way.
+
+    ``check_ids``: refuse empty and repeated ids (a set of every id is kept); a later pass
+    over a file already checked turns it off. :meth:`finish` raises for bad split values.
+    """
+
+    def __init__(self, columns: Sequence[str], mapping: ColumnMapping, check_ids: bool = True) -> None:
+        check_mapping(columns, mapping)
+        cols = list(columns)
+        self.mapping = mapping
+        self._id_i = cols.index(mapping.id_column) if mapping.id_column else None
+        self._text_is = [cols.index(c) for c in mapping.text_columns]
+        self.text_indices = list(self._text_is)
+        """Positions of the text columns in a row (and in ``Record.cells``)."""
+        self._label_i = cols.index(mapping.label_column)
+        self._split_i = cols.index(mapping.split_column) if mapping.split_column else None
+        self._parsed: dict[str, tuple[str, ...]] = {}  # label cell -> labels: parsed once, shared
+        self._canon: dict[str, str] = {}  # one string object per distinct label
+        self._seen: set[str] | None = set() if check_ids else None
+        self.bad_splits: dict[str, int] = {}
+        self.empty: list[str] = []
+
+    def labels_of(self, raw: Any) -> tuple[str, ...]:
+        m, canon = self.mapping, self._canon
         if raw.__class__ is str:
-            hit = parsed.get(raw)
+            hit = self._parsed.get(raw)
             if hit is None:
-                hit = parsed[raw] = tuple(canon.setdefault(x, x) for x in parse_labels(raw, mapping.label_format, mapping.label_sep))
+                hit = self._parsed[raw] = tuple(canon.setdefault(x, x) for x in parse_labels(raw, m.label_format, m.label_sep))
             return hit
-        return tuple(canon.setdefault(x, x) for x in parse_labels(raw, mapping.label_format, mapping.label_sep))
+        return tuple(canon.setdefault(x, x) for x in parse_labels(raw, m.label_format, m.label_sep))
 
-    records: list[Record] = []
-    empty: list[str] = []
-    seen: set[str] = set()
-    bad_splits: dict[str, int] = {}
-    for i, row in enumerate(_row_tuples(table)):
+    def key(self, i: int, row: Sequence[Any]) -> tuple[str, tuple[str, ...], str | None]:
+        """(id, labels, split) of row ``i`` (0-based, in file order: the default id is
+        ``i + 1``), checked: what splitting needs, without the text."""
+        id_i = self._id_i
         rid = _cell_text(row[id_i]) if id_i is not None else str(i + 1)
-        if not rid:
-            raise InputError(f"row {i + 1}: the id column {mapping.id_column!r} is empty")
-        if rid in seen:
-            raise InputError(f"id {rid!r} appears more than once in column {mapping.id_column!r}")
-        seen.add(rid)
-        # exactly as read: matching and models may normalise a copy, never the text itself
-        text = text_cell(row[text_is[0]]) if len(text_is) == 1 else JOINER.join([text_cell(row[j]) for j in text_is])
-        if not text.strip():
-            empty.append(rid)
+        if self._seen is not None:
+            if not rid:
+                raise InputError(f"row {i + 1}: the id column {self.mapping.id_column!r} is empty")
+            if rid in self._seen:
+                raise InputError(f"id {rid!r} appears more than once in column {self.mapping.id_column!r}")
+            self._seen.add(rid)
         split = None
-        if split_i is not None:
-            raw_split = row[split_i]
+        if self._split_i is not None:
+            raw_split = row[self._split_i]
             split = normalize_split(raw_split)
             if split is None:
                 key = _cell_text(raw_split) or "(empty)"
-                bad_splits[key] = bad_splits.get(key, 0) + 1
-        raw_label = row[label_i]
-        records.append(Record(rid, text, labels_of(raw_label), split, raw_label, tuple(row)))
-    if bad_splits:
-        shown = ", ".join(f"{k!r} ({n} rows)" for k, n in list(bad_splits.items())[:5])
-        raise InputError(
-            f"split column {mapping.split_column!r} has values that are not train/val/test: {shown}"
-        )
-    return Dataset(records=records, mapping=mapping, empty_text_ids=empty, columns=tuple(cols))
+                self.bad_splits[key] = self.bad_splits.get(key, 0) + 1
+        return rid, self.labels_of(row[self._label_i]), split
+
+    def record(self, i: int, row: Sequence[Any], split: str | None = None) -> Record:
+        """Row ``i`` as a record; ``split``, when given, stands in for the split column (a
+        split assigned by an earlier pass)."""
+        if split is None:
+            rid, labels, split = self.key(i, row)
+        else:
+            id_i = self._id_i
+            rid = _cell_text(row[id_i]) if id_i is not None else str(i + 1)
+            labels = self.labels_of(row[self._label_i])
+        text_is = self._text_is
+        # exactly as read: matching and models may normalise a copy, never the text itself
+        text = text_cell(row[text_is[0]]) if len(text_is) == 1 else JOINER.join([text_cell(row[j]) for j in text_is])
+        if is_empty_text(text):
+            self.empty.append(rid)
+        return Record(rid, text, labels, split, row[self._label_i], tuple(row))
+
+    def finish(self) -> None:
+        if self.bad_splits:
+            shown = ", ".join(f"{k!r} ({n} rows)" for k, n in list(self.bad_splits.items())[:5])
+            raise InputError(
+                f"split column {self.mapping.split_column!r} has values that are not train/val/test: {shown}"
+            )
 
 
 def _row_tuples(table: Table | TableStream) -> Iterator[tuple[Any, ...]]:

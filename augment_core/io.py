@@ -38,6 +38,16 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 def read_input(path: str | os.PathLike[str], what: str) -> bytes:
     """A file the user named, as bytes; a missing, unreadable or non-regular one is one
     line saying so."""
+    with open_input(path, what) as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def open_input(path: str | os.PathLike[str], what: str) -> IO[bytes]:
+    """A binary handle on a file the user named, checked as :func:`read_input` checks it
+    (the streaming runner reads it in pieces)."""
     path = Path(path)
     try:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
@@ -48,16 +58,14 @@ def read_input(path: str | os.PathLike[str], what: str) -> bytes:
         raise InputError(f"{what} {path} is a directory, not a file") from None
     except OSError as exc:
         raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fd).st_mode
+    fh = os.fdopen(fd, "rb")
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISDIR(mode) or not stat.S_ISREG(mode):
+        fh.close()
         if stat.S_ISDIR(mode):
             raise InputError(f"{what} {path} is a directory, not a file")
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{what} {path} is {_kind(mode)}, not a regular file: only regular files are read")
-        try:
-            return fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise InputError(f"{what} {path} is {_kind(mode)}, not a regular file: only regular files are read")
+    return fh
 
 
 def _kind(mode: int) -> str:
@@ -186,18 +194,19 @@ def guard_formula(cell: str) -> str:
 
 def write_rows_to(
     rows: Iterable[dict[str, Any]], fh: IO[bytes], fmt: str, columns: Sequence[str], *, formula_guard: bool = False,
-    name: str = "the output",
+    name: str = "the output", header: bool = True,
 ) -> int:
     """Write ``rows`` to a binary handle; returns how many cells the formula guard changed
     (CSV only: the guard is refused for other formats, whose readers never run formulas).
     A failed write (disk full) is an InputError naming ``name``."""
     try:
-        return _write_rows_to(rows, fh, fmt, columns, formula_guard)
+        return _write_rows_to(rows, fh, fmt, columns, formula_guard, header)
     except OSError as exc:
         raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None
 
 
-def _write_rows_to(rows: Iterable[dict[str, Any]], fh: IO[bytes], fmt: str, columns: Sequence[str], formula_guard: bool) -> int:
+def _write_rows_to(rows: Iterable[dict[str, Any]], fh: IO[bytes], fmt: str, columns: Sequence[str], formula_guard: bool,
+                   header: bool = True) -> int:
     if formula_guard and fmt != "csv":
         raise InputError("the CSV formula guard applies to .csv output only (JSONL and Parquet cells are never run as formulas)")
     cols = list(columns)
@@ -207,7 +216,7 @@ def _write_rows_to(rows: Iterable[dict[str, Any]], fh: IO[bytes], fmt: str, colu
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=False)
     try:
         if fmt == "csv":
-            return _write_csv(rows, cols, text, formula_guard)
+            return _write_csv(rows, cols, text, formula_guard, header)
         if fmt == "jsonl":
             for row in rows:
                 text.write(_json_line({c: row.get(c) for c in cols}))
@@ -258,10 +267,13 @@ class _CRLFtoLF:
         self._write(line[:-2] + "\n" if line.endswith("\r\n") else line)
 
 
-def _write_csv(rows: Iterable[dict[str, Any]], cols: list[str], text: IO[str], formula_guard: bool) -> int:
+def _write_csv(rows: Iterable[dict[str, Any]], cols: list[str], text: IO[str], formula_guard: bool,
+               header: bool = True) -> int:
+    """``header=False``: rows only (a streamed chunk after the first)."""
     writer = csv.writer(_CRLFtoLF(text), lineterminator="\r\n")
     if not formula_guard:
-        writer.writerow(cols)
+        if header:
+            writer.writerow(cols)
         for row in rows:
             writer.writerow([_csv_cell(row.get(c)) for c in cols])
         return 0
@@ -274,7 +286,8 @@ def _write_csv(rows: Iterable[dict[str, Any]], cols: list[str], text: IO[str], f
             return "'" + cell
         return cell
 
-    writer.writerow([guard(c) for c in cols])
+    if header:
+        writer.writerow([guard(c) for c in cols])
     for row in rows:
         writer.writerow([guard(_csv_cell(row.get(c))) for c in cols])
     return guarded
@@ -317,6 +330,27 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
+def arrow_column(values: list[Any], type: Any = None) -> Any:
+    """One Parquet column: Arrow's own type for the cells (or ``type`` when given), or, for
+    cells Arrow cannot type as one (``["cv", 3]``, a list beside a string), JSON text with
+    strings kept as they are. ``type`` pa.string() with non-string cells is that JSON text."""
+    import pyarrow as pa
+
+    kinds = {type_ for type_ in map(_kind_of, values) if type_ is not None}
+    try:
+        if len(kinds) > 1:  # mixed cells (a list here, a string there)
+            raise pa.ArrowInvalid("mixed cells")
+        return pa.array(values, type=type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # cells Arrow cannot type as one (["cv", 3]): strings kept, the rest as JSON text
+        return pa.array([None if v is None else v if isinstance(v, str) else json_text(v) for v in values],
+                        type=pa.string())
+
+
+def _kind_of(value: Any) -> type | None:
+    return None if value is None else value.__class__
+
+
 def _parquet_bytes(rows: Sequence[dict[str, Any]], cols: list[str]) -> bytes:
     import pyarrow.parquet as pq
 
@@ -330,18 +364,7 @@ def arrow_table(rows: Sequence[dict[str, Any]], cols: list[str]) -> Any:
     type as one keeps its strings and holds the other cells as JSON text."""
     import pyarrow as pa
 
-    arrays = {}
-    for c in cols:
-        values = [row.get(c) for row in rows]
-        kinds = {type(v) for v in values if v is not None}
-        try:
-            if len(kinds) > 1:  # mixed cells (a list here, a string there)
-                raise pa.ArrowInvalid("mixed cells")
-            arrays[c] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            # cells Arrow cannot type as one (["cv", 3]): strings kept, the rest as JSON text
-            arrays[c] = pa.array([None if v is None else v if isinstance(v, str) else json_text(v) for v in values],
-                                 type=pa.string())
+    arrays = {c: arrow_column([row.get(c) for row in rows]) for c in cols}
     return pa.table(arrays) if arrays else pa.table({})
 
 

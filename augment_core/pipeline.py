@@ -8,11 +8,11 @@ the augmenter, the parameters that with the seed reproduce it, and the change sp
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Container, Sequence
 
 from augment_core.augmenter import Augmenter
 from augment_core.changes import changes_to_json
-from augment_core.dataset import Dataset, Record
+from augment_core.dataset import Dataset, Record, segments_of
 from augment_core.errors import InputError
 from augment_core.user_schema import crosses_joiner
 
@@ -66,6 +66,18 @@ def original_row(record: Record, label_column: str, params: str) -> dict[str, An
     }
 
 
+def check_run(ids: Sequence[str], augmenters: Sequence[str], label_column: str, n_per_original: int) -> None:
+    """What makes a run impossible whatever the rows: checked once, before any row is built."""
+    if n_per_original < 0:
+        raise InputError("--n-per-original must be 0 or more")
+    if len(set(augmenters)) != len(augmenters):
+        raise InputError(f"each augmenter may run once per run, got {', '.join(augmenters)}")
+    check_variant_ids(ids, augmenters)
+    if label_column in PROVENANCE_COLUMNS + TRAILING_COLUMNS:
+        # provenance rows carry the label under its own name (the review store reads them so)
+        raise InputError(f"the label column is named {label_column!r}, which the output uses itself: rename it")
+
+
 def run_augmentation(
     dataset: Dataset,
     augmenters: Sequence[Augmenter],
@@ -76,22 +88,10 @@ def run_augmentation(
 ) -> list[dict[str, Any]]:
     if not dataset.has_splits:
         raise InputError("the dataset must be split before augmentation (split first, augment train only)")
-    if n_per_original < 0:
-        raise InputError("--n-per-original must be 0 or more")
-    names = [a.name for a in augmenters]
-    if len(set(names)) != len(names):
-        raise InputError(f"each augmenter may run once per run, got {', '.join(names)}")
-    check_variant_ids([r.id for r in dataset.records], names)
     label_column = dataset.mapping.label_column
-    if label_column in PROVENANCE_COLUMNS + TRAILING_COLUMNS:
-        # provenance rows carry the label under its own name (the review store reads them so)
-        raise InputError(f"the label column is named {label_column!r}, which the output uses itself: rename it")
+    check_run([r.id for r in dataset.records], [a.name for a in augmenters], label_column, n_per_original)
     empty = set(dataset.empty_text_ids)
-    train = [r for r in dataset.records if r.split == "train" and r.id not in empty]
-    texts = [r.text for r in train]
-    ids = [r.id for r in train]
-
-    total = len(train) * len(augmenters)
+    total = sum(1 for r in dataset.records if r.split == "train" and r.id not in empty) * len(augmenters)
     done = 0
 
     def step(k: int) -> None:
@@ -100,6 +100,32 @@ def run_augmentation(
         if progress is not None:
             progress(done, total)
 
+    text_indices = dataset.text_indices() if dataset.columns else []
+    return augment_records(dataset.records, augmenters, label_column, n_per_original, keep_original, seed, empty, step,
+                           text_indices)
+
+
+def augment_records(
+    records: Sequence[Record],
+    augmenters: Sequence[Augmenter],
+    label_column: str,
+    n_per_original: int,
+    keep_original: bool,
+    seed: int,
+    empty: Container[str] = (),
+    step: Callable[[int], None] | None = None,
+    text_indices: Sequence[int] = (),
+) -> list[dict[str, Any]]:
+    """The output rows of some split records, in their order: each original (train ones
+    only with ``keep_original``) followed by its variants. Rows are independent (per-row
+    seeding), so the in-memory run, a streamed chunk and a Ray batch all build their rows
+    here and agree row for row. ``empty``: ids whose text is empty (never augmented).
+    ``text_indices``: the text columns' positions in ``Record.cells``; with several, a
+    variant that edits the joiner between two columns is dropped (it cannot be written back
+    per column)."""
+    train = [r for r in records if r.split == "train" and r.id not in empty]
+    texts = [r.text for r in train]
+    ids = [r.id for r in train]
     variants_by_augmenter = []
     for augmenter in augmenters:
         variants = augmenter.generate(texts, ids, n_per_original, seed, step)
@@ -110,16 +136,16 @@ def run_augmentation(
         variants_by_augmenter.append((augmenter.name, params, variants))
 
     original_params = original_params_json(seed)
-    multi = len(dataset.mapping.text_columns) > 1 and bool(dataset.columns)
+    multi = len(text_indices) > 1
     position = {r.id: i for i, r in enumerate(train)}
     rows: list[dict[str, Any]] = []
-    for record in dataset.records:
+    for record in records:
         if record.split != "train" or keep_original:
             rows.append(original_row(record, label_column, original_params))
         i = position.get(record.id)
         if i is None:
             continue
-        segments = dataset.segments(record) if multi else []
+        segments = segments_of(record, text_indices) if multi else []
         for name, params, variants in variants_by_augmenter:
             seen = {record.text}
             k = 0

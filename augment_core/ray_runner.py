@@ -1,0 +1,404 @@
+"""``--runner ray``: the same augmenters on Ray Data, on a cluster or a local Ray.
+
+The run is the streamed run's (:mod:`augment_core.stream`) with Ray doing the reading and
+the augmenting:
+
+* **read**: ``ray.data.read_csv`` / ``read_text`` (JSONL) / ``read_parquet`` on any path
+  pyarrow or fsspec opens (local, ``s3://``, ``gs://``, ``hdfs://``). CSV cells are read as
+  strings, as the local reader reads them, so ids and labels are spelled the same; JSONL
+  cells keep their JSON values exactly (held as JSON text between the reader and the
+  passes), so every column of the user's schema is written as the local runner writes it.
+* **split** (on the driver): one ordered pass over the id, label and split columns only,
+  with the same seeded stratification as the local runners, so every row lands in the same
+  split. Rows are numbered by no distributed reader, so ``--id-column`` is required.
+* **fit** (on the driver): one ordered pass over the train texts and labels for the attested
+  forms and keyword agreement, exactly as the streamed run does it.
+* **augment**: ``map_batches`` over an actor pool. Each actor deserialises the alias table
+  and the split once and loads its model once (``num_gpus=1`` per actor for the contextual
+  augmenters when the cluster has GPUs and ``--device`` is not ``cpu``); each batch's rows
+  are built by :func:`augment_core.pipeline.augment_records`, the function every runner
+  uses, and per-row seeding makes them independent of the batching. Ray retries a batch
+  whose actor dies (actors restart), so a lost worker costs time, never rows.
+* **write**: Parquet shards (``part-*.parquet``) and ``manifest.json`` in the output folder.
+  A local folder is written beside the target and renamed into place when complete; on a
+  remote store the manifest is written last and marks a complete run.
+
+The rows, sorted by id, are the local runner's rows (a test holds it). Quality signals
+are refused, as in a streamed run: ``--no-quality``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from augment_core.errors import InputError
+from augment_core.stream import (
+    ChunkOut,
+    WorkSpec,
+    _augment_task,
+    _init_worker,
+    fit_streamed,
+    output_arrow_schema,
+    run_schema,
+    scan_keys,
+)
+
+QUALITY_REFUSED = (
+    "--runner ray cannot score quality yet (near duplicates and leaks into val/test need every text at once): "
+    "add --no-quality, or use --runner local"
+)
+BatchHook = Callable[[list[str]], None]
+"""Called in the actor with a batch's ids before it is augmented (tests kill a worker here)."""
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def _format(path: str) -> str:
+    from augment_core.dataset import format_of
+    from augment_core.stream import _refuse_hf_folder
+
+    if not _is_uri(path):
+        _refuse_hf_folder(Path(path), "ray")
+
+    fmt = format_of(Path(path.split("?", 1)[0]).name)
+    if fmt == "json":
+        raise InputError("--runner ray reads CSV, JSONL and Parquet (a .json list of records has no streaming form): "
+                         "convert it to .jsonl")
+    return fmt
+
+
+def read_dataset(path: str, fmt: str) -> Any:
+    """A Ray dataset of the input, with CSV cells as strings (as the local reader keeps them)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import ray
+
+    if not _is_uri(path):
+        p = Path(path)
+        if not p.is_file():
+            raise InputError(f"file not found: {path}" if not p.exists() else f"{path} is not a regular file")
+        path = str(p.resolve())
+    try:
+        if fmt == "parquet":
+            return ray.data.read_parquet(path)
+        if fmt == "jsonl":
+            return _read_jsonl(path)
+        columns, delimiter = _csv_header(path)
+        return ray.data.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise InputError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+
+
+def _read_jsonl(path: str) -> Any:
+    """JSONL as the local reader reads it: every key seen, in order, each cell held as its
+    JSON text (decoded by :func:`_cells`), so values keep their JSON types exactly (no
+    reader's inference turns an id ``"1"`` into 1 or a date string into a timestamp)."""
+    import ray
+
+    lines: Any = ray.data.read_text(path, encoding="utf-8")
+    seen: dict[str, None] = {}
+    for batch in lines.iter_batches(batch_format="pyarrow"):
+        for line in batch.column("text").to_pylist():
+            rec = _json_record(line)
+            for key in rec:
+                seen.setdefault(key, None)
+    if not seen:
+        raise InputError(f"{path} is empty")
+    return lines.map_batches(_jsonl_cells, fn_kwargs={"columns": list(seen)}, batch_format="pyarrow")
+
+
+def _json_record(line: str) -> dict[str, Any]:
+    try:
+        rec = json.loads(line.lstrip("\ufeff"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"a line is not valid JSON ({exc.msg})") from None
+    if not isinstance(rec, dict):
+        raise InputError("expected a list of records (JSON objects), one per line")
+    return {str(k): v for k, v in rec.items()}
+
+
+def _jsonl_cells(batch: Any, columns: list[str]) -> Any:
+    import pyarrow as pa
+
+    recs = [_json_record(line) for line in batch.column("text").to_pylist()]
+    return pa.table({c: pa.array([json.dumps(r[c]) if c in r else None for r in recs], pa.string()) for c in columns})
+
+
+def _cells(batch: Any, column: str, json_cells: bool) -> list[Any]:
+    """A column of a batch as Python values (JSONL cells decoded from their JSON text)."""
+    values = batch.column(column).to_pylist()
+    return [None if v is None else json.loads(v) for v in values] if json_cells else values
+
+
+def _csv_header(path: str) -> tuple[list[str], str]:
+    import csv
+    import io
+
+    import pyarrow.fs as pafs
+
+    from augment_core.dataset import sniff_delimiter
+
+    fs, inner = pafs.FileSystem.from_uri(path)
+    with fs.open_input_stream(inner) as fh:
+        head = fh.read(65536).decode("utf-8-sig", errors="ignore")
+    delimiter = sniff_delimiter(head)
+    header = next(csv.reader(io.StringIO(head), delimiter=delimiter), [])
+    if not header:
+        raise InputError(f"{path} is empty")
+    return [c.strip() for c in header], delimiter
+
+
+class _RaySource:
+    """The driver's ordered passes over some of the dataset's columns, as row tuples in the
+    dataset's column order (the columns not read are ``None``)."""
+
+    def __init__(self, ds: Any, columns: list[str], read: Sequence[str], batch_rows: int, json_cells: bool = False) -> None:
+        self.ds, self.columns, self.read, self.batch_rows = ds, columns, list(dict.fromkeys(read)), batch_rows
+        self.json_cells = json_cells
+
+    def chunks(self) -> Iterator[list[tuple[Any, ...]]]:
+        where = [self.read.index(c) if c in self.read else None for c in self.columns]
+        for batch in self.ds.select_columns(self.read).iter_batches(batch_size=self.batch_rows, batch_format="pyarrow"):
+            cols = [_cells(batch, c, self.json_cells) for c in self.read]
+            n = batch.num_rows
+            none = [None] * n
+            yield list(zip(*[cols[w] if w is not None else none for w in where]))
+
+
+class AugmentBatch:
+    """An actor of the pool: builds the augmenters (and loads their models) once, then
+    turns batches of input rows into output rows (an Arrow table under the run's schema)."""
+
+    def __init__(self, spec: WorkSpec, split_of: dict[str, str], hook: BatchHook | None = None,
+                 json_cells: bool = False) -> None:
+        _init_worker(spec, ignore_signals=False)
+        from augment_core.dataset import RecordBuilder
+
+        self._builder = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
+        self._split_of = split_of
+        self._columns = spec.columns
+        self._hook = hook
+        self._json_cells = json_cells
+
+    def __call__(self, batch: Any) -> Any:
+        cols = [_cells(batch, c, self._json_cells) if c in batch.column_names else [None] * batch.num_rows
+                for c in self._columns]
+        rows = list(zip(*cols))
+        ids = [self._builder.key(0, row)[0] for row in rows]
+        if self._hook is not None:
+            self._hook(ids)
+        out: ChunkOut = _augment_task(0, rows, [self._split_of[i] for i in ids])
+        return out.payload
+
+
+_STATE: dict[str, Any] = {}
+"""Per worker process: the run's state, fetched once and kept for its later tasks."""
+
+
+def _augment_batch(batch: Any, state: Any) -> Any:
+    """The alias swap's ``map_batches`` function: the actor's work, with the run's state
+    (spec, split, hook) fetched from the object store once per worker process."""
+    import ray
+
+    if isinstance(state, ray.ObjectRef):
+        key = state.hex()
+        if key not in _STATE:
+            _STATE.clear()
+            _STATE[key] = AugmentBatch(*ray.get(state))
+        return _STATE[key](batch)
+    return AugmentBatch(*state)(batch)
+
+
+@dataclass
+class RayResult:
+    rows: int
+    generated: int
+    files: list[str]
+
+
+def run_ray(args: Any, names: list[str], ratios: tuple[float, float, float], hook: BatchHook | None = None) -> int:
+    """``augment --runner ray``: checks, Ray up (or joined), the run, the closing line."""
+    from augment_core.cli import augmenter_settings, column_mapping, load_tags
+
+    if not args.no_quality:
+        raise InputError(QUALITY_REFUSED)
+    if not args.id_column:
+        raise InputError("--runner ray needs --id-column (a distributed reader does not number rows)")
+    if args.csv_formula_guard:
+        raise InputError("--csv-formula-guard applies to .csv output only (--runner ray writes Parquet shards)")
+    fmt = _format(args.input)
+    out = args.output
+    if not _is_uri(out):
+        target = Path(out)
+        if target.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json"):
+            raise InputError(f"--runner ray writes a folder of Parquet shards, not {target.suffix}: name a folder")
+        if target.exists() and not (target.is_dir() and not any(target.iterdir())):
+            raise InputError(f"cannot write {out}: it exists (--runner ray writes a new folder; remove it or choose another)")
+        if not target.resolve().parent.is_dir():
+            raise InputError(f"cannot write {out}: the folder {target.resolve().parent} does not exist")
+    settings = augmenter_settings(args)
+    tags = load_tags(args.tags)
+    started = time.perf_counter()
+    ray = _ray_up(args.ray_address)
+    try:
+        result = augment_on_ray(args.input, fmt, column_mapping(args), ratios, args.seed, tags, names, settings, out,
+                                n_per_original=args.n_per_original, keep_original=args.keep_original,
+                                batch_rows=args.chunk_rows, workers=args.workers, device=args.device, hook=hook,
+                                manifest_extra={"input": args.input, "tags": args.tags},
+                                provenance_prefix=args.provenance_prefix)
+    finally:
+        if ray is not None:
+            ray.shutdown()
+    print(f"wrote {result.rows} rows ({result.generated} generated) to {out} as {len(result.files)} Parquet shards "
+          f"and manifest.json in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return 0
+
+
+def _ray_up(address: str | None) -> Any:
+    """Join ``address`` (or ``$RAY_ADDRESS``), or start a local Ray in this process; returns
+    ray when this call started it (so the caller shuts it down), None when already up."""
+    import ray
+
+    if ray.is_initialized():
+        return None
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    try:
+        if address:
+            ray.init(address=address, **ray_init_kwargs())
+        else:
+            ray.init(num_cpus=os.cpu_count() or 1, **ray_init_kwargs())
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise InputError(f"cannot start or join Ray ({address or 'local'}): {str(exc).splitlines()[0]}") from None
+    return ray
+
+
+def ray_init_kwargs() -> dict[str, Any]:
+    """How this process starts or joins Ray: no dashboard, and this very ``augment_core``
+    shipped to every worker (``py_modules``), so a cluster's nodes run the driver's code
+    without installing it, and never another copy found on their path."""
+    import augment_core
+
+    return {"include_dashboard": False, "log_to_driver": False,
+            "runtime_env": {"py_modules": [str(Path(augment_core.__file__).parent)]}}
+
+
+def augment_on_ray(
+    path: str, fmt: str, mapping: Any, ratios: Sequence[float], seed: int, tags: Any, names: Sequence[str],
+    settings: Any, out: str, *, n_per_original: int, keep_original: bool, batch_rows: int = 20_000,
+    workers: int | None = None, device: str = "auto", hook: BatchHook | None = None,
+    manifest_extra: dict[str, Any] | None = None, provenance_prefix: str | None = None,
+) -> RayResult:
+    """The run on a Ray already up (see the module's docstring)."""
+    import ray
+
+    from augment_core.dataset import check_mapping
+    from augment_core.pipeline import check_run
+    from augment_core.stream import _fit_task, _Runner
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True  # the driver's passes see the file's order, as locally
+    ds = read_dataset(path, fmt)
+    columns = list(ds.schema().names)
+    check_mapping(columns, mapping)
+    keys_cols = [c for c in (mapping.id_column, mapping.label_column, mapping.split_column) if c]
+    json_cells = fmt == "jsonl"
+    # every column: the Arrow type of each over the whole input, as the streamed run finds it
+    keys = scan_keys(_RaySource(ds, columns, columns, batch_rows, json_cells), mapping, ratios, seed,  # type: ignore[arg-type]
+                     want_arrow=True)
+    check_run(keys.ids, names, mapping.label_column, n_per_original)
+    schema = run_schema(columns, mapping.label_column, provenance_prefix)
+    split_of = dict(zip(keys.ids, keys.splits))
+    keys.ids = []
+    text_source = _RaySource(ds, columns, [*keys_cols, *mapping.text_columns], batch_rows, json_cells)
+    spec = WorkSpec(columns, mapping, tags)
+    runner = _Runner(spec, 1)
+    try:
+        keywords, _with_text = fit_streamed(tags, runner.map(_fit_task, text_source.chunks(), keys.splits))
+    finally:
+        runner.close(True)
+    arrow_schema = output_arrow_schema(schema, keys.types or {}, mapping.text_columns)
+    spec = WorkSpec(columns, mapping, tags, tuple(names), settings, keywords, n_per_original, keep_original, seed,
+                    "parquet", arrow_schema, False, schema)
+    contextual = any(n != "alias_swap" for n in names)
+    gpus = ray.cluster_resources().get("GPU", 0) if contextual and device != "cpu" else 0
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    state = ray.put((spec, split_of, hook, json_cells))
+    ctx.execution_options.preserve_order = False  # shards in any order: rows are independent
+    if contextual:  # an actor pool: each actor loads the model once; reads keep a CPU free
+        size = workers or max(1, int(gpus) if gpus else cpus - 1)
+        augmented = ds.map_batches(
+            AugmentBatch, fn_constructor_kwargs={"spec": spec, "split_of": split_of, "hook": hook, "json_cells": json_cells},
+            batch_size=batch_rows, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=size),
+            num_gpus=1 if gpus else None, num_cpus=1,
+        )
+    else:  # tasks: no model to keep, and the read tasks share the CPUs
+        size = workers or cpus
+        augmented = ds.map_batches(
+            _augment_batch, fn_kwargs={"state": state}, batch_size=batch_rows, batch_format="pyarrow",
+            compute=ray.data.TaskPoolStrategy(size=size), num_cpus=1, max_retries=3,
+        )
+    return _write(augmented, out, schema.columns, schema.name("augmenter"), {
+        "runner": "ray", "format": "parquet shards", "mapping": mapping.to_json(), "augmenters": list(names),
+        "n_per_original": n_per_original, "keep_original": keep_original, "seed": seed,
+        "split_ratios": list(ratios), "schema": schema.to_json(), "splits": {s: n for s, n in sorted(_count(keys.splits).items())},
+        "ray": {"workers": size, "gpus_per_worker": 1 if gpus else 0, "batch_rows": batch_rows},
+        **(manifest_extra or {}),
+    })
+
+
+def _count(values: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def _write(ds: Any, out: str, columns: list[str], augmenter_column: str, manifest: dict[str, Any]) -> RayResult:
+    """Shards, then the manifest; a local folder is renamed into place only when complete."""
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    local = not _is_uri(out)
+    target = Path(out).resolve() if local else None
+    where = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp") if target is not None else out
+    try:
+        ds.write_parquet(where, filename_provider=None)
+        fs, inner = pafs.FileSystem.from_uri(where if not local else "file://" + where)
+        files = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(inner)) if i.path.endswith(".parquet"))
+        rows = generated = 0
+        for f in files:
+            with fs.open_input_file(f) as fh:
+                table = pq.read_table(fh, columns=[augmenter_column])
+            rows += table.num_rows
+            generated += sum(1 for a in table.column(augmenter_column).to_pylist() if a != "original")
+        manifest = {
+            **manifest, "columns": columns, "rows": rows, "generated": generated,
+            "files": [f.rsplit("/", 1)[-1] for f in files],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        with fs.open_output_stream(inner.rstrip("/") + "/manifest.json") as fh:
+            fh.write(json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+        if target is not None:
+            if target.exists():
+                target.rmdir()  # an empty folder, checked before the run
+            os.replace(where, target)
+    except BaseException:
+        if target is not None:
+            shutil.rmtree(where, ignore_errors=True)
+        raise
+    return RayResult(rows, generated, manifest["files"])

@@ -1,0 +1,612 @@
+"""Streaming runs: augment a file of any size in constant memory (``--runner stream``).
+
+The in-memory run holds every record, every output row and the whole output file; at a
+million rows that is several gigabytes. A streamed run reads the input three times, in
+chunks of ``chunk_rows`` rows, and never holds more than a chunk of texts:
+
+1. **keys**: ids and label sets only (ids are checked as the in-memory reader checks
+   them), the split computed from them exactly as :func:`augment_core.splitting.assign_splits`
+   does, and the Arrow type of every column (so every Parquet row group has one schema);
+2. **fit**: the train texts and labels, for the attested forms and keyword agreement
+   (:func:`augment_core.agreement.fit_to_train`, as one pass that keeps per row only the
+   set of keywords found);
+3. **augment**: each chunk's records go through :func:`augment_core.pipeline.augment_records`,
+   the function the in-memory run uses, are shaped to the user's schema by
+   :func:`augment_core.user_schema.user_rows` (as in memory: every input column, text per
+   column, provenance beside), and are written at once (a Parquet row group, or CSV/JSONL
+   lines appended).
+
+Rows are independent (per-row seeding) and are written in input order, so CSV and JSONL
+output is byte-identical to the in-memory run's, and Parquet holds the same table (the
+same bytes when the input fits one chunk). Quality signals need every text at once (near
+duplicates, leaks into val/test), so a streamed run refuses them: ``--no-quality``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator, Sequence
+
+from augment_core.agreement import TrainKeywords, key_agreement, member_agreement
+from augment_core.aliases import AliasTable
+from augment_core.dataset import (
+    SPLITS,
+    ColumnMapping,
+    Dataset,
+    Record,
+    RecordBuilder,
+    TableStream,
+    _binary,
+    _encoding,
+    csv_stream_tuples,
+    format_of,
+    is_empty_text,
+)
+from augment_core.errors import InputError
+from augment_core.io import arrow_column, open_input, write_rows_to
+from augment_core.pipeline import augment_records, check_run, output_columns
+from augment_core.splitting import check_ratios, iterative_stratify
+from augment_core.user_schema import OutputSchema, output_schema, provenance_of, user_rows
+
+DEFAULT_CHUNK_ROWS = 20_000
+"""Input rows per chunk: with 5 variants each, about 120,000 output rows (~100 MB) in flight."""
+QUALITY_REFUSED = (
+    "--runner stream cannot score quality (near duplicates and leaks into val/test need every text at once): "
+    "add --no-quality, or use --runner local"
+)
+
+Chunk = list[tuple[Any, ...]]
+
+
+class ChunkSource:
+    """A file's columns and its rows in chunks of tuples, read again from disk on every
+    :meth:`chunks` call (CSV and JSONL line by line, Parquet by record batch; a ``.json``
+    list of records has no streaming form and is read whole)."""
+
+    def __init__(self, path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        _refuse_hf_folder(self.path, "stream")
+        self.fmt = format_of(self.name)
+        self.chunk_rows = chunk_rows
+        self.columns: list[str] = []
+        if self.fmt == "csv":
+            self.columns, rows = self._csv()
+            del rows  # opened to check the header and the first row; closed when collected
+        elif self.fmt == "parquet":
+            self.columns = list(self._parquet().schema_arrow.names)
+        else:  # json(l): the columns are every key seen, in order, so one pass first
+            seen: dict[str, None] = {}
+            for chunk in self._records():
+                for rec in chunk:
+                    for key in rec:
+                        seen.setdefault(str(key), None)
+            self.columns = list(seen)
+
+    def chunks(self) -> Iterator[Chunk]:
+        if self.fmt == "csv":
+            yield from _batched(self._csv()[1], self.chunk_rows)
+        elif self.fmt == "parquet":
+            pf = self._parquet()
+            for batch in pf.iter_batches(batch_size=self.chunk_rows):
+                cols = [batch.column(c).to_pylist() for c in self.columns]
+                yield list(zip(*cols))
+        else:
+            cols = self.columns
+            for recs in self._records():
+                yield [tuple(r.get(c) for c in cols) for r in recs]
+
+    def _csv(self) -> tuple[list[str], Iterator[tuple[str, ...]]]:
+        fh = open_input(self.path, "file")
+        start = fh.read(4)
+        if not start.strip():
+            rest = fh.read(1 << 16)
+            if not (start + rest).strip():
+                fh.close()
+                raise InputError(f"{self.name} is empty")
+        fh.seek(0)
+        encoding, skip = _encoding(start)
+        if encoding != "utf-8":  # UTF-16/32 (spreadsheets' "Unicode text"): decoded whole, as in memory
+            data = fh.read()
+            fh.close()
+            table = TableStream(data, self.name, keep=1)
+            return table.columns, table.tuples()
+        head = fh.read(skip + 65536)[skip:].decode("utf-8", errors="ignore")
+        fh.seek(0)
+        text = io.TextIOWrapper(io.BufferedReader(_NulGuard(fh, self.name)), encoding="utf-8-sig", newline="")
+        columns, rows = csv_stream_tuples(text, head, self.name)
+        first = next(rows, None)
+        if first is None:
+            raise InputError(f"{self.name} has a header but no rows")
+
+        def all_rows() -> Iterator[tuple[str, ...]]:
+            yield first
+            yield from rows
+
+        gen = all_rows()
+        return columns, gen
+
+    def _parquet(self) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        fh = open_input(self.path, "file")
+        try:
+            return pq.ParquetFile(fh)
+        except (pa.ArrowException, OSError) as exc:
+            fh.close()
+            raise InputError(f"{self.name} is not a readable Parquet file ({exc})") from None
+
+    def _records(self) -> Iterator[list[dict[str, Any]]]:
+        if self.fmt == "json":
+            from augment_core.dataset import read_table
+
+            rows = list(read_table(self.path).rows)
+            for i in range(0, len(rows), self.chunk_rows):
+                yield rows[i : i + self.chunk_rows]
+            return
+        fh = open_input(self.path, "file")
+        text = io.TextIOWrapper(io.BufferedReader(_NulGuard(fh, self.name)), encoding="utf-8-sig", newline=None)
+        chunk: list[dict[str, Any]] = []
+        any_rows = False
+        try:
+            for line_no, line in enumerate(text, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{self.name}: line {line_no} is not valid JSON ({exc.msg})") from None
+                if not isinstance(rec, dict):
+                    raise InputError(f"{self.name}: expected a list of records (JSON objects)")
+                chunk.append({str(k): v for k, v in rec.items()})
+                any_rows = True
+                if len(chunk) >= self.chunk_rows:
+                    yield chunk
+                    chunk = []
+        except UnicodeDecodeError:
+            raise InputError(f"{self.name} is not UTF-8 text") from None
+        finally:
+            text.close()
+        if chunk:
+            yield chunk
+        if not any_rows:
+            raise InputError(f"{self.name} is empty")
+
+
+def _refuse_hf_folder(path: Path, runner: str) -> None:
+    """A Hugging Face dataset folder is read whole (``load_from_disk``): ``--runner local`` only."""
+    if path.is_dir() and not path.is_symlink():
+        from augment_core import hf
+
+        if hf.is_hf_folder(path):
+            raise InputError(f"--runner {runner} reads CSV, JSONL or Parquet files; the Hugging Face folder {path.name} "
+                             "is read by --runner local only")
+
+
+class _NulGuard(io.RawIOBase):
+    """A raw reader that refuses a NUL byte anywhere (as the in-memory reader does), as it
+    reads, naming its offset."""
+
+    def __init__(self, fh: IO[bytes], name: str) -> None:
+        self._fh = fh
+        self._name = name
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        data = self._fh.read(len(buf))
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise _binary(self._name, f"byte at offset {self._offset + nul}")
+        n = len(data)
+        buf[:n] = data
+        self._offset += n
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _batched(rows: Iterator[tuple[Any, ...]], n: int) -> Iterator[Chunk]:
+    chunk: Chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@dataclass
+class Keys:
+    """Pass 1: what the split and the checks need, and nothing of the texts."""
+
+    ids: list[str]
+    splits: list[str]
+    types: dict[str, Any] | None = None
+    """The Arrow type every Parquet row group gives each input column (the label column's
+    included), unified over the chunks."""
+
+
+def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[float], seed: int,
+              want_arrow: bool = False) -> Keys:
+    """Ids (checked), splits (given, or the seeded stratified split of the rest, as in memory)."""
+    ratios = check_ratios(ratios)
+    builder = RecordBuilder(source.columns, mapping)
+    ids: list[str] = []
+    labels: list[tuple[str, ...]] = []
+    given: list[str | None] = []
+    types: list[Any] = []
+    ncols = len(source.columns)
+    key = builder.key
+    i = 0
+    for chunk in source.chunks():
+        for row in chunk:
+            rid, labs, split = key(i, row)
+            i += 1
+            ids.append(rid)
+            labels.append(labs)
+            given.append(split)
+        if want_arrow:
+            types.append([arrow_column([row[j] for row in chunk]).type for j in range(ncols)])
+    builder.finish()
+    todo = [k for k, s in enumerate(given) if not s]
+    if todo:
+        chosen = iterative_stratify([labels[k] for k in todo], ratios, seed)
+        for k, c in zip(todo, chosen):
+            given[k] = SPLITS[c]
+    splits: list[str] = given  # type: ignore[assignment]
+    column_types = None
+    if want_arrow:
+        column_types = {c: _column_type([t[j] for t in types]) for j, c in enumerate(source.columns)}
+    return Keys(ids, splits, column_types)
+
+
+def _column_type(types: list[Any]) -> Any:
+    """One type for every chunk's cells of a column: the chunks' common type, Arrow's unification
+    of list types (``list<null>`` of empty lists beside ``list<string>``), else JSON text."""
+    import pyarrow as pa
+
+    known = [t for t in types if not pa.types.is_null(t)]
+    if not known:
+        return pa.null()
+    if all(t == known[0] for t in known):
+        return known[0]
+    if not all(pa.types.is_list(t) for t in known):
+        return pa.string()
+    try:
+        return pa.unify_schemas([pa.schema([("x", t)]) for t in known], promote_options="permissive").field("x").type
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.string()
+
+
+@dataclass(frozen=True)
+class WorkSpec:
+    """What a worker needs to turn a chunk of row tuples into results (sent once to each
+    worker process; the augmenters are built, and their models loaded, there)."""
+
+    columns: list[str]
+    mapping: ColumnMapping
+    tags: AliasTable
+    names: tuple[str, ...] = ()
+    settings: Any = None
+    keywords: TrainKeywords | None = None
+    n_per_original: int = 5
+    keep_original: bool = False
+    seed: int = 0
+    fmt: str = "csv"
+    arrow_schema: Any = None
+    """Parquet: the one Arrow schema of every row group (:func:`output_arrow_schema`)."""
+    formula_guard: bool = False
+    schema: OutputSchema | None = None
+    """The output's columns: the user's own, then provenance (:mod:`augment_core.user_schema`)."""
+
+
+_WORKER: dict[str, Any] = {}
+"""In a worker (or in-process): the spec, its record builder and its augmenters."""
+
+
+def _init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
+    if ignore_signals:  # the parent handles Ctrl-C and SIGTERM, and ends its workers
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _WORKER.clear()
+    _WORKER["spec"] = spec
+    if spec.keywords is not None:
+        from augment_core.registry import build_augmenters
+
+        augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords)
+        for a in augmenters:
+            if hasattr(a, "load"):
+                a.load()
+        _WORKER["augmenters"] = augmenters
+
+
+def _records(start: int, rows: Chunk, splits: list[str]) -> list[Record]:
+    spec: WorkSpec = _WORKER["spec"]
+    builder = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
+    return [builder.record(start + k, row, split) for k, (row, split) in enumerate(zip(rows, splits))]
+
+
+def _fit_task(start: int, rows: Chunk, splits: list[str]) -> list[tuple[list[Any], tuple[str, ...], bool]]:
+    """Pass 2 on one chunk: each train row's keyword matches, labels and whether its text is empty."""
+    find = _WORKER["spec"].tags.find
+    return [(find(r.text), r.labels, is_empty_text(r.text)) for r in _records(start, rows, splits) if r.split == "train"]
+
+
+@dataclass
+class ChunkOut:
+    """Pass 3 on one chunk: the encoded rows (bytes, or an Arrow table) and their counts."""
+
+    payload: Any
+    rows: int
+    generated: int
+    originals: int
+    guarded: int = 0
+    empty: list[str] = field(default_factory=list)
+    """Ids whose text is empty (not augmented: the CLI warns)."""
+
+
+def _augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
+    spec: WorkSpec = _WORKER["spec"]
+    augmenters = _WORKER["augmenters"]
+    records = _records(start, rows, splits)
+    empty_ids = [r.id for r in records if is_empty_text(r.text)]
+    empty = set(empty_ids)
+    text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
+    out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
+                          spec.seed, empty, text_indices=text_indices)
+    generated = sum(1 for r in out if r["augmenter"] != "original")
+    originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
+    schema = spec.schema
+    assert schema is not None
+    # the user's schema, shaped exactly as the in-memory run shapes it (parents are in this chunk)
+    chunk = Dataset(records=records, mapping=spec.mapping, empty_text_ids=empty_ids, columns=tuple(spec.columns))
+    shaped = list(user_rows(out, chunk, schema))
+    if spec.fmt == "parquet":
+        return ChunkOut(_arrow_table(shaped, spec.arrow_schema), len(out), generated, originals, 0, empty_ids)
+    buf = io.BytesIO()
+    guarded = write_rows_to(shaped, buf, spec.fmt, schema.columns, formula_guard=spec.formula_guard, header=False)
+    return ChunkOut(buf.getvalue(), len(out), generated, originals, guarded, empty_ids)
+
+
+def _arrow_table(rows: list[dict[str, Any]], schema: Any) -> Any:
+    """One row group under the run's one schema (:func:`output_arrow_schema`)."""
+    import pyarrow as pa
+
+    arrays = []
+    for f in schema:
+        values = [r.get(f.name) for r in rows]
+        col = arrow_column(values, None if pa.types.is_string(f.type) else f.type)
+        if col.type != f.type:
+            col = arrow_column(values, pa.string()) if pa.types.is_string(f.type) else col.cast(f.type)
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def output_arrow_schema(schema: OutputSchema, types: dict[str, Any], text_columns: Sequence[str]) -> Any:
+    """The Arrow schema of a chunked Parquet output: each input column with the type its
+    cells have over the whole input (``types``), text columns as strings (a variant's text
+    cells are strings), provenance columns as strings."""
+    import pyarrow as pa
+
+    fields = []
+    for c in schema.input_columns:
+        t = types.get(c, pa.null())
+        if c in text_columns and not pa.types.is_null(t):
+            t = pa.string()
+        fields.append((c, t))
+    fields += [(schema.name(p), pa.string()) for p in schema.provenance]
+    return pa.schema(fields)
+
+
+def run_schema(columns: Sequence[str], label_column: str, prefix: str | None) -> OutputSchema:
+    """The output schema of a chunked run (no quality columns): as the in-memory run's."""
+    return output_schema(columns, provenance_of(output_columns(label_column), label_column), prefix)
+
+
+class _Runner:
+    """Runs a task over chunks in order: in this process, or in ``workers`` spawned
+    processes with a few chunks in flight (so memory stays bounded); results come back in
+    input order. Any exception (Ctrl-C, SIGTERM included) ends the workers at once."""
+
+    def __init__(self, spec: WorkSpec, workers: int) -> None:
+        self.workers = workers
+        self._pool: Any = None
+        if workers > 1:
+            import multiprocessing
+
+            self._pool = multiprocessing.get_context("spawn").Pool(workers, _init_worker, (spec,))
+        else:
+            _init_worker(spec, ignore_signals=False)
+
+    def map(self, task: Callable[[int, Chunk, list[str]], Any], chunks: Iterator[Chunk],
+            splits: list[str]) -> Iterator[Any]:
+        start = 0
+        if self._pool is None:
+            for rows in chunks:
+                yield task(start, rows, splits[start : start + len(rows)])
+                start += len(rows)
+            return
+        from collections import deque
+
+        pending: deque[Any] = deque()
+        for rows in chunks:
+            pending.append(self._pool.apply_async(task, (start, rows, splits[start : start + len(rows)])))
+            start += len(rows)
+            if len(pending) >= 2 * self.workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+    def close(self, ok: bool) -> None:
+        if self._pool is not None:
+            if ok:
+                self._pool.close()
+            else:
+                self._pool.terminate()
+            self._pool.join()
+        _WORKER.clear()
+
+
+def fit_streamed(tags: AliasTable, results: Iterator[list[tuple[list[Any], tuple[str, ...], bool]]]) -> tuple[TrainKeywords, int]:
+    """:func:`augment_core.agreement.fit_to_train` over the train rows' matches as they
+    come (pass 2): per row only its keyword keys are kept (shared tuples), not its text.
+    Also counts the train rows with text (the run's progress total)."""
+    keyed: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+    with_text = 0
+
+    def matches() -> Iterator[Any]:
+        nonlocal with_text
+        for result in results:
+            for found, labels, empty in result:
+                keys = tuple(m.key for m in found)
+                keyed.append((shared.setdefault(keys, keys), labels))
+                with_text += not empty
+                yield found
+
+    fitted = tags.attested_by(matches())
+    by_member = member_agreement(fitted, [[_Key(k) for k in ks] for ks, _ in keyed], [lb for _, lb in keyed])  # type: ignore[misc]
+    return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted)), with_text
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """What :func:`member_agreement` reads of a match: its key."""
+
+    key: str
+
+
+@dataclass
+class StreamResult:
+    rows: int
+    generated: int
+    guarded: int
+    empty_text_ids: list[str]
+
+
+def default_workers(names: Sequence[str]) -> int:
+    """Processes for a streamed run unless ``--workers`` says otherwise: one. Measured on
+    2 shared cores, worker processes cost memory (a Python and a chunk in flight each) and
+    gained nothing; on idle cores ``--workers N`` spreads the fit and augment passes."""
+    return 1
+
+
+def run_streamed(
+    source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[float], seed: int, tags: AliasTable,
+    names: Sequence[str], settings: Any, out: IO[bytes], fmt: str, *, n_per_original: int,
+    keep_original: bool, formula_guard: bool = False, name: str = "the output", workers: int = 1,
+    progress: Callable[[str, int, int], None] | None = None, provenance_prefix: str | None = None,
+) -> StreamResult:
+    """The three passes (see the module's docstring), writing to ``out`` as it goes."""
+    keys = scan_keys(source, mapping, ratios, seed, want_arrow=fmt == "parquet")
+    check_run(keys.ids, names, mapping.label_column, n_per_original)
+    schema = run_schema(source.columns, mapping.label_column, provenance_prefix)
+    arrow_schema = output_arrow_schema(schema, keys.types, mapping.text_columns) if keys.types is not None else None
+    keys.ids = []  # the largest thing held: each later pass rebuilds the ids it needs
+    spec = WorkSpec(list(source.columns), mapping, tags)
+    runner = _Runner(spec, workers)
+    ok = False
+    try:
+        keywords, with_text = fit_streamed(tags, runner.map(_fit_task, source.chunks(), keys.splits))
+        ok = True
+    finally:
+        runner.close(ok)
+    spec = WorkSpec(list(source.columns), mapping, tags, tuple(names), settings, keywords, n_per_original,
+                    keep_original, seed, fmt, arrow_schema, formula_guard, schema)
+    if progress is not None:
+        progress("model", 0, 1)
+    runner = _Runner(spec, workers)
+    total, done = with_text * len(names), 0
+    columns = schema.columns
+    rows = generated = guarded = 0
+    writer: Any = None
+    empty_ids: list[str] = []
+    ok = False
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            writer = pq.ParquetWriter(out, arrow_schema)
+        else:
+            guarded += write_rows_to([], out, fmt, columns, formula_guard=formula_guard, name=name)
+        for chunk in runner.map(_augment_task, source.chunks(), keys.splits):
+            if fmt == "parquet":
+                if chunk.rows:
+                    writer.write_table(chunk.payload)
+            else:
+                _write(out, chunk.payload, name)
+            rows += chunk.rows
+            generated += chunk.generated
+            guarded += chunk.guarded
+            empty_ids += chunk.empty
+            done += chunk.originals * len(names)
+            if progress is not None:
+                progress("generate", done, total)
+        if writer is not None:
+            if not rows:  # no rows at all: an empty table, as the in-memory run writes
+                import pyarrow as pa
+
+                writer.write_table(pa.Table.from_pylist([], schema=arrow_schema))
+            writer.close()
+        ok = True
+    finally:
+        runner.close(ok)
+    return StreamResult(rows, generated, guarded, empty_ids)
+
+
+def _write(out: IO[bytes], data: bytes, name: str) -> None:
+    try:
+        out.write(data)
+    except OSError as exc:
+        raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) -> int:
+    """``augment --runner stream``: the CLI's in-memory path, chunk by chunk (same checks,
+    same atomic output, same closing line)."""
+    import sys
+    import time
+
+    from augment_core.cli import augmenter_settings, column_mapping, load_tags, progress_bars
+    from augment_core.io import open_output, output_format
+
+    if not args.no_quality:
+        raise InputError(QUALITY_REFUSED)
+    fmt = args.format if args.format is not None else output_format(args.output)
+    if fmt == "hf":
+        raise InputError("--runner stream cannot write --format hf (a DatasetDict is built in memory): "
+                         "use --runner local, or stream to .parquet")
+    inputs = [("input", args.input), ("tags file", args.tags)]
+    settings = augmenter_settings(args)
+    started = time.perf_counter()
+    with open_output(args.output, inputs) as out:
+        source = ChunkSource(args.input, args.chunk_rows)
+        tags = load_tags(args.tags)
+        with progress_bars() as progress:
+            result = run_streamed(
+                source, column_mapping(args), ratios, args.seed, tags, names, settings, out, fmt,
+                n_per_original=args.n_per_original, keep_original=args.keep_original,
+                formula_guard=args.csv_formula_guard, name=args.output,
+                workers=args.workers or default_workers(names), progress=progress,
+                provenance_prefix=args.provenance_prefix,
+            )
+    if result.empty_text_ids:
+        ids = result.empty_text_ids
+        shown = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
+        print(f"warning: {len(ids)} rows have empty text and are not augmented (ids: {shown})", file=sys.stderr)
+    guard_note = f"; the formula guard prefixed {result.guarded} cells with '" if args.csv_formula_guard else ""
+    print(f"wrote {result.rows} rows ({result.generated} generated) to {args.output} in "
+          f"{time.perf_counter() - started:.1f}s{guard_note}", file=sys.stderr)
+    return 0

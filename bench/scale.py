@@ -1,0 +1,134 @@
+"""Beyond one machine: the runners side by side (issue 10).
+
+Writes the bundled sample repeated with fresh ids (100k and, with ``--big``, 1M rows) under
+a temporary folder and times whole ``python -m augment_core augment`` processes, alias swap,
+5 per original, originals kept, to Parquet:
+
+* ``--runner local`` (in memory) against ``--runner stream`` (1 and the default number of
+  worker processes);
+* ``--runner ray`` on a local Ray started by the process (1 and 2 workers), whose start-up
+  and driver passes are part of the figure;
+* the contextual augmenter's throughput per worker: ``--runner stream --workers 1`` with a
+  model of ``distilbert-base-uncased``'s shape (random weights, no download, as in
+  ``bench/contextual.py``) on the first ``--contextual-rows`` rows.
+
+Peak RSS is the largest sum of the resident memory of the process and all its children
+(worker processes, Ray's raylet and workers), sampled every 50 ms from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARGS = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
+        "--no-quality", "--keep-original", "--n-per-original", "5", "--seed", "42"]
+
+
+def write_input(path: Path, n: int) -> None:
+    rows = list(csv.reader((ROOT / "data" / "projects.csv").open(encoding="utf-8", newline="")))
+    header, body = rows[0], rows[1:]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        for k in range(n):
+            r = body[k % len(body)]
+            w.writerow([str(k + 1), *r[1:]])
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and every descendant."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "augment_core", "augment", *argv], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    err = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err}")
+    return seconds, peak, err.strip().splitlines()[-1] if err.strip() else ""
+
+
+def build_model(directory: Path) -> str:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from contextual import build_model as build
+
+    return build(directory)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--big", action="store_true", help="also 1,000,000 rows (local in memory needs several GB)")
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
+    parser.add_argument("--contextual-rows", type=int, default=256, help="rows for the contextual throughput (0: skip)")
+    opts = parser.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_ADDRESS": ""}
+    sizes = [100_000] + ([1_000_000] if opts.big else [])
+    print("| runner | rows in | rows out | seconds | input rows/s | peak RSS (tree) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory(prefix="augment-scale-") as tmp:
+        folder = Path(tmp)
+        for n in sizes:
+            src = folder / f"in{n}.csv"
+            write_input(src, n)
+            cases: list[tuple[str, list[str]]] = [
+                ("local (in memory)", ["--runner", "local"]),
+                ("stream, 1 process (default)", ["--runner", "stream"]),
+                ("stream, 2 worker processes", ["--runner", "stream", "--workers", "2"]),
+            ]
+            if not opts.no_ray and n <= 100_000:
+                cases += [("ray local, 1 worker", ["--runner", "ray", "--workers", "1"]),
+                          ("ray local, 2 workers", ["--runner", "ray", "--workers", "2"])]
+            for label, extra in cases:
+                out = folder / ("run" if "ray" in extra else "out.parquet")
+                seconds, peak, line = timed([str(src), *ARGS, *extra, "--output", str(out)], env)
+                rows_out = line.split(" rows", 1)[0].replace("wrote ", "")
+                print(f"| {label} | {n:,} | {int(rows_out):,} | {seconds:.1f} | {n / seconds:,.0f} | "
+                      f"{peak / 2**20:,.0f} MiB |", flush=True)
+                if out.is_dir():
+                    import shutil
+
+                    shutil.rmtree(out)
+                else:
+                    out.unlink()
+        if opts.contextual_rows:
+            model = build_model(folder / "model")
+            src = folder / "ctx.csv"
+            write_input(src, opts.contextual_rows)
+            argv = [str(src), *ARGS, "--augmenter", "contextual_substitute", "--model", model, "--device", "cpu",
+                    "--n-per-original", "1", "--runner", "stream", "--workers", "1", "--output", str(folder / "c.parquet")]
+            seconds, peak, line = timed(argv, env)
+            train = int(opts.contextual_rows * 0.7)
+            print(f"\ncontextual_substitute, one worker (CPU, {os.cpu_count()} cores, distilbert-base shape): "
+                  f"{opts.contextual_rows} rows ({train} train, 1 variant each) in {seconds:.1f} s whole process "
+                  f"= {train / seconds:.1f} variants/s; peak RSS {peak / 2**20:,.0f} MiB ({line})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

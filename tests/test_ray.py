@@ -1,0 +1,139 @@
+"""Issue 10, points 2 and 3: ``--runner ray`` on a local Ray (2 CPUs, no dashboard, one per
+test session) gives the local runner's rows, and survives a worker killed mid-run."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from augment_core.cli import main
+
+ray = pytest.importorskip("ray")
+
+from test_bad_inputs import sample_rows  # noqa: E402
+
+BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
+        "--no-quality", "--keep-original", "--seed", "5", "--chunk-rows", "60"]
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    from augment_core.ray_runner import ray_init_kwargs
+
+    ray.init(num_cpus=2, **ray_init_kwargs())
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, Path]:
+    import csv
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path_factory.mktemp("ray-in")
+    data = sample_rows(240)
+    (folder / "in.csv").write_bytes(data)
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    for r in rows:
+        r["tags"] = json.loads(r["tags"])
+    (folder / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pq.write_table(pa.Table.from_pylist(rows), folder / "in.parquet")
+    return {ext: folder / f"in.{ext}" for ext in ("csv", "jsonl", "parquet")}
+
+
+def _by_id(row: dict) -> str:
+    """A row's own id: the provenance ``aug_id`` (the input has an ``id`` column, which a
+    variant copies from its parent: see augment_core.user_schema)."""
+    return row["aug_id"]
+
+
+def shards(folder: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    rows = [r for f in sorted(folder.glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return sorted(rows, key=_by_id)
+
+
+def local_rows(src: Path, tmp: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    assert main(["augment", str(src), *BASE, "--output", str(tmp / "local.parquet")]) == 0
+    return sorted(pq.read_table(tmp / "local.parquet").to_pylist(), key=_by_id)
+
+
+@pytest.mark.parametrize("source", ["csv", "jsonl", "parquet"])
+def test_ray_rows_sorted_by_id_are_the_local_rows(local_ray, inputs, tmp_path, source):
+    out = tmp_path / "run"
+    assert main(["augment", str(inputs[source]), *BASE, "--runner", "ray", "--output", str(out)]) == 0
+    expected = local_rows(inputs[source], tmp_path)
+    assert shards(out) == expected
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["rows"] == len(expected) and manifest["runner"] == "ray"
+    assert sorted(manifest["files"]) == sorted(p.name for p in out.glob("*.parquet"))
+    assert not list(tmp_path.glob(".run.*"))  # written beside, renamed into place
+
+
+def _kill_once(marker: Path, ids: list[str]) -> None:
+    """In a worker: the first batch holding row 5 kills its own process (SIGKILL), once."""
+    if "5" in ids and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_killed_worker_is_retried_and_the_output_is_complete(local_ray, inputs, tmp_path):
+    from ray import cloudpickle  # Ray serialises with its own copy
+
+    from augment_core.cli import build_parser
+    from augment_core.ray_runner import run_ray
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    marker = tmp_path / "killed"
+    out = tmp_path / "run"
+    args = build_parser().parse_args(["augment", str(inputs["csv"]), *BASE, "--runner", "ray", "--output", str(out)])
+    try:
+        assert run_ray(args, ["alias_swap"], (0.7, 0.15, 0.15), hook=functools.partial(_kill_once, marker)) == 0
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert marker.exists(), "no worker was killed"
+    assert shards(out) == local_rows(inputs["csv"], tmp_path)
+
+
+@pytest.mark.parametrize("extra,message", [
+    ([], "--runner ray cannot score quality"),
+    (["--no-quality", "--id-column", ""], "--runner ray needs --id-column"),
+    (["--no-quality", "--format", "hf"], "--runner ray writes a folder of Parquet shards, not --format hf"),
+    (["--no-quality", "--format", "jsonl"], "--runner ray writes a folder of Parquet shards, not --format jsonl"),
+])
+def test_ray_refusals_are_one_line(tmp_path, inputs, capsys, extra, message):
+    argv = ["augment", str(inputs["csv"]), "--text-column", "title", "--label-column", "tags", *extra,
+            "--runner", "ray", "--output", str(tmp_path / "run")]
+    if "--id-column" not in extra:
+        argv += ["--id-column", "id"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_contextual_on_an_actor_pool_gives_the_local_rows(local_ray, inputs, tmp_path, tiny_mlm):
+    import pyarrow.parquet as pq
+
+    few = tmp_path / "few.csv"  # 40 rows: an actor loads torch and the model
+    few.write_text("".join(inputs["csv"].read_text(encoding="utf-8").splitlines(keepends=True)[:41]), encoding="utf-8")
+    argv = ["augment", str(few), *BASE, "--augmenter", "contextual_substitute", "--model", tiny_mlm, "--device", "cpu",
+            "--precision", "fp32", "--n-per-original", "2", "--chunk-rows", "15"]
+    assert main([*argv, "--output", str(tmp_path / "local.parquet")]) == 0
+    assert main([*argv, "--runner", "ray", "--workers", "1", "--output", str(tmp_path / "run")]) == 0
+    expected = sorted(pq.read_table(tmp_path / "local.parquet").to_pylist(), key=_by_id)
+    assert any(r["aug_augmenter"] == "contextual_substitute" for r in expected)
+    assert shards(tmp_path / "run") == expected
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["ray"]["workers"] == 1

@@ -1,0 +1,275 @@
+"""Issue 10, point 1: ``--runner stream`` reads, augments and writes in chunks, and its
+output is the in-memory run's, byte for byte, with every guarantee of the CLI kept."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_bad_inputs import REFUSED, ROOT, cli, sample_rows, snapshot
+
+from augment_core.cli import main
+
+BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
+        "--no-quality", "--keep-original", "--seed", "5"]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, Path]:
+    """The same 400 sample rows as CSV, JSONL (labels as JSON lists) and Parquet."""
+    folder = tmp_path_factory.mktemp("stream-in")
+    data = sample_rows(400)
+    (folder / "in.csv").write_bytes(data)
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    for r in rows:
+        r["tags"] = json.loads(r["tags"])
+    (folder / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), folder / "in.parquet")
+    return {ext: folder / f"in.{ext}" for ext in ("csv", "jsonl", "parquet")}
+
+
+def run(src: Path, out: Path, *extra: str) -> bytes:
+    assert main(["augment", str(src), *BASE, *extra, "--output", str(out)]) == 0
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+@pytest.mark.parametrize("source", ["csv", "jsonl", "parquet"])
+def test_streamed_output_is_byte_identical_to_in_memory(inputs, tmp_path, source, fmt):
+    expected = run(inputs[source], tmp_path / f"mem.{fmt}")
+    # one chunk: the same bytes for every format (Parquet: one row group, as in memory)
+    assert run(inputs[source], tmp_path / f"one.{fmt}", "--runner", "stream", "--workers", "1") == expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_many_small_chunks_and_workers_give_the_same_bytes(inputs, tmp_path, fmt, workers):
+    expected = run(inputs["csv"], tmp_path / f"mem.{fmt}")
+    got = run(inputs["csv"], tmp_path / f"s.{fmt}", "--runner", "stream", "--chunk-rows", "37", "--workers", workers)
+    assert got == expected
+
+
+def test_parquet_in_many_row_groups_holds_the_same_table(inputs, tmp_path):
+    import pyarrow.parquet as pq
+
+    run(inputs["jsonl"], tmp_path / "mem.parquet")
+    run(inputs["jsonl"], tmp_path / "s.parquet", "--runner", "stream", "--chunk-rows", "50", "--workers", "2")
+    mem, streamed = pq.read_table(tmp_path / "mem.parquet"), pq.ParquetFile(tmp_path / "s.parquet")
+    assert streamed.metadata.num_row_groups == 8  # 400 rows in chunks of 50: written as they came
+    assert streamed.read().equals(mem)
+
+
+def test_split_column_and_empty_texts_as_in_memory(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("id,text,tags,split\n1,a gan paper,gan,train\n2,,nlp,train\n3,nlp with transformers,nlp,val\n"
+                   "4,cv and gans,computer-vision,dev\n", encoding="utf-8")
+    argv = ["--text-column", "text", "--label-column", "tags", "--split-column", "split", "--id-column", "id",
+            "--no-quality", "--keep-original"]
+    mem = cli(str(src), *argv, "--output", str(tmp_path / "mem.csv"))
+    streamed = cli(str(src), *argv, "--runner", "stream", "--output", str(tmp_path / "s.csv"))
+    assert mem.returncode == streamed.returncode == 0, streamed.stderr
+    assert (tmp_path / "mem.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()
+    assert "1 rows have empty text" in streamed.stderr and "(ids: 2)" in streamed.stderr
+
+
+def test_quality_is_refused_in_one_line(inputs, tmp_path):
+    before = snapshot(tmp_path)
+    argv = [a for a in BASE if a != "--no-quality"]
+    result = cli(str(inputs["csv"]), *argv, "--runner", "stream", "--output", str(tmp_path / "o.csv"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "--runner stream cannot score quality" in result.stderr and "--no-quality" in result.stderr
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_streamed_bad_input_is_refused_like_in_memory(tmp_path, case):
+    setup, message = REFUSED[case]
+    args = [*setup(tmp_path), "--runner", "stream"]
+    before = snapshot(tmp_path)
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr and message in result.stderr, result.stderr
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"id,text,tags\n1,a,b\n1,c,d\n", "appears more than once"),
+    (b"id,text,tags\n", "has a header but no rows"),
+    (b"", "is empty"),
+    (b"id,text,tags\n1,\"open quote,b\n", "not valid CSV"),
+    (b"id,text,tags\n1,caf\xe9,b\n", "not UTF-8"),
+])
+def test_streamed_reader_refuses_what_the_reader_refuses(tmp_path, body, message):
+    src = tmp_path / "in.csv"
+    src.write_bytes(body)
+    args = [str(src), "--text-column", "text", "--label-column", "tags", "--id-column", "id", "--no-quality"]
+    for runner in ("local", "stream"):
+        result = cli(*args, "--runner", runner, "--output", str(tmp_path / "o.csv"))
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("runner", ["local", "stream"])
+def test_alias_swap_run_imports_neither_torch_nor_pandas_nor_ray(inputs, tmp_path, runner):
+    code = (
+        "import sys; from augment_core.cli import main; "
+        f"rc = main(['augment', {str(inputs['csv'])!r}, *{BASE!r}, '--runner', {runner!r}, '--workers', '1', "
+        f"'--output', {str(tmp_path / 'o.csv')!r}]); "
+        "heavy = [m for m in ('torch', 'transformers', 'pandas', 'ray') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if rc or heavy else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_ends_the_workers_and_leaves_no_temp_file(tmp_path, sig):
+    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
+    src = tmp_path / "big.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(rows[0])
+        for k in range(10):
+            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    out = tmp_path / "out.csv"
+    out.write_bytes(b"the previous output\n")
+    before = snapshot(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "augment_core", "augment", str(src), *BASE, "--runner", "stream", "--workers", "2",
+         "--chunk-rows", "500", "--output", str(out)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        tmp = []
+        while not tmp or tmp[0].stat().st_size == 0:  # rows are being written
+            tmp = list(tmp_path.glob(".out.csv.*.tmp"))
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no rows written within 60 s"
+            time.sleep(0.002)
+        children = _children(proc.pid)
+        assert children, "the workers run in their own processes"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + sig, err
+    assert err.count("\n") == 1 and "Traceback" not in err and "no output written" in err, err
+    assert snapshot(tmp_path) == before
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in children):
+        assert time.monotonic() < deadline, "worker processes outlived the run"
+        time.sleep(0.01)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids = (task / "children").read_text().split()
+        out += [int(k) for k in kids]
+    return out
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def test_formula_guard_streamed_gives_the_same_bytes_and_count(tmp_path):
+    from test_bad_inputs import SIMPLE, simple_csv
+
+    cells = ["=HYPERLINK(\"http://x\")", "+1", "-2 gan", "@SUM(A1)", "\tgan", "plain gan"]
+    src = tmp_path / "f.csv"
+    src.write_bytes(simple_csv(*[(str(i), c, "gan") for i, c in enumerate(cells, 1)]))
+    argv = [str(src), *SIMPLE, "--keep-original", "--csv-formula-guard"]
+    mem = cli(*argv, "--output", str(tmp_path / "mem.csv"))
+    streamed = cli(*argv, "--runner", "stream", "--chunk-rows", "2", "--output", str(tmp_path / "s.csv"))
+    assert mem.returncode == streamed.returncode == 0, streamed.stderr
+    assert (tmp_path / "mem.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()
+    count = mem.stderr.split("prefixed ")[1].split(" cells")[0]
+    assert f"prefixed {count} cells" in streamed.stderr
+
+
+def test_utf16_csv_streamed_as_in_memory(tmp_path):
+    src = tmp_path / "u16.csv"
+    src.write_bytes("id\ttext\ttags\n1\ta gan paper\tgan\n2\tnlp with transformers\tnlp\n".encode("utf-16"))
+    argv = [str(src), "--text-column", "text", "--label-column", "tags", "--id-column", "id", "--no-quality",
+            "--keep-original", "--split-ratios", "1,0,0"]
+    mem = cli(*argv, "--output", str(tmp_path / "mem.jsonl"))
+    streamed = cli(*argv, "--runner", "stream", "--output", str(tmp_path / "s.jsonl"))
+    assert mem.returncode == streamed.returncode == 0, streamed.stderr
+    assert (tmp_path / "mem.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
+
+
+def test_hf_format_is_refused_in_one_line(inputs, tmp_path):
+    """Issue 9 x issue 10: a DatasetDict is built in memory; the streamed run says so."""
+    before = snapshot(tmp_path)
+    result = cli(str(inputs["csv"]), *BASE, "--runner", "stream", "--format", "hf", "--output", str(tmp_path / "ds"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "--runner stream cannot write --format hf" in result.stderr
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_user_schema_prefix_and_exact_text_streamed_as_in_memory(tmp_path, fmt):
+    """The user's columns (an extra one, one named like a provenance column), texts kept
+    exactly as read (spaces, tabs, a whitespace-only row), a keyword across the joiner, an
+    explicit --provenance-prefix: the streamed run writes the in-memory run's bytes."""
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "key,title,description,tags,text,notes\n"
+        "1,  Learning  computer,vision with GANs ,computer-vision,x,keep me\n"
+        "2, ,\t,natural-language-processing,y,\n"
+        "3,nlp for cv, a gan paper,natural-language-processing,z,n3\n"
+        "4,gan\tand nlp,computer vision,generative-adversarial-networks,w,n4\n"
+        "5,cv,nlp,computer-vision,v,n5\n",
+        encoding="utf-8")
+    argv = [str(src), "--text-column", "title", "--text-column", "description", "--label-column", "tags",
+            "--id-column", "key", "--no-quality", "--keep-original", "--split-ratios", "1,0,0"]
+    for prefix in ([], ["--provenance-prefix", "p_"]):
+        mem = cli(*argv, *prefix, "--output", str(tmp_path / f"mem.{fmt}"))
+        streamed = cli(*argv, *prefix, "--runner", "stream", "--chunk-rows", "2", "--output", str(tmp_path / f"s.{fmt}"))
+        assert mem.returncode == streamed.returncode == 0, streamed.stderr
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(tmp_path / f"mem.{fmt}")
+            assert pq.read_table(tmp_path / f"s.{fmt}").equals(table)
+            want = "p_" if prefix else "aug_"
+            assert table.column_names[:6] == ["key", "title", "description", "tags", "text", "notes"]
+            assert table.column_names[6] == f"{want}id"
+        else:
+            assert (tmp_path / f"mem.{fmt}").read_bytes() == (tmp_path / f"s.{fmt}").read_bytes()
+        assert "1 rows have empty text" in streamed.stderr and "(ids: 2)" in streamed.stderr, streamed.stderr
+
+
+@pytest.mark.parametrize("runner", ["stream", "ray"])
+def test_a_hugging_face_folder_input_is_refused_by_the_chunked_runners(tmp_path, runner):
+    src = tmp_path / "in.csv"
+    src.write_bytes(sample_rows(20))
+    argv = ["--text-column", "title", "--label-column", "tags", "--id-column", "id", "--no-quality"]
+    made = cli(str(src), *argv, "--format", "hf", "--output", str(tmp_path / "ds"))
+    assert made.returncode == 0, made.stderr
+    before = snapshot(tmp_path)
+    result = cli(str(tmp_path / "ds"), *argv, "--split-column", "split", "--runner", runner,
+                 "--output", str(tmp_path / ("o.csv" if runner == "stream" else "run")))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "is read by --runner local only" in result.stderr
+    assert snapshot(tmp_path) == before
