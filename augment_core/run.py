@@ -57,12 +57,17 @@ def augment(
     seed: int,
     quality: QualitySettings | None = QualitySettings(),
     progress: PhaseProgress | None = None,
+    keywords: TrainKeywords | None = None,
 ) -> RunOutput:
+    """``keywords``: ``tags`` already fitted to this dataset's train split (the app caches
+    that fit), so the run does not fit it again."""
+
     def report(phase: str, done: int, total: int) -> None:
         if progress is not None:
             progress(phase, done, total)
 
-    keywords = fit_to_train(tags, dataset)
+    if keywords is None:
+        keywords = fit_to_train(tags, dataset)
     augmenters = build_augmenters(names, settings, keywords)
     loaders = [a for a in augmenters if hasattr(a, "load")]
     if loaders:

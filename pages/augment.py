@@ -136,7 +136,8 @@ def run_with_progress() -> tuple[Any, list[str]]:
     bar = st.progress(0.0, text="Starting…")
     clock = PhaseClock()
     worker = Worker(
-        clock, dataset=dataset, tags=common.load_aliases(store, hash), names=chosen, settings=settings,
+        clock, dataset=dataset, tags=common.load_aliases(store, hash), keywords=common.load_train_keywords(store, hash),
+        names=chosen, settings=settings,
         n_per_original=int(n_per_original), keep_original=bool(keep_original), seed=int(seed),
         quality=QualitySettings() if score else None,
     )

@@ -99,3 +99,16 @@ def test_a_runs_params_give_back_its_settings(dataset, alias_table):
         2, 0.4, 0.2, 7, ("gpu",))
     assert (settings.engine, settings.model) == ("native", "some/model")
     assert settings_from_params([]) == ([], AugmenterSettings())
+
+
+def test_a_fitted_table_given_is_used_as_it_is(dataset, alias_table):
+    """The app passes its cached fit: the run must use it, not fit the tags again."""
+    from augment_core.agreement import fit_to_train
+    from augment_core.aliases import build_alias_table
+
+    nothing = fit_to_train(build_alias_table([("nothing-here", [])]), dataset)  # no alias to swap
+    out = augment(dataset, alias_table, ["alias_swap"], AugmenterSettings(), n_per_original=2, keep_original=False,
+                  seed=0, quality=None, keywords=nothing)
+    assert out.keywords is nothing and out.params["variants"] == 0
+    assert augment(dataset, alias_table, ["alias_swap"], AugmenterSettings(), n_per_original=2, keep_original=False,
+                   seed=0, quality=None).params["variants"] > 0

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from augment_core.agreement import MIN_SUPPORT
 from augment_core.aliases import normalize_key
 from augment_core.changes import changes_from_json
 
@@ -69,8 +70,6 @@ def agreement_of(changes: Any) -> tuple[float | None, int | None]:
     """The lowest keyword agreement among a variant's alias swaps that have the support to
     judge (see :mod:`augment_core.agreement`), with its support; else of any swap; (None,
     None) for a variant without recorded agreement."""
-    from augment_core.agreement import MIN_SUPPORT
-
     known = [(ch.agreement, ch.support) for ch in _parsed(changes) if ch.agreement is not None and ch.support]
     judged = [k for k in known if k[1] >= MIN_SUPPORT] or known
     return min(judged) if judged else (None, None)
@@ -285,8 +284,6 @@ def rules_by_agreement(counts: Mapping[str, int], agreement: Mapping[str, tuple[
     """Alias rules, the least agreeing keyword first (a reviewer starts with the risky
     ones), then the most frequent: first those with the support to judge, then those
     whose keyword is in too few train rows, then those without a recorded agreement."""
-    from augment_core.agreement import MIN_SUPPORT
-
     def key(r: str) -> tuple[bool, bool, float, int, str]:
         a = agreement.get(r)
         return (a is None, a is not None and a[1] < MIN_SUPPORT, a[0] if a else 2.0, -counts[r], r)
