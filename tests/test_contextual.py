@@ -185,3 +185,26 @@ def test_nlpaug_output_is_cleaned_to_whole_word_edits():
     assert align("Basics in TF2.0 now", "basics in tf3 . 0 now") is None  # no part of TF2.0 replaced
     swapped = align("Basics in TF2.0 now", "lessons in tf2 . 0 now")
     assert swapped is not None and swapped.text == "Lessons in TF2.0 now"  # the replaced word's case
+
+
+def test_nlpaug_engine_loads_the_checkpoint_once(tiny_mlm, alias_table, monkeypatch):
+    """The head check and nlpaug share one load: a DistilBERT checkpoint read twice costs a
+    second or two and its memory again on every run."""
+    import transformers
+
+    from augment_core.models import clear_caches
+
+    loads: list[str] = []
+    real = transformers.AutoModelForMaskedLM.from_pretrained.__func__  # type: ignore[attr-defined]
+
+    def counting(cls, *args, **kwargs):
+        loads.append(str(args[0] if args else kwargs.get("pretrained_model_name_or_path")))
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoModelForMaskedLM, "from_pretrained", classmethod(counting))
+    clear_caches()
+    aug = make_contextual("substitute", engine="nlpaug", model=tiny_mlm, device="cpu", protected_table=alias_table)
+    aug.load()
+    out = aug.generate([TEXT], ["1"], 1, 0)[0]
+    assert out and out[0].text != TEXT
+    assert len(loads) == 1, loads

@@ -47,6 +47,40 @@ def _model_type(config_type: str) -> str:
     return "bert"  # bert, distilbert (its own path is broken in 1.1.11), squeezebert, electra
 
 
+def _nlpaug_model(mlm: Any, model_type: str, top_k: int, batch_size: int) -> Any:
+    """nlpaug's own model class (``Bert`` or ``Roberta``: the two its word augmenter drives)
+    around the model our loader already loaded and checked: built the usual way, it would
+    load the checkpoint a second time."""
+    import nlpaug.model.lang_models as nml
+    from nlpaug.model.lang_models import LanguageModels
+
+    if model_type not in ("bert", "roberta"):
+        raise ModelUnavailable(f"nlpaug's contextual augmenter drives BERT- and RoBERTa-type models, not {model_type!r}")
+    cls = nml.Roberta if model_type == "roberta" else nml.Bert
+    model = cls.__new__(cls)
+    LanguageModels.__init__(model, mlm.device, temperature=1.0, top_k=top_k, top_p=None, batch_size=batch_size, silence=True)
+    model.model_path = mlm.source
+    model.tokenizer = mlm.tokenizer
+    model.mask_id = model.token2id(cls.MASK_TOKEN)
+    model.pad_id = model.token2id(cls.PAD_TOKEN)
+    model.model = mlm.model
+    return model
+
+
+def _preloaded(base: type) -> type:
+    """``ContextualWordEmbsAug`` taking its language model instead of loading one."""
+
+    class Preloaded(base):
+        def __init__(self, lm: Any, **kwargs: Any) -> None:
+            self._lm = lm
+            super().__init__(**kwargs)
+
+        def get_model(self, *args: Any, **kwargs: Any) -> Any:
+            return self._lm
+
+    return Preloaded
+
+
 class NlpaugContextual(ContextualSettings):
     """nlpaug ``ContextualWordEmbsAug`` with protected words, seeds and change spans."""
 
@@ -67,35 +101,34 @@ class NlpaugContextual(ContextualSettings):
     def _ensure(self) -> Any:
         if self._aug is not None:
             return self._aug
-        from transformers import AutoConfig
+        from augment_core.models import _quiet_transformers, load_masked_lm
 
-        from augment_core.models import _quiet_transformers, check_masked_lm, probe_model, resolve_device
-
-        # Probe through our loader first: a bad path, an offline hub name or a checkpoint
-        # without a masked-LM head then fails with our one-line message, not nlpaug's
-        # traceback or nonsense output.
-        model_path = probe_model(self.model_name)
-        check_masked_lm(model_path)
-        config_type = getattr(AutoConfig.from_pretrained(model_path), "model_type", "bert")
-        device = resolve_device(self.device)
+        # Our loader first: a bad path, an offline hub name or a checkpoint without a
+        # masked-LM head then fails with our one-line message, not nlpaug's traceback or
+        # nonsense output; and nlpaug is handed the model it loaded, not a second copy.
+        mlm = load_masked_lm(self.model_name, self.device)
+        model_type = _model_type(getattr(mlm.model.config, "model_type", "bert"))
         try:
             import nlpaug.augmenter.word as naw
         except ImportError:
             raise ModelUnavailable("the nlpaug engine needs the nlpaug package (pip install nlpaug==1.1.11); use --engine native") from None
         try:
             with _quiet_transformers():
-                self._aug = naw.ContextualWordEmbsAug(
-                    model_path=model_path,
-                    model_type=_model_type(config_type),
+                self._aug = _preloaded(naw.ContextualWordEmbsAug)(
+                    _nlpaug_model(mlm, model_type, top_k=self.top_k, batch_size=self.batch_size),
+                    model_path=mlm.source,
+                    model_type=model_type,
                     action=self.action,
                     top_k=self.top_k,
                     aug_p=self.aug_p,
                     aug_max=self.aug_max if self.aug_max is not None else 10,
-                    device=device,
+                    device=mlm.device,
                     batch_size=self.batch_size,
                 )
+        except ModelUnavailable:
+            raise
         except Exception as exc:  # noqa: BLE001
-            raise ModelUnavailable(f"nlpaug could not load {model_path!r}: {' '.join(str(exc).split())[:200]}") from None
+            raise ModelUnavailable(f"nlpaug could not use {mlm.source!r}: {' '.join(str(exc).split())[:200]}") from None
         return self._aug
 
     def _set_stopwords(self, aug: Any, words: list[str]) -> None:
