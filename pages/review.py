@@ -29,6 +29,7 @@ from augment_core.highlight import (
     variant_html,
 )
 from augment_core.review import filters as review
+from augment_core.review import reviewers
 from augment_core.review.candidates import CandidateRow
 
 GROUPS_PER_PAGE = 20
@@ -123,8 +124,50 @@ flt = review.Filter(
 
 
 
+# --- several reviewers (shown only once someone else has decided on this dataset) -----------
+
+TEAM: dict = {"by_reviewer": {}}
+"""This run's decisions of every reviewer (read in :func:`_team_view`), for the rows' meta line."""
+ANYONE = "anyone"
+
+
+def _team_view() -> frozenset[str] | None:
+    """With other reviewers' decisions on the dataset: the conflicts count, each pair's
+    agreement (Cohen's kappa) and the reviewer and conflicts filters; the keys those filters
+    keep (None: all). Alone: nothing shown, None."""
+    me = common.reviewer()
+    by_reviewer = store.decisions_by_reviewer(hash)
+    TEAM["by_reviewer"] = by_reviewer
+    if not reviewers.is_team(by_reviewer, me):
+        TEAM["by_reviewer"] = {}
+        return None
+    names = reviewers.reviewers_of(by_reviewer)
+    conflicts = reviewers.conflicts(by_reviewer)
+    pairs = reviewers.pairwise_agreement(by_reviewer)
+    c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
+    by = c1.selectbox("Decided by", [ANYONE, *names], key="review_decided_by",
+                      help="Only the variants this reviewer decided (the status and buttons stay your own decisions).")
+    only_conflicts = c2.toggle(f"Conflicts only ({len(conflicts):,})", key="review_conflicts_only",
+                               help="Only the variants reviewers decided differently.")
+    m = c3.columns(min(len(pairs), 3) + 1)
+    m[0].metric("Conflicts", f"{len(conflicts):,}", help="Variants reviewers decided differently.")
+    for col, pair in zip(m[1:], pairs):
+        col.metric(markdown_escape(f"Kappa {pair.a} · {pair.b}"),
+                   "n/a" if pair.kappa is None else f"{pair.kappa:.2f}", help=markdown_escape(pair.describe()))
+    st.caption(markdown_escape(f"You review as {me}. Agreement (Cohen's kappa over the variants both decided): "
+                               + "; ".join(p.describe() for p in pairs) + "."))
+    keys: frozenset[str] | None = None
+    if by != ANYONE:
+        keys = reviewers.decided_by(by_reviewer, by)
+    if only_conflicts:
+        keys = frozenset(conflicts) if keys is None else keys & frozenset(conflicts)
+    return keys
+
+
 def _meta(it: CandidateRow) -> list:
     parts = [it.augmenter, f"run {it.run_id}"]
+    if TEAM["by_reviewer"] and reviewers.decisions_on(TEAM["by_reviewer"], it.key):
+        parts.append("reviewers: " + reviewers.others_line(TEAM["by_reviewer"], it.key))
     if it.rules:
         parts.append(", ".join(it.rules))
     if it.agreement is not None:
@@ -237,7 +280,9 @@ def review_list(flt: review.Filter, order: str) -> None:
     decisions = common.decisions(store, hash)
     _notice()
     _progress(decisions)
+    team_keys = _team_view()
     visible = review.sort_items(review.apply_filter(items, flt, decisions), order)
+    visible = reviewers.restrict_items(visible, team_keys)
 
     b1, b2, b3, b4 = st.columns([2, 2, 2, 1], vertical_alignment="center")
     only_undecided = b3.checkbox("Bulk: only undecided", value=True, key="review_bulk_only_undecided")
@@ -329,8 +374,10 @@ def review_focus(flt: review.Filter, order: str) -> None:
     decisions = common.decisions(store, hash)
     _notice()
     _progress(decisions)
+    team_keys = _team_view()
     # every variant the filter matches, whatever its status: focus walks the undecided ones
     visible = review.sort_items(review.apply_filter(items, review.Filter(**{**flt.__dict__, "status": "all"}), decisions), order)
+    visible = reviewers.restrict_items(visible, team_keys)
     if _instant():
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         with c1:
