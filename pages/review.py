@@ -126,8 +126,8 @@ flt = review.Filter(
 
 # --- several reviewers (shown only once someone else has decided on this dataset) -----------
 
+# this run's decisions of every reviewer (read in _team_view), for the rows' meta line
 TEAM: dict = {"by_reviewer": {}}
-"""This run's decisions of every reviewer (read in :func:`_team_view`), for the rows' meta line."""
 ANYONE = "anyone"
 
 

@@ -18,13 +18,12 @@ import urllib.request
 from ipaddress import ip_address
 from pathlib import Path
 
+import playwright.sync_api as playwright_sync
 import psutil
 import pytest
 from playwright.sync_api import expect
 from test_app_team import ALICE, BOB, review_data
 from test_browser import ACCEPT, CHROMIUM, CHROMIUM_ARGS, free_port, metric_value, wait_idle, wait_saved
-
-import playwright.sync_api as playwright_sync
 
 pytestmark = pytest.mark.browser
 
