@@ -623,6 +623,14 @@ def _secrets() -> tuple[Mapping[str, Any], str]:
         return {}, str(exc)
 
 
+def _allow_list(secrets: Mapping[str, Any]) -> tuple[str, ...]:
+    """The allow-list in the secrets (empty: none); raises AllowListError when it is malformed."""
+    section = secrets.get(APP_SECRETS) or {}
+    if not isinstance(section, Mapping):
+        raise access.AllowListError(f"[{APP_SECRETS}] must be a section of settings")
+    return access.parse_allow_list(section.get(ALLOW_KEY))
+
+
 def auth_configured() -> bool:
     """Whether ``.streamlit/secrets.toml`` has an ``[auth]`` section (sign-in required)."""
     secrets, error = _secrets()
@@ -643,11 +651,18 @@ def reviewer() -> str:
     """Whose decisions this session reads and writes: the signed-in e-mail, or ``"local"``
     without sign-in. Pages and callbacks only run past :func:`sign_in_gate`, so with sign-in
     someone allowed is signed in; :class:`NotSignedIn` otherwise (nothing is written)."""
-    if not auth_configured():
+    secrets, error = _secrets()
+    if not error and "auth" not in secrets:
         return LOCAL_REVIEWER
     email = signed_in_email()
-    if email is None:
+    if email is None or error:
         raise NotSignedIn("sign in to decide")
+    try:
+        allow_list = _allow_list(secrets)
+    except access.AllowListError as exc:
+        raise NotSignedIn(str(exc)) from exc
+    if not access.is_allowed(email, allow_list):  # taken off the list while a tab was open
+        raise NotSignedIn(f"{email} is not on this server's list of reviewers")
     return email
 
 
@@ -683,8 +698,8 @@ def sign_in_gate() -> str:
     if "auth" not in secrets:
         return LOCAL_REVIEWER
     try:
-        allow_list = access.parse_allow_list(dict(secrets.get(APP_SECRETS) or {}).get(ALLOW_KEY))
-    except (access.AllowListError, TypeError, ValueError) as exc:
+        allow_list = _allow_list(secrets)
+    except access.AllowListError as exc:
         _sign_in_page("augment-review is closed", [
             f"The allow-list in .streamlit/secrets.toml ([{APP_SECRETS}] {ALLOW_KEY}) cannot be read: "
             + markdown_code(str(exc))], sign_in=False, sign_out=False)
