@@ -102,15 +102,12 @@ def decisions_on(by_reviewer: ByReviewer, key: str) -> dict[str, str]:
 
 def conflicts(by_reviewer: ByReviewer) -> dict[str, dict[str, str]]:
     """The candidates reviewers decided differently: key -> reviewer -> decision."""
+    tables = [d for _, d in sorted(by_reviewer.items())]
     keys: set[str] = set()
-    for decisions in by_reviewer.values():
+    for decisions in tables:
         keys.update(decisions)
-    out: dict[str, dict[str, str]] = {}
-    for key in sorted(keys):
-        on = decisions_on(by_reviewer, key)
-        if len(set(on.values())) > 1:
-            out[key] = on
-    return out
+    return {key: decisions_on(by_reviewer, key) for key in sorted(keys)
+            if len({d[key] for d in tables if key in d}) > 1}
 
 
 def decided_by(by_reviewer: ByReviewer, reviewer: str) -> frozenset[str]:
@@ -131,11 +128,14 @@ def kappa(ya: list[str], yb: list[str]) -> float | None:
     none or it is undefined."""
     if not ya:
         return None
+    import numpy as np
     from sklearn.metrics import cohen_kappa_score
 
+    code = {d: i for i, d in enumerate(DECISIONS)}  # integer labels: strings make scikit-learn 50x slower
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # one label throughout: undefined, reported as None
-        value = float(cohen_kappa_score(ya, yb, labels=list(DECISIONS), replace_undefined_by=math.nan))
+        value = float(cohen_kappa_score(np.array([code[d] for d in ya]), np.array([code[d] for d in yb]),
+                                        labels=[0, 1], replace_undefined_by=math.nan))
     return None if math.isnan(value) else value
 
 
@@ -172,10 +172,11 @@ def resolve(by_reviewer: ByReviewer, policy: Policy) -> dict[str, str]:
     keys: set[str] = set()
     for decisions in by_reviewer.values():
         keys.update(decisions)
+    tables = list(by_reviewer.values())
     out: dict[str, str] = {}
     for key in keys:
-        on = decisions_on(by_reviewer, key)
-        n_acc = sum(1 for d in on.values() if d == "accepted")
+        on = [d[key] for d in tables if key in d]
+        n_acc = on.count("accepted")
         n_rej = len(on) - n_acc
         if policy.kind == "unanimous":
             if n_rej:

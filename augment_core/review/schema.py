@@ -90,7 +90,7 @@ TABLES = (
         at REAL NOT NULL,
         origin TEXT
     )""",
-    "CREATE INDEX IF NOT EXISTS history_dataset ON history(dataset_hash, id)",
+    # no index: history is appended to by every decision and read only to audit
     # client_actions: the outcome of every decision the review page sent with its own id
     # (the browser queues them and may send one again after a reload or a lost answer), so
     # applying it again returns the first outcome instead of writing twice.
