@@ -136,11 +136,11 @@ def _team_view() -> frozenset[str] | None:
     agreement (Cohen's kappa) and the reviewer and conflicts filters; the keys those filters
     keep (None: all). Alone: nothing shown, None."""
     me = common.reviewer()
+    TEAM["by_reviewer"] = {}
+    if not [r for r in store.reviewers(hash) if r != me]:
+        return None
     by_reviewer = store.decisions_by_reviewer(hash)
     TEAM["by_reviewer"] = by_reviewer
-    if not reviewers.is_team(by_reviewer, me):
-        TEAM["by_reviewer"] = {}
-        return None
     names = reviewers.reviewers_of(by_reviewer)
     conflicts = reviewers.conflicts(by_reviewer)
     pairs = reviewers.pairwise_agreement(by_reviewer)

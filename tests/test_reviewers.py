@@ -32,6 +32,7 @@ def test_each_reviewer_keeps_own_decisions_and_local_is_the_default(tmp_path):
     assert res.changed == {"1:a": "accepted", "1:b": "rejected"} and not res.conflicts  # alice's is not bob's
     assert store.decisions(H) == {"1:a": "accepted"}
     assert store.decisions(H, reviewer=ALICE) == {"1:a": "rejected"}
+    assert store.reviewers(H) == [ALICE, BOB, "local"]
     assert store.decisions_by_reviewer(H) == {
         "local": {"1:a": "accepted"}, ALICE: {"1:a": "rejected"}, BOB: {"1:a": "accepted", "1:b": "rejected"}}
     # a stale page of alice's is checked against alice's decisions only

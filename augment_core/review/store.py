@@ -453,6 +453,13 @@ class Store:
             out.setdefault(reviewer, {})[k] = d
         return out
 
+    def reviewers(self, dataset_hash: str) -> list[str]:
+        """The reviewers with at least one decision on the dataset, in name order (an index
+        lookup: cheap enough for every page run)."""
+        rows = self._query("SELECT DISTINCT reviewer FROM decisions WHERE dataset_hash = ? ORDER BY reviewer",
+                           (dataset_hash,))
+        return [r[0] for r in rows]
+
     def history(self, dataset_hash: str, reviewer: str | None = None) -> list[HistoryEntry]:
         """Who changed which decision when (decisions and undos), oldest first; one
         reviewer's with ``reviewer``."""
