@@ -29,6 +29,8 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 EVE = "eve@elsewhere.example"
+T = 30_000
+"""Milliseconds an expectation waits (the machine may be busy)."""
 
 
 def _wait_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 60) -> None:
@@ -95,7 +97,7 @@ def sign_in(browser, app: str, provider: str, email: str, path: str = ""):
     page.set_default_timeout(30_000)
     page.goto(app + path)
     wait_idle(page)
-    expect(page.get_by_role("heading", name="Sign in to augment-review")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sign in to augment-review")).to_be_visible(timeout=T)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(provider + "/**")
     page.locator("input[name='sub']").fill(email)  # the provider's e-mail claim is the subject
@@ -154,25 +156,25 @@ def test_two_reviewers_sign_in_disagree_and_export_under_each_policy(browser, pr
         anon = browser.new_context().new_page()
         anon.goto(f"{app}/review?dataset={h}")
         wait_idle(anon)
-        expect(anon.get_by_role("heading", name="Sign in to augment-review")).to_be_visible()
-        expect(anon.locator(ACCEPT)).to_have_count(0)
+        expect(anon.get_by_role("heading", name="Sign in to augment-review")).to_be_visible(timeout=T)
+        expect(anon.locator(ACCEPT)).to_have_count(0, timeout=T)
         assert "team.csv" not in anon.content()
         anon.context.close()
 
         alice_d = [A, A, A, R, R, A, A]  # keys 0..6
         bob_d = [A, R, A, R, A, A]  # keys 0..5
         alice = sign_in(browser, app, provider, ALICE, f"/review?dataset={h}")
-        expect(alice.get_by_text(f"Signed in as {ALICE}")).to_be_visible()
-        expect(alice.locator(ACCEPT)).to_have_count(len(keys))
-        expect(metric_value(alice, "Conflicts")).to_have_count(0)  # alone: no team view
+        expect(alice.get_by_text(f"Signed in as {ALICE}")).to_be_visible(timeout=T)
+        expect(alice.locator(ACCEPT)).to_have_count(len(keys), timeout=T)
+        expect(metric_value(alice, "Conflicts")).to_have_count(0, timeout=T)  # alone: no team view
         for key, d in zip(keys, alice_d):
             decide(alice, key, d)
-        expect(metric_value(alice, "Reviewed")).to_have_text(str(len(alice_d)))
+        expect(metric_value(alice, "Reviewed")).to_have_text(str(len(alice_d)), timeout=T)
 
         bob = sign_in(browser, app, provider, BOB, f"/review?dataset={h}")
-        expect(bob.get_by_text(f"Signed in as {BOB}")).to_be_visible()
-        expect(metric_value(bob, "Reviewed")).to_have_text("0")  # alice's decisions are not bob's
-        expect(bob.locator(f".rv-row[data-key='{keys[0]}']")).to_contain_text(f"{ALICE} accepted")
+        expect(bob.get_by_text(f"Signed in as {BOB}")).to_be_visible(timeout=T)
+        expect(metric_value(bob, "Reviewed")).to_have_text("0", timeout=T)  # alice's decisions are not bob's
+        expect(bob.locator(f".rv-row[data-key='{keys[0]}']")).to_contain_text(f"{ALICE} accepted", timeout=T)
         for key, d in zip(keys, bob_d):
             decide(bob, key, d)
 
@@ -182,18 +184,18 @@ def test_two_reviewers_sign_in_disagree_and_export_under_each_policy(browser, pr
         pa, pb = alice_d[: len(both)].count(A) / len(both), bob_d.count(A) / len(both)
         pe = pa * pb + (1 - pa) * (1 - pb)
         kappa = (po - pe) / (1 - pe)
-        expect(metric_value(bob, "Conflicts")).to_have_text(str(conflicts))
+        expect(metric_value(bob, "Conflicts")).to_have_text(str(conflicts), timeout=T)
         expect(bob.locator("[data-testid='stMetric']").filter(has_text="Kappa")
-               .locator("[data-testid='stMetricValue']")).to_have_text(f"{kappa:.2f}")
+               .locator("[data-testid='stMetricValue']")).to_have_text(f"{kappa:.2f}", timeout=T)
 
         alice.bring_to_front()
         alice.reload()
         wait_idle(alice)
-        expect(metric_value(alice, "Conflicts")).to_have_text(str(conflicts))
+        expect(metric_value(alice, "Conflicts")).to_have_text(str(conflicts), timeout=T)
         alice.get_by_text("Conflicts only").click()
         wait_idle(alice)
-        expect(alice.locator(ACCEPT)).to_have_count(conflicts)
-        expect(alice.locator(f".rv-row[data-key='{keys[1]}']")).to_contain_text(f"{BOB} rejected")
+        expect(alice.locator(ACCEPT)).to_have_count(conflicts, timeout=T)
+        expect(alice.locator(f".rv-row[data-key='{keys[1]}']")).to_contain_text(f"{BOB} rejected", timeout=T)
 
         from augment_core.review.store import Store
 
@@ -230,14 +232,14 @@ def test_two_reviewers_sign_in_disagree_and_export_under_each_policy(browser, pr
 
         # outside the allow-list: refused, with no data, on a deep link too
         eve = sign_in(browser, app, provider, EVE, f"/review?dataset={h}")
-        expect(eve.get_by_role("heading", name="Not allowed")).to_be_visible()
-        expect(eve.get_by_text("not on this server's list of reviewers")).to_be_visible()
-        expect(eve.locator(ACCEPT)).to_have_count(0)
+        expect(eve.get_by_role("heading", name="Not allowed")).to_be_visible(timeout=T)
+        expect(eve.get_by_text("not on this server's list of reviewers")).to_be_visible(timeout=T)
+        expect(eve.locator(ACCEPT)).to_have_count(0, timeout=T)
         assert "team.csv" not in eve.content()
         eve.goto(f"{app}/export?dataset={h}")
         wait_idle(eve)
-        expect(eve.get_by_role("heading", name="Not allowed")).to_be_visible()
-        expect(eve.locator(".st-key-export_download")).to_have_count(0)
+        expect(eve.get_by_role("heading", name="Not allowed")).to_be_visible(timeout=T)
+        expect(eve.locator(".st-key-export_download")).to_have_count(0, timeout=T)
         for page in (alice, bob, eve):
             page.context.close()
     finally:
