@@ -112,6 +112,13 @@ def test_sign_in_gate_shows_no_data_until_signed_in_and_refuses_outsiders(data_d
     at.run()
     assert [t.value for t in at.title] == ["Not allowed"] and "verified e-mail" in _texts(at)
 
+    at = _app({"is_logged_in": True, "email": ALICE}, allowed=["alice"])  # a malformed list keeps it closed
+    at.query_params["dataset"] = h
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["augment-review is closed"] and "team.csv" not in _texts(at)
+    assert "is not an e-mail address or @domain" in _texts(at)
+
     at = _app({"is_logged_in": True, "email": "Bob@Crew.example"}, allowed=[ALICE, "@crew.example"])
     at.query_params["dataset"] = h
     at.run()
