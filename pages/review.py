@@ -147,7 +147,7 @@ def _team_view() -> frozenset[str] | None:
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
     by = c1.selectbox("Decided by", [ANYONE, *names], key="review_decided_by",
                       help="Only the variants this reviewer decided (the status and buttons stay your own decisions).")
-    only_conflicts = c2.toggle(f"Conflicts only ({len(conflicts):,})", key="review_conflicts_only",
+    only_conflicts = c2.toggle("Conflicts only", key="review_conflicts_only",
                                help="Only the variants reviewers decided differently.")
     m = c3.columns(min(len(pairs), 3) + 1)
     m[0].metric("Conflicts", f"{len(conflicts):,}", help="Variants reviewers decided differently.")
