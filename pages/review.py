@@ -156,12 +156,7 @@ def _team_view() -> frozenset[str] | None:
                    "n/a" if pair.kappa is None else f"{pair.kappa:.2f}", help=markdown_escape(pair.describe()))
     st.caption(markdown_escape(f"You review as {me}. Agreement (Cohen's kappa over the variants both decided): "
                                + "; ".join(p.describe() for p in pairs) + "."))
-    keys: frozenset[str] | None = None
-    if by != ANYONE:
-        keys = reviewers.decided_by(by_reviewer, by)
-    if only_conflicts:
-        keys = frozenset(conflicts) if keys is None else keys & frozenset(conflicts)
-    return keys
+    return reviewers.filter_keys(by_reviewer, None if by == ANYONE else by, only_conflicts)
 
 
 def _meta(it: CandidateRow) -> list:

@@ -120,6 +120,10 @@ def test_conflicts_and_kappa_over_candidates_both_decided():
     assert reviewers.agreement({ALICE: {"k0": A}, BOB: {"k1": A}}, ALICE, BOB).both == 0
     assert not reviewers.is_team({"local": {"k0": A}}) and not reviewers.is_team({ALICE: {"k0": A}}, ALICE)
     assert reviewers.is_team({ALICE: {"k0": A}}, BOB)
+    assert reviewers.filter_keys(TEAM, None, False) is None
+    assert reviewers.filter_keys(TEAM, None, True) == {"k1", "k4"}
+    assert reviewers.filter_keys(TEAM, BOB, False) == {"k0", "k1", "k2", "k3", "k4", "k5"}
+    assert reviewers.filter_keys({**TEAM, "carol@crew.example": {"k6": R}}, BOB, True) == {"k1", "k4"}
 
 
 def test_policies():

@@ -110,7 +110,7 @@ def conflicts(by_reviewer: ByReviewer) -> dict[str, dict[str, str]]:
             if len({d[key] for d in tables if key in d}) > 1}
 
 
-def decided_by(by_reviewer: ByReviewer, reviewer: str) -> frozenset[str]:
+def decided_by_keys(by_reviewer: ByReviewer, reviewer: str) -> frozenset[str]:
     return frozenset(by_reviewer.get(reviewer, {}))
 
 
@@ -216,6 +216,16 @@ def manifest_entry(by_reviewer: ByReviewer, policy: Policy) -> dict[str, Any]:
 def others_line(by_reviewer: ByReviewer, key: str) -> str:
     """Each reviewer's decision on a candidate, for its row: ``alice@x accepted · bob@y rejected``."""
     return " · ".join(f"{r} {d}" for r, d in decisions_on(by_reviewer, key).items())
+
+
+def filter_keys(by_reviewer: ByReviewer, decided_by: str | None, only_conflicts: bool) -> frozenset[str] | None:
+    """The keys the Review page's team filters keep: those ``decided_by`` decided (None: any),
+    and of those only the conflicts with ``only_conflicts``; None: no restriction."""
+    keys: frozenset[str] | None = None if decided_by is None else decided_by_keys(by_reviewer, decided_by)
+    if only_conflicts:
+        clashes = frozenset(conflicts(by_reviewer))
+        keys = clashes if keys is None else keys & clashes
+    return keys
 
 
 def restrict_items(items: Iterable[Any], keys: Collection[str] | None) -> list[Any]:
