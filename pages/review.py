@@ -159,6 +159,14 @@ def _team_view() -> frozenset[str] | None:
     return reviewers.filter_keys(by_reviewer, None if by == ANYONE else by, only_conflicts)
 
 
+def _queue_scope() -> str:
+    """Where the browser keeps this page's queue of unsaved decisions (``localStorage``): per
+    dataset, and per reviewer once signed in, so decisions left unsaved by one account are never
+    sent by the next one to sign in on the same browser (they would be recorded as that one's)."""
+    me = common.reviewer()
+    return hash if me == reviewers.LOCAL_REVIEWER else f"{hash}|{me}"
+
+
 def _meta(it: CandidateRow) -> list:
     parts = [it.augmenter, f"run {it.run_id}"]
     if TEAM["by_reviewer"] and reviewers.decisions_on(TEAM["by_reviewer"], it.key):
@@ -304,7 +312,7 @@ def review_list(flt: review.Filter, order: str) -> None:
         _classic_rows(shown, decisions)
         return
     rc.review_view({
-        "hash": hash, "mode": "list", "layout": _layout(), "epoch": time.time(),
+        "hash": _queue_scope(), "mode": "list", "layout": _layout(), "epoch": time.time(),
         "sig": rc.signature("list", page, _layout(), flt, order, [it.key for g in shown for it in g.items]),
         "decisions": {it.key: decisions.get(it.key) for g in shown for it in g.items},
         "counts": review.progress_counts(items, decisions), "can_undo": common.last_undoable(store, hash) is not None,
@@ -383,7 +391,7 @@ def review_focus(flt: review.Filter, order: str) -> None:
         window = visible[start : start + FOCUS_BEHIND + FOCUS_AHEAD]
         in_window = sum(1 for it in window if it.key not in decisions)
         rc.review_view({
-            "hash": hash, "mode": "focus", "layout": _layout(), "epoch": time.time(),
+            "hash": _queue_scope(), "mode": "focus", "layout": _layout(), "epoch": time.time(),
             "sig": rc.signature("focus", _layout(), flt, order, [it.key for it in window]),
             "decisions": {it.key: decisions.get(it.key) for it in window},
             "counts": review.progress_counts(items, decisions), "can_undo": common.last_undoable(store, hash) is not None,

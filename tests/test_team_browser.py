@@ -240,6 +240,17 @@ def test_two_reviewers_sign_in_disagree_and_export_under_each_policy(browser, pr
         wait_idle(eve)
         expect(eve.get_by_role("heading", name="Not allowed")).to_be_visible(timeout=T)
         expect(eve.locator(".st-key-export_download")).to_have_count(0, timeout=T)
+        # signing out ends the session: the sign-in page again, no data
+        alice.locator("[data-testid='stSidebar']").get_by_role("button", name="Sign out").click()
+        alice.wait_for_url(provider + "/**")  # Streamlit ends the session at the provider too
+        alice.get_by_role("button", name="End session").click()
+        alice.wait_for_url(app + "/**")
+        wait_idle(alice)
+        expect(alice.get_by_role("heading", name="Sign in to augment-review")).to_be_visible(timeout=T)
+        alice.goto(f"{app}/review?dataset={h}")
+        wait_idle(alice)
+        expect(alice.get_by_role("heading", name="Sign in to augment-review")).to_be_visible(timeout=T)
+        expect(alice.locator(ACCEPT)).to_have_count(0, timeout=T)
         for page in (alice, bob, eve):
             page.context.close()
     finally:
