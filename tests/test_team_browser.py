@@ -280,3 +280,23 @@ def test_without_auth_the_server_listens_on_loopback_only(tmp_path):
         assert addresses and not all(ip_address(a.split("%")[0]).is_loopback for a in addresses), addresses
     finally:
         _stop(proc)
+
+
+def test_an_unreadable_secrets_file_keeps_the_app_closed(browser, tmp_path):
+    data_dir = tmp_path / "data"
+    h, _ = review_data(data_dir)
+    broken = tmp_path / "secrets.toml"
+    broken.write_text('[auth]\nredirect_uri = "http://127.0.0.1:1/oauth2callback\n', encoding="utf-8")  # unclosed
+    port = free_port()
+    proc = start_app(data_dir, broken, port)
+    try:
+        page = browser.new_context().new_page()
+        page.goto(f"http://127.0.0.1:{port}/review?dataset={h}")
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="augment-review is closed")).to_be_visible(timeout=T)
+        expect(page.get_by_text("The secrets file cannot be read")).to_be_visible(timeout=T)
+        expect(page.locator(ACCEPT)).to_have_count(0, timeout=T)
+        assert "team.csv" not in page.content()
+        page.context.close()
+    finally:
+        _stop(proc)
