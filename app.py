@@ -3,8 +3,11 @@
 Run with ``streamlit run app.py``. Work is kept in SQLite under
 ``$AUGMENT_REVIEW_DATA_DIR`` (default ``~/.augment-review``); the URL's ``?dataset=<hash>``
 names the dataset being worked on, so a reload or a server restart comes back to it.
-This script runs on every page: it sets up the store and the current dataset, saves what
-this tab kept as not yet saved, then runs the page ``st.navigation`` picked.
+This script runs on every page: with sign-in configured (``[auth]`` in
+``.streamlit/secrets.toml``) it shows nothing but the sign-in or refusal page until an allowed
+reviewer is signed in; it warns when the server is reachable from other machines without
+sign-in; then it sets up the store and the current dataset, saves what this tab kept as not
+yet saved, and runs the page ``st.navigation`` picked.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from augment_core.review.store import StoreBusy
 # The icon ships with the app: a ":material/...:" page icon is fetched from Google's font
 # server, which an offline machine cannot reach (no favicon, console errors).
 st.set_page_config(page_title="augment-review", page_icon=str(common.ROOT / "app_support" / "icon.png"), layout="wide")
+common.sign_in_gate()  # before anything reads the store: a page or a stop for anyone not allowed
+common.network_warning()
 
 try:
     store = common.get_store()

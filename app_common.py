@@ -20,17 +20,19 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import streamlit as st
 
 from app_support.markup import markdown_code, markdown_escape
+from augment_core import access
 from augment_core.aliases import BUNDLED_TAGS
 from augment_core.dataset_settings import build_from_settings, settings_key
 from augment_core.errors import InputError
 from augment_core.review import candidates as review_candidates
 from augment_core.review import filters as review
 from augment_core.review import queue as review_queue
+from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import ActionResult, Store, StoreBusy, UndoResult
 
 ROOT = Path(__file__).resolve().parent
@@ -354,6 +356,7 @@ class PendingWrite:
     expected: dict[str, str | None]
     label: str
     at: float = field(default_factory=time.time)
+    reviewer: str = LOCAL_REVIEWER
 
 
 @dataclass(frozen=True)
@@ -388,7 +391,7 @@ def flush_pending(store: Store, wait: float = FLUSH_WAIT) -> list[str]:
         p = queue[0]
         try:
             result = store.decide_many(p.hash, p.changes, label=p.label, origin=tab_origin(),
-                                       expected=p.expected, wait=wait)
+                                       expected=p.expected, wait=wait, reviewer=p.reviewer)
         except StoreBusy:
             break
         queue.pop(0)
@@ -398,8 +401,9 @@ def flush_pending(store: Store, wait: float = FLUSH_WAIT) -> list[str]:
 
 
 def decisions(store: Store, hash: str) -> dict[str, str]:
-    """The database's decisions now, with this tab's not-yet-saved ones laid over them."""
-    current = store.decisions(hash)
+    """This reviewer's decisions in the database now, with this tab's not-yet-saved ones laid
+    over them."""
+    current = store.decisions(hash, reviewer=reviewer())
     for p in pending_writes(hash):
         for key, d in p.changes.items():
             if current.get(key) == p.expected.get(key):
@@ -428,14 +432,15 @@ def write_decisions(
     lines = flush_pending(store, wait=store.write_wait)
     if not pending_writes(hash):
         try:
-            result = store.decide_many(hash, changes, label=label, origin=tab_origin(), expected=expected)
+            result = store.decide_many(hash, changes, label=label, origin=tab_origin(), expected=expected,
+                                       reviewer=reviewer())
         except StoreBusy:
             pass
         else:
             if result.conflicts:
                 lines.append(conflict_line(label, result))
             return WriteOutcome(True, result, " ".join(lines))
-    _pending().append(PendingWrite(hash, dict(changes), dict(expected), label))
+    _pending().append(PendingWrite(hash, dict(changes), dict(expected), label, reviewer=reviewer()))
     return WriteOutcome(False, message=busy_line(hash))
 
 
@@ -458,7 +463,7 @@ def apply_browser_queue(store: Store, hash: str, raw: Any) -> list[review_queue.
         outcomes = [review_queue.Outcome(a.id, "busy", a.key) for a in actions]
     else:
         outcomes = review_queue.apply_queue(store, hash, actions, tab_origin(), load_item_keys(store, hash),
-                                            wait=BATCH_WAIT)
+                                            wait=BATCH_WAIT, reviewer=reviewer())
     acks = st.session_state.setdefault("review_acks", [])
     acks.extend(o.as_dict() for o in outcomes)
     del acks[:-ACKS_KEPT]
@@ -482,7 +487,7 @@ def last_undoable(store: Store, hash: str) -> str | None:
     if pending:
         p = pending[-1]
         return f"{p.label} ({len(p.changes):,}, not yet saved)"
-    action = store.last_action(hash, origin=tab_origin())
+    action = store.last_action(hash, origin=tab_origin(), reviewer=reviewer())
     if action is None:
         return None
     return f"{action.label} ({action.n_items:,}) at {time.strftime('%H:%M:%S', time.localtime(action.created_at))}"
@@ -497,7 +502,7 @@ def undo(store: Store, hash: str) -> tuple[UndoResult | None, str]:
             p = queue.pop(i)
             return UndoResult(p.label, p.at, {k: p.expected.get(k) for k in p.changes}), ""
     try:
-        result = store.undo(hash, origin=tab_origin())
+        result = store.undo(hash, origin=tab_origin(), reviewer=reviewer())
     except StoreBusy:
         return None, "Undo not made: the database is locked by another program. Try again in a moment."
     if result is None:
@@ -590,3 +595,146 @@ def show_error(exc: BaseException | str, prefix: str = "") -> None:
     page's (``--model`` -> the Model field)."""
     message = exc.in_app() if isinstance(exc, InputError) else exc
     st.error(prefix + markdown_code(message), icon=":material/error:")
+
+
+# --- sign-in, reviewers and the network ---------------------------------------------------
+
+APP_SECRETS = "augment_review"
+"""The app's own section of ``.streamlit/secrets.toml`` (beside Streamlit's ``[auth]``)."""
+ALLOW_KEY = "allowed_users"
+"""In :data:`APP_SECRETS`: the e-mail addresses and ``@domains`` that may sign in (see
+:mod:`augment_core.access`); absent or empty: anyone the identity provider signs in."""
+
+
+class NotSignedIn(RuntimeError):
+    """A decision was about to be written with sign-in configured and nobody signed in."""
+
+
+def _secrets() -> tuple[Mapping[str, Any], str]:
+    """(the secrets, "") or ({}, why they cannot be read). No secrets file at all is no
+    error: single-user mode."""
+    from streamlit.errors import StreamlitSecretNotFoundError
+
+    try:
+        return {k: st.secrets[k] for k in st.secrets}, ""
+    except StreamlitSecretNotFoundError as exc:
+        if getattr(exc, "error_id", None) == "no-secrets-found":
+            return {}, ""
+        return {}, str(exc)
+
+
+def _allow_list(secrets: Mapping[str, Any]) -> tuple[str, ...]:
+    """The allow-list in the secrets (empty: none); raises AllowListError when it is malformed."""
+    section = secrets.get(APP_SECRETS) or {}
+    if not isinstance(section, Mapping):
+        raise access.AllowListError(f"[{APP_SECRETS}] must be a section of settings")
+    return access.parse_allow_list(section.get(ALLOW_KEY))
+
+
+def auth_configured() -> bool:
+    """Whether ``.streamlit/secrets.toml`` has an ``[auth]`` section (sign-in required)."""
+    secrets, error = _secrets()
+    return bool(error) or "auth" in secrets  # an unreadable secrets file keeps the app closed
+
+
+def signed_in_email() -> str | None:
+    """The signed-in user's e-mail address, normalised; None when nobody is signed in."""
+    user = st.user
+    if not user.get("is_logged_in"):
+        return None
+    if user.get("email_verified") is False:
+        return None
+    return access.normalize_email(user.get("email"))
+
+
+def reviewer() -> str:
+    """Whose decisions this session reads and writes: the signed-in e-mail, or ``"local"``
+    without sign-in. Pages and callbacks only run past :func:`sign_in_gate`, so with sign-in
+    someone allowed is signed in; :class:`NotSignedIn` otherwise (nothing is written)."""
+    secrets, error = _secrets()
+    if not error and "auth" not in secrets:
+        return LOCAL_REVIEWER
+    email = signed_in_email()
+    if email is None or error:
+        raise NotSignedIn("sign in to decide")
+    try:
+        allow_list = _allow_list(secrets)
+    except access.AllowListError as exc:
+        raise NotSignedIn(str(exc)) from exc
+    if not access.is_allowed(email, allow_list):  # taken off the list while a tab was open
+        raise NotSignedIn(f"{email} is not on this server's list of reviewers")
+    return email
+
+
+def _sign_in_page(title: str, lines: list[str], sign_in: bool, sign_out: bool) -> None:
+    st.title(title)
+    for line in lines:
+        st.markdown(line)
+    if sign_in and st.button("Sign in", type="primary", icon=":material/login:", key="app_sign_in"):
+        from streamlit.errors import StreamlitAuthError
+
+        try:
+            st.login()
+        except StreamlitAuthError as exc:
+            st.error("Sign-in is not set up correctly in .streamlit/secrets.toml: " + markdown_code(str(exc)),
+                     icon=":material/error:")
+    if sign_out and st.button("Sign out", icon=":material/logout:", key="app_sign_out"):
+        st.logout()
+    st.stop()
+
+
+def sign_in_gate() -> str:
+    """The reviewer of this session, or a page instead of the app (and a stop).
+
+    Without ``[auth]`` in the secrets: ``"local"``, nothing shown (single-user mode). With it:
+    a sign-in page until the user signs in (``st.login()``, OpenID Connect); a refusal page
+    for an account without a verified e-mail or outside the allow-list; else the signed-in
+    e-mail, shown in the sidebar with a sign-out button. Runs before any page shows data."""
+    secrets, error = _secrets()
+    if error:
+        _sign_in_page("augment-review is closed", [
+            "The secrets file cannot be read, so the app cannot tell who may use it: "
+            + markdown_code(error)], sign_in=False, sign_out=False)
+    if "auth" not in secrets:
+        return LOCAL_REVIEWER
+    try:
+        allow_list = _allow_list(secrets)
+    except access.AllowListError as exc:
+        _sign_in_page("augment-review is closed", [
+            f"The allow-list in .streamlit/secrets.toml ([{APP_SECRETS}] {ALLOW_KEY}) cannot be read: "
+            + markdown_code(str(exc))], sign_in=False, sign_out=False)
+    if not st.user.get("is_logged_in"):
+        _sign_in_page("Sign in to augment-review", [
+            "This server keeps its datasets and decisions for signed-in reviewers only.",
+            "Every decision is recorded under your e-mail address."], sign_in=True, sign_out=False)
+    email = signed_in_email()
+    if email is None:
+        _sign_in_page("Not allowed", [
+            "Your account did not give a verified e-mail address, which every decision here is "
+            "recorded under. Sign out and sign in with another account."], sign_in=False, sign_out=True)
+    assert email is not None
+    if not access.is_allowed(email, allow_list):
+        _sign_in_page("Not allowed", [
+            f"You are signed in as {markdown_code(email)}, which is not on this server's list of reviewers.",
+            "Ask whoever runs it to add your address or domain, or sign out and sign in with another account."],
+            sign_in=False, sign_out=True)
+    with st.sidebar:
+        st.text(f"Signed in as {email}")
+        if st.button("Sign out", icon=":material/logout:", key="app_sign_out"):
+            st.logout()
+    return email
+
+
+def network_warning() -> None:
+    """Every page: a warning when the server is reachable from other machines and nobody has
+    to sign in (``server.address`` not loopback, no ``[auth]``)."""
+    address = st.get_option("server.address")
+    if access.is_loopback(address) or auth_configured():
+        return
+    where = f"on {address}" if address else "on every network interface"
+    st.warning(
+        f"This server listens {markdown_escape(where)} without sign-in: anyone who can reach it can read "
+        "and change all datasets. Configure sign-in ([auth] in .streamlit/secrets.toml) or serve on "
+        "localhost (README: Serving a team).",
+        icon=":material/public:",
+    )

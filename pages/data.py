@@ -192,7 +192,7 @@ with st.form("data_mapping_form"):
 def _impact(new_settings: dict) -> tuple[RemapImpact, int]:
     """How the decided originals of every run made under other settings fare under
     ``new_settings``, and how many decisions those runs hold."""
-    decided = store.decisions(hash)
+    decided = {k for mine in store.decisions_by_reviewer(hash).values() for k in mine}  # any reviewer's
     total = RemapImpact(0, 0, 0, 0, 0)
     n_decisions = 0
     if not decided:

@@ -22,7 +22,7 @@ from app_support.markup import markdown_escape
 from augment_core.dataset_settings import settings_key
 from augment_core.errors import InputError
 from augment_core.evaluate.storage import manifest_entry
-from augment_core.review import export
+from augment_core.review import export, reviewers
 
 store, hash, current_dataset = common.start_page("Export")
 info = store.dataset(hash)
@@ -53,6 +53,26 @@ except InputError as exc:
     common.show_error(exc, prefix="These runs' mapping no longer fits the file: ")
     st.stop()
 items = common.load_items(store, hash, basis.run_ids)
+item_keys = frozenset(it.key for it in items)
+
+
+def _policy() -> reviewers.Policy:
+    """The export policy: alone, your own decisions (as before reviewers existed) and no
+    choice shown; with other reviewers' decisions, chosen here (default majority)."""
+    me = common.reviewer()
+    by_reviewer = reviewers.restricted(store.decisions_by_reviewer(hash), item_keys)
+    if not reviewers.is_team(by_reviewer, me):
+        return reviewers.default_policy(by_reviewer, me)
+    choices = {p.describe(): p for p in reviewers.policy_choices(by_reviewer, me)}
+    names = list(choices)
+    default = reviewers.default_policy(by_reviewer, me).describe()
+    choice = st.selectbox("Decisions to export", names, index=names.index(default), key="export_policy",
+                          help="Several reviewers decided these variants: export one reviewer's decisions, only "
+                          "the variants every reviewer accepted, or the majority's decision. The manifest records it.")
+    return choices[choice]
+
+
+policy = _policy()
 
 c1, c2 = st.columns(2)
 fmt = c1.radio("Format", list(export.FORMATS), horizontal=True, key="export_format",
@@ -64,12 +84,13 @@ include_eval = c2.checkbox("Also include val/test rows (untouched)", value=False
 
 
 def snapshot() -> tuple[list[dict], dict[str, str]]:
-    """The rows to export from the decisions in the database now."""
-    decisions = store.decisions(hash)
+    """The rows to export from the decisions in the database now, under the policy."""
+    decisions = reviewers.resolve(reviewers.restricted(store.decisions_by_reviewer(hash), item_keys), policy)
     return export.curated_rows(dataset, items, decisions, include_eval=include_eval), decisions
 
 
 def build_manifest(rows: list[dict], decisions: dict[str, str], guarded: int) -> dict:
+    team = reviewers.manifest_entry(reviewers.restricted(store.decisions_by_reviewer(hash), item_keys), policy)
     return export.build_manifest(
         dataset_hash=hash,
         dataset_name=info.name,
@@ -87,6 +108,7 @@ def build_manifest(rows: list[dict], decisions: dict[str, str], guarded: int) ->
         csv_formula_guard=guard if fmt == "csv" else None,
         guarded_cells=guarded,
         evaluation=manifest_entry(store.path, hash, [it.key for it in items if decisions.get(it.key) == "accepted"]),
+        reviewers=team,
     )
 
 

@@ -29,6 +29,7 @@ from augment_core.highlight import (
     variant_html,
 )
 from augment_core.review import filters as review
+from augment_core.review import reviewers
 from augment_core.review.candidates import CandidateRow
 
 GROUPS_PER_PAGE = 20
@@ -123,8 +124,53 @@ flt = review.Filter(
 
 
 
+# --- several reviewers (shown only once someone else has decided on this dataset) -----------
+
+# this run's decisions of every reviewer (read in _team_view), for the rows' meta line
+TEAM: dict = {"by_reviewer": {}}
+ANYONE = "anyone"
+
+
+def _team_view() -> frozenset[str] | None:
+    """With other reviewers' decisions on the dataset: the conflicts count, each pair's
+    agreement (Cohen's kappa) and the reviewer and conflicts filters; the keys those filters
+    keep (None: all). Alone: nothing shown, None."""
+    me = common.reviewer()
+    TEAM["by_reviewer"] = {}
+    if not [r for r in store.reviewers(hash) if r != me]:
+        return None
+    by_reviewer = store.decisions_by_reviewer(hash)
+    TEAM["by_reviewer"] = by_reviewer
+    names = reviewers.reviewers_of(by_reviewer)
+    conflicts = reviewers.conflicts(by_reviewer)
+    pairs = reviewers.pairwise_agreement(by_reviewer)
+    c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
+    by = c1.selectbox("Decided by", [ANYONE, *names], key="review_decided_by",
+                      help="Only the variants this reviewer decided (the status and buttons stay your own decisions).")
+    only_conflicts = c2.toggle("Conflicts only", key="review_conflicts_only",
+                               help="Only the variants reviewers decided differently.")
+    m = c3.columns(min(len(pairs), 3) + 1)
+    m[0].metric("Conflicts", f"{len(conflicts):,}", help="Variants reviewers decided differently.")
+    for col, pair in zip(m[1:], pairs):
+        col.metric(markdown_escape(f"Kappa {pair.a} · {pair.b}"),
+                   "n/a" if pair.kappa is None else f"{pair.kappa:.2f}", help=markdown_escape(pair.describe()))
+    st.caption(markdown_escape(f"You review as {me}. Agreement (Cohen's kappa over the variants both decided): "
+                               + "; ".join(p.describe() for p in pairs) + "."))
+    return reviewers.filter_keys(by_reviewer, None if by == ANYONE else by, only_conflicts)
+
+
+def _queue_scope() -> str:
+    """Where the browser keeps this page's queue of unsaved decisions (``localStorage``): per
+    dataset, and per reviewer once signed in, so decisions left unsaved by one account are never
+    sent by the next one to sign in on the same browser (they would be recorded as that one's)."""
+    me = common.reviewer()
+    return hash if me == reviewers.LOCAL_REVIEWER else f"{hash}|{me}"
+
+
 def _meta(it: CandidateRow) -> list:
     parts = [it.augmenter, f"run {it.run_id}"]
+    if TEAM["by_reviewer"] and reviewers.decisions_on(TEAM["by_reviewer"], it.key):
+        parts.append("reviewers: " + reviewers.others_line(TEAM["by_reviewer"], it.key))
     if it.rules:
         parts.append(", ".join(it.rules))
     if it.agreement is not None:
@@ -237,7 +283,9 @@ def review_list(flt: review.Filter, order: str) -> None:
     decisions = common.decisions(store, hash)
     _notice()
     _progress(decisions)
+    team_keys = _team_view()
     visible = review.sort_items(review.apply_filter(items, flt, decisions), order)
+    visible = reviewers.restrict_items(visible, team_keys)
 
     b1, b2, b3, b4 = st.columns([2, 2, 2, 1], vertical_alignment="center")
     only_undecided = b3.checkbox("Bulk: only undecided", value=True, key="review_bulk_only_undecided")
@@ -264,7 +312,7 @@ def review_list(flt: review.Filter, order: str) -> None:
         _classic_rows(shown, decisions)
         return
     rc.review_view({
-        "hash": hash, "mode": "list", "layout": _layout(), "epoch": time.time(),
+        "hash": _queue_scope(), "mode": "list", "layout": _layout(), "epoch": time.time(),
         "sig": rc.signature("list", page, _layout(), flt, order, [it.key for g in shown for it in g.items]),
         "decisions": {it.key: decisions.get(it.key) for g in shown for it in g.items},
         "counts": review.progress_counts(items, decisions), "can_undo": common.last_undoable(store, hash) is not None,
@@ -329,8 +377,10 @@ def review_focus(flt: review.Filter, order: str) -> None:
     decisions = common.decisions(store, hash)
     _notice()
     _progress(decisions)
+    team_keys = _team_view()
     # every variant the filter matches, whatever its status: focus walks the undecided ones
     visible = review.sort_items(review.apply_filter(items, review.Filter(**{**flt.__dict__, "status": "all"}), decisions), order)
+    visible = reviewers.restrict_items(visible, team_keys)
     if _instant():
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         with c1:
@@ -341,7 +391,7 @@ def review_focus(flt: review.Filter, order: str) -> None:
         window = visible[start : start + FOCUS_BEHIND + FOCUS_AHEAD]
         in_window = sum(1 for it in window if it.key not in decisions)
         rc.review_view({
-            "hash": hash, "mode": "focus", "layout": _layout(), "epoch": time.time(),
+            "hash": _queue_scope(), "mode": "focus", "layout": _layout(), "epoch": time.time(),
             "sig": rc.signature("focus", _layout(), flt, order, [it.key for it in window]),
             "decisions": {it.key: decisions.get(it.key) for it in window},
             "counts": review.progress_counts(items, decisions), "can_undo": common.last_undoable(store, hash) is not None,

@@ -8,6 +8,8 @@
 - :mod:`~augment_core.review.filters`: filters, sorting, grouping, bulk selection, progress.
 - :mod:`~augment_core.review.export`: the curated split per :class:`Basis`, its manifest
   and chart data.
+- :mod:`~augment_core.review.reviewers`: several reviewers' decisions: conflicts, Cohen's
+  kappa, export :class:`Policy`.
 
 The public API is what this module exports.
 """
@@ -15,10 +17,12 @@ The public API is what this module exports.
 from augment_core.review.candidates import CandidateRow, prepare
 from augment_core.review.export import Basis, ExportCounts, bases, build_manifest, curated_rows, export_counts
 from augment_core.review.filters import Filter
+from augment_core.review.reviewers import Agreement, Policy
 from augment_core.review.store import (
     ActionInfo,
     ActionResult,
     DatasetInfo,
+    HistoryEntry,
     RunInfo,
     Store,
     StoreBusy,
@@ -28,7 +32,8 @@ from augment_core.review.store import (
 )
 
 __all__ = [
-    "ActionInfo", "ActionResult", "Basis", "CandidateRow", "DatasetInfo", "ExportCounts", "Filter", "RunInfo",
+    "ActionInfo", "ActionResult", "Agreement", "Basis", "CandidateRow", "DatasetInfo", "ExportCounts", "Filter",
+    "HistoryEntry", "Policy", "RunInfo",
     "Store", "StoreBusy", "StoredCandidate", "UndoResult", "bases", "build_manifest", "candidate_key",
     "curated_rows", "export_counts", "prepare",
 ]

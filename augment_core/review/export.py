@@ -239,12 +239,15 @@ def build_manifest(
     csv_formula_guard: bool | None = None,
     guarded_cells: int = 0,
     evaluation: Mapping[str, Any] | None = None,
+    reviewers: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything needed to know where an exported file came from.
 
     Every time in it is ISO 8601 UTC (runs' epoch times are converted). For CSV it records
     whether the formula guard changed cells (``'`` prefixes are in the file, not the data).
     ``evaluation``: the latest evaluation (:func:`augment_core.evaluate.storage.manifest_entry`).
+    ``reviewers``: who decided and which policy made ``decisions`` of their decisions
+    (:func:`augment_core.review.reviewers.manifest_entry`), recorded under ``review``.
     """
     return {
         "format": MANIFEST_FORMAT,
@@ -262,6 +265,7 @@ def build_manifest(
         "review": {
             **decision_counts(candidates, decisions),
             "by_augmenter": acceptance_table(candidates, decisions, "augmenter"),
+            **(dict(reviewers) if reviewers is not None else {}),
         },
         "export": {
             "format": fmt,

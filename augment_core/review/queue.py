@@ -107,9 +107,10 @@ def apply_queue(
     origin: str,
     known: Container[str],
     wait: float | None = None,
+    reviewer: str = "local",
 ) -> list[Outcome]:
-    """Apply queued actions in order, each as one action of ``origin`` (the tab), idempotent
-    by id. ``known``: the dataset's variant keys (others are ``invalid``). When the database
+    """Apply queued actions in order, each as one action of ``origin`` (the tab) on
+    ``reviewer``'s decisions, idempotent by id. ``known``: the dataset's variant keys (others are ``invalid``). When the database
     stays locked past ``wait``, that action and every later one come back ``busy`` (nothing
     of them written), so the order is kept when they are sent again."""
     recorded = store.client_outcomes(dataset_hash, [a.id for a in actions])
@@ -123,7 +124,7 @@ def apply_queue(
             continue
         try:
             if action.op == "undo":
-                result = store.undo(dataset_hash, origin=origin, wait=wait, client_id=action.id)
+                result = store.undo(dataset_hash, origin=origin, wait=wait, client_id=action.id, reviewer=reviewer)
                 out.append(Outcome(action.id, "undone", restored=dict(result.restored)) if result
                            else Outcome(action.id, "nothing"))
             else:
@@ -132,6 +133,7 @@ def apply_queue(
                 res = store.decide_many(
                     dataset_hash, {action.key: decision}, label=f"{decision or 'clear'} {action.key}",
                     origin=origin, expected={action.key: action.shown}, wait=wait, client_id=action.id,
+                    reviewer=reviewer,
                 )
                 out.append(outcome_of(action, {"changed": res.changed, "conflicts": res.conflicts}))
         except StoreBusy:

@@ -9,6 +9,18 @@ from __future__ import annotations
 
 import sqlite3
 
+DECISIONS_TABLE = """CREATE TABLE IF NOT EXISTS decisions (
+        dataset_hash TEXT NOT NULL,
+        key TEXT NOT NULL,
+        reviewer TEXT NOT NULL DEFAULT 'local',
+        decision TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
+        decided_at REAL NOT NULL,
+        PRIMARY KEY (dataset_hash, key, reviewer)
+    )"""
+LOCAL_REVIEWER = "local"
+"""The reviewer of every decision made without sign-in, and of decisions made before
+decisions had reviewers."""
+
 TABLES = (
     """CREATE TABLE IF NOT EXISTS datasets (
         hash TEXT PRIMARY KEY,
@@ -42,21 +54,19 @@ TABLES = (
         row TEXT NOT NULL,
         PRIMARY KEY (run_id, pos)
     )""",
-    """CREATE TABLE IF NOT EXISTS decisions (
-        dataset_hash TEXT NOT NULL,
-        key TEXT NOT NULL,
-        decision TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
-        decided_at REAL NOT NULL,
-        PRIMARY KEY (dataset_hash, key)
-    )""",
-    # origin: who made the action (the app: one id per browser tab), so undo reverts only
-    # the tab's own actions.
+    # one decision per candidate and reviewer (the signed-in e-mail, or "local" when the app
+    # has no sign-in): several reviewers' decisions on one dataset are kept side by side.
+    DECISIONS_TABLE,
+    "CREATE INDEX IF NOT EXISTS decisions_reviewer ON decisions(dataset_hash, reviewer)",
+    # origin: where the action was made (the app: one id per browser tab), so undo reverts
+    # only the tab's own actions; reviewer: whose decisions it changed.
     """CREATE TABLE IF NOT EXISTS actions (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         dataset_hash TEXT NOT NULL,
         label TEXT NOT NULL,
         created_at REAL NOT NULL,
-        origin TEXT
+        origin TEXT,
+        reviewer TEXT NOT NULL DEFAULT 'local'
     )""",
     "CREATE INDEX IF NOT EXISTS actions_dataset ON actions(dataset_hash, id)",
     """CREATE TABLE IF NOT EXISTS action_items (
@@ -66,6 +76,21 @@ TABLES = (
         after TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS action_items_action ON action_items(action_id)",
+    # history: who decided what and when, append only: every change a decision or an undo
+    # made, one row per candidate (undo deletes its action, never its history).
+    """CREATE TABLE IF NOT EXISTS history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dataset_hash TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('decide', 'undo')),
+        label TEXT NOT NULL,
+        key TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        at REAL NOT NULL,
+        origin TEXT
+    )""",
+    # no index: history is appended to by every decision and read only to audit
     # client_actions: the outcome of every decision the review page sent with its own id
     # (the browser queues them and may send one again after a reload or a lost answer), so
     # applying it again returns the first outcome instead of writing twice.
@@ -82,28 +107,55 @@ ADDED_COLUMNS = (
     ("runs", "settings", "TEXT"),
     ("runs", "complete", "INTEGER NOT NULL DEFAULT 1"),
     ("actions", "origin", "TEXT"),
+    ("actions", "reviewer", "TEXT NOT NULL DEFAULT 'local'"),
 )
+REQUIRED_TABLES = frozenset({"datasets", "runs", "candidates", "decisions", "actions", "action_items",
+                             "client_actions", "history"})
 
 
 def schema_is_current(c: sqlite3.Connection) -> bool:
     """Whether every table and added column is there (read only: no lock needed)."""
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"datasets", "runs", "candidates", "decisions", "actions", "action_items", "client_actions"} <= tables:
+    if not REQUIRED_TABLES <= tables:
+        return False
+    if "reviewer" not in _columns(c, "decisions"):
         return False
     for table, column, _ in ADDED_COLUMNS:
-        if column not in {r[1] for r in c.execute(f"PRAGMA table_info({table})")}:
+        if column not in _columns(c, table):
             return False
     return True
 
 
+def _columns(c: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
+
+
+def _decisions_per_reviewer(c: sqlite3.Connection) -> None:
+    """A decisions table of the one-decision-per-candidate shape becomes one keyed by
+    reviewer too; every decision in it becomes reviewer "local"'s (SQLite cannot change a
+    primary key in place, so the table is rebuilt in this transaction)."""
+    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "decisions" not in tables or "reviewer" in _columns(c, "decisions"):
+        return
+    c.execute("ALTER TABLE decisions RENAME TO decisions_before_reviewers")
+    c.execute(DECISIONS_TABLE)
+    c.execute(
+        "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at)"
+        " SELECT dataset_hash, key, ?, decision, decided_at FROM decisions_before_reviewers",
+        (LOCAL_REVIEWER,),
+    )
+    c.execute("DROP TABLE decisions_before_reviewers")
+
+
 def migrate(c: sqlite3.Connection) -> None:
     """Create what is missing; give runs made before runs kept their settings the settings
-    their run parameters recorded, else the dataset's settings of today (the best record left)."""
+    their run parameters recorded, else the dataset's settings of today (the best record left);
+    decisions made before decisions had reviewers become reviewer "local"'s."""
+    _decisions_per_reviewer(c)
     for statement in TABLES:
         c.execute(statement)
     for table, column, decl in ADDED_COLUMNS:
-        have = {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
-        if column not in have:
+        if column not in _columns(c, table):
             c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
     c.execute(
         "UPDATE runs SET settings = COALESCE(json_extract(params, '$.settings'),"

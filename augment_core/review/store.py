@@ -32,6 +32,13 @@ unknowingly.
 with an ``origin`` (the app: one per browser tab). :meth:`Store.undo` reverts the latest
 action of one origin as a whole, and only where the decision is still what that action
 wrote.
+
+**Reviewers.** Every decision belongs to a *reviewer* (the signed-in e-mail; ``"local"``
+without sign-in, which is also the default of every method, so a caller that names none
+works as before). Each reviewer's decisions are kept apart: a reviewer's write checks and
+changes only that reviewer's decisions, and undo reverts only the reviewer's own actions.
+Every change a decision or an undo makes is also appended to ``history`` (reviewer, time,
+before, after), which nothing deletes: :meth:`Store.history`.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
-from augment_core.review.schema import migrate, schema_is_current
+from augment_core.review.schema import LOCAL_REVIEWER, migrate, schema_is_current
 
 DB_NAME = "augment-review.sqlite3"
 DECISIONS = ("accepted", "rejected")
@@ -128,6 +135,22 @@ class ActionInfo:
     created_at: float
     origin: str | None
     n_items: int
+    reviewer: str = LOCAL_REVIEWER
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change to one reviewer's decision on one candidate, as :meth:`Store.history` gives it."""
+
+    reviewer: str
+    kind: str
+    """``decide`` or ``undo``."""
+    label: str
+    key: str
+    before: str | None
+    after: str | None
+    at: float
+    origin: str | None
 
 
 @dataclass(frozen=True)
@@ -415,9 +438,37 @@ class Store:
 
     # --- decisions -------------------------------------------------------------------------
 
-    def decisions(self, dataset_hash: str) -> dict[str, str]:
-        rows = self._query("SELECT key, decision FROM decisions WHERE dataset_hash = ?", (dataset_hash,))
+    def decisions(self, dataset_hash: str, reviewer: str = LOCAL_REVIEWER) -> dict[str, str]:
+        """One reviewer's decisions: key -> ``accepted`` / ``rejected`` (undecided keys absent)."""
+        rows = self._query("SELECT key, decision FROM decisions WHERE dataset_hash = ? AND reviewer = ?",
+                           (dataset_hash, reviewer))
         return {k: d for k, d in rows}
+
+    def decisions_by_reviewer(self, dataset_hash: str) -> dict[str, dict[str, str]]:
+        """Every reviewer's decisions: reviewer -> key -> decision (reviewers with none absent)."""
+        out: dict[str, dict[str, str]] = {}
+        for reviewer, k, d in self._query(
+            "SELECT reviewer, key, decision FROM decisions WHERE dataset_hash = ? ORDER BY reviewer", (dataset_hash,)
+        ):
+            out.setdefault(reviewer, {})[k] = d
+        return out
+
+    def reviewers(self, dataset_hash: str) -> list[str]:
+        """The reviewers with at least one decision on the dataset, in name order (an index
+        lookup: cheap enough for every page run)."""
+        rows = self._query("SELECT DISTINCT reviewer FROM decisions WHERE dataset_hash = ? ORDER BY reviewer",
+                           (dataset_hash,))
+        return [r[0] for r in rows]
+
+    def history(self, dataset_hash: str, reviewer: str | None = None) -> list[HistoryEntry]:
+        """Who changed which decision when (decisions and undos), oldest first; one
+        reviewer's with ``reviewer``."""
+        rows = self._query(
+            "SELECT reviewer, kind, label, key, before, after, at, origin FROM history WHERE dataset_hash = ?"
+            + (" AND reviewer = ?" if reviewer is not None else "") + " ORDER BY id",
+            (dataset_hash, reviewer) if reviewer is not None else (dataset_hash,),
+        )
+        return [HistoryEntry(*r) for r in rows]
 
     def decide(
         self,
@@ -428,6 +479,7 @@ class Store:
         origin: str | None = None,
         expected: str | None = UNCHECKED,
         wait: float | None = None,
+        reviewer: str = LOCAL_REVIEWER,
     ) -> ActionResult:
         """Record one decision (None clears it) as an undoable action. With ``expected``
         (the decision the caller showed; None: undecided) it is written only if the
@@ -439,6 +491,7 @@ class Store:
             origin=origin,
             expected=None if expected is UNCHECKED else {key: expected},
             wait=wait,
+            reviewer=reviewer,
         )
 
     def decide_many(
@@ -450,11 +503,15 @@ class Store:
         expected: Mapping[str, str | None] | None = None,
         wait: float | None = None,
         client_id: str | None = None,
+        reviewer: str = LOCAL_REVIEWER,
     ) -> ActionResult:
         """Record many decisions as one undoable action, against the database as it is now.
 
         ``client_id``: the id the page gave this action; its outcome (``changed``,
         ``conflicts``) is recorded in the same transaction, see :meth:`client_outcomes`.
+
+        ``reviewer``: whose decisions these are; only that reviewer's decisions are read,
+        checked and written (another reviewer's decision on the same key is never touched).
 
         ``expected`` maps keys to the decision the caller saw (None: undecided); a key whose
         decision is no longer that one is left as it is and reported in ``conflicts``. Keys
@@ -465,9 +522,10 @@ class Store:
         for d in changes.values():
             if d is not None and d not in DECISIONS:
                 raise ValueError(f"decision must be one of {DECISIONS} or None, not {d!r}")
+        _check_reviewer(reviewer)
         now = time.time()
         with self._write(wait) as c:
-            current = _current(c, dataset_hash, list(changes))
+            current = _current(c, dataset_hash, list(changes), reviewer)
             items = []
             conflicts: dict[str, str | None] = {}
             for k, d in changes.items():
@@ -480,63 +538,72 @@ class Store:
                 _record_client(c, dataset_hash, client_id, {"changed": {}, "conflicts": conflicts}, now)
                 return ActionResult(changed={}, conflicts=conflicts)
             cur = c.execute(
-                "INSERT INTO actions (dataset_hash, label, created_at, origin) VALUES (?, ?, ?, ?)",
-                (dataset_hash, label, now, origin),
+                "INSERT INTO actions (dataset_hash, label, created_at, origin, reviewer) VALUES (?, ?, ?, ?, ?)",
+                (dataset_hash, label, now, origin, reviewer),
             )
             action_id = _last_id(cur)
             c.executemany(
                 "INSERT INTO action_items (action_id, key, before, after) VALUES (?, ?, ?, ?)",
                 ((action_id, k, b, a) for k, b, a in items),
             )
-            _apply(c, dataset_hash, {k: a for k, _, a in items}, now)
+            _apply(c, dataset_hash, {k: a for k, _, a in items}, now, reviewer)
+            _log(c, dataset_hash, reviewer, "decide", label, items, now, origin)
             _record_client(c, dataset_hash, client_id, {"changed": {k: a for k, _, a in items}, "conflicts": conflicts}, now)
             return ActionResult(changed={k: a for k, _, a in items}, conflicts=conflicts, action_id=action_id)
 
     def undo(
-        self, dataset_hash: str, origin: str | None = None, wait: float | None = None, client_id: str | None = None
+        self, dataset_hash: str, origin: str | None = None, wait: float | None = None, client_id: str | None = None,
+        reviewer: str = LOCAL_REVIEWER,
     ) -> UndoResult | None:
-        """Revert the latest action of ``origin`` (None: of anyone); None when there is none.
-        ``client_id`` records the outcome as :meth:`decide_many` does.
+        """Revert the latest action of ``reviewer`` made from ``origin`` (None: from anywhere);
+        None when there is none. ``client_id`` records the outcome as :meth:`decide_many` does.
 
         Only decisions still as that action left them are restored; one changed since (by
-        another tab, say) is left alone and reported in ``conflicts``.
+        another tab, say) is left alone and reported in ``conflicts``. The undo is recorded
+        in the history under the reviewer, with its time.
         """
+        _check_reviewer(reviewer)
         with self._write(wait) as c:
             row = c.execute(
-                "SELECT id, label, created_at FROM actions WHERE dataset_hash = ?"
+                "SELECT id, label, created_at FROM actions WHERE dataset_hash = ? AND reviewer = ?"
                 + (" AND origin = ?" if origin is not None else "")
                 + " ORDER BY id DESC LIMIT 1",
-                (dataset_hash, origin) if origin is not None else (dataset_hash,),
+                (dataset_hash, reviewer, origin) if origin is not None else (dataset_hash, reviewer),
             ).fetchone()
             if row is None:
                 _record_client(c, dataset_hash, client_id, {"undone": None}, time.time())
                 return None
             action_id, label, created_at = row
             items = c.execute("SELECT key, before, after FROM action_items WHERE action_id = ?", (action_id,)).fetchall()
-            current = _current(c, dataset_hash, [k for k, _, _ in items])
+            current = _current(c, dataset_hash, [k for k, _, _ in items], reviewer)
             restored = {k: b for k, b, a in items if current.get(k) == a}
             conflicts = {k: current.get(k) for k, b, a in items if current.get(k) != a}
-            _apply(c, dataset_hash, restored, time.time())
+            now = time.time()
+            _apply(c, dataset_hash, restored, now, reviewer)
+            _log(c, dataset_hash, reviewer, "undo", f"undo {label}",
+                 [(k, current.get(k), b) for k, b in restored.items()], now, origin)
             c.execute("DELETE FROM action_items WHERE action_id = ?", (action_id,))
             c.execute("DELETE FROM actions WHERE id = ?", (action_id,))
             _record_client(c, dataset_hash, client_id, {"undone": label, "restored": restored, "conflicts": conflicts},
                            time.time())
             return UndoResult(label=label, created_at=created_at, restored=restored, conflicts=conflicts)
 
-    def last_action(self, dataset_hash: str, origin: str | None = None) -> ActionInfo | None:
+    def last_action(
+        self, dataset_hash: str, origin: str | None = None, reviewer: str = LOCAL_REVIEWER
+    ) -> ActionInfo | None:
         """The action :meth:`undo` with the same arguments would revert."""
         rows = self._query(
             "SELECT a.id, a.label, a.created_at, a.origin,"
-            " (SELECT COUNT(*) FROM action_items i WHERE i.action_id = a.id)"
-            " FROM actions a WHERE a.dataset_hash = ?"
+            " (SELECT COUNT(*) FROM action_items i WHERE i.action_id = a.id), a.reviewer"
+            " FROM actions a WHERE a.dataset_hash = ? AND a.reviewer = ?"
             + (" AND a.origin = ?" if origin is not None else "")
             + " ORDER BY a.id DESC LIMIT 1",
-            (dataset_hash, origin) if origin is not None else (dataset_hash,),
+            (dataset_hash, reviewer, origin) if origin is not None else (dataset_hash, reviewer),
         )
         return ActionInfo(*rows[0]) if rows else None
 
-    def can_undo(self, dataset_hash: str, origin: str | None = None) -> bool:
-        return self.last_action(dataset_hash, origin) is not None
+    def can_undo(self, dataset_hash: str, origin: str | None = None, reviewer: str = LOCAL_REVIEWER) -> bool:
+        return self.last_action(dataset_hash, origin, reviewer) is not None
 
     def client_outcomes(self, dataset_hash: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The recorded outcomes of the page's actions with these ids (those applied already)."""
@@ -561,31 +628,54 @@ def _rollback(c: sqlite3.Connection) -> None:
             pass
 
 
-def _current(c: sqlite3.Connection, dataset_hash: str, keys: list[str]) -> dict[str, str]:
+MAX_REVIEWER = 320
+"""The longest reviewer name (an e-mail address is at most 320 characters)."""
+
+
+def _check_reviewer(reviewer: str) -> None:
+    if not isinstance(reviewer, str) or not reviewer.strip() or len(reviewer) > MAX_REVIEWER:
+        raise ValueError(f"reviewer must be a non-empty name of at most {MAX_REVIEWER} characters, not {reviewer!r}")
+
+
+def _current(c: sqlite3.Connection, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
         marks = ",".join("?" * len(chunk))
         for k, d in c.execute(
-            f"SELECT key, decision FROM decisions WHERE dataset_hash = ? AND key IN ({marks})",
-            (dataset_hash, *chunk),
+            f"SELECT key, decision FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND key IN ({marks})",
+            (dataset_hash, reviewer, *chunk),
         ):
             out[k] = d
     return out
 
 
-def _apply(c: sqlite3.Connection, dataset_hash: str, changes: Mapping[str, str | None], now: float) -> None:
-    clear = [(dataset_hash, k) for k, d in changes.items() if d is None]
-    put = [(dataset_hash, k, d, now) for k, d in changes.items() if d is not None]
+def _apply(
+    c: sqlite3.Connection, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str
+) -> None:
+    clear = [(dataset_hash, k, reviewer) for k, d in changes.items() if d is None]
+    put = [(dataset_hash, k, reviewer, d, now) for k, d in changes.items() if d is not None]
     if clear:
-        c.executemany("DELETE FROM decisions WHERE dataset_hash = ? AND key = ?", clear)
+        c.executemany("DELETE FROM decisions WHERE dataset_hash = ? AND key = ? AND reviewer = ?", clear)
     if put:
         c.executemany(
-            "INSERT INTO decisions (dataset_hash, key, decision, decided_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (dataset_hash, key) DO UPDATE SET decision = excluded.decision,"
+            "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (dataset_hash, key, reviewer) DO UPDATE SET decision = excluded.decision,"
             " decided_at = excluded.decided_at",
             put,
         )
+
+
+def _log(
+    c: sqlite3.Connection, dataset_hash: str, reviewer: str, kind: str, label: str,
+    items: Iterable[tuple[str, str | None, str | None]], now: float, origin: str | None,
+) -> None:
+    """Append each (key, before, after) change to the history, under its reviewer and time."""
+    c.executemany(
+        "INSERT INTO history (dataset_hash, reviewer, kind, label, key, before, after, at, origin)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((dataset_hash, reviewer, kind, label, k, b, a, now, origin) for k, b, a in items),
+    )
 
 
 def _record_client(
