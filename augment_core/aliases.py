@@ -166,7 +166,7 @@ class AliasTable:
     def find(self, text: str) -> list[KeywordMatch]:
         """Every keyword occurrence: whole tokens, case-insensitive, leftmost-longest,
         non-overlapping."""
-        return _find(self._pattern, text)
+        return list(_find_cached(self._pattern, text))
 
     def swappable(self, text: str) -> list[KeywordMatch]:
         alternatives = self.alternatives
@@ -230,6 +230,32 @@ def _mixed_case(surface: str) -> bool:
     return any(c.islower() for c in surface) and any(
         any(c.isupper() for c in w[1:]) for w in words
     )
+
+
+_FIND_CACHE_SIZE = 1 << 15
+_found: list[tuple[re.Pattern[str], dict[str, tuple[KeywordMatch, ...]]]] = []
+"""Per pattern (a handful: patterns are shared by a table and its fitted copies), the
+matches of the texts seen last. Looked up by identity: hashing a pattern hashes its code."""
+
+
+def _find_cached(pattern: re.Pattern[str], text: str) -> tuple[KeywordMatch, ...]:
+    """:func:`_find`, remembered for the last few tens of thousands of texts: a run matches
+    each train text twice (fit, then augment), and corpora repeat texts (boilerplate,
+    duplicates, one text in several rows). Bounded: the older half is dropped when full."""
+    for p, cache in _found:
+        if p is pattern:
+            break
+    else:
+        cache = {}
+        _found.append((pattern, cache))
+        del _found[:-8]
+    hit = cache.get(text)
+    if hit is None:
+        hit = cache[text] = tuple(_find(pattern, text))
+        if len(cache) > _FIND_CACHE_SIZE:
+            for old in list(cache)[: _FIND_CACHE_SIZE // 2]:
+                del cache[old]
+    return hit
 
 
 def _find(pattern: re.Pattern[str], text: str) -> list[KeywordMatch]:

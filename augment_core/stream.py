@@ -47,7 +47,7 @@ from augment_core.dataset import (
 )
 from augment_core.errors import InputError
 from augment_core.io import arrow_column, open_input, write_rows_to
-from augment_core.pipeline import augment_records, check_run, output_columns
+from augment_core.pipeline import PlannedRow, augment_records, check_run, output_columns, plan_rows
 from augment_core.splitting import check_ratios, iterative_stratify
 from augment_core.user_schema import OutputSchema, output_schema, provenance_of, user_rows
 
@@ -364,34 +364,131 @@ def _augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
     empty_ids = [r.id for r in records if is_empty_text(r.text)]
     empty = set(empty_ids)
     text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
-    out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
-                          spec.seed, empty, text_indices=text_indices)
-    generated = sum(1 for r in out if r["augmenter"] != "original")
     originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
     schema = spec.schema
     assert schema is not None
+    if spec.fmt == "parquet":  # columns built straight from the plan: no row dicts
+        plan = plan_rows(records, augmenters, spec.n_per_original, spec.keep_original, spec.seed, empty,
+                         text_indices=text_indices)
+        generated = sum(1 for p in plan if p[4] is not None)
+        table = arrow_chunk(records, plan, spec.seed, text_indices, schema, spec.arrow_schema)
+        return ChunkOut(table, len(plan), generated, originals, 0, empty_ids)
+    out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
+                          spec.seed, empty, text_indices=text_indices)
+    generated = sum(1 for r in out if r["augmenter"] != "original")
     # the user's schema, shaped exactly as the in-memory run shapes it (parents are in this chunk)
     chunk = Dataset(records=records, mapping=spec.mapping, empty_text_ids=empty_ids, columns=tuple(spec.columns))
     shaped = list(user_rows(out, chunk, schema))
-    if spec.fmt == "parquet":
-        return ChunkOut(_arrow_table(shaped, spec.arrow_schema), len(out), generated, originals, 0, empty_ids)
     buf = io.BytesIO()
     guarded = write_rows_to(shaped, buf, spec.fmt, schema.columns, formula_guard=spec.formula_guard, header=False)
     return ChunkOut(buf.getvalue(), len(out), generated, originals, guarded, empty_ids)
 
 
 def _arrow_table(rows: list[dict[str, Any]], schema: Any) -> Any:
-    """One row group under the run's one schema (:func:`output_arrow_schema`)."""
+    """Row dicts as one row group under the run's one schema (:func:`output_arrow_schema`):
+    the reference :func:`arrow_chunk` is held to (a test compares them)."""
     import pyarrow as pa
 
-    arrays = []
-    for f in schema:
-        values = [r.get(f.name) for r in rows]
-        col = arrow_column(values, None if pa.types.is_string(f.type) else f.type)
-        if col.type != f.type:
-            col = arrow_column(values, pa.string()) if pa.types.is_string(f.type) else col.cast(f.type)
-        arrays.append(col)
+    arrays = [_arrow_values([r.get(f.name) for r in rows], f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _arrow_values(values: list[Any], type_: Any) -> Any:
+    """One column of a row group, typed as the run's schema says."""
+    import pyarrow as pa
+
+    col = arrow_column(values, None if pa.types.is_string(type_) else type_)
+    if col.type != type_:
+        col = arrow_column(values, pa.string()) if pa.types.is_string(type_) else col.cast(type_)
+    return col
+
+
+def _uniform_array(values: list[Any], type_: Any) -> Any:
+    """``values`` as an array of ``type_`` when every conversion is cell by cell (one kind
+    of cell, converted by Arrow as it is), so that taking rows of it equals converting
+    those rows (what :func:`_arrow_values` does); None when that is not sure."""
+    import pyarrow as pa
+
+    kinds = {v.__class__ for v in values if v is not None}
+    if len(kinds) > 1:
+        return None
+    if pa.types.is_string(type_) and kinds - {str}:
+        return None
+    try:
+        arr = pa.array(values, type=type_)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return arr if arr.type == type_ else None
+
+
+def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int, text_indices: Sequence[int],
+                schema: OutputSchema, arrow_schema: Any) -> Any:
+    """A chunk's output rows (:func:`augment_core.pipeline.plan_rows`) as one row group,
+    built column by column: an input column is converted once per chunk, over its records,
+    and its rows taken by parent (a column whose cells Arrow might convert differently in
+    another company falls back to the row-by-row conversion); text columns and provenance
+    are built from the plan. The same table as shaping row dicts (:func:`_arrow_table`)."""
+    import pyarrow as pa
+
+    from augment_core.changes import changes_to_json
+    from augment_core.dataset import text_cell
+    from augment_core.pipeline import ORIGINAL, original_params_json, variant_id
+    from augment_core.user_schema import split_variant
+
+    parent = [p[0] for p in plan]
+    take = pa.array(parent, type=pa.int64())
+    text_parts: list[list[Any]] = [[] for _ in text_indices]
+    ids: list[str] = []
+    texts: list[str] = []
+    params: list[str] = []
+    changes: list[str] = []
+    augmenter: list[str] = []
+    original_params = original_params_json(seed)
+    for i, name, k, prm, cand in plan:
+        rec = records[i]
+        if cand is None:
+            ids.append(rec.id)
+            texts.append(rec.text)
+            params.append(original_params)
+            changes.append("[]")
+            augmenter.append(ORIGINAL)
+            for n, j in enumerate(text_indices):
+                text_parts[n].append(rec.cells[j])
+            continue
+        ids.append(variant_id(rec.id, name, k))
+        texts.append(cand.text)
+        params.append(prm)
+        changes.append(changes_to_json(cand.changes))
+        augmenter.append(name)
+        parts = split_variant([text_cell(rec.cells[j]) for j in text_indices], cand.changes)
+        for n in range(len(text_indices)):
+            text_parts[n].append(parts[n] if parts is not None else None)
+    by_text = dict(zip(text_indices, text_parts))
+    arrays = []
+    for j, f in enumerate(arrow_schema):
+        if j >= len(schema.input_columns):
+            break
+        if j in by_text:
+            values = by_text[j]
+            if pa.types.is_string(f.type) and all(v is None or v.__class__ is str for v in values):
+                arrays.append(pa.array(values, type=pa.string()))
+            else:
+                arrays.append(_arrow_values(values, f.type))
+            continue
+        cells = [r.cells[j] for r in records]
+        whole = _uniform_array(cells, f.type)
+        if whole is not None:
+            arrays.append(whole.take(take))
+        else:
+            arrays.append(_arrow_values([cells[i] for i in parent], f.type))
+    provenance = {
+        "id": ids, "parent_id": [records[i].id for i in parent], "split": [records[i].split for i in parent],
+        "augmenter": augmenter, "text": texts, "original_text": [records[i].text for i in parent],
+        "params": params, "changes": changes,
+    }
+    for p in schema.provenance:
+        arrays.append(pa.array(provenance[p], type=pa.string()))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
 
 def output_arrow_schema(schema: OutputSchema, types: dict[str, Any], text_columns: Sequence[str]) -> Any:
