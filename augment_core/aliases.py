@@ -194,11 +194,16 @@ class AliasTable:
     def attested_by(self, matches: Iterable[Sequence[KeywordMatch]]) -> "AliasTable":
         """:meth:`attested_in`, from each text's :meth:`find` (guessed forms are keywords
         too, so a fitted table finds exactly what this one finds)."""
-        pending = {m.derived for m in self.members if m.derived and not m.lexical}
         surfaces: dict[str, Counter[str]] = {}
         for found in matches:
             for m in found:
                 surfaces.setdefault(m.key, Counter())[m.surface] += 1
+        return self.attested_as(surfaces)
+
+    def attested_as(self, surfaces: Mapping[str, Counter[str]]) -> "AliasTable":
+        """:meth:`attested_by`, from how often each key is written each way (keys and
+        spellings in the order the texts first use them: ties go to the first)."""
+        pending = {m.derived for m in self.members if m.derived and not m.lexical}
         written_as = {}
         for key, counts in surfaces.items():
             surface, _n = counts.most_common(1)[0]

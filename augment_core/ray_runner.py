@@ -45,7 +45,7 @@ from augment_core.stream import (
     WorkSpec,
     _augment_task,
     _init_worker,
-    fit_streamed,
+    fit_keys,
     output_arrow_schema,
     run_schema,
     scan_keys,
@@ -308,29 +308,22 @@ def augment_on_ray(
 
     from augment_core.dataset import check_mapping
     from augment_core.pipeline import check_run
-    from augment_core.stream import _fit_task, _Runner
 
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # the driver's passes see the file's order, as locally
     ds = read_dataset(path, fmt)
     columns = list(ds.schema().names)
     check_mapping(columns, mapping)
-    keys_cols = [c for c in (mapping.id_column, mapping.label_column, mapping.split_column) if c]
     json_cells = fmt == "jsonl"
     # every column: the Arrow type of each over the whole input, as the streamed run finds it
+    # one ordered pass: ids, labels, splits, every column's type and the train rows' keyword signatures
     keys = scan_keys(_RaySource(ds, columns, columns, batch_rows, json_cells), mapping, ratios, seed,  # type: ignore[arg-type]
-                     want_arrow=True)
+                     want_arrow=True, tags=tags)
     check_run(keys.ids, names, mapping.label_column, n_per_original)
     schema = run_schema(columns, mapping.label_column, provenance_prefix)
     split_of = dict(zip(keys.ids, keys.splits))
     keys.ids = []
-    text_source = _RaySource(ds, columns, [*keys_cols, *mapping.text_columns], batch_rows, json_cells)
-    spec = WorkSpec(columns, mapping, tags)
-    runner = _Runner(spec, 1)
-    try:
-        keywords, _with_text = fit_streamed(tags, runner.map(_fit_task, text_source.chunks(), keys.splits))
-    finally:
-        runner.close(True)
+    keywords, _with_text = fit_keys(tags, keys)
     arrow_schema = output_arrow_schema(schema, keys.types or {}, mapping.text_columns)
     spec = WorkSpec(columns, mapping, tags, tuple(names), settings, keywords, n_per_original, keep_original, seed,
                     "parquet", arrow_schema, False, schema)

@@ -227,18 +227,29 @@ def _batched(rows: Iterator[tuple[Any, ...]], n: int) -> Iterator[Chunk]:
 
 @dataclass
 class Keys:
-    """Pass 1: what the split and the checks need, and nothing of the texts."""
+    """Pass 1: what the split, the checks and the fit need, and nothing of the texts."""
 
     ids: list[str]
     splits: list[str]
     types: dict[str, Any] | None = None
     """The Arrow type every Parquet row group gives each input column (the label column's
     included), unified over the chunks."""
+    labels: list[tuple[str, ...]] = field(default_factory=list)
+    signatures: list[tuple[tuple[str, str], ...]] = field(default_factory=list)
+    """Each distinct keyword signature (the (key, surface) of every match, in order)."""
+    row_signature: Any = None
+    """Per row, its signature's index (an ``array('i')``); with ``tags`` only."""
+    empty_rows: list[int] = field(default_factory=list)
+    """Rows whose text is empty (never augmented)."""
 
 
 def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[float], seed: int,
-              want_arrow: bool = False) -> Keys:
-    """Ids (checked), splits (given, or the seeded stratified split of the rest, as in memory)."""
+              want_arrow: bool = False, tags: AliasTable | None = None) -> Keys:
+    """Ids (checked), splits (given, or the seeded stratified split of the rest, as in memory).
+    With ``tags``, also each row's keyword signature (what the fit needs of its text), so
+    the fit needs no pass of its own (:func:`fit_keys`)."""
+    from array import array
+
     ratios = check_ratios(ratios)
     builder = RecordBuilder(source.columns, mapping)
     ids: list[str] = []
@@ -247,10 +258,24 @@ def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[floa
     types: list[Any] = []
     ncols = len(source.columns)
     key = builder.key
+    text_of = builder.text_of
+    sig_index: dict[tuple[tuple[str, str], ...], int] = {}
+    row_sig = array("i")
+    empty_rows: list[int] = []
+    find = tags.find if tags is not None else None
     i = 0
     for chunk in source.chunks():
         for row in chunk:
             rid, labs, split = key(i, row)
+            if find is not None:
+                text = text_of(row)
+                if is_empty_text(text):
+                    empty_rows.append(i)
+                sig = tuple([(m.key, m.surface) for m in find(text)])
+                n = sig_index.get(sig)
+                if n is None:
+                    n = sig_index[sig] = len(sig_index)
+                row_sig.append(n)
             i += 1
             ids.append(rid)
             labels.append(labs)
@@ -267,7 +292,36 @@ def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[floa
     column_types = None
     if want_arrow:
         column_types = {c: _column_type([t[j] for t in types]) for j, c in enumerate(source.columns)}
-    return Keys(ids, splits, column_types)
+    if find is None:
+        return Keys(ids, splits, column_types)
+    return Keys(ids, splits, column_types, labels, list(sig_index), row_sig, empty_rows)
+
+
+def fit_keys(tags: AliasTable, keys: Keys) -> tuple[TrainKeywords, int]:
+    """:func:`augment_core.agreement.fit_to_train` from pass 1's signatures of the train
+    rows: the same fit (spellings counted in the order the train rows first use them, so
+    ties go the same way), from one count per distinct (signature, labels). Also counts the
+    train rows with text (the run's progress total)."""
+    from collections import Counter
+
+    pairs: dict[tuple[int, tuple[str, ...]], int] = {}
+    train = 0
+    for sig, labs, split in zip(keys.row_signature, keys.labels, keys.splits):
+        if split == "train":
+            pairs[(sig, labs)] = pairs.get((sig, labs), 0) + 1
+            train += 1
+    with_text = train - sum(1 for i in keys.empty_rows if keys.splits[i] == "train")
+    per_sig: dict[int, int] = {}
+    for (sig, _labs), n in pairs.items():  # signatures in the order of their first train row
+        per_sig[sig] = per_sig.get(sig, 0) + n
+    surfaces: dict[str, Counter[str]] = {}
+    for sig, n in per_sig.items():
+        for k, surface in keys.signatures[sig]:
+            surfaces.setdefault(k, Counter())[surface] += n
+    fitted = tags.attested_as(surfaces)
+    matched = [[_Key(k) for k, _ in keys.signatures[sig]] for sig, _ in pairs]
+    by_member = member_agreement(fitted, matched, [lb for _, lb in pairs], list(pairs.values()))  # type: ignore[arg-type]
+    return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted)), with_text
 
 
 def _column_type(types: list[Any]) -> Any:
@@ -336,12 +390,6 @@ def _records(start: int, rows: Chunk, splits: list[str]) -> list[Record]:
     spec: WorkSpec = _WORKER["spec"]
     builder = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
     return [builder.record(start + k, row, split) for k, (row, split) in enumerate(zip(rows, splits))]
-
-
-def _fit_task(start: int, rows: Chunk, splits: list[str]) -> list[tuple[list[Any], tuple[str, ...], bool]]:
-    """Pass 2 on one chunk: each train row's keyword matches, labels and whether its text is empty."""
-    find = _WORKER["spec"].tags.find
-    return [(find(r.text), r.labels, is_empty_text(r.text)) for r in _records(start, rows, splits) if r.split == "train"]
 
 
 @dataclass
@@ -556,28 +604,6 @@ class _Runner:
         _WORKER.clear()
 
 
-def fit_streamed(tags: AliasTable, results: Iterator[list[tuple[list[Any], tuple[str, ...], bool]]]) -> tuple[TrainKeywords, int]:
-    """:func:`augment_core.agreement.fit_to_train` over the train rows' matches as they
-    come (pass 2): per row only its keyword keys are kept (shared tuples), not its text.
-    Also counts the train rows with text (the run's progress total)."""
-    keyed: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
-    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
-    with_text = 0
-
-    def matches() -> Iterator[Any]:
-        nonlocal with_text
-        for result in results:
-            for found, labels, empty in result:
-                keys = tuple(m.key for m in found)
-                keyed.append((shared.setdefault(keys, keys), labels))
-                with_text += not empty
-                yield found
-
-    fitted = tags.attested_by(matches())
-    by_member = member_agreement(fitted, [[_Key(k) for k in ks] for ks, _ in keyed], [lb for _, lb in keyed])  # type: ignore[misc]
-    return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted)), with_text
-
-
 @dataclass(frozen=True, slots=True)
 class _Key:
     """What :func:`member_agreement` reads of a match: its key."""
@@ -607,19 +633,13 @@ def run_streamed(
     progress: Callable[[str, int, int], None] | None = None, provenance_prefix: str | None = None,
 ) -> StreamResult:
     """The three passes (see the module's docstring), writing to ``out`` as it goes."""
-    keys = scan_keys(source, mapping, ratios, seed, want_arrow=fmt == "parquet")
+    keys = scan_keys(source, mapping, ratios, seed, want_arrow=fmt == "parquet", tags=tags)
     check_run(keys.ids, names, mapping.label_column, n_per_original)
     schema = run_schema(source.columns, mapping.label_column, provenance_prefix)
     arrow_schema = output_arrow_schema(schema, keys.types, mapping.text_columns) if keys.types is not None else None
-    keys.ids = []  # the largest thing held: each later pass rebuilds the ids it needs
-    spec = WorkSpec(list(source.columns), mapping, tags)
-    runner = _Runner(spec, workers)
-    ok = False
-    try:
-        keywords, with_text = fit_streamed(tags, runner.map(_fit_task, source.chunks(), keys.splits))
-        ok = True
-    finally:
-        runner.close(ok)
+    keys.ids = []  # the largest thing held: the last pass rebuilds the ids it needs
+    keywords, with_text = fit_keys(tags, keys)
+    keys.labels, keys.signatures, keys.row_signature = [], [], None
     spec = WorkSpec(list(source.columns), mapping, tags, tuple(names), settings, keywords, n_per_original,
                     keep_original, seed, fmt, arrow_schema, formula_guard, schema)
     if progress is not None:
