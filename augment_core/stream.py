@@ -53,11 +53,6 @@ from augment_core.user_schema import OutputSchema, output_schema, provenance_of,
 
 DEFAULT_CHUNK_ROWS = 20_000
 """Input rows per chunk: with 5 variants each, about 120,000 output rows (~100 MB) in flight."""
-QUALITY_REFUSED = (
-    "--runner stream cannot score quality (near duplicates and leaks into val/test need every text at once): "
-    "add --no-quality, or use --runner local"
-)
-
 Chunk = list[tuple[Any, ...]]
 
 
@@ -432,6 +427,29 @@ def _augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
     return ChunkOut(buf.getvalue(), len(out), generated, originals, guarded, empty_ids)
 
 
+@dataclass
+class ChunkRows:
+    """Pass 3 of a run with quality signals, on one chunk: its records and output rows,
+    not yet scored (spilled to disk until the run's global knowledge is complete)."""
+
+    records: list[Record]
+    rows: list[dict[str, Any]]
+    originals: int
+    empty: list[str]
+
+
+def _generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
+    spec: WorkSpec = _WORKER["spec"]
+    records = _records(start, rows, splits)
+    empty_ids = [r.id for r in records if is_empty_text(r.text)]
+    empty = set(empty_ids)
+    text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
+    out = augment_records(records, _WORKER["augmenters"], spec.mapping.label_column, spec.n_per_original,
+                          spec.keep_original, spec.seed, empty, text_indices=text_indices)
+    originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
+    return ChunkRows(records, out, originals, empty_ids)
+
+
 def _arrow_table(rows: list[dict[str, Any]], schema: Any) -> Any:
     """Row dicts as one row group under the run's one schema (:func:`output_arrow_schema`):
     the reference :func:`arrow_chunk` is held to (a test compares them)."""
@@ -551,13 +569,17 @@ def output_arrow_schema(schema: OutputSchema, types: dict[str, Any], text_column
         if c in text_columns and not pa.types.is_null(t):
             t = pa.string()
         fields.append((c, t))
-    fields += [(schema.name(p), pa.string()) for p in schema.provenance]
+    typed = {"similarity": pa.float64(), "heldout_similarity": pa.float64(), "leak": pa.bool_()}
+    fields += [(schema.name(p), typed.get(p, pa.string())) for p in schema.provenance]
     return pa.schema(fields)
 
 
-def run_schema(columns: Sequence[str], label_column: str, prefix: str | None) -> OutputSchema:
-    """The output schema of a chunked run (no quality columns): as the in-memory run's."""
-    return output_schema(columns, provenance_of(output_columns(label_column), label_column), prefix)
+def run_schema(columns: Sequence[str], label_column: str, prefix: str | None, quality: bool = False) -> OutputSchema:
+    """The output schema of a chunked run: as the in-memory run's (quality columns last)."""
+    from augment_core.quality import QUALITY_COLUMNS
+
+    extra = QUALITY_COLUMNS if quality else ()
+    return output_schema(columns, provenance_of(output_columns(label_column, extra), label_column), prefix)
 
 
 class _Runner:
@@ -631,11 +653,15 @@ def run_streamed(
     names: Sequence[str], settings: Any, out: IO[bytes], fmt: str, *, n_per_original: int,
     keep_original: bool, formula_guard: bool = False, name: str = "the output", workers: int = 1,
     progress: Callable[[str, int, int], None] | None = None, provenance_prefix: str | None = None,
+    quality: Any = None, encoder: Any = None,
 ) -> StreamResult:
-    """The three passes (see the module's docstring), writing to ``out`` as it goes."""
+    """The passes (see the module's docstring), writing to ``out`` as it goes. ``quality``:
+    a :class:`augment_core.run.QualitySettings` to score the rows (two passes over the
+    output, see :func:`_scored_chunks`); ``encoder``: the sentence encoder (default: the
+    packaged one)."""
     keys = scan_keys(source, mapping, ratios, seed, want_arrow=fmt == "parquet", tags=tags)
     check_run(keys.ids, names, mapping.label_column, n_per_original)
-    schema = run_schema(source.columns, mapping.label_column, provenance_prefix)
+    schema = run_schema(source.columns, mapping.label_column, provenance_prefix, quality is not None)
     arrow_schema = output_arrow_schema(schema, keys.types, mapping.text_columns) if keys.types is not None else None
     keys.ids = []  # the largest thing held: the last pass rebuilds the ids it needs
     keywords, with_text = fit_keys(tags, keys)
@@ -658,7 +684,12 @@ def run_streamed(
             writer = pq.ParquetWriter(out, arrow_schema)
         else:
             guarded += write_rows_to([], out, fmt, columns, formula_guard=formula_guard, name=name)
-        for chunk in runner.map(_augment_task, source.chunks(), keys.splits):
+        if quality is None:
+            chunks: Iterator[ChunkOut] = runner.map(_augment_task, source.chunks(), keys.splits)
+        else:
+            chunks = _scored_chunks(runner.map(_generate_task, source.chunks(), keys.splits), spec, quality,
+                                    encoder, progress, total)
+        for chunk in chunks:
             if fmt == "parquet":
                 if chunk.rows:
                     writer.write_table(chunk.payload)
@@ -669,7 +700,7 @@ def run_streamed(
             guarded += chunk.guarded
             empty_ids += chunk.empty
             done += chunk.originals * len(names)
-            if progress is not None:
+            if progress is not None and quality is None:
                 progress("generate", done, total)
         if writer is not None:
             if not rows:  # no rows at all: an empty table, as the in-memory run writes
@@ -681,6 +712,92 @@ def run_streamed(
     finally:
         runner.close(ok)
     return StreamResult(rows, generated, guarded, empty_ids)
+
+
+def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any, encoder: Any,
+                   progress: Callable[[str, int, int], None] | None, total: int) -> Iterator[ChunkOut]:
+    """Quality signals in two passes over the output, in constant memory.
+
+    Most signals are a row's own (keywords, similarity to its original, artifacts); two
+    need the whole run: ``duplicate`` (the text, normalised, occurs more than once among
+    the output rows) and ``leak`` (a val/test text, exactly or by embedding). So:
+
+    1. each chunk's rows are generated, spilled to a temporary file (pickled, removed at
+       the end), and what the global signals need is kept: a 64-bit hash of every row's
+       normalised text, of every held-out text, and the held-out texts' embeddings
+       (written to a second temporary file and memory-mapped, so never held at once);
+    2. each spilled chunk is read back, scored by :func:`augment_core.quality.score_chunk`
+       (the in-memory run's code) against that index, shaped and encoded.
+    """
+    import pickle
+    import tempfile
+    from array import array
+
+    import numpy as np
+
+    from augment_core.quality import HashIndex, _encode, heldout_of, normalize_text, score_chunk, text_hash
+
+    if encoder is None:
+        from augment_core.models import load_sentence_encoder
+
+        encoder = load_sentence_encoder()
+    if progress is not None:
+        progress("model", 1, 1)
+    row_hashes = array("Q")
+    heldout_hashes = array("Q")
+    seen_heldout: set[int] = set()  # exact held-out texts already encoded (by hash)
+    held_rows = 0
+    dim = 0
+    chunks = done = 0
+    with tempfile.TemporaryFile(prefix="augment-review-spill-") as spill, \
+            tempfile.TemporaryFile(prefix="augment-review-heldout-") as held_file:
+        for res in generated:
+            pickle.dump(res, spill, protocol=pickle.HIGHEST_PROTOCOL)
+            chunks += 1
+            row_hashes.extend(text_hash(normalize_text(str(r.get("text", "")))) for r in res.rows)
+            fresh = []
+            for t in heldout_of(res.rows):
+                h = text_hash(t)
+                if h not in seen_heldout:
+                    seen_heldout.add(h)
+                    fresh.append(t)
+                    heldout_hashes.append(text_hash(normalize_text(t)))
+            if fresh:
+                emb = _encode(encoder, fresh, 64)
+                dim = emb.shape[1]
+                held_file.write(np.ascontiguousarray(emb, dtype=np.float32).tobytes())
+                held_rows += len(fresh)
+            done += res.originals * len(spec.names)
+            if progress is not None:
+                progress("generate", done, total)
+        held_file.flush()
+        held = np.memmap(held_file, dtype=np.float32, mode="r", shape=(held_rows, dim)) if held_rows else None
+        index = HashIndex.from_hashes(np.frombuffer(row_hashes, dtype=np.uint64) if row_hashes else [],
+                                      np.frombuffer(heldout_hashes, dtype=np.uint64) if heldout_hashes else [], held)
+        del row_hashes, seen_heldout
+        spill.seek(0)
+        schema = spec.schema
+        assert schema is not None
+        for k in range(chunks):
+            res = pickle.load(spill)
+            score_chunk(res.rows, index, table=spec.keywords.table if spec.keywords else spec.tags,
+                        labels_by_id={r.id: r.labels for r in res.records}, encoder=encoder,
+                        low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
+                        ambiguous_below=quality.ambiguous_below)
+            chunk = Dataset(records=res.records, mapping=spec.mapping, empty_text_ids=res.empty,
+                            columns=tuple(spec.columns))
+            shaped = list(user_rows(res.rows, chunk, schema))
+            generated_n = sum(1 for r in res.rows if r["augmenter"] != "original")
+            if progress is not None:
+                progress("quality", k + 1, chunks)
+            if spec.fmt == "parquet":
+                yield ChunkOut(_arrow_table(shaped, spec.arrow_schema), len(res.rows), generated_n, 0, 0, res.empty)
+                continue
+            buf = io.BytesIO()
+            guarded = write_rows_to(shaped, buf, spec.fmt, schema.columns, formula_guard=spec.formula_guard,
+                                    header=False)
+            yield ChunkOut(buf.getvalue(), len(res.rows), generated_n, 0, guarded, res.empty)
+        del held, index
 
 
 def _write(out: IO[bytes], data: bytes, name: str) -> None:
@@ -696,11 +813,9 @@ def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) 
     import sys
     import time
 
-    from augment_core.cli import augmenter_settings, column_mapping, load_tags, progress_bars
+    from augment_core.cli import augmenter_settings, column_mapping, load_tags, progress_bars, quality_settings
     from augment_core.io import open_output, output_format
 
-    if not args.no_quality:
-        raise InputError(QUALITY_REFUSED)
     fmt = args.format if args.format is not None else output_format(args.output)
     if fmt == "hf":
         raise InputError("--runner stream cannot write --format hf (a DatasetDict is built in memory): "
@@ -717,7 +832,7 @@ def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) 
                 n_per_original=args.n_per_original, keep_original=args.keep_original,
                 formula_guard=args.csv_formula_guard, name=args.output,
                 workers=args.workers or default_workers(names), progress=progress,
-                provenance_prefix=args.provenance_prefix,
+                provenance_prefix=args.provenance_prefix, quality=quality_settings(args),
             )
     if result.empty_text_ids:
         ids = result.empty_text_ids
