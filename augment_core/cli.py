@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "as formulas (changes the text: use JSONL or Parquet for training)")
     r = p.add_argument_group("runners (see the README's \"Beyond one machine\")")
     r.add_argument("--runner", choices=("local", "stream", "ray"), default="local",
-                   help="local: in memory (default); stream: in chunks, constant memory (needs --no-quality); "
+                   help="local: in memory (default); stream: in chunks, constant memory (quality in two passes); "
                    "ray: Ray Data, on a cluster or a local Ray (--output is then a folder of Parquet shards)")
     r.add_argument("--chunk-rows", type=int, default=20_000, metavar="N",
                    help="--runner stream: input rows per chunk (default 20,000); --runner ray: rows per batch")

@@ -8,11 +8,11 @@ the augmenting:
   strings, as the local reader reads them, so ids and labels are spelled the same; JSONL
   cells keep their JSON values exactly (held as JSON text between the reader and the
   passes), so every column of the user's schema is written as the local runner writes it.
-* **split** (on the driver): one ordered pass over the id, label and split columns only,
-  with the same seeded stratification as the local runners, so every row lands in the same
-  split. Rows are numbered by no distributed reader, so ``--id-column`` is required.
-* **fit** (on the driver): one ordered pass over the train texts and labels for the attested
-  forms and keyword agreement, exactly as the streamed run does it.
+* **split and fit** (on the driver): one ordered pass over every column (ids, labels,
+  the split column, each column's Arrow type, each row's keyword signature), with the same
+  seeded stratification and the same fit as the local runners, so every row lands in the
+  same split and every swap has the same agreement. Rows are numbered by no distributed
+  reader, so ``--id-column`` is required.
 * **augment**: ``map_batches`` over an actor pool. Each actor deserialises the alias table
   and the split once and loads its model once (``num_gpus=1`` per actor for the contextual
   augmenters when the cluster has GPUs and ``--device`` is not ``cpu``); each batch's rows
@@ -23,8 +23,12 @@ the augmenting:
   A local folder is written beside the target and renamed into place when complete; on a
   remote store the manifest is written last and marks a complete run.
 
-The rows, sorted by id, are the local runner's rows (a test holds it). Quality signals
-are refused, as in a streamed run: ``--no-quality``.
+* **quality** (unless ``--no-quality``): see :func:`_score`: the augmented rows are
+  materialised, hashed, the held-out texts encoded by an actor pool, and an actor pool
+  scores every batch against the index the driver builds once.
+
+The rows, sorted by id, are the local runner's rows, quality columns included (tests hold
+it).
 """
 
 from __future__ import annotations

@@ -1,25 +1,26 @@
 """Streaming runs: augment a file of any size in constant memory (``--runner stream``).
 
 The in-memory run holds every record, every output row and the whole output file; at a
-million rows that is several gigabytes. A streamed run reads the input three times, in
-chunks of ``chunk_rows`` rows, and never holds more than a chunk of texts:
+million rows that is several gigabytes. A streamed run reads the input twice, in chunks
+of ``chunk_rows`` rows, and never holds more than a chunk of texts:
 
-1. **keys**: ids and label sets only (ids are checked as the in-memory reader checks
-   them), the split computed from them exactly as :func:`augment_core.splitting.assign_splits`
-   does, and the Arrow type of every column (so every Parquet row group has one schema);
-2. **fit**: the train texts and labels, for the attested forms and keyword agreement
-   (:func:`augment_core.agreement.fit_to_train`, as one pass that keeps per row only the
-   set of keywords found);
-3. **augment**: each chunk's records go through :func:`augment_core.pipeline.augment_records`,
-   the function the in-memory run uses, are shaped to the user's schema by
-   :func:`augment_core.user_schema.user_rows` (as in memory: every input column, text per
-   column, provenance beside), and are written at once (a Parquet row group, or CSV/JSONL
-   lines appended).
+1. **keys**: ids and label sets (ids are checked as the in-memory reader checks them), the
+   split computed from them exactly as :func:`augment_core.splitting.assign_splits` does,
+   the Arrow type of every column (so every Parquet row group has one schema), and each
+   row's keyword signature (the (key, spelling) of every keyword found, interned: rows
+   share a few thousand of them), from which :func:`fit_keys` makes the train split's fit
+   (:func:`augment_core.agreement.fit_to_train`'s attested forms and keyword agreement)
+   with no pass of its own;
+2. **augment**: each chunk's records go through :func:`augment_core.pipeline.plan_rows`,
+   the code the in-memory run uses, and are written at once in the user's schema (as in
+   memory: every input column, text per column, provenance beside): a Parquet row group
+   built column by column (:func:`arrow_chunk`), or CSV/JSONL lines appended.
 
 Rows are independent (per-row seeding) and are written in input order, so CSV and JSONL
 output is byte-identical to the in-memory run's, and Parquet holds the same table (the
-same bytes when the input fits one chunk). Quality signals need every text at once (near
-duplicates, leaks into val/test), so a streamed run refuses them: ``--no-quality``.
+same bytes when the input fits one chunk). Quality signals need the whole run for two of
+them (near duplicates, leaks into val/test): with quality on, pass 2 spills its rows and
+a third pass scores them (:func:`_scored_chunks`).
 """
 
 from __future__ import annotations
