@@ -93,15 +93,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--big", action="store_true", help="also 1,000,000 rows (local in memory needs several GB)")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
+    parser.add_argument("--no-alias", action="store_true", help="skip the alias-swap table (contextual and quality only)")
     parser.add_argument("--contextual-rows", type=int, default=256, help="rows for the contextual throughput (0: skip)")
     parser.add_argument("--quality-rows", type=int, default=5000,
                         help="rows for the quality-scoring comparison, in memory vs streamed (0: skip)")
     opts = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_ADDRESS": ""}
-    sizes = [100_000] + ([1_000_000] if opts.big else [])
+    sizes = [] if opts.no_alias else [100_000] + ([1_000_000] if opts.big else [])
     print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
-    print("| runner | rows in | rows out | seconds | input rows/s | CPU s | peak RSS (tree) | vs in memory |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    if sizes:
+        print("| runner | rows in | rows out | seconds | input rows/s | CPU s | peak RSS (tree) | vs in memory |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory(prefix="augment-scale-") as tmp:
         folder = Path(tmp)
         for n in sizes:
@@ -133,13 +135,28 @@ def main() -> int:
             model = build_model(folder / "model")
             src = folder / "ctx.csv"
             write_input(src, opts.contextual_rows)
-            argv = [str(src), *ARGS, "--augmenter", "contextual_substitute", "--model", model, "--device", "cpu",
-                    "--n-per-original", "1", "--runner", "stream", "--workers", "1", "--output", str(folder / "c.parquet")]
-            seconds, peak, line, _cpu = timed(argv, env)
-            train = int(opts.contextual_rows * 0.7)
-            print(f"\ncontextual_substitute, one worker (CPU, {os.cpu_count()} cores, distilbert-base shape): "
-                  f"{opts.contextual_rows} rows ({train} train, 1 variant each) in {seconds:.1f} s whole process "
-                  f"= {train / seconds:.1f} variants/s; peak RSS {peak / 2**20:,.0f} MiB ({line})")
+            base = [str(src), *ARGS, "--augmenter", "contextual_substitute", "--model", model, "--device", "cpu",
+                    "--n-per-original", "1"]
+            print(f"\ncontextual_substitute (CPU, {os.cpu_count()} cores, distilbert-base shape), "
+                  f"{opts.contextual_rows} rows, 1 variant per train row, whole processes (imports, model load):")
+            print("| runner | seconds | variants | variants/s | per worker | peak RSS (tree) |")
+            print("| --- | ---: | ---: | ---: | ---: | ---: |")
+            ctx_cases = [("stream, 1 process", ["--runner", "stream", "--workers", "1"], 1)]
+            if not opts.no_ray:
+                ctx_cases += [("ray local, 1 actor", ["--runner", "ray", "--workers", "1"], 1),
+                              ("ray local, 2 actors", ["--runner", "ray", "--workers", "2"], 2)]
+            for label, extra, n_workers in ctx_cases:
+                out = folder / ("crun" if "ray" in extra else "c.parquet")
+                seconds, peak, line, _cpu = timed([*base, *extra, "--output", str(out)], env)
+                variants = int(line.split("(", 1)[1].split(" generated", 1)[0])
+                print(f"| {label} | {seconds:.1f} | {variants} | {variants / seconds:.1f} | "
+                      f"{variants / seconds / n_workers:.1f} | {peak / 2**20:,.0f} MiB |", flush=True)
+                if out.is_dir():
+                    import shutil
+
+                    shutil.rmtree(out)
+                else:
+                    out.unlink()
         if opts.quality_rows:
             src = folder / "q.csv"
             write_input(src, opts.quality_rows)
