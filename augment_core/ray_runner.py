@@ -339,7 +339,7 @@ def augment_on_ray(
     state = ray.put((spec, split_of, hook, json_cells))
     ctx.execution_options.preserve_order = False  # shards in any order: rows are independent
     if contextual:  # an actor pool: each actor loads the model once; reads keep a CPU free
-        size = workers or max(1, int(gpus) if gpus else cpus - 1)
+        size = actor_pool_size(workers, gpus, cpus)
         augmented = ds.map_batches(
             AugmentBatch, fn_constructor_kwargs={"spec": spec, "split_of": split_of, "hook": hook, "json_cells": json_cells},
             batch_size=batch_rows, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=size),
@@ -363,6 +363,17 @@ def augment_on_ray(
         "ray": {"workers": size, "gpus_per_worker": 1 if gpus else 0, "batch_rows": batch_rows},
         **(manifest_extra or {}),
     })
+
+
+def actor_pool_size(workers: int | None, gpus: float, cpus: int) -> int:
+    """Actors of a pool (contextual augmenters, quality scoring): ``--workers``, else one per
+    GPU, else one per CPU but one. A CPU pool never takes every CPU of the cluster: the read
+    tasks feeding it need one, and a pool holding them all waits forever (measured: 2 actors
+    on a 2-CPU local Ray never started)."""
+    if gpus:
+        return workers or max(1, int(gpus))
+    most = max(1, cpus - 1)
+    return min(workers, most) if workers else most
 
 
 def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, workers: int | None, device: str,
@@ -393,7 +404,7 @@ def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, worke
         held_hashes.append(h[batch.column("heldout").to_numpy(zero_copy_only=False)])
     gpus = ray.cluster_resources().get("GPU", 0) if device != "cpu" else 0
     cpus = int(ray.cluster_resources().get("CPU", 1))
-    size = workers or max(1, int(gpus) if gpus else cpus - 1)
+    size = actor_pool_size(workers, gpus, cpus)
     pool = {"compute": ray.data.ActorPoolStrategy(size=size), "num_gpus": 1 if gpus else None, "num_cpus": 1,
             "batch_format": "pyarrow"}
     seen: set[int] = set()

@@ -157,3 +157,13 @@ def test_contextual_on_an_actor_pool_gives_the_local_rows(local_ray, inputs, tmp
     assert any(r["aug_augmenter"] == "contextual_substitute" for r in expected)
     assert shards(tmp_path / "run") == expected
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["ray"]["workers"] == 1
+
+
+def test_a_cpu_actor_pool_leaves_a_cpu_for_the_reads():
+    """Two CPU actors on a 2-CPU Ray held both CPUs and the read tasks never ran: a CPU pool
+    is capped at the CPUs but one, whatever --workers asks; GPU pools are not capped."""
+    from augment_core.ray_runner import actor_pool_size
+
+    assert actor_pool_size(2, 0, 2) == 1 and actor_pool_size(None, 0, 2) == 1 and actor_pool_size(None, 0, 1) == 1
+    assert actor_pool_size(3, 0, 16) == 3 and actor_pool_size(None, 0, 16) == 15
+    assert actor_pool_size(None, 4, 16) == 4 and actor_pool_size(2, 4, 16) == 2
