@@ -149,6 +149,11 @@ def main() -> int:
                 out = folder / ("crun" if "ray" in extra else "c.parquet")
                 seconds, peak, line, _cpu = timed([*base, *extra, "--output", str(out)], env)
                 variants = int(line.split("(", 1)[1].split(" generated", 1)[0])
+                if out.is_dir():  # the actors the run had (a CPU pool leaves one CPU for the reads)
+                    import json
+
+                    n_workers = json.loads((out / "manifest.json").read_text())["ray"]["workers"]
+                    label += f" (ran {n_workers})"
                 print(f"| {label} | {seconds:.1f} | {variants} | {variants / seconds:.1f} | "
                       f"{variants / seconds / n_workers:.1f} | {peak / 2**20:,.0f} MiB |", flush=True)
                 if out.is_dir():
