@@ -239,7 +239,7 @@ def _mixed_case(surface: str) -> bool:
 
 _FIND_CACHE_SIZE = 1 << 15
 _found: list[tuple[re.Pattern[str], dict[str, tuple[KeywordMatch, ...]]]] = []
-"""Per pattern (a handful: patterns are shared by a table and its fitted copies), the
+"""Per pattern (one per vocabulary: a table and its fitted copies share theirs), the
 matches of the texts seen last. Looked up by identity: hashing a pattern hashes its code."""
 
 
@@ -253,7 +253,7 @@ def _find_cached(pattern: re.Pattern[str], text: str) -> tuple[KeywordMatch, ...
     else:
         cache = {}
         _found.append((pattern, cache))
-        del _found[:-8]
+        del _found[:-2]  # two vocabularies at most: a long-lived process (the app) holds little
     hit = cache.get(text)
     if hit is None:
         hit = cache[text] = tuple(_find(pattern, text))
