@@ -46,22 +46,25 @@ def is_ambiguous(
 
 
 def member_agreement(
-    table: AliasTable, matches: Sequence[Sequence[KeywordMatch]], label_sets: Sequence[Sequence[str]]
+    table: AliasTable, matches: Sequence[Sequence[KeywordMatch]], label_sets: Sequence[Sequence[str]],
+    weights: Sequence[int] | None = None,
 ) -> dict[Member, Agreement]:
     """Per vocabulary member (a tag or alias, any of its forms), over rows given as each
-    row's keyword matches (:meth:`AliasTable.find`) and labels."""
+    row's keyword matches (:meth:`AliasTable.find`) and labels; ``weights``: how many rows
+    each stands for (one each by default)."""
     owners: dict[str, list[Member]] = {}
     for member, forms in table.forms.items():
         for form in {member.written, member.derived, *forms.values()} - {""}:
             owners.setdefault(form, []).append(member)
     support: dict[Member, int] = {m: 0 for m in table.members}
     agreeing: dict[Member, int] = {m: 0 for m in table.members}
-    for found, labels in zip(matches, label_sets):
+    for n, (found, labels) in enumerate(zip(matches, label_sets)):
         present = {member for match in found for member in owners.get(match.key, ())}
         label_set = set(labels)
+        w = 1 if weights is None else weights[n]
         for member in present:
-            support[member] += 1
-            agreeing[member] += member.tag in label_set
+            support[member] += w
+            agreeing[member] += w * (member.tag in label_set)
     return {m: Agreement(support[m], agreeing[m]) for m in table.members}
 
 

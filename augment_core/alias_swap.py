@@ -39,6 +39,8 @@ class AliasSwap:
     """key -> its agreement in the train split (:func:`augment_core.agreement.fit_to_train`)."""
     min_agreement: float | None = None
     """Keywords below this agreement (with enough support) are not swapped."""
+    _spelled: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, init=False, repr=False,
+                                                              compare=False)
 
     def __post_init__(self) -> None:
         if self.max_swaps < 1:
@@ -118,8 +120,13 @@ class AliasSwap:
             return Edit(m.start, m.end, replacement, "substitute")
         return Edit(m.start, m.end, replacement, "substitute", agreement=a.agreement, support=a.support)
 
-    def _replacements(self, m: KeywordMatch) -> list[str]:
-        return [spell(self.table, m.surface, alt) for alt in self.table.alternatives[m.key]]
+    def _replacements(self, m: KeywordMatch) -> tuple[str, ...]:
+        # a pure function of (key, surface): spelled once per run, not once per occurrence
+        hit = self._spelled.get((m.key, m.surface))
+        if hit is None:
+            hit = self._spelled[(m.key, m.surface)] = tuple(
+                spell(self.table, m.surface, alt) for alt in self.table.alternatives[m.key])
+        return hit
 
 
 def spell(table: AliasTable, surface: str, replacement: str) -> str:

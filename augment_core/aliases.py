@@ -166,7 +166,7 @@ class AliasTable:
     def find(self, text: str) -> list[KeywordMatch]:
         """Every keyword occurrence: whole tokens, case-insensitive, leftmost-longest,
         non-overlapping."""
-        return _find(self._pattern, text)
+        return list(_find_cached(self._pattern, text))
 
     def swappable(self, text: str) -> list[KeywordMatch]:
         alternatives = self.alternatives
@@ -194,11 +194,16 @@ class AliasTable:
     def attested_by(self, matches: Iterable[Sequence[KeywordMatch]]) -> "AliasTable":
         """:meth:`attested_in`, from each text's :meth:`find` (guessed forms are keywords
         too, so a fitted table finds exactly what this one finds)."""
-        pending = {m.derived for m in self.members if m.derived and not m.lexical}
         surfaces: dict[str, Counter[str]] = {}
         for found in matches:
             for m in found:
                 surfaces.setdefault(m.key, Counter())[m.surface] += 1
+        return self.attested_as(surfaces)
+
+    def attested_as(self, surfaces: Mapping[str, Counter[str]]) -> "AliasTable":
+        """:meth:`attested_by`, from how often each key is written each way (keys and
+        spellings in the order the texts first use them: ties go to the first)."""
+        pending = {m.derived for m in self.members if m.derived and not m.lexical}
         written_as = {}
         for key, counts in surfaces.items():
             surface, _n = counts.most_common(1)[0]
@@ -230,6 +235,32 @@ def _mixed_case(surface: str) -> bool:
     return any(c.islower() for c in surface) and any(
         any(c.isupper() for c in w[1:]) for w in words
     )
+
+
+_FIND_CACHE_SIZE = 1 << 15
+_found: list[tuple[re.Pattern[str], dict[str, tuple[KeywordMatch, ...]]]] = []
+"""Per pattern (one per vocabulary: a table and its fitted copies share theirs), the
+matches of the texts seen last. Looked up by identity: hashing a pattern hashes its code."""
+
+
+def _find_cached(pattern: re.Pattern[str], text: str) -> tuple[KeywordMatch, ...]:
+    """:func:`_find`, remembered for the last few tens of thousands of texts: a run matches
+    each train text twice (fit, then augment), and corpora repeat texts (boilerplate,
+    duplicates, one text in several rows). Bounded: the older half is dropped when full."""
+    for p, cache in _found:
+        if p is pattern:
+            break
+    else:
+        cache = {}
+        _found.append((pattern, cache))
+        del _found[:-2]  # two vocabularies at most: a long-lived process (the app) holds little
+    hit = cache.get(text)
+    if hit is None:
+        hit = cache[text] = tuple(_find(pattern, text))
+        if len(cache) > _FIND_CACHE_SIZE:
+            for old in list(cache)[: _FIND_CACHE_SIZE // 2]:
+                del cache[old]
+    return hit
 
 
 def _find(pattern: re.Pattern[str], text: str) -> list[KeywordMatch]:

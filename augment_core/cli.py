@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "as formulas (changes the text: use JSONL or Parquet for training)")
     r = p.add_argument_group("runners (see the README's \"Beyond one machine\")")
     r.add_argument("--runner", choices=("local", "stream", "ray"), default="local",
-                   help="local: in memory (default); stream: in chunks, constant memory (needs --no-quality); "
+                   help="local: in memory (default); stream: in chunks, constant memory (quality in two passes); "
                    "ray: Ray Data, on a cluster or a local Ray (--output is then a folder of Parquet shards)")
     r.add_argument("--chunk-rows", type=int, default=20_000, metavar="N",
                    help="--runner stream: input rows per chunk (default 20,000); --runner ray: rows per batch")
@@ -328,7 +328,7 @@ def load_tags(path: str) -> Any:
 def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float, float]) -> tuple[Any, Any]:
     """Read, split, augment and score: the run's output and the split dataset."""
     from augment_core.dataset import TableStream, build_dataset
-    from augment_core.run import QualitySettings, augment
+    from augment_core.run import augment
     from augment_core.splitting import assign_splits
 
     settings = augmenter_settings(args)
@@ -340,11 +340,18 @@ def _run(args: argparse.Namespace, names: list[str], ratios: tuple[float, float,
         print(f"warning: {len(dataset.empty_text_ids)} rows have empty text and are not augmented (ids: {shown})",
               file=sys.stderr)
     tags = load_tags(args.tags)
-    quality = None if args.no_quality else QualitySettings(args.low_similarity, args.leak_threshold, args.ambiguous_below)
+    quality = quality_settings(args)
     with progress_bars() as progress:
         out = augment(dataset, tags, names, settings, n_per_original=args.n_per_original,
                       keep_original=args.keep_original, seed=args.seed, quality=quality, progress=progress)
     return out, dataset
+
+
+def quality_settings(args: argparse.Namespace) -> Any:
+    """The run's quality settings from the flags (every runner reads them here); None with --no-quality."""
+    from augment_core.run import QualitySettings
+
+    return None if args.no_quality else QualitySettings(args.low_similarity, args.leak_threshold, args.ambiguous_below)
 
 
 class progress_bars:

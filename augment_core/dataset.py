@@ -679,12 +679,16 @@ class RecordBuilder:
             id_i = self._id_i
             rid = _cell_text(row[id_i]) if id_i is not None else str(i + 1)
             labels = self.labels_of(row[self._label_i])
-        text_is = self._text_is
-        # exactly as read: matching and models may normalise a copy, never the text itself
-        text = text_cell(row[text_is[0]]) if len(text_is) == 1 else JOINER.join([text_cell(row[j]) for j in text_is])
+        text = self.text_of(row)
         if is_empty_text(text):
             self.empty.append(rid)
         return Record(rid, text, labels, split, row[self._label_i], tuple(row))
+
+    def text_of(self, row: Sequence[Any]) -> str:
+        """The row's text: its text cells joined, exactly as read (matching and models may
+        normalise a copy, never the text itself)."""
+        text_is = self._text_is
+        return text_cell(row[text_is[0]]) if len(text_is) == 1 else JOINER.join([text_cell(row[j]) for j in text_is])
 
     def finish(self) -> None:
         if self.bad_splits:

@@ -11,7 +11,7 @@ import json
 from typing import Any, Callable, Container, Sequence
 
 from augment_core.augmenter import Augmenter
-from augment_core.changes import changes_to_json
+from augment_core.changes import Candidate, changes_to_json
 from augment_core.dataset import Dataset, Record, segments_of
 from augment_core.errors import InputError
 from augment_core.user_schema import crosses_joiner
@@ -123,6 +123,40 @@ def augment_records(
     ``text_indices``: the text columns' positions in ``Record.cells``; with several, a
     variant that edits the joiner between two columns is dropped (it cannot be written back
     per column)."""
+    plan = plan_rows(records, augmenters, n_per_original, keep_original, seed, empty, step, text_indices)
+    original_params = original_params_json(seed)
+    rows: list[dict[str, Any]] = []
+    for i, name, k, params, cand in plan:
+        record = records[i]
+        if cand is None:
+            rows.append(original_row(record, label_column, original_params))
+            continue
+        rows.append({
+            "id": variant_id(record.id, name, k), "parent_id": record.id, "split": "train",
+            "augmenter": name, "text": cand.text, "original_text": record.text,
+            label_column: record.raw_label, "params": params, "changes": changes_to_json(cand.changes),
+        })
+    return rows
+
+
+PlannedRow = tuple[int, str, int, str, "Candidate | None"]
+"""(index of the record, augmenter name, k, params JSON, candidate): one output row;
+an original is ``(i, "original", 0, "", None)``."""
+
+
+def plan_rows(
+    records: Sequence[Record],
+    augmenters: Sequence[Augmenter],
+    n_per_original: int,
+    keep_original: bool,
+    seed: int,
+    empty: Container[str] = (),
+    step: Callable[[int], None] | None = None,
+    text_indices: Sequence[int] = (),
+) -> list[PlannedRow]:
+    """What :func:`augment_records` writes, row by row, before any row is built: which
+    record, which augmenter and which candidate. The streamed Parquet writer builds its
+    columns straight from this (no row dicts, no change JSON read back)."""
     train = [r for r in records if r.split == "train" and r.id not in empty]
     texts = [r.text for r in train]
     ids = [r.id for r in train]
@@ -135,13 +169,12 @@ def augment_records(
         )
         variants_by_augmenter.append((augmenter.name, params, variants))
 
-    original_params = original_params_json(seed)
     multi = len(text_indices) > 1
     position = {r.id: i for i, r in enumerate(train)}
-    rows: list[dict[str, Any]] = []
-    for record in records:
+    plan: list[PlannedRow] = []
+    for j, record in enumerate(records):
         if record.split != "train" or keep_original:
-            rows.append(original_row(record, label_column, original_params))
+            plan.append((j, ORIGINAL, 0, "", None))
         i = position.get(record.id)
         if i is None:
             continue
@@ -156,9 +189,5 @@ def augment_records(
                     continue
                 seen.add(cand.text)
                 k += 1
-                rows.append({
-                    "id": variant_id(record.id, name, k), "parent_id": record.id, "split": "train",
-                    "augmenter": name, "text": cand.text, "original_text": record.text,
-                    label_column: record.raw_label, "params": params, "changes": changes_to_json(cand.changes),
-                })
-    return rows
+                plan.append((j, name, k, params, cand))
+    return plan

@@ -14,6 +14,7 @@ similarity is a dot product; the held-out maximum is a chunked matrix product.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any, Callable, Mapping, Sequence
@@ -114,21 +115,19 @@ def score_rows(
     default the packaged all-MiniLM-L6-v2 (see :func:`augment_core.models.load_sentence_encoder`).
     ``progress`` is called with (texts encoded, texts to encode) as encoding goes, the
     slow part.
-    """
-    generated = [i for i, r in enumerate(rows) if _is_generated(r)]
-    for r in rows:
-        if not _is_generated(r):
-            r["similarity"] = None
-            r["flags"] = "[]"
-            r["heldout_similarity"] = None
-            r["leak"] = False
-    if not generated:
-        return
 
-    heldout = list(dict.fromkeys(
-        [str(t) for t in heldout_texts if t is not None]
-        + [str(r["text"]) for r in rows if not _is_generated(r) and str(r.get("split", "")).lower() in HELDOUT_SPLITS]
-    ))
+    The run's global knowledge (which texts repeat, the held-out texts and their
+    embeddings) is a :class:`MemoryIndex` here; a run in chunks builds a :class:`HashIndex`
+    in a pass of its own and scores each chunk with :func:`score_chunk`, the same code.
+    """
+    if not any(_is_generated(r) for r in rows):
+        score_chunk(rows, MemoryIndex({}, set(), None), table=table, labels_by_id=labels_by_id, encoder=encoder)
+        return
+    if encoder is None:
+        from augment_core.models import load_sentence_encoder
+
+        encoder = load_sentence_encoder()
+    heldout = heldout_of(rows, heldout_texts)
 
     # duplicates: every row's text plus held-out texts not already present as rows
     counts: dict[str, int] = {}
@@ -141,34 +140,150 @@ def score_rows(
     }
     for key in heldout_norm - heldout_rows_norm:  # held-out texts given only as texts
         counts[key] = counts.get(key, 0) + 1
+    to_encode = len(heldout) + len(generated_texts(rows))
+    held = _encode(encoder, heldout, batch_size, (lambda d, _t: progress(d, to_encode)) if progress else None) \
+        if heldout else None
+    base = len(heldout)
+    score_chunk(rows, MemoryIndex(counts, heldout_norm, held), table=table, labels_by_id=labels_by_id,
+                encoder=encoder, low_similarity=low_similarity, leak_threshold=leak_threshold,
+                ambiguous_below=ambiguous_below, batch_size=batch_size,
+                progress=(lambda d, _t: progress(base + d, to_encode)) if progress else None)
 
-    # embeddings of every distinct text involved, once
+
+def heldout_of(rows: Sequence[Mapping[str, Any]], heldout_texts: Sequence[str] = ()) -> list[str]:
+    """The held-out texts, distinct, in order: those given and the held-out rows' own."""
+    return list(dict.fromkeys(
+        [str(t) for t in heldout_texts if t is not None]
+        + [str(r["text"]) for r in rows if not _is_generated(r) and str(r.get("split", "")).lower() in HELDOUT_SPLITS]
+    ))
+
+
+def generated_texts(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The distinct texts a chunk's generated rows need encoded: each variant and its original."""
+    distinct: dict[str, None] = {}
+    for r in rows:
+        if _is_generated(r):
+            distinct.setdefault(str(r["text"]), None)
+            distinct.setdefault(str(r.get("original_text", "")), None)
+    return list(distinct)
+
+
+class MemoryIndex:
+    """What the global signals need, for rows held in memory: every normalised text's count,
+    the normalised held-out texts and the held-out embeddings (rows, L2-normalised)."""
+
+    def __init__(self, counts: Mapping[str, int], heldout_norm: set[str], held: Any) -> None:
+        self._counts, self._heldout, self.held = counts, heldout_norm, held
+
+    def duplicates(self, norms: Sequence[str]) -> list[bool]:
+        return [self._counts.get(n, 0) > 1 for n in norms]
+
+    def in_heldout(self, norms: Sequence[str]) -> list[bool]:
+        return [n in self._heldout for n in norms]
+
+
+def text_hash(norm: str) -> int:
+    """A normalised text's 64-bit hash (BLAKE2b): what a chunked run keeps of each text.
+    Two different texts share one with odds of about n^2 / 2^65 (1e-7 at 2 million texts)."""
+    return int.from_bytes(hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+class HashIndex:
+    """What the global signals need, for a run in chunks, small beside the texts: the
+    sorted hashes of the normalised texts that occur more than once among the output
+    rows, of the normalised held-out texts, and the held-out embeddings (an array or a
+    ``numpy.memmap`` on disk, read in blocks)."""
+
+    def __init__(self, repeated: Any, heldout: Any, held: Any) -> None:
+        import numpy as np
+
+        self.repeated = np.asarray(repeated, dtype=np.uint64)
+        self.heldout = np.asarray(heldout, dtype=np.uint64)
+        self.held = held
+
+    @classmethod
+    def from_hashes(cls, row_hashes: Any, heldout_hashes: Any, held: Any) -> "HashIndex":
+        """From the hash of every output row's normalised text (in any order, any chunks)
+        and of every held-out text (held-out texts not among the rows count once more, as
+        :func:`score_rows` counts them)."""
+        import numpy as np
+
+        rows = np.asarray(row_hashes, dtype=np.uint64)
+        heldout = np.unique(np.asarray(heldout_hashes, dtype=np.uint64))
+        extra = np.setdiff1d(heldout, rows, assume_unique=False)
+        values, counts = np.unique(np.concatenate([rows, extra]), return_counts=True)
+        return cls(values[counts > 1], heldout, held)
+
+    def duplicates(self, norms: Sequence[str]) -> list[bool]:
+        return self._member([text_hash(n) for n in norms], self.repeated)
+
+    def in_heldout(self, norms: Sequence[str]) -> list[bool]:
+        return self._member([text_hash(n) for n in norms], self.heldout)
+
+    @staticmethod
+    def _member(hashes: list[int], sorted_values: Any) -> list[bool]:
+        import numpy as np
+
+        if not len(sorted_values) or not hashes:
+            return [False] * len(hashes)
+        return [bool(x) for x in np.isin(np.array(hashes, dtype=np.uint64), sorted_values)]
+
+
+def heldout_max(emb: Any, held: Any, block: int = 1 << 15) -> Any:
+    """Each row of ``emb``'s largest cosine similarity to a held-out row (``held`` read in
+    blocks, so a memory-mapped matrix larger than memory works)."""
+    import numpy as np
+
+    out = np.full(len(emb), -np.inf, dtype=np.float32)
+    for h in range(0, len(held), block):
+        part = np.asarray(held[h : h + block], dtype=np.float32)
+        for s in range(0, len(emb), 1024):
+            np.maximum(out[s : s + 1024], (emb[s : s + 1024] @ part.T).max(axis=1), out=out[s : s + 1024])
+    return out
+
+
+def score_chunk(
+    rows: list[dict[str, Any]],
+    index: Any,
+    *,
+    table: AliasTable,
+    labels_by_id: Mapping[str, Sequence[str]],
+    encoder: Any = None,
+    low_similarity: float = DEFAULT_LOW_SIMILARITY,
+    leak_threshold: float = DEFAULT_LEAK_THRESHOLD,
+    ambiguous_below: float = AMBIGUOUS_BELOW,
+    batch_size: int = 64,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """:func:`score_rows` on some of a run's rows (a chunk, a batch), with the run's global
+    knowledge in ``index`` (a :class:`MemoryIndex` or a :class:`HashIndex`)."""
+    generated = [i for i, r in enumerate(rows) if _is_generated(r)]
+    for r in rows:
+        if not _is_generated(r):
+            r["similarity"] = None
+            r["flags"] = "[]"
+            r["heldout_similarity"] = None
+            r["leak"] = False
+    if not generated:
+        return
     import numpy as np
 
     if encoder is None:
         from augment_core.models import load_sentence_encoder
 
         encoder = load_sentence_encoder()
-    distinct: dict[str, int] = {}
-    for i in generated:
-        for t in (str(rows[i]["text"]), str(rows[i].get("original_text", ""))):
-            distinct.setdefault(t, len(distinct))
-    for t in heldout:
-        distinct.setdefault(t, len(distinct))
-    texts = list(distinct)
+    texts = generated_texts(rows)
+    distinct = {t: k for k, t in enumerate(texts)}
     emb = _encode(encoder, texts, batch_size, progress)
-
     gen_idx = np.array([distinct[str(rows[i]["text"])] for i in generated])
     orig_idx = np.array([distinct[str(rows[i].get("original_text", ""))] for i in generated])
     sims = np.einsum("ij,ij->i", emb[gen_idx], emb[orig_idx])
-    if heldout:
-        held = emb[np.array([distinct[t] for t in heldout])]
-        held_max = np.empty(len(generated), dtype=np.float32)
-        chunk = 1024
-        for s in range(0, len(generated), chunk):
-            held_max[s : s + chunk] = (emb[gen_idx[s : s + chunk]] @ held.T).max(axis=1)
-    else:
-        held_max = None
+    held = index.held
+    held_max = heldout_max(emb[gen_idx], held) if held is not None and len(held) else None
+    norms = [normalize_text(str(rows[i]["text"])) for i in generated]
+    repeated = index.duplicates(norms)
+    leaked = index.in_heldout(norms)
+    order = {f: n for n, f in enumerate(FLAGS)}
 
     for k, i in enumerate(generated):
         r = rows[i]
@@ -178,10 +293,9 @@ def score_rows(
         flags = keyword_flags(original, text, labels, table)
         if swaps_ambiguous_keyword(r.get("changes"), ambiguous_below):
             flags.append(FLAG_AMBIGUOUS_KEYWORD)
-        norm = normalize_text(text)
         if text == original:
             flags.append(FLAG_UNCHANGED)
-        if counts.get(norm, 0) > 1:
+        if repeated[k]:
             flags.append(FLAG_DUPLICATE)
         similarity = float(np.clip(sims[k], -1.0, 1.0))
         if similarity < low_similarity:
@@ -189,10 +303,9 @@ def score_rows(
         if artifact_count(text) > artifact_count(original):
             flags.append(FLAG_ARTIFACT)
         hs = float(np.clip(held_max[k], -1.0, 1.0)) if held_max is not None else None
-        leak = bool((hs is not None and hs >= leak_threshold) or norm in heldout_norm)
+        leak = bool((hs is not None and hs >= leak_threshold) or leaked[k])
         if leak:
             flags.append(FLAG_LEAK)
-        order = {f: n for n, f in enumerate(FLAGS)}
         r["similarity"] = round(similarity, 4)
         r["flags"] = json.dumps(sorted(set(flags), key=order.__getitem__))
         r["heldout_similarity"] = round(hs, 4) if hs is not None else None

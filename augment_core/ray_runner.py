@@ -8,11 +8,11 @@ the augmenting:
   strings, as the local reader reads them, so ids and labels are spelled the same; JSONL
   cells keep their JSON values exactly (held as JSON text between the reader and the
   passes), so every column of the user's schema is written as the local runner writes it.
-* **split** (on the driver): one ordered pass over the id, label and split columns only,
-  with the same seeded stratification as the local runners, so every row lands in the same
-  split. Rows are numbered by no distributed reader, so ``--id-column`` is required.
-* **fit** (on the driver): one ordered pass over the train texts and labels for the attested
-  forms and keyword agreement, exactly as the streamed run does it.
+* **split and fit** (on the driver): one ordered pass over every column (ids, labels,
+  the split column, each column's Arrow type, each row's keyword signature), with the same
+  seeded stratification and the same fit as the local runners, so every row lands in the
+  same split and every swap has the same agreement. Rows are numbered by no distributed
+  reader, so ``--id-column`` is required.
 * **augment**: ``map_batches`` over an actor pool. Each actor deserialises the alias table
   and the split once and loads its model once (``num_gpus=1`` per actor for the contextual
   augmenters when the cluster has GPUs and ``--device`` is not ``cpu``); each batch's rows
@@ -23,8 +23,12 @@ the augmenting:
   A local folder is written beside the target and renamed into place when complete; on a
   remote store the manifest is written last and marks a complete run.
 
-The rows, sorted by id, are the local runner's rows (a test holds it). Quality signals
-are refused, as in a streamed run: ``--no-quality``.
+* **quality** (unless ``--no-quality``): see :func:`_score`: the augmented rows are
+  materialised, hashed, the held-out texts encoded by an actor pool, and an actor pool
+  scores every batch against the index the driver builds once.
+
+The rows, sorted by id, are the local runner's rows, quality columns included (tests hold
+it).
 """
 
 from __future__ import annotations
@@ -45,16 +49,12 @@ from augment_core.stream import (
     WorkSpec,
     _augment_task,
     _init_worker,
-    fit_streamed,
+    fit_keys,
     output_arrow_schema,
     run_schema,
     scan_keys,
 )
 
-QUALITY_REFUSED = (
-    "--runner ray cannot score quality yet (near duplicates and leaks into val/test need every text at once): "
-    "add --no-quality, or use --runner local"
-)
 BatchHook = Callable[[list[str]], None]
 """Called in the actor with a batch's ids before it is augmented (tests kill a worker here)."""
 
@@ -233,10 +233,8 @@ class RayResult:
 
 def run_ray(args: Any, names: list[str], ratios: tuple[float, float, float], hook: BatchHook | None = None) -> int:
     """``augment --runner ray``: checks, Ray up (or joined), the run, the closing line."""
-    from augment_core.cli import augmenter_settings, column_mapping, load_tags
+    from augment_core.cli import augmenter_settings, column_mapping, load_tags, quality_settings
 
-    if not args.no_quality:
-        raise InputError(QUALITY_REFUSED)
     if not args.id_column:
         raise InputError("--runner ray needs --id-column (a distributed reader does not number rows)")
     if args.csv_formula_guard:
@@ -260,7 +258,7 @@ def run_ray(args: Any, names: list[str], ratios: tuple[float, float, float], hoo
                                 n_per_original=args.n_per_original, keep_original=args.keep_original,
                                 batch_rows=args.chunk_rows, workers=args.workers, device=args.device, hook=hook,
                                 manifest_extra={"input": args.input, "tags": args.tags},
-                                provenance_prefix=args.provenance_prefix)
+                                provenance_prefix=args.provenance_prefix, quality=quality_settings(args))
     finally:
         if ray is not None:
             ray.shutdown()
@@ -301,36 +299,37 @@ def augment_on_ray(
     path: str, fmt: str, mapping: Any, ratios: Sequence[float], seed: int, tags: Any, names: Sequence[str],
     settings: Any, out: str, *, n_per_original: int, keep_original: bool, batch_rows: int = 20_000,
     workers: int | None = None, device: str = "auto", hook: BatchHook | None = None,
-    manifest_extra: dict[str, Any] | None = None, provenance_prefix: str | None = None,
+    manifest_extra: dict[str, Any] | None = None, provenance_prefix: str | None = None, quality: Any = None,
 ) -> RayResult:
-    """The run on a Ray already up (see the module's docstring)."""
+    """The run on a Ray already up (see the module's docstring). ``quality``: a
+    :class:`augment_core.run.QualitySettings` to score the rows (see :func:`_score`)."""
     import ray
 
     from augment_core.dataset import check_mapping
     from augment_core.pipeline import check_run
-    from augment_core.stream import _fit_task, _Runner
 
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # the driver's passes see the file's order, as locally
     ds = read_dataset(path, fmt)
     columns = list(ds.schema().names)
     check_mapping(columns, mapping)
-    keys_cols = [c for c in (mapping.id_column, mapping.label_column, mapping.split_column) if c]
     json_cells = fmt == "jsonl"
     # every column: the Arrow type of each over the whole input, as the streamed run finds it
+    # one ordered pass: ids, labels, splits, every column's type and the train rows' keyword signatures
     keys = scan_keys(_RaySource(ds, columns, columns, batch_rows, json_cells), mapping, ratios, seed,  # type: ignore[arg-type]
-                     want_arrow=True)
+                     want_arrow=True, tags=tags)
     check_run(keys.ids, names, mapping.label_column, n_per_original)
-    schema = run_schema(columns, mapping.label_column, provenance_prefix)
+    final_schema = run_schema(columns, mapping.label_column, provenance_prefix, quality is not None)
+    schema = final_schema
+    if quality is not None:  # generated without the quality columns, under the final prefix
+        from augment_core.quality import QUALITY_COLUMNS
+        from augment_core.user_schema import OutputSchema
+
+        schema = OutputSchema(final_schema.input_columns,
+                              tuple(p for p in final_schema.provenance if p not in QUALITY_COLUMNS), final_schema.prefix)
     split_of = dict(zip(keys.ids, keys.splits))
     keys.ids = []
-    text_source = _RaySource(ds, columns, [*keys_cols, *mapping.text_columns], batch_rows, json_cells)
-    spec = WorkSpec(columns, mapping, tags)
-    runner = _Runner(spec, 1)
-    try:
-        keywords, _with_text = fit_streamed(tags, runner.map(_fit_task, text_source.chunks(), keys.splits))
-    finally:
-        runner.close(True)
+    keywords, _with_text = fit_keys(tags, keys)
     arrow_schema = output_arrow_schema(schema, keys.types or {}, mapping.text_columns)
     spec = WorkSpec(columns, mapping, tags, tuple(names), settings, keywords, n_per_original, keep_original, seed,
                     "parquet", arrow_schema, False, schema)
@@ -340,7 +339,7 @@ def augment_on_ray(
     state = ray.put((spec, split_of, hook, json_cells))
     ctx.execution_options.preserve_order = False  # shards in any order: rows are independent
     if contextual:  # an actor pool: each actor loads the model once; reads keep a CPU free
-        size = workers or max(1, int(gpus) if gpus else cpus - 1)
+        size = actor_pool_size(workers, gpus, cpus)
         augmented = ds.map_batches(
             AugmentBatch, fn_constructor_kwargs={"spec": spec, "split_of": split_of, "hook": hook, "json_cells": json_cells},
             batch_size=batch_rows, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=size),
@@ -352,13 +351,166 @@ def augment_on_ray(
             _augment_batch, fn_kwargs={"state": state}, batch_size=batch_rows, batch_format="pyarrow",
             compute=ray.data.TaskPoolStrategy(size=size), num_cpus=1, max_retries=3,
         )
+    manifest_quality = None
+    if quality is not None:
+        final_arrow = output_arrow_schema(final_schema, keys.types or {}, mapping.text_columns)
+        augmented, manifest_quality = _score(augmented, spec, final_arrow, quality, workers, device, batch_rows)
+        schema = final_schema
     return _write(augmented, out, schema.columns, schema.name("augmenter"), {
         "runner": "ray", "format": "parquet shards", "mapping": mapping.to_json(), "augmenters": list(names),
         "n_per_original": n_per_original, "keep_original": keep_original, "seed": seed,
-        "split_ratios": list(ratios), "schema": schema.to_json(), "splits": {s: n for s, n in sorted(_count(keys.splits).items())},
+        "split_ratios": list(ratios), "schema": schema.to_json(), "quality": manifest_quality, "splits": {s: n for s, n in sorted(_count(keys.splits).items())},
         "ray": {"workers": size, "gpus_per_worker": 1 if gpus else 0, "batch_rows": batch_rows},
         **(manifest_extra or {}),
     })
+
+
+def actor_pool_size(workers: int | None, gpus: float, cpus: int) -> int:
+    """Actors of a pool (contextual augmenters, quality scoring): ``--workers``, else one per
+    GPU, else one per CPU but one. A CPU pool never takes every CPU of the cluster: the read
+    tasks feeding it need one, and a pool holding them all waits forever (measured: 2 actors
+    on a 2-CPU local Ray never started)."""
+    if gpus:
+        return workers or max(1, int(gpus))
+    most = max(1, cpus - 1)
+    return min(workers, most) if workers else most
+
+
+def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, workers: int | None, device: str,
+           batch_rows: int) -> tuple[Any, dict[str, Any]]:
+    """Quality signals on Ray, as :func:`augment_core.stream._scored_chunks` does them in one
+    process: the augmented rows are materialised (Ray's object store, spilled to disk when
+    large); one distributed pass hashes every row's normalised text (8 bytes a row to the
+    driver), an actor pool encodes the distinct held-out texts (each actor loading the
+    encoder once); the driver builds the index (:class:`augment_core.quality.HashIndex`:
+    repeated hashes, held-out hashes, held-out embeddings) and puts it in the object store
+    once; an actor pool then scores every batch against it with
+    :func:`augment_core.quality.score_chunk`, the in-memory run's code."""
+    import numpy as np
+    import ray
+
+    from augment_core.quality import HashIndex
+
+    schema = spec.schema
+    assert schema is not None
+    names = {p: schema.name(p) for p in ("text", "split", "augmenter")}
+    augmented = augmented.materialize()
+    row_hashes: list[Any] = []
+    held_hashes: list[Any] = []
+    for batch in augmented.map_batches(_hash_batch, fn_kwargs={"names": names}, batch_format="pyarrow").iter_batches(
+            batch_size=None, batch_format="pyarrow"):
+        h = batch.column("h").to_numpy()
+        row_hashes.append(h)
+        held_hashes.append(h[batch.column("heldout").to_numpy(zero_copy_only=False)])
+    gpus = ray.cluster_resources().get("GPU", 0) if device != "cpu" else 0
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    size = actor_pool_size(workers, gpus, cpus)
+    pool = {"compute": ray.data.ActorPoolStrategy(size=size), "num_gpus": 1 if gpus else None, "num_cpus": 1,
+            "batch_format": "pyarrow"}
+    seen: set[int] = set()
+    held_parts = []
+    for batch in augmented.map_batches(EmbedHeldout, fn_constructor_kwargs={"names": names, "device": device},
+                                       batch_size=batch_rows, **pool).iter_batches(batch_size=None,
+                                                                                   batch_format="pyarrow"):
+        keys = batch.column("key").to_pylist()
+        emb = np.asarray(batch.column("emb").to_pylist(), dtype=np.float32).reshape(len(keys), -1)
+        keep = [k for k, key in enumerate(keys) if not (key in seen or seen.add(key))]  # type: ignore[func-returns-value]
+        if keep:
+            held_parts.append(emb[keep])
+    held = np.concatenate(held_parts) if held_parts else None
+    index = HashIndex.from_hashes(np.concatenate(row_hashes) if row_hashes else [],
+                                  np.concatenate(held_hashes) if held_hashes else [], held)
+    index_ref = ray.put(index)
+    scored = augmented.map_batches(
+        ScoreBatch, fn_constructor_kwargs={"spec": spec, "final_arrow": final_arrow, "index": index_ref,
+                                           "quality": quality, "device": device},
+        batch_size=batch_rows, **pool)
+    return scored, {"low_similarity": quality.low_similarity, "leak_threshold": quality.leak_threshold,
+                    "ambiguous_below": quality.ambiguous_below, "heldout_texts": 0 if held is None else len(held),
+                    "repeated_texts": int(len(index.repeated)), "scoring_workers": size}
+
+
+def _hash_batch(batch: Any, names: dict[str, str]) -> Any:
+    """Each row's normalised-text hash, and whether it is a held-out original."""
+    import pyarrow as pa
+
+    from augment_core.quality import HELDOUT_SPLITS, normalize_text, text_hash
+
+    texts = batch.column(names["text"]).to_pylist()
+    splits = batch.column(names["split"]).to_pylist()
+    augmenters = batch.column(names["augmenter"]).to_pylist()
+    return pa.table({
+        "h": pa.array([text_hash(normalize_text(str(t or ""))) for t in texts], pa.uint64()),
+        "heldout": pa.array([a == "original" and str(s or "").lower() in HELDOUT_SPLITS
+                             for a, s in zip(augmenters, splits)], pa.bool_()),
+    })
+
+
+def _encoder(device: str) -> Any:
+    from augment_core.models import load_sentence_encoder
+
+    return load_sentence_encoder(device=device)
+
+
+class EmbedHeldout:
+    """An actor: the encoder loaded once; each batch's held-out originals, distinct texts,
+    as (exact-text hash, normalised-text hash, embedding)."""
+
+    def __init__(self, names: dict[str, str], device: str = "auto") -> None:
+        self._names = names
+        self._encoder = _encoder(device)
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        from augment_core.quality import _encode, heldout_of, text_hash
+
+        n = self._names
+        rows = [{"text": t, "split": s, "augmenter": a} for t, s, a in zip(
+            batch.column(n["text"]).to_pylist(), batch.column(n["split"]).to_pylist(),
+            batch.column(n["augmenter"]).to_pylist())]
+        texts = heldout_of(rows)
+        emb = _encode(self._encoder, texts, 64) if texts else None
+        return pa.table({
+            "key": pa.array([text_hash(t) for t in texts], pa.uint64()),
+            "emb": pa.array([] if emb is None else [list(map(float, e)) for e in emb], pa.list_(pa.float32())),
+        })
+
+
+class ScoreBatch:
+    """An actor: the encoder loaded once and the run's index fetched once; each batch of
+    output rows gets its quality columns."""
+
+    def __init__(self, spec: WorkSpec, final_arrow: Any, index: Any, quality: Any, device: str = "auto") -> None:
+        import ray
+
+        from augment_core.dataset import RecordBuilder
+
+        self._spec, self._arrow, self._quality = spec, final_arrow, quality
+        self._index = ray.get(index) if isinstance(index, ray.ObjectRef) else index
+        self._encoder = _encoder(device)
+        self._labels = RecordBuilder(spec.columns, spec.mapping, check_ids=False).labels_of
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        from augment_core.quality import QUALITY_COLUMNS, score_chunk
+        from augment_core.stream import _arrow_values
+
+        spec, schema, q = self._spec, self._spec.schema, self._quality
+        assert schema is not None and spec.keywords is not None
+        cols = {p: batch.column(schema.name(p)).to_pylist() for p in ("text", "original_text", "augmenter",
+                                                                       "parent_id", "split", "changes")}
+        label_cells = batch.column(spec.mapping.label_column).to_pylist()
+        rows = [dict(zip(cols, values)) for values in zip(*cols.values())]
+        labels_by_id = {str(r["parent_id"]): self._labels(cell) for r, cell in zip(rows, label_cells)}
+        score_chunk(rows, self._index, table=spec.keywords.table, labels_by_id=labels_by_id, encoder=self._encoder,
+                    low_similarity=q.low_similarity, leak_threshold=q.leak_threshold, ambiguous_below=q.ambiguous_below)
+        arrays = {f.name: batch.column(f.name) for f in self._arrow if f.name in batch.column_names}
+        for c in QUALITY_COLUMNS:
+            name = schema.prefix + c
+            arrays[name] = _arrow_values([r[c] for r in rows], self._arrow.field(name).type)
+        return pa.Table.from_arrays([arrays[f.name] for f in self._arrow], schema=self._arrow)
 
 
 def _count(values: list[str]) -> dict[str, int]:

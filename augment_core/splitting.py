@@ -17,7 +17,7 @@ import heapq
 import math
 import random
 from collections import Counter
-from typing import Sequence
+from typing import Any, Sequence
 
 from augment_core.dataset import SPLITS, Dataset
 from augment_core.errors import InputError
@@ -71,7 +71,18 @@ def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[flo
     smallest = min(r for r in ratios if r > 0)
     all_counts = Counter(label for labels in label_sets for label in set(labels))
     counts = Counter({label: c for label, c in all_counts.items() if c * smallest >= 1})
-    label_sets = [tuple(label for label in set(labels) if label in counts) for labels in label_sets]
+    kept: dict[Any, tuple[str, ...]] = {}  # rows share label tuples: filter each distinct one once
+
+    def keep(labels: Sequence[str]) -> tuple[str, ...]:
+        try:
+            hit = kept.get(labels)
+        except TypeError:  # an unhashable sequence (a list)
+            return tuple(label for label in set(labels) if label in counts)
+        if hit is None:
+            hit = kept[labels] = tuple(label for label in set(labels) if label in counts)
+        return hit
+
+    label_sets = [keep(labels) for labels in label_sets]
     want = [{label: r * c for label, c in counts.items()} for r in ratios]
     rows_of: dict[str, list[int]] = {}
     for i, labels in enumerate(label_sets):
@@ -81,13 +92,15 @@ def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[flo
     assigned = [-1] * n
     heap = [(c, rng.random(), label) for label, c in sorted(counts.items())]
     heapq.heapify(heap)
+    ks = range(len(ratios))
 
     def place(i: int, options: list[int]) -> None:
         k = options[0] if len(options) == 1 else rng.choice(options)
         assigned[i] = k
         want_total[k] -= 1
+        want_k = want[k]
         for label in label_sets[i]:
-            want[k][label] -= 1
+            want_k[label] -= 1
             left[label] -= 1
 
     while heap:
@@ -100,8 +113,9 @@ def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[flo
         rows = [i for i in rows_of[label] if assigned[i] < 0]
         rng.shuffle(rows)
         for i in rows:
-            best = max(want[k][label] for k in range(len(ratios)))
-            options = [k for k in range(len(ratios)) if want[k][label] == best]
+            wants = [want[k][label] for k in ks]
+            best = max(wants)
+            options = [k for k in ks if wants[k] == best]
             if len(options) > 1:
                 top = max(want_total[k] for k in options)
                 options = [k for k in options if want_total[k] == top]

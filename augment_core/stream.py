@@ -1,25 +1,26 @@
 """Streaming runs: augment a file of any size in constant memory (``--runner stream``).
 
 The in-memory run holds every record, every output row and the whole output file; at a
-million rows that is several gigabytes. A streamed run reads the input three times, in
-chunks of ``chunk_rows`` rows, and never holds more than a chunk of texts:
+million rows that is several gigabytes. A streamed run reads the input twice, in chunks
+of ``chunk_rows`` rows, and never holds more than a chunk of texts:
 
-1. **keys**: ids and label sets only (ids are checked as the in-memory reader checks
-   them), the split computed from them exactly as :func:`augment_core.splitting.assign_splits`
-   does, and the Arrow type of every column (so every Parquet row group has one schema);
-2. **fit**: the train texts and labels, for the attested forms and keyword agreement
-   (:func:`augment_core.agreement.fit_to_train`, as one pass that keeps per row only the
-   set of keywords found);
-3. **augment**: each chunk's records go through :func:`augment_core.pipeline.augment_records`,
-   the function the in-memory run uses, are shaped to the user's schema by
-   :func:`augment_core.user_schema.user_rows` (as in memory: every input column, text per
-   column, provenance beside), and are written at once (a Parquet row group, or CSV/JSONL
-   lines appended).
+1. **keys**: ids and label sets (ids are checked as the in-memory reader checks them), the
+   split computed from them exactly as :func:`augment_core.splitting.assign_splits` does,
+   the Arrow type of every column (so every Parquet row group has one schema), and each
+   row's keyword signature (the (key, spelling) of every keyword found, interned: rows
+   share a few thousand of them), from which :func:`fit_keys` makes the train split's fit
+   (:func:`augment_core.agreement.fit_to_train`'s attested forms and keyword agreement)
+   with no pass of its own;
+2. **augment**: each chunk's records go through :func:`augment_core.pipeline.plan_rows`,
+   the code the in-memory run uses, and are written at once in the user's schema (as in
+   memory: every input column, text per column, provenance beside): a Parquet row group
+   built column by column (:func:`arrow_chunk`), or CSV/JSONL lines appended.
 
 Rows are independent (per-row seeding) and are written in input order, so CSV and JSONL
 output is byte-identical to the in-memory run's, and Parquet holds the same table (the
-same bytes when the input fits one chunk). Quality signals need every text at once (near
-duplicates, leaks into val/test), so a streamed run refuses them: ``--no-quality``.
+same bytes when the input fits one chunk). Quality signals need the whole run for two of
+them (near duplicates, leaks into val/test): with quality on, pass 2 spills its rows and
+a third pass scores them (:func:`_scored_chunks`).
 """
 
 from __future__ import annotations
@@ -47,17 +48,12 @@ from augment_core.dataset import (
 )
 from augment_core.errors import InputError
 from augment_core.io import arrow_column, open_input, write_rows_to
-from augment_core.pipeline import augment_records, check_run, output_columns
+from augment_core.pipeline import PlannedRow, augment_records, check_run, output_columns, plan_rows
 from augment_core.splitting import check_ratios, iterative_stratify
 from augment_core.user_schema import OutputSchema, output_schema, provenance_of, user_rows
 
 DEFAULT_CHUNK_ROWS = 20_000
 """Input rows per chunk: with 5 variants each, about 120,000 output rows (~100 MB) in flight."""
-QUALITY_REFUSED = (
-    "--runner stream cannot score quality (near duplicates and leaks into val/test need every text at once): "
-    "add --no-quality, or use --runner local"
-)
-
 Chunk = list[tuple[Any, ...]]
 
 
@@ -227,18 +223,29 @@ def _batched(rows: Iterator[tuple[Any, ...]], n: int) -> Iterator[Chunk]:
 
 @dataclass
 class Keys:
-    """Pass 1: what the split and the checks need, and nothing of the texts."""
+    """Pass 1: what the split, the checks and the fit need, and nothing of the texts."""
 
     ids: list[str]
     splits: list[str]
     types: dict[str, Any] | None = None
     """The Arrow type every Parquet row group gives each input column (the label column's
     included), unified over the chunks."""
+    labels: list[tuple[str, ...]] = field(default_factory=list)
+    signatures: list[tuple[tuple[str, str], ...]] = field(default_factory=list)
+    """Each distinct keyword signature (the (key, surface) of every match, in order)."""
+    row_signature: Any = None
+    """Per row, its signature's index (an ``array('i')``); with ``tags`` only."""
+    empty_rows: list[int] = field(default_factory=list)
+    """Rows whose text is empty (never augmented)."""
 
 
 def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[float], seed: int,
-              want_arrow: bool = False) -> Keys:
-    """Ids (checked), splits (given, or the seeded stratified split of the rest, as in memory)."""
+              want_arrow: bool = False, tags: AliasTable | None = None) -> Keys:
+    """Ids (checked), splits (given, or the seeded stratified split of the rest, as in memory).
+    With ``tags``, also each row's keyword signature (what the fit needs of its text), so
+    the fit needs no pass of its own (:func:`fit_keys`)."""
+    from array import array
+
     ratios = check_ratios(ratios)
     builder = RecordBuilder(source.columns, mapping)
     ids: list[str] = []
@@ -247,10 +254,24 @@ def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[floa
     types: list[Any] = []
     ncols = len(source.columns)
     key = builder.key
+    text_of = builder.text_of
+    sig_index: dict[tuple[tuple[str, str], ...], int] = {}
+    row_sig = array("i")
+    empty_rows: list[int] = []
+    find = tags.find if tags is not None else None
     i = 0
     for chunk in source.chunks():
         for row in chunk:
             rid, labs, split = key(i, row)
+            if find is not None:
+                text = text_of(row)
+                if is_empty_text(text):
+                    empty_rows.append(i)
+                sig = tuple([(m.key, m.surface) for m in find(text)])
+                n = sig_index.get(sig)
+                if n is None:
+                    n = sig_index[sig] = len(sig_index)
+                row_sig.append(n)
             i += 1
             ids.append(rid)
             labels.append(labs)
@@ -267,7 +288,36 @@ def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[floa
     column_types = None
     if want_arrow:
         column_types = {c: _column_type([t[j] for t in types]) for j, c in enumerate(source.columns)}
-    return Keys(ids, splits, column_types)
+    if find is None:
+        return Keys(ids, splits, column_types)
+    return Keys(ids, splits, column_types, labels, list(sig_index), row_sig, empty_rows)
+
+
+def fit_keys(tags: AliasTable, keys: Keys) -> tuple[TrainKeywords, int]:
+    """:func:`augment_core.agreement.fit_to_train` from pass 1's signatures of the train
+    rows: the same fit (spellings counted in the order the train rows first use them, so
+    ties go the same way), from one count per distinct (signature, labels). Also counts the
+    train rows with text (the run's progress total)."""
+    from collections import Counter
+
+    pairs: dict[tuple[int, tuple[str, ...]], int] = {}
+    train = 0
+    for sig, labs, split in zip(keys.row_signature, keys.labels, keys.splits):
+        if split == "train":
+            pairs[(sig, labs)] = pairs.get((sig, labs), 0) + 1
+            train += 1
+    with_text = train - sum(1 for i in keys.empty_rows if keys.splits[i] == "train")
+    per_sig: dict[int, int] = {}
+    for (sig, _labs), n in pairs.items():  # signatures in the order of their first train row
+        per_sig[sig] = per_sig.get(sig, 0) + n
+    surfaces: dict[str, Counter[str]] = {}
+    for sig, n in per_sig.items():
+        for k, surface in keys.signatures[sig]:
+            surfaces.setdefault(k, Counter())[surface] += n
+    fitted = tags.attested_as(surfaces)
+    matched = [[_Key(k) for k, _ in keys.signatures[sig]] for sig, _ in pairs]
+    by_member = member_agreement(fitted, matched, [lb for _, lb in pairs], list(pairs.values()))  # type: ignore[arg-type]
+    return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted)), with_text
 
 
 def _column_type(types: list[Any]) -> Any:
@@ -338,12 +388,6 @@ def _records(start: int, rows: Chunk, splits: list[str]) -> list[Record]:
     return [builder.record(start + k, row, split) for k, (row, split) in enumerate(zip(rows, splits))]
 
 
-def _fit_task(start: int, rows: Chunk, splits: list[str]) -> list[tuple[list[Any], tuple[str, ...], bool]]:
-    """Pass 2 on one chunk: each train row's keyword matches, labels and whether its text is empty."""
-    find = _WORKER["spec"].tags.find
-    return [(find(r.text), r.labels, is_empty_text(r.text)) for r in _records(start, rows, splits) if r.split == "train"]
-
-
 @dataclass
 class ChunkOut:
     """Pass 3 on one chunk: the encoded rows (bytes, or an Arrow table) and their counts."""
@@ -364,34 +408,154 @@ def _augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
     empty_ids = [r.id for r in records if is_empty_text(r.text)]
     empty = set(empty_ids)
     text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
-    out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
-                          spec.seed, empty, text_indices=text_indices)
-    generated = sum(1 for r in out if r["augmenter"] != "original")
     originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
     schema = spec.schema
     assert schema is not None
+    if spec.fmt == "parquet":  # columns built straight from the plan: no row dicts
+        plan = plan_rows(records, augmenters, spec.n_per_original, spec.keep_original, spec.seed, empty,
+                         text_indices=text_indices)
+        generated = sum(1 for p in plan if p[4] is not None)
+        table = arrow_chunk(records, plan, spec.seed, text_indices, schema, spec.arrow_schema)
+        return ChunkOut(table, len(plan), generated, originals, 0, empty_ids)
+    out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
+                          spec.seed, empty, text_indices=text_indices)
+    generated = sum(1 for r in out if r["augmenter"] != "original")
     # the user's schema, shaped exactly as the in-memory run shapes it (parents are in this chunk)
     chunk = Dataset(records=records, mapping=spec.mapping, empty_text_ids=empty_ids, columns=tuple(spec.columns))
     shaped = list(user_rows(out, chunk, schema))
-    if spec.fmt == "parquet":
-        return ChunkOut(_arrow_table(shaped, spec.arrow_schema), len(out), generated, originals, 0, empty_ids)
     buf = io.BytesIO()
     guarded = write_rows_to(shaped, buf, spec.fmt, schema.columns, formula_guard=spec.formula_guard, header=False)
     return ChunkOut(buf.getvalue(), len(out), generated, originals, guarded, empty_ids)
 
 
+@dataclass
+class ChunkRows:
+    """Pass 3 of a run with quality signals, on one chunk: its records and output rows,
+    not yet scored (spilled to disk until the run's global knowledge is complete)."""
+
+    records: list[Record]
+    rows: list[dict[str, Any]]
+    originals: int
+    empty: list[str]
+
+
+def _generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
+    spec: WorkSpec = _WORKER["spec"]
+    records = _records(start, rows, splits)
+    empty_ids = [r.id for r in records if is_empty_text(r.text)]
+    empty = set(empty_ids)
+    text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
+    out = augment_records(records, _WORKER["augmenters"], spec.mapping.label_column, spec.n_per_original,
+                          spec.keep_original, spec.seed, empty, text_indices=text_indices)
+    originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
+    return ChunkRows(records, out, originals, empty_ids)
+
+
 def _arrow_table(rows: list[dict[str, Any]], schema: Any) -> Any:
-    """One row group under the run's one schema (:func:`output_arrow_schema`)."""
+    """Row dicts as one row group under the run's one schema (:func:`output_arrow_schema`):
+    the reference :func:`arrow_chunk` is held to (a test compares them)."""
     import pyarrow as pa
 
-    arrays = []
-    for f in schema:
-        values = [r.get(f.name) for r in rows]
-        col = arrow_column(values, None if pa.types.is_string(f.type) else f.type)
-        if col.type != f.type:
-            col = arrow_column(values, pa.string()) if pa.types.is_string(f.type) else col.cast(f.type)
-        arrays.append(col)
+    arrays = [_arrow_values([r.get(f.name) for r in rows], f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _arrow_values(values: list[Any], type_: Any) -> Any:
+    """One column of a row group, typed as the run's schema says."""
+    import pyarrow as pa
+
+    col = arrow_column(values, None if pa.types.is_string(type_) else type_)
+    if col.type != type_:
+        col = arrow_column(values, pa.string()) if pa.types.is_string(type_) else col.cast(type_)
+    return col
+
+
+def _uniform_array(values: list[Any], type_: Any) -> Any:
+    """``values`` as an array of ``type_`` when every conversion is cell by cell (one kind
+    of cell, converted by Arrow as it is), so that taking rows of it equals converting
+    those rows (what :func:`_arrow_values` does); None when that is not sure."""
+    import pyarrow as pa
+
+    kinds = {v.__class__ for v in values if v is not None}
+    if len(kinds) > 1:
+        return None
+    if pa.types.is_string(type_) and kinds - {str}:
+        return None
+    try:
+        arr = pa.array(values, type=type_)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return arr if arr.type == type_ else None
+
+
+def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int, text_indices: Sequence[int],
+                schema: OutputSchema, arrow_schema: Any) -> Any:
+    """A chunk's output rows (:func:`augment_core.pipeline.plan_rows`) as one row group,
+    built column by column: an input column is converted once per chunk, over its records,
+    and its rows taken by parent (a column whose cells Arrow might convert differently in
+    another company falls back to the row-by-row conversion); text columns and provenance
+    are built from the plan. The same table as shaping row dicts (:func:`_arrow_table`)."""
+    import pyarrow as pa
+
+    from augment_core.changes import changes_to_json
+    from augment_core.dataset import text_cell
+    from augment_core.pipeline import ORIGINAL, original_params_json, variant_id
+    from augment_core.user_schema import split_variant
+
+    parent = [p[0] for p in plan]
+    take = pa.array(parent, type=pa.int64())
+    text_parts: list[list[Any]] = [[] for _ in text_indices]
+    ids: list[str] = []
+    texts: list[str] = []
+    params: list[str] = []
+    changes: list[str] = []
+    augmenter: list[str] = []
+    original_params = original_params_json(seed)
+    for i, name, k, prm, cand in plan:
+        rec = records[i]
+        if cand is None:
+            ids.append(rec.id)
+            texts.append(rec.text)
+            params.append(original_params)
+            changes.append("[]")
+            augmenter.append(ORIGINAL)
+            for n, j in enumerate(text_indices):
+                text_parts[n].append(rec.cells[j])
+            continue
+        ids.append(variant_id(rec.id, name, k))
+        texts.append(cand.text)
+        params.append(prm)
+        changes.append(changes_to_json(cand.changes))
+        augmenter.append(name)
+        parts = split_variant([text_cell(rec.cells[j]) for j in text_indices], cand.changes)
+        for n in range(len(text_indices)):
+            text_parts[n].append(parts[n] if parts is not None else None)
+    by_text = dict(zip(text_indices, text_parts))
+    arrays = []
+    for j, f in enumerate(arrow_schema):
+        if j >= len(schema.input_columns):
+            break
+        if j in by_text:
+            values = by_text[j]
+            if pa.types.is_string(f.type) and all(v is None or v.__class__ is str for v in values):
+                arrays.append(pa.array(values, type=pa.string()))
+            else:
+                arrays.append(_arrow_values(values, f.type))
+            continue
+        cells = [r.cells[j] for r in records]
+        whole = _uniform_array(cells, f.type)
+        if whole is not None:
+            arrays.append(whole.take(take))
+        else:
+            arrays.append(_arrow_values([cells[i] for i in parent], f.type))
+    provenance = {
+        "id": ids, "parent_id": [records[i].id for i in parent], "split": [records[i].split for i in parent],
+        "augmenter": augmenter, "text": texts, "original_text": [records[i].text for i in parent],
+        "params": params, "changes": changes,
+    }
+    for p in schema.provenance:
+        arrays.append(pa.array(provenance[p], type=pa.string()))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
 
 def output_arrow_schema(schema: OutputSchema, types: dict[str, Any], text_columns: Sequence[str]) -> Any:
@@ -406,13 +570,17 @@ def output_arrow_schema(schema: OutputSchema, types: dict[str, Any], text_column
         if c in text_columns and not pa.types.is_null(t):
             t = pa.string()
         fields.append((c, t))
-    fields += [(schema.name(p), pa.string()) for p in schema.provenance]
+    typed = {"similarity": pa.float64(), "heldout_similarity": pa.float64(), "leak": pa.bool_()}
+    fields += [(schema.name(p), typed.get(p, pa.string())) for p in schema.provenance]
     return pa.schema(fields)
 
 
-def run_schema(columns: Sequence[str], label_column: str, prefix: str | None) -> OutputSchema:
-    """The output schema of a chunked run (no quality columns): as the in-memory run's."""
-    return output_schema(columns, provenance_of(output_columns(label_column), label_column), prefix)
+def run_schema(columns: Sequence[str], label_column: str, prefix: str | None, quality: bool = False) -> OutputSchema:
+    """The output schema of a chunked run: as the in-memory run's (quality columns last)."""
+    from augment_core.quality import QUALITY_COLUMNS
+
+    extra = QUALITY_COLUMNS if quality else ()
+    return output_schema(columns, provenance_of(output_columns(label_column, extra), label_column), prefix)
 
 
 class _Runner:
@@ -459,28 +627,6 @@ class _Runner:
         _WORKER.clear()
 
 
-def fit_streamed(tags: AliasTable, results: Iterator[list[tuple[list[Any], tuple[str, ...], bool]]]) -> tuple[TrainKeywords, int]:
-    """:func:`augment_core.agreement.fit_to_train` over the train rows' matches as they
-    come (pass 2): per row only its keyword keys are kept (shared tuples), not its text.
-    Also counts the train rows with text (the run's progress total)."""
-    keyed: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
-    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
-    with_text = 0
-
-    def matches() -> Iterator[Any]:
-        nonlocal with_text
-        for result in results:
-            for found, labels, empty in result:
-                keys = tuple(m.key for m in found)
-                keyed.append((shared.setdefault(keys, keys), labels))
-                with_text += not empty
-                yield found
-
-    fitted = tags.attested_by(matches())
-    by_member = member_agreement(fitted, [[_Key(k) for k in ks] for ks, _ in keyed], [lb for _, lb in keyed])  # type: ignore[misc]
-    return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted)), with_text
-
-
 @dataclass(frozen=True, slots=True)
 class _Key:
     """What :func:`member_agreement` reads of a match: its key."""
@@ -508,21 +654,19 @@ def run_streamed(
     names: Sequence[str], settings: Any, out: IO[bytes], fmt: str, *, n_per_original: int,
     keep_original: bool, formula_guard: bool = False, name: str = "the output", workers: int = 1,
     progress: Callable[[str, int, int], None] | None = None, provenance_prefix: str | None = None,
+    quality: Any = None, encoder: Any = None,
 ) -> StreamResult:
-    """The three passes (see the module's docstring), writing to ``out`` as it goes."""
-    keys = scan_keys(source, mapping, ratios, seed, want_arrow=fmt == "parquet")
+    """The passes (see the module's docstring), writing to ``out`` as it goes. ``quality``:
+    a :class:`augment_core.run.QualitySettings` to score the rows (two passes over the
+    output, see :func:`_scored_chunks`); ``encoder``: the sentence encoder (default: the
+    packaged one)."""
+    keys = scan_keys(source, mapping, ratios, seed, want_arrow=fmt == "parquet", tags=tags)
     check_run(keys.ids, names, mapping.label_column, n_per_original)
-    schema = run_schema(source.columns, mapping.label_column, provenance_prefix)
+    schema = run_schema(source.columns, mapping.label_column, provenance_prefix, quality is not None)
     arrow_schema = output_arrow_schema(schema, keys.types, mapping.text_columns) if keys.types is not None else None
-    keys.ids = []  # the largest thing held: each later pass rebuilds the ids it needs
-    spec = WorkSpec(list(source.columns), mapping, tags)
-    runner = _Runner(spec, workers)
-    ok = False
-    try:
-        keywords, with_text = fit_streamed(tags, runner.map(_fit_task, source.chunks(), keys.splits))
-        ok = True
-    finally:
-        runner.close(ok)
+    keys.ids = []  # the largest thing held: the last pass rebuilds the ids it needs
+    keywords, with_text = fit_keys(tags, keys)
+    keys.labels, keys.signatures, keys.row_signature = [], [], None
     spec = WorkSpec(list(source.columns), mapping, tags, tuple(names), settings, keywords, n_per_original,
                     keep_original, seed, fmt, arrow_schema, formula_guard, schema)
     if progress is not None:
@@ -541,7 +685,12 @@ def run_streamed(
             writer = pq.ParquetWriter(out, arrow_schema)
         else:
             guarded += write_rows_to([], out, fmt, columns, formula_guard=formula_guard, name=name)
-        for chunk in runner.map(_augment_task, source.chunks(), keys.splits):
+        if quality is None:
+            chunks: Iterator[ChunkOut] = runner.map(_augment_task, source.chunks(), keys.splits)
+        else:
+            chunks = _scored_chunks(runner.map(_generate_task, source.chunks(), keys.splits), spec, quality,
+                                    encoder, progress, total)
+        for chunk in chunks:
             if fmt == "parquet":
                 if chunk.rows:
                     writer.write_table(chunk.payload)
@@ -552,7 +701,7 @@ def run_streamed(
             guarded += chunk.guarded
             empty_ids += chunk.empty
             done += chunk.originals * len(names)
-            if progress is not None:
+            if progress is not None and quality is None:
                 progress("generate", done, total)
         if writer is not None:
             if not rows:  # no rows at all: an empty table, as the in-memory run writes
@@ -564,6 +713,92 @@ def run_streamed(
     finally:
         runner.close(ok)
     return StreamResult(rows, generated, guarded, empty_ids)
+
+
+def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any, encoder: Any,
+                   progress: Callable[[str, int, int], None] | None, total: int) -> Iterator[ChunkOut]:
+    """Quality signals in two passes over the output, in constant memory.
+
+    Most signals are a row's own (keywords, similarity to its original, artifacts); two
+    need the whole run: ``duplicate`` (the text, normalised, occurs more than once among
+    the output rows) and ``leak`` (a val/test text, exactly or by embedding). So:
+
+    1. each chunk's rows are generated, spilled to a temporary file (pickled, removed at
+       the end), and what the global signals need is kept: a 64-bit hash of every row's
+       normalised text, of every held-out text, and the held-out texts' embeddings
+       (written to a second temporary file and memory-mapped, so never held at once);
+    2. each spilled chunk is read back, scored by :func:`augment_core.quality.score_chunk`
+       (the in-memory run's code) against that index, shaped and encoded.
+    """
+    import pickle
+    import tempfile
+    from array import array
+
+    import numpy as np
+
+    from augment_core.quality import HashIndex, _encode, heldout_of, normalize_text, score_chunk, text_hash
+
+    if encoder is None:
+        from augment_core.models import load_sentence_encoder
+
+        encoder = load_sentence_encoder()
+    if progress is not None:
+        progress("model", 1, 1)
+    row_hashes = array("Q")
+    heldout_hashes = array("Q")
+    seen_heldout: set[int] = set()  # exact held-out texts already encoded (by hash)
+    held_rows = 0
+    dim = 0
+    chunks = done = 0
+    with tempfile.TemporaryFile(prefix="augment-review-spill-") as spill, \
+            tempfile.TemporaryFile(prefix="augment-review-heldout-") as held_file:
+        for res in generated:
+            pickle.dump(res, spill, protocol=pickle.HIGHEST_PROTOCOL)
+            chunks += 1
+            row_hashes.extend(text_hash(normalize_text(str(r.get("text", "")))) for r in res.rows)
+            fresh = []
+            for t in heldout_of(res.rows):
+                h = text_hash(t)
+                if h not in seen_heldout:
+                    seen_heldout.add(h)
+                    fresh.append(t)
+                    heldout_hashes.append(text_hash(normalize_text(t)))
+            if fresh:
+                emb = _encode(encoder, fresh, 64)
+                dim = emb.shape[1]
+                held_file.write(np.ascontiguousarray(emb, dtype=np.float32).tobytes())
+                held_rows += len(fresh)
+            done += res.originals * len(spec.names)
+            if progress is not None:
+                progress("generate", done, total)
+        held_file.flush()
+        held = np.memmap(held_file, dtype=np.float32, mode="r", shape=(held_rows, dim)) if held_rows else None
+        index = HashIndex.from_hashes(np.frombuffer(row_hashes, dtype=np.uint64) if row_hashes else [],
+                                      np.frombuffer(heldout_hashes, dtype=np.uint64) if heldout_hashes else [], held)
+        del row_hashes, seen_heldout
+        spill.seek(0)
+        schema = spec.schema
+        assert schema is not None
+        for k in range(chunks):
+            res = pickle.load(spill)
+            score_chunk(res.rows, index, table=spec.keywords.table if spec.keywords else spec.tags,
+                        labels_by_id={r.id: r.labels for r in res.records}, encoder=encoder,
+                        low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
+                        ambiguous_below=quality.ambiguous_below)
+            chunk = Dataset(records=res.records, mapping=spec.mapping, empty_text_ids=res.empty,
+                            columns=tuple(spec.columns))
+            shaped = list(user_rows(res.rows, chunk, schema))
+            generated_n = sum(1 for r in res.rows if r["augmenter"] != "original")
+            if progress is not None:
+                progress("quality", k + 1, chunks)
+            if spec.fmt == "parquet":
+                yield ChunkOut(_arrow_table(shaped, spec.arrow_schema), len(res.rows), generated_n, 0, 0, res.empty)
+                continue
+            buf = io.BytesIO()
+            guarded = write_rows_to(shaped, buf, spec.fmt, schema.columns, formula_guard=spec.formula_guard,
+                                    header=False)
+            yield ChunkOut(buf.getvalue(), len(res.rows), generated_n, 0, guarded, res.empty)
+        del held, index
 
 
 def _write(out: IO[bytes], data: bytes, name: str) -> None:
@@ -579,11 +814,9 @@ def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) 
     import sys
     import time
 
-    from augment_core.cli import augmenter_settings, column_mapping, load_tags, progress_bars
+    from augment_core.cli import augmenter_settings, column_mapping, load_tags, progress_bars, quality_settings
     from augment_core.io import open_output, output_format
 
-    if not args.no_quality:
-        raise InputError(QUALITY_REFUSED)
     fmt = args.format if args.format is not None else output_format(args.output)
     if fmt == "hf":
         raise InputError("--runner stream cannot write --format hf (a DatasetDict is built in memory): "
@@ -600,7 +833,7 @@ def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) 
                 n_per_original=args.n_per_original, keep_original=args.keep_original,
                 formula_guard=args.csv_formula_guard, name=args.output,
                 workers=args.workers or default_workers(names), progress=progress,
-                provenance_prefix=args.provenance_prefix,
+                provenance_prefix=args.provenance_prefix, quality=quality_settings(args),
             )
     if result.empty_text_ids:
         ids = result.empty_text_ids

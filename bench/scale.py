@@ -8,12 +8,16 @@ a temporary folder and times whole ``python -m augment_core augment`` processes,
   worker processes);
 * ``--runner ray`` on a local Ray started by the process (1 and 2 workers), whose start-up
   and driver passes are part of the figure;
+* quality scoring (``--quality-rows`` rows): in memory, streamed in two passes, and on Ray
+  with one scoring actor;
 * the contextual augmenter's throughput per worker: ``--runner stream --workers 1`` with a
   model of ``distilbert-base-uncased``'s shape (random weights, no download, as in
   ``bench/contextual.py``) on the first ``--contextual-rows`` rows.
 
 Peak RSS is the largest sum of the resident memory of the process and all its children
-(worker processes, Ray's raylet and workers), sampled every 50 ms from ``/proc``.
+(worker processes, Ray's raylet and workers), sampled every 50 ms from ``/proc``; CPU s is
+the user + system time of the reaped child processes (Ray's own daemons are not counted), the
+figure to read when other work shares the cores.
 """
 
 from __future__ import annotations
@@ -59,7 +63,9 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str, float]:
+    """(seconds, peak tree RSS, the closing line, CPU seconds of the reaped children)."""
+    before = os.times()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "augment_core", "augment", *argv], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -68,10 +74,12 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
         peak = max(peak, tree_rss(proc.pid))
         time.sleep(0.05)
     seconds = time.perf_counter() - started
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     err = proc.stderr.read() if proc.stderr else ""
     if proc.returncode:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err}")
-    return seconds, peak, err.strip().splitlines()[-1] if err.strip() else ""
+    return seconds, peak, err.strip().splitlines()[-1] if err.strip() else "", cpu
 
 
 def build_model(directory: Path) -> str:
@@ -85,12 +93,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--big", action="store_true", help="also 1,000,000 rows (local in memory needs several GB)")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
+    parser.add_argument("--no-alias", action="store_true", help="skip the alias-swap table (contextual and quality only)")
     parser.add_argument("--contextual-rows", type=int, default=256, help="rows for the contextual throughput (0: skip)")
+    parser.add_argument("--quality-rows", type=int, default=5000,
+                        help="rows for the quality-scoring comparison, in memory vs streamed (0: skip)")
     opts = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_ADDRESS": ""}
-    sizes = [100_000] + ([1_000_000] if opts.big else [])
-    print("| runner | rows in | rows out | seconds | input rows/s | peak RSS (tree) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    sizes = [] if opts.no_alias else [100_000] + ([1_000_000] if opts.big else [])
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+    if sizes:
+        print("| runner | rows in | rows out | seconds | input rows/s | CPU s | peak RSS (tree) | vs in memory |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory(prefix="augment-scale-") as tmp:
         folder = Path(tmp)
         for n in sizes:
@@ -104,12 +117,14 @@ def main() -> int:
             if not opts.no_ray and n <= 100_000:
                 cases += [("ray local, 1 worker", ["--runner", "ray", "--workers", "1"]),
                           ("ray local, 2 workers", ["--runner", "ray", "--workers", "2"])]
+            base = None
             for label, extra in cases:
                 out = folder / ("run" if "ray" in extra else "out.parquet")
-                seconds, peak, line = timed([str(src), *ARGS, *extra, "--output", str(out)], env)
+                seconds, peak, line, cpu = timed([str(src), *ARGS, *extra, "--output", str(out)], env)
+                base = base or seconds  # the first case: in memory
                 rows_out = line.split(" rows", 1)[0].replace("wrote ", "")
-                print(f"| {label} | {n:,} | {int(rows_out):,} | {seconds:.1f} | {n / seconds:,.0f} | "
-                      f"{peak / 2**20:,.0f} MiB |", flush=True)
+                print(f"| {label} | {n:,} | {int(rows_out):,} | {seconds:.1f} | {n / seconds:,.0f} | {cpu:.1f} | "
+                      f"{peak / 2**20:,.0f} MiB | {base / seconds:.2f}x |", flush=True)
                 if out.is_dir():
                     import shutil
 
@@ -120,13 +135,55 @@ def main() -> int:
             model = build_model(folder / "model")
             src = folder / "ctx.csv"
             write_input(src, opts.contextual_rows)
-            argv = [str(src), *ARGS, "--augmenter", "contextual_substitute", "--model", model, "--device", "cpu",
-                    "--n-per-original", "1", "--runner", "stream", "--workers", "1", "--output", str(folder / "c.parquet")]
-            seconds, peak, line = timed(argv, env)
-            train = int(opts.contextual_rows * 0.7)
-            print(f"\ncontextual_substitute, one worker (CPU, {os.cpu_count()} cores, distilbert-base shape): "
-                  f"{opts.contextual_rows} rows ({train} train, 1 variant each) in {seconds:.1f} s whole process "
-                  f"= {train / seconds:.1f} variants/s; peak RSS {peak / 2**20:,.0f} MiB ({line})")
+            base = [str(src), *ARGS, "--augmenter", "contextual_substitute", "--model", model, "--device", "cpu",
+                    "--n-per-original", "1"]
+            print(f"\ncontextual_substitute (CPU, {os.cpu_count()} cores, distilbert-base shape), "
+                  f"{opts.contextual_rows} rows, 1 variant per train row, whole processes (imports, model load):")
+            print("| runner | seconds | variants | variants/s | per worker | peak RSS (tree) |")
+            print("| --- | ---: | ---: | ---: | ---: | ---: |")
+            ctx_cases = [("stream, 1 process", ["--runner", "stream", "--workers", "1"], 1)]
+            if not opts.no_ray:
+                ctx_cases += [("ray local, 1 actor", ["--runner", "ray", "--workers", "1"], 1),
+                              ("ray local, 2 actors", ["--runner", "ray", "--workers", "2"], 2)]
+            for label, extra, n_workers in ctx_cases:
+                out = folder / ("crun" if "ray" in extra else "c.parquet")
+                seconds, peak, line, _cpu = timed([*base, *extra, "--output", str(out)], env)
+                variants = int(line.split("(", 1)[1].split(" generated", 1)[0])
+                if out.is_dir():  # the actors the run had (a CPU pool leaves one CPU for the reads)
+                    import json
+
+                    n_workers = json.loads((out / "manifest.json").read_text())["ray"]["workers"]
+                    label += f" (ran {n_workers})"
+                print(f"| {label} | {seconds:.1f} | {variants} | {variants / seconds:.1f} | "
+                      f"{variants / seconds / n_workers:.1f} | {peak / 2**20:,.0f} MiB |", flush=True)
+                if out.is_dir():
+                    import shutil
+
+                    shutil.rmtree(out)
+                else:
+                    out.unlink()
+        if opts.quality_rows:
+            src = folder / "q.csv"
+            write_input(src, opts.quality_rows)
+            qargs = [a for a in ARGS if a != "--no-quality"]
+            print(f"\nquality signals (packaged MiniLM encoder, CPU), {opts.quality_rows:,} rows, alias swap 5 per original:")
+            print("| runner | seconds | output rows/s | CPU s | peak RSS (tree) |")
+            print("| --- | ---: | ---: | ---: | ---: |")
+            for label, extra in [("local (in memory)", ["--runner", "local"]),
+                                 ("stream (two passes)", ["--runner", "stream"])] + (
+                    [] if opts.no_ray else [("ray local, 1 scoring actor", ["--runner", "ray", "--workers", "1"])]):
+                out = folder / ("qrun" if "ray" in extra else "q.parquet")
+                seconds, peak, line, cpu = timed([str(src), *qargs, *extra, "--output", str(out)], env)
+                rows_out = int(line.split(" rows", 1)[0].replace("wrote ", ""))
+                print(f"| {label} | {seconds:.1f} | {rows_out / seconds:,.0f} | {cpu:.1f} | {peak / 2**20:,.0f} MiB |",
+                      flush=True)
+                if out.is_dir():
+                    import shutil
+
+                    shutil.rmtree(out)
+                else:
+                    out.unlink()
+        print(f"load average at end: {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -107,8 +107,28 @@ def test_a_killed_worker_is_retried_and_the_output_is_complete(local_ray, inputs
     assert shards(out) == local_rows(inputs["csv"], tmp_path)
 
 
+def test_quality_on_ray_gives_the_local_flags(local_ray, tmp_path):
+    """Quality on Ray: hashes and held-out embeddings gathered first, then an actor pool
+    scores every batch: the rows, sorted by id, are the local runner's, quality columns
+    included, with duplicates and leaks among the flags."""
+    import pyarrow.parquet as pq
+    from test_stream import repeated_rows
+
+    src = tmp_path / "in.csv"
+    src.write_bytes(repeated_rows(40, 3))
+    argv = ["augment", str(src), *[a for a in BASE if a != "--no-quality"], "--n-per-original", "2"]
+    assert main([*argv, "--output", str(tmp_path / "local.parquet")]) == 0
+    assert main([*argv, "--runner", "ray", "--workers", "1", "--output", str(tmp_path / "run")]) == 0
+    expected = sorted(pq.read_table(tmp_path / "local.parquet").to_pylist(), key=_by_id)
+    got = shards(tmp_path / "run")
+    assert got == expected
+    flags = {f for r in got for f in json.loads(r["aug_flags"])}
+    assert {"duplicate", "leak"} <= flags
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["quality"]["heldout_texts"] > 0 and manifest["quality"]["repeated_texts"] > 0
+
+
 @pytest.mark.parametrize("extra,message", [
-    ([], "--runner ray cannot score quality"),
     (["--no-quality", "--id-column", ""], "--runner ray needs --id-column"),
     (["--no-quality", "--format", "hf"], "--runner ray writes a folder of Parquet shards, not --format hf"),
     (["--no-quality", "--format", "jsonl"], "--runner ray writes a folder of Parquet shards, not --format jsonl"),
@@ -137,3 +157,13 @@ def test_contextual_on_an_actor_pool_gives_the_local_rows(local_ray, inputs, tmp
     assert any(r["aug_augmenter"] == "contextual_substitute" for r in expected)
     assert shards(tmp_path / "run") == expected
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["ray"]["workers"] == 1
+
+
+def test_a_cpu_actor_pool_leaves_a_cpu_for_the_reads():
+    """Two CPU actors on a 2-CPU Ray held both CPUs and the read tasks never ran: a CPU pool
+    is capped at the CPUs but one, whatever --workers asks; GPU pools are not capped."""
+    from augment_core.ray_runner import actor_pool_size
+
+    assert actor_pool_size(2, 0, 2) == 1 and actor_pool_size(None, 0, 2) == 1 and actor_pool_size(None, 0, 1) == 1
+    assert actor_pool_size(3, 0, 16) == 3 and actor_pool_size(None, 0, 16) == 15
+    assert actor_pool_size(None, 4, 16) == 4 and actor_pool_size(2, 4, 16) == 2

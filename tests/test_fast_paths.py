@@ -1,0 +1,122 @@
+"""Issue 10, point 1: the fast paths of the streamed run give exactly what the plain code
+gives: the change JSON written by hand, the fit from pass 1's keyword signatures, and
+Parquet row groups built column by column."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from augment_core.agreement import fit_to_train
+from augment_core.changes import Change, changes_to_json
+from augment_core.dataset import ColumnMapping, Dataset, build_dataset, read_table
+from augment_core.splitting import assign_splits
+
+
+@pytest.mark.parametrize("agreement,support", [
+    (None, None), (None, 3), (0.5, 10), (1 / 3, 7), (1.0, 1), (0, 2), (1, 2), (math.nan, 4), (1e-7, 9),
+])
+def test_change_json_is_json_dumps(agreement, support):
+    tricky = ['"quoted"', "back\\slash", "new\nline\ttab\r", "\x00\x1f ctrl", "café ✓ 𝔘", "\u2028\u2029", "", "a/b"]
+    changes = [Change(k, k + 3, b, a, "substitute", agreement, support) for k, (b, a) in
+               enumerate(zip(tricky, reversed(tricky)))]
+    expected = []
+    for c in changes:
+        item: dict = {"start": c.start, "end": c.end, "before": c.before, "after": c.after, "kind": c.kind}
+        if c.support is not None:
+            item["agreement"] = None if c.agreement is None else round(c.agreement, 4)
+            item["support"] = c.support
+        expected.append(item)
+    assert changes_to_json(changes) == json.dumps(expected, ensure_ascii=False)
+    assert changes_to_json([]) == json.dumps([])
+
+
+@pytest.fixture(scope="module")
+def split_sample(sample_csv) -> Dataset:
+    table = read_table(sample_csv)
+    ds = build_dataset(table, ColumnMapping(("title", "description"), "tags", id_column="id"))
+    return assign_splits(ds, seed=3)
+
+
+def test_fit_from_signatures_is_the_fit_from_texts(split_sample, alias_table, sample_csv):
+    from augment_core.stream import ChunkSource, fit_keys, scan_keys
+
+    expected = fit_to_train(alias_table, split_sample)
+    # small chunks: signatures and counts cross chunk boundaries
+    keys = scan_keys(ChunkSource(sample_csv, chunk_rows=97), split_sample.mapping, (0.7, 0.15, 0.15), 3,
+                     tags=alias_table)
+    assert keys.splits == [r.split for r in split_sample.records]
+    got, with_text = fit_keys(alias_table, keys)
+    assert got.table.written_as == expected.table.written_as and got.table.written_as
+    assert got.table.corpus_forms == expected.table.corpus_forms and got.table.corpus_forms
+    assert dict(got.by_member) == dict(expected.by_member)
+    assert dict(got.by_key) == dict(expected.by_key)
+    assert with_text == sum(1 for r in split_sample.records if r.split == "train" and r.text.strip())
+
+
+def test_written_as_ties_go_to_the_first_train_spelling(alias_table, tmp_path):
+    """Two spellings of one key, as often each: the one the train rows use first wins, in
+    the fit from texts and in the fit from signatures alike."""
+    from augment_core.stream import ChunkSource, fit_keys, scan_keys
+
+    src = tmp_path / "in.csv"
+    src.write_text("id,text,tags,split\n1,about PyTorch,pytorch,train\n2,about Pytorch,pytorch,train\n"
+                   "3,about PyTorch,pytorch,val\n4,about PyTORCH,pytorch,train\n5,about PyTORCH,pytorch,train\n"
+                   "6,about PyTorch,pytorch,train\n", encoding="utf-8")
+    mapping = ColumnMapping(("text",), "tags", split_column="split", id_column="id")
+    ds = build_dataset(read_table(src), mapping)
+    expected = fit_to_train(alias_table, ds)
+    got, _ = fit_keys(alias_table, scan_keys(ChunkSource(src, chunk_rows=2), mapping, (0.7, 0.15, 0.15), 0,
+                                             tags=alias_table))
+    assert got.table.written_as == expected.table.written_as
+    assert got.table.written_as.get("pytorch") == "PyTorch"
+
+
+@pytest.mark.parametrize("keep_original", [True, False])
+def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table, keep_original):
+    """Columns whose cells are of mixed kinds (an int beside a string, a list beside a
+    string), a missing text cell, numbers, lists: each column as the row-by-row shaping
+    types it, whichever rows the chunk writes."""
+    import pyarrow as pa
+
+    from augment_core.dataset import RecordBuilder, is_empty_text
+    from augment_core.pipeline import augment_records, plan_rows
+    from augment_core.registry import AugmenterSettings, build_augmenters
+    from augment_core.stream import _arrow_table, arrow_chunk, output_arrow_schema, run_schema
+    from augment_core.user_schema import user_rows
+
+    cells = [
+        {"id": "1", "title": "GANs for CV", "body": "a gan model", "tags": ["gan"], "n": 1, "mixed": "x", "lst": [1]},
+        {"id": "2", "title": "NLP", "body": None, "tags": ["nlp"], "n": 2, "mixed": 3, "lst": ["a"]},
+        {"id": "3", "title": "transformers in nlp", "body": "bert", "tags": ["nlp"], "n": None, "mixed": [1],
+         "lst": None},
+        {"id": "4", "title": "computer vision", "body": "cnn and gans", "tags": [], "n": 4, "mixed": None,
+         "lst": [2, 3]},
+        {"id": "5", "title": "plain", "body": "nothing here", "tags": ["other"], "n": 5, "mixed": "y", "lst": []},
+    ]
+    columns = list(cells[0])
+    rows = [tuple(c[k] for k in columns) for c in cells]
+    mapping = ColumnMapping(("title", "body"), "tags", id_column="id")
+    builder = RecordBuilder(columns, mapping)
+    records = [builder.record(i, row, split) for i, (row, split) in
+               enumerate(zip(rows, ["train", "train", "val", "train", "train"]))]
+    keywords = fit_to_train(alias_table, Dataset(records, mapping, columns=tuple(columns)))
+    augmenters = build_augmenters(["alias_swap"], AugmenterSettings(), keywords)
+    schema = run_schema(columns, "tags", None)
+    from augment_core.io import arrow_column
+    from augment_core.stream import _column_type
+
+    types = {c: _column_type([arrow_column([r[j] for r in rows]).type]) for j, c in enumerate(columns)}
+    arrow_schema = output_arrow_schema(schema, types, mapping.text_columns)
+    empty = {r.id for r in records if is_empty_text(r.text)}
+    text_is = [1, 2]
+    out = augment_records(records, augmenters, "tags", 3, keep_original, 7, empty, text_indices=text_is)
+    assert any(r["augmenter"] != "original" for r in out)
+    ds = Dataset(records, mapping, columns=tuple(columns))
+    expected = _arrow_table(list(user_rows(out, ds, schema)), arrow_schema)
+    plan = plan_rows(records, augmenters, 3, keep_original, 7, empty, text_indices=text_is)
+    got = arrow_chunk(records, plan, 7, text_is, schema, arrow_schema)
+    assert isinstance(got, pa.Table)
+    assert got.equals(expected), (got.to_pylist(), expected.to_pylist())
