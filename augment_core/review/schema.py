@@ -78,6 +78,32 @@ TABLES = (
     )""",
 )
 
+# Runs made by the CLI or Ray and loaded from their files (augment_core.review.run_import).
+# A run too large to review one by one keeps only a sample per alias rule as candidates;
+# run_rules holds every rule's row count (and agreement), rule_decisions the decision on a
+# whole rule. A rule decision is undoable as any decision: its action item's key is
+# "rule:<run id>:<rule>" (see augment_core.review.store.rule_key).
+RULE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS run_rules (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        rule TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        n_rows INTEGER NOT NULL,
+        n_sampled INTEGER NOT NULL,
+        agreement REAL,
+        support INTEGER,
+        PRIMARY KEY (run_id, rule)
+    )""",
+    """CREATE TABLE IF NOT EXISTS rule_decisions (
+        dataset_hash TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
+        decided_at REAL NOT NULL,
+        PRIMARY KEY (dataset_hash, run_id, rule)
+    )""",
+)
+
 ADDED_COLUMNS = (
     ("runs", "settings", "TEXT"),
     ("runs", "complete", "INTEGER NOT NULL DEFAULT 1"),
@@ -90,6 +116,8 @@ def schema_is_current(c: sqlite3.Connection) -> bool:
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not {"datasets", "runs", "candidates", "decisions", "actions", "action_items", "client_actions"} <= tables:
         return False
+    if not {"run_rules", "rule_decisions"} <= tables:
+        return False
     for table, column, _ in ADDED_COLUMNS:
         if column not in {r[1] for r in c.execute(f"PRAGMA table_info({table})")}:
             return False
@@ -99,7 +127,7 @@ def schema_is_current(c: sqlite3.Connection) -> bool:
 def migrate(c: sqlite3.Connection) -> None:
     """Create what is missing; give runs made before runs kept their settings the settings
     their run parameters recorded, else the dataset's settings of today (the best record left)."""
-    for statement in TABLES:
+    for statement in (*TABLES, *RULE_TABLES):
         c.execute(statement)
     for table, column, decl in ADDED_COLUMNS:
         have = {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
