@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
+from app_support import run_review
 from app_support.markup import markdown_escape
 from augment_core.dataset_settings import settings_key
 from augment_core.errors import InputError
@@ -26,7 +27,7 @@ from augment_core.review import export
 
 store, hash, current_dataset = common.start_page("Export")
 info = store.dataset(hash)
-runs = store.runs(hash)
+runs = [r for r in store.runs(hash) if not run_review.run_import.is_sampled(r.params)]  # sampled: below
 bases = export.bases(runs, info.settings)
 
 
@@ -175,6 +176,8 @@ d2.download_button(
 
 with st.expander("Manifest"):
     st.json(manifest, expanded=1)
+
+run_review.sampled_export_section(store, hash)
 
 st.subheader("Tag counts, train split: before and after")
 labels = common.labels_by_id(dataset)

@@ -32,10 +32,14 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory) -> dict[str, Path]:
-    """400 sample rows, a streamed run of them (one Parquet file, no manifest) and the same
+    return make_runs(tmp_path_factory.mktemp("runs"))
+
+
+def make_runs(folder: Path, n: int = 400) -> dict[str, Path]:
+    """``n`` sample rows, a streamed run of them (one Parquet file, no manifest) and the same
     rows as a Ray run leaves them: shuffled into three Parquet shards with manifest.json."""
-    folder = tmp_path_factory.mktemp("runs")
-    data = sample_rows(400)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = sample_rows(n)
     (folder / "in.csv").write_bytes(data)
     out = folder / "stream.parquet"
     assert main(["augment", str(folder / "in.csv"), *BASE, "--keep-original", "--runner", "stream",
@@ -48,7 +52,8 @@ def made(tmp_path_factory) -> dict[str, Path]:
     rows = table.to_pylist()
     random.Random(3).shuffle(rows)  # Ray writes shards in any order
     files = []
-    for i, part in enumerate((rows[:250], rows[250:500], rows[500:])):
+    third = len(rows) // 3
+    for i, part in enumerate((rows[:third], rows[third : 2 * third], rows[2 * third :])):
         name = f"part-{i:05d}.parquet"
         pq.write_table(pa.Table.from_pylist(part, schema=table.schema), ray / name)
         files.append(name)

@@ -131,3 +131,12 @@ def rule_decided(strata: Sequence[str], rule_decisions: dict[str, str]) -> str |
     if found and all(d == "accepted" for d in found):
         return "accepted"
     return None
+
+
+def by_stratum(items: Sequence[Any]) -> dict[str, list[Any]]:
+    """Sampled candidates (anything with ``augmenter`` and ``changes``) per stratum, in order."""
+    out: dict[str, list[Any]] = {}
+    for it in items:
+        for s in strata_of(it.augmenter, it.changes):
+            out.setdefault(s, []).append(it)
+    return out
