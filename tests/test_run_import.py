@@ -255,3 +255,33 @@ def test_a_run_without_train_originals_exports_them_from_the_dataset(tmp_path, m
     assert train_originals[0]["title"] == kept_in_file[0]["title"]
     assert "built from the dataset" in manifest["export"]["train_originals"]
     assert manifest["export"]["rows_by_split"]["val"] > 0
+
+
+def test_the_cli_imports_a_ray_folder_and_exports_it_with_one_line_errors(tmp_path, made, monkeypatch, capsys):
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "db"))
+    # the dataset is not stored yet: the Ray manifest says how it is mapped
+    assert main(["import-run", str(made["ray"]), "--dataset", str(made["csv"]), "--store", "sample",
+                 "--sample-per-rule", "2", "--sample-seed", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "loaded run 1 (" in err and "by sample" in err
+    store = Store(tmp_path / "db")
+    h = content_hash(made["csv"].read_bytes())
+    assert store.dataset(h).settings["split_seed"] == SEED
+    rule = store.run_rules(1)[0]
+    store.decide_many(h, {rule_key(1, rule.rule): "rejected"})
+    out = tmp_path / "curated.csv"
+    assert main(["export-run", "1", "--dataset", h[:12], "--output", str(out), "--include-val-test"]) == 0
+    manifest = json.loads((tmp_path / "curated.csv.manifest.json").read_text())
+    assert manifest["review"]["rejected_by_rule"] == rule.n_rows and manifest["review"]["variants"]["accepted"] == 0
+    assert set(manifest["export"]["rows_by_split"]) == {"train", "val", "test"}
+    with open(out, encoding="utf-8") as fh:
+        assert sum(1 for _ in csv.DictReader(fh)) == manifest["export"]["rows"]
+    capsys.readouterr()
+    # a file without a manifest, for a dataset the store does not have: one line, exit 2
+    other = tmp_path / "other.csv"
+    other.write_bytes(sample_rows(50))
+    assert main(["import-run", str(made["stream"]), "--dataset", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: other.csv is not in the review store yet") and err.count("\n") == 1
+    assert main(["export-run", "7", "--dataset", h, "--output", str(tmp_path / "x.csv")]) == 2
+    assert "has no run 7" in capsys.readouterr().err
