@@ -28,6 +28,12 @@ which decision it *expected* for each key (what its page showed) and keys that c
 since are left alone and reported as conflicts, so two tabs never overwrite each other
 unknowingly.
 
+**Rule decisions.** A run loaded by sample (:mod:`augment_core.review.run_import`) is
+reviewed rule by rule: a decision on a whole alias rule of a run is written under the key
+``"rule:<run id>:<rule>"`` (:func:`rule_key`) through the same path as row decisions
+(expected states, conflicts, actions, undo), and kept in its own table, ``rule_decisions``;
+the rules' row counts are in ``run_rules``.
+
 **Undo.** Every change is an *action* (one item for a single accept, many for a bulk one)
 with an ``origin`` (the app: one per browser tab). :meth:`Store.undo` reverts the latest
 action of one origin as a whole, and only where the decision is still what that action
