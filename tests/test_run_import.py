@@ -96,6 +96,8 @@ def test_a_streamed_run_is_imported_whole_with_its_own_split_settings(tmp_path, 
     run = store.runs(h)[0]
     assert run.settings == result.settings and run.params["variants"] == len(variants)
     assert run.params["imported"]["sampled"] is False and run.params["augmenters"][0]["name"] == "alias_swap"
+    # the policy as the Augment page's form reads it back, found from the rows without a manifest
+    assert (run.params["n_per_original"], run.params["keep_original"], run.params["seed"]) == (5, True, SEED)
 
 
 def test_a_ray_folder_is_imported_by_a_stratified_seeded_sample(tmp_path, made):
@@ -245,6 +247,7 @@ def test_a_rule_decision_applies_to_every_row_of_the_rule_and_a_sampled_rows_dec
 def test_a_run_without_train_originals_exports_them_from_the_dataset(tmp_path, made):
     store, h = _store(tmp_path, made)
     result = run_import.import_run(store, h, made["variants"], max_whole=10, per_rule=1)
+    assert store.runs(h)[0].params["keep_original"] is False
     rule = store.run_rules(result.run_id)[0]
     store.decide_many(h, {rule_key(result.run_id, rule.rule): "accepted"})
     rows, manifest = _export(store, h, result.run_id, tmp_path, "jsonl", include_eval=True)

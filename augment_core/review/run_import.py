@@ -280,6 +280,7 @@ class _Pass:
     params_by_name: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
     ids: set[str] = field(default_factory=set)
+    train_originals: int = 0
 
 
 def _scan(run: RunFiles, dataset: Dataset, max_whole: int, per_rule: int, sample_seed: int,
@@ -293,6 +294,8 @@ def _scan(run: RunFiles, dataset: Dataset, max_whole: int, per_rule: int, sample
             state.rows += 1
             check_row(row, by_id, state.mismatch)
             augmenter = str(row.get("augmenter"))
+            if augmenter == ORIGINAL and row.get("split") == "train":
+                state.train_originals += 1
             if augmenter != ORIGINAL:
                 state.variants += 1
                 rid = str(row.get("id"))
@@ -409,12 +412,15 @@ def _store(store: Store, dataset_hash: str, run: RunFiles, settings: dict[str, A
     sampled = state.whole is None
     rows = state.whole if state.whole is not None else sample
     originals = state.rows - state.variants
-    params = {
-        "augmenters": _augmenters(state.params_by_name, names),
+    policy = {
         "n_per_original": manifest.get("n_per_original", next(
             (p.get("n_per_original") for p in state.params_by_name.values() if "n_per_original" in p), None)),
-        "keep_original": manifest.get("keep_original"),
+        "keep_original": manifest.get("keep_original", state.train_originals > 0),
         "seed": manifest.get("seed", state.seed),
+    }
+    params = {
+        "augmenters": _augmenters(state.params_by_name, names),
+        **{k: v for k, v in policy.items() if v is not None},  # the Augment page's form reads them back
         "quality": None,
         "variants": state.variants,
         "settings": settings,
