@@ -8,6 +8,7 @@ Kept apart from the pages so each page only calls one function here; the work is
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ import streamlit as st
 import app_common as common
 from app_support.markup import markdown_escape
 from augment_core.errors import InputError
-from augment_core.highlight import candidate_block_html, meta_html
+from augment_core.highlight import badge_html, candidate_block_html, meta_html
 from augment_core.review import rule_export, run_import
-from augment_core.review.rule_sample import DEFAULT_PER_RULE, by_stratum
+from augment_core.review.rule_sample import DEFAULT_PER_RULE, by_stratum, rule_decided, strata_of
 from augment_core.review.store import RunInfo, Store, rule_key
 
 STORE_CHOICES = {"auto": "whole up to {n:,} variants, else by sample", "whole": "whole", "sample": "by sample"}
@@ -66,7 +67,7 @@ def load_run_section(store: Store, hash: str) -> None:
     result = st.session_state.get("augment_import_result")
     if result is not None and any(r.id == result.run_id for r in store.runs(hash)):
         how_stored = (f"stored by sample: {result.candidates:,} variants over {result.rules:,} rules; review it rule "
-                      "by rule (Review, mode \"By rule\")" if result.sampled else "stored whole")
+                      "by rule (Review, mode \"By rule (sampled runs)\")" if result.sampled else "stored whole")
         st.success(f"Run {result.run_id} loaded: {result.rows:,} rows, {result.variants:,} variants; {how_stored}.")
         st.page_link("pages/review.py", label="Next: review it", icon=":material/fact_check:")
 
@@ -141,8 +142,8 @@ def rule_review(store: Store, hash: str) -> None:
         with st.container(border=True):
             agreement = (f"keyword agreement {rule.agreement:.2f} of {rule.support} rows" if rule.agreement is not None
                          else "")
-            st.html(meta_html([rule.rule, f"{rule.n_rows:,} rows in the run", f"{rule.n_sampled} sampled", agreement,
-                               f"rule: {current or 'undecided'}"]))
+            st.html(f"<b>{html.escape(rule.rule)}</b> " + badge_html(current) + " " + meta_html(
+                [f"{rule.n_rows:,} rows in the run", f"{rule.n_sampled} sampled", agreement]))
             b1, b2, b3 = st.columns(3)
             b1.button(f"Accept rule ({rule.n_rows:,} rows)", key=f"review_rules_accept_{run.id}_{i}_{page}",
                       type="primary" if current == "accepted" else "secondary", disabled=current == "accepted",
@@ -157,9 +158,12 @@ def rule_review(store: Store, hash: str) -> None:
                       width="stretch")
             for it in sample.get(rule.rule, []):
                 d = decisions.get(it.key)
+                ruled = rule_decided(strata_of(it.augmenter, it.changes), decided)
+                note = f"{ruled} by its rule{'s' if len(it.rules) > 1 else ''}" if d is None and ruled else ""
                 c1, c2, c3 = st.columns([7, 1.2, 1.2], vertical_alignment="center")
                 with c1:
-                    st.html(candidate_block_html(it.text, it.changes, d, meta=[f"original {it.parent_id}", *it.tags]))
+                    st.html(candidate_block_html(it.text, it.changes, d, meta=[f"original {it.parent_id}", *it.tags],
+                                                 note=note))
                 c2.button("Accept", key=f"review_rules_a_{it.key}_{i}", on_click=_row_write,
                           args=(store, hash, it.key, "accepted", d), type="primary" if d == "accepted" else "secondary",
                           width="stretch")
