@@ -288,3 +288,21 @@ def test_the_cli_imports_a_ray_folder_and_exports_it_with_one_line_errors(tmp_pa
     assert err.startswith("error: other.csv is not in the review store yet") and err.count("\n") == 1
     assert main(["export-run", "7", "--dataset", h, "--output", str(tmp_path / "x.csv")]) == 2
     assert "has no run 7" in capsys.readouterr().err
+
+
+def test_a_database_made_before_rule_decisions_gets_their_tables_on_open(tmp_path):
+    import sqlite3
+
+    from augment_core.review.schema import TABLES
+
+    tmp_path.mkdir(exist_ok=True)
+    with sqlite3.connect(tmp_path / "augment-review.sqlite3") as c:
+        for statement in TABLES:
+            c.execute(statement)
+    store = Store(tmp_path)
+    store.add_dataset("h", "a.csv", b"x")
+    store.decide_many("h", {rule_key(1, "cv -> computer vision"): "accepted", "1:a": "rejected"}, origin="o")
+    assert store.rule_decisions("h", 1) == {"cv -> computer vision": "accepted"}
+    assert store.decisions("h") == {"1:a": "rejected"}  # a rule decision is not a row's
+    store.undo("h", origin="o")
+    assert store.rule_decisions("h", 1) == {} and store.decisions("h") == {}
