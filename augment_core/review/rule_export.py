@@ -101,7 +101,6 @@ def export_sampled_run(
     if [str(f.resolve()) for f in files.files] != list(info["files"]):
         raise InputError(f"the files at {info['path']} are not the ones imported as run {run.id}: the run was changed or moved")
     settings = run.settings or {}
-    dataset = dataset_for(settings) if dataset_for is not None else _dataset_as(store, dataset_hash, settings)
     own = {split_key(k)[1]: d for k, d in store.decisions(dataset_hash).items()
            if not k.startswith("rule:") and split_key(k)[0] == run.id}
     by_rule = store.rule_decisions(dataset_hash, run.id)
@@ -117,7 +116,8 @@ def export_sampled_run(
         if progress is not None:
             progress(counts.rows)
     added = 0
-    if not counts.train_originals_in_files:
+    if not counts.train_originals_in_files:  # only then is the dataset needed (built from the store)
+        dataset = dataset_for(settings) if dataset_for is not None else _dataset_as(store, dataset_hash, settings)
         originals = _train_originals(dataset, files)
         added = len(originals)
         writer.write(originals)
