@@ -24,10 +24,11 @@ from augment_core.dataset_settings import settings_key
 from augment_core.errors import InputError
 from augment_core.evaluate.storage import manifest_entry
 from augment_core.review import export
+from augment_core.review.run_import import is_sampled
 
 store, hash, current_dataset = common.start_page("Export")
 info = store.dataset(hash)
-runs = [r for r in store.runs(hash) if not run_review.run_import.is_sampled(r.params)]  # sampled: below
+runs = [r for r in store.runs(hash) if not is_sampled(r.params)]  # runs reviewed by sample: their own section
 bases = export.bases(runs, info.settings)
 
 
