@@ -80,6 +80,9 @@ def test_load_a_ray_run_by_sample_decide_a_rule_undo_and_export(data_dir, tmp_pa
 
     at.switch_page("pages/export.py").run()
     _ok(at)
+    # the usual download holds no sampled run (its sample alone would export the wrong rows)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Accepted variants"] == "0" and metrics["Undecided (left out)"] == "0"
     out = tmp_path / "curated.parquet"
     at.text_input(key="export_sampled_path").set_value(str(out)).run()
     at.button(key="export_sampled_go").click().run()
