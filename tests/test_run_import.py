@@ -306,3 +306,19 @@ def test_a_database_made_before_rule_decisions_gets_their_tables_on_open(tmp_pat
     assert store.decisions("h") == {"1:a": "rejected"}  # a rule decision is not a row's
     store.undo("h", origin="o")
     assert store.rule_decisions("h", 1) == {} and store.decisions("h") == {}
+
+
+@pytest.mark.parametrize("seed", [0, SEED])
+def test_the_lean_check_sees_the_rows_and_splits_the_app_builds(made, seed):
+    """The CLI checks a run without building the dataset's records (a million rows' records
+    take gigabytes): its ids, splits and texts are those of the dataset the app builds."""
+    from augment_core.dataset import TableStream
+    from augment_core.dataset_settings import build_from_settings
+
+    data = made["csv"].read_bytes()
+    settings = {"mapping": MAPPING, "split_ratios": [0.6, 0.2, 0.2], "split_seed": seed}
+    lean = run_import.lean_parents(data, "in.csv", settings)
+    full = run_import.parents_of(build_from_settings(TableStream(data, "in.csv"), settings))
+    assert list(lean.by_id) == list(full.by_id) and lean.columns == full.columns
+    assert [s for _, s in lean.by_id.values()] == [s for _, s in full.by_id.values()]
+    assert [t for t, _ in lean.by_id.values()] == [run_import.text_digest(t) for t, _ in full.by_id.values()]

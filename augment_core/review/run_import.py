@@ -16,7 +16,9 @@ with the run's own settings (the manifest's mapping, split ratios and seed; with
 manifest, the dataset's current settings, then those with the run's seed): every row's
 parent must be a row of the dataset with the same text, and in the same split. A run of
 another file, or made with another mapping or split, is refused with a message saying what
-differs, and nothing is stored.
+differs, and nothing is stored. The app checks against its cached dataset; the CLI reads
+the stored file for ids, label sets and text digests only (:func:`lean_parents`), not
+records, so checking a run of a million rows does not hold a million records.
 
 **Whole or sampled.** A run of at most ``max_whole`` variants is stored whole, as the
 Augment page stores its own runs, and reviewed like them. A larger one is stored by sample:
@@ -28,13 +30,23 @@ the files stay where they are and are read again, streamed, at export
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from augment_core.changes import changes_from_json
-from augment_core.dataset import SPLITS, Dataset, TableStream, format_of
+from augment_core.dataset import (
+    JOINER,
+    SPLITS,
+    ColumnMapping,
+    Dataset,
+    RecordBuilder,
+    TableStream,
+    format_of,
+    text_cell,
+)
 from augment_core.dataset_settings import build_from_settings, settings_key
 from augment_core.errors import InputError
 from augment_core.pipeline import ORIGINAL, PROVENANCE_COLUMNS, TRAILING_COLUMNS
@@ -224,20 +236,76 @@ class Mismatch:
         return "; ".join(parts)
 
 
-def check_row(row: Mapping[str, Any], dataset_by_id: Mapping[str, Any], seen: Mismatch) -> None:
-    """Count how a provenance row differs from the dataset's record of its parent."""
+@dataclass(frozen=True)
+class Parents:
+    """What the check needs of the dataset: its columns and mapping, and per row id the
+    row's text (or a digest of it) and split."""
+
+    columns: tuple[str, ...]
+    mapping: ColumnMapping
+    by_id: dict[str, tuple[Any, str | None]]
+    digest: bool = False
+    """Texts are held as :func:`text_digest` s (a large dataset read for the check alone)."""
+
+    def text_key(self, text: Any) -> Any:
+        return text_digest(text) if self.digest and isinstance(text, str) else text
+
+
+def text_digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def parents_of(dataset: Dataset) -> Parents:
+    """The check's view of a dataset already built (the app's cached one)."""
+    return Parents(tuple(dataset.columns), dataset.mapping, {r.id: (r.text, r.split) for r in dataset.records})
+
+
+def lean_parents(data: bytes, name: str, settings: Mapping[str, Any]) -> Parents:
+    """The check's view of a stored dataset without building its records (a million rows'
+    records with their cells take gigabytes): ids, label sets for the split, text digests.
+    The rows, ids and splits are :func:`augment_core.dataset_settings.build_from_settings`'s
+    (the same builder, the same seeded stratification)."""
+    from augment_core.splitting import DEFAULT_RATIOS, check_ratios, iterative_stratify
+
+    table = TableStream(data, name)
+    mapping = ColumnMapping.from_json(dict(settings["mapping"]))
+    builder = RecordBuilder(table.columns, mapping)
+    text_is = builder.text_indices
+    ids: list[str] = []
+    labels: list[tuple[str, ...]] = []
+    splits: list[str | None] = []
+    digests: list[bytes] = []
+    for i, row in enumerate(table.tuples()):
+        rid, lab, split = builder.key(i, row)
+        ids.append(rid)
+        labels.append(lab)
+        splits.append(split)
+        digests.append(text_digest(JOINER.join([text_cell(row[j]) for j in text_is])))
+    builder.finish()
+    ratios = check_ratios(settings.get("split_ratios") or DEFAULT_RATIOS)
+    todo = [i for i, sp in enumerate(splits) if not sp]
+    if todo:
+        chosen = iterative_stratify([labels[i] for i in todo], ratios, int(settings.get("split_seed") or 0))
+        for i, k in zip(todo, chosen):
+            splits[i] = SPLITS[k]
+    return Parents(tuple(table.columns), mapping, dict(zip(ids, zip(digests, splits))), digest=True)
+
+
+def check_row(row: Mapping[str, Any], parents: Parents, seen: Mismatch) -> None:
+    """Count how a provenance row differs from the dataset's row of its parent."""
     seen.rows += 1
-    parent = dataset_by_id.get(str(row.get("parent_id")))
+    parent = parents.by_id.get(str(row.get("parent_id")))
     rid = str(row.get("id"))
     if parent is None:
         seen.unknown += 1
         seen.examples.setdefault("unknown", str(row.get("parent_id")))
         return
-    if row.get("original_text") != parent.text:
+    text, parent_split = parent
+    if parents.text_key(row.get("original_text")) != text:
         seen.text += 1
         seen.examples.setdefault("text", rid)
     split = row.get("split")
-    if split not in SPLITS or split != parent.split or (row.get("augmenter") != ORIGINAL and split != "train"):
+    if split not in SPLITS or split != parent_split or (row.get("augmenter") != ORIGINAL and split != "train"):
         seen.split += 1
         seen.examples.setdefault("split", rid)
 
@@ -283,16 +351,15 @@ class _Pass:
     train_originals: int = 0
 
 
-def _scan(run: RunFiles, dataset: Dataset, max_whole: int, per_rule: int, sample_seed: int,
+def _scan(run: RunFiles, parents: Parents, max_whole: int, per_rule: int, sample_seed: int,
           progress: Progress | None) -> _Pass:
-    label = dataset.mapping.label_column
-    by_id = {r.id: r for r in dataset.records}
+    label = parents.mapping.label_column
     state = _Pass(sampler=RuleSampler(per_rule, sample_seed))
     for chunk in iter_rows(run):
         for raw in chunk:
             row = provenance_row(raw, run, label)
             state.rows += 1
-            check_row(row, by_id, state.mismatch)
+            check_row(row, parents, state.mismatch)
             augmenter = str(row.get("augmenter"))
             if augmenter == ORIGINAL and row.get("split") == "train":
                 state.train_originals += 1
@@ -365,20 +432,25 @@ def import_run(
     info = store.dataset(dataset_hash)
     if info is None:
         raise InputError(f"no stored dataset {dataset_hash[:12]}")
-    build = dataset_for or (lambda s: _dataset_as(store, dataset_hash, s))
+    build: Callable[[Mapping[str, Any]], Parents]
+    if dataset_for is not None:
+        build = lambda s: parents_of(dataset_for(s))  # noqa: E731
+    else:
+        data, name = store.dataset_bytes(dataset_hash), info.name
+        build = lambda s: lean_parents(data, name, s)  # noqa: E731
     tried = _settings_to_try(run, info.settings)
     settings = tried[0]
-    dataset = _built(build, settings)
-    _check_columns(run, dataset)
-    state = _scan(run, dataset, max_whole, per_rule, sample_seed, progress)
+    parents = _built(build, settings)
+    _check_columns(run, parents)
+    state = _scan(run, parents, max_whole, per_rule, sample_seed, progress)
     if not state.mismatch.ok and run.manifest is None and state.seed is not None:
         # a CLI run seeds the split with --seed: try the dataset's mapping with the run's seed
         other = {**settings, "split_seed": state.seed}
         if settings_key(other) != settings_key(settings) and state.mismatch.split and not state.mismatch.unknown:
-            dataset2 = _built(build, other)
-            state2 = _scan(run, dataset2, max_whole, per_rule, sample_seed, progress)
+            parents2 = _built(build, other)
+            state2 = _scan(run, parents2, max_whole, per_rule, sample_seed, progress)
             if state2.mismatch.ok:
-                settings, dataset, state = other, dataset2, state2
+                settings, state = other, state2
     if not state.mismatch.ok:
         what = "the run's own split settings" if run.manifest is not None else "this dataset's split settings"
         raise InputError(f"this run does not belong to this dataset: {state.mismatch.message(what)}")
@@ -387,14 +459,14 @@ def import_run(
     return _store(store, dataset_hash, run, settings, state, per_rule, sample_seed)
 
 
-def _built(build: Callable[[Mapping[str, Any]], Dataset], settings: Mapping[str, Any]) -> Dataset:
+def _built(build: Callable[[Mapping[str, Any]], Parents], settings: Mapping[str, Any]) -> Parents:
     try:
         return build(settings)
     except InputError as exc:
         raise InputError(f"the run's column mapping does not fit this dataset: {exc}") from None
 
 
-def _check_columns(run: RunFiles, dataset: Dataset) -> None:
+def _check_columns(run: RunFiles, dataset: Parents) -> None:
     missing = [c for c in dataset.columns if c not in run.columns]
     if missing:
         raise InputError(f"the run has no column {', '.join(repr(c) for c in missing[:5])} of this dataset: it was "
