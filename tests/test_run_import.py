@@ -322,3 +322,22 @@ def test_the_lean_check_sees_the_rows_and_splits_the_app_builds(made, seed):
     assert list(lean.by_id) == list(full.by_id) and lean.columns == full.columns
     assert [s for _, s in lean.by_id.values()] == [s for _, s in full.by_id.values()]
     assert [t for t, _ in lean.by_id.values()] == [run_import.text_digest(t) for t, _ in full.by_id.values()]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_csv_and_jsonl_runs_are_imported_and_exported_as_parquet_runs_are(tmp_path, made, fmt):
+    out = tmp_path / f"run.{fmt}"
+    assert main(["augment", str(made["csv"]), *BASE, "--keep-original", "--output", str(out)]) == 0
+    store, h = _store(tmp_path, made)
+    result = run_import.import_run(store, h, out, max_whole=10, per_rule=2)
+    reference = run_import.import_run(store, h, made["stream"], max_whole=10, per_rule=2)
+    assert [(r.rule, r.n_rows) for r in store.run_rules(result.run_id)] == \
+        [(r.rule, r.n_rows) for r in store.run_rules(reference.run_id)]
+    rule = store.run_rules(result.run_id)[1]
+    store.decide_many(h, {rule_key(result.run_id, rule.rule): "accepted"})
+    rows, _ = _export(store, h, result.run_id, tmp_path, "jsonl")
+    assert len([r for r in rows if r["aug_augmenter"] != "original"]) == rule.n_rows
+    if fmt == "jsonl":
+        run = next(r for r in store.runs(h) if r.id == result.run_id)
+        with pytest.raises(InputError, match="exports as CSV or JSONL"), open(tmp_path / "x.parquet", "wb") as fh:
+            rule_export.export_sampled_run(store, h, run, fh, "parquet")
