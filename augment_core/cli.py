@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="flag ambiguous_keyword on alias swaps of keywords whose train-split agreement is below X "
                    "(default 0.5; needs at least 3 train rows)")
     _add_evaluate(sub)
+    from augment_core.runs_cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -160,18 +163,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
-        return _augment(args) if args.command == "augment" else _evaluate(args)
+        return _command(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         name = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        kept = f", {args.output} left as it was" if args.output else ""
+        kept = f", {args.output} left as it was" if getattr(args, "output", None) else ""
         print(f"{name}: no output written{kept}", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _command(args: argparse.Namespace) -> int:
+    from augment_core.runs_cli import export_run_cmd, import_run_cmd
+
+    commands = {"augment": _augment, "evaluate": _evaluate, "import-run": import_run_cmd, "export-run": export_run_cmd}
+    return commands[args.command](args)
 
 
 def _augment(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
+from app_support import run_review
 from augment_core.errors import InputError
 from augment_core.registry import AUGMENTERS, AugmenterSettings, settings_from_params
 from augment_core.run import PhaseClock, QualitySettings, augment
@@ -191,6 +192,8 @@ if last:
     st.caption(" · ".join(last["phases"]))
     st.page_link("pages/review.py", label="Next: review them", icon=":material/fact_check:")
 
+run_review.load_run_section(store, hash)
+
 st.subheader("Runs")
 if not runs:
     st.info("No runs yet.")
@@ -207,6 +210,8 @@ else:
                     "variants": r.params.get("variants"),
                     "originals without variant": r.params.get("originals_without_variant"),
                     "quality": bool(r.params.get("quality")),
+                    "loaded from": (r.params.get("imported") or {}).get("path", ""),
+                    "reviewed by sample": bool((r.params.get("imported") or {}).get("sampled")),
                 }
                 for r in runs
             ]

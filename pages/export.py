@@ -18,15 +18,17 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
+from app_support import run_review
 from app_support.markup import markdown_escape
 from augment_core.dataset_settings import settings_key
 from augment_core.errors import InputError
 from augment_core.evaluate.storage import manifest_entry
 from augment_core.review import export, reviewers
+from augment_core.review.run_import import is_sampled
 
 store, hash, current_dataset = common.start_page("Export")
 info = store.dataset(hash)
-runs = store.runs(hash)
+runs = [r for r in store.runs(hash) if not is_sampled(r.params)]  # runs reviewed by sample: their own section
 bases = export.bases(runs, info.settings)
 
 
@@ -197,6 +199,8 @@ d2.download_button(
 
 with st.expander("Manifest"):
     st.json(manifest, expanded=1)
+
+run_review.sampled_export_section(store, hash)
 
 st.subheader("Tag counts, train split: before and after")
 labels = common.labels_by_id(dataset)

@@ -18,6 +18,7 @@ import streamlit as st
 
 import app_common as common
 from app_support import review_component as rc
+from app_support import run_review
 from app_support.markup import CSS, markdown_escape
 from app_support.view_state import Field, publish, restore
 from augment_core.highlight import (
@@ -33,6 +34,7 @@ from augment_core.review import reviewers
 from augment_core.review.candidates import CandidateRow
 
 GROUPS_PER_PAGE = 20
+RULE_MODE = "By rule (sampled runs)"  # runs loaded by sample: each rule's sample, decided for the whole rule
 # One at a time: the browser gets the matching variants from a few before the first undecided
 # one to 200 after it, and walks them without a server round trip.
 FOCUS_BEHIND, FOCUS_AHEAD = 20, 200
@@ -71,7 +73,8 @@ VIEW = {
 }
 agreement = info["rule_agreement"]
 options = {
-    "review_status": review.STATUSES, "review_sort": review.SORTS, "review_mode": ["List", "One at a time"],
+    "review_status": review.STATUSES, "review_sort": review.SORTS,
+    "review_mode": ["List", "One at a time", *([RULE_MODE] if run_review.sampled_runs(store, hash) else [])],
     "review_augmenters": _by_count(facets["augmenter"]),
     "review_rules": review.rules_by_agreement(facets["rule"], agreement),
     "review_tags": _by_count(facets["tag"]), "review_flags": _by_count(facets["flag"]),
@@ -433,6 +436,8 @@ def review_focus(flt: review.Filter, order: str) -> None:
 
 if mode == "List":
     review_list(flt, order)
+elif mode == RULE_MODE:
+    run_review.rule_review(store, hash)
 else:
     review_focus(flt, order)
 if _instant():

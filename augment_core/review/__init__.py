@@ -10,6 +10,10 @@
   and chart data.
 - :mod:`~augment_core.review.reviewers`: several reviewers' decisions: conflicts, Cohen's
   kappa, export :class:`Policy`.
+- :mod:`~augment_core.review.run_import`, :mod:`~augment_core.review.rule_sample` and
+  :mod:`~augment_core.review.rule_export`: a run made by the CLI or on Ray loaded into the
+  store (whole, or by a seeded sample per alias rule), and a sampled run's curated file
+  written from its files with the rule decisions applied.
 
 The public API is what this module exports.
 """

@@ -103,6 +103,33 @@ TABLES = (
     )""",
 )
 
+# Runs made by the CLI or Ray and loaded from their files (augment_core.review.run_import).
+# A run too large to review one by one keeps only a sample per alias rule as candidates;
+# run_rules holds every rule's row count (and agreement), rule_decisions the decision on a
+# whole rule. A rule decision is undoable as any decision: its action item's key is
+# "rule:<run id>:<rule>" (see augment_core.review.store.rule_key).
+RULE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS run_rules (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        rule TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        n_rows INTEGER NOT NULL,
+        n_sampled INTEGER NOT NULL,
+        agreement REAL,
+        support INTEGER,
+        PRIMARY KEY (run_id, rule)
+    )""",
+    """CREATE TABLE IF NOT EXISTS rule_decisions (
+        dataset_hash TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        reviewer TEXT NOT NULL DEFAULT 'local',
+        decision TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
+        decided_at REAL NOT NULL,
+        PRIMARY KEY (dataset_hash, run_id, rule, reviewer)
+    )""",
+)
+
 ADDED_COLUMNS = (
     ("runs", "settings", "TEXT"),
     ("runs", "complete", "INTEGER NOT NULL DEFAULT 1"),
@@ -119,6 +146,8 @@ def schema_is_current(c: sqlite3.Connection) -> bool:
     if not REQUIRED_TABLES <= tables:
         return False
     if "reviewer" not in _columns(c, "decisions"):
+        return False
+    if not {"run_rules", "rule_decisions"} <= tables:
         return False
     for table, column, _ in ADDED_COLUMNS:
         if column not in _columns(c, table):
@@ -152,7 +181,7 @@ def migrate(c: sqlite3.Connection) -> None:
     their run parameters recorded, else the dataset's settings of today (the best record left);
     decisions made before decisions had reviewers become reviewer "local"'s."""
     _decisions_per_reviewer(c)
-    for statement in TABLES:
+    for statement in (*TABLES, *RULE_TABLES):
         c.execute(statement)
     for table, column, decl in ADDED_COLUMNS:
         if column not in _columns(c, table):

@@ -28,6 +28,12 @@ which decision it *expected* for each key (what its page showed) and keys that c
 since are left alone and reported as conflicts, so two tabs never overwrite each other
 unknowingly.
 
+**Rule decisions.** A run loaded by sample (:mod:`augment_core.review.run_import`) is
+reviewed rule by rule: a decision on a whole alias rule of a run is written under the key
+``"rule:<run id>:<rule>"`` (:func:`rule_key`) through the same path as row decisions
+(expected states, conflicts, actions, undo), and kept in its own table, ``rule_decisions``;
+the rules' row counts are in ``run_rules``.
+
 **Undo.** Every change is an *action* (one item for a single accept, many for a bulk one)
 with an ``origin`` (the app: one per browser tab). :meth:`Store.undo` reverts the latest
 action of one origin as a whole, and only where the decision is still what that action
@@ -92,6 +98,23 @@ def candidate_key(run_id: int, row_id: str) -> str:
     return f"{run_id}:{row_id}"
 
 
+RULE_KEY = "rule:"
+"""Keys of rule decisions in the undo log start so (row keys start with a run id)."""
+
+
+def rule_key(run_id: int, rule: str) -> str:
+    """The key a decision on a whole alias rule of a run is written and undone under."""
+    return f"{RULE_KEY}{run_id}:{rule}"
+
+
+def split_rule_key(key: str) -> tuple[int, str] | None:
+    """(run id, rule) of a rule key; None for a row key."""
+    if not key.startswith(RULE_KEY):
+        return None
+    run, _, rule = key[len(RULE_KEY):].partition(":")
+    return int(run), rule
+
+
 def split_key(key: str) -> tuple[int, str]:
     run, _, row_id = key.partition(":")
     return int(run), row_id
@@ -126,6 +149,18 @@ class StoredCandidate:
     run_id: int
     key: str
     row: dict[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class RunRule:
+    """A stratum of a run imported by sample: an alias rule (or an augmenter's variants
+    without one), its rows in the whole run and how many of them were sampled."""
+
+    rule: str
+    n_rows: int
+    n_sampled: int
+    agreement: float | None
+    support: int | None
 
 
 @dataclass(frozen=True)
@@ -436,6 +471,30 @@ class Store:
             out.extend(StoredCandidate(run.id, candidate_key(run.id, row_id), json.loads(raw)) for row_id, raw in rows)
         return out
 
+    def add_run_rules(self, run_id: int, rules: Sequence[RunRule]) -> None:
+        """Every rule of a run imported by sample, in the order the review lists them."""
+        with self._write() as c:
+            c.executemany(
+                "INSERT INTO run_rules (run_id, rule, position, n_rows, n_sampled, agreement, support)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ((run_id, r.rule, i, r.n_rows, r.n_sampled, r.agreement, r.support) for i, r in enumerate(rules)),
+            )
+
+    def run_rules(self, run_id: int) -> list[RunRule]:
+        rows = self._query(
+            "SELECT rule, n_rows, n_sampled, agreement, support FROM run_rules WHERE run_id = ? ORDER BY position",
+            (run_id,),
+        )
+        return [RunRule(*r) for r in rows]
+
+    def rule_decisions(self, dataset_hash: str, run_id: int, reviewer: str = LOCAL_REVIEWER) -> dict[str, str]:
+        """rule -> one reviewer's decision on the whole rule, for one run."""
+        rows = self._query(
+            "SELECT rule, decision FROM rule_decisions WHERE dataset_hash = ? AND run_id = ? AND reviewer = ?",
+            (dataset_hash, run_id, reviewer),
+        )
+        return {r: d for r, d in rows}
+
     # --- decisions -------------------------------------------------------------------------
 
     def decisions(self, dataset_hash: str, reviewer: str = LOCAL_REVIEWER) -> dict[str, str]:
@@ -638,7 +697,7 @@ def _check_reviewer(reviewer: str) -> None:
 
 
 def _current(c: sqlite3.Connection, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
-    out: dict[str, str] = {}
+    out = _current_rules(c, dataset_hash, keys, reviewer)
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
         marks = ",".join("?" * len(chunk))
@@ -653,6 +712,7 @@ def _current(c: sqlite3.Connection, dataset_hash: str, keys: list[str], reviewer
 def _apply(
     c: sqlite3.Connection, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str
 ) -> None:
+    changes = _apply_rules(c, dataset_hash, changes, now, reviewer)
     clear = [(dataset_hash, k, reviewer) for k, d in changes.items() if d is None]
     put = [(dataset_hash, k, reviewer, d, now) for k, d in changes.items() if d is not None]
     if clear:
@@ -676,6 +736,42 @@ def _log(
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ((dataset_hash, reviewer, kind, label, k, b, a, now, origin) for k, b, a in items),
     )
+
+
+def _current_rules(c: sqlite3.Connection, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
+    """One reviewer's decisions on the rules among ``keys`` (rule keys, see :func:`rule_key`)."""
+    out: dict[str, str] = {}
+    for k in keys:
+        parts = split_rule_key(k)
+        if parts is not None:
+            row = c.execute("SELECT decision FROM rule_decisions WHERE dataset_hash = ? AND run_id = ? AND rule = ?"
+                            " AND reviewer = ?", (dataset_hash, *parts, reviewer)).fetchone()
+            if row is not None:
+                out[k] = row[0]
+    return out
+
+
+def _apply_rules(
+    c: sqlite3.Connection, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str
+) -> Mapping[str, str | None]:
+    """Write the rule decisions among ``changes``; the row decisions are returned."""
+    rest: dict[str, str | None] = {}
+    for k, d in changes.items():
+        parts = split_rule_key(k)
+        if parts is None:
+            rest[k] = d
+        elif d is None:
+            c.execute("DELETE FROM rule_decisions WHERE dataset_hash = ? AND run_id = ? AND rule = ? AND reviewer = ?",
+                      (dataset_hash, *parts, reviewer))
+        else:
+            c.execute(
+                "INSERT INTO rule_decisions (dataset_hash, run_id, rule, reviewer, decision, decided_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (dataset_hash, run_id, rule, reviewer) DO UPDATE SET decision = excluded.decision,"
+                " decided_at = excluded.decided_at",
+                (dataset_hash, *parts, reviewer, d, now),
+            )
+    return rest if len(rest) != len(changes) else changes
 
 
 def _record_client(

@@ -1,0 +1,248 @@
+"""The curated export of a run reviewed by sample: its files read again, streamed, with the
+rule decisions applied to every row of each rule.
+
+A run imported by sample (:mod:`augment_core.review.run_import`) keeps only a sample of its
+variants in the store; its files stay where they were. Export reads them chunk by chunk
+and keeps, for each variant:
+
+1. the reviewer's own decision on it, when it was one of the sampled rows and was decided
+   (a single decision always wins over its rule's);
+2. else what the decisions on its rules say (:func:`augment_core.review.rule_sample.rule_decided`:
+   rejected when one of its rules is rejected, accepted when all are accepted);
+3. else it is undecided and left out.
+
+Accepted variants are written as the run wrote them (the user's schema: every input column,
+the text per column, the provenance columns), with the run's train originals; val/test
+originals only when asked. A run made without ``--keep-original`` has no train originals in
+its files: they are built from the dataset (as the run's settings give it) and written after
+the variants. The manifest says all of this, with counts per rule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Mapping
+
+from augment_core.changes import changes_from_json
+from augment_core.dataset import Dataset
+from augment_core.errors import InputError
+from augment_core.pipeline import ORIGINAL, original_params_json, original_row
+from augment_core.review.rule_sample import rule_decided, strata_of
+from augment_core.review.schema import LOCAL_REVIEWER
+from augment_core.review.run_import import RunFiles, imported, iter_rows, locate_run
+from augment_core.review.store import RunInfo, Store, split_key
+from augment_core.user_schema import OutputSchema, user_rows
+
+FORMATS = ("csv", "jsonl", "parquet")
+RULE_POLICY = (
+    "A decision on a rule applies to every variant of the rule in the run's files; a decision on a single sampled "
+    "variant takes precedence over its rule's. A variant with several rules is accepted when every one of its rules "
+    "is accepted and rejected when one is rejected. Undecided variants are left out."
+)
+
+
+@dataclass
+class _Counts:
+    rows: int = 0
+    by_split: Counter = field(default_factory=Counter)
+    by_augmenter: Counter = field(default_factory=Counter)
+    variants: Counter = field(default_factory=Counter)
+    """accepted / rejected / undecided over every variant of the run."""
+    by_source: Counter = field(default_factory=Counter)
+    """accepted_by_rule, rejected_by_rule, accepted_individually, rejected_individually."""
+    overridden: int = 0
+    """Sampled variants whose own decision differs from what their rules say."""
+    rules: dict[str, Counter] = field(default_factory=dict)
+    train_originals_in_files: int = 0
+
+    def written(self, row: Mapping[str, Any], split: str, augmenter: str) -> None:
+        self.rows += 1
+        self.by_split[split] += 1
+        self.by_augmenter[augmenter] += 1
+
+
+def row_decision(row_id: str, strata: tuple[str, ...], own: Mapping[str, str], by_rule: Mapping[str, str],
+                 counts: _Counts | None = None) -> str | None:
+    """A variant's decision in the export: its own (a sampled row), else its rules'."""
+    mine = own.get(row_id)
+    ruled = rule_decided(strata, dict(by_rule))
+    if counts is not None:
+        if mine is not None:
+            counts.by_source[f"{mine}_individually"] += 1
+            if ruled is not None and ruled != mine:
+                counts.overridden += 1
+        elif ruled is not None:
+            counts.by_source[f"{ruled}_by_rule"] += 1
+    return mine if mine is not None else ruled
+
+
+def export_sampled_run(
+    store: Store,
+    dataset_hash: str,
+    run: RunInfo,
+    out: IO[bytes],
+    fmt: str,
+    *,
+    include_eval: bool = False,
+    reviewer: str = LOCAL_REVIEWER,
+    dataset_for: Callable[[Mapping[str, Any]], Dataset] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Write the curated rows of a run imported by sample to ``out`` (``csv``, ``jsonl`` or
+    ``parquet``) and return the export's manifest. The decisions are one ``reviewer``'s
+    (rule decisions and sampled rows' alike): a team's policies need every row decided by
+    each reviewer, which a sample does not give."""
+    from augment_core.review.run_import import _dataset_as
+
+    info = imported(run.params)
+    if info is None or not info.get("sampled"):
+        raise InputError(f"run {run.id} was not imported by sample: export it from the Export page's usual download")
+    if fmt not in FORMATS:
+        raise InputError(f"cannot export a sampled run as {fmt}: choose csv, jsonl or parquet")
+    files = locate_run(info["path"])
+    if [str(f.resolve()) for f in files.files] != list(info["files"]):
+        raise InputError(f"the files at {info['path']} are not the ones imported as run {run.id}: the run was changed or moved")
+    settings = run.settings or {}
+    own = {split_key(k)[1]: d for k, d in store.decisions(dataset_hash, reviewer=reviewer).items()
+           if not k.startswith("rule:") and split_key(k)[0] == run.id}
+    by_rule = store.rule_decisions(dataset_hash, run.id, reviewer=reviewer)
+    counts = _Counts()
+    started = time.time()
+    writer = _Writer(out, fmt, files)
+    for chunk in iter_rows(files):
+        kept: list[dict[str, Any]] = []
+        for row in chunk:
+            if _keep(row, files, own, by_rule, include_eval, counts):
+                kept.append(row)
+        writer.write(kept)
+        if progress is not None:
+            progress(counts.rows)
+    added = 0
+    if not counts.train_originals_in_files:  # only then is the dataset needed (built from the store)
+        dataset = dataset_for(settings) if dataset_for is not None else _dataset_as(store, dataset_hash, settings)
+        originals = _train_originals(dataset, files)
+        added = len(originals)
+        writer.write(originals)
+        for r in originals:
+            counts.written(r, "train", ORIGINAL)
+    writer.close()
+    rules = store.run_rules(run.id)
+    return {
+        "format": 1,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "dataset": {"sha256": dataset_hash, "name": (store.dataset(dataset_hash) or _NoInfo()).name,
+                    "settings": settings},
+        "run": {"id": run.id, "imported": {k: v for k, v in info.items() if k != "manifest"},
+                "manifest": info.get("manifest"), "params": {k: v for k, v in run.params.items() if k != "imported"}},
+        "review": {
+            "mode": "sampled by rule",
+            "policy": RULE_POLICY,
+            "reviewer": reviewer,
+            "variants": {k: counts.variants.get(k, 0) for k in ("accepted", "rejected", "undecided")},
+            **{k: counts.by_source.get(k, 0) for k in ("accepted_by_rule", "rejected_by_rule",
+                                                       "accepted_individually", "rejected_individually")},
+            "individual_overrode_rule": counts.overridden,
+            "rules": [{"rule": r.rule, "rows": r.n_rows, "sampled": r.n_sampled, "agreement": r.agreement,
+                       "decision": by_rule.get(r.rule), **dict(counts.rules.get(r.rule, Counter()))} for r in rules],
+        },
+        "export": {
+            "format": fmt, "columns": list(files.columns), "include_val_test": include_eval, "rows": counts.rows,
+            "rows_by_split": dict(counts.by_split), "rows_by_augmenter": dict(counts.by_augmenter),
+            "train_originals": ("from the run's files" if counts.train_originals_in_files
+                                else f"built from the dataset ({added:,}): the run was made without its train originals"),
+            "order": "the run's files in order, accepted variants and originals as they come"
+                     + ("" if counts.train_originals_in_files else "; then the train originals"),
+            "seconds": round(time.time() - started, 2),
+        },
+    }
+
+
+class _NoInfo:
+    name = ""
+
+
+def _keep(row: Mapping[str, Any], files: RunFiles, own: Mapping[str, str], by_rule: Mapping[str, str],
+          include_eval: bool, counts: _Counts) -> bool:
+    augmenter = str(row.get(files.name("augmenter")))
+    split = str(row.get(files.name("split")))
+    if augmenter == ORIGINAL:
+        if split == "train":
+            counts.train_originals_in_files += 1
+        elif not include_eval:
+            return False
+        counts.written(row, split, augmenter)
+        return True
+    try:
+        changes = tuple(changes_from_json(row.get(files.name("changes"))))
+    except (ValueError, TypeError, KeyError):
+        changes = ()
+    strata = strata_of(augmenter, changes)
+    d = row_decision(str(row.get(files.name("id"))), strata, own, by_rule, counts)
+    status = d or "undecided"
+    counts.variants[status] += 1
+    for s in strata:
+        counts.rules.setdefault(s, Counter())[status] += 1
+    if d != "accepted":
+        return False
+    counts.written(row, split, augmenter)
+    return True
+
+
+def _train_originals(dataset: Dataset, files: RunFiles) -> list[dict[str, Any]]:
+    """The dataset's train originals in the run's columns (for a run without them)."""
+    label = dataset.mapping.label_column
+    rows = [original_row(r, label, original_params_json(None)) for r in dataset.records if r.split == "train"]
+    schema = OutputSchema(tuple(dataset.columns), files.provenance, files.prefix)
+    return list(user_rows(rows, dataset, schema))
+
+
+class _Writer:
+    """Chunks of rows in the run's columns to CSV/JSONL (appended) or Parquet (row groups
+    under the first file's schema)."""
+
+    def __init__(self, out: IO[bytes], fmt: str, files: RunFiles) -> None:
+        self.out, self.fmt, self.files = out, fmt, files
+        self.columns = list(files.columns)
+        self.header = True
+        self._pq: Any = None
+        self._schema: Any = None
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        from augment_core.io import write_rows_to
+
+        if self.fmt != "parquet":
+            if rows or self.header:
+                write_rows_to(rows, self.out, self.fmt, self.columns, header=self.header)
+                self.header = False
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._pq is None:
+            self._schema = self._arrow_schema()
+            self._pq = pq.ParquetWriter(self.out, self._schema)
+        if rows:
+            try:
+                table = pa.Table.from_pylist(rows, schema=self._schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise InputError(f"cannot write these rows under the run's column types ({exc}): export as CSV or JSONL")
+            self._pq.write_table(table)
+
+    def _arrow_schema(self) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.files.fmt == "parquet":
+            return pq.read_schema(self.files.files[0])
+        if self.files.fmt == "csv":
+            return pa.schema([(c, pa.string()) for c in self.columns])
+        raise InputError("a run written as JSONL exports as CSV or JSONL (its cells have no one column type)")
+
+    def close(self) -> None:
+        if self.fmt == "parquet":
+            if self._pq is None:
+                self.write([])
+            if self._pq is not None:
+                self._pq.close()
