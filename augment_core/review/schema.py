@@ -76,19 +76,85 @@ TABLES = (
         at REAL NOT NULL,
         PRIMARY KEY (dataset_hash, id)
     )""",
+    # --- the review index: what the review page filters, sorts, pages and counts by, one
+    # narrow row per variant (augment_core.review.facts), written with its run's candidates.
+    # An original (parent id and text) is one review_groups row.
+    """CREATE TABLE IF NOT EXISTS review_groups (
+        id INTEGER PRIMARY KEY,
+        dataset_hash TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        original TEXT NOT NULL,
+        UNIQUE (dataset_hash, digest)
+    )""",
+    # rid: the order variants were stored in (run, then position): "original order".
+    # k_*: each sort order's key (facts.SORT_COLUMNS).
+    """CREATE TABLE IF NOT EXISTS review_items (
+        rid INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL,
+        pos INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        grp INTEGER NOT NULL,
+        augmenter TEXT NOT NULL,
+        similarity REAL,
+        agreement REAL,
+        flagged INTEGER NOT NULL,
+        k_sim REAL NOT NULL,
+        k_simd REAL NOT NULL,
+        k_agr REAL NOT NULL,
+        k_flag REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS review_items_key ON review_items(key)",
+    "CREATE INDEX IF NOT EXISTS review_items_grp ON review_items(grp, rid)",
+    "CREATE INDEX IF NOT EXISTS review_items_sim ON review_items(k_sim, rid)",
+    "CREATE INDEX IF NOT EXISTS review_items_simd ON review_items(k_simd, rid)",
+    "CREATE INDEX IF NOT EXISTS review_items_agr ON review_items(k_agr, rid)",
+    "CREATE INDEX IF NOT EXISTS review_items_flag ON review_items(k_flag, rid)",
+    # the variant's text lower-cased, apart (only the text search reads it)
+    """CREATE TABLE IF NOT EXISTS review_text (
+        rid INTEGER PRIMARY KEY,
+        text TEXT NOT NULL
+    )""",
+    # facet values (tag, rule, word_change, flag, augmenter); a rule's keyword agreement
+    # as first recorded
+    """CREATE TABLE IF NOT EXISTS review_values (
+        id INTEGER PRIMARY KEY,
+        dataset_hash TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        agreement REAL,
+        support INTEGER,
+        UNIQUE (dataset_hash, kind, value)
+    )""",
+    """CREATE TABLE IF NOT EXISTS review_item_values (
+        value_id INTEGER NOT NULL,
+        rid INTEGER NOT NULL,
+        PRIMARY KEY (value_id, rid)
+    ) WITHOUT ROWID""",
+    # per run, how many of its variants have each value: facet counts without a scan
+    """CREATE TABLE IF NOT EXISTS review_value_counts (
+        run_id INTEGER NOT NULL,
+        value_id INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (run_id, value_id)
+    ) WITHOUT ROWID""",
 )
 
 ADDED_COLUMNS = (
     ("runs", "settings", "TEXT"),
     ("runs", "complete", "INTEGER NOT NULL DEFAULT 1"),
     ("actions", "origin", "TEXT"),
+    # 1 once the run's variants are in the review index (runs stored before it are indexed
+    # when the store opens: Store.index_runs)
+    ("runs", "indexed", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
 def schema_is_current(c: sqlite3.Connection) -> bool:
     """Whether every table and added column is there (read only: no lock needed)."""
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"datasets", "runs", "candidates", "decisions", "actions", "action_items", "client_actions"} <= tables:
+    if not {"datasets", "runs", "candidates", "decisions", "actions", "action_items", "client_actions",
+             "review_groups", "review_items", "review_text", "review_values", "review_item_values",
+             "review_value_counts"} <= tables:
         return False
     for table, column, _ in ADDED_COLUMNS:
         if column not in {r[1] for r in c.execute(f"PRAGMA table_info({table})")}:
