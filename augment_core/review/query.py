@@ -68,9 +68,10 @@ def _in(params: Params, name: str, values: Sequence[Any]) -> str:
     return "(" + ", ".join(names) + ")"
 
 
-def where(scope: Scope, flt: Filter, alias: str, params: Params, status: bool = True) -> str:
+def where(scope: Scope, flt: Filter, alias: str, params: Params, inner: bool = False) -> str:
     """The filter as a condition on ``review_items`` rows named ``alias``; its values go in
-    ``params`` (named, shared by every alias). ``status``: include the status filter."""
+    ``params`` (named, shared by every alias). ``inner``: for a correlated subquery (run
+    once per row of the outer query)."""
     a = alias
     params["hash"] = scope.hash
     runs = [r for r in scope.run_ids if not flt.runs or r in flt.runs]
@@ -81,11 +82,16 @@ def where(scope: Scope, flt: Filter, alias: str, params: Params, status: bool = 
                          ("flag", flt.flags)):
         if wanted:
             names = _in(params, f"v_{kind}_", sorted(wanted))
-            parts.append(
-                f"{a}.rid IN (SELECT iv.rid FROM review_item_values iv WHERE iv.value_id IN"
-                f" (SELECT v.id FROM review_values v WHERE v.dataset_hash = :hash AND v.kind = '{kind}'"
-                f" AND v.value IN {names}))"
-            )
+            # per row, a seek on (value, rid) for each wanted value: cheap inside the
+            # correlated "first of its original" check too (an IN list over every matching
+            # rid would be built again for each row there)
+            values = (f"SELECT v.id FROM review_values v WHERE v.dataset_hash = :hash AND v.kind = '{kind}'"
+                      f" AND v.value IN {names}")
+            if inner:
+                parts.append(f"EXISTS (SELECT 1 FROM review_item_values iv WHERE iv.value_id IN ({values})"
+                             f" AND iv.rid = {a}.rid)")
+            else:  # built once per statement, then a lookup per row
+                parts.append(f"{a}.rid IN (SELECT iv.rid FROM review_item_values iv WHERE iv.value_id IN ({values}))")
     if flt.agreement_below is not None:
         params["agreement_below"] = flt.agreement_below
         parts.append(f"{a}.agreement IS NOT NULL AND {a}.agreement < :agreement_below")
@@ -98,7 +104,7 @@ def where(scope: Scope, flt: Filter, alias: str, params: Params, status: bool = 
             f"(instr((SELECT t.text FROM review_text t WHERE t.rid = {a}.rid), :needle) > 0"
             f" OR instr((SELECT g.original FROM review_groups g WHERE g.id = {a}.grp), :needle) > 0)"
         )
-    if status and flt.status != "all":
+    if flt.status != "all":
         if flt.status not in STATUSES:
             raise ValueError(f"unknown status {flt.status!r}")
         if flt.status == "undecided":
@@ -155,7 +161,7 @@ def page(store: Store, scope: Scope, flt: Filter, order: str, page: int, per_pag
         return Page([], page, n_pages, n_items, n_groups)
     params: Params = {"limit": per_page, "offset": (page - 1) * per_page}
     cond_a = where(scope, flt, "a", params)
-    cond_j = where(scope, flt, "j", params)
+    cond_j = where(scope, flt, "j", params, inner=True)
     leaders = store.read(
         f"SELECT a.grp FROM review_items a WHERE {cond_a} AND NOT EXISTS (SELECT 1 FROM review_items j"
         f" WHERE j.grp = a.grp AND {_before(order, 'j', 'a')} AND {cond_j})"
