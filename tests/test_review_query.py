@@ -16,11 +16,11 @@ from augment_core.dataset import content_hash, read_table
 from augment_core.dataset_settings import build_from_settings, default_settings
 from augment_core.pipeline import run_augmentation
 from augment_core.registry import build_augmenters
-from augment_core.run import AugmenterSettings
 from augment_core.review import filters as review
 from augment_core.review import query
 from augment_core.review.candidates import prepare
 from augment_core.review.store import Store
+from augment_core.run import AugmenterSettings
 
 
 @pytest.fixture(scope="module")

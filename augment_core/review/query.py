@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 from augment_core.review.candidates import CandidateRow, candidate_row
 from augment_core.review.facts import SORT_COLUMNS
-from augment_core.review.filters import Filter, Group, STATUSES
+from augment_core.review.filters import STATUSES, Filter, Group
 from augment_core.review.store import BulkResult, Store, StoredCandidate, decisions_of
 
 Params = dict[str, Any]
@@ -138,6 +138,26 @@ def count(store: Store, scope: Scope, flt: Filter) -> tuple[int, int]:
     cond = where(scope, flt, "a", params)
     n, g = store.read(f"SELECT COUNT(*), COUNT(DISTINCT a.grp) FROM review_items a WHERE {cond}", params)[0]
     return int(n), int(g)
+
+
+def match_counts(store: Store, scope: Scope, flt: Filter) -> dict[str, int]:
+    """Variants (``items``) and originals (``groups``) matching the filter, and how many of
+    those variants are ``accepted`` and ``rejected``: one pass, from which the page's counts
+    and both bulk buttons' counts follow (see :func:`bulk_counts`)."""
+    params: Params = {}
+    cond = where(scope, flt, "a", params)
+    n, g, acc, rej = store.read(
+        f"SELECT COUNT(*), COUNT(DISTINCT a.grp), TOTAL(d.decision = 'accepted'), TOTAL(d.decision = 'rejected')"
+        f" FROM review_items a LEFT JOIN {decisions_of()} d ON d.key = a.key WHERE {cond}", params)[0]
+    return {"items": int(n), "groups": int(g), "accepted": int(acc), "rejected": int(rej)}
+
+
+def bulk_counts(counts: Mapping[str, int], only_undecided: bool) -> dict[str, int]:
+    """What bulk accept and bulk reject would write, from :func:`match_counts`."""
+    undecided = counts["items"] - counts["accepted"] - counts["rejected"]
+    if only_undecided:
+        return {"accepted": undecided, "rejected": undecided}
+    return {"accepted": counts["items"] - counts["accepted"], "rejected": counts["items"] - counts["rejected"]}
 
 
 def _rows(store: Store, scope: Scope, sql: str, params: Params) -> list[CandidateRow]:

@@ -501,6 +501,11 @@ class Store:
         rows = self._query("SELECT key, decision FROM decisions WHERE dataset_hash = ?", (dataset_hash,))
         return {k: d for k, d in rows}
 
+    def decisions_of_keys(self, dataset_hash: str, keys: Sequence[str]) -> dict[str, str]:
+        """The decisions of these keys (a page's) only."""
+        with self._read() as c:
+            return self._retry(lambda: _current(c, dataset_hash, list(keys)), time.monotonic() + self.write_wait)
+
     def decide(
         self,
         dataset_hash: str,
@@ -827,7 +832,7 @@ class _IndexChunk:
                               (agreement, support, vid[("rule", rule)]))
         items = []
         texts = []
-        links = []
+        links: list[tuple[int, int]] = []
         for pos, row, f in self.rows:
             rid = item_rid(self.run_id, pos)
             items.append((rid, self.run_id, pos, candidate_key(self.run_id, str(row["id"])), gid[f.group],
