@@ -35,6 +35,9 @@ class QueuedAction:
     op: Op
     key: str | None = None
     shown: str | None = None
+    origin: str | None = None
+    """An undo: the origin (tab) whose latest action it undoes, when the page sent one (an undo
+    queued before a reload is replayed by the next page, whose tab has another origin)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,9 @@ def parse_batch(raw: Any, limit: int = MAX_BATCH) -> list[QueuedAction]:
         if shown not in (None, "accepted", "rejected"):
             continue
         if op == "undo":
-            out.append(QueuedAction(aid, "undo"))
+            origin = entry.get("origin")
+            out.append(QueuedAction(aid, "undo", origin=origin if isinstance(origin, str) and _ID_RE.match(origin)
+                                    else None))
         elif isinstance(key, str) and 0 < len(key) <= 1000:
             out.append(QueuedAction(aid, op, key, shown))
     return out
@@ -123,7 +128,7 @@ def apply_queue(
             continue
         try:
             if action.op == "undo":
-                result = store.undo(dataset_hash, origin=origin, wait=wait, client_id=action.id)
+                result = store.undo(dataset_hash, origin=action.origin or origin, wait=wait, client_id=action.id)
                 out.append(Outcome(action.id, "undone", restored=dict(result.restored)) if result
                            else Outcome(action.id, "nothing"))
             else:

@@ -428,6 +428,11 @@ class Store:
         done = 0
         while True:
             now = time.time()
+            # a read first: opening a store whose runs are all indexed (the usual case) takes
+            # no write lock, so it opens while another program holds it
+            if not self._query("SELECT 1 FROM runs WHERE complete = 1 AND (indexed = 0 OR (indexed > 1 AND indexed < ?))"
+                               " LIMIT 1", (now - INDEX_CLAIM,)):
+                return done
             with self._write() as c:
                 row = c.execute(
                     "SELECT r.id, r.dataset_hash, r.settings, d.settings FROM runs r"
