@@ -349,7 +349,9 @@ def review_focus(flt: review.Filter, order: str) -> None:
     _notice()
     counts = _progress()
     # every variant the filter matches, whatever its status: focus walks the undecided ones
-    window, n_matching, n_undecided = query.focus_window(store, scope, flt, order, FOCUS_BEHIND, FOCUS_AHEAD)
+    everything = review.Filter(**{**flt.__dict__, "status": "all"})
+    window, n_matching, n_undecided = query.focus_window(store, scope, flt, order, FOCUS_BEHIND, FOCUS_AHEAD,
+                                                         counts=common.match_counts(store, hash, everything))
     decisions = common.decisions(store, hash, [it.key for it in window])
     if _instant():
         c1, c2 = st.columns([4, 1], vertical_alignment="center")

@@ -210,15 +210,16 @@ def page(store: Store, scope: Scope, flt: Filter, order: str, page: int, per_pag
     return Page([g for g in groups.values() if g.items], page, n_pages, n_items, n_groups)
 
 
-def focus_window(store: Store, scope: Scope, flt: Filter, order: str, behind: int, ahead: int
-                 ) -> tuple[list[CandidateRow], int, int]:
+def focus_window(store: Store, scope: Scope, flt: Filter, order: str, behind: int, ahead: int,
+                 counts: Mapping[str, int] | None = None) -> tuple[list[CandidateRow], int, int]:
     """The one-at-a-time view: ``behind + ahead`` variants matching the filter (whatever their
     status), from ``behind`` before the first undecided one (the end of the list when none is
-    undecided), with (matching, undecided matching)."""
+    undecided), with (matching, undecided matching). ``counts``: :func:`match_counts` of the
+    filter without its status, when the caller has them (the page caches them)."""
     everything = Filter(**{**flt.__dict__, "status": "all"})
     undecided = Filter(**{**flt.__dict__, "status": "undecided"})
-    matching, _ = count(store, scope, everything)
-    left, _ = count(store, scope, undecided)
+    c = counts if counts is not None else match_counts(store, scope, everything)
+    matching, left = c["items"], c["items"] - c["accepted"] - c["rejected"]
     params: Params = {}
     cond = where(scope, undecided, "a", params)
     k = _sort(order)
