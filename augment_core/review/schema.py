@@ -20,6 +20,15 @@ TABLES = (
         created_at REAL NOT NULL,
         last_opened REAL NOT NULL
     )""",
+    # The uploaded file's bytes, apart from its datasets row (whose ``data`` is then empty):
+    # a column after a 150 MB blob is read by walking the blob's overflow pages, so every
+    # look at a dataset's name or settings cost a second, and an update of last_opened
+    # rewrote the file.
+    """CREATE TABLE IF NOT EXISTS dataset_files (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        data BLOB NOT NULL
+    )""",
     # settings: the dataset settings the run was generated from (mapping, split, seed), so
     # review and export keep using them after the dataset is remapped. complete: 0 while
     # the run's candidates are still being written (in chunks, so other writers interleave);
@@ -152,7 +161,7 @@ ADDED_COLUMNS = (
 def schema_is_current(c: sqlite3.Connection) -> bool:
     """Whether every table and added column is there (read only: no lock needed)."""
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"datasets", "runs", "candidates", "decisions", "actions", "action_items", "client_actions",
+    if not {"datasets", "dataset_files", "runs", "candidates", "decisions", "actions", "action_items", "client_actions",
              "review_groups", "review_items", "review_text", "review_values", "review_item_values",
              "review_value_counts"} <= tables:
         return False
@@ -171,6 +180,9 @@ def migrate(c: sqlite3.Connection) -> None:
         have = {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
         if column not in have:
             c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    c.execute("INSERT INTO dataset_files (hash, data) SELECT hash, data FROM datasets"
+              " WHERE length(data) > 0 AND hash NOT IN (SELECT hash FROM dataset_files)")
+    c.execute("UPDATE datasets SET data = x'' WHERE length(data) > 0 AND hash IN (SELECT hash FROM dataset_files)")
     c.execute(
         "UPDATE runs SET settings = COALESCE(json_extract(params, '$.settings'),"
         " (SELECT d.settings FROM datasets d WHERE d.hash = runs.dataset_hash))"

@@ -299,13 +299,14 @@ class Store:
                 return False
             # The bytes go in by incremental blob I/O, a MiB at a time: binding them as a
             # parameter would copy a 150 MB upload once more in memory.
-            cur = c.execute(
+            c.execute(
                 "INSERT INTO datasets (hash, name, data, settings, created_at, last_opened)"
-                " VALUES (?, ?, zeroblob(?), ?, ?, ?)",
-                (hash, name, len(data), _dumps(settings), now, now),
+                " VALUES (?, ?, x'', ?, ?, ?)",
+                (hash, name, _dumps(settings), now, now),
             )
+            cur = c.execute("INSERT INTO dataset_files (hash, data) VALUES (?, zeroblob(?))", (hash, len(data)))
             view = memoryview(data)
-            with c.blobopen("datasets", "data", _last_id(cur)) as blob:
+            with c.blobopen("dataset_files", "data", _last_id(cur)) as blob:
                 for start in range(0, len(view), 1 << 20):
                     blob.write(view[start : start + (1 << 20)])
             return True
@@ -324,7 +325,8 @@ class Store:
         return _dataset_info(rows[0]) if rows else None
 
     def dataset_bytes(self, hash: str) -> bytes:
-        rows = self._query("SELECT data FROM datasets WHERE hash = ?", (hash,))
+        rows = self._query("SELECT data FROM dataset_files WHERE hash = ?", (hash,)) or self._query(
+            "SELECT data FROM datasets WHERE hash = ?", (hash,))
         if not rows:
             raise KeyError(hash)
         return bytes(rows[0][0])
