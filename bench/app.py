@@ -248,6 +248,18 @@ def build_repeated(data_dir: Path, n_candidates: int) -> str:
     return h
 
 
+def older_format(data_dir: Path) -> None:
+    """Put the datasets' bytes back in their ``datasets`` rows, where code from before
+    ``dataset_files`` reads them (this code reads ``dataset_files`` first)."""
+    import sqlite3
+
+    db = sqlite3.connect(data_dir / "augment-review.sqlite3")
+    with db:
+        db.execute("UPDATE datasets SET data = (SELECT f.data FROM dataset_files f WHERE f.hash = datasets.hash)"
+                   " WHERE hash IN (SELECT hash FROM dataset_files)")
+    db.close()
+
+
 def rss_mib(pid: int) -> dict:
     """The server's resident memory now and at its peak (VmRSS, VmHWM), in MiB."""
     out = {}
@@ -286,6 +298,7 @@ def scale(args, browser, tb) -> None:
             env = {"AUGMENT_REVIEW_INSTANT": "1"}
             if tree != ROOT:
                 env["PYTHONPATH"] = str(tree)
+                older_format(tmp / "data")
             old_root = tb.ROOT
             tb.ROOT = tree  # start_server runs tree/app.py
             try:
