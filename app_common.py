@@ -355,11 +355,23 @@ def _match_counts(data_dir: str, hash: str, run_ids: tuple[int, ...], flt_key: s
     return review_query.match_counts(store, review_scope(store, hash), _flt)
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _sizes(data_dir: str, hash: str, run_ids: tuple[int, ...], flt_key: str, _flt: Any = None) -> tuple[int, int]:
+    store = get_store()
+    return review_query.count(store, review_scope(store, hash), _flt)
+
+
 def match_counts(store: Store, hash: str, flt: Any) -> dict[str, int]:
     """Variants and originals matching ``flt``, and how many of them are accepted and
-    rejected (cached until a decision changes)."""
-    return _match_counts(str(store.data_dir), hash, store.review_run_ids(hash), repr(flt),
-                         decisions_version(store, hash), _flt=flt)
+    rejected (cached until a decision changes). Without any filter (the usual view while
+    deciding) only the progress counters are counted again after a decision: the sizes do
+    not depend on decisions, and the decided ones are all of them."""
+    run_ids = store.review_run_ids(hash)
+    if flt.is_empty() and flt.status == "all":
+        items, groups = _sizes(str(store.data_dir), hash, run_ids, repr(flt), _flt=flt)
+        saved = _progress(str(store.data_dir), hash, run_ids, decisions_version(store, hash))
+        return {"items": items, "groups": groups, "accepted": saved["accepted"], "rejected": saved["rejected"]}
+    return _match_counts(str(store.data_dir), hash, run_ids, repr(flt), decisions_version(store, hash), _flt=flt)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
