@@ -95,3 +95,12 @@ def test_an_undo_replayed_by_another_tab_undoes_the_tab_it_names(store):
     assert out.status == "undone" and store.decisions("h") == {}
     (again,) = apply_queue(store, "h", [undo], "new-tab", KEYS)  # replayed twice: once
     assert again.status == "undone" and store.decisions("h") == {}
+
+
+def test_an_undone_bulk_is_not_sent_back_key_by_key(store):
+    keys = {f"1:{i}" for i in range(200)}
+    store.decide_many("h", {k: "accepted" for k in keys}, label="bulk", origin="tab")
+    (out,) = apply_queue(store, "h", [QueuedAction("t-1", "undo")], "tab", keys)
+    assert out.status == "undone" and out.restored == {} and store.decisions("h") == {}
+    (again,) = apply_queue(store, "h", [QueuedAction("t-1", "undo")], "tab", keys)
+    assert again.status == "undone" and again.restored == {}

@@ -60,6 +60,16 @@ class Outcome:
                 "restored": dict(self.restored)}
 
 
+RESTORED_SENT = 50
+
+
+def _few(restored: dict[str, str | None]) -> dict[str, str | None]:
+    """What an undo restored, as sent back to the page (which focuses a single restored
+    variant): nothing for an undone bulk action, whose 300,000 keys would go to the browser
+    with every later answer; the page reads the decisions themselves afresh anyway."""
+    return dict(restored) if len(restored) <= RESTORED_SENT else {}
+
+
 def parse_batch(raw: Any, limit: int = MAX_BATCH) -> list[QueuedAction]:
     """The well-formed entries of a batch the browser sent (a list of dicts), in order, at
     most ``limit``; anything else in it is dropped."""
@@ -94,7 +104,7 @@ def outcome_of(action: QueuedAction, recorded: dict[str, Any]) -> Outcome:
     if action.op == "undo":
         if recorded.get("undone") is None:
             return Outcome(action.id, "nothing")
-        return Outcome(action.id, "undone", restored=dict(recorded.get("restored") or {}))
+        return Outcome(action.id, "undone", restored=_few(recorded.get("restored") or {}))
     key = action.key
     conflicts = recorded.get("conflicts") or {}
     if key in conflicts:
@@ -129,7 +139,7 @@ def apply_queue(
         try:
             if action.op == "undo":
                 result = store.undo(dataset_hash, origin=action.origin or origin, wait=wait, client_id=action.id)
-                out.append(Outcome(action.id, "undone", restored=dict(result.restored)) if result
+                out.append(Outcome(action.id, "undone", restored=_few(result.restored)) if result
                            else Outcome(action.id, "nothing"))
             else:
                 assert action.key is not None
