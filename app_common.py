@@ -31,6 +31,7 @@ from augment_core.dataset_settings import build_from_settings, settings_key
 from augment_core.errors import InputError
 from augment_core.review import candidates as review_candidates
 from augment_core.review import filters as review
+from augment_core.review import query as review_query
 from augment_core.review import queue as review_queue
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import ActionResult, Store, StoreBusy, UndoResult
@@ -317,27 +318,88 @@ def load_items(store: Store, hash: str, run_ids: tuple[int, ...] | None = None) 
     return _items(str(store.data_dir), hash, tuple(run_ids))
 
 
+# --- the review page: answered in SQL from the review index (augment_core.review.query) ---
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _scope(data_dir: str, hash: str, run_ids: tuple[int, ...], reviewer: str) -> review_query.Scope:
+    return review_query.scope_of(get_store(), hash, reviewer)
+
+
+def review_scope(store: Store, hash: str, me: str | None = None) -> review_query.Scope:
+    """The runs the review shows with their settings, and whose decisions it reads (this
+    session's reviewer); a stored run never changes, so the run ids and the reviewer are the
+    whole cache key."""
+    return _scope(str(store.data_dir), hash, store.review_run_ids(hash), me or reviewer())
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _facets(data_dir: str, hash: str, run_ids: tuple[int, ...]) -> dict:
-    items = _items(data_dir, hash, run_ids)
-    return {"facets": review.facets(items), "has_similarity": review.has_similarity(items),
-            "rule_agreement": review.rule_agreement(items)}
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _item_keys(data_dir: str, hash: str, run_ids: tuple[int, ...]) -> frozenset[str]:
-    return frozenset(it.key for it in _items(data_dir, hash, run_ids))
-
-
-def load_item_keys(store: Store, hash: str) -> frozenset[str]:
-    """The keys of the dataset's variants (what a decision from the browser may name)."""
-    run_ids = tuple(r.id for r in store.runs(hash))
-    return _item_keys(str(store.data_dir), hash, run_ids)
+    store = get_store()
+    return review_query.facets(store, review_scope(store, hash))
 
 
 def load_facets(store: Store, hash: str) -> dict:
-    run_ids = tuple(r.id for r in store.runs(hash))
-    return _facets(str(store.data_dir), hash, run_ids)
+    """Facet counts (augmenter, rule, word change, tag, flag, run), whether any variant has
+    a similarity, and each alias rule's agreement."""
+    return _facets(str(store.data_dir), hash, store.review_run_ids(hash))
+
+
+def decisions_version(store: Store, hash: str) -> tuple:
+    """Changes whenever a decision of the dataset does (every write is an action; an undo
+    removes one): what counts over decisions are cached under."""
+    return tuple(store.read("SELECT MAX(id), COUNT(*) FROM actions WHERE dataset_hash = ?", (hash,))[0])
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _match_counts(data_dir: str, hash: str, run_ids: tuple[int, ...], flt_key: str, version: tuple, me: str,
+                  _flt: Any = None) -> dict[str, int]:
+    store = get_store()
+    return review_query.match_counts(store, review_scope(store, hash, me), _flt)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _sizes(data_dir: str, hash: str, run_ids: tuple[int, ...], flt_key: str, _flt: Any = None) -> tuple[int, int]:
+    store = get_store()
+    return review_query.count(store, review_scope(store, hash), _flt)
+
+
+def match_counts(store: Store, hash: str, flt: Any) -> dict[str, int]:
+    """Variants and originals matching ``flt``, and how many of them are accepted and
+    rejected (cached until a decision changes). Without any filter (the usual view while
+    deciding) only the progress counters are counted again after a decision: the sizes do
+    not depend on decisions, and the decided ones are all of them."""
+    run_ids = store.review_run_ids(hash)
+    if flt.is_empty() and flt.status == "all":
+        items, groups = _sizes(str(store.data_dir), hash, run_ids, repr(flt), _flt=flt)
+        saved = _progress(str(store.data_dir), hash, run_ids, decisions_version(store, hash), reviewer())
+        return {"items": items, "groups": groups, "accepted": saved["accepted"], "rejected": saved["rejected"]}
+    return _match_counts(str(store.data_dir), hash, run_ids, repr(flt), decisions_version(store, hash), reviewer(),
+                         _flt=flt)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _progress(data_dir: str, hash: str, run_ids: tuple[int, ...], version: tuple, me: str) -> dict[str, int]:
+    store = get_store()
+    return review_query.progress(store, review_scope(store, hash, me))
+
+
+def progress_counts(store: Store, hash: str) -> dict[str, int]:
+    """The counters above the list: the database's (cached until a decision changes), with
+    this tab's not-yet-saved decisions laid over them."""
+    counts = dict(_progress(str(store.data_dir), hash, store.review_run_ids(hash), decisions_version(store, hash),
+                            reviewer()))
+    unsaved = unsaved_keys(hash)
+    if unsaved:
+        saved = store.decisions_of_keys(hash, list(unsaved), reviewer=reviewer())
+        shown = decisions(store, hash, unsaved)
+        for key in unsaved:
+            for d, sign in ((saved.get(key), -1), (shown.get(key), 1)):
+                if d in ("accepted", "rejected"):
+                    counts[d] += sign
+        counts["reviewed"] = counts["accepted"] + counts["rejected"]
+        counts["left"] = counts["total"] - counts["reviewed"]
+    return counts
 
 
 def labels_by_id(dataset) -> dict[str, tuple[str, ...]]:
@@ -400,10 +462,12 @@ def flush_pending(store: Store, wait: float = FLUSH_WAIT) -> list[str]:
     return lines
 
 
-def decisions(store: Store, hash: str) -> dict[str, str]:
-    """This reviewer's decisions in the database now, with this tab's not-yet-saved ones laid
-    over them."""
-    current = store.decisions(hash, reviewer=reviewer())
+def decisions(store: Store, hash: str, keys: Any = None) -> dict[str, str]:
+    """This reviewer's decisions in the database now (of ``keys`` only, when given: a page's),
+    with this tab's not-yet-saved ones laid over them."""
+    me = reviewer()
+    current = (store.decisions(hash, reviewer=me) if keys is None
+               else store.decisions_of_keys(hash, list(keys), reviewer=me))
     for p in pending_writes(hash):
         for key, d in p.changes.items():
             if current.get(key) == p.expected.get(key):
@@ -462,8 +526,9 @@ def apply_browser_queue(store: Store, hash: str, raw: Any) -> list[review_queue.
     if pending_writes(hash):
         outcomes = [review_queue.Outcome(a.id, "busy", a.key) for a in actions]
     else:
-        outcomes = review_queue.apply_queue(store, hash, actions, tab_origin(), load_item_keys(store, hash),
-                                            wait=BATCH_WAIT, reviewer=reviewer())
+        known = review_query.known_keys(store, review_scope(store, hash), [a.key for a in actions if a.key])
+        outcomes = review_queue.apply_queue(store, hash, actions, tab_origin(), known, wait=BATCH_WAIT,
+                                            reviewer=reviewer())
     acks = st.session_state.setdefault("review_acks", [])
     acks.extend(o.as_dict() for o in outcomes)
     del acks[:-ACKS_KEPT]
@@ -542,12 +607,26 @@ def require_dataset_ready(store: Store):
     return hash, dataset
 
 
-def start_page(title: str) -> tuple[Store, str, Any]:
+def start_page(title: str, build: bool = True) -> tuple[Store, str, Any]:
     """The top of every page that works on a mapped dataset: run inside ``app.py``, the
-    title, and (store, hash, dataset), or a message pointing to the Data page and a stop."""
+    title, and (store, hash, dataset), or a message pointing to the Data page and a stop.
+    ``build=False`` (Review, which reads every candidate with its own run's settings): the
+    dataset is only checked to have a mapping, not read (a 500,000-row file takes seconds),
+    and ``True`` stands for it."""
     run_through_app()
     store = get_store()
     st.title(title)
+    if not build:
+        hash = require_dataset(store)
+        info = store.dataset(hash) if hash is not None else None
+        if info is None or not info.settings:
+            if hash is not None:
+                st.info("Map the dataset's columns on the Data page first.")
+                st.page_link("pages/data.py", label="Go to Data")
+            st.stop()
+        dataset_caption(store, hash)
+        next_step(title)
+        return store, hash, True
     hash, dataset = require_dataset_ready(store)
     if dataset is None:
         st.stop()

@@ -19,6 +19,15 @@ Playwright. Prints JSON lines:
   the page; and ``--keys`` keyboard decisions typed as fast as Playwright types, in the
   one-at-a-time view, until all are saved.
 
+``--scale 20000,500000``: instead of the above, for each size builds the sample's alias-swap
+run repeated (fresh ids; the dataset is the sample repeated as many times) and prints, with
+the component, the first render (cold, warm), a page change (Next, to the new rows shown) and
+the server's RSS (now and peak, from ``/proc``); then a bulk accept over the largest tag's
+variants (over 100,000 at 500,000) and its undo, timed in the store. ``--old-tree DIR`` (a
+checkout of an earlier commit, e.g. ``git archive <commit> | tar -x -C DIR``) serves the same
+data from that code too, in the same run, for the figures before (a cap of ``--old-timeout``
+seconds a render).
+
 A benchmark, not a test: the figures go in the README (targets: click to paint p50 < 50 ms,
 click to saved < 500 ms, < 2 s first render, on a 2-core machine).
 """
@@ -142,17 +151,19 @@ def stats(times: list[float]) -> dict:
     return {"n": len(times), "p50": round(statistics.median(times), 1), "p90": round(p90, 1), "max": round(times[-1], 1)}
 
 
-def first_render(browser, tb, url: str, h: str, selector: str) -> dict:
+def first_render(browser, tb, url: str, h: str, selector: str, timeout: int = 120_000) -> dict:
     renders = {}
     page = None
     for label in ("cold", "warm"):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)  # the app shell; not timed
+        # the app shell, not timed, on a link to no dataset (the Data page, the default one,
+        # would read the whole dataset file into this server and weigh on every later run)
+        page.goto(f"{url}/review?dataset={'0' * 64}")
         tb.wait_idle(page)
         t0 = time.perf_counter()
         page.goto(f"{url}/review?dataset={h}")
-        page.wait_for_selector(selector, timeout=120_000)
-        page.wait_for_selector(tb.IDLE, timeout=120_000)
+        page.wait_for_selector(selector, timeout=timeout)
+        page.wait_for_selector(tb.IDLE, timeout=timeout)
         renders[label] = round((time.perf_counter() - t0) * 1000)
         if label == "cold":
             page.close()
@@ -196,6 +207,146 @@ def keyboard_instant(page, tb, n: int, store_count) -> dict:
             "all_saved_s": round(saved, 2), "stored": store_count() - before}
 
 
+def build_repeated(data_dir: Path, n_candidates: int) -> str:
+    """The sample's alias-swap run (4 per original) repeated with fresh ids up to
+    ``n_candidates`` variants; the dataset is the sample repeated as often."""
+    from augment_core.agreement import fit_to_train
+    from augment_core.registry import AugmenterSettings, build_augmenters
+
+    raw = (ROOT / "data" / "projects.csv").read_bytes()
+    table = read_table(raw, "projects.csv")
+    settings = default_settings(table)
+    dataset = build_from_settings(table, settings)
+    keywords = fit_to_train(load_alias_table(ROOT / "data" / "tags.json"), dataset)
+    out = run_augmentation(dataset, build_augmenters(["alias_swap"], AugmenterSettings(), keywords), 4, True, 0)
+    variants = [r for r in out if r["augmenter"] != "original"]
+    originals = [r for r in out if r["augmenter"] == "original"]
+    copies = -(-n_candidates // len(variants))
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(lines[0])
+    id_column = settings["mapping"].get("id_column")
+    for c in range(copies):
+        for r in lines[1:]:
+            w.writerow([f"{c}-{r[0]}", *r[1:]])
+    data = buf.getvalue().encode()
+
+    def fresh(r: dict, c: int) -> dict:
+        r2 = dict(r, id=f"{c}-{r['id']}", parent_id=f"{c}-{r['parent_id']}")
+        if id_column in r2:
+            r2[id_column] = f"{c}-{r[id_column]}"
+        return r2
+
+    rows = [fresh(r, c) for c in range(copies) for r in originals]
+    rows += [fresh(r, c) for c in range(copies) for r in variants][:n_candidates]
+    store = Store(data_dir)
+    h = content_hash(data)
+    store.add_dataset(h, f"projects-x{copies}.csv", data, settings)
+    store.add_run(h, {"augmenters": [{"name": "alias_swap"}], "n_per_original": 4, "seed": 0}, rows, settings=settings)
+    store.close()
+    return h
+
+
+def older_format(data_dir: Path) -> None:
+    """Put the datasets' bytes back in their ``datasets`` rows, where code from before
+    ``dataset_files`` reads them (this code reads ``dataset_files`` first)."""
+    import sqlite3
+
+    db = sqlite3.connect(data_dir / "augment-review.sqlite3")
+    with db:
+        db.execute("UPDATE datasets SET data = (SELECT f.data FROM dataset_files f WHERE f.hash = datasets.hash)"
+                   " WHERE hash IN (SELECT hash FROM dataset_files)")
+    db.close()
+
+
+def rss_mib(pid: int) -> dict:
+    """The server's resident memory now and at its peak (VmRSS, VmHWM), in MiB."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            name, kb = line.split()[:2]
+            out["rss_mib" if name == "VmRSS:" else "peak_rss_mib"] = round(int(kb) / 1024)
+    return out
+
+
+def page_changes(page, tb, n: int) -> dict:
+    """Click Next n times; each timed to the new page's rows drawn and the app idle."""
+    times = []
+    for _ in range(n):
+        first = page.locator(".rv-row[data-key]").first.get_attribute("data-key")
+        t0 = time.perf_counter()
+        page.locator(".st-key-review_next button").click()
+        page.wait_for_function(
+            "k => { const r = document.querySelector('.rv-row[data-key]'); return r && r.getAttribute('data-key') !== k; }",
+            arg=first, timeout=120_000)
+        page.wait_for_selector(tb.IDLE, timeout=120_000)
+        times.append((time.perf_counter() - t0) * 1000)
+    return stats(times)
+
+
+def scale(args, browser, tb) -> None:
+    import subprocess
+
+    for n in [int(x) for x in args.scale.split(",")]:
+        tmp = Path(tempfile.mkdtemp(prefix=f"augment-review-scale-{n}-"))
+        t = time.perf_counter()
+        h = build_repeated(tmp / "data", n)
+        print(json.dumps({"setup": "data", "candidates": n, "seconds": round(time.perf_counter() - t, 1)}), flush=True)
+        trees = [("now", ROOT)] + ([("before", Path(args.old_tree))] if args.old_tree else [])
+        for label, tree in trees:
+            env = {"AUGMENT_REVIEW_INSTANT": "1"}
+            if tree != ROOT:
+                env["PYTHONPATH"] = str(tree)
+                older_format(tmp / "data")
+            old_root = tb.ROOT
+            tb.ROOT = tree  # start_server runs tree/app.py
+            try:
+                proc, url = tb.start_server(tmp / "data", tmp / f"cache-{label}", extra_env=env)
+            finally:
+                tb.ROOT = old_root
+            try:
+                timeout = args.old_timeout * 1000 if label == "before" else 120_000
+                try:
+                    r = first_render(browser, tb, url, h, ".rv-row[data-key] .rv-accept", timeout)
+                except Exception as exc:  # noqa: BLE001 - a cap reached is a figure too
+                    print(json.dumps({"candidates": n, "code": label, "metric": "first_render_ms",
+                                      "error": f"not shown within {args.old_timeout} s: {type(exc).__name__}",
+                                      **rss_mib(proc.pid)}), flush=True)
+                    continue
+                page = r.pop("page")
+                print(json.dumps({"candidates": n, "code": label, "metric": "first_render_ms", **r, **rss_mib(proc.pid)}),
+                      flush=True)
+                tb.wait_idle(page)
+                print(json.dumps({"candidates": n, "code": label, "metric": "page_change_ms",
+                                  **page_changes(page, tb, args.pages), **rss_mib(proc.pid)}), flush=True)
+                page.close()
+            finally:
+                tb.stop_server(proc)
+        bulk_in_store(tmp / "data", h, n)
+        subprocess.run(["rm", "-rf", str(tmp)], check=False)
+
+
+def bulk_in_store(data_dir: Path, h: str, n: int) -> None:
+    from augment_core.review import filters as review
+    from augment_core.review import query
+
+    store = Store(data_dir)
+    scope = query.scope_of(store, h)
+    tag, count = query.facets(store, scope)["facets"]["tag"].most_common(1)[0]
+    flt = review.Filter(tags=frozenset({tag}), status="undecided")
+    t0 = time.perf_counter()
+    result = query.bulk(store, scope, flt, "accepted", True, origin="bench", seen=time.time())
+    bulk_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    store.undo(h, origin="bench")
+    undo_s = time.perf_counter() - t0
+    print(json.dumps({"candidates": n, "metric": "bulk_accept_in_store", "filter": f"tag {tag}",
+                      "decisions": result.changed, "seconds": round(bulk_s, 2), "undo_seconds": round(undo_s, 2)}),
+          flush=True)
+    store.close()
+
+
 def clear_decisions(data_dir: Path) -> None:
     import sqlite3
 
@@ -212,10 +363,21 @@ def main() -> None:
     ap.add_argument("--clicks", type=int, default=20)
     ap.add_argument("--keys", type=int, default=200)
     ap.add_argument("--rerun-keys", type=int, default=20, help="keyboard decisions timed in the rerun-based mode")
+    ap.add_argument("--scale", default="", help="e.g. 20000,500000: first render, page change, RSS and bulk at each size")
+    ap.add_argument("--pages", type=int, default=5, help="page changes timed (--scale)")
+    ap.add_argument("--old-tree", default="", help="a checkout of an earlier commit, served on the same data (--scale)")
+    ap.add_argument("--old-timeout", type=int, default=120, help="seconds a render of --old-tree may take")
     args = ap.parse_args()
 
     import test_browser as tb
     from playwright.sync_api import sync_playwright
+
+    if args.scale:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
+            scale(args, browser, tb)
+            browser.close()
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="augment-review-bench-"))
     t = time.perf_counter()

@@ -11,6 +11,7 @@ overwritten unknowingly (``common.write_decisions``). Undo reverts this tab's ow
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -30,7 +31,7 @@ from augment_core.highlight import (
     variant_html,
 )
 from augment_core.review import filters as review
-from augment_core.review import reviewers
+from augment_core.review import query, reviewers
 from augment_core.review.candidates import CandidateRow
 
 GROUPS_PER_PAGE = 20
@@ -38,9 +39,9 @@ RULE_MODE = "By rule (sampled runs)"  # runs loaded by sample: each rule's sampl
 # One at a time: the browser gets the matching variants from a few before the first undecided
 # one to 200 after it, and walks them without a server round trip.
 FOCUS_BEHIND, FOCUS_AHEAD = 20, 200
-store, hash, dataset = common.start_page("Review")
-items = common.load_items(store, hash)
-if not items:
+store, hash, _mapped = common.start_page("Review", build=False)
+scope = common.review_scope(store, hash)
+if not scope.run_ids or not common.progress_counts(store, hash)["total"]:
     st.info("No variants to review yet: run an augmenter on the Augment page.")
     st.page_link("pages/augment.py", label="Go to Augment", icon=":material/auto_awesome:")
     st.stop()
@@ -134,14 +135,14 @@ TEAM: dict = {"by_reviewer": {}}
 ANYONE = "anyone"
 
 
-def _team_view() -> frozenset[str] | None:
+def _team_view(flt: review.Filter) -> review.Filter:
     """With other reviewers' decisions on the dataset: the conflicts count, each pair's
-    agreement (Cohen's kappa) and the reviewer and conflicts filters; the keys those filters
-    keep (None: all). Alone: nothing shown, None."""
+    agreement (Cohen's kappa) and the reviewer and conflicts filters, added to ``flt``.
+    Alone: nothing shown, ``flt`` as it is."""
     me = common.reviewer()
     TEAM["by_reviewer"] = {}
     if not [r for r in store.reviewers(hash) if r != me]:
-        return None
+        return flt
     by_reviewer = store.decisions_by_reviewer(hash)
     TEAM["by_reviewer"] = by_reviewer
     names = reviewers.reviewers_of(by_reviewer)
@@ -159,7 +160,7 @@ def _team_view() -> frozenset[str] | None:
                    "n/a" if pair.kappa is None else f"{pair.kappa:.2f}", help=markdown_escape(pair.describe()))
     st.caption(markdown_escape(f"You review as {me}. Agreement (Cohen's kappa over the variants both decided): "
                                + "; ".join(p.describe() for p in pairs) + "."))
-    return reviewers.filter_keys(by_reviewer, None if by == ANYONE else by, only_conflicts)
+    return dataclasses.replace(flt, decided_by=None if by == ANYONE else by, conflicts=bool(only_conflicts))
 
 
 def _queue_scope() -> str:
@@ -187,8 +188,8 @@ def _meta(it: CandidateRow) -> list:
     return parts
 
 
-def _progress(decisions: dict) -> None:
-    counts = review.progress_counts(items, decisions)
+def _progress() -> dict:
+    counts = common.progress_counts(store, hash)
     m = st.columns(5)
     m[0].metric("Candidates", f"{counts['total']:,}")
     m[1].metric("Reviewed", f"{counts['reviewed']:,}")
@@ -196,6 +197,7 @@ def _progress(decisions: dict) -> None:
     m[3].metric("Rejected", f"{counts['rejected']:,}")
     m[4].metric("Left", f"{counts['left']:,}")
     st.progress(counts["reviewed"] / counts["total"] if counts["total"] else 0.0)
+    return counts
 
 
 def _report(outcome: common.WriteOutcome, done: str = "") -> None:
@@ -211,10 +213,19 @@ def _decide(key: str, decision: str, shown: str | None) -> None:
     _report(outcome)
 
 
-def _bulk(changes: dict, expected: dict, label: str) -> None:
-    outcome = common.write_decisions(store, hash, changes, expected, label)
-    n = len(outcome.result.changed) if outcome.result else 0
-    _report(outcome, f"{label}: {n:,} decision(s) written.")
+def _bulk(flt: review.Filter, decision: str, only_undecided: bool, seen: float) -> None:
+    """A bulk decision over the filter, in SQL, as one undoable action of this tab; variants
+    decided since the page read the decisions (``seen``) are left alone."""
+    try:
+        result = query.bulk(store, scope, flt, decision, only_undecided, origin=common.tab_origin(), seen=seen)
+    except common.StoreBusy as exc:
+        st.session_state["review_warning"] = f"Bulk {decision[:-2]} not made: {exc}. Nothing changed; try again."
+        return
+    st.session_state["review_notice"] = f"{result.label or 'bulk'}: {result.changed:,} decision(s) written."
+    if result.conflicts:
+        st.session_state["review_warning"] = (
+            f"{result.label or 'bulk'}: {result.conflicts:,} variant(s) left as they are: decided in another tab or "
+            "session since this page showed them (the page now shows the saved decisions).")
 
 
 def _undo() -> None:
@@ -243,6 +254,13 @@ def _instant() -> bool:
 
 def _layout() -> str:
     return "side" if st.session_state.get("review_layout") == "Side by side" else "stacked"
+
+
+def _on_page() -> None:
+    """``j`` past the page's last variant (or ``k`` before its first) in the component: turn the page."""
+    wanted = rc.sent_value("page")
+    if isinstance(wanted, dict) and isinstance(wanted.get("to"), int) and wanted["to"] >= 1:
+        _set_page(wanted["to"])
 
 
 def _set_page(page: int) -> None:
@@ -283,44 +301,45 @@ def _layout_choice() -> None:
 
 @st.fragment
 def review_list(flt: review.Filter, order: str) -> None:
-    decisions = common.decisions(store, hash)
+    seen = time.time()
     _notice()
-    _progress(decisions)
-    team_keys = _team_view()
-    visible = review.sort_items(review.apply_filter(items, flt, decisions), order)
-    visible = reviewers.restrict_items(visible, team_keys)
+    counts = _progress()
+    flt = _team_view(flt)
+    matching = common.match_counts(store, hash, flt)
 
     b1, b2, b3, b4 = st.columns([2, 2, 2, 1], vertical_alignment="center")
     only_undecided = b3.checkbox("Bulk: only undecided", value=True, key="review_bulk_only_undecided")
-    acc = review.bulk_changes(visible, decisions, "accepted", only_undecided)
-    rej = review.bulk_changes(visible, decisions, "rejected", only_undecided)
-    b1.button(f"Accept {len(acc):,} matching", key="review_bulk_accept", disabled=not acc, on_click=_bulk,
-              args=(acc, review.expected_states(acc, decisions), f"bulk accept {len(acc):,}"), width="stretch")
-    b2.button(f"Reject {len(rej):,} matching", key="review_bulk_reject", disabled=not rej, on_click=_bulk,
-              args=(rej, review.expected_states(rej, decisions), f"bulk reject {len(rej):,}"), width="stretch")
+    n_bulk = query.bulk_counts(matching, only_undecided)
+    b1.button(f"Accept {n_bulk['accepted']:,} matching", key="review_bulk_accept", disabled=not n_bulk["accepted"],
+              on_click=_bulk, args=(flt, "accepted", only_undecided, seen), width="stretch")
+    b2.button(f"Reject {n_bulk['rejected']:,} matching", key="review_bulk_reject", disabled=not n_bulk["rejected"],
+              on_click=_bulk, args=(flt, "rejected", only_undecided, seen), width="stretch")
     _undo_button(b4, "review_undo")
 
-    groups = review.group_by_original(visible)
-    shown, n_pages, page = review.paginate(groups, st.session_state.get("review_page", 1), GROUPS_PER_PAGE)
+    found = query.page(store, scope, flt, order, st.session_state.get("review_page", 1), GROUPS_PER_PAGE,
+                       counts=(matching["items"], matching["groups"]))
+    page, n_pages, shown = found.page, found.n_pages, found.groups
     p1, p2, p3 = st.columns([1, 3, 1], vertical_alignment="center")
     p1.button("← Previous", key="review_prev", disabled=page <= 1, on_click=_set_page, args=(page - 1,))
-    p2.text(f"Page {page} of {n_pages} · {len(groups):,} originals · {len(visible):,} variants match")
+    p2.text(f"Page {page} of {n_pages} · {found.n_groups:,} originals · {found.n_items:,} variants match")
     p3.button("Next →", key="review_next", disabled=page >= n_pages, on_click=_set_page, args=(page + 1,))
     _layout_choice()
-    if not visible:
+    if not shown:
         st.info("No variants match these filters.")
         return
 
+    decisions = common.decisions(store, hash, [it.key for g in shown for it in g.items])
     if not _instant():
         _classic_rows(shown, decisions)
         return
     rc.review_view({
-        "hash": _queue_scope(), "mode": "list", "layout": _layout(), "epoch": time.time(),
+        "hash": _queue_scope(), "mode": "list", "layout": _layout(), "epoch": time.time(), "page": page, "n_pages": n_pages,
+        "origin": common.tab_origin(),
         "sig": rc.signature("list", page, _layout(), flt, order, [it.key for g in shown for it in g.items]),
         "decisions": {it.key: decisions.get(it.key) for g in shown for it in g.items},
-        "counts": review.progress_counts(items, decisions), "can_undo": common.last_undoable(store, hash) is not None,
+        "counts": counts, "can_undo": common.last_undoable(store, hash) is not None,
         "acks": common.browser_acks(), "groups": [rc.group_payload(g, _meta) for g in shown],
-    }, on_batch=_on_batch)
+    }, on_batch=_on_batch, on_page=_on_page)
 
 
 def _classic_rows(shown: list, decisions: dict) -> None:
@@ -377,31 +396,30 @@ def _focus_skip(key: str) -> None:
 
 @st.fragment
 def review_focus(flt: review.Filter, order: str) -> None:
-    decisions = common.decisions(store, hash)
     _notice()
-    _progress(decisions)
-    team_keys = _team_view()
+    counts = _progress()
+    flt = _team_view(flt)
     # every variant the filter matches, whatever its status: focus walks the undecided ones
-    visible = review.sort_items(review.apply_filter(items, review.Filter(**{**flt.__dict__, "status": "all"}), decisions), order)
-    visible = reviewers.restrict_items(visible, team_keys)
+    everything = review.Filter(**{**flt.__dict__, "status": "all"})
+    window, n_matching, n_undecided = query.focus_window(store, scope, flt, order, FOCUS_BEHIND, FOCUS_AHEAD,
+                                                         counts=common.match_counts(store, hash, everything))
+    decisions = common.decisions(store, hash, [it.key for it in window])
     if _instant():
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         with c1:
             _layout_choice()
         _undo_button(c2, "review_undo", short=True)
-        undecided = [i for i, it in enumerate(visible) if it.key not in decisions]
-        start = max(0, (undecided[0] if undecided else len(visible)) - FOCUS_BEHIND)
-        window = visible[start : start + FOCUS_BEHIND + FOCUS_AHEAD]
         in_window = sum(1 for it in window if it.key not in decisions)
         rc.review_view({
-            "hash": _queue_scope(), "mode": "focus", "layout": _layout(), "epoch": time.time(),
+            "hash": _queue_scope(), "mode": "focus", "layout": _layout(), "epoch": time.time(), "origin": common.tab_origin(),
             "sig": rc.signature("focus", _layout(), flt, order, [it.key for it in window]),
             "decisions": {it.key: decisions.get(it.key) for it in window},
-            "counts": review.progress_counts(items, decisions), "can_undo": common.last_undoable(store, hash) is not None,
+            "counts": counts, "can_undo": common.last_undoable(store, hash) is not None,
             "acks": common.browser_acks(), "items": [rc.item_payload(it, _meta(it)) for it in window],
-            "matching": len(visible), "undecided_beyond": len(undecided) - in_window,
+            "matching": n_matching, "undecided_beyond": n_undecided - in_window,
         }, on_batch=_on_batch)
         return
+    visible = window
     st.html(KEYS_JS, unsafe_allow_javascript=True)
     by_key = {it.key: it for it in visible}
     skipped = st.session_state.setdefault("review_focus_skipped", set())
@@ -409,8 +427,7 @@ def review_focus(flt: review.Filter, order: str) -> None:
     if key not in by_key or key in decisions or key in skipped:
         key = review.next_undecided(visible, decisions, after=st.session_state.get("review_focus_prev"), skipped=skipped)
         st.session_state["review_focus_key"] = key
-    left = sum(1 for it in visible if it.key not in decisions)
-    st.text(f"{left:,} undecided of {len(visible):,} matching · keys: a accept · r reject · s skip · u undo")
+    st.text(f"{n_undecided:,} undecided of {n_matching:,} matching · keys: a accept · r reject · s skip · u undo")
     if key is None:
         st.success("Nothing left to review under these filters." + (" (Some were skipped.)" if skipped else ""))
         c1, c2 = st.columns(2)

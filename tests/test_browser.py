@@ -681,3 +681,81 @@ def test_decision_while_server_stopped_is_unsaved_then_saved_after_restart(brows
         page.close()
     finally:
         stop_server(proc)
+
+
+def test_j_past_the_last_variant_turns_the_page_and_k_turns_back(browser, tmp_path):
+    """In the list, `j` on a page's last variant shows the next page with its first variant
+    focused; `k` on the first goes back with the last one focused."""
+    data = tmp_path / "data"
+    h, keys = big_review_data(data, n_originals=25, per_original=2)  # 20 originals (40 variants) a page
+    proc, url = start_server(data, tmp_path / "cache")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/review?dataset={h}")
+        wait_idle(page)
+        expect(page.locator(".rv-row[data-key]")).to_have_count(40)
+        page.wait_for_function("window.__augmentReviewKeys === true")
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        focused = page.locator(".rv-row.rv-focus")
+        for _ in range(40):
+            page.keyboard.press("j")
+        expect(focused).to_have_attribute("data-key", keys[39])
+        page.keyboard.press("j")
+        expect(page.get_by_text("Page 2 of 2", exact=False)).to_be_visible()
+        expect(page.locator(".rv-row[data-key]")).to_have_count(10)
+        expect(focused).to_have_attribute("data-key", keys[40])
+        expect(page).to_have_url(re.compile(r"[?&]page=2"))
+        page.keyboard.press("a")  # the keys act on the new page
+        wait_saved(page)
+        page.keyboard.press("k")
+        page.keyboard.press("k")
+        expect(page.get_by_text("Page 1 of 2", exact=False)).to_be_visible()
+        expect(focused).to_have_attribute("data-key", keys[39])
+        from augment_core.review.store import Store
+
+        assert Store(data).decisions(h) == {keys[40]: "accepted"}
+        page.close()
+    finally:
+        stop_server(proc)
+
+
+def test_an_undo_pending_at_a_reload_is_replayed(browser, tmp_path):
+    """An undo the database could not take yet (locked by another program) is still queued
+    when the page is reloaded: the new page sends it, and once the lock is gone the decision
+    it undoes is undone (once)."""
+    import sqlite3
+
+    from augment_core.review.store import Store
+
+    data = tmp_path / "data"
+    h, keys = big_review_data(data, n_originals=10, per_original=2)
+    proc, url = start_server(data, tmp_path / "cache", {"AUGMENT_REVIEW_WRITE_WAIT": "0.5"})
+    outside = sqlite3.connect(data / "augment-review.sqlite3", isolation_level=None)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/review?dataset={h}")
+        wait_idle(page)
+        page.locator(ACCEPT).nth(0).click()
+        wait_saved(page)
+        page.locator(ACCEPT).nth(1).click()
+        wait_saved(page)
+        assert Store(data).decisions(h) == {keys[0]: "accepted", keys[1]: "accepted"}
+        outside.execute("BEGIN IMMEDIATE")
+        page.wait_for_function("window.__augmentReviewKeys === true")
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        page.keyboard.press("u")
+        expect(page.locator(".rv-sync")).to_have_attribute("data-unsaved", "1", timeout=30_000)  # answered busy
+        page.reload()
+        wait_idle(page)
+        expect(page.locator(".rv-sync")).to_contain_text("not yet saved")  # still queued after the reload
+        assert Store(data).decisions(h) == {keys[0]: "accepted", keys[1]: "accepted"}
+        outside.execute("ROLLBACK")
+        wait_saved(page)
+        assert Store(data).decisions(h) == {keys[0]: "accepted"}
+        expect(metric_value(page, "Reviewed")).to_have_text("1")
+        page.close()
+    finally:
+        outside.close()
+        stop_server(proc)

@@ -82,3 +82,25 @@ def test_locked_database_returns_the_rest_busy_in_order_then_saves_them(store, t
     out = apply_queue(store, "h", batch, "tab", KEYS, wait=0.1)
     assert [o.status for o in out] == ["saved", "saved", "saved"]
     assert store.decisions("h") == {"1:a": "accepted", "1:b": "rejected", "1:c": "accepted"}
+
+
+def test_an_undo_replayed_by_another_tab_undoes_the_tab_it_names(store):
+    """After a reload the page is a new tab (another origin); an undo queued before it names
+    the old tab, and undoes that tab's latest action, once."""
+    apply_queue(store, "h", [QueuedAction("old-1", "accepted", "1:a", None)], "old-tab", KEYS)
+    (undo,) = parse_batch([{"id": "old-2", "op": "undo", "origin": "old-tab"}])
+    assert undo.origin == "old-tab"
+    assert parse_batch([{"id": "old-3", "op": "undo", "origin": "<bad>"}])[0].origin is None
+    (out,) = apply_queue(store, "h", [undo], "new-tab", KEYS)
+    assert out.status == "undone" and store.decisions("h") == {}
+    (again,) = apply_queue(store, "h", [undo], "new-tab", KEYS)  # replayed twice: once
+    assert again.status == "undone" and store.decisions("h") == {}
+
+
+def test_an_undone_bulk_is_not_sent_back_key_by_key(store):
+    keys = {f"1:{i}" for i in range(200)}
+    store.decide_many("h", {k: "accepted" for k in keys}, label="bulk", origin="tab")
+    (out,) = apply_queue(store, "h", [QueuedAction("t-1", "undo")], "tab", keys)
+    assert out.status == "undone" and out.restored == {} and store.decisions("h") == {}
+    (again,) = apply_queue(store, "h", [QueuedAction("t-1", "undo")], "tab", keys)
+    assert again.status == "undone" and again.restored == {}

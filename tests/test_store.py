@@ -234,6 +234,7 @@ def test_old_database_is_migrated(tmp_path):
     c.close()
     s = Store(tmp_path)
     assert [r.settings for r in s.runs("h")] == [{"split_seed": 3}, {"split_seed": 9}]
+    assert s.dataset_bytes("h") == b"\x00"  # moved to dataset_files, out of the datasets row
     s.decide("h", "1:a", "accepted", origin="A")
     assert s.undo("h", origin="A").restored == {"1:a": None}
     s.close()

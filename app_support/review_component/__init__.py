@@ -92,17 +92,26 @@ def signature(*parts: object) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
 
 
-def review_view(data: dict[str, Any], on_batch: Callable[[], None]) -> Any:
-    """Mount the component; ``on_batch`` runs (before the rerun) when the browser sends decisions."""
-    return _component(key=KEY, data=data, on_batch_change=on_batch, height="content")
+def review_view(data: dict[str, Any], on_batch: Callable[[], None], on_page: Callable[[], None] | None = None) -> Any:
+    """Mount the component; ``on_batch`` runs (before the rerun) when the browser sends
+    decisions, ``on_page`` when it asks for another page (``j`` past the last variant)."""
+    callbacks: dict[str, Callable[[], None]] = {"on_batch_change": on_batch}
+    if on_page is not None:
+        callbacks["on_page_change"] = on_page
+    return _component(key=KEY, data=data, height="content", **callbacks)
 
 
-def sent_batch() -> Any:
-    """The batch the browser just sent (in ``on_batch``), or None."""
+def sent_value(name: str) -> Any:
+    """The trigger value ``name`` the browser just sent (in its callback), or None."""
     value = st.session_state.get(KEY)
     if value is None:
         return None
     try:
-        return value.get("batch")
+        return value.get(name)
     except AttributeError:
-        return getattr(value, "batch", None)
+        return getattr(value, name, None)
+
+
+def sent_batch() -> Any:
+    """The batch the browser just sent (in ``on_batch``), or None."""
+    return sent_value("batch")

@@ -27,7 +27,10 @@ function loadQueue(hash) {
   try {
     const raw = window.localStorage.getItem(QUEUE_PREFIX + hash);
     const list = raw ? JSON.parse(raw) : [];
-    return Array.isArray(list) ? list.filter((e) => e && typeof e.id === "string" && typeof e.key === "string") : [];
+    // decisions name a key; an undo names none (it carries the server-side origin of the tab
+    // whose action it undoes, so a replay after a reload undoes that one)
+    return Array.isArray(list) ? list.filter((e) => e && typeof e.id === "string" &&
+      (typeof e.key === "string" || (e.op === "undo" && e.key == null))) : [];
   } catch (err) {
     return [];
   }
@@ -62,7 +65,7 @@ function makeState(hash) {
 
 function persist(s) {
   try {
-    const keep = s.queue.filter((e) => e.op !== "undo").map((e) => ({ id: e.id, op: e.op, key: e.key, shown: e.shown }));
+    const keep = s.queue.map((e) => ({ id: e.id, op: e.op, key: e.key, shown: e.shown, origin: e.origin }));
     if (keep.length) window.localStorage.setItem(QUEUE_PREFIX + s.hash, JSON.stringify(keep));
     else window.localStorage.removeItem(QUEUE_PREFIX + s.hash);
   } catch (err) { /* storage full or off: the in-memory queue still saves */ }
@@ -135,7 +138,7 @@ function flush(s) {
   s.setTrigger("batch", {
     seq: s.seq,
     tab: s.tab,
-    actions: batch.map((e) => ({ id: e.id, op: e.op, key: e.key, shown: e.shown })),
+    actions: batch.map((e) => ({ id: e.id, op: e.op, key: e.key, shown: e.shown, origin: e.origin })),
   });
   refreshRoot(s);
 }
@@ -157,6 +160,7 @@ function scheduleRetry(s) {
 function enqueue(s, op, key) {
   s.counter += 1;
   const entry = { id: s.tab + "-" + s.counter, op: op, key: key, shown: key ? effective(s, key) : null, status: "queued" };
+  if (op === "undo" && s.data && s.data.origin) entry.origin = s.data.origin;
   s.queue.push(entry);
   persist(s);
   return entry;
@@ -322,8 +326,9 @@ function drawStatus(s) {
     span.appendChild(document.createTextNode(" " + label.toLowerCase()));
     line.appendChild(span);
   });
-  const unsaved = s.queue.filter((e) => e.op !== "undo" && e.unsaved).length;
-  const saving = s.queue.filter((e) => e.op !== "undo" && !e.unsaved).length;
+  // an undo on its way counts as a decision too (it changes one), until it is answered
+  const unsaved = s.queue.filter((e) => e.unsaved).length;
+  const saving = s.queue.filter((e) => !e.unsaved).length;
   const sync = el("span", "rv-sync");
   sync.setAttribute("data-unsaved", String(unsaved));
   sync.setAttribute("data-saving", String(saving));
@@ -452,10 +457,27 @@ function drawFocusRing(s) {
   for (const [key, row] of s.rows) row.el.classList.toggle("rv-focus", key === s.focusKey);
 }
 
-function moveFocus(s, step) {
+function turnPage(s, to, focus) {
+  // j past the page's last variant (k before its first): ask the server for the next page,
+  // once the page is idle (a trigger set while the script runs may be dropped)
+  if (s.turning && Date.now() - s.turning.at < 5000) return;
+  s.turning = { to: to, focus: focus, at: Date.now() };
+  const send = () => {
+    if (scriptRunning()) { window.setTimeout(send, 20); return; }
+    s.setTrigger("page", { to: to });
+  };
+  send();
+}
+
+function moveFocus(s, step, turn) {
   const keys = focusOrder(s);
   if (!keys.length) return;
   let i = keys.indexOf(s.focusKey);
+  const d = s.data || {};
+  if (turn && d.mode === "list" && i >= 0) {
+    if (step > 0 && i === keys.length - 1 && d.page < d.n_pages) { turnPage(s, d.page + 1, "first"); return; }
+    if (step < 0 && i === 0 && d.page > 1) { turnPage(s, d.page - 1, "last"); return; }
+  }
   i = i < 0 ? 0 : Math.min(keys.length - 1, Math.max(0, i + step));
   s.focusKey = keys[i];
   drawFocusRing(s);
@@ -535,9 +557,10 @@ function onKey(ev) {
   const focusMode = s.data && s.data.mode === "focus";
   let handled = true;
   if (k === "?") { s.help = !s.help; refreshRoot(s); }
+  else if (s.turning && Date.now() - s.turning.at < 5000 && (k === "j" || k === "k" || k === "ArrowDown" || k === "ArrowUp")) { /* a page is on its way */ }
   else if (ev.repeat) { handled = false; }
-  else if (k === "j" || k === "ArrowDown") { if (focusMode) handled = false; else moveFocus(s, 1); }
-  else if (k === "k" || k === "ArrowUp") { if (focusMode) handled = false; else moveFocus(s, -1); }
+  else if (k === "j" || k === "ArrowDown") { if (focusMode) handled = false; else moveFocus(s, 1, true); }
+  else if (k === "k" || k === "ArrowUp") { if (focusMode) handled = false; else moveFocus(s, -1, true); }
   else if (k === "a" || k === "r") {
     if (!s.focusKey && !focusMode) moveFocus(s, 0);
     const key = s.focusKey;
@@ -593,6 +616,13 @@ export default function (component) {
     s.sig = data.sig;
     if (data.mode === "focus") drawFocus(s); else drawList(s);
     if (data.focus) s.focusKey = data.focus;
+    if (s.turning && data.mode === "list" && data.page === s.turning.to) {
+      const keys = Array.from(s.rows.keys());
+      s.focusKey = s.turning.focus === "last" ? keys[keys.length - 1] : keys[0];
+      s.turning = null;
+      const row = s.rows.get(s.focusKey);
+      if (row && row.el.scrollIntoView) row.el.scrollIntoView({ block: "nearest" });
+    }
   }
   refresh(s);
   s.root.setAttribute("data-mode", data.mode);

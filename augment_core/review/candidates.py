@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from augment_core.changes import Change, changes_from_json
-from augment_core.dataset import parse_labels
-from augment_core.errors import InputError
+from augment_core.changes import Change
+from augment_core.review.facts import labels_of, parse_changes
 from augment_core.review.filters import agreement_of, flags_of, float_or_none, rules_of, word_changes_of
 from augment_core.review.store import StoredCandidate
 
@@ -49,23 +48,7 @@ class CandidateRow:
     """The provenance row as stored (what the export writes)."""
 
 
-def _changes(raw: Any) -> tuple[Change, ...]:
-    try:
-        return tuple(changes_from_json(raw))
-    except (ValueError, TypeError, KeyError):
-        return ()
-
-
-def labels_of(row: Mapping[str, Any], settings: Mapping[str, Any] | None) -> tuple[str, ...]:
-    """The row's labels, read from its label cell with the mapping in ``settings``."""
-    mapping = (settings or {}).get("mapping") or {}
-    column = mapping.get("label_column")
-    if not column or column not in row:
-        return ()
-    try:
-        return parse_labels(row[column], mapping.get("label_format", "auto"), mapping.get("label_sep", ","))
-    except InputError:
-        return ()
+_changes = parse_changes
 
 
 def candidate_row(

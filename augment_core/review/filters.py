@@ -113,6 +113,12 @@ class Filter:
     """Only alias swaps of a keyword whose train-split agreement is below this."""
     status: str = "all"
     search: str = ""
+    decided_by: str | None = None
+    """Several reviewers: only variants this reviewer decided (any decision)."""
+    conflicts: bool = False
+    """Several reviewers: only variants reviewers decided differently. This and
+    ``decided_by`` need every reviewer's decisions: the review index answers them
+    (:mod:`augment_core.review.query`), the row functions here, given one reviewer's, do not."""
 
     def is_empty(self) -> bool:
         return self == Filter(status=self.status)
@@ -155,6 +161,8 @@ def matches(item: CandidateRow, flt: Filter, decisions: Mapping[str, str]) -> bo
 
 
 def apply_filter(items: Sequence[CandidateRow], flt: Filter, decisions: Mapping[str, str]) -> list:
+    if flt.decided_by is not None or flt.conflicts:
+        raise ValueError("the reviewer and conflicts filters need every reviewer's decisions: see review.query")
     if flt.is_empty() and flt.status == "all":
         return list(items)
     return [it for it in items if matches(it, flt, decisions)]

@@ -35,6 +35,9 @@ class QueuedAction:
     op: Op
     key: str | None = None
     shown: str | None = None
+    origin: str | None = None
+    """An undo: the origin (tab) whose latest action it undoes, when the page sent one (an undo
+    queued before a reload is replayed by the next page, whose tab has another origin)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,16 @@ class Outcome:
                 "restored": dict(self.restored)}
 
 
+RESTORED_SENT = 50
+
+
+def _few(restored: dict[str, str | None]) -> dict[str, str | None]:
+    """What an undo restored, as sent back to the page (which focuses a single restored
+    variant): nothing for an undone bulk action, whose 300,000 keys would go to the browser
+    with every later answer; the page reads the decisions themselves afresh anyway."""
+    return dict(restored) if len(restored) <= RESTORED_SENT else {}
+
+
 def parse_batch(raw: Any, limit: int = MAX_BATCH) -> list[QueuedAction]:
     """The well-formed entries of a batch the browser sent (a list of dicts), in order, at
     most ``limit``; anything else in it is dropped."""
@@ -74,7 +87,9 @@ def parse_batch(raw: Any, limit: int = MAX_BATCH) -> list[QueuedAction]:
         if shown not in (None, "accepted", "rejected"):
             continue
         if op == "undo":
-            out.append(QueuedAction(aid, "undo"))
+            origin = entry.get("origin")
+            out.append(QueuedAction(aid, "undo", origin=origin if isinstance(origin, str) and _ID_RE.match(origin)
+                                    else None))
         elif isinstance(key, str) and 0 < len(key) <= 1000:
             out.append(QueuedAction(aid, op, key, shown))
     return out
@@ -89,7 +104,7 @@ def outcome_of(action: QueuedAction, recorded: dict[str, Any]) -> Outcome:
     if action.op == "undo":
         if recorded.get("undone") is None:
             return Outcome(action.id, "nothing")
-        return Outcome(action.id, "undone", restored=dict(recorded.get("restored") or {}))
+        return Outcome(action.id, "undone", restored=_few(recorded.get("restored") or {}))
     key = action.key
     conflicts = recorded.get("conflicts") or {}
     if key in conflicts:
@@ -124,8 +139,9 @@ def apply_queue(
             continue
         try:
             if action.op == "undo":
-                result = store.undo(dataset_hash, origin=origin, wait=wait, client_id=action.id, reviewer=reviewer)
-                out.append(Outcome(action.id, "undone", restored=dict(result.restored)) if result
+                result = store.undo(dataset_hash, origin=action.origin or origin, wait=wait, client_id=action.id,
+                                    reviewer=reviewer)
+                out.append(Outcome(action.id, "undone", restored=_few(result.restored)) if result
                            else Outcome(action.id, "nothing"))
             else:
                 assert action.key is not None

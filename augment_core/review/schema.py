@@ -32,6 +32,15 @@ TABLES = (
         created_at REAL NOT NULL,
         last_opened REAL NOT NULL
     )""",
+    # The uploaded file's bytes, apart from its datasets row (whose ``data`` is then empty):
+    # a column after a 150 MB blob is read by walking the blob's overflow pages, so every
+    # look at a dataset's name or settings cost a second, and an update of last_opened
+    # rewrote the file.
+    """CREATE TABLE IF NOT EXISTS dataset_files (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        data BLOB NOT NULL
+    )""",
     # settings: the dataset settings the run was generated from (mapping, split, seed), so
     # review and export keep using them after the dataset is remapped. complete: 0 while
     # the run's candidates are still being written (in chunks, so other writers interleave);
@@ -101,6 +110,67 @@ TABLES = (
         at REAL NOT NULL,
         PRIMARY KEY (dataset_hash, id)
     )""",
+    # --- the review index: what the review page filters, sorts, pages and counts by, one
+    # narrow row per variant (augment_core.review.facts), written with its run's candidates.
+    # An original (parent id and text) is one review_groups row.
+    """CREATE TABLE IF NOT EXISTS review_groups (
+        id INTEGER PRIMARY KEY,
+        dataset_hash TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        original TEXT NOT NULL,
+        UNIQUE (dataset_hash, digest)
+    )""",
+    # rid: the order variants were stored in (run, then position): "original order".
+    # k_*: each sort order's key (facts.SORT_COLUMNS).
+    """CREATE TABLE IF NOT EXISTS review_items (
+        rid INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL,
+        pos INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        grp INTEGER NOT NULL,
+        augmenter TEXT NOT NULL,
+        similarity REAL,
+        agreement REAL,
+        flagged INTEGER NOT NULL,
+        k_sim REAL NOT NULL,
+        k_simd REAL NOT NULL,
+        k_agr REAL NOT NULL,
+        k_flag REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS review_items_key ON review_items(key)",
+    "CREATE INDEX IF NOT EXISTS review_items_grp ON review_items(grp, rid)",
+    "CREATE INDEX IF NOT EXISTS review_items_sim ON review_items(k_sim, rid)",
+    "CREATE INDEX IF NOT EXISTS review_items_simd ON review_items(k_simd, rid)",
+    "CREATE INDEX IF NOT EXISTS review_items_agr ON review_items(k_agr, rid)",
+    "CREATE INDEX IF NOT EXISTS review_items_flag ON review_items(k_flag, rid)",
+    # the variant's text lower-cased, apart (only the text search reads it)
+    """CREATE TABLE IF NOT EXISTS review_text (
+        rid INTEGER PRIMARY KEY,
+        text TEXT NOT NULL
+    )""",
+    # facet values (tag, rule, word_change, flag, augmenter); a rule's keyword agreement
+    # as first recorded
+    """CREATE TABLE IF NOT EXISTS review_values (
+        id INTEGER PRIMARY KEY,
+        dataset_hash TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        agreement REAL,
+        support INTEGER,
+        UNIQUE (dataset_hash, kind, value)
+    )""",
+    """CREATE TABLE IF NOT EXISTS review_item_values (
+        value_id INTEGER NOT NULL,
+        rid INTEGER NOT NULL,
+        PRIMARY KEY (value_id, rid)
+    ) WITHOUT ROWID""",
+    # per run, how many of its variants have each value: facet counts without a scan
+    """CREATE TABLE IF NOT EXISTS review_value_counts (
+        run_id INTEGER NOT NULL,
+        value_id INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (run_id, value_id)
+    ) WITHOUT ROWID""",
 )
 
 # Runs made by the CLI or Ray and loaded from their files (augment_core.review.run_import).
@@ -135,9 +205,13 @@ ADDED_COLUMNS = (
     ("runs", "complete", "INTEGER NOT NULL DEFAULT 1"),
     ("actions", "origin", "TEXT"),
     ("actions", "reviewer", "TEXT NOT NULL DEFAULT 'local'"),
+    # 1 once the run's variants are in the review index (runs stored before it are indexed
+    # when the store opens: Store.index_runs)
+    ("runs", "indexed", "INTEGER NOT NULL DEFAULT 0"),
 )
-REQUIRED_TABLES = frozenset({"datasets", "runs", "candidates", "decisions", "actions", "action_items",
-                             "client_actions", "history"})
+REQUIRED_TABLES = frozenset({"datasets", "dataset_files", "runs", "candidates", "decisions", "actions", "action_items",
+                             "client_actions", "history", "review_groups", "review_items", "review_text",
+                             "review_values", "review_item_values", "review_value_counts"})
 
 
 def schema_is_current(c: sqlite3.Connection) -> bool:
@@ -186,6 +260,9 @@ def migrate(c: sqlite3.Connection) -> None:
     for table, column, decl in ADDED_COLUMNS:
         if column not in _columns(c, table):
             c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    c.execute("INSERT INTO dataset_files (hash, data) SELECT hash, data FROM datasets"
+              " WHERE length(data) > 0 AND hash NOT IN (SELECT hash FROM dataset_files)")
+    c.execute("UPDATE datasets SET data = x'' WHERE length(data) > 0 AND hash IN (SELECT hash FROM dataset_files)")
     c.execute(
         "UPDATE runs SET settings = COALESCE(json_extract(params, '$.settings'),"
         " (SELECT d.settings FROM datasets d WHERE d.hash = runs.dataset_hash))"

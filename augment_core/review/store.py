@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
+from augment_core.review.facts import SORT_COLUMNS, Facts, facts_of
 from augment_core.review.schema import LOCAL_REVIEWER, migrate, schema_is_current
 
 DB_NAME = "augment-review.sqlite3"
@@ -74,6 +75,11 @@ RUN_CHUNK = 10_000
 """Candidates written per transaction when storing a run."""
 RUN_PAUSE = 0.05
 """Seconds between a run's chunks: long enough for writers polling every ``MAX_PAUSE`` to get in."""
+INDEX_CLAIM = 600.0
+"""Seconds after which a run another process began indexing (and never finished) is indexed again."""
+ITEM_SHIFT = 32
+"""A variant's row id in the review index is ``run id << ITEM_SHIFT | position``: ordered by
+run, then position, whatever order runs are written in."""
 _POOL_SIZE = 8
 T = TypeVar("T")
 
@@ -200,6 +206,18 @@ class ActionResult:
 
 
 @dataclass(frozen=True)
+class BulkResult:
+    """What a bulk decision over a filter did (:meth:`Store.decide_matching`)."""
+
+    changed: int
+    """Decisions written."""
+    conflicts: int
+    """Matching variants decided since the page read the decisions: left alone."""
+    label: str = ""
+    action_id: int | None = None
+
+
+@dataclass(frozen=True)
 class UndoResult:
     label: str
     created_at: float
@@ -239,6 +257,7 @@ class Store:
         if not self._retry(lambda: schema_is_current(self._writer), deadline):
             with self._write() as c:  # only a new or older database needs the write lock to open
                 migrate(c)
+        self.index_runs()
 
     def _connect(self) -> sqlite3.Connection:
         c = sqlite3.connect(self.path, timeout=BUSY_SLICE, check_same_thread=False, isolation_level=None)
@@ -338,13 +357,14 @@ class Store:
                 return False
             # The bytes go in by incremental blob I/O, a MiB at a time: binding them as a
             # parameter would copy a 150 MB upload once more in memory.
-            cur = c.execute(
+            c.execute(
                 "INSERT INTO datasets (hash, name, data, settings, created_at, last_opened)"
-                " VALUES (?, ?, zeroblob(?), ?, ?, ?)",
-                (hash, name, len(data), _dumps(settings), now, now),
+                " VALUES (?, ?, x'', ?, ?, ?)",
+                (hash, name, _dumps(settings), now, now),
             )
+            cur = c.execute("INSERT INTO dataset_files (hash, data) VALUES (?, zeroblob(?))", (hash, len(data)))
             view = memoryview(data)
-            with c.blobopen("datasets", "data", _last_id(cur)) as blob:
+            with c.blobopen("dataset_files", "data", _last_id(cur)) as blob:
                 for start in range(0, len(view), 1 << 20):
                     blob.write(view[start : start + (1 << 20)])
             return True
@@ -363,7 +383,8 @@ class Store:
         return _dataset_info(rows[0]) if rows else None
 
     def dataset_bytes(self, hash: str) -> bytes:
-        rows = self._query("SELECT data FROM datasets WHERE hash = ?", (hash,))
+        rows = self._query("SELECT data FROM dataset_files WHERE hash = ?", (hash,)) or self._query(
+            "SELECT data FROM datasets WHERE hash = ?", (hash,))
         if not rows:
             raise KeyError(hash)
         return bytes(rows[0][0])
@@ -423,6 +444,10 @@ class Store:
                 if start:
                     time.sleep(RUN_PAUSE)  # let waiting writers (reviewers' decisions) in
                 chunk = rows[start : start + RUN_CHUNK]
+                index = _IndexChunk(dataset_hash, run_id, [
+                    (start + i, r, facts_of(r, settings)) for i, r in enumerate(chunk)
+                    if str(r.get("augmenter", "")) != "original"
+                ])
                 with self._write() as c:
                     c.executemany(
                         "INSERT INTO candidates (run_id, pos, row_id, augmenter, row) VALUES (?, ?, ?, ?, ?)",
@@ -432,11 +457,13 @@ class Store:
                             for i, r in enumerate(chunk)
                         ),
                     )
+                    index.write(c)
             with self._write() as c:
-                c.execute("UPDATE runs SET complete = 1 WHERE id = ?", (run_id,))
+                c.execute("UPDATE runs SET complete = 1, indexed = 1 WHERE id = ?", (run_id,))
         except BaseException:
             try:
                 with self._write() as c:
+                    _drop_index(c, run_id)
                     c.execute("DELETE FROM candidates WHERE run_id = ?", (run_id,))
                     c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
             except (sqlite3.Error, StoreBusy):
@@ -451,6 +478,68 @@ class Store:
             (dataset_hash,),
         )
         return [RunInfo(r[0], r[1], json.loads(r[2]), r[3], r[4], json.loads(r[5]) if r[5] else None) for r in rows]
+
+    def index_runs(self) -> int:
+        """Put the variants of complete runs stored before the review index into it (a
+        database from an older version), a chunk per transaction like :meth:`add_run`;
+        returns how many runs were indexed. Runs on every open; another process indexing
+        a run at the same time has claimed it (a claim older than ``INDEX_CLAIM`` seconds,
+        left by a process that died, is taken over)."""
+        done = 0
+        while True:
+            now = time.time()
+            # a read first: opening a store whose runs are all indexed (the usual case) takes
+            # no write lock, so it opens while another program holds it
+            if not self._query("SELECT 1 FROM runs WHERE complete = 1 AND (indexed = 0 OR (indexed > 1 AND indexed < ?))"
+                               " LIMIT 1", (now - INDEX_CLAIM,)):
+                return done
+            with self._write() as c:
+                row = c.execute(
+                    "SELECT r.id, r.dataset_hash, r.settings, d.settings FROM runs r"
+                    " LEFT JOIN datasets d ON d.hash = r.dataset_hash"
+                    " WHERE r.complete = 1 AND (r.indexed = 0 OR (r.indexed > 1 AND r.indexed < ?))"
+                    " ORDER BY r.id LIMIT 1",
+                    (now - INDEX_CLAIM,),
+                ).fetchone()
+                if row is None:
+                    return done
+                run_id, dataset_hash, run_settings, dataset_settings = row
+                c.execute("UPDATE runs SET indexed = ? WHERE id = ?", (now, run_id))
+                _drop_index(c, run_id)
+            settings = json.loads(run_settings or dataset_settings or "null")
+            pos = -1
+            while True:
+                chunk = self._query(
+                    "SELECT pos, row FROM candidates WHERE run_id = ? AND pos > ? ORDER BY pos LIMIT ?",
+                    (run_id, pos, RUN_CHUNK),
+                )
+                if not chunk:
+                    break
+                pos = chunk[-1][0]
+                parsed = [(p, json.loads(raw)) for p, raw in chunk]
+                index = _IndexChunk(dataset_hash, run_id, [
+                    (p, r, facts_of(r, settings)) for p, r in parsed if str(r.get("augmenter", "")) != "original"
+                ])
+                with self._write() as c:
+                    index.write(c)
+                time.sleep(RUN_PAUSE)
+            with self._write() as c:
+                c.execute("UPDATE runs SET indexed = 1 WHERE id = ?", (run_id,))
+            done += 1
+
+    def review_run_ids(self, dataset_hash: str) -> tuple[int, ...]:
+        """The runs the review shows: complete and in the review index, oldest first."""
+        rows = self._query(
+            "SELECT id FROM runs WHERE dataset_hash = ? AND complete = 1 AND indexed = 1 ORDER BY id",
+            (dataset_hash,),
+        )
+        return tuple(r[0] for r in rows)
+
+    def read(self, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple]:
+        """Rows of one read-only statement on a pooled connection (what
+        :mod:`augment_core.review.query` runs)."""
+        with self._read() as c:
+            return self._retry(lambda: c.execute(sql, args).fetchall(), time.monotonic() + self.write_wait)
 
     def run_rows(self, run_id: int) -> list[dict[str, Any]]:
         rows = self._query("SELECT row FROM candidates WHERE run_id = ? ORDER BY pos", (run_id,))
@@ -528,6 +617,12 @@ class Store:
             (dataset_hash, reviewer) if reviewer is not None else (dataset_hash,),
         )
         return [HistoryEntry(*r) for r in rows]
+
+    def decisions_of_keys(self, dataset_hash: str, keys: Sequence[str], reviewer: str = LOCAL_REVIEWER) -> dict[str, str]:
+        """One reviewer's decisions of these keys (a page's) only."""
+        with self._read() as c:
+            return self._retry(lambda: _current(c, dataset_hash, list(keys), reviewer),
+                               time.monotonic() + self.write_wait)
 
     def decide(
         self,
@@ -610,6 +705,65 @@ class Store:
             _record_client(c, dataset_hash, client_id, {"changed": {k: a for k, _, a in items}, "conflicts": conflicts}, now)
             return ActionResult(changed={k: a for k, _, a in items}, conflicts=conflicts, action_id=action_id)
 
+    def decide_matching(
+        self,
+        dataset_hash: str,
+        source: str,
+        params: Mapping[str, Any],
+        decision: str,
+        only_undecided: bool,
+        origin: str | None = None,
+        seen: float | None = None,
+        label: str = "bulk",
+        wait: float | None = None,
+        reviewer: str = LOCAL_REVIEWER,
+    ) -> BulkResult:
+        """Decide every variant whose key ``source`` (a SELECT of ``key`` rows with named
+        ``params``, see :mod:`augment_core.review.query`) gives, as one undoable action, in
+        SQL: the keys never come into Python. ``only_undecided``: only those undecided now;
+        else every one not already ``decision``. ``seen``: when the caller read the
+        decisions it showed: a variant decided since is left alone and counted in
+        ``conflicts``. The action is labelled ``"<label> <n>"``. Only ``reviewer``'s decisions
+        are read and written, and the history records each change under that reviewer."""
+        _check_reviewer(reviewer)
+        if decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {DECISIONS}, not {decision!r}")
+        now = time.time()
+        args = {**params, "hash": dataset_hash, "reviewer": reviewer, "b_decision": decision,
+                "b_seen": now if seen is None else seen, "b_now": now}
+        dec = decisions_of()
+        wanted = "d.decision IS NULL" if only_undecided else "(d.decision IS NULL OR d.decision != :b_decision)"
+        with self._write(wait) as c:
+            (conflicts,) = c.execute(
+                f"SELECT COUNT(*) FROM ({source}) m JOIN {dec} d ON d.key = m.key"
+                " WHERE d.decided_at > :b_seen AND d.decision != :b_decision", args).fetchone()
+            cur = c.execute("INSERT INTO actions (dataset_hash, label, created_at, origin, reviewer) VALUES (?, ?, ?, ?, ?)",
+                            (dataset_hash, label, now, origin, reviewer))
+            action_id = _last_id(cur)
+            args["b_action"] = action_id
+            n = c.execute(
+                "INSERT INTO action_items (action_id, key, before, after)"
+                f" SELECT :b_action, m.key, d.decision, :b_decision FROM ({source}) m LEFT JOIN {dec} d ON d.key = m.key"
+                f" WHERE {wanted} AND (d.decided_at IS NULL OR d.decided_at <= :b_seen)", args).rowcount
+            if n <= 0:
+                c.execute("DELETE FROM actions WHERE id = ?", (action_id,))
+                return BulkResult(0, int(conflicts), label)
+            c.execute(
+                "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at)"
+                " SELECT ?, key, ?, after, ? FROM action_items WHERE action_id = ? AND true"
+                " ON CONFLICT (dataset_hash, key, reviewer) DO UPDATE SET decision = excluded.decision,"
+                " decided_at = excluded.decided_at",
+                (dataset_hash, reviewer, now, action_id),
+            )
+            full = f"{label} {n:,}"
+            c.execute("UPDATE actions SET label = ? WHERE id = ?", (full, action_id))
+            c.execute(
+                "INSERT INTO history (dataset_hash, reviewer, kind, label, key, before, after, at, origin)"
+                " SELECT ?, ?, 'decide', ?, key, before, after, ?, ? FROM action_items WHERE action_id = ?",
+                (dataset_hash, reviewer, full, now, origin, action_id),
+            )
+            return BulkResult(n, int(conflicts), full, action_id)
+
     def undo(
         self, dataset_hash: str, origin: str | None = None, wait: float | None = None, client_id: str | None = None,
         reviewer: str = LOCAL_REVIEWER,
@@ -677,6 +831,13 @@ class Store:
             ):
                 out[cid] = json.loads(outcome)
         return out
+
+
+def decisions_of() -> str:
+    """The SQL source of one reviewer's decisions on the dataset, ``(key, decision,
+    decided_at)`` rows, for the named parameters ``:hash`` and ``:reviewer``: every read of
+    decisions in SQL (status filters and counts, bulk actions over a filter) goes through here."""
+    return "(SELECT key, decision, decided_at FROM decisions WHERE dataset_hash = :hash AND reviewer = :reviewer)"
 
 
 def _rollback(c: sqlite3.Connection) -> None:
@@ -805,3 +966,88 @@ def _last_id(cur: sqlite3.Cursor) -> int:
     if cur.lastrowid is None:  # pragma: no cover - sqlite3 sets it for every INSERT
         raise RuntimeError("INSERT without a row id")
     return int(cur.lastrowid)
+
+
+def item_rid(run_id: int, pos: int) -> int:
+    return (run_id << ITEM_SHIFT) | pos
+
+
+def _drop_index(c: sqlite3.Connection, run_id: int) -> None:
+    """Remove a run's rows from the review index (a failed or repeated indexing)."""
+    lo, hi = item_rid(run_id, 0), item_rid(run_id + 1, 0)
+    c.execute("DELETE FROM review_item_values WHERE rid >= ? AND rid < ?", (lo, hi))
+    c.execute("DELETE FROM review_text WHERE rid >= ? AND rid < ?", (lo, hi))
+    c.execute("DELETE FROM review_items WHERE rid >= ? AND rid < ?", (lo, hi))
+    c.execute("DELETE FROM review_value_counts WHERE run_id = ?", (run_id,))
+
+
+def _ids(c: sqlite3.Connection, sql: str, args: tuple[Any, ...], wanted: Sequence[Any]) -> dict[Any, int]:
+    out: dict[Any, int] = {}
+    for i in range(0, len(wanted), 400):
+        chunk = wanted[i : i + 400]
+        marks = ",".join("?" * len(chunk))
+        for name, ident in c.execute(sql.format(marks=marks), (*args, *chunk)):
+            out[name] = ident
+    return out
+
+
+@dataclass
+class _IndexChunk:
+    """One chunk of a run's variants for the review index (facts computed before the write
+    lock is taken; :meth:`write` runs inside the chunk's transaction)."""
+
+    dataset_hash: str
+    run_id: int
+    rows: list[tuple[int, Mapping[str, Any], Facts]]
+
+    def write(self, c: sqlite3.Connection) -> None:
+        if not self.rows:
+            return
+        h = self.dataset_hash
+        groups: dict[str, str] = {}
+        for _, _, f in self.rows:
+            groups.setdefault(f.group, f.original)
+        c.executemany("INSERT OR IGNORE INTO review_groups (dataset_hash, digest, original) VALUES (?, ?, ?)",
+                      ((h, d, o) for d, o in groups.items()))
+        gid = _ids(c, "SELECT digest, id FROM review_groups WHERE dataset_hash = ? AND digest IN ({marks})", (h,),
+                   list(groups))
+        values: dict[tuple[str, str], int] = {}
+        for _, _, f in self.rows:
+            for v in f.values:
+                values[v] = values.get(v, 0) + 1
+        c.executemany("INSERT OR IGNORE INTO review_values (dataset_hash, kind, value) VALUES (?, ?, ?)",
+                      ((h, k, v) for k, v in values))
+        vid: dict[tuple[str, str], int] = {}
+        for kind in {k for k, _ in values}:
+            names = [v for k, v in values if k == kind]
+            for name, ident in _ids(c, "SELECT value, id FROM review_values WHERE dataset_hash = ? AND kind = ?"
+                                    " AND value IN ({marks})", (h, kind), names).items():
+                vid[(kind, name)] = ident
+        seen_rules: set[str] = set()
+        for _, _, f in self.rows:
+            for rule, agreement, support in f.rule_agreement:
+                if rule not in seen_rules:
+                    seen_rules.add(rule)
+                    c.execute("UPDATE review_values SET agreement = ?, support = ? WHERE id = ? AND agreement IS NULL",
+                              (agreement, support, vid[("rule", rule)]))
+        items = []
+        texts = []
+        links: list[tuple[int, int]] = []
+        for pos, row, f in self.rows:
+            rid = item_rid(self.run_id, pos)
+            items.append((rid, self.run_id, pos, candidate_key(self.run_id, str(row["id"])), gid[f.group],
+                          f.augmenter, f.similarity, f.agreement, int(f.flagged), *f.sort_keys()))
+            texts.append((rid, f.text))
+            links.extend((vid[v], rid) for v in f.values)
+        c.executemany(
+            "INSERT INTO review_items (rid, run_id, pos, key, grp, augmenter, similarity, agreement, flagged,"
+            f" {', '.join(k for k in SORT_COLUMNS.values() if k)}) VALUES ({', '.join('?' * 13)})",
+            items,
+        )
+        c.executemany("INSERT INTO review_text (rid, text) VALUES (?, ?)", texts)
+        c.executemany("INSERT OR IGNORE INTO review_item_values (value_id, rid) VALUES (?, ?)", links)
+        c.executemany(
+            "INSERT INTO review_value_counts (run_id, value_id, n) VALUES (?, ?, ?)"
+            " ON CONFLICT (run_id, value_id) DO UPDATE SET n = n + excluded.n",
+            ((self.run_id, vid[v], n) for v, n in values.items()),
+        )
