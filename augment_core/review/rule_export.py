@@ -30,8 +30,8 @@ from augment_core.dataset import Dataset
 from augment_core.errors import InputError
 from augment_core.pipeline import ORIGINAL, original_params_json, original_row
 from augment_core.review.rule_sample import rule_decided, strata_of
-from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.run_import import RunFiles, imported, iter_rows, locate_run
+from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import RunInfo, Store, split_key
 from augment_core.user_schema import OutputSchema, user_rows
 
