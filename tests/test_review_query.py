@@ -193,3 +193,32 @@ def test_a_database_from_before_the_index_is_indexed_on_open(tmp_path, sample_ru
     assert [[it.key for it in g.items] for g in got.groups] == [[it.key for it in g.items] for g in want.groups]
     assert query.progress(store, scope)["total"] == len([r for r in rows if r["augmenter"] != "original"])
     store.close()
+
+
+def test_each_reviewer_pages_counts_and_bulk_over_their_own_decisions(db):
+    """With several reviewers the index answers for the signed-in one: the status filter,
+    counts and a bulk over a filter read and write only that reviewer's decisions; the
+    reviewer and conflicts filters see everyone's; a bulk is one undoable action in the history."""
+    store, h, settings = db
+    items = _old(store, h, settings)
+    keys = [it.key for it in items]
+    store.decide_many(h, {k: "accepted" for k in keys[:10]}, label="ann", reviewer="ann@example.org")
+    store.decide_many(h, {k: "rejected" for k in keys[5:12]}, label="bob", reviewer="bob@example.org")
+    ann, bob = query.scope_of(store, h, "ann@example.org"), query.scope_of(store, h, "bob@example.org")
+    assert query.match_counts(store, ann, review.Filter())["accepted"] == 10
+    assert query.match_counts(store, bob, review.Filter())["rejected"] == 7
+    assert query.progress(store, query.scope_of(store, h))["reviewed"] == 0  # "local" decided nothing
+    assert query.count(store, bob, review.Filter(decided_by="ann@example.org"))[0] == 10
+    assert query.count(store, ann, review.Filter(conflicts=True))[0] == 5  # keys 5-9: accepted by ann, rejected by bob
+    assert query.count(store, ann, review.Filter(conflicts=True, status="undecided"))[0] == 0
+
+    result = query.bulk(store, bob, review.Filter(decided_by="ann@example.org"), "accepted", only_undecided=True,
+                        origin="tab", seen=None)
+    assert result.changed == 5  # ann's 0-4, which bob had not decided; bob's own rejections stay
+    assert store.decisions(h, reviewer="ann@example.org") == {k: "accepted" for k in keys[:10]}
+    bob_now = store.decisions(h, reviewer="bob@example.org")
+    assert bob_now == {**{k: "accepted" for k in keys[:5]}, **{k: "rejected" for k in keys[5:12]}}
+    logged = [e for e in store.history(h, "bob@example.org") if e.label == result.label]
+    assert sorted(e.key for e in logged) == sorted(keys[:5]) and all(e.after == "accepted" for e in logged)
+    assert store.undo(h, origin="tab", reviewer="bob@example.org") is not None
+    assert store.decisions(h, reviewer="bob@example.org") == {k: "rejected" for k in keys[5:12]}
