@@ -540,6 +540,20 @@ def browser_acks() -> list[dict[str, Any]]:
     return list(st.session_state.get("review_acks", []))
 
 
+def review_messages(hash: str) -> None:
+    """The Review page's messages to this tab: a toast for what was written
+    (``review_notice``), one line for what was not (``review_warning``, or the writes this tab
+    still holds as not yet saved)."""
+    notice = st.session_state.pop("review_notice", None)
+    if notice:
+        st.toast(markdown_escape(notice))
+    warning = st.session_state.pop("review_warning", None)
+    if pending_writes(hash):
+        warning = busy_line(hash)
+    if warning:
+        st.warning(markdown_escape(warning), icon=":material/sync_problem:")
+
+
 def busy_line(hash: str) -> str:
     n = sum(len(p.changes) for p in pending_writes(hash))
     return (f"{n:,} decision(s) not yet saved: the database is locked by another program. "

@@ -185,14 +185,7 @@ def _undo() -> None:
 
 
 def _notice_and_undo(store: Store, hash: str) -> None:
-    notice = st.session_state.pop("review_notice", None)
-    if notice:
-        st.toast(markdown_escape(notice))
-    warning = st.session_state.pop("review_warning", None)
-    if common.pending_writes(hash):
-        warning = common.busy_line(hash)
-    if warning:
-        st.warning(markdown_escape(warning), icon=":material/sync_problem:")
+    common.review_messages(hash)
     what = common.last_undoable(store, hash)
     st.button("Undo", key="review_rules_undo", on_click=_undo, icon=":material/undo:", disabled=what is None,
               help=markdown_escape(f"Undo this tab's latest action: {what}") if what else "Nothing of this tab's to undo.")

@@ -269,15 +269,7 @@ def _set_page(page: int) -> None:
 
 
 def _notice() -> None:
-    """This tab's messages: a toast for what was written, one line for what was not."""
-    notice = st.session_state.pop("review_notice", None)
-    if notice:
-        st.toast(markdown_escape(notice))
-    warning = st.session_state.pop("review_warning", None)
-    if common.pending_writes(hash):
-        warning = common.busy_line(hash)
-    if warning:
-        st.warning(markdown_escape(warning), icon=":material/sync_problem:")
+    common.review_messages(hash)
 
 
 def _undo_button(container, key: str, short: bool = False) -> None:
