@@ -271,15 +271,17 @@ def _train_keywords(data_dir: str, hash: str, tags_key: str, settings_json: str)
     return fit_to_train(load_aliases(store, hash), load_dataset(store, hash))
 
 
-def load_train_keywords(store: Store, hash: str):
+def load_train_keywords(store: Store, hash: str, settings: dict | None = None):
     """The alias table as the train split attests it, with each keyword's agreement
-    (see augment_core.agreement); the dataset must have a mapping."""
+    (see augment_core.agreement); under ``settings`` (a run's own) or the dataset's, which
+    must then have a mapping."""
     import hashlib
 
     _name, data = store.tags(hash)
     tags_key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
-    info = store.dataset(hash)
-    return _train_keywords(str(store.data_dir), hash, tags_key, settings_key(info.settings))
+    if settings is None:
+        settings = store.dataset(hash).settings
+    return _train_keywords(str(store.data_dir), hash, tags_key, settings_key(settings))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

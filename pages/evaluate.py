@@ -14,6 +14,8 @@ from augment_core.errors import InputError
 from augment_core.evaluate import EvalConfig, from_dataset, run_evaluation
 from augment_core.evaluate.report import summary_rows, tag_delta_rows
 from augment_core.evaluate.storage import latest_evaluation, save_evaluation, variants_fingerprint
+from augment_core.review import export
+from augment_core.review.rule_export import candidates_with_files
 
 store, hash, dataset = common.start_page("Evaluate")
 st.caption(
@@ -37,23 +39,28 @@ seed = c2.number_input("First seed", 0, 2**31 - 1, EvalConfig.seed, key="evaluat
 fraction = c3.number_input("Train fraction per seed", 0.1, 1.0, EvalConfig.train_fraction, 0.05,
                            key="evaluate_train_fraction")
 use_test = st.checkbox("Also score on the test split", value=False, key="evaluate_use_test")
+bases = export.bases([r for r in runs if r.id in run_ids], store.dataset(hash).settings)
+if len(bases) > 1:
+    st.warning("These runs were made under different column mappings or splits: a variant is evaluated with the "
+               "dataset as its run saw it, so choose runs of one mapping.", icon=":material/warning:")
 if use_test:
     st.warning("Test rows will be read. Look at test once, at the end: choosing a split by its test score "
                "turns test into a second val split.", icon=":material/warning:")
 
-if st.button("Run evaluation", type="primary", key="evaluate_run", disabled=not run_ids):
+if st.button("Run evaluation", type="primary", key="evaluate_run", disabled=not run_ids or len(bases) > 1):
     bar = st.progress(0.0, text="Starting…")
     started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
         bar.progress(done / total, text=f"{done} / {total} fits · {time.monotonic() - started:.0f} s")
 
-    decisions = common.decisions(store, hash)
-    candidates = [{**c.row, "key": c.key} for c in store.candidates(hash, run_ids)]
     try:
-        data = from_dataset(dataset, candidates, decisions, source, use_test)
+        candidates, decisions = candidates_with_files(store, hash, [r for r in runs if r.id in run_ids],
+                                                      common.decisions(store, hash), common.reviewer())
+        settings = bases[0].settings
+        data = from_dataset(common.load_dataset_as(store, hash, settings), candidates, decisions, source, use_test)
         config = EvalConfig(seeds=int(seeds), seed=int(seed), train_fraction=float(fraction))
-        result = run_evaluation(data, common.load_train_keywords(store, hash), config, progress)
+        result = run_evaluation(data, common.load_train_keywords(store, hash, settings), config, progress)
     except InputError as exc:
         bar.empty()
         common.show_error(exc, prefix="The evaluation could not run: ")

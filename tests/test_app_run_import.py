@@ -95,3 +95,45 @@ def test_load_a_ray_run_by_sample_decide_a_rule_undo_and_export(data_dir, tmp_pa
     assert variants == expected and expected
     manifest = json.loads((tmp_path / "curated.parquet.manifest.json").read_text())
     assert manifest["review"]["accepted_by_rule"] == len(expected)
+
+    # Evaluate trains on what export writes: every row of the accepted rules, not only their samples
+    from augment_core.evaluate.storage import latest_evaluation
+    from augment_core.review.store import rule_key
+
+    big = max(rules, key=lambda r: r.n_rows)
+    assert big.n_rows > 2 * big.n_sampled
+    store.decide_many(h, {rule_key(run.id, big.rule): "accepted"})
+    accepted = {r["aug_id"] for r in pq.read_table(made["stream"]).to_pylist() if r["aug_augmenter"] != "original"
+                and set(strata_of("alias_swap", changes_from_json(r["aug_changes"]))) <= {first.rule, big.rule}}
+    at.switch_page("pages/evaluate.py").run()
+    _ok(at)
+    at.number_input(key="evaluate_seeds").set_value(1)
+    at.button(key="evaluate_run").click().run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    result = latest_evaluation(store.path, h)
+    assert result is not None and result["data"]["variants_source"] == "accepted"
+    assert len(accepted) // 2 < result["data"]["variants"] <= len(accepted)  # text repeats per original dropped
+    assert result["data"]["variants"] > 2 * big.n_sampled
+    # under the run's own split (seed 5), not the dataset's current one (seed 0)
+    from augment_core.evaluate import from_dataset
+    from augment_core.review import rule_export, run_import
+
+    candidates, decisions = rule_export.candidates_with_files(store, h, [run], store.decisions(h))
+    as_run = from_dataset(run_import._dataset_as(store, h, run.settings), candidates, decisions)
+    as_now = from_dataset(run_import._dataset_as(store, h, store.dataset(h).settings), candidates, decisions)
+    assert result["data"]["variants"] == len(as_run.variants) != len(as_now.variants)
+    assert result["data"]["train_originals"] == len(as_run.train)
+
+    # a run of the app under the dataset's current split beside it: one mapping at a time
+    at.switch_page("pages/augment.py").run()
+    at.checkbox(key="augment_quality").set_value(False)
+    at.button(key="augment_run").click().run()
+    _ok(at)
+    at.switch_page("pages/evaluate.py").run()
+    _ok(at)
+    assert len(at.multiselect(key="evaluate_runs").value) == 2
+    assert any("different column mappings or splits" in w.value for w in at.warning)
+    assert at.button(key="evaluate_run").disabled
+    at.multiselect(key="evaluate_runs").set_value([run.id]).run()
+    assert not at.warning and not at.button(key="evaluate_run").disabled

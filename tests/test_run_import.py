@@ -186,6 +186,19 @@ def test_a_bad_or_mismatched_run_is_one_clear_line_and_stores_nothing(tmp_path, 
     assert store.runs(h) == []
 
 
+@pytest.mark.parametrize("max_whole", [10_000, 50], ids=["stored whole", "sampled"])
+def test_a_shard_copied_twice_is_refused_whether_the_run_is_stored_whole_or_sampled(tmp_path, made, max_whole):
+    store, h = _store(tmp_path, made)
+    path = _ray_manifest(made, tmp_path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / "part-00003.parquet").write_bytes((path / "part-00001.parquet").read_bytes())
+    manifest["files"].append("part-00003.parquet")
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match=r"row id '[^']+' appears twice: the files hold more than one run"):
+        run_import.import_run(store, h, path, max_whole=max_whole, per_rule=3)
+    assert store.runs(h) == []
+
+
 def test_a_run_of_another_file_is_refused(tmp_path, made):
     rows = list(csv.DictReader(io.StringIO(made["csv"].read_text())))
     rows[10]["title"] = "Something else entirely"
@@ -242,6 +255,32 @@ def test_a_rule_decision_applies_to_every_row_of_the_rule_and_a_sampled_rows_dec
     rows, manifest = _export(store, h, result.run_id, tmp_path, "parquet")
     assert [r for r in rows if r["aug_augmenter"] != "original"] == []
     assert manifest["review"]["variants"]["undecided"] == len(all_rows)
+
+
+def test_evaluate_reads_a_sampled_run_as_export_does_every_variant_its_rules_accept(tmp_path, made):
+    from augment_core.evaluate import from_dataset
+
+    store, h = _store(tmp_path, made)
+    result = run_import.import_run(store, h, made["ray"], max_whole=50, per_rule=2)
+    rules = sorted(store.run_rules(result.run_id), key=lambda r: -r.n_rows)
+    store.decide_many(h, {rule_key(result.run_id, r.rule): "accepted" for r in rules[:3]})
+    store.decide_many(h, {rule_key(result.run_id, rules[3].rule): "rejected"})
+    sampled = store.candidates(h, [result.run_id])
+    store.decide_many(h, {sampled[0].key: "rejected", sampled[-1].key: "accepted"})
+    run = store.runs(h)[0]
+
+    candidates, decisions = rule_export.candidates_with_files(store, h, [run], store.decisions(h))
+    accepted = {c["id"] for c in candidates if decisions.get(c["key"]) == "accepted"}
+    rows, _ = _export(store, h, result.run_id, tmp_path)
+    assert accepted == {r["aug_id"] for r in rows if r["aug_augmenter"] != "original"}
+    assert accepted - {c.row["id"] for c in sampled}  # rows of accepted rules that were not sampled too
+    assert len(candidates) == len(_variants(made["stream"]))
+
+    dataset = run_import._dataset_as(store, h, run.settings)
+    data = from_dataset(dataset, candidates, decisions, "accepted")
+    assert {v.id for v in data.variants} <= accepted
+    assert len(data.variants) > len(accepted) // 2  # only text repeats are dropped
+    assert len(from_dataset(dataset, candidates, decisions, "all").variants) > len(data.variants)
 
 
 def test_a_run_without_train_originals_exports_them_from_the_dataset(tmp_path, made):

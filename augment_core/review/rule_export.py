@@ -23,16 +23,16 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
 from augment_core.changes import changes_from_json
 from augment_core.dataset import Dataset
 from augment_core.errors import InputError
 from augment_core.pipeline import ORIGINAL, original_params_json, original_row
 from augment_core.review.rule_sample import rule_decided, strata_of
-from augment_core.review.run_import import RunFiles, imported, iter_rows, locate_run
+from augment_core.review.run_import import RunFiles, imported, is_sampled, iter_rows, locate_run
 from augment_core.review.schema import LOCAL_REVIEWER
-from augment_core.review.store import RunInfo, Store, split_key
+from augment_core.review.store import RunInfo, Store, candidate_key, split_key
 from augment_core.user_schema import OutputSchema, user_rows
 
 FORMATS = ("csv", "jsonl", "parquet")
@@ -96,18 +96,10 @@ def export_sampled_run(
     each reviewer, which a sample does not give."""
     from augment_core.review.run_import import _dataset_as
 
-    info = imported(run.params)
-    if info is None or not info.get("sampled"):
-        raise InputError(f"run {run.id} was not imported by sample: export it from the Export page's usual download")
     if fmt not in FORMATS:
         raise InputError(f"cannot export a sampled run as {fmt}: choose csv, jsonl or parquet")
-    files = locate_run(info["path"])
-    if [str(f.resolve()) for f in files.files] != list(info["files"]):
-        raise InputError(f"the files at {info['path']} are not the ones imported as run {run.id}: the run was changed or moved")
+    info, files, own, by_rule = _sampled_run(store, dataset_hash, run, reviewer)
     settings = run.settings or {}
-    own = {split_key(k)[1]: d for k, d in store.decisions(dataset_hash, reviewer=reviewer).items()
-           if not k.startswith("rule:") and split_key(k)[0] == run.id}
-    by_rule = store.rule_decisions(dataset_hash, run.id, reviewer=reviewer)
     counts = _Counts()
     started = time.time()
     writer = _Writer(out, fmt, files)
@@ -161,6 +153,62 @@ def export_sampled_run(
 
 class _NoInfo:
     name = ""
+
+
+def _sampled_run(store: Store, dataset_hash: str, run: RunInfo, reviewer: str
+                 ) -> tuple[Mapping[str, Any], RunFiles, dict[str, str], dict[str, str]]:
+    """A sampled run's import record, its files (checked to be the ones imported), and one
+    reviewer's decisions on its sampled rows (by row id) and on its rules."""
+    info = imported(run.params)
+    if info is None or not info.get("sampled"):
+        raise InputError(f"run {run.id} was not imported by sample: export it from the Export page's usual download")
+    files = locate_run(info["path"])
+    if [str(f.resolve()) for f in files.files] != list(info["files"]):
+        raise InputError(f"the files at {info['path']} are not the ones imported as run {run.id}: the run was changed or moved")
+    own = {split_key(k)[1]: d for k, d in store.decisions(dataset_hash, reviewer=reviewer).items()
+           if not k.startswith("rule:") and split_key(k)[0] == run.id}
+    return info, files, own, store.rule_decisions(dataset_hash, run.id, reviewer=reviewer)
+
+
+def file_variants(store: Store, dataset_hash: str, run: RunInfo, reviewer: str = LOCAL_REVIEWER
+                  ) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """Every train variant in a sampled run's files, as the store keeps candidate rows (``id``,
+    ``parent_id``, ``augmenter``, ``text``, ``key``), with the decision export gives it (its
+    own, else its rules', else None). The store holds only the sample: what is evaluated
+    must be what is exported, so Evaluate reads the files as export does."""
+    _, files, own, by_rule = _sampled_run(store, dataset_hash, run, reviewer)
+    names = {p: files.name(p) for p in ("id", "parent_id", "augmenter", "split", "text", "changes")}
+    for chunk in iter_rows(files):
+        for row in chunk:
+            augmenter = str(row.get(names["augmenter"]))
+            if augmenter == ORIGINAL or str(row.get(names["split"])) != "train":
+                continue
+            try:
+                changes = tuple(changes_from_json(row.get(names["changes"])))
+            except (ValueError, TypeError, KeyError):
+                changes = ()
+            rid = str(row.get(names["id"]))
+            yield ({"id": rid, "parent_id": str(row.get(names["parent_id"])), "augmenter": augmenter,
+                    "text": row.get(names["text"]), "key": candidate_key(run.id, rid)},
+                   row_decision(rid, strata_of(augmenter, changes), own, by_rule))
+
+
+def candidates_with_files(store: Store, dataset_hash: str, runs: Sequence[RunInfo], decisions: Mapping[str, str],
+                          reviewer: str = LOCAL_REVIEWER) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The candidates of ``runs`` and their decisions, a sampled run's read from its files
+    (every variant, decided by rule or one by one) instead of its stored sample."""
+    out_decisions = dict(decisions)
+    whole = [r.id for r in runs if not is_sampled(r.params)]
+    candidates = [{**c.row, "key": c.key} for c in store.candidates(dataset_hash, whole)] if whole else []
+    for run in runs:
+        if is_sampled(run.params):
+            for row, decision in file_variants(store, dataset_hash, run, reviewer):
+                candidates.append(row)
+                if decision is None:
+                    out_decisions.pop(row["key"], None)
+                else:
+                    out_decisions[row["key"]] = decision
+    return candidates, out_decisions
 
 
 def _keep(row: Mapping[str, Any], files: RunFiles, own: Mapping[str, str], by_rule: Mapping[str, str],
