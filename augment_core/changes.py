@@ -111,3 +111,15 @@ def changes_from_json(raw: str | list | None) -> tuple[Change, ...]:
         return ()
     items = json.loads(raw) if isinstance(raw, str) else raw
     return tuple(Change(**item) for item in items)
+
+
+def original_spans(changes: Sequence[Change]) -> list[tuple[int, int, Change]]:
+    """Each change as the [start, end) it replaced in the original text: changes carry
+    variant positions, and ``before`` says how much of the original they replaced."""
+    out = []
+    delta = 0  # variant position - original position, left of the current change
+    for c in sorted(changes, key=lambda c: (c.start, c.end)):
+        start = c.start - delta
+        out.append((start, start + len(c.before), c))
+        delta += len(c.after) - len(c.before)
+    return out

@@ -17,6 +17,7 @@ import html
 from typing import Iterable, Sequence
 
 from augment_core.changes import Change, changes_from_json
+from augment_core.changes import original_spans as _original_spans
 
 KIND_CLASSES = {"substitute": "ar-sub", "insert": "ar-ins", "delete": "ar-del"}
 KIND_LABELS = {"substitute": "substitution", "insert": "insertion", "delete": "deletion"}
@@ -70,14 +71,33 @@ def variant_html(text: str, changes: Sequence[Change] | str | list | None) -> st
 
 
 def original_spans(changes: Sequence[Change] | str | list | None) -> list[tuple[int, int, Change]]:
-    """Where each change's ``before`` stood in the original text."""
-    spans = []
-    delta = 0  # len(variant so far) - len(original so far)
-    for ch in _parse(changes):
-        start = ch.start - delta
-        spans.append((start, start + len(ch.before), ch))
-        delta += len(ch.after) - len(ch.before)
-    return spans
+    """Where each change's ``before`` stood in the original text (changes as stored or parsed)."""
+    return _original_spans(_parse(changes))
+
+
+def original_marks(original: str, variant_changes: Iterable[Sequence[Change] | str | list | None],
+                   merge: bool = True) -> list[tuple[int, int, str]]:
+    """``(start, end, "old" | "old-delete")`` over the original: the words these variants'
+    changes replaced or deleted, where the original still reads so. ``merge``: one mark over
+    overlapping or touching words (a group's original, marking all its variants); else a
+    delete keeps its own kind and overlaps are dropped (one variant beside its original)."""
+    marks: list[tuple[int, int, str]] = []
+    for changes in variant_changes:
+        try:
+            spans = original_spans(changes)
+        except (ValueError, TypeError, KeyError):
+            continue
+        for start, end, ch in spans:
+            if 0 <= start < end <= len(original) and original[start:end] == ch.before:
+                marks.append((start, end, "old-delete" if ch.kind == "delete" and not merge else "old"))
+    out: list[tuple[int, int, str]] = []
+    for start, end, kind in sorted(marks):
+        if out and (start <= out[-1][1] if merge else start < out[-1][1]):
+            if merge:
+                out[-1] = (out[-1][0], max(out[-1][1], end), out[-1][2])
+            continue
+        out.append((start, end, kind))
+    return out
 
 
 def original_html(original: str, changes: Sequence[Change] | str | list | None = None) -> str:
@@ -133,24 +153,10 @@ def candidate_block_html(
 def group_original_html(original: str, variant_changes: Iterable[Sequence[Change] | str | list | None] = ()) -> str:
     """The original of a group, marking the words any of its variants (their changes)
     replaced or deleted."""
-    marks: list[tuple[int, int]] = []
-    for changes in variant_changes:
-        try:
-            spans = original_spans(changes)
-        except (ValueError, TypeError, KeyError):
-            continue
-        for start, end, ch in spans:
-            if 0 <= start < end <= len(original) and original[start:end] == ch.before:
-                marks.append((start, end))
-    merged: list[list[int]] = []
-    for start, end in sorted(marks):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
+    merged = original_marks(original, variant_changes)
     out: list[str] = []
     pos = 0
-    for start, end in merged:
+    for start, end, _ in merged:
         out.append(esc(original[pos:start]))
         out.append(_wrap(original[start:end], '<span class="ar-old">', "</span>"))
         pos = end

@@ -26,23 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from augment_core.changes import Change, changes_from_json
+from augment_core.changes import Change, changes_from_json, original_spans
 from augment_core.dataset import JOINER, Dataset, Record, text_cell
 from augment_core.errors import InputError
 
 DEFAULT_PREFIX = "aug_"
-
-
-def original_spans(changes: Sequence[Change]) -> list[tuple[int, int, Change]]:
-    """Each change as the [start, end) it replaced in the original text (changes carry
-    variant positions; ``before`` says how much of the original they replaced)."""
-    out = []
-    delta = 0  # variant position - original position, left of the current change
-    for c in sorted(changes, key=lambda c: (c.start, c.end)):
-        start = c.start - delta
-        out.append((start, start + len(c.before), c))
-        delta += len(c.after) - len(c.before)
-    return out
 
 
 def _column_of(start: int, end: int, segments: Sequence[tuple[int, int]]) -> int | None:

@@ -39,6 +39,7 @@ RULE_MODE = "By rule (sampled runs)"  # runs loaded by sample: each rule's sampl
 # One at a time: the browser gets the matching variants from a few before the first undecided
 # one to 200 after it, and walks them without a server round trip.
 FOCUS_BEHIND, FOCUS_AHEAD = 20, 200
+LAYOUTS = ["Stacked", "Side by side"]
 store, hash, _mapped = common.start_page("Review", build=False)
 scope = common.review_scope(store, hash)
 if not scope.run_ids or not common.progress_counts(store, hash)["total"]:
@@ -71,6 +72,7 @@ VIEW = {
     "review_word_changes": Field("word", "many", []),
     "review_agreement_below": Field("agreement_below", "number", 1.0),
     "review_page": Field("page", "int", 1, hi=1e9),
+    "review_layout": Field("layout", "one", LAYOUTS[0]),
 }
 agreement = info["rule_agreement"]
 options = {
@@ -80,6 +82,7 @@ options = {
     "review_rules": review.rules_by_agreement(facets["rule"], agreement),
     "review_tags": _by_count(facets["tag"]), "review_flags": _by_count(facets["flag"]),
     "review_runs": sorted(facets["run"]), "review_word_changes": _by_count(facets["word_change"]),
+    "review_layout": LAYOUTS,
 }
 restore(VIEW, options, "review_view", common.page_entered())
 
@@ -283,9 +286,9 @@ def _undo_button(container, key: str, short: bool = False) -> None:
 
 def _layout_choice() -> None:
     if _instant():
-        st.segmented_control("Layout", ["Stacked", "Side by side"], default="Stacked", key="review_layout",
-                             label_visibility="collapsed", help="Side by side: the original left, the variant right, "
-                             "changed words marked on both sides.")
+        st.segmented_control("Layout", LAYOUTS, key="review_layout", label_visibility="collapsed",
+                             help="Side by side: the original left, the variant right, changed words marked on both sides.")
+        publish({"review_layout": VIEW["review_layout"]}, "review_view")  # a fragment run: the URL follows
 
 
 # --- list mode -----------------------------------------------------------------------------

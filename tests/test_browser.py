@@ -268,15 +268,22 @@ def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_pat
     assert all(r["aug_text"] == r["title"] + " " + r["description"] for r in rows)
 
 
-def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
-    payload = '<img src=x onerror="window.__xss=1"> $x^2$ [link](http://e.x) :smile: **bold**'
-    path = tmp_path / "evil.csv"
+PAYLOAD = '<img src=x onerror="window.__xss=1"> $x^2$ [link](http://e.x) :smile: **bold**'
+
+
+def untrusted_csv(path: Path, end: str = "") -> Path:
+    """Markup, Markdown and emoji shortcodes in ids, texts and tags: all must show literally."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["id", "text", "tags", "split"])
         for i in range(1, 6):
-            w.writerow([f"<b>id</b><img src=x onerror=window.__xss=2>{i}", f"{payload} uses cv and nlp {i}",
+            w.writerow([f"<b>id</b><img src=x onerror=window.__xss=2>{i}", f"{PAYLOAD} uses cv and nlp {i}{end}",
                         '["computer-vision", "**b** $y$ :smile: <i>t</i>"]', "train"])
+    return path
+
+
+def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
+    path = untrusted_csv(tmp_path / "evil.csv")
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     upload(page, server, path)
@@ -306,6 +313,40 @@ def test_untrusted_upload_is_shown_literally(page, server, tmp_path):
     options = page.locator("[role='listbox'] [role='option']").all_inner_texts()
     assert any(evil_tag in o for o in options), options
     page.keyboard.press("Escape")
+    assert dialogs == []
+
+
+def test_side_by_side_aligns_original_and_variant_marks_both_and_stays_after_a_reload(page, server, tmp_path):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    upload(page, server, untrusted_csv(tmp_path / "side.csv", " side by side"))
+    goto_page(page, "Augment")
+    augment(page)
+    goto_page(page, "Review")
+    expect(page.locator(".rv-original").first).to_be_visible()  # stacked by default
+    click(page, ".st-key-review_layout button:has-text('Side by side')")
+    row = page.locator(".rv-row.rv-side[data-key]").first
+    expect(row).to_be_visible()
+    assert page.locator(".rv-original").count() == 0
+    left, right = row.locator(".rv-left"), row.locator(".rv-right")
+    # the original on the left, as text, with the replaced word marked; the variant on the right
+    assert left.locator(".rv-text").inner_text().startswith(PAYLOAD)
+    old = left.locator(".rv-old").first.inner_text()
+    new = right.locator(".rv-sub").first.inner_text()
+    assert old in ("cv", "nlp") and new and new != old
+    assert new in right.locator(".rv-text").inner_text() and right.locator(".rv-text").inner_text().startswith(PAYLOAD)
+    a, b = left.bounding_box(), right.bounding_box()
+    assert a and b and abs(a["y"] - b["y"]) < 2 and a["x"] + a["width"] <= b["x"] + 1  # one row, left beside right
+    assert page.locator("img[src='x']").count() == 0 and page.evaluate("window.__xss") is None
+    expect(page).to_have_url(re.compile(r"[?&]layout=Side"))
+    key = row.get_attribute("data-key")
+    row.locator(".rv-accept").click()
+    wait_saved(page)
+    page.reload()
+    wait_idle(page)
+    again = page.locator(f".rv-row.rv-side[data-key='{key}']")
+    expect(again).to_be_visible()
+    expect(again.locator(".rv-chip")).to_have_text("accepted")
     assert dialogs == []
 
 
@@ -623,15 +664,20 @@ def test_settings_stay_the_augment_form_and_the_review_view_in_the_url(page, ser
 # --- instant review: decisions shown at once, saved in the background, never lost ---------------
 
 
-def test_fifty_fast_keyboard_decisions_then_reload_all_stored(browser, tmp_path):
+@pytest.mark.parametrize("held", [0, 20], ids=["free", "last 20 while the database is held"])
+def test_fifty_fast_keyboard_decisions_then_reload_all_stored(browser, tmp_path, held):
     """50 decisions by keyboard as fast as Playwright types, then an immediate reload: every
-    one is in the database (sent before the reload, or replayed from localStorage after it),
-    each once."""
+    one is in the database, each once. With ``held``, the last ones are typed while another
+    program holds the database, so they are surely still queued at the reload and must be
+    replayed from localStorage."""
+    import sqlite3
+
     from augment_core.review.store import Store
 
     data = tmp_path / "data"
     h, keys = big_review_data(data, n_originals=30, per_original=4)
-    proc, url = start_server(data, tmp_path / "cache")
+    proc, url = start_server(data, tmp_path / "cache", {"AUGMENT_REVIEW_WRITE_WAIT": "0.5"})
+    outside = sqlite3.connect(data / "augment-review.sqlite3", isolation_level=None)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
@@ -640,17 +686,32 @@ def test_fifty_fast_keyboard_decisions_then_reload_all_stored(browser, tmp_path)
         expect(page.locator(".rv-row[data-key]").first).to_be_visible()
         page.wait_for_function("window.__augmentReviewKeys === true")
         page.evaluate("document.activeElement && document.activeElement.blur()")
-        for i in range(50):
+        for i in range(50 - held):
             page.keyboard.press("a" if i % 2 == 0 else "r")
+        if held:
+            expect(page.locator(".rv-count[data-count='reviewed'] b")).to_have_text(str(50 - held))
+            wait_saved(page)
+            outside.execute("BEGIN IMMEDIATE")
+            for i in range(50 - held, 50):
+                page.keyboard.press("a" if i % 2 == 0 else "r")
         expect(page.locator(".rv-count[data-count='reviewed'] b")).to_have_text("50")  # shown at once
+        if held:
+            expect(page.locator(".rv-sync")).not_to_have_attribute("data-unsaved", "0", timeout=30_000)  # answered busy
         page.reload()
         wait_idle(page)
+        if held:
+            expect(page.locator(".rv-sync")).to_contain_text("not yet saved")  # still queued after the reload
+            assert len(Store(data).decisions(h)) == 50 - held
+            outside.execute("ROLLBACK")
         wait_saved(page)
         want = {k: ("accepted" if i % 2 == 0 else "rejected") for i, k in enumerate(keys[:50])}
         assert Store(data).decisions(h) == want
+        written = outside.execute("SELECT key, COUNT(*) FROM history WHERE dataset_hash = ? GROUP BY key", (h,)).fetchall()
+        assert sorted(written) == sorted((k, 1) for k in want)  # each written once, replays included
         expect(metric_value(page, "Reviewed")).to_have_text("50")
         page.close()
     finally:
+        outside.close()
         stop_server(proc)
 
 

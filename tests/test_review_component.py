@@ -25,6 +25,15 @@ def test_original_marks_only_where_the_words_still_read_so():
     assert rc.original_marks(original, [a, b]) == [[5, 7, "old", ""]]
 
 
+def test_one_variant_beside_its_original_keeps_a_deletes_own_mark():
+    # "uses cv and nlp" -> "uses computer vision nlp": cv replaced, " and" deleted
+    original = "uses cv and nlp"
+    changes = (Change(5, 20, "cv", "computer vision", "substitute"), Change(20, 20, " and", "", "delete"))
+    assert rc.original_marks(original, [changes], merge=False) == [[5, 7, "old", ""], [7, 11, "old-delete", ""]]
+    assert rc.original_marks(original, [changes]) == [[5, 11, "old", ""]]  # a group's original: one mark
+
+
 def test_component_script_never_assigns_html():
-    for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+    for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "DOMParser",
+                   "createContextualFragment", "srcdoc", "new Function"):
         assert banned not in JS

@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import streamlit as st
 
+from augment_core import highlight
 from augment_core.changes import Change
-from augment_core.highlight import original_spans
 from augment_core.review.candidates import CandidateRow
 from augment_core.review.filters import Group
 
@@ -48,25 +48,9 @@ def variant_spans(text: str, changes: Sequence[Change]) -> list[list[Any]]:
 
 
 def original_marks(original: str, changes: Iterable[Sequence[Change]], merge: bool = True) -> list[list[Any]]:
-    """``[start, end, "old" | "old-delete", ""]`` over the original: the words these changes
-    replaced or deleted, where they still read so (merged when ``merge``)."""
-    marks: list[tuple[int, int, str]] = []
-    for ch_list in changes:
-        try:
-            spans = original_spans(ch_list)
-        except (ValueError, TypeError, KeyError):
-            continue
-        for start, end, ch in spans:
-            if 0 <= start < end <= len(original) and original[start:end] == ch.before:
-                marks.append((start, end, "old-delete" if ch.kind == "delete" and not merge else "old"))
-    out: list[list[Any]] = []
-    for start, end, kind in sorted(marks):
-        if out and start < out[-1][1]:
-            if merge:
-                out[-1][1] = max(out[-1][1], end)
-            continue
-        out.append([start, end, kind, ""])
-    return out
+    """``[start, end, "old" | "old-delete", ""]`` over the original, as the browser draws spans
+    (see :func:`augment_core.highlight.original_marks`)."""
+    return [[start, end, kind, ""] for start, end, kind in highlight.original_marks(original, changes, merge)]
 
 
 def item_payload(it: CandidateRow, meta: list[str]) -> dict[str, Any]:
