@@ -583,47 +583,175 @@ def run_schema(columns: Sequence[str], label_column: str, prefix: str | None, qu
     return output_schema(columns, provenance_of(output_columns(label_column, extra), label_column), prefix)
 
 
+RETRIES = 2
+"""How many times a chunk is run again in a new worker when its worker dies."""
+
+
+class WorkerLost(InputError):
+    """A worker process died mid-run (most often the kernel's out-of-memory killer) and its
+    chunk died again in each new worker: the user can act on it (fewer workers, smaller
+    chunks), so it is one line, not a traceback."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        super().__init__(f"a worker process ended in the middle of the run ({_how(exitcode)}), "
+                         f"{RETRIES + 1} times on the same chunk (out of memory?): "
+                         "try fewer --workers or a smaller --chunk-rows")
+
+
+def _how(exitcode: int | None) -> str:
+    return f"killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
+
+
+def _worker_main(conn: Any, spec: WorkSpec) -> None:
+    """A worker process: tasks from its pipe until ``None`` or the pipe closes. A setup
+    that fails (a model that does not load) is the answer to every task, so the parent
+    raises it as it would in-process."""
+    failed: Exception | None = None
+    try:
+        _init_worker(spec)
+    except Exception as exc:
+        failed = exc
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        task, start, rows, splits = message
+        try:
+            if failed is not None:
+                raise failed
+            answer: tuple[str, Any] = ("ok", task(start, rows, splits))
+        except Exception as exc:
+            answer = ("error", exc)
+        try:
+            conn.send(answer)
+        except Exception as exc:  # an answer that does not pickle: nothing of it was written
+            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
 class _Runner:
     """Runs a task over chunks in order: in this process, or in ``workers`` spawned
     processes with a few chunks in flight (so memory stays bounded); results come back in
-    input order. Any exception (Ctrl-C, SIGTERM included) ends the workers at once."""
+    input order. Any exception (Ctrl-C, SIGTERM included) ends the workers at once. A worker
+    that dies (killed, out of memory) is replaced and its chunk run again: rows are seeded
+    one by one, so the output is the same.
+
+    Each worker has a pipe of its own and the parent waits on the pipes itself: no helper
+    thread and no lock shared between processes. ``multiprocessing.Pool`` has both, and an
+    exception a signal handler raises in the parent can leave one of its locks held, after
+    which ``Pool.terminate()`` waits forever (seen once in this project's SIGTERM test); it
+    also waits forever for a chunk whose worker was killed."""
 
     def __init__(self, spec: WorkSpec, workers: int) -> None:
         self.workers = workers
-        self._pool: Any = None
+        self._spec = spec
+        self._procs: list[Any] = []
+        self._conns: list[Any] = []
         if workers > 1:
-            import multiprocessing
-
-            self._pool = multiprocessing.get_context("spawn").Pool(workers, _init_worker, (spec,))
+            for _ in range(workers):
+                self._start(None)
         else:
             _init_worker(spec, ignore_signals=False)
+
+    def _start(self, slot: int | None) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        mine, theirs = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(theirs, self._spec), daemon=True)
+        proc.start()
+        theirs.close()  # the worker's end: a worker that dies then reads as EOF here
+        if slot is None:
+            self._procs.append(proc)
+            self._conns.append(mine)
+        else:
+            self._conns[slot].close()
+            self._procs[slot], self._conns[slot] = proc, mine
 
     def map(self, task: Callable[[int, Chunk, list[str]], Any], chunks: Iterator[Chunk],
             splits: list[str]) -> Iterator[Any]:
         start = 0
-        if self._pool is None:
+        if not self._procs:
             for rows in chunks:
                 yield task(start, rows, splits[start : start + len(rows)])
                 start += len(rows)
             return
-        from collections import deque
+        from multiprocessing.connection import wait
 
-        pending: deque[Any] = deque()
-        for rows in chunks:
-            pending.append(self._pool.apply_async(task, (start, rows, splits[start : start + len(rows)])))
-            start += len(rows)
-            if len(pending) >= 2 * self.workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        idle = list(range(len(self._procs)))
+        busy: dict[int, tuple[int, Any]] = {}  # worker -> the chunk it holds, and its message
+        tries: dict[int, int] = {}  # chunk -> how many workers died on it
+        done: dict[int, Any] = {}  # chunk -> its result, until its turn
+        sent = given = 0
+        source = iter(chunks)
+        more = True
+
+        def send(w: int, index: int, message: Any) -> None:
+            while True:
+                try:
+                    self._conns[w].send(message)
+                    busy[w] = (index, message)
+                    return
+                except OSError:  # it died while idle: a new one takes the chunk
+                    self._replace(w, index, tries)
+
+        while True:
+            while more and idle and sent - given < 2 * len(self._procs):
+                try:
+                    rows = next(source)
+                except StopIteration:
+                    more = False
+                    break
+                send(idle.pop(), sent, (task, start, rows, splits[start : start + len(rows)]))
+                sent, start = sent + 1, start + len(rows)
+            while given in done:
+                yield done.pop(given)
+                given += 1
+            if not busy:
+                if not more:
+                    return
+                continue
+            for ready in wait([self._conns[w] for w in busy]):
+                w = self._conns.index(ready)
+                try:
+                    kind, value = self._conns[w].recv()
+                except (EOFError, OSError):  # its end closed, or reset with a task unread
+                    index, message = busy.pop(w)
+                    self._replace(w, index, tries)
+                    send(w, index, message)
+                    continue
+                if kind == "error":
+                    raise value  # the worker's exception, as in-process
+                done[busy.pop(w)[0]] = value
+                idle.append(w)
+
+    def _replace(self, w: int, index: int, tries: dict[int, int]) -> None:
+        proc = self._procs[w]
+        proc.join(5)
+        tries[index] = tries.get(index, 0) + 1
+        if tries[index] > RETRIES:
+            raise WorkerLost(proc.exitcode)
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "a worker process ended (%s): its chunk is run again in a new worker", _how(proc.exitcode))
+        self._start(w)
 
     def close(self, ok: bool) -> None:
-        if self._pool is not None:
+        for conn, proc in zip(self._conns, self._procs):
             if ok:
-                self._pool.close()
+                try:
+                    conn.send(None)
+                except OSError:
+                    proc.kill()
             else:
-                self._pool.terminate()
-            self._pool.join()
+                proc.kill()
+        for conn, proc in zip(self._conns, self._procs):
+            proc.join()
+            conn.close()
+        self._procs, self._conns = [], []
         _WORKER.clear()
 
 

@@ -146,7 +146,7 @@ def _team_view(flt: review.Filter) -> review.Filter:
     TEAM["by_reviewer"] = {}
     if not [r for r in store.reviewers(hash) if r != me]:
         return flt
-    by_reviewer = store.decisions_by_reviewer(hash)
+    by_reviewer = store.decisions_by_reviewer(hash, scope.run_ids)
     TEAM["by_reviewer"] = by_reviewer
     names = reviewers.reviewers_of(by_reviewer)
     conflicts = reviewers.conflicts(by_reviewer)

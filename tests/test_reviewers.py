@@ -42,6 +42,26 @@ def test_each_reviewer_keeps_own_decisions_and_local_is_the_default(tmp_path):
         store.decide(H, "1:a", "accepted", reviewer=" ")
 
 
+def test_the_team_counts_cover_the_runs_the_review_shows(tmp_path):
+    """Conflicts and kappa are counted over the reviewed runs' variants, the ones the
+    "Conflicts only" list can show; a decision on any other key (a run not indexed yet, as
+    after a migration another process is still indexing) is not a conflict anyone can open."""
+    store = _store(tmp_path)
+    rows = [{"id": f"1~alias_swap~{k}", "parent_id": "1", "augmenter": "alias_swap", "text": f"a {k}",
+             "original_text": "a", "changes": "[]", "params": "{}"} for k in (1, 2)]
+    run = store.add_run(H, {"augmenters": [{"name": "alias_swap"}]}, rows, settings=None)
+    shown = [f"{run}:{r['id']}" for r in rows]
+    elsewhere = f"{run + 1}:1~alias_swap~1"
+    store.decide_many(H, {shown[0]: "accepted", shown[1]: "rejected", elsewhere: "accepted"}, reviewer=ALICE)
+    store.decide_many(H, {shown[0]: "rejected", shown[1]: "rejected", elsewhere: "rejected"}, reviewer=BOB)
+    by_reviewer = store.decisions_by_reviewer(H, store.review_run_ids(H))
+    assert by_reviewer == {ALICE: {shown[0]: "accepted", shown[1]: "rejected"},
+                           BOB: {shown[0]: "rejected", shown[1]: "rejected"}}
+    assert list(reviewers.conflicts(by_reviewer)) == [shown[0]]
+    assert len(reviewers.conflicts(store.decisions_by_reviewer(H))) == 2  # the whole dataset's
+    assert store.decisions_by_reviewer(H, ()) == {}
+
+
 def test_undo_reverts_the_reviewers_own_latest_action_and_history_records_both(tmp_path):
     store = _store(tmp_path)
     before = time.time()

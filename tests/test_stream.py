@@ -205,6 +205,64 @@ def test_signal_ends_the_workers_and_leaves_no_temp_file(tmp_path, sig):
         time.sleep(0.01)
 
 
+def test_a_worker_killed_mid_run_is_replaced_and_the_output_is_the_same(tmp_path):
+    """The kernel's out-of-memory killer ends a worker: a new one runs its chunk again and the
+    file is byte for byte an uninterrupted run's (multiprocessing.Pool, used before, waited
+    for a chunk whose worker was killed forever)."""
+    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
+    src = tmp_path / "big.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(rows[0])
+        for k in range(10):
+            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    args = [sys.executable, "-m", "augment_core", "augment", str(src), *BASE, "--runner", "stream", "--workers", "2",
+            "--chunk-rows", "500"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    whole = tmp_path / "whole.csv"
+    subprocess.run([*args, "--output", str(whole)], env=env, check=True, capture_output=True, timeout=300)
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen([*args, "--output", str(out)], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        tmp = []
+        while not tmp or tmp[0].stat().st_size == 0:  # rows are being written
+            tmp = list(tmp_path.glob(".out.csv.*.tmp"))
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no rows written within 60 s"
+            time.sleep(0.002)
+        workers = [c for c in _children(proc.pid)
+                   if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "a worker process ended (killed by signal 9)" in err, err
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def _end_this_worker(start: int, rows: list, splits: list) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_chunk_that_kills_every_worker_it_is_given_ends_the_run_with_one_line():
+    from augment_core.dataset import ColumnMapping
+    from augment_core.stream import RETRIES, WorkerLost, WorkSpec, _Runner
+
+    runner = _Runner(WorkSpec(["id", "text"], ColumnMapping(("text",), "tags"), None), 2)  # type: ignore[arg-type]
+    try:
+        with pytest.raises(WorkerLost) as lost:
+            list(runner.map(_end_this_worker, iter([[("1", "a")]]), ["train"]))
+    finally:
+        runner.close(False)
+    assert "killed by signal 9" in str(lost.value) and f"{RETRIES + 1} times" in str(lost.value)
+    assert "\n" not in str(lost.value)
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").iterdir():

@@ -592,12 +592,18 @@ class Store:
                            (dataset_hash, reviewer))
         return {k: d for k, d in rows}
 
-    def decisions_by_reviewer(self, dataset_hash: str) -> dict[str, dict[str, str]]:
-        """Every reviewer's decisions: reviewer -> key -> decision (reviewers with none absent)."""
+    def decisions_by_reviewer(self, dataset_hash: str, run_ids: Sequence[int] | None = None) -> dict[str, dict[str, str]]:
+        """Every reviewer's decisions: reviewer -> key -> decision (reviewers with none absent).
+        ``run_ids``: only decisions on these runs' indexed variants, so that counts made from
+        them (conflicts, kappa) cover what a list of those runs can show."""
+        sql = "SELECT reviewer, key, decision FROM decisions WHERE dataset_hash = ?"
+        args: list[Any] = [dataset_hash]
+        if run_ids is not None:
+            sql += (" AND key IN (SELECT key FROM review_items WHERE run_id IN ("
+                    + ",".join("?" * len(run_ids)) + "))")
+            args += [int(r) for r in run_ids]
         out: dict[str, dict[str, str]] = {}
-        for reviewer, k, d in self._query(
-            "SELECT reviewer, key, decision FROM decisions WHERE dataset_hash = ? ORDER BY reviewer", (dataset_hash,)
-        ):
+        for reviewer, k, d in self._query(sql + " ORDER BY reviewer", tuple(args)):
             out.setdefault(reviewer, {})[k] = d
         return out
 
