@@ -744,6 +744,41 @@ def test_decision_while_server_stopped_is_unsaved_then_saved_after_restart(brows
         stop_server(proc)
 
 
+def test_a_decision_made_elsewhere_meanwhile_is_kept_the_tab_says_so_and_help_opens_in_the_list(browser, tmp_path):
+    """This tab shows a variant undecided; another session accepts it; a reject here is not
+    written over that: the row shows the saved accept and one line says why."""
+    from augment_core.review.store import Store
+
+    data = tmp_path / "data"
+    h, keys = big_review_data(data, n_originals=10, per_original=2)
+    proc, url = start_server(data, tmp_path / "cache")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/review?dataset={h}")
+        wait_idle(page)
+        row = page.locator(f".rv-row[data-key='{keys[0]}']")
+        expect(row.locator(".rv-chip")).to_have_text("undecided")
+        elsewhere = Store(data)
+        elsewhere.decide(h, keys[0], "accepted", origin="another-tab")
+        elsewhere.close()
+        row.locator(".rv-reject").click()
+        expect(page.locator(".rv-msg").first).to_contain_text(
+            f"Not saved: {keys[0]} was decided accepted in another tab or session meanwhile")
+        expect(row.locator(".rv-chip")).to_have_text("accepted")
+        expect(page.locator(".rv-sync")).to_have_attribute("data-unsaved", "0")
+        assert Store(data).decisions(h) == {keys[0]: "accepted"}
+        page.wait_for_function("window.__augmentReviewKeys === true")  # `?` in list mode too
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        page.keyboard.press("?")
+        expect(page.locator(".rv-help")).to_be_visible()
+        page.keyboard.press("?")
+        expect(page.locator(".rv-help")).to_have_count(0)
+        page.close()
+    finally:
+        stop_server(proc)
+
+
 def test_j_past_the_last_variant_turns_the_page_and_k_turns_back(browser, tmp_path):
     """In the list, `j` on a page's last variant shows the next page with its first variant
     focused; `k` on the first goes back with the last one focused."""
