@@ -212,6 +212,14 @@ def sampled_export_section(store: Store, hash: str) -> None:
     out = c1.text_input("Write to (a .csv, .jsonl or .parquet path on this machine)", key="export_sampled_path",
                         placeholder="out/curated.parquet")
     include_eval = c2.checkbox("Also val/test rows", key="export_sampled_eval")
+    me = common.reviewer()
+    others = [r for r in store.run_reviewers(hash, run_id) if r != me]
+    if others:
+        st.info(markdown_escape(
+            f"This writes your decisions only (you review as {me}). {', '.join(others)} also decided on this run: "
+            "a run reviewed by sample offers no unanimous or majority export, since a rule's decision stands for "
+            "rows nobody looked at one by one; to export another reviewer's decisions, run "
+            f"`augment-review export-run {run_id} --reviewer EMAIL`."), icon=":material/group:")
     if st.button("Write the curated file", key="export_sampled_go", disabled=not out.strip(), type="primary"):
         try:
             manifest = write_sampled_export(store, hash, by_id[run_id], out.strip(), include_eval)

@@ -95,6 +95,17 @@ def test_load_a_ray_run_by_sample_decide_a_rule_undo_and_export(data_dir, tmp_pa
     assert variants == expected and expected
     manifest = json.loads((tmp_path / "curated.parquet.manifest.json").read_text())
     assert manifest["review"]["accepted_by_rule"] == len(expected)
+    assert not at.info  # alone: nothing more to say
+    # another reviewer decides a rule: the section says whose decisions it writes, and how to get theirs
+    from augment_core.review.store import rule_key as _rule_key
+
+    store.decide_many(h, {_rule_key(run.id, rules[-1].rule): "rejected"}, reviewer="bob@crew.example")
+    assert store.run_reviewers(h, run.id) == ["bob@crew.example", "local"]
+    at.switch_page("pages/export.py").run()
+    _ok(at)
+    (note,) = [i.value.replace("\\", "") for i in at.info]
+    assert "writes your decisions only (you review as local)" in note and "bob@crew.example also decided" in note
+    assert f"export-run {run.id} --reviewer EMAIL" in note
 
     # Evaluate trains on what export writes: every row of the accepted rules, not only their samples
     from augment_core.evaluate.storage import latest_evaluation

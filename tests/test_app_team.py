@@ -119,6 +119,7 @@ def test_sign_in_gate_shows_no_data_until_signed_in_and_refuses_outsiders(data_d
     assert [t.value for t in at.title] == ["augment-review is closed"] and "team.csv" not in _texts(at)
     assert "is not an e-mail address or @domain" in _texts(at)
 
+    # no email_verified claim at all (Microsoft Entra): admitted for the address it gives
     at = _app({"is_logged_in": True, "email": "Bob@Crew.example"}, allowed=[ALICE, "@crew.example"])
     at.query_params["dataset"] = h
     at.run()

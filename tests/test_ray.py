@@ -23,7 +23,30 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 
 
 @pytest.fixture(scope="session")
-def local_ray():
+def s3_endpoint():
+    """A local S3 (moto's server on 127.0.0.1), named the way every AWS client reads it
+    (``AWS_ENDPOINT_URL`` and keys in the environment), set before Ray starts so its workers
+    see it too: reading ``s3://`` goes through the same pyarrow code as on a real bucket."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env["AWS_ENDPOINT_URL"]
+    for k, v in before.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_ray(s3_endpoint):
     from augment_core.ray_runner import ray_init_kwargs
 
     ray.init(num_cpus=2, **ray_init_kwargs())
@@ -80,6 +103,34 @@ def test_ray_rows_sorted_by_id_are_the_local_rows(local_ray, inputs, tmp_path, s
     assert manifest["rows"] == len(expected) and manifest["runner"] == "ray"
     assert sorted(manifest["files"]) == sorted(p.name for p in out.glob("*.parquet"))
     assert not list(tmp_path.glob(".run.*"))  # written beside, renamed into place
+
+
+@pytest.mark.parametrize("source,output", [("csv", "local"), ("parquet", "s3")])
+def test_an_s3_run_gives_the_local_rows(local_ray, s3_endpoint, inputs, tmp_path, source, output):
+    """``augment s3://bucket/data.parquet --runner ray --output s3://bucket/augmented/``, as the
+    README's cluster recipe runs it, against a local S3 server: the input read from the
+    bucket, the shards and the manifest written to it (or to a local folder)."""
+    import boto3
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    bucket = f"corpus-{source}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=f"in/data.{source}", Body=inputs[source].read_bytes())
+    out = str(tmp_path / "run") if output == "local" else f"s3://{bucket}/augmented/"
+    assert main(["augment", f"s3://{bucket}/in/data.{source}", *BASE, "--runner", "ray", "--output", out]) == 0
+    if output == "local":
+        rows, manifest = shards(Path(out)), json.loads((Path(out) / "manifest.json").read_text())
+    else:
+        fs, root = pafs.FileSystem.from_uri(out)
+        files = [f.path for f in fs.get_file_info(pafs.FileSelector(root)) if f.path.endswith(".parquet")]
+        rows = sorted((r for f in files for r in pq.read_table(f, filesystem=fs).to_pylist()), key=_by_id)
+        with fs.open_input_stream(f"{root.rstrip('/')}/manifest.json") as fh:
+            manifest = json.loads(fh.read())
+        assert sorted(manifest["files"]) == sorted(f.rsplit("/", 1)[1] for f in files)
+    assert rows == local_rows(inputs[source], tmp_path)
+    assert manifest["input"] == f"s3://{bucket}/in/data.{source}" and manifest["rows"] == len(rows)
 
 
 def _kill_once(marker: Path, ids: list[str]) -> None:

@@ -576,6 +576,16 @@ class Store:
         )
         return [RunRule(*r) for r in rows]
 
+    def run_reviewers(self, dataset_hash: str, run_id: int) -> list[str]:
+        """Who has decided anything of one run (a rule, or one of its variants), in name order."""
+        prefix = candidate_key(run_id, "")
+        rows = self._query(
+            "SELECT reviewer FROM decisions WHERE dataset_hash = ? AND substr(key, 1, ?) = ?"
+            " UNION SELECT reviewer FROM rule_decisions WHERE dataset_hash = ? AND run_id = ? ORDER BY 1",
+            (dataset_hash, len(prefix), prefix, dataset_hash, run_id),
+        )
+        return [r[0] for r in rows]
+
     def rule_decisions(self, dataset_hash: str, run_id: int, reviewer: str = LOCAL_REVIEWER) -> dict[str, str]:
         """rule -> one reviewer's decision on the whole rule, for one run."""
         rows = self._query(
