@@ -602,20 +602,35 @@ def _how(exitcode: int | None) -> str:
     return f"killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
 
 
-def _worker_main(conn: Any, spec: WorkSpec) -> None:
+def _worker_main(tasks: Any, results: Any, spec: WorkSpec) -> None:
     """A worker process: tasks from its pipe until ``None`` or the pipe closes. A setup
     that fails (a model that does not load) is the answer to every task, so the parent
-    raises it as it would in-process."""
+    raises it as it would in-process. A thread takes tasks off the pipe as they come, so
+    the parent can queue the next chunk while this one runs (it never waits on a worker
+    that is itself waiting to send a result)."""
+    import queue
+    import threading
+
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def take() -> None:
+        while True:
+            try:
+                message = tasks.recv()
+            except (EOFError, OSError):
+                message = None
+            inbox.put(message)
+            if message is None:
+                return
+
+    threading.Thread(target=take, daemon=True).start()
     failed: Exception | None = None
     try:
         _init_worker(spec)
     except Exception as exc:
         failed = exc
     while True:
-        try:
-            message = conn.recv()
-        except EOFError:
-            return
+        message = inbox.get()
         if message is None:
             return
         task, start, rows, splits = message
@@ -626,9 +641,9 @@ def _worker_main(conn: Any, spec: WorkSpec) -> None:
         except Exception as exc:
             answer = ("error", exc)
         try:
-            conn.send(answer)
+            results.send(answer)
         except Exception as exc:  # an answer that does not pickle: nothing of it was written
-            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            results.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
 class _Runner:
@@ -648,7 +663,8 @@ class _Runner:
         self.workers = workers
         self._spec = spec
         self._procs: list[Any] = []
-        self._conns: list[Any] = []
+        self._conns: list[Any] = []  # per worker: its results (read here)
+        self._tasks: list[Any] = []  # per worker: its tasks (written here)
         if workers > 1:
             for _ in range(workers):
                 self._start(None)
@@ -659,16 +675,20 @@ class _Runner:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
-        mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(theirs, self._spec), daemon=True)
+        tasks_in, tasks_out = ctx.Pipe(duplex=False)  # one-way pipes, as multiprocessing's queues use
+        results_in, results_out = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_worker_main, args=(tasks_in, results_out, self._spec), daemon=True)
         proc.start()
-        theirs.close()  # the worker's end: a worker that dies then reads as EOF here
+        tasks_in.close()  # the worker's ends: a worker that dies then reads as EOF here
+        results_out.close()
         if slot is None:
             self._procs.append(proc)
-            self._conns.append(mine)
+            self._conns.append(results_in)
+            self._tasks.append(tasks_out)
         else:
             self._conns[slot].close()
-            self._procs[slot], self._conns[slot] = proc, mine
+            self._tasks[slot].close()
+            self._procs[slot], self._conns[slot], self._tasks[slot] = proc, results_in, tasks_out
 
     def map(self, task: Callable[[int, Chunk, list[str]], Any], chunks: Iterator[Chunk],
             splits: list[str]) -> Iterator[Any]:
@@ -678,10 +698,10 @@ class _Runner:
                 yield task(start, rows, splits[start : start + len(rows)])
                 start += len(rows)
             return
+        from collections import deque
         from multiprocessing.connection import wait
 
-        idle = list(range(len(self._procs)))
-        busy: dict[int, tuple[int, Any]] = {}  # worker -> the chunk it holds, and its message
+        held: list[deque[tuple[int, Any]]] = [deque() for _ in self._procs]  # per worker: its chunks, in order
         tries: dict[int, int] = {}  # chunk -> how many workers died on it
         done: dict[int, Any] = {}  # chunk -> its result, until its turn
         sent = given = 0
@@ -691,24 +711,32 @@ class _Runner:
         def send(w: int, index: int, message: Any) -> None:
             while True:
                 try:
-                    self._conns[w].send(message)
-                    busy[w] = (index, message)
+                    self._tasks[w].send(message)
+                    held[w].append((index, message))
                     return
-                except OSError:  # it died while idle: a new one takes the chunk
-                    self._replace(w, index, tries)
+                except OSError:  # it died: a new one takes its chunks, this one last
+                    lost = list(held[w])
+                    held[w].clear()
+                    self._replace(w, lost[0][0] if lost else index, tries)
+                    for i, m in lost:
+                        send(w, i, m)
 
         while True:
-            while more and idle and sent - given < 2 * len(self._procs):
+            while more and sent - given < 2 * len(self._procs):
+                w = min(range(len(self._procs)), key=lambda i: len(held[i]))
+                if len(held[w]) >= 2:  # two chunks each: one running, the next queued
+                    break
                 try:
                     rows = next(source)
                 except StopIteration:
                     more = False
                     break
-                send(idle.pop(), sent, (task, start, rows, splits[start : start + len(rows)]))
+                send(w, sent, (task, start, rows, splits[start : start + len(rows)]))
                 sent, start = sent + 1, start + len(rows)
             while given in done:
                 yield done.pop(given)
                 given += 1
+            busy = [w for w in range(len(self._procs)) if held[w]]
             if not busy:
                 if not more:
                     return
@@ -718,14 +746,16 @@ class _Runner:
                 try:
                     kind, value = self._conns[w].recv()
                 except (EOFError, OSError):  # its end closed, or reset with a task unread
-                    index, message = busy.pop(w)
-                    self._replace(w, index, tries)
-                    send(w, index, message)
+                    lost = list(held[w])
+                    held[w].clear()
+                    self._replace(w, lost[0][0], tries)
+                    for i, m in lost:
+                        send(w, i, m)
                     continue
                 if kind == "error":
                     raise value  # the worker's exception, as in-process
-                done[busy.pop(w)[0]] = value
-                idle.append(w)
+                index, _ = held[w].popleft()
+                done[index] = value
 
     def _replace(self, w: int, index: int, tries: dict[int, int]) -> None:
         proc = self._procs[w]
@@ -740,18 +770,19 @@ class _Runner:
         self._start(w)
 
     def close(self, ok: bool) -> None:
-        for conn, proc in zip(self._conns, self._procs):
+        for tasks, proc in zip(self._tasks, self._procs):
             if ok:
                 try:
-                    conn.send(None)
+                    tasks.send(None)
                 except OSError:
                     proc.kill()
             else:
                 proc.kill()
-        for conn, proc in zip(self._conns, self._procs):
+        for proc in self._procs:
             proc.join()
+        for conn in [*self._conns, *self._tasks]:
             conn.close()
-        self._procs, self._conns = [], []
+        self._procs, self._conns, self._tasks = [], [], []
         _WORKER.clear()
 
 

@@ -312,7 +312,8 @@ def review_list(flt: review.Filter, order: str) -> None:
     _undo_button(b4, "review_undo")
 
     found = query.page(store, scope, flt, order, st.session_state.get("review_page", 1), GROUPS_PER_PAGE,
-                       counts=(matching["items"], matching["groups"]))
+                       counts=(matching["items"], matching["groups"]), near=st.session_state.get("review_page_mark"))
+    st.session_state["review_page_mark"] = found.mark  # Next / Previous then seek from this page
     page, n_pages, shown = found.page, found.n_pages, found.groups
     p1, p2, p3 = st.columns([1, 3, 1], vertical_alignment="center")
     p1.button("← Previous", key="review_prev", disabled=page <= 1, on_click=_set_page, args=(page - 1,))

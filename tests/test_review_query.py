@@ -128,6 +128,51 @@ def test_pages_counts_and_facets_match_the_row_functions(db):
                         review.bulk_changes(visible, decisions, decision, only))
 
 
+def test_next_and_previous_from_a_page_mark_are_the_pages_offset_gives(db):
+    """A page change seeks from the page shown (its mark) instead of walking past every
+    original before it; walking all pages forward then back that way gives each page as
+    OFFSET does, for every order and for filters that marks hold for. A mark never carries
+    over to another filter, order or set of runs, nor to a filter on decisions."""
+    store, h, settings = db
+    items = _old(store, h, settings)
+    rnd = random.Random(9)
+    store.decide_many(h, {it.key: rnd.choice(["accepted", "rejected"]) for it in items if rnd.random() < 0.3})
+    scope = query.scope_of(store, h)
+
+    def keys(pg):
+        return (pg.page, [[it.key for it in g.items] for g in pg.groups])
+
+    filters = [f for f in _filters(items) if f.status == "all"]
+    for flt in filters:
+        for order in review.SORTS:
+            plain = query.page(store, scope, flt, order, 1, 7)
+            n_pages = plain.n_pages
+            assert n_pages >= 2 or flt.search, (flt, order)
+            mark, seen = plain.mark, [keys(plain)]
+            for page_no in range(2, n_pages + 1):  # Next, Next, ...
+                pg = query.page(store, scope, flt, order, page_no, 7, near=mark)
+                assert keys(pg) == keys(query.page(store, scope, flt, order, page_no, 7)), (flt, order, page_no)
+                mark = pg.mark
+                seen.append(keys(pg))
+            for page_no in range(n_pages - 1, 0, -1):  # then Previous back to the first
+                pg = query.page(store, scope, flt, order, page_no, 7, near=mark)
+                assert keys(pg) == seen[page_no - 1], (flt, order, page_no)
+                mark = pg.mark
+            assert keys(query.page(store, scope, flt, order, 1, 7, near=mark)) == seen[0]  # the same page again
+
+    flt, order = review.Filter(), review.SORTS[1]
+    second = query.page(store, scope, flt, order, 2, 7)
+    for other_flt, other_order in [(review.Filter(status="undecided"), order), (flt, review.SORTS[0]),
+                                   (next(f for f in filters if f.rules), order)]:
+        want = query.page(store, scope, other_flt, other_order, 3, 7)
+        assert keys(query.page(store, scope, other_flt, other_order, 3, 7, near=second.mark)) == keys(want)
+    assert query.page(store, scope, review.Filter(status="undecided"), order, 1, 7).mark is None
+    # a decision-free filter's mark holds across decisions: what comes before it cannot move
+    store.decide_many(h, {it.key: "accepted" for it in items[:50]})
+    assert keys(query.page(store, scope, flt, order, 3, 7, near=second.mark)) == keys(
+        query.page(store, scope, flt, order, 3, 7))
+
+
 def test_focus_window_matches_the_row_functions(db):
     store, h, settings = db
     items = _old(store, h, settings)
