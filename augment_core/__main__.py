@@ -1,5 +1,3 @@
-import sys
+from augment_core.cli import run
 
-from augment_core.cli import main
-
-sys.exit(main())
+run()

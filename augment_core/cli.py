@@ -167,14 +167,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as exc:
-        name = "terminated" if isinstance(exc, Terminated) else "interrupted"
+    except BaseException as exc:
+        interrupt = interrupt_of(exc)
+        if interrupt is None:
+            raise
+        name = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
         kept = f", {args.output} left as it was" if getattr(args, "output", None) else ""
         print(f"{name}: no output written{kept}", file=sys.stderr)
-        return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+        return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
+
+
+def interrupt_of(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM an exception stands for: itself, or the one it was raised while
+    handling. Where the signal lands must not decide how the run ends: one that lands while a
+    class body is being set up reaches us as a RuntimeError ("Error calling __set_name__")."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def run() -> None:
+    """The ``augment-review`` command and ``python -m augment_core``: :func:`main`, and its
+    status as the process's exit status. After an interrupt (130, 143) the process leaves at
+    once, its cleanup done: a Ctrl-C that passed through C code running Python code (some
+    imports do) leaves CPython's "unhandled KeyboardInterrupt" mark set, and the interpreter
+    would then end itself by SIGINT (status -2) whatever ``main`` returned."""
+    import os
+
+    status = main()
+    if status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 def _command(args: argparse.Namespace) -> int:

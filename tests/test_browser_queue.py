@@ -75,3 +75,11 @@ def test_a_replayed_batch_is_written_once_and_the_acks_keep_the_newest(tab, monk
     out = common.apply_browser_queue(store, h, _batch(("c3", "accepted", "99:not-a-variant")))
     assert [o.status for o in out] == ["invalid"] and store.decisions(h) == {keys[2]: "accepted", keys[3]: "rejected"}
     assert [a["id"] for a in common.browser_acks()] == ["c1", "c2", "c3"]
+
+
+def test_the_acks_kept_cover_a_whole_batch():
+    """Each page run sends the kept outcomes back; they must hold a whole batch's, or the
+    browser would wait for an answer it was never sent (then resend, answered from the record)."""
+    from augment_core.review.queue import MAX_BATCH
+
+    assert MAX_BATCH <= common.ACKS_KEPT <= 2 * MAX_BATCH
