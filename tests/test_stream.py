@@ -164,13 +164,7 @@ def test_alias_swap_run_imports_neither_torch_nor_pandas_nor_ray(inputs, tmp_pat
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_ends_the_workers_and_leaves_no_temp_file(tmp_path, sig):
-    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
-    src = tmp_path / "big.csv"
-    with src.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(rows[0])
-        for k in range(10):
-            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    src = _big_csv(tmp_path)
     out = tmp_path / "out.csv"
     out.write_bytes(b"the previous output\n")
     before = snapshot(tmp_path)
@@ -181,13 +175,7 @@ def test_signal_ends_the_workers_and_leaves_no_temp_file(tmp_path, sig):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        deadline = time.monotonic() + 60
-        tmp = []
-        while not tmp or tmp[0].stat().st_size == 0:  # rows are being written
-            tmp = list(tmp_path.glob(".out.csv.*.tmp"))
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "no rows written within 60 s"
-            time.sleep(0.002)
+        _wait_for_rows(tmp_path, proc)
         children = _children(proc.pid)
         assert children, "the workers run in their own processes"
         proc.send_signal(sig)
@@ -209,13 +197,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_output_is_the_same(tmp_path
     """The kernel's out-of-memory killer ends a worker: a new one runs its chunk again and the
     file is byte for byte an uninterrupted run's (multiprocessing.Pool, used before, waited
     for a chunk whose worker was killed forever)."""
-    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
-    src = tmp_path / "big.csv"
-    with src.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(rows[0])
-        for k in range(10):
-            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    src = _big_csv(tmp_path)
     args = [sys.executable, "-m", "augment_core", "augment", str(src), *BASE, "--runner", "stream", "--workers", "2",
             "--chunk-rows", "500"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -224,13 +206,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_output_is_the_same(tmp_path
     out = tmp_path / "out.csv"
     proc = subprocess.Popen([*args, "--output", str(out)], stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 60
-        tmp = []
-        while not tmp or tmp[0].stat().st_size == 0:  # rows are being written
-            tmp = list(tmp_path.glob(".out.csv.*.tmp"))
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "no rows written within 60 s"
-            time.sleep(0.002)
+        _wait_for_rows(tmp_path, proc)
         workers = [c for c in _children(proc.pid)
                    if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
         assert len(workers) == 2, workers
@@ -261,6 +237,29 @@ def test_a_chunk_that_kills_every_worker_it_is_given_ends_the_run_with_one_line(
         runner.close(False)
     assert "killed by signal 9" in str(lost.value) and f"{RETRIES + 1} times" in str(lost.value)
     assert "\n" not in str(lost.value)
+
+
+def _big_csv(tmp_path: Path) -> Path:
+    """The sample ten times with fresh ids (20,000 rows): a streamed run of a few seconds."""
+    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
+    src = tmp_path / "big.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(rows[0])
+        for k in range(10):
+            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    return src
+
+
+def _wait_for_rows(tmp_path: Path, proc: subprocess.Popen) -> None:
+    """Until the run's temporary output holds rows."""
+    deadline = time.monotonic() + 60
+    tmp: list[Path] = []
+    while not tmp or tmp[0].stat().st_size == 0:
+        tmp = list(tmp_path.glob(".out.csv.*.tmp"))
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "no rows written within 60 s"
+        time.sleep(0.002)
 
 
 def _children(pid: int) -> list[int]:
