@@ -369,7 +369,7 @@ def main() -> None:
     ap.add_argument("--old-timeout", type=int, default=120, help="seconds a render of --old-tree may take")
     args = ap.parse_args()
 
-    import test_browser as tb
+    import browser_helpers as tb
     from playwright.sync_api import sync_playwright
 
     if args.scale:

@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 def main() -> None:
     import re
 
-    import test_browser as tb
+    import browser_helpers as tb
     from playwright.sync_api import expect, sync_playwright
 
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "review.png"

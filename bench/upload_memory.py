@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--app-dir", type=Path, default=ROOT, help="the checkout whose app.py to serve")
     args = ap.parse_args()
 
-    import test_browser as tb
+    import browser_helpers as tb
     from playwright.sync_api import sync_playwright
 
     path = make_csv(args.rows)

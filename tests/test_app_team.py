@@ -8,16 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import ALICE, BOB, review_data
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from augment_core.review.store import Store, candidate_key
+from augment_core.review.store import Store
 
 pytestmark = pytest.mark.app
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-ALICE, BOB = "alice@team.example", "bob@crew.example"
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "c",
         "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 WARNING = "anyone who can reach it can read and change all datasets"
@@ -37,26 +37,6 @@ def address():
     yield lambda value: config.set_option("server.address", value)
     config.set_option("server.address", before)
 
-
-def review_data(data_dir: Path, n_originals: int = 3, per_original: int = 2) -> tuple[str, list[str]]:
-    """A stored, mapped dataset with one run, straight through the store; the variant keys."""
-    from augment_core.dataset import content_hash, read_table
-    from augment_core.dataset_settings import build_from_settings, default_settings
-
-    lines = ["id,text,tags"] + [f'{i},row {i} about computer vision,"[""computer-vision""]"' for i in range(n_originals)]
-    data = ("\n".join(lines) + "\n").encode()
-    table = read_table(data, "team.csv")
-    settings = {**default_settings(table), "split_ratios": [1.0, 0.0, 0.0]}
-    dataset = build_from_settings(table, settings)
-    rows = [{"id": f"{rec.id}~alias_swap~{k}", "parent_id": rec.id, "split": rec.split, "augmenter": "alias_swap",
-             "text": f"{rec.text} v{k}", "original_text": rec.text, "tags": rec.raw_label, "params": "{}",
-             "changes": "[]"} for rec in dataset.records for k in range(1, per_original + 1)]
-    store = Store(data_dir)
-    h = content_hash(data)
-    store.add_dataset(h, "team.csv", data, settings)
-    run = store.add_run(h, {"augmenters": [{"name": "alias_swap"}]}, rows, settings=settings)
-    store.close()
-    return h, [candidate_key(run, r["id"]) for r in rows]
 
 
 def _app(user: dict | None = None, allowed: list[str] | None = None) -> AppTest:

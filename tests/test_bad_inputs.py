@@ -18,163 +18,9 @@ import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Callable
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
-        "--no-quality"]
-SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
-
-
-def cli(*args: str, cwd: Path | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
-    def pre() -> None:
-        if umask is not None:
-            os.umask(umask)
-
-    return subprocess.run([sys.executable, "-m", "augment_core", "augment", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-
-def snapshot(folder: Path) -> dict[str, object]:
-    """Every entry under ``folder``: a file's bytes, or what else it is (never read)."""
-    out: dict[str, object] = {}
-    for path in sorted(folder.rglob("*")):
-        st = path.lstat()
-        key = str(path.relative_to(folder))
-        if stat.S_ISLNK(st.st_mode):
-            out[key] = ("link", os.readlink(path))
-        elif stat.S_ISREG(st.st_mode):
-            out[key] = (path.read_bytes(), stat.S_IMODE(st.st_mode))
-        else:
-            out[key] = ("other", stat.S_IFMT(st.st_mode))
-    return out
-
-
-def sample_rows(n: int) -> bytes:
-    lines = (ROOT / "data" / "projects.csv").read_bytes().decode("utf-8")
-    rows = list(csv.reader(io.StringIO(lines)))
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows[: n + 1])
-    return buf.getvalue().encode()
-
-
-def simple_csv(*rows: tuple[str, str, str]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)  # a bare CR in a cell stays in it
-    w.writerow(["id", "text", "tags"])
-    w.writerows(rows)
-    return buf.getvalue().encode()
-
-
-# --- refused: exit 2, one line, nothing changed --------------------------------------------
-
-Setup = Callable[[Path], list[str]]
-
-
-def _in(tmp: Path) -> Path:
-    path = tmp / "in.csv"
-    path.write_bytes(sample_rows(30))
-    return path
-
-
-def row1_same_path(tmp: Path) -> list[str]:
-    return [str(_in(tmp)), *BASE, "--output", str(tmp / "in.csv")]
-
-
-def row1_dotdot(tmp: Path) -> list[str]:
-    (tmp / "sub").mkdir()
-    return [str(_in(tmp)), *BASE, "--output", str(tmp / "sub" / ".." / "in.csv")]
-
-
-def row1_hard_link(tmp: Path) -> list[str]:
-    os.link(_in(tmp), tmp / "alias.csv")
-    return [str(tmp / "in.csv"), *BASE, "--output", str(tmp / "alias.csv")]
-
-
-def row1_tags_file(tmp: Path) -> list[str]:
-    tags = tmp / "tags.jsonl"
-    tags.write_bytes((ROOT / "data" / "tags.json").read_bytes())
-    return [str(_in(tmp)), *BASE, "--tags", str(tags), "--output", str(tags)]
-
-
-def row2_nan(tmp: Path) -> list[str]:
-    return [str(_in(tmp)), *BASE, "--split-ratios", "nan,nan,nan", "--output", str(tmp / "out.csv")]
-
-
-def row2_one_nan(tmp: Path) -> list[str]:
-    return [str(_in(tmp)), *BASE, "--split-ratios", "1,nan,0", "--output", str(tmp / "out.csv")]
-
-
-def row2_inf(tmp: Path) -> list[str]:
-    return [str(_in(tmp)), *BASE, "--split-ratios", "inf,-inf,0", "--output", str(tmp / "out.csv")]
-
-
-def row3_id_clash(tmp: Path) -> list[str]:
-    path = tmp / "ids.csv"
-    path.write_bytes(simple_csv(("x", "a gan paper", "gan"), ("x~alias_swap~1", "another gan paper", "gan")))
-    return [str(path), *SIMPLE, "--id-column", "id", "--output", str(tmp / "out.csv")]
-
-
-def row11_late_nul(tmp: Path) -> list[str]:
-    path = tmp / "nul.csv"
-    body = b"".join(b"%d,gan paper %d,gan\n" % (i, i) for i in range(8000))
-    assert len(body) > 65536
-    path.write_bytes(b"id,text,tags\n" + body + b"9999,gan\x00paper,gan\n")
-    return [str(path), *SIMPLE, "--output", str(tmp / "out.jsonl")]
-
-
-def row12_fifo(tmp: Path) -> list[str]:
-    os.mkfifo(tmp / "pipe.csv")
-    return [str(tmp / "pipe.csv"), *SIMPLE, "--output", str(tmp / "out.csv")]
-
-
-def row12_dev_zero(tmp: Path) -> list[str]:
-    (tmp / "zero.csv").symlink_to("/dev/zero")
-    return [str(tmp / "zero.csv"), *SIMPLE, "--output", str(tmp / "out.csv")]
-
-
-def row12_fifo_tags(tmp: Path) -> list[str]:
-    os.mkfifo(tmp / "tags.json")
-    return [str(_in(tmp)), *BASE, "--tags", str(tmp / "tags.json"), "--output", str(tmp / "out.csv")]
-
-
-def row13_read_only(tmp: Path) -> list[str]:
-    out = tmp / "out.csv"
-    out.write_bytes(b"keep me\n")
-    out.chmod(0o444)
-    return [str(_in(tmp)), *BASE, "--output", str(out)]
-
-
-def row14_text_is_label(tmp: Path) -> list[str]:
-    path = tmp / "one.csv"
-    path.write_bytes(b"text\ngan paper\nnlp paper\n")
-    return [str(path), "--text-column", "text", "--label-column", "text", "--no-quality", "--output", str(tmp / "o.csv")]
-
-
-def row15_guard_not_csv(tmp: Path) -> list[str]:
-    return [str(_in(tmp)), *BASE, "--csv-formula-guard", "--output", str(tmp / "out.jsonl")]
-
-
-REFUSED: dict[str, tuple[Setup, str]] = {
-    "1 output is the input": (row1_same_path, "is the input"),
-    "1 output is the input as sub/../in.csv": (row1_dotdot, "is the input"),
-    "1 output is a hard link to the input": (row1_hard_link, "is the input"),
-    "1 output is the tags file": (row1_tags_file, "is the tags file"),
-    "2 ratios nan,nan,nan": (row2_nan, "finite"),
-    "2 ratios 1,nan,0": (row2_one_nan, "finite"),
-    "2 ratios inf,-inf,0": (row2_inf, "finite"),
-    "3 an id of a variant's form": (row3_id_clash, "has the form of a variant id"),
-    "11 a NUL byte after the first 64 KB": (row11_late_nul, "NUL byte at offset"),
-    "12 a FIFO": (row12_fifo, "named pipe"),
-    "12 a symlink to /dev/zero": (row12_dev_zero, "a device"),
-    "12 a FIFO as the tags file": (row12_fifo_tags, "named pipe"),
-    "13 a read-only output": (row13_read_only, "read-only"),
-    "14 text column is the label column": (row14_text_is_label, "is also a text column"),
-    "15 the formula guard on JSONL": (row15_guard_not_csv, "applies to .csv output only"),
-}
+from helpers import BASE, REFUSED, ROOT, SIMPLE, cli, sample_input, sample_rows, simple_csv, snapshot
 
 
 @pytest.mark.parametrize("case", list(REFUSED))
@@ -256,7 +102,7 @@ def test_row7_mixed_label_lists_to_parquet(tmp_path):
 
 
 def test_row13_new_output_follows_the_umask(tmp_path):
-    src = _in(tmp_path)
+    src = sample_input(tmp_path)
     out = tmp_path / "o.csv"
     result = cli(str(src), *BASE, "--output", str(out), umask=0o077)
     assert result.returncode == 0, result.stderr

@@ -7,71 +7,34 @@ import csv
 import io
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import playwright.sync_api as playwright_sync
 import pytest
+from browser_helpers import (
+    ACCEPT,
+    REJECT,
+    ROOT,
+    augment,
+    choose_first_option,
+    click,
+    download,
+    free_port,
+    goto_page,
+    metric,
+    metric_value,
+    open_dropdown,
+    small_csv,
+    start_server,
+    stop_server,
+    upload,
+    wait_idle,
+    wait_saved,
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("AUGMENT_REVIEW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage",
-]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-if not Path(CHROMIUM).exists():  # fail, not skip: CI installs it (.ci/run)
-    raise RuntimeError(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set AUGMENT_REVIEW_CHROMIUM")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(
-    data_dir: Path, cache_dir: Path | None = None, extra_env: dict[str, str] | None = None, port: int | None = None
-) -> tuple[subprocess.Popen, str]:
-    port = port or free_port()
-    env = {**os.environ, "AUGMENT_REVIEW_DATA_DIR": str(data_dir), **(extra_env or {})}
-    if cache_dir is not None:
-        env["AUGMENT_REVIEW_CACHE_DIR"] = str(cache_dir)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("streamlit exited: " + proc.stderr.read().decode(errors="replace")[-2000:])
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("streamlit did not start in 60 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -84,109 +47,6 @@ def server(tmp_path_factory, data_dir):
     proc, url = start_server(data_dir, tmp_path_factory.mktemp("browser-cache"))
     yield url
     stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
-    yield pg
-    ctx.close()
-
-
-def wait_idle(page) -> None:
-    page.wait_for_timeout(150)
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.wait_for_timeout(50)
-    page.wait_for_selector(IDLE, timeout=60_000)
-
-
-def click(page, selector: str) -> None:
-    page.locator(selector).first.click()
-    wait_idle(page)
-
-
-def metric(page, label: str) -> str:
-    return page.locator("[data-testid='stMetric']").filter(has_text=label).locator("[data-testid='stMetricValue']").inner_text()
-
-
-ACCEPT = ".rv-row[data-key] .rv-accept"
-REJECT = ".rv-row[data-key] .rv-reject"
-
-
-def wait_saved(page) -> None:
-    """Every decision the review component shows is confirmed saved, and the page is idle."""
-    sync = page.locator(".rv-sync")
-    expect(sync).to_have_attribute("data-saving", "0")
-    expect(sync).to_have_attribute("data-unsaved", "0")
-    wait_idle(page)
-
-
-def goto_page(page, name: str) -> None:
-    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=name).first.click()
-    wait_idle(page)
-
-
-def choose_first_option(page, label: str) -> None:
-    """Pick a multiselect's first option; a rerun that lands while the list is open redraws
-    it (the option is detached), so open it again until the pick takes."""
-    for attempt in range(4):
-        open_dropdown(page, label)
-        try:
-            page.locator("[role='listbox'] [role='option'][data-key='0']").click(timeout=10_000)
-            return
-        except playwright_sync.TimeoutError:
-            if attempt == 3:
-                raise
-            wait_idle(page)
-
-
-def open_dropdown(page, label: str) -> None:
-    """Open a multiselect's list of options (a click does not always open it)."""
-    box = page.get_by_role("combobox", name=label)
-    for attempt in ("click", "ArrowDown", "click", "Space"):
-        if attempt == "click":
-            box.click()
-        else:
-            box.press(attempt)
-        try:
-            page.locator("[role='listbox'] [role='option']").first.wait_for(timeout=2000)
-            return
-        except playwright_sync.TimeoutError:
-            continue
-    raise AssertionError(f"the {label!r} options did not open")
-
-
-def small_csv(path: Path, n: int = 40) -> Path:
-    rows = list(csv.reader(io.StringIO((ROOT / "data" / "projects.csv").read_text(encoding="utf-8"))))
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows[: n + 1])
-    return path
-
-
-def augment(page) -> None:
-    """Run the Augment page's default run and wait for its result (slow on a busy machine:
-    the quality signals load a sentence encoder)."""
-    click(page, ".st-key-augment_run button")
-    expect(page.get_by_text(re.compile(r"^Run \d+: "))).to_be_visible(timeout=120_000)
-    wait_idle(page)
-
-
-def upload(page, url: str, path: Path) -> None:
-    page.goto(url)  # the Data page is the default page, at the root
-    wait_idle(page)
-    page.locator(".st-key-data_upload input[type='file']").set_input_files(str(path))
-    expect(page.get_by_text("Stored a new dataset.")).to_be_visible(timeout=30_000)
-    wait_idle(page)
 
 
 def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_path):
@@ -393,19 +253,6 @@ def sparse_ids_csv(path: Path, n: int = 40) -> Path:
         for r in rows[1 : n + 1]:
             w.writerow([str(7 * int(r[0])), *r[1:]])
     return path
-
-
-def metric_value(page, label: str):
-    return page.locator("[data-testid='stMetric']").filter(has_text=label).locator("[data-testid='stMetricValue']")
-
-
-def download(page, selector: str, target: Path) -> list[dict]:
-    page.bring_to_front()  # a background tab's timers are throttled
-    with page.expect_download() as dl:
-        page.locator(selector).click()
-    dl.value.save_as(target)
-    wait_idle(page)
-    return list(csv.DictReader(target.open(encoding="utf-8")))
 
 
 def test_two_tabs_then_remap_export_what_the_database_says(page, server, data_dir, tmp_path):

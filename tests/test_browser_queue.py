@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 import streamlit as st
-from test_app_team import review_data
+from helpers import review_data
 
 import app_common as common
 

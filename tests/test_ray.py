@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import ray
+from helpers import repeated_rows, sample_rows
 
 from augment_core.cli import main
 
-ray = pytest.importorskip("ray")
-
-from test_bad_inputs import sample_rows  # noqa: E402
+pytestmark = pytest.mark.ray
 
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
         "--no-quality", "--keep-original", "--seed", "5", "--chunk-rows", "60"]
@@ -163,7 +163,6 @@ def test_quality_on_ray_gives_the_local_flags(local_ray, tmp_path):
     scores every batch: the rows, sorted by id, are the local runner's, quality columns
     included, with duplicates and leaks among the flags."""
     import pyarrow.parquet as pq
-    from test_stream import repeated_rows
 
     src = tmp_path / "in.csv"
     src.write_bytes(repeated_rows(40, 3))

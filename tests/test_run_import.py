@@ -7,13 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_bad_inputs import sample_rows
+from helpers import MAPPING, make_runs, sample_rows
 
 from augment_core.changes import changes_from_json
 from augment_core.cli import main
@@ -24,8 +22,6 @@ from augment_core.review.rule_sample import RuleSampler, strata_of
 from augment_core.review.store import Store, candidate_key, rule_key
 
 SEED = 5
-MAPPING = {"text_columns": ["title", "description"], "label_column": "tags", "label_sep": ",", "label_format": "auto",
-           "split_column": None, "id_column": "id"}
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
         "--no-quality", "--seed", str(SEED)]
 
@@ -34,40 +30,6 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 def made(tmp_path_factory) -> dict[str, Path]:
     return make_runs(tmp_path_factory.mktemp("runs"))
 
-
-def make_runs(folder: Path, n: int = 400) -> dict[str, Path]:
-    """``n`` sample rows, a streamed run of them (one Parquet file, no manifest) and the same
-    rows as a Ray run leaves them: shuffled into three Parquet shards with manifest.json."""
-    folder.mkdir(parents=True, exist_ok=True)
-    data = sample_rows(n)
-    (folder / "in.csv").write_bytes(data)
-    out = folder / "stream.parquet"
-    assert main(["augment", str(folder / "in.csv"), *BASE, "--keep-original", "--runner", "stream",
-                 "--output", str(out)]) == 0
-    no_originals = folder / "variants.parquet"
-    assert main(["augment", str(folder / "in.csv"), *BASE, "--output", str(no_originals)]) == 0
-    ray = folder / "ray-out"
-    ray.mkdir()
-    table = pq.read_table(out)
-    rows = table.to_pylist()
-    random.Random(3).shuffle(rows)  # Ray writes shards in any order
-    files = []
-    third = len(rows) // 3
-    for i, part in enumerate((rows[:third], rows[third : 2 * third], rows[2 * third :])):
-        name = f"part-{i:05d}.parquet"
-        pq.write_table(pa.Table.from_pylist(part, schema=table.schema), ray / name)
-        files.append(name)
-    manifest = {  # the keys ray_runner.augment_on_ray writes
-        "runner": "ray", "format": "parquet shards", "mapping": MAPPING, "augmenters": ["alias_swap"],
-        "n_per_original": 5, "keep_original": True, "seed": SEED, "split_ratios": [0.7, 0.15, 0.15],
-        "schema": {"input_columns": ["id", "created_on", "title", "description", "tags"], "provenance_prefix": "aug_",
-                   "provenance_columns": {}},
-        "splits": {}, "ray": {"workers": 2, "gpus_per_worker": 0, "batch_rows": 100}, "input": "in.csv",
-        "tags": "data/tags.json", "columns": table.column_names, "rows": len(rows),
-        "generated": sum(1 for r in rows if r["aug_augmenter"] != "original"), "files": files, "created": "x",
-    }
-    (ray / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return {"folder": folder, "csv": folder / "in.csv", "stream": out, "ray": ray, "variants": no_originals}
 
 
 def _store(tmp_path: Path, made: dict[str, Path], settings: dict | None = None, data: bytes | None = None) -> tuple[Store, str]:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_bad_inputs import REFUSED, ROOT, cli, sample_rows, snapshot
+from helpers import REFUSED, ROOT, SIMPLE, cli, repeated_rows, sample_rows, simple_csv, snapshot
 
 from augment_core.cli import main
 
@@ -82,17 +82,6 @@ def test_split_column_and_empty_texts_as_in_memory(tmp_path):
     assert (tmp_path / "mem.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()
     assert "1 rows have empty text" in streamed.stderr and "(ids: 2)" in streamed.stderr
 
-
-def repeated_rows(n: int, times: int) -> bytes:
-    """The first ``n`` sample rows, ``times`` over with fresh ids: texts repeat across the
-    splits, so variants are duplicates and leaks into val/test."""
-    rows = list(csv.reader(io.StringIO(sample_rows(n).decode())))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(rows[0])
-    for k in range(n * times):
-        w.writerow([str(k + 1), *rows[1 + k % n][1:]])
-    return buf.getvalue().encode()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -278,7 +267,6 @@ def _state(pid: int) -> str:
 
 
 def test_formula_guard_streamed_gives_the_same_bytes_and_count(tmp_path):
-    from test_bad_inputs import SIMPLE, simple_csv
 
     cells = ["=HYPERLINK(\"http://x\")", "+1", "-2 gan", "@SUM(A1)", "\tgan", "plain gan"]
     src = tmp_path / "f.csv"

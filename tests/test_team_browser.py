@@ -9,125 +9,31 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import secrets
 import subprocess
-import sys
-import time
-import urllib.request
 from ipaddress import ip_address
-from pathlib import Path
 
-import playwright.sync_api as playwright_sync
 import psutil
 import pytest
+from browser_helpers import (
+    ACCEPT,
+    T,
+    choose,
+    decide,
+    download_bytes,
+    free_port,
+    metric_value,
+    sign_in,
+    start_app,
+    stop_process,
+    wait_idle,
+)
+from helpers import ALICE, BOB, review_data
 from playwright.sync_api import expect
-from test_app_team import ALICE, BOB, review_data
-from test_browser import ACCEPT, CHROMIUM, CHROMIUM_ARGS, free_port, metric_value, wait_idle, wait_saved
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
 EVE = "eve@elsewhere.example"
-T = 30_000
-"""Milliseconds an expectation waits (the machine may be busy)."""
-
-
-def _wait_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited: " + (proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""))
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{what} did not answer in {timeout:.0f} s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def start_app(data_dir: Path, secrets_file: Path, port: int, address: str | None = "127.0.0.1") -> subprocess.Popen:
-    """``streamlit run app.py`` from the project folder (so its ``.streamlit/config.toml``
-    applies), with this secrets file; ``address`` None: the project's default."""
-    args = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-            "--server.port", str(port), "--secrets.files", str(secrets_file), "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none"]
-    if address is not None:
-        args += ["--server.address", address]
-    env = {**os.environ, "AUGMENT_REVIEW_DATA_DIR": str(data_dir)}
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, "streamlit")
-    return proc
-
-
-@pytest.fixture(scope="module")
-def provider():
-    """The OpenID Connect provider, on 127.0.0.1 only: its base URL."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    _wait_http(url + "/.well-known/openid-configuration", proc, "oidc-provider-mock")
-    yield url
-    _stop(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def sign_in(browser, app: str, provider: str, email: str, path: str = ""):
-    """A new browser (own cookies) signed in as ``email`` through the provider's form."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = ctx.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app + path)
-    wait_idle(page)
-    expect(page.get_by_role("heading", name="Sign in to augment-review")).to_be_visible(timeout=T)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(provider + "/**")
-    page.locator("input[name='sub']").fill(email)  # the provider's e-mail claim is the subject
-    page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(app + "/**")
-    wait_idle(page)
-    if path:  # the provider sends the user back to the app's home page
-        page.goto(app + path)
-        wait_idle(page)
-    return page
-
-
-def decide(page, key: str, decision: str) -> None:
-    page.locator(f".rv-row[data-key='{key}'] .rv-{'accept' if decision == 'accepted' else 'reject'}").click()
-    wait_saved(page)
-
-
-def choose(page, label: str, option: str) -> None:
-    page.get_by_role("combobox", name=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
-
-
-def download(page, selector: str, target: Path) -> bytes:
-    page.bring_to_front()
-    with page.expect_download() as dl:
-        page.locator(selector).click()
-    dl.value.save_as(target)
-    wait_idle(page)
-    return target.read_bytes()
 
 
 A, R = "accepted", "rejected"
@@ -218,11 +124,11 @@ def test_two_reviewers_sign_in_disagree_and_export_under_each_policy(browser, pr
         run_id = keys[0].split(":")[0]
         for option, accepted in expected.items():
             choose(alice, "Decisions to export", option)
-            rows = list(csv.DictReader(download(alice, ".st-key-export_download button",
+            rows = list(csv.DictReader(download_bytes(alice, ".st-key-export_download button",
                                                 tmp_path / "curated.csv").decode("utf-8").splitlines()))
             variants = sorted(f"{run_id}:{r['aug_id']}" for r in rows if r["aug_augmenter"] != "original")
             assert variants == sorted(accepted), option
-            manifest = json.loads(download(alice, ".st-key-export_manifest button", tmp_path / "manifest.json"))
+            manifest = json.loads(download_bytes(alice, ".st-key-export_manifest button", tmp_path / "manifest.json"))
             assert manifest["review"]["policy"]["description"] == option
             assert manifest["review"]["reviewers"] == {
                 ALICE: {"accepted": alice_d.count(A), "rejected": alice_d.count(R), "decided": len(alice_d)},
@@ -254,7 +160,7 @@ def test_two_reviewers_sign_in_disagree_and_export_under_each_policy(browser, pr
         for page in (alice, bob, eve):
             page.context.close()
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def _listening(proc: subprocess.Popen) -> list[str]:
@@ -271,7 +177,7 @@ def test_without_auth_the_server_listens_on_loopback_only(tmp_path):
         addresses = _listening(proc)
         assert addresses and all(ip_address(a.split("%")[0]).is_loopback for a in addresses), addresses
     finally:
-        _stop(proc)
+        stop_process(proc)
     # the check can fail: the same server told to listen everywhere is seen doing so
     port = free_port()
     proc = start_app(tmp_path / "data", no_secrets, port, address="0.0.0.0")
@@ -279,7 +185,7 @@ def test_without_auth_the_server_listens_on_loopback_only(tmp_path):
         addresses = _listening(proc)
         assert addresses and not all(ip_address(a.split("%")[0]).is_loopback for a in addresses), addresses
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def test_an_unreadable_secrets_file_keeps_the_app_closed(browser, tmp_path):
@@ -299,4 +205,4 @@ def test_an_unreadable_secrets_file_keeps_the_app_closed(browser, tmp_path):
         assert "team.csv" not in page.content()
         page.context.close()
     finally:
-        _stop(proc)
+        stop_process(proc)

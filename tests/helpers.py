@@ -1,0 +1,252 @@
+"""Data and CLI helpers shared by test modules: the bundled sample's rows, the CLI run in a
+subprocess, a folder's snapshot, the refused-input table (exit 2, one line, nothing changed),
+stored review data and made runs. Test modules import from here, never from each other."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from augment_core.cli import main
+from augment_core.dataset import content_hash, read_table
+from augment_core.dataset_settings import build_from_settings, default_settings
+from augment_core.review.store import Store, candidate_key
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
+        "--no-quality"]
+SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
+
+
+def cli(*args: str, cwd: Path | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
+    def pre() -> None:
+        if umask is not None:
+            os.umask(umask)
+
+    return subprocess.run([sys.executable, "-m", "augment_core", "augment", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def snapshot(folder: Path) -> dict[str, object]:
+    """Every entry under ``folder``: a file's bytes, or what else it is (never read)."""
+    out: dict[str, object] = {}
+    for path in sorted(folder.rglob("*")):
+        st = path.lstat()
+        key = str(path.relative_to(folder))
+        if stat.S_ISLNK(st.st_mode):
+            out[key] = ("link", os.readlink(path))
+        elif stat.S_ISREG(st.st_mode):
+            out[key] = (path.read_bytes(), stat.S_IMODE(st.st_mode))
+        else:
+            out[key] = ("other", stat.S_IFMT(st.st_mode))
+    return out
+
+
+def sample_rows(n: int) -> bytes:
+    lines = (ROOT / "data" / "projects.csv").read_bytes().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(lines)))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[: n + 1])
+    return buf.getvalue().encode()
+
+
+def simple_csv(*rows: tuple[str, str, str]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)  # a bare CR in a cell stays in it
+    w.writerow(["id", "text", "tags"])
+    w.writerows(rows)
+    return buf.getvalue().encode()
+
+
+# --- refused: exit 2, one line, nothing changed --------------------------------------------
+
+Setup = Callable[[Path], list[str]]
+
+
+def sample_input(tmp: Path) -> Path:
+    path = tmp / "in.csv"
+    path.write_bytes(sample_rows(30))
+    return path
+
+
+def row1_same_path(tmp: Path) -> list[str]:
+    return [str(sample_input(tmp)), *BASE, "--output", str(tmp / "in.csv")]
+
+
+def row1_dotdot(tmp: Path) -> list[str]:
+    (tmp / "sub").mkdir()
+    return [str(sample_input(tmp)), *BASE, "--output", str(tmp / "sub" / ".." / "in.csv")]
+
+
+def row1_hard_link(tmp: Path) -> list[str]:
+    os.link(sample_input(tmp), tmp / "alias.csv")
+    return [str(tmp / "in.csv"), *BASE, "--output", str(tmp / "alias.csv")]
+
+
+def row1_tags_file(tmp: Path) -> list[str]:
+    tags = tmp / "tags.jsonl"
+    tags.write_bytes((ROOT / "data" / "tags.json").read_bytes())
+    return [str(sample_input(tmp)), *BASE, "--tags", str(tags), "--output", str(tags)]
+
+
+def row2_nan(tmp: Path) -> list[str]:
+    return [str(sample_input(tmp)), *BASE, "--split-ratios", "nan,nan,nan", "--output", str(tmp / "out.csv")]
+
+
+def row2_one_nan(tmp: Path) -> list[str]:
+    return [str(sample_input(tmp)), *BASE, "--split-ratios", "1,nan,0", "--output", str(tmp / "out.csv")]
+
+
+def row2_inf(tmp: Path) -> list[str]:
+    return [str(sample_input(tmp)), *BASE, "--split-ratios", "inf,-inf,0", "--output", str(tmp / "out.csv")]
+
+
+def row3_id_clash(tmp: Path) -> list[str]:
+    path = tmp / "ids.csv"
+    path.write_bytes(simple_csv(("x", "a gan paper", "gan"), ("x~alias_swap~1", "another gan paper", "gan")))
+    return [str(path), *SIMPLE, "--id-column", "id", "--output", str(tmp / "out.csv")]
+
+
+def row11_late_nul(tmp: Path) -> list[str]:
+    path = tmp / "nul.csv"
+    body = b"".join(b"%d,gan paper %d,gan\n" % (i, i) for i in range(8000))
+    assert len(body) > 65536
+    path.write_bytes(b"id,text,tags\n" + body + b"9999,gan\x00paper,gan\n")
+    return [str(path), *SIMPLE, "--output", str(tmp / "out.jsonl")]
+
+
+def row12_fifo(tmp: Path) -> list[str]:
+    os.mkfifo(tmp / "pipe.csv")
+    return [str(tmp / "pipe.csv"), *SIMPLE, "--output", str(tmp / "out.csv")]
+
+
+def row12_dev_zero(tmp: Path) -> list[str]:
+    (tmp / "zero.csv").symlink_to("/dev/zero")
+    return [str(tmp / "zero.csv"), *SIMPLE, "--output", str(tmp / "out.csv")]
+
+
+def row12_fifo_tags(tmp: Path) -> list[str]:
+    os.mkfifo(tmp / "tags.json")
+    return [str(sample_input(tmp)), *BASE, "--tags", str(tmp / "tags.json"), "--output", str(tmp / "out.csv")]
+
+
+def row13_read_only(tmp: Path) -> list[str]:
+    out = tmp / "out.csv"
+    out.write_bytes(b"keep me\n")
+    out.chmod(0o444)
+    return [str(sample_input(tmp)), *BASE, "--output", str(out)]
+
+
+def row14_text_is_label(tmp: Path) -> list[str]:
+    path = tmp / "one.csv"
+    path.write_bytes(b"text\ngan paper\nnlp paper\n")
+    return [str(path), "--text-column", "text", "--label-column", "text", "--no-quality", "--output", str(tmp / "o.csv")]
+
+
+def row15_guard_not_csv(tmp: Path) -> list[str]:
+    return [str(sample_input(tmp)), *BASE, "--csv-formula-guard", "--output", str(tmp / "out.jsonl")]
+
+
+REFUSED: dict[str, tuple[Setup, str]] = {
+    "1 output is the input": (row1_same_path, "is the input"),
+    "1 output is the input as sub/../in.csv": (row1_dotdot, "is the input"),
+    "1 output is a hard link to the input": (row1_hard_link, "is the input"),
+    "1 output is the tags file": (row1_tags_file, "is the tags file"),
+    "2 ratios nan,nan,nan": (row2_nan, "finite"),
+    "2 ratios 1,nan,0": (row2_one_nan, "finite"),
+    "2 ratios inf,-inf,0": (row2_inf, "finite"),
+    "3 an id of a variant's form": (row3_id_clash, "has the form of a variant id"),
+    "11 a NUL byte after the first 64 KB": (row11_late_nul, "NUL byte at offset"),
+    "12 a FIFO": (row12_fifo, "named pipe"),
+    "12 a symlink to /dev/zero": (row12_dev_zero, "a device"),
+    "12 a FIFO as the tags file": (row12_fifo_tags, "named pipe"),
+    "13 a read-only output": (row13_read_only, "read-only"),
+    "14 text column is the label column": (row14_text_is_label, "is also a text column"),
+    "15 the formula guard on JSONL": (row15_guard_not_csv, "applies to .csv output only"),
+}
+
+
+def repeated_rows(n: int, times: int) -> bytes:
+    """The first ``n`` sample rows, ``times`` over with fresh ids: texts repeat across the
+    splits, so variants are duplicates and leaks into val/test."""
+    rows = list(csv.reader(io.StringIO(sample_rows(n).decode())))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(rows[0])
+    for k in range(n * times):
+        w.writerow([str(k + 1), *rows[1 + k % n][1:]])
+    return buf.getvalue().encode()
+
+
+# --- review data and made runs ---------------------------------------------------------
+
+ALICE, BOB = "alice@team.example", "bob@crew.example"
+MAPPING = {"text_columns": ["title", "description"], "label_column": "tags", "label_sep": ",", "label_format": "auto",
+           "split_column": None, "id_column": "id"}
+RUN_SEED = 5
+RUN_BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
+            "--no-quality", "--seed", str(RUN_SEED)]
+
+
+def review_data(data_dir: Path, n_originals: int = 3, per_original: int = 2) -> tuple[str, list[str]]:
+    """A stored, mapped dataset with one run, straight through the store; the variant keys."""
+    lines = ["id,text,tags"] + [f'{i},row {i} about computer vision,"[""computer-vision""]"' for i in range(n_originals)]
+    data = ("\n".join(lines) + "\n").encode()
+    table = read_table(data, "team.csv")
+    settings = {**default_settings(table), "split_ratios": [1.0, 0.0, 0.0]}
+    dataset = build_from_settings(table, settings)
+    rows = [{"id": f"{rec.id}~alias_swap~{k}", "parent_id": rec.id, "split": rec.split, "augmenter": "alias_swap",
+             "text": f"{rec.text} v{k}", "original_text": rec.text, "tags": rec.raw_label, "params": "{}",
+             "changes": "[]"} for rec in dataset.records for k in range(1, per_original + 1)]
+    store = Store(data_dir)
+    h = content_hash(data)
+    store.add_dataset(h, "team.csv", data, settings)
+    run = store.add_run(h, {"augmenters": [{"name": "alias_swap"}]}, rows, settings=settings)
+    store.close()
+    return h, [candidate_key(run, r["id"]) for r in rows]
+
+
+def make_runs(folder: Path, n: int = 400) -> dict[str, Path]:
+    """``n`` sample rows, a streamed run of them (one Parquet file, no manifest) and the same
+    rows as a Ray run leaves them: shuffled into three Parquet shards with manifest.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = sample_rows(n)
+    (folder / "in.csv").write_bytes(data)
+    out = folder / "stream.parquet"
+    assert main(["augment", str(folder / "in.csv"), *RUN_BASE, "--keep-original", "--runner", "stream",
+                 "--output", str(out)]) == 0
+    no_originals = folder / "variants.parquet"
+    assert main(["augment", str(folder / "in.csv"), *RUN_BASE, "--output", str(no_originals)]) == 0
+    ray = folder / "ray-out"
+    ray.mkdir()
+    table = pq.read_table(out)
+    rows = table.to_pylist()
+    random.Random(3).shuffle(rows)  # Ray writes shards in any order
+    files = []
+    third = len(rows) // 3
+    for i, part in enumerate((rows[:third], rows[third : 2 * third], rows[2 * third :])):
+        name = f"part-{i:05d}.parquet"
+        pq.write_table(pa.Table.from_pylist(part, schema=table.schema), ray / name)
+        files.append(name)
+    manifest = {  # the keys ray_runner.augment_on_ray writes
+        "runner": "ray", "format": "parquet shards", "mapping": MAPPING, "augmenters": ["alias_swap"],
+        "n_per_original": 5, "keep_original": True, "seed": RUN_SEED, "split_ratios": [0.7, 0.15, 0.15],
+        "schema": {"input_columns": ["id", "created_on", "title", "description", "tags"], "provenance_prefix": "aug_",
+                   "provenance_columns": {}},
+        "splits": {}, "ray": {"workers": 2, "gpus_per_worker": 0, "batch_rows": 100}, "input": "in.csv",
+        "tags": "data/tags.json", "columns": table.column_names, "rows": len(rows),
+        "generated": sum(1 for r in rows if r["aug_augmenter"] != "original"), "files": files, "created": "x",
+    }
+    (ray / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return {"folder": folder, "csv": folder / "in.csv", "stream": out, "ray": ray, "variants": no_originals}
