@@ -29,12 +29,13 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
 
 
-def cli(*args: str, cwd: Path | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: str = "augment") -> subprocess.CompletedProcess:
+    """``augment-review COMMAND ARGS`` in a subprocess (as a user runs it), its output captured."""
     def pre() -> None:
         if umask is not None:
             os.umask(umask)
 
-    return subprocess.run([sys.executable, "-m", "augment_core", "augment", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "augment_core", command, *args], capture_output=True, text=True,
                           timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
