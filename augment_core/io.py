@@ -33,6 +33,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
 import sys
 from contextlib import contextmanager, suppress
@@ -67,7 +68,7 @@ class KnownContent:
         """Whether ``path`` is a regular file with these bytes (hashed only when the size is the same)."""
         try:
             st = path.stat()
-            if not stat.S_ISREG(st.st_mode) or st.st_size != self.size:
+            if not stat.S_ISREG(st.st_mode) or st.st_size != self.size or not self.size:  # any empty file is "empty"
                 return False
             digest = hashlib.sha256()
             with open_input(path, "output") as fh:
@@ -321,11 +322,12 @@ def _replace_together(moves: Sequence[tuple[Path, Path]]) -> None:
     """Rename each temporary file onto its target, all or none. Every target but the last
     is first kept as a backup (a hard link, named as a temporary file), so that when a later
     rename fails the targets already replaced get their old file back (or are removed, when
-    there was none). A failure is one line naming the target; nothing stays half done."""
+    there was none). A failure is one line naming the target; nothing stays half done.
+    SIGINT and SIGTERM wait until the renames are over (:func:`_signals_held`)."""
     backups: list[Path | None] = []
     done: list[tuple[Path, Path | None]] = []
     failing = moves[0][1]
-    try:
+    with _signals_held(), _removed(backups):
         try:
             for i, (_, failing) in enumerate(moves):
                 backups.append(_backup(failing) if i < len(moves) - 1 and os.path.lexists(failing) else None)
@@ -333,18 +335,37 @@ def _replace_together(moves: Sequence[tuple[Path, Path]]) -> None:
                 os.replace(tmp, failing)
                 done.append((failing, backup))
         except OSError as exc:
-            lost = _restore(done)
+            lost = _restore(done, backups)
             raise InputError(f"cannot write {failing}: {exc.strerror or exc}{lost}") from None
-    finally:
-        for backup in backups:
-            if backup is not None:
-                backup.unlink(missing_ok=True)
     with suppress(OSError):  # the renames themselves on disk (best effort: not every file system syncs a folder)
         fd = os.open(moves[0][1].parent, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked (in this thread) for the block, delivered when it ends: an
+    interrupt between two renames would leave a new data file beside its old manifest."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+@contextmanager
+def _removed(paths: list[Path | None]) -> Iterator[None]:
+    """The files ``paths`` holds when the block ends, removed."""
+    try:
+        yield
+    finally:
+        for path in paths:
+            if path is not None:
+                path.unlink(missing_ok=True)
 
 
 def _backup(target: Path) -> Path:
@@ -356,8 +377,9 @@ def _backup(target: Path) -> Path:
     return backup
 
 
-def _restore(done: Sequence[tuple[Path, Path | None]]) -> str:
-    """Put the old files back; what could not be, said as the end of the error line."""
+def _restore(done: Sequence[tuple[Path, Path | None]], backups: list[Path | None]) -> str:
+    """Put the old files back; what could not be, said as the end of the error line (and
+    its backup taken off ``backups``, the list of those to remove, so that it stays)."""
     lost = []
     for target, backup in reversed(done):
         try:
@@ -367,6 +389,7 @@ def _restore(done: Sequence[tuple[Path, Path | None]]) -> str:
                 os.replace(backup, target)
         except OSError:
             lost.append(f"{target} (its old file is {backup})" if backup is not None else str(target))
+            backups[backups.index(backup)] = None
     return f"; could not put back {', '.join(lost)}" if lost else ""
 
 
