@@ -62,6 +62,19 @@ def sample_rows(n: int) -> bytes:
     return buf.getvalue().encode()
 
 
+def big_csv(tmp: Path) -> Path:
+    """``tmp/big.csv``: the sample ten times with fresh ids (20,000 rows), a run of seconds
+    (long enough to signal or kill it while it writes)."""
+    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
+    src = tmp / "big.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(rows[0])
+        for k in range(10):
+            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    return src
+
+
 def simple_csv(*rows: tuple[str, str, str]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)  # a bare CR in a cell stays in it

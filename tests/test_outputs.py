@@ -5,9 +5,7 @@ said so) by the next run on the same target."""
 
 from __future__ import annotations
 
-import csv
 import errno
-import io
 import os
 import shutil
 import signal
@@ -19,7 +17,7 @@ from types import SimpleNamespace
 from typing import Callable
 
 import pytest
-from helpers import BASE, ROOT, cli, make_runs, sample_input, sample_rows, snapshot
+from helpers import BASE, ROOT, big_csv, cli, make_runs, sample_input, snapshot
 from streamlit.testing.v1 import AppTest
 
 from augment_core.cli import main
@@ -211,20 +209,9 @@ def test_a_failed_second_rename_puts_the_first_file_back(tmp_path, monkeypatch):
 
 # --- item 9: the temporary files of a killed run ---------------------------------------------
 
-def _big_input(tmp: Path) -> Path:
-    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
-    src = tmp / "big.csv"
-    with src.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(rows[0])
-        for k in range(10):  # 20,000 rows: a run of seconds
-            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
-    return src
-
-
 def test_a_killed_runs_temporary_file_is_removed_and_reported_by_the_next_run(tmp_path):
     out = tmp_path / "out.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "augment_core", "augment", str(_big_input(tmp_path)), *BASE,
+    proc = subprocess.Popen([sys.executable, "-m", "augment_core", "augment", str(big_csv(tmp_path)), *BASE,
                              "--output", str(out)], stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         deadline = time.monotonic() + 60
