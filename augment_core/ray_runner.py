@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from augment_core.errors import InputError
+from augment_core.io import remove_stale_temps, temp_path
 from augment_core.stream import (
     ChunkOut,
     WorkSpec,
@@ -527,7 +527,9 @@ def _write(ds: Any, out: str, columns: list[str], augmenter_column: str, manifes
 
     local = not _is_uri(out)
     target = Path(out).resolve() if local else None
-    where = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp") if target is not None else out
+    if target is not None:
+        remove_stale_temps(target)  # a killed run's folder
+    where = str(temp_path(target)) if target is not None else out
     try:
         ds.write_parquet(where, filename_provider=None)
         fs, inner = pafs.FileSystem.from_uri(where if not local else "file://" + where)
