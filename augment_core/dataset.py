@@ -602,7 +602,7 @@ def _decoded_bytes(table: Any) -> int:
 # --- column mapping ----------------------------------------------------------------------
 
 
-def guess_mapping(table: Table | TablePreview) -> ColumnMapping:
+def guess_mapping(table: Table | TablePreview | TableStream) -> ColumnMapping:
     """A first guess the user can edit: the usual names, else the longest text column."""
     cols = table.columns
     lower = {c.lower(): c for c in cols}

@@ -10,7 +10,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers import SIMPLE, cli
+from helpers import ROOT, SIMPLE, cli
 
 from augment_core.dataset import TableStream, read_table, scan
 from augment_core.dataset_settings import build_from_settings, default_settings
@@ -157,3 +157,132 @@ def test_json_nested_too_deep_is_one_line_in_the_cli(tmp_path, name, runner):
     assert r.returncode == 2, r.stderr[-500:]
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ") and "nested more than" in r.stderr
     assert not out.exists()
+
+
+# --- the parse runs in a worker process ----------------------------------------------------
+
+
+def test_an_upload_is_parsed_in_another_process():
+    import os
+
+    from augment_core.parse_worker import parse
+
+    data = (ROOT / "data" / "projects.csv").read_bytes()
+    parsed = parse(data, "projects.csv", SERVER, guess=True)
+    assert parsed.pid != os.getpid()
+    assert len(parsed.dataset.records) == parsed.preview.n_rows == 2032
+    assert parsed.dataset.records == build_from_settings(read_table(data, "projects.csv"), parsed.settings).records
+    with pytest.raises(InputError, match="more than 100 rows"):
+        parse(data, "projects.csv", Limits(max_rows=100), guess=True)
+
+
+def held_parse(data: bytes):
+    """A parse whose input is held half sent until ``release`` is set: the parse is in
+    progress (its worker started) for as long as the test wants."""
+    import threading
+
+    from augment_core.parse_worker import parse
+
+    sending, release, out = threading.Event(), threading.Event(), {}
+
+    def pieces():
+        yield data[: len(data) // 2]
+        sending.set()
+        release.wait()
+        yield data[len(data) // 2:]
+
+    def run():
+        try:
+            out["parsed"] = parse(pieces(), "projects.csv", SERVER, guess=True)
+        except InputError as exc:
+            out["error"] = str(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert sending.wait(60)
+    return thread, release, out
+
+
+def test_another_sessions_save_completes_while_a_parse_is_in_progress(tmp_path):
+    from helpers import review_data
+
+    from augment_core.review.store import Store
+
+    h, keys = review_data(tmp_path)
+    store = Store(tmp_path)
+    thread, release, out = held_parse((ROOT / "data" / "projects.csv").read_bytes())
+    try:
+        for key in keys:  # another reviewer's decisions, saved while the upload is being parsed
+            assert store.decide(h, key, "accepted", reviewer="bob@example.org").changed == {key: "accepted"}
+        assert thread.is_alive() and not out
+    finally:
+        release.set()
+    thread.join(120)
+    assert out["parsed"].preview.n_rows == 2032
+    assert set(store.decisions_by_reviewer(h)["bob@example.org"]) == set(keys)
+
+
+def test_a_worker_that_dies_is_one_line_and_the_server_goes_on():
+    import psutil
+
+    thread, release, out = held_parse((ROOT / "data" / "projects.csv").read_bytes())
+    [worker] = [c for c in psutil.Process().children() if "augment_core.parse_worker" in " ".join(c.cmdline())]
+    worker.kill()  # as the kernel ends a worker that ran out of memory
+    release.set()
+    thread.join(120)
+    assert out == {"error": "projects.csv could not be read: parsing it took more memory than this server gives a "
+                            "parse (lower the file's size or rows); nothing was stored"}
+
+
+# --- the app: over the limit is one line, nothing stored ---------------------------------
+
+
+def test_app_upload_over_the_limit_is_one_line_and_stores_nothing(tmp_path, monkeypatch):
+    import gc
+
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+    from streamlit.testing.v1 import AppTest
+
+    from augment_core.review.store import Store
+
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv(ROWS_ENV, "1000000")
+    data = one_text_parquet(1_500_000, "the same text " * 10)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.file_uploader(key="data_upload").upload("tiny.parquet", data, "application/octet-stream")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [
+        "Cannot read this file: ` tiny.parquet has more than 1,000,000 rows, the most this server accepts "
+        "(AUGMENT_REVIEW_MAX_ROWS or [augment_review] max_upload_rows); nothing was stored `"]
+    assert Store(tmp_path / "data").recent_datasets() == []
+    at.run()
+    assert not at.exception and at.file_uploader(key="data_upload").value is None
+    gc.collect()
+    assert not [o for o in gc.get_objects() if type(o) is UploadedFile]  # the upload's bytes are not held
+
+
+def test_dataset_cache_is_bounded_by_bytes_not_entries():
+    from app_support.dataset_cache import ByteBudgetCache
+
+    cache = ByteBudgetCache(budget=100)
+    made = []
+
+    def maker(key, size):
+        def make():
+            made.append(key)
+            return f"value {key}", size
+        return make
+
+    assert cache.get("a", maker("a", 40)) == "value a"
+    assert cache.get("b", maker("b", 40)) == "value b"
+    cache.get("a", maker("a", 40))  # a used last: b is the least recently used
+    cache.get("c", maker("c", 40))
+    assert cache.keys() == ["a", "c"] and cache.total == 80
+    cache.get("huge", maker("huge", 500))  # alone over the budget: kept (the page asked for it), the rest dropped
+    assert cache.keys() == ["huge"]
+    assert cache.get("huge", maker("huge", 500)) == "value huge" and made == ["a", "b", "c", "huge"]
+    with pytest.raises(InputError):
+        cache.get("bad", lambda: (_ for _ in ()).throw(InputError("unreadable")))
+    assert cache.keys() == ["huge"]
