@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from augment_core.errors import InputError
 from augment_core.io import remove_stale_temps, temp_path
+from augment_core.limits import json_loads
 from augment_core.stream import (
     ChunkOut,
     WorkSpec,
@@ -124,7 +125,7 @@ def _read_jsonl(path: str) -> Any:
 
 def _json_record(line: str) -> dict[str, Any]:
     try:
-        rec = json.loads(line.lstrip("\ufeff"))
+        rec = json_loads(line.lstrip("\ufeff"), "a line")
     except json.JSONDecodeError as exc:
         raise InputError(f"a line is not valid JSON ({exc.msg})") from None
     if not isinstance(rec, dict):
