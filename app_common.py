@@ -33,6 +33,7 @@ from augment_core.review import candidates as review_candidates
 from augment_core.review import filters as review
 from augment_core.review import query as review_query
 from augment_core.review import queue as review_queue
+from augment_core.review.facts import open_store
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import ActionResult, Store, StoreBusy, UndoResult
 
@@ -69,7 +70,7 @@ def run_through_app() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _store(data_dir: str | None) -> Store:
-    return Store(data_dir)
+    return open_store(data_dir)
 
 
 def get_store() -> Store:

@@ -46,10 +46,10 @@ def test_applied_in_order_each_an_undoable_action_and_idempotent_by_id(store):
     assert [(o.status, o.decision) for o in out] == [("saved", "accepted"), ("saved", "rejected"), ("saved", "accepted")]
     assert store.decisions("h") == {"1:a": "rejected", "1:b": "accepted"}
     # sent again (an answer lost, a replay after a reload): the same outcomes, nothing written
-    n_actions = store._query("SELECT COUNT(*) FROM actions")[0][0]
+    n_actions = store.read("SELECT COUNT(*) FROM actions")[0][0]
     again = apply_queue(store, "h", batch, "tab", KEYS)
     assert [o.as_dict() for o in again] == [o.as_dict() for o in out]
-    assert store._query("SELECT COUNT(*) FROM actions")[0][0] == n_actions == 3
+    assert store.read("SELECT COUNT(*) FROM actions")[0][0] == n_actions == 3
     # undo reverts the tab's latest (x3), once, however often it is sent
     u = [QueuedAction("x4", "undo")]
     assert apply_queue(store, "h", u, "tab", KEYS)[0].restored == {"1:b": None}

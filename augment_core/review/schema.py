@@ -121,7 +121,7 @@ TABLES = (
         UNIQUE (dataset_hash, digest)
     )""",
     # rid: the order variants were stored in (run, then position): "original order".
-    # k_*: each sort order's key (facts.SORT_COLUMNS).
+    # k_*: each sort order's key (index.SORT_COLUMNS).
     """CREATE TABLE IF NOT EXISTS review_items (
         rid INTEGER PRIMARY KEY,
         run_id INTEGER NOT NULL,
