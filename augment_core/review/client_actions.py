@@ -26,23 +26,44 @@ again after a few seconds, and the store answers it from its record of that id."
 IN_CHUNK = 500
 
 
-def record(c: sqlite3.Connection, dataset_hash: str, client_id: str | None, outcome: Mapping[str, Any],
-           now: float) -> None:
-    """Record ``client_id``'s outcome (inside the write's transaction)."""
-    if client_id is not None:
-        c.execute("INSERT OR IGNORE INTO client_actions (dataset_hash, id, outcome, at) VALUES (?, ?, ?, ?)",
-                  (dataset_hash, client_id, json.dumps(outcome), now))
+def record(c: sqlite3.Connection, dataset_hash: str, reviewer: str, origin: str | None, client_id: str | None,
+           outcome: Mapping[str, Any], now: float) -> None:
+    """Record ``client_id``'s outcome for ``reviewer`` (inside the write's transaction), among
+    the newest :data:`ACKS_KEPT` of the tab ``origin`` that sent it; older ones go."""
+    if client_id is None:
+        return
+    cur = c.execute(
+        "INSERT OR IGNORE INTO client_actions (dataset_hash, reviewer, origin, id, outcome, at) VALUES (?, ?, ?, ?, ?, ?)",
+        (dataset_hash, reviewer, origin, client_id, json.dumps(outcome), now),
+    )
+    if cur.rowcount:
+        c.execute(
+            "DELETE FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND origin IS ? AND seq <= ("
+            " SELECT seq FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND origin IS ?"
+            " ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+            (dataset_hash, reviewer, origin, dataset_hash, reviewer, origin, ACKS_KEPT),
+        )
 
 
-def outcomes(db: Database, dataset_hash: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def prune_all(c: sqlite3.Connection) -> None:
+    """Keep the newest :data:`ACKS_KEPT` records of every reviewer and tab (a table grown by an
+    older version, which kept every record)."""
+    c.execute(
+        "DELETE FROM client_actions WHERE seq IN (SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER"
+        " (PARTITION BY dataset_hash, reviewer, origin ORDER BY seq DESC) AS n FROM client_actions) WHERE n > ?)",
+        (ACKS_KEPT,),
+    )
+
+
+def outcomes(db: Database, dataset_hash: str, reviewer: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The recorded outcomes of ``reviewer``'s page actions with these ids (those applied already)."""
     out: dict[str, dict[str, Any]] = {}
     ids = list(ids)
     for i in range(0, len(ids), IN_CHUNK):
         chunk = ids[i : i + IN_CHUNK]
         for cid, outcome in db.query(
-            f"SELECT id, outcome FROM client_actions WHERE dataset_hash = ? AND id IN ({marks(len(chunk))})",
-            (dataset_hash, *chunk),
+            f"SELECT id, outcome FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND id IN ({marks(len(chunk))})",
+            (dataset_hash, reviewer, *chunk),
         ):
             out[cid] = json.loads(outcome)
     return out

@@ -98,7 +98,8 @@ def decide_many(
             elif now_d != d:
                 items.append((k, now_d, d))
         changed = {k: a for k, _, a in items}
-        client_actions.record(c, dataset_hash, client_id, {"changed": changed, "conflicts": conflicts}, now)
+        client_actions.record(c, dataset_hash, reviewer, origin, client_id, {"changed": changed, "conflicts": conflicts},
+                              now)
         if not items:
             return ActionResult(changed={}, conflicts=conflicts)
         action_id = history.start_action(c, dataset_hash, label, now, origin, reviewer)
@@ -164,20 +165,23 @@ def decide_matching(
 
 def undo(
     db: Database, dataset_hash: str, origin: str | None = None, wait: float | None = None,
-    client_id: str | None = None, reviewer: str = LOCAL_REVIEWER,
+    client_id: str | None = None, reviewer: str = LOCAL_REVIEWER, client_origin: str | None = None,
 ) -> UndoResult | None:
     """Revert the latest action of ``reviewer`` made from ``origin`` (None: from anywhere);
-    None when there is none. ``client_id`` records the outcome as :func:`decide_many` does.
+    None when there is none. ``client_id`` records the outcome as :func:`decide_many` does,
+    among those of the tab ``client_origin`` that sent it (default ``origin``: a page replaying
+    an undo of the tab it was before a reload sends it from another).
 
     Only decisions still as that action left them are restored; one changed since (by
     another tab, say) is left alone and reported in ``conflicts``. The undo is recorded
     in the history under the reviewer, with its time.
     """
     check_reviewer(reviewer)
+    sender = origin if client_origin is None else client_origin
     with db.write(wait) as c:
         latest = history.latest_action(c, dataset_hash, origin, reviewer)
         if latest is None:
-            client_actions.record(c, dataset_hash, client_id, {"undone": None}, time.time())
+            client_actions.record(c, dataset_hash, reviewer, sender, client_id, {"undone": None}, time.time())
             return None
         action_id, label, created_at, items = latest
         now_in_db = current(c, dataset_hash, [k for k, _, _ in items], reviewer)
@@ -188,6 +192,6 @@ def undo(
         history.log(c, dataset_hash, reviewer, "undo", f"undo {label}",
                     [(k, now_in_db.get(k), b) for k, b in restored.items()], now, origin)
         history.drop_action(c, action_id)
-        client_actions.record(c, dataset_hash, client_id,
+        client_actions.record(c, dataset_hash, reviewer, sender, client_id,
                               {"undone": label, "restored": restored, "conflicts": conflicts}, time.time())
         return UndoResult(label=label, created_at=created_at, restored=restored, conflicts=conflicts)

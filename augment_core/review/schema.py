@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from augment_core.review.client_actions import prune_all
+
 DECISIONS_TABLE = """CREATE TABLE IF NOT EXISTS decisions (
         dataset_hash TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -16,6 +18,21 @@ DECISIONS_TABLE = """CREATE TABLE IF NOT EXISTS decisions (
         decision TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
         decided_at REAL NOT NULL,
         PRIMARY KEY (dataset_hash, key, reviewer)
+    )"""
+# client_actions: the outcome of every decision the review page sent with its own id (the
+# browser queues them and may send one again after a reload or a lost answer), so applying it
+# again returns the first outcome instead of writing twice. Keyed by reviewer: the ids are the
+# page's, so another reviewer's page may send the same one. origin: the tab that sent it; seq:
+# the order they came in, so each tab's newest are kept (augment_core.review.client_actions).
+CLIENT_ACTIONS_TABLE = """CREATE TABLE IF NOT EXISTS client_actions (
+        seq INTEGER PRIMARY KEY,
+        dataset_hash TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        origin TEXT,
+        id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at REAL NOT NULL,
+        UNIQUE (dataset_hash, reviewer, id)
     )"""
 LOCAL_REVIEWER = "local"
 """The reviewer of every decision made without sign-in, and of decisions made before
@@ -100,16 +117,9 @@ TABLES = (
         origin TEXT
     )""",
     # no index: history is appended to by every decision and read only to audit
-    # client_actions: the outcome of every decision the review page sent with its own id
-    # (the browser queues them and may send one again after a reload or a lost answer), so
-    # applying it again returns the first outcome instead of writing twice.
-    """CREATE TABLE IF NOT EXISTS client_actions (
-        dataset_hash TEXT NOT NULL,
-        id TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        at REAL NOT NULL,
-        PRIMARY KEY (dataset_hash, id)
-    )""",
+    # client_actions: see CLIENT_ACTIONS_TABLE
+    CLIENT_ACTIONS_TABLE,
+    "CREATE INDEX IF NOT EXISTS client_actions_tab ON client_actions(dataset_hash, reviewer, origin, seq)",
     # --- the review index: what the review page filters, sorts, pages and counts by, one
     # narrow row per variant (augment_core.review.facts), written with its run's candidates.
     # An original (parent id and text) is one review_groups row.
@@ -219,7 +229,7 @@ def schema_is_current(c: sqlite3.Connection) -> bool:
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not REQUIRED_TABLES <= tables:
         return False
-    if "reviewer" not in _columns(c, "decisions"):
+    if "reviewer" not in _columns(c, "decisions") or "reviewer" not in _columns(c, "client_actions"):
         return False
     if not {"run_rules", "rule_decisions"} <= tables:
         return False
@@ -250,11 +260,31 @@ def _decisions_per_reviewer(c: sqlite3.Connection) -> None:
     c.execute("DROP TABLE decisions_before_reviewers")
 
 
+def _client_actions_per_reviewer(c: sqlite3.Connection) -> None:
+    """Records of the one-per-id shape become reviewer "local"'s (whose they were is not
+    recorded), in the order they came, pruned to each tab's newest (the old table kept
+    every record forever)."""
+    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "client_actions" not in tables or "reviewer" in _columns(c, "client_actions"):
+        return
+    c.execute("ALTER TABLE client_actions RENAME TO client_actions_before_reviewers")
+    c.execute(CLIENT_ACTIONS_TABLE)
+    c.execute(
+        "INSERT INTO client_actions (dataset_hash, reviewer, origin, id, outcome, at)"
+        " SELECT dataset_hash, ?, NULL, id, outcome, at FROM client_actions_before_reviewers ORDER BY at, rowid",
+        (LOCAL_REVIEWER,),
+    )
+    c.execute("DROP TABLE client_actions_before_reviewers")
+    prune_all(c)
+
+
 def migrate(c: sqlite3.Connection) -> None:
     """Create what is missing; give runs made before runs kept their settings the settings
     their run parameters recorded, else the dataset's settings of today (the best record left);
-    decisions made before decisions had reviewers become reviewer "local"'s."""
+    decisions made before decisions had reviewers become reviewer "local"'s, and so do the
+    browser queue's records."""
     _decisions_per_reviewer(c)
+    _client_actions_per_reviewer(c)
     for statement in (*TABLES, *RULE_TABLES):
         c.execute(statement)
     for table, column, decl in ADDED_COLUMNS:

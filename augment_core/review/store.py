@@ -176,8 +176,9 @@ class Store:
                                       label, wait, reviewer)
 
     def undo(self, dataset_hash: str, origin: str | None = None, wait: float | None = None,
-             client_id: str | None = None, reviewer: str = LOCAL_REVIEWER) -> UndoResult | None:
-        return decide.undo(self.db, dataset_hash, origin, wait, client_id, reviewer)
+             client_id: str | None = None, reviewer: str = LOCAL_REVIEWER,
+             client_origin: str | None = None) -> UndoResult | None:
+        return decide.undo(self.db, dataset_hash, origin, wait, client_id, reviewer, client_origin)
 
     def last_action(self, dataset_hash: str, origin: str | None = None,
                     reviewer: str = LOCAL_REVIEWER) -> ActionInfo | None:
@@ -190,5 +191,6 @@ class Store:
         return history.history(self.db, dataset_hash, reviewer)
 
     # --- the browser queue's records
-    def client_outcomes(self, dataset_hash: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return client_actions.outcomes(self.db, dataset_hash, ids)
+    def client_outcomes(self, dataset_hash: str, ids: Sequence[str],
+                        reviewer: str = LOCAL_REVIEWER) -> dict[str, dict[str, Any]]:
+        return client_actions.outcomes(self.db, dataset_hash, reviewer, ids)
