@@ -243,39 +243,34 @@ def _columns(c: sqlite3.Connection, table: str) -> set[str]:
     return {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
 
 
+def _keyed_by_reviewer(c: sqlite3.Connection, table: str, create: str, columns: str, select: str) -> bool:
+    """Rebuild ``table`` of the shape before reviewers as ``create`` (SQLite cannot change a
+    primary key in place), its rows copied by ``select`` (``?``: reviewer "local", whose they
+    become) in this transaction; False when there is no such table to rebuild."""
+    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if table not in tables or "reviewer" in _columns(c, table):
+        return False
+    c.execute(f"ALTER TABLE {table} RENAME TO {table}_before_reviewers")
+    c.execute(create)
+    c.execute(f"INSERT INTO {table} ({columns}) {select.format(old=table + '_before_reviewers')}", (LOCAL_REVIEWER,))
+    c.execute(f"DROP TABLE {table}_before_reviewers")
+    return True
+
+
 def _decisions_per_reviewer(c: sqlite3.Connection) -> None:
     """A decisions table of the one-decision-per-candidate shape becomes one keyed by
-    reviewer too; every decision in it becomes reviewer "local"'s (SQLite cannot change a
-    primary key in place, so the table is rebuilt in this transaction)."""
-    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "decisions" not in tables or "reviewer" in _columns(c, "decisions"):
-        return
-    c.execute("ALTER TABLE decisions RENAME TO decisions_before_reviewers")
-    c.execute(DECISIONS_TABLE)
-    c.execute(
-        "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at)"
-        " SELECT dataset_hash, key, ?, decision, decided_at FROM decisions_before_reviewers",
-        (LOCAL_REVIEWER,),
-    )
-    c.execute("DROP TABLE decisions_before_reviewers")
+    reviewer too; every decision in it becomes reviewer "local"'s."""
+    _keyed_by_reviewer(c, "decisions", DECISIONS_TABLE, "dataset_hash, key, reviewer, decision, decided_at",
+                       "SELECT dataset_hash, key, ?, decision, decided_at FROM {old}")
 
 
 def _client_actions_per_reviewer(c: sqlite3.Connection) -> None:
     """Records of the one-per-id shape become reviewer "local"'s (whose they were is not
     recorded), in the order they came, pruned to each tab's newest (the old table kept
     every record forever)."""
-    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "client_actions" not in tables or "reviewer" in _columns(c, "client_actions"):
-        return
-    c.execute("ALTER TABLE client_actions RENAME TO client_actions_before_reviewers")
-    c.execute(CLIENT_ACTIONS_TABLE)
-    c.execute(
-        "INSERT INTO client_actions (dataset_hash, reviewer, origin, id, outcome, at)"
-        " SELECT dataset_hash, ?, NULL, id, outcome, at FROM client_actions_before_reviewers ORDER BY at, rowid",
-        (LOCAL_REVIEWER,),
-    )
-    c.execute("DROP TABLE client_actions_before_reviewers")
-    prune_all(c)
+    if _keyed_by_reviewer(c, "client_actions", CLIENT_ACTIONS_TABLE, "dataset_hash, reviewer, origin, id, outcome, at",
+                          "SELECT dataset_hash, ?, NULL, id, outcome, at FROM {old} ORDER BY at, rowid"):
+        prune_all(c)
 
 
 def migrate(c: sqlite3.Connection) -> None:
