@@ -34,6 +34,9 @@ SORT_COLUMNS = {
 
 @dataclass(frozen=True)
 class Facts:
+    """What the review index holds of one variant (computed by
+    :func:`augment_core.review.facts.facts_of`; the store only writes it)."""
+
     group: str
     """A digest of (parent id, original text): an original, as ``filters.group_by_original`` has it."""
     augmenter: str
