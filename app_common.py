@@ -36,6 +36,8 @@ from augment_core.review import candidates as review_candidates
 from augment_core.review import filters as review
 from augment_core.review import query as review_query
 from augment_core.review import queue as review_queue
+from augment_core.review.client_actions import ACKS_KEPT
+from augment_core.review.facts import open_store
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import ActionResult, Store, StoreBusy, UndoResult
 
@@ -72,7 +74,7 @@ def run_through_app() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _store(data_dir: str | None) -> Store:
-    return Store(data_dir)
+    return open_store(data_dir)
 
 
 def get_store() -> Store:
@@ -531,10 +533,6 @@ def write_decisions(
 BATCH_WAIT = 1.0
 """Seconds a batch of decisions from the browser waits for a locked database before it is
 answered "busy" (the browser keeps the decisions, shows them not yet saved, and sends them again)."""
-ACKS_KEPT = 500
-"""Outcomes kept to send back (every page run sends them): a batch's worth at least
-(``queue.MAX_BATCH``). One the browser missed is not lost: its queue sends the decision again
-after a few seconds, and the store answers it from its record of that id, writing nothing."""
 
 
 def apply_browser_queue(store: Store, hash: str, raw: Any) -> list[review_queue.Outcome]:

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from augment_core.cli import main
 from augment_core.dataset import content_hash, read_table
 from augment_core.dataset_settings import build_from_settings, default_settings
+from augment_core.review.facts import store_run
 from augment_core.review.store import Store, candidate_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,7 +227,7 @@ def review_data(data_dir: Path, n_originals: int = 3, per_original: int = 2) -> 
     store = Store(data_dir)
     h = content_hash(data)
     store.add_dataset(h, "team.csv", data, settings)
-    run = store.add_run(h, {"augmenters": [{"name": "alias_swap"}]}, rows, settings=settings)
+    run = store_run(store, h, {"augmenters": [{"name": "alias_swap"}]}, rows, settings)
     store.close()
     return h, [candidate_key(run, r["id"]) for r in rows]
 

@@ -34,7 +34,15 @@ from augment_core.errors import InputError
 from augment_core.io import InputFile, KnownContent, open_output_pair, output_format
 from augment_core.pipeline import ORIGINAL, original_params_json, original_row
 from augment_core.review.rule_sample import rule_decided, strata_of
-from augment_core.review.run_import import MANIFEST_NAMES, RunFiles, imported, is_sampled, iter_rows, locate_run
+from augment_core.review.run_import import (
+    MANIFEST_NAMES,
+    RunFiles,
+    dataset_as,
+    imported,
+    is_sampled,
+    iter_rows,
+    locate_run,
+)
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import RunInfo, Store, candidate_key, split_key
 from augment_core.user_schema import OutputSchema, user_rows
@@ -98,8 +106,6 @@ def export_sampled_run(
     ``parquet``) and return the export's manifest. The decisions are one ``reviewer``'s
     (rule decisions and sampled rows' alike): a team's policies need every row decided by
     each reviewer, which a sample does not give."""
-    from augment_core.review.run_import import _dataset_as
-
     if fmt not in FORMATS:
         raise InputError(f"cannot export a sampled run as {fmt}: choose csv, jsonl or parquet")
     info, files, own, by_rule = _sampled_run(store, dataset_hash, run, reviewer)
@@ -117,7 +123,7 @@ def export_sampled_run(
             progress(counts.rows)
     added = 0
     if not counts.train_originals_in_files:  # only then is the dataset needed (built from the store)
-        dataset = dataset_for(settings) if dataset_for is not None else _dataset_as(store, dataset_hash, settings)
+        dataset = dataset_for(settings) if dataset_for is not None else dataset_as(store, dataset_hash, settings)
         originals = _train_originals(dataset, files)
         added = len(originals)
         writer.write(originals)
