@@ -1,0 +1,10 @@
+"""Open augmentation: anything that turns a text into a variant can be reviewed.
+
+The word-level diff gives any variant the change spans the review page highlights; typed
+parameter declarations let each augmenter describe its settings once; plug-in functions,
+entry-point discovery and the Snorkel / nlpaug adapters bring outside augmenters in.
+"""
+
+from augment_core.augment.diff import diff_changes, rebuild
+
+__all__ = ["diff_changes", "rebuild"]
