@@ -6,5 +6,10 @@ entry-point discovery and the Snorkel / nlpaug adapters bring outside augmenters
 """
 
 from augment_core.augment.diff import diff_changes, rebuild
+from augment_core.augment.params import Param, apply_sets, params_of, setting, settings_dict, settings_from
+from augment_core.augment.spec import AugmenterSpec, BuildContext
 
-__all__ = ["diff_changes", "rebuild"]
+__all__ = [
+    "AugmenterSpec", "BuildContext", "Param", "apply_sets", "diff_changes", "params_of", "rebuild", "setting",
+    "settings_dict", "settings_from",
+]
