@@ -6,10 +6,12 @@ entry-point discovery and the Snorkel / nlpaug adapters bring outside augmenters
 """
 
 from augment_core.augment.diff import diff_changes, rebuild
+from augment_core.augment.function import FunctionAugmenter
+from augment_core.augment.keywords import keyword_changed
 from augment_core.augment.params import Param, apply_sets, params_of, setting, settings_dict, settings_from
 from augment_core.augment.spec import AugmenterSpec, BuildContext
 
 __all__ = [
-    "AugmenterSpec", "BuildContext", "Param", "apply_sets", "diff_changes", "params_of", "rebuild", "setting",
+    "AugmenterSpec", "BuildContext", "FunctionAugmenter", "Param", "keyword_changed", "apply_sets", "diff_changes", "params_of", "rebuild", "setting",
     "settings_dict", "settings_from",
 ]

@@ -109,11 +109,14 @@ def _equal_runs(a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: i
         anchors = _unique_common(a, b, alo, ahi, blo, bhi)
         if anchors:
             for i, j in anchors:
-                _equal_runs(a, b, alo, i, blo, j, out)
+                if i > alo and j > blo:  # a gap with tokens on both sides may hold more matches
+                    _equal_runs(a, b, alo, i, blo, j, out)
                 out.append((i, j, 1))
                 alo, blo = i + 1, j + 1
-            _equal_runs(a, b, alo, ahi, blo, bhi, out)
-        else:
+            if alo < ahi and blo < bhi:
+                _equal_runs(a, b, alo, ahi, blo, bhi, out)
+        elif ahi - alo > 1 and bhi - blo > 1 and not set(a[alo:ahi]).isdisjoint(b[blo:bhi]):
+            # only repeated tokens in common (spaces, "the"): rare, and small by now
             matcher = SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
             out.extend((alo + i, blo + j, n) for i, j, n in matcher.get_matching_blocks() if n)
     if ahi < end:

@@ -161,9 +161,11 @@ def settings_from(settings_cls: type, values: Mapping[str, Any]) -> Any:
 
 
 def parse_set(assignment: str) -> tuple[str, str, str]:
-    """``NAME.PARAM=VALUE`` as (augmenter, parameter, raw value)."""
+    """``NAME.PARAM=VALUE`` as (augmenter, parameter, raw value); the parameter is what
+    follows the last dot, since adapter names (``nlpaug:nlpaug.augmenter.char.KeyboardAug``)
+    hold dots and parameter names never do."""
     target, sep, raw = assignment.partition("=")
-    name, dot, param = target.strip().partition(".")
+    name, dot, param = target.strip().rpartition(".")
     if not sep or not dot or not name or not param:
         raise InputError(f"--set {assignment}: expected NAME.PARAM=VALUE, e.g. --set char_keyboard.aug_char_p=0.2")
     return name, param.strip(), raw
