@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augment_core.augment import FunctionAugmenter, diff_changes, keyword_changed, rebuild
+from augment_core.augment import FunctionAugmenter, apply_sets, diff_changes, discover, keyword_changed, rebuild
 from augment_core.augment.function import PluginError
 from augment_core.protection import Protector
 
@@ -90,3 +90,80 @@ def test_a_failing_plugin_is_one_line_naming_it_and_the_row() -> None:
         FunctionAugmenter("broken", broken).generate(["text"], ["9"], 1, seed=0)
     with pytest.raises(PluginError, match="returned int on row 9, not text"):
         FunctionAugmenter("numbers", lambda t, r: 3).generate(["text"], ["9"], 1, seed=0)
+
+
+PLUGIN_MODULE = '''
+import random
+from dataclasses import dataclass
+
+from augment_core.augment import AugmenterSpec, FunctionAugmenter, setting
+
+NUMBER = 3
+
+
+def shout(text: str, rng: random.Random) -> str:
+    """Upper-cases one word."""
+    words = text.split(" ")
+    i = rng.randrange(len(words))
+    words[i] = words[i].upper()
+    return " ".join(words)
+
+
+def two_args_needed(text):
+    return text
+
+
+@dataclass(frozen=True)
+class RepeatSettings:
+    times: int = setting(2, "how often the last word is repeated", min=1, max=5)
+
+
+def _repeat(settings, context):
+    return FunctionAugmenter("repeat", lambda t, rng: t + (" " + t.split()[-1]) * settings.times,
+                             {"times": settings.times})
+
+
+SPEC = AugmenterSpec("repeat", RepeatSettings, _repeat, "repeats the last word")
+'''
+
+ENTRY_POINTS = """[augment_review.augmenters]
+shout = myplug:shout
+repeat = myplug:SPEC
+broken = myplug_missing:fn
+number = myplug:NUMBER
+one_arg = myplug:two_args_needed
+twice = myplug:SPEC
+"""
+
+
+def test_discovery_finds_functions_and_specs_and_reports_broken_ones_in_one_line(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "myplug.py").write_text(PLUGIN_MODULE)
+    info = tmp_path / "myplug-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: myplug\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(ENTRY_POINTS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    errors: list[str] = []
+    specs = discover(errors)
+    assert {"shout", "repeat"} <= set(specs)
+    assert sorted(errors) == sorted([
+        "augmenter plug-in twice (myplug:SPEC from myplug) skipped: the name repeat is taken",
+        "augmenter plug-in broken (myplug_missing:fn from myplug) skipped: ModuleNotFoundError: "
+        "No module named 'myplug_missing'",
+        "augmenter plug-in number (myplug:NUMBER from myplug) skipped: TypeError: int is neither a function "
+        "(text, rng) -> text nor an AugmenterSpec",
+        "augmenter plug-in one_arg (myplug:two_args_needed from myplug) skipped: TypeError: the function must take "
+        "(text, rng)",
+    ])
+    shout = specs["shout"]
+    assert shout.params() == [] and shout.help == "Upper-cases one word."
+    out = shout.build().generate(["make it loud"], ["1"], 2, seed=3)[0]
+    assert len(out) == 2 and all(c.text.lower() == "make it loud" for c in out)
+    repeat = specs["repeat"]
+    assert [p.to_json() for p in repeat.params()] == [
+        {"name": "times", "type": "int", "default": 2, "help": "how often the last word is repeated", "min": 1,
+         "max": 5}]
+    chosen = apply_sets(["repeat.times=3"], {"repeat": repeat.settings, "shout": None})
+    (variant,) = repeat.build(chosen["repeat"]).generate(["say it"], ["1"], 1, seed=0)[0]
+    assert variant.text == "say it it it it" and [(c.after, c.kind) for c in variant.changes] == [(" it it it", "insert")]

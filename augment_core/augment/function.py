@@ -29,6 +29,12 @@ class PluginError(InputError):
     """A plug-in's own code failed: one line naming the plug-in and the row."""
 
 
+def one_line(e: BaseException) -> str:
+    """An exception from someone else's code as one line: its type and first line."""
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+
+
 def collect_variants(text: str, n_per_original: int, attempt: Callable[[int], Any], name: str, row_id: str,
                      attempts_per_variant: int = ATTEMPTS_PER_VARIANT) -> list[Candidate]:
     """Up to ``n_per_original`` distinct variants of ``text`` from ``attempt(k)``, k = 0, 1, ...
@@ -39,7 +45,7 @@ def collect_variants(text: str, n_per_original: int, attempt: Callable[[int], An
         try:
             variant = attempt(k)
         except Exception as e:
-            raise PluginError(f"augmenter {name} failed on row {row_id}: {type(e).__name__}: {e}") from e
+            raise PluginError(f"augmenter {name} failed on row {row_id}: {one_line(e)}") from e
         if variant is None or variant in seen:
             continue
         if variant.__class__ is not str:
