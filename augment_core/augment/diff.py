@@ -34,8 +34,10 @@ def diff_changes(original: str, variant: str) -> tuple[Change, ...]:
     head, tail = _common_ends(original, variant)
     a = tokens(original[head:len(original) - tail])
     b = tokens(variant[head:len(variant) - tail])
-    runs: list[tuple[int, int, int]] = []
-    _equal_runs(a, b, 0, len(a), 0, len(b), runs)
+    runs = _aligned_runs(a, b)
+    if runs is None:
+        runs = []
+        _equal_runs(a, b, 0, len(a), 0, len(b), runs)
     runs.append((len(a), len(b), 0))
     pos_a = list(accumulate(map(len, a), initial=head))
     pos_b = list(accumulate(map(len, b), initial=head))
@@ -48,6 +50,27 @@ def diff_changes(original: str, variant: str) -> tuple[Change, ...]:
             out.append(_trimmed(original[pos_a[i]:pos_a[ri]], variant[s_b:pos_b[rj]], s_b, tag))
         i, j = ri + n, rj + n
     return tuple(out)
+
+
+def _aligned_runs(a: list[str], b: list[str]) -> list[tuple[int, int, int]] | None:
+    """The equal runs when ``b`` is ``a`` with some tokens replaced in place (typos, word
+    substitutions: the commonest variants), else ``None``. In place means as many tokens and
+    no replaced token reappearing among the replacements: then no other alignment matches
+    more, and this costs a comparison per token instead of a diff."""
+    if len(a) != len(b):
+        return None
+    differ = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    if not {a[i] for i in differ}.isdisjoint([b[i] for i in differ]):
+        return None
+    runs = []
+    prev = 0
+    for i in differ:
+        if i > prev:
+            runs.append((prev, prev, i - prev))
+        prev = i + 1
+    if prev < len(a):
+        runs.append((prev, prev, len(a) - prev))
+    return runs
 
 
 def _common_ends(a: str, b: str) -> tuple[int, int]:
@@ -105,7 +128,7 @@ def _equal_runs(a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: i
     while ahi > alo and bhi > blo and a[ahi - 1] == b[bhi - 1]:
         ahi -= 1
         bhi -= 1
-    if alo < ahi and blo < bhi:
+    if alo < ahi and blo < bhi and (ahi - alo > 1 or bhi - blo > 1):  # one token each: they differ
         anchors = _unique_common(a, b, alo, ahi, blo, bhi)
         if anchors:
             for i, j in anchors:
@@ -125,16 +148,14 @@ def _equal_runs(a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: i
 
 def _unique_common(a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
     """The longest in-order chain of tokens that occur exactly once in each range."""
-    in_a: dict[str, int] = {}
-    for i in range(alo, ahi):
-        t = a[i]
-        in_a[t] = -1 if t in in_a else i
-    in_b: dict[str, int] = {}
-    for j in range(blo, bhi):
-        t = b[j]
-        if in_a.get(t, -1) >= 0:
-            in_b[t] = -1 if t in in_b else j
-    pairs = [(in_a[t], j) for t, j in in_b.items() if j >= 0]
+    # first and last index of each token, built by dict() at C speed: unique where they agree
+    sa, sb = a[alo:ahi], b[blo:bhi]
+    last_a = dict(zip(sa, range(alo, ahi)))
+    first_a = dict(zip(reversed(sa), range(ahi - 1, alo - 1, -1)))
+    last_b = dict(zip(sb, range(blo, bhi)))
+    first_b = dict(zip(reversed(sb), range(bhi - 1, blo - 1, -1)))
+    pairs = [(i, j) for t, j in last_b.items()
+             if first_b[t] == j and (i := last_a.get(t, -1)) >= 0 and first_a[t] == i]
     if not pairs:
         return []
     pairs.sort()
