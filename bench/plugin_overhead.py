@@ -1,7 +1,9 @@
 """A plug-in function's framework overhead: FunctionAugmenter (a generator seeded per row and
 variant, duplicate dropping, the word-level diff) against calling the same function in a bare
-loop with one generator, in the same process, per call. Two plug-ins: nlpaug's KeyboardAug
-(typical work per call) and a pure-Python word swap (a few microseconds: the worst case).
+loop with one generator, in the same process, per call; the diff's share is measured apart
+(its own target: bench/diff.py). Three plug-ins: nlpaug's KeyboardAug
+(many changed words per variant), nlpaug's RandomWordAug swap (a few) and a pure-Python word
+swap (a few microseconds a call: the worst case).
 Usage: python bench/plugin_overhead.py [ROWS]"""
 
 from __future__ import annotations
@@ -13,18 +15,26 @@ import time
 from pathlib import Path
 
 import nlpaug.augmenter.char as nac
+import nlpaug.augmenter.word as naw
 import pandas as pd
 
+from augment_core.augment.diff import diff_changes
 from augment_core.augment.function import FunctionAugmenter
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "projects.csv"
 N_PER_ORIGINAL = 3
 KEYBOARD = nac.KeyboardAug()
+SWAP = naw.RandomWordAug(action="swap")
 
 
 def keyboard(text: str, rng: random.Random) -> str:
     random.seed(rng.random())  # nlpaug draws from the global generator
     return KEYBOARD.augment(text)[0]
+
+
+def nlpaug_swap(text: str, rng: random.Random) -> str:
+    random.seed(rng.random())
+    return SWAP.augment(text)[0]
 
 
 def word_swap(text: str, rng: random.Random) -> str:
@@ -54,16 +64,22 @@ def measure(fn, texts: list[str]) -> dict:
     t0 = time.process_time()
     out = augmenter.generate(texts, [str(i) for i in range(len(texts))], N_PER_ORIGINAL, seed=42)
     framework = (time.process_time() - t0) / calls[0]
-    return {"plugin": fn.__name__, "rows": len(texts), "variants": sum(map(len, out)),
+    pairs = [(text, c.text) for text, variants in zip(texts, out) for c in variants]
+    t0 = time.process_time()
+    for text, variant in pairs:
+        diff_changes(text, variant)
+    diff = (time.process_time() - t0) / calls[0]
+    return {"plugin": fn.__name__, "rows": len(texts), "variants": len(pairs),
             "bare_us_per_call": round(bare * 1e6, 1), "framework_us_per_call": round(framework * 1e6, 1),
-            "ratio": round(framework / bare, 3)}
+            "ratio": round(framework / bare, 3), "diff_us_per_call": round(diff * 1e6, 1),
+            "ratio_without_diff": round((framework - diff) / bare, 3)}
 
 
 def main(rows: int) -> None:
     df = pd.read_csv(SAMPLE)
     texts = (df["title"].fillna("") + " " + df["description"].fillna("")).tolist()[:rows]
-    for fn, n in ((keyboard, rows), (word_swap, len(texts))):
-        print(json.dumps(measure(fn, texts[:n])))
+    for fn in (keyboard, nlpaug_swap, word_swap):
+        print(json.dumps(measure(fn, texts)))
 
 
 if __name__ == "__main__":

@@ -132,7 +132,10 @@ def _equal_runs(a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: i
         anchors = _unique_common(a, b, alo, ahi, blo, bhi)
         if anchors:
             for i, j in anchors:
-                if i > alo and j > blo:  # a gap with tokens on both sides may hold more matches
+                if i - alo == 1 and j - blo == 1:  # one token each side (the space between words)
+                    if a[alo] == b[blo]:
+                        out.append((alo, blo, 1))
+                elif i > alo and j > blo:  # a gap with tokens on both sides may hold more matches
                     _equal_runs(a, b, alo, i, blo, j, out)
                 out.append((i, j, 1))
                 alo, blo = i + 1, j + 1
