@@ -42,6 +42,26 @@ def test_keyword_changed_only_when_a_protected_keyword_is_altered(variant: str, 
     assert keyword_changed(original, variant, diff_changes(original, variant), PROTECTOR) is changed
 
 
+WORDS = st.lists(st.sampled_from(["deep", "learning", "pytorch", "PyTorch", "with", "nets", "data", "a"]),
+                 min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(WORDS, st.data())
+def test_keyword_changed_property(words: list[str], data: st.DataObject) -> None:
+    original = " ".join(words)
+    spans = PROTECTOR.spans(original)
+    # letter case alone never changes a keyword
+    recased = "".join(c.upper() if data.draw(st.booleans()) else c.lower() for c in original)
+    assert not keyword_changed(original, recased, diff_changes(original, recased), PROTECTOR)
+    # replacing one word: flagged exactly when that word lies in a protected span
+    i = data.draw(st.integers(0, len(words) - 1))
+    start = len(" ".join(words[:i])) + (1 if i else 0)
+    variant = " ".join(words[:i] + ["zzz"] + words[i + 1:])
+    inside = any(sp.start <= start < sp.end for sp in spans)
+    assert keyword_changed(original, variant, diff_changes(original, variant), PROTECTOR) is inside
+
+
 def test_a_function_plugin_gives_distinct_changed_variants_with_spans() -> None:
     aug = FunctionAugmenter("swap", swap_two_words)
     out = aug.generate(TEXTS, ["1", "2", "3", "4"], 3, seed=7)
