@@ -34,7 +34,7 @@ def swap_two_words(text: str, rng: random.Random) -> str:
     ("Deep learning using PyTorch for beginners", False),
     ("Deep learning with PyTorch for all beginners", False),
     ("Deep machine learning with PyTorch for beginners", True),  # inside a multi-word keyword
-    ("Some deep learning with PyTorch for beginners", True),
+    ("Some deep learning with PyTorch for beginners", False),  # a word before it, and case
     ("Deep learning with PyTorch", False),
 ])
 def test_keyword_changed_only_when_a_protected_keyword_is_altered(variant: str, changed: bool) -> None:
@@ -60,6 +60,7 @@ def test_keyword_changed_property(words: list[str], data: st.DataObject) -> None
     variant = " ".join(words[:i] + ["zzz"] + words[i + 1:])
     inside = any(sp.start <= start < sp.end for sp in spans)
     assert keyword_changed(original, variant, diff_changes(original, variant), PROTECTOR) is inside
+    assert keyword_changed(original, variant, diff_changes(original, variant), PROTECTOR, spans) is inside
 
 
 def test_a_function_plugin_gives_distinct_changed_variants_with_spans() -> None:
@@ -147,6 +148,7 @@ SPEC = AugmenterSpec("repeat", RepeatSettings, _repeat, "repeats the last word")
 '''
 
 ENTRY_POINTS = """[augment_review.augmenters]
+bad~name = myplug:shout
 shout = myplug:shout
 repeat = myplug:SPEC
 broken = myplug_missing:fn
@@ -168,6 +170,8 @@ def test_discovery_finds_functions_and_specs_and_reports_broken_ones_in_one_line
     specs = discover(errors)
     assert {"shout", "repeat"} <= set(specs)
     assert sorted(errors) == sorted([
+        "augmenter plug-in bad~name (myplug:shout from myplug) skipped: ValueError: augmenter name 'bad~name' "
+        "may hold only letters, digits and _ . : -",
         "augmenter plug-in twice (myplug:SPEC from myplug) skipped: the name repeat is taken",
         "augmenter plug-in broken (myplug_missing:fn from myplug) skipped: ModuleNotFoundError: "
         "No module named 'myplug_missing'",
