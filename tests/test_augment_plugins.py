@@ -111,6 +111,8 @@ def test_a_failing_plugin_is_one_line_naming_it_and_the_row() -> None:
         FunctionAugmenter("broken", broken).generate(["text"], ["9"], 1, seed=0)
     with pytest.raises(PluginError, match="returned int on row 9, not text"):
         FunctionAugmenter("numbers", lambda t, r: 3).generate(["text"], ["9"], 1, seed=0)
+    with pytest.raises(PluginError, match="returned list on row 9, not text"):
+        FunctionAugmenter("lists", lambda t, r: [t + "!"]).generate(["text"], ["9"], 1, seed=0)
 
 
 PLUGIN_MODULE = '''
