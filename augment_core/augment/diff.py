@@ -208,7 +208,7 @@ def _unique_common(a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi
 def _trimmed(before: str, after: str, start: int, kind: ChangeKind) -> Change:
     """A substitution without the whitespace both sides share at its ends ("a b" -> "a c"
     as one block highlights "c", not " c")."""
-    if kind == "substitute":
+    if kind == "substitute" and (before[0] == after[0] or before[-1] == after[-1]):
         head = 0
         while head < len(before) and head < len(after) and before[head] == after[head] and before[head].isspace():
             head += 1
