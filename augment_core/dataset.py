@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Iterator, Literal, Sequence, overload
 
+from augment_core import hf
 from augment_core.errors import InputError
 from augment_core.io import read_input
 
@@ -421,11 +422,9 @@ class TableStream:
     def from_path(cls, path: str | Path) -> "TableStream":
         """A file the user named (its type checked before it is read), or a Hugging Face
         dataset folder (``save_to_disk``; see :mod:`augment_core.hf`)."""
-        if Path(path).is_dir() and not Path(path).is_symlink():
-            from augment_core import hf
-
-            if hf.is_hf_folder(path):
-                return cls.from_table(hf.read_folder(path), Path(path).name)
+        if Path(path).is_dir() and not Path(path).is_symlink() and hf.is_hf_folder(path):
+            columns, rows = hf.read_folder(path)
+            return cls.from_table(Table(columns=columns, rows=rows, fmt="hf"), Path(path).name)
         format_of(Path(path).name)
         return cls(read_input(path, "file"), Path(path).name)
 
