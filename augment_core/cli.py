@@ -234,7 +234,7 @@ def _augment(args: argparse.Namespace) -> int:
         if args.format not in (None, "parquet"):
             raise InputError(f"--runner ray writes a folder of Parquet shards, not --format {args.format}: "
                              "use --runner local for that format")
-        from augment_core.ray_runner import run_ray
+        from augment_core.runners.ray import run_ray
 
         return run_ray(args, names, ratios)
     fmt = _output_format(args)
@@ -251,7 +251,7 @@ def _augment(args: argparse.Namespace) -> int:
     if args.csv_formula_guard and fmt != "csv":
         raise InputError("--csv-formula-guard applies to .csv output only (JSONL and Parquet cells are never run as formulas)")
     if args.runner == "stream":
-        from augment_core.stream import stream_cli
+        from augment_core.runners.local import stream_cli
 
         return stream_cli(args, names, ratios)
 

@@ -618,7 +618,7 @@ def check_mapping(columns: Sequence[str], mapping: ColumnMapping) -> None:
 
 class RecordBuilder:
     """Row tuples -> records, one row at a time, so that the in-memory reader and the
-    streaming runners (:mod:`augment_core.stream`) build every record the same way.
+    streaming runners (:mod:`augment_core.runners.local`) build every record the same way.
 
     ``check_ids``: refuse empty and repeated ids (a set of every id is kept); a later pass
     over a file already checked turns it off. :meth:`finish` raises for bad split values.

@@ -239,7 +239,7 @@ def make_runs(folder: Path, n: int = 400) -> dict[str, Path]:
         name = f"part-{i:05d}.parquet"
         pq.write_table(pa.Table.from_pylist(part, schema=table.schema), ray / name)
         files.append(name)
-    manifest = {  # the keys ray_runner.augment_on_ray writes
+    manifest = {  # the keys runners.ray.augment_on_ray writes
         "runner": "ray", "format": "parquet shards", "mapping": MAPPING, "augmenters": ["alias_swap"],
         "n_per_original": 5, "keep_original": True, "seed": RUN_SEED, "split_ratios": [0.7, 0.15, 0.15],
         "schema": {"input_columns": ["id", "created_on", "title", "description", "tags"], "provenance_prefix": "aug_",

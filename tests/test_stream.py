@@ -216,7 +216,7 @@ def _end_this_worker(start: int, rows: list, splits: list) -> None:
 
 def test_a_chunk_that_kills_every_worker_it_is_given_ends_the_run_with_one_line():
     from augment_core.dataset import ColumnMapping
-    from augment_core.stream import RETRIES, WorkerLost, WorkSpec, _Runner
+    from augment_core.runners.local import RETRIES, WorkerLost, WorkSpec, _Runner
 
     runner = _Runner(WorkSpec(["id", "text"], ColumnMapping(("text",), "tags"), None), 2)  # type: ignore[arg-type]
     try:

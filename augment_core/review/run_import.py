@@ -152,7 +152,7 @@ def _table_format(p: Path) -> str:
 
 def _with_columns(given: str, files: tuple[Path, ...], fmt: str, manifest: dict[str, Any] | None) -> RunFiles:
     from augment_core.evaluate.data import provenance_prefix
-    from augment_core.stream import ChunkSource
+    from augment_core.runners.local import ChunkSource
 
     columns = ChunkSource(files[0]).columns
     for f in files[1:]:
@@ -173,7 +173,7 @@ def _with_columns(given: str, files: tuple[Path, ...], fmt: str, manifest: dict[
 
 def iter_rows(run: RunFiles, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[dict[str, Any]]]:
     """The run's rows in the user's schema, file by file, in chunks."""
-    from augment_core.stream import ChunkSource
+    from augment_core.runners.local import ChunkSource
 
     for f in run.files:
         source = ChunkSource(f, chunk_rows)

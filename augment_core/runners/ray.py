@@ -1,6 +1,6 @@
 """``--runner ray``: the same augmenters on Ray Data, on a cluster or a local Ray.
 
-The run is the streamed run's (:mod:`augment_core.stream`) with Ray doing the reading and
+The run is the streamed run's (:mod:`augment_core.runners.local`) with Ray doing the reading and
 the augmenting:
 
 * **read**: ``ray.data.read_csv`` / ``read_text`` (JSONL) / ``read_parquet`` on any path
@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from augment_core.errors import InputError
-from augment_core.stream import (
+from augment_core.runners.local import (
     ChunkOut,
     WorkSpec,
     _augment_task,
@@ -65,7 +65,7 @@ def _is_uri(path: str) -> bool:
 
 def _format(path: str) -> str:
     from augment_core.dataset import format_of
-    from augment_core.stream import _refuse_hf_folder
+    from augment_core.runners.local import _refuse_hf_folder
 
     if not _is_uri(path):
         _refuse_hf_folder(Path(path), "ray")
@@ -378,7 +378,7 @@ def actor_pool_size(workers: int | None, gpus: float, cpus: int) -> int:
 
 def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, workers: int | None, device: str,
            batch_rows: int) -> tuple[Any, dict[str, Any]]:
-    """Quality signals on Ray, as :func:`augment_core.stream._scored_chunks` does them in one
+    """Quality signals on Ray, as :func:`augment_core.runners.local._scored_chunks` does them in one
     process: the augmented rows are materialised (Ray's object store, spilled to disk when
     large); one distributed pass hashes every row's normalised text (8 bytes a row to the
     driver), an actor pool encodes the distinct held-out texts (each actor loading the
@@ -495,7 +495,7 @@ class ScoreBatch:
         import pyarrow as pa
 
         from augment_core.quality import QUALITY_COLUMNS, score_chunk
-        from augment_core.stream import _arrow_values
+        from augment_core.runners.local import _arrow_values
 
         spec, schema, q = self._spec, self._spec.schema, self._quality
         assert schema is not None and spec.keywords is not None

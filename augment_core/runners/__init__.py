@@ -1,0 +1,1 @@
+"""Runners: each takes a job and writes its output."""
