@@ -265,7 +265,7 @@ def read_table(source: str | Path | bytes, filename: str | None = None) -> Table
     return table
 
 
-def _encoding(data: bytes) -> tuple[str, int]:
+def text_encoding(data: bytes) -> tuple[str, int]:
     """(codec, BOM length): a BOM names UTF-8/16/32; without one the file must be UTF-8."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -273,17 +273,17 @@ def _encoding(data: bytes) -> tuple[str, int]:
     return "utf-8", 0
 
 
-def _binary(name: str, where: str) -> InputError:
+def binary_error(name: str, where: str) -> InputError:
     return InputError(f"{Path(name).name} is not a text file (it holds binary data: a NUL {where})")
 
 
 def _decode(data: bytes, name: str) -> str:
     """The whole file as text (JSON, JSONL, and CSV in UTF-16/32)."""
-    encoding, skip = _encoding(data)
+    encoding, skip = text_encoding(data)
     if encoding == "utf-8":
         nul = data.find(b"\x00")
         if nul >= 0:
-            raise _binary(name, f"byte at offset {nul}")
+            raise binary_error(name, f"byte at offset {nul}")
     try:
         text = data[skip:].decode(encoding) if skip else data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -291,7 +291,7 @@ def _decode(data: bytes, name: str) -> str:
         raise InputError(f"{Path(name).name} is not {what} text (bad byte at offset {exc.start + skip})") from None
     nul = text.find("\x00")
     if nul >= 0:
-        raise _binary(name, f"character at position {nul}")
+        raise binary_error(name, f"character at position {nul}")
     if not text.strip():
         raise InputError(f"{Path(name).name} is empty")
     return text
@@ -300,13 +300,13 @@ def _decode(data: bytes, name: str) -> str:
 def _csv_stream(data: bytes, name: str) -> tuple[io.TextIOBase, str]:
     """A text stream over a CSV file's bytes and its first 64 KB decoded (to sniff the
     delimiter). UTF-8 is decoded as it is read, without a decoded copy of the whole file."""
-    encoding, skip = _encoding(data)
+    encoding, skip = text_encoding(data)
     if encoding != "utf-8":
         text = _decode(data, name)
         return io.StringIO(text, newline=""), text[:65536]
     nul = data.find(b"\x00")  # memchr over the bytes: fast, no copy
     if nul >= 0:
-        raise _binary(name, f"byte at offset {nul}")
+        raise binary_error(name, f"byte at offset {nul}")
     head = data[skip : skip + 65536].decode("utf-8", errors="ignore")
     # BytesIO shares the bytes object (no copy until written to)
     stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")

@@ -18,10 +18,12 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from augment_core.cli import main
+from augment_core.cli import build_parser, job_from_args, main
 from augment_core.dataset import content_hash, read_table
 from augment_core.dataset_settings import build_from_settings, default_settings
+from augment_core.job import Report
 from augment_core.review.store import Store, candidate_key
+from augment_core.runners.local import run_in_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
@@ -36,6 +38,12 @@ def cli(*args: str, cwd: Path | None = None, umask: int | None = None) -> subpro
 
     return subprocess.run([sys.executable, "-m", "augment_core", "augment", *args], capture_output=True, text=True,
                           timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def in_memory(*args: str) -> Report:
+    """``augment`` with these flags, run whole in memory (:func:`augment_core.runners.local.run_in_memory`):
+    the reference the streamed local run and Ray are held to, byte for byte."""
+    return run_in_memory(job_from_args(build_parser().parse_args(["augment", *args])).check())
 
 
 def snapshot(folder: Path) -> dict[str, object]:

@@ -143,7 +143,7 @@ def _kill_once(marker: Path, ids: list[str]) -> None:
 def test_a_killed_worker_is_retried_and_the_output_is_complete(local_ray, inputs, tmp_path):
     from ray import cloudpickle  # Ray serialises with its own copy
 
-    from augment_core.cli import build_parser
+    from augment_core.cli import build_parser, job_from_args
     from augment_core.runners.ray import run_ray
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -151,11 +151,11 @@ def test_a_killed_worker_is_retried_and_the_output_is_complete(local_ray, inputs
     out = tmp_path / "run"
     args = build_parser().parse_args(["augment", str(inputs["csv"]), *BASE, "--runner", "ray", "--output", str(out)])
     try:
-        assert run_ray(args, ["alias_swap"], (0.7, 0.15, 0.15), hook=functools.partial(_kill_once, marker)) == 0
+        report = run_ray(job_from_args(args).check(), hook=functools.partial(_kill_once, marker))
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert marker.exists(), "no worker was killed"
-    assert shards(out) == local_rows(inputs["csv"], tmp_path)
+    assert report.rows == len(shards(out)) and shards(out) == local_rows(inputs["csv"], tmp_path)
 
 
 def test_quality_on_ray_gives_the_local_flags(local_ray, tmp_path):
