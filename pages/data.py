@@ -16,7 +16,7 @@ from augment_core.dataset import content_hash
 from augment_core.dataset_settings import RemapImpact, default_settings, remap_impact, settings_key
 from augment_core.errors import InputError
 from augment_core.review import export
-from augment_core.splitting import split_tag_counts, split_tag_table
+from augment_core.splitting import DEFAULT_RATIOS, split_tag_counts, split_tag_table
 
 common.run_through_app()
 store = common.get_store()
@@ -174,7 +174,7 @@ with st.form("data_mapping_form"):
     )
     st.markdown("Split for me (rows without a split column), stratified by tag:")
     r1, r2, r3, r4 = st.columns(4)
-    ratios = settings.get("split_ratios") or [0.7, 0.15, 0.15]
+    ratios = settings.get("split_ratios") or list(DEFAULT_RATIOS)
     train_r = r1.number_input("Train", 0.0, 1.0, float(ratios[0]), 0.05, key="data_ratio_train")
     val_r = r2.number_input("Val", 0.0, 1.0, float(ratios[1]), 0.05, key="data_ratio_val")
     test_r = r3.number_input("Test", 0.0, 1.0, float(ratios[2]), 0.05, key="data_ratio_test")

@@ -18,11 +18,13 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from augment_core.cli import main
+from augment_core.cli import build_parser, job_from_args, main
 from augment_core.dataset import content_hash, read_table
 from augment_core.dataset_settings import build_from_settings, default_settings
+from augment_core.job import Report
 from augment_core.review.facts import store_run
 from augment_core.review.store import Store, candidate_key
+from augment_core.runners.local import run_in_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
@@ -38,6 +40,12 @@ def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: 
 
     return subprocess.run([sys.executable, "-m", "augment_core", command, *args], capture_output=True, text=True,
                           timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def in_memory(*args: str) -> Report:
+    """``augment`` with these flags, run whole in memory (:func:`augment_core.runners.local.run_in_memory`):
+    the reference the streamed local run and Ray are held to, byte for byte."""
+    return run_in_memory(job_from_args(build_parser().parse_args(["augment", *args])).check())
 
 
 def snapshot(folder: Path) -> dict[str, object]:
@@ -254,7 +262,7 @@ def make_runs(folder: Path, n: int = 400) -> dict[str, Path]:
         name = f"part-{i:05d}.parquet"
         pq.write_table(pa.Table.from_pylist(part, schema=table.schema), ray / name)
         files.append(name)
-    manifest = {  # the keys ray_runner.augment_on_ray writes
+    manifest = {  # the keys runners.ray.augment_on_ray writes
         "runner": "ray", "format": "parquet shards", "mapping": MAPPING, "augmenters": ["alias_swap"],
         "n_per_original": 5, "keep_original": True, "seed": RUN_SEED, "split_ratios": [0.7, 0.15, 0.15],
         "schema": {"input_columns": ["id", "created_on", "title", "description", "tags"], "provenance_prefix": "aug_",

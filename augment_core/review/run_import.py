@@ -55,6 +55,8 @@ from augment_core.quality import QUALITY_COLUMNS
 from augment_core.review.facts import store_run
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, RuleSampler
 from augment_core.review.store import RunRule, Store
+from augment_core.sources import FileSource
+from augment_core.splitting import DEFAULT_RATIOS, fill_splits
 
 MAX_WHOLE = 20_000
 """Variants up to which a run is stored whole (the review list holds its candidates in the
@@ -153,11 +155,10 @@ def _table_format(p: Path) -> str:
 
 def _with_columns(given: str, files: tuple[Path, ...], fmt: str, manifest: dict[str, Any] | None) -> RunFiles:
     from augment_core.evaluate.data import provenance_prefix
-    from augment_core.stream import ChunkSource
 
-    columns = ChunkSource(files[0]).columns
+    columns = FileSource(files[0]).columns
     for f in files[1:]:
-        other = ChunkSource(f).columns
+        other = FileSource(f).columns
         if other != columns:
             raise InputError(f"{f.name} has other columns than {files[0].name}: not one run")
     schema = (manifest or {}).get("schema") or {}
@@ -174,10 +175,8 @@ def _with_columns(given: str, files: tuple[Path, ...], fmt: str, manifest: dict[
 
 def iter_rows(run: RunFiles, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[dict[str, Any]]]:
     """The run's rows in the user's schema, file by file, in chunks."""
-    from augment_core.stream import ChunkSource
-
     for f in run.files:
-        source = ChunkSource(f, chunk_rows)
+        source = FileSource(f, chunk_rows)
         cols = source.columns
         for chunk in source.chunks():
             yield [dict(zip(cols, row)) for row in chunk]
@@ -199,7 +198,7 @@ def manifest_settings(manifest: Mapping[str, Any]) -> dict[str, Any]:
     mapping = manifest.get("mapping")
     if not isinstance(mapping, dict) or "text_columns" not in mapping or "label_column" not in mapping:
         raise InputError("the manifest has no column mapping (\"mapping\"): not a run of augment-review")
-    return {"mapping": mapping, "split_ratios": list(manifest.get("split_ratios") or [0.7, 0.15, 0.15]),
+    return {"mapping": mapping, "split_ratios": list(manifest.get("split_ratios") or DEFAULT_RATIOS),
             "split_seed": int(manifest.get("seed") or 0)}
 
 
@@ -267,8 +266,6 @@ def lean_parents(data: bytes, name: str, settings: Mapping[str, Any]) -> Parents
     records with their cells take gigabytes): ids, label sets for the split, text digests.
     The rows, ids and splits are :func:`augment_core.dataset_settings.build_from_settings`'s
     (the same builder, the same seeded stratification)."""
-    from augment_core.splitting import DEFAULT_RATIOS, check_ratios, iterative_stratify
-
     table = TableStream(data, name)
     mapping = ColumnMapping.from_json(dict(settings["mapping"]))
     builder = RecordBuilder(table.columns, mapping)
@@ -284,13 +281,9 @@ def lean_parents(data: bytes, name: str, settings: Mapping[str, Any]) -> Parents
         splits.append(split)
         digests.append(text_digest(JOINER.join([text_cell(row[j]) for j in text_is])))
     builder.finish()
-    ratios = check_ratios(settings.get("split_ratios") or DEFAULT_RATIOS)
-    todo = [i for i, sp in enumerate(splits) if not sp]
-    if todo:
-        chosen = iterative_stratify([labels[i] for i in todo], ratios, int(settings.get("split_seed") or 0))
-        for i, k in zip(todo, chosen):
-            splits[i] = SPLITS[k]
-    return Parents(tuple(table.columns), mapping, dict(zip(ids, zip(digests, splits))), digest=True)
+    filled = fill_splits(splits, labels, settings.get("split_ratios") or DEFAULT_RATIOS,
+                         int(settings.get("split_seed") or 0))
+    return Parents(tuple(table.columns), mapping, dict(zip(ids, zip(digests, filled))), digest=True)
 
 
 def check_row(row: Mapping[str, Any], parents: Parents, seen: Mismatch) -> None:
