@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from augment_core.cli import main
 from augment_core.dataset import content_hash, read_table
 from augment_core.dataset_settings import build_from_settings, default_settings
+from augment_core.review.run_import import import_run
 from augment_core.review.store import Store, candidate_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,3 +251,16 @@ def make_runs(folder: Path, n: int = 400) -> dict[str, Path]:
     }
     (ray / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return {"folder": folder, "csv": folder / "in.csv", "stream": out, "ray": ray, "variants": no_originals}
+
+
+def sampled_run(data_dir: Path, runs_folder: Path, n: int = 120) -> tuple[str, int, dict[str, Path]]:
+    """A stored dataset with a Ray run of it loaded by sample (reviewed rule by rule, exported
+    from its files to a path on the server): (dataset hash, run id, :func:`make_runs`' files)."""
+    made = make_runs(runs_folder, n)
+    data = made["csv"].read_bytes()
+    h = content_hash(data)
+    store = Store(data_dir)
+    store.add_dataset(h, "in.csv", data, {"mapping": MAPPING, "split_ratios": [0.7, 0.15, 0.15], "split_seed": 0})
+    run_id = import_run(store, h, made["ray"], max_whole=0, per_rule=2).run_id
+    store.close()
+    return h, run_id, made
