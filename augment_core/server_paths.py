@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from augment_core.errors import InputError
+from augment_core.errors import MODEL_OPTION, InputError
 
 ENV = "AUGMENT_REVIEW_SERVER_DIRS"
 HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
@@ -127,4 +127,8 @@ def model_location(dirs: ServerDirs, model: str) -> str:
     name = model.strip()
     if HUB_NAME.match(name) and ".." not in name.split("/"):
         return name
-    return str(dirs.confine(name, must_exist=True))
+    try:
+        return str(dirs.confine(name, must_exist=True))
+    except OutsideServerDirs as exc:
+        raise OutsideServerDirs(f"cannot load model {exc}: point {MODEL_OPTION} at a model folder inside "
+                                "them, or give a hub name") from None
