@@ -193,6 +193,9 @@ def repeated_rows(n: int, times: int) -> bytes:
 # --- review data and made runs ---------------------------------------------------------
 
 ALICE, BOB = "alice@team.example", "bob@crew.example"
+APP_TEST_AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "c",
+                 "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+"""An ``[auth]`` section for AppTest (which never reaches the provider: ``at.user`` signs in)."""
 MAPPING = {"text_columns": ["title", "description"], "label_column": "tags", "label_sep": ",", "label_format": "auto",
            "split_column": None, "id_column": "id"}
 RUN_SEED = 5

@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from helpers import ALICE, BOB, review_data, sampled_run
+from helpers import ALICE, APP_TEST_AUTH, BOB, review_data, sampled_run
 from streamlit.testing.v1 import AppTest
 
 from augment_core.review.store import Store
@@ -18,8 +18,6 @@ pytestmark = pytest.mark.app
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "c",
-        "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 PAYROLL = "id,name,salary\n1,Ann,5000\n"
 ADMIN_KEYS = ["data_upload", "data_source", "data_load_sample", "data_tags_upload", "data_tags_bundled",
               "augment_run", "augment_import_path", "augment_import_go", "export_sampled_path", "export_sampled_go"]
@@ -33,13 +31,17 @@ def data_dir(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
-def _team(email: str, h: str, server_dirs: list[str] | None = None, script: str = APP) -> AppTest:
-    at = AppTest.from_file(script, default_timeout=60)
-    at.secrets["auth"] = AUTH
+def _signed_in(at: AppTest, email: str, h: str, server_dirs: list[str] | None = None) -> AppTest:
+    """``at`` run on a team server (admin: alice) for ``email``, on dataset ``h``."""
+    at.secrets["auth"] = APP_TEST_AUTH
     at.secrets["augment_review"] = {"admins": [ALICE], **({"server_dirs": server_dirs} if server_dirs else {})}
     at.user = {"is_logged_in": True, "email": email}
     at.query_params["dataset"] = h
     return at.run()
+
+
+def _team(email: str, h: str, server_dirs: list[str] | None = None) -> AppTest:
+    return _signed_in(AppTest.from_file(APP, default_timeout=60), email, h, server_dirs)
 
 
 def _ok(at: AppTest) -> None:
@@ -109,12 +111,7 @@ def _write_as(email: str, h: str, run_id: int, out: str, server_dirs: list[str])
         else:
             st.success("written")
 
-    at = AppTest.from_function(script, args=(run_id, out), default_timeout=60)
-    at.secrets["auth"] = AUTH
-    at.secrets["augment_review"] = {"admins": [ALICE], "server_dirs": server_dirs}
-    at.user = {"is_logged_in": True, "email": email}
-    at.query_params["dataset"] = h
-    return at.run()
+    return _signed_in(AppTest.from_function(script, args=(run_id, out), default_timeout=60), email, h, server_dirs)
 
 
 def test_the_write_handler_refuses_a_reviewer_and_any_path_outside_the_server_folders(data_dir, tmp_path):
@@ -168,12 +165,7 @@ def _load_as(email: str, h: str, path: str, server_dirs: list[str]) -> AppTest:
         else:
             st.success(f"run {result.run_id}")
 
-    at = AppTest.from_function(script, args=(path,), default_timeout=60)
-    at.secrets["auth"] = AUTH
-    at.secrets["augment_review"] = {"admins": [ALICE], "server_dirs": server_dirs}
-    at.user = {"is_logged_in": True, "email": email}
-    at.query_params["dataset"] = h
-    return at.run()
+    return _signed_in(AppTest.from_function(script, args=(path,), default_timeout=60), email, h, server_dirs)
 
 
 def test_the_load_handler_refuses_a_reviewer_and_reads_nothing_outside_the_server_folders(data_dir, tmp_path):
@@ -257,7 +249,7 @@ def test_malformed_admins_or_server_dirs_keep_the_app_closed(data_dir):
     h, _ = review_data(data_dir)
     for section in ({"admins": ["alice"]}, {"server_dirs": [3]}):
         at = AppTest.from_file(APP, default_timeout=60)
-        at.secrets["auth"] = AUTH
+        at.secrets["auth"] = APP_TEST_AUTH
         at.secrets["augment_review"] = section
         at.user = {"is_logged_in": True, "email": ALICE}
         at.query_params["dataset"] = h
