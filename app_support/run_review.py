@@ -9,8 +9,6 @@ Kept apart from the pages so each page only calls one function here; the work is
 from __future__ import annotations
 
 import html
-import json
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -19,6 +17,7 @@ import app_common as common
 from app_support.markup import markdown_escape
 from augment_core.errors import InputError
 from augment_core.highlight import badge_html, candidate_block_html, meta_html
+from augment_core.io import manifest_path
 from augment_core.policy import Action
 from augment_core.review import rule_export, run_import
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, by_stratum, rule_decided, strata_of
@@ -259,21 +258,11 @@ def sampled_export_section(store: Store, hash: str) -> None:
 
 
 def write_sampled_export(store: Store, hash: str, run: RunInfo, out: str, include_eval: bool) -> dict[str, Any]:
-    """The curated file (atomically) and ``<file>.manifest.json`` beside it, for an admin, both
-    inside the server folders (InputError, one line, nothing written, otherwise)."""
-    from augment_core.io import open_output, output_format
-
+    """The curated file and ``<file>.manifest.json`` beside it, as a pair, neither of them an input,
+    for an admin, both inside the server folders (InputError, one line, nothing written, otherwise)."""
     common.authorize(Action.WRITE_SERVER_FILE)
     dirs = common.server_dirs()
     out = str(dirs.confine(out))
-    dirs.confine(Path(out).with_name(Path(out).name + ".manifest.json"))
-    fmt = output_format(out)
-    info = run_import.imported(run.params) or {}
-    inputs = [("run file", f) for f in info.get("files", [])]
-    with open_output(out, inputs) as fh:
-        manifest = rule_export.export_sampled_run(store, hash, run, fh, fmt, include_eval=include_eval,
-                                                  reviewer=common.reviewer(), dataset_for=_dataset_for(store, hash))
-    side = Path(out).with_name(Path(out).name + ".manifest.json")
-    with open_output(side, formats={".json": "json"}) as fh:
-        fh.write(json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode("utf-8"))
-    return manifest
+    dirs.confine(manifest_path(out))
+    return rule_export.write_sampled_export(store, hash, run, out, include_eval=include_eval,
+                                            reviewer=common.reviewer(), dataset_for=_dataset_for(store, hash))

@@ -28,7 +28,7 @@ checkout of an earlier commit, e.g. ``git archive <commit> | tar -x -C DIR``) se
 data from that code too, in the same run, for the figures before (a cap of ``--old-timeout``
 seconds a render).
 
-A benchmark, not a test: the figures go in the README (targets: click to paint p50 < 50 ms,
+A benchmark, not a test: the figures go in docs/benchmarks.md (targets: click to paint p50 < 50 ms,
 click to saved < 500 ms, < 2 s first render, on a 2-core machine).
 """
 

@@ -30,12 +30,13 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
 
 
-def cli(*args: str, cwd: Path | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: str = "augment") -> subprocess.CompletedProcess:
+    """``augment-review COMMAND ARGS`` in a subprocess (as a user runs it), its output captured."""
     def pre() -> None:
         if umask is not None:
             os.umask(umask)
 
-    return subprocess.run([sys.executable, "-m", "augment_core", "augment", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "augment_core", command, *args], capture_output=True, text=True,
                           timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
@@ -60,6 +61,19 @@ def sample_rows(n: int) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows[: n + 1])
     return buf.getvalue().encode()
+
+
+def big_csv(tmp: Path) -> Path:
+    """``tmp/big.csv``: the sample ten times with fresh ids (20,000 rows), a run of seconds
+    (long enough to signal or kill it while it writes)."""
+    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
+    src = tmp / "big.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(rows[0])
+        for k in range(10):
+            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    return src
 
 
 def simple_csv(*rows: tuple[str, str, str]) -> bytes:

@@ -20,7 +20,7 @@ import sys
 import time
 
 import pytest
-from helpers import BASE, REFUSED, ROOT, SIMPLE, cli, sample_input, sample_rows, simple_csv, snapshot
+from helpers import BASE, REFUSED, ROOT, SIMPLE, big_csv, cli, sample_input, sample_rows, simple_csv, snapshot
 
 
 @pytest.mark.parametrize("case", list(REFUSED))
@@ -141,13 +141,7 @@ def test_row15_csv_formula_guard(tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_row10_signal_leaves_no_temp_file_and_the_output_as_it_was(tmp_path, sig):
-    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
-    src = tmp_path / "big.csv"
-    with src.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(rows[0])
-        for k in range(10):  # 20,000 rows: a run of seconds
-            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    src = big_csv(tmp_path)
     out = tmp_path / "out.csv"
     out.write_bytes(b"the previous output\n")
     before = snapshot(tmp_path)

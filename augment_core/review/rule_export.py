@@ -20,17 +20,21 @@ the variants. The manifest says all of this, with counts per rule.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
+from augment_core.aliases import BUNDLED_TAGS
 from augment_core.changes import changes_from_json
 from augment_core.dataset import Dataset
 from augment_core.errors import InputError
+from augment_core.io import InputFile, KnownContent, open_output_pair, output_format
 from augment_core.pipeline import ORIGINAL, original_params_json, original_row
 from augment_core.review.rule_sample import rule_decided, strata_of
-from augment_core.review.run_import import RunFiles, imported, is_sampled, iter_rows, locate_run
+from augment_core.review.run_import import MANIFEST_NAMES, RunFiles, imported, is_sampled, iter_rows, locate_run
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import RunInfo, Store, candidate_key, split_key
 from augment_core.user_schema import OutputSchema, user_rows
@@ -149,6 +153,51 @@ def export_sampled_run(
             "seconds": round(time.time() - started, 2),
         },
     }
+
+
+def export_inputs(store: Store, dataset_hash: str, run: RunInfo,
+                  dataset_file: str | os.PathLike[str] | None = None) -> list[tuple[str, InputFile]]:
+    """Every input of the export of ``run``, which its output (and the manifest beside it)
+    must not be: the run's files and manifest, the dataset and tags file the run says it was
+    made from, and the dataset and tags file as the store holds them (by their bytes: an
+    uploaded file's path is not kept, so a file on the server with the same bytes is taken
+    for it), or the bundled tags file. ``dataset_file``: the dataset's file, when named."""
+    info = imported(run.params) or {}
+    inputs: list[tuple[str, InputFile]] = [("dataset", Path(dataset_file))] if dataset_file is not None else []
+    inputs += [("run file", Path(f)) for f in info.get("files", []) if isinstance(f, str)]
+    given = Path(str(info.get("path") or ""))
+    if info.get("path") and (given.is_dir() or given.suffix.lower() == ".json"):
+        inputs.append(("run's manifest", given / MANIFEST_NAMES[0] if given.is_dir() else given))
+    manifest = info.get("manifest")
+    for key, what in (("input", "dataset"), ("tags", "tags file")):
+        named = manifest.get(key) if isinstance(manifest, Mapping) else None
+        if isinstance(named, str) and named:
+            inputs.append((what, Path(named).expanduser()))
+    inputs.append(("dataset", KnownContent.of(store.dataset_bytes(dataset_hash))))
+    tags = store.tags(dataset_hash)[1]
+    inputs.append(("tags file", KnownContent.of(tags) if tags is not None else BUNDLED_TAGS))
+    return inputs
+
+
+def write_sampled_export(
+    store: Store,
+    dataset_hash: str,
+    run: RunInfo,
+    path: str | os.PathLike[str],
+    *,
+    include_eval: bool = False,
+    reviewer: str = LOCAL_REVIEWER,
+    dataset_for: Callable[[Mapping[str, Any]], Dataset] | None = None,
+    dataset_file: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """The curated file of ``run`` at ``path`` and its manifest beside it, written as a pair
+    (:func:`augment_core.io.open_output_pair`), neither of them any of :func:`export_inputs`:
+    the one way the CLI's ``export-run`` and the Export page write it. Returns the manifest."""
+    fmt = output_format(path)
+    with open_output_pair(path, export_inputs(store, dataset_hash, run, dataset_file)) as pair:
+        pair.manifest = export_sampled_run(store, dataset_hash, run, pair.data, fmt, include_eval=include_eval,
+                                           reviewer=reviewer, dataset_for=dataset_for)
+    return dict(pair.manifest)
 
 
 class _NoInfo:
