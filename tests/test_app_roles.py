@@ -6,6 +6,7 @@ inside the server folders; with sign-in and no server folders no path field is o
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,9 @@ def test_a_reviewer_cannot_overwrite_server_files_from_the_export_page(data_dir,
     h, run_id, _ = sampled_run(data_dir, tmp_path / "runs")
     payroll = tmp_path / "payroll.csv"
     payroll.write_text(PAYROLL)
-    server = tmp_path / "server"  # the server's working folder, with its own copy of the sample
+    server = tmp_path / "server"  # the server's working folder: its own copy of the sample and the config
     (server / "data").mkdir(parents=True)
+    shutil.copytree(ROOT / ".streamlit", server / ".streamlit")  # Streamlit may read its config from here
     projects = server / "data" / "projects.csv"
     projects.write_bytes((ROOT / "data" / "projects.csv").read_bytes())
     before = _digest(projects)
