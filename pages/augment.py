@@ -8,6 +8,7 @@ values, else the latest run's.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -19,16 +20,55 @@ import app_common as common
 from app_support import run_review
 from augment_core.errors import InputError
 from augment_core.job import Augmentation, Policy
+from augment_core.policy import Action
 from augment_core.quality import QualitySettings
 from augment_core.registry import AUGMENTERS, AugmenterSettings, settings_from_params
 from augment_core.review.facts import store_run
 from augment_core.run import PhaseClock, augment_with
+from augment_core.server_paths import model_location
 
 store, hash, dataset = common.start_page("Augment")
 # the settings a run is made from are read once, and kept with the run
 run_settings = store.dataset(hash).settings
 dataset = common.load_dataset_as(store, hash, run_settings)
 runs = store.runs(hash)
+
+
+def show_runs() -> None:
+    """The dataset's runs, each with its parameters (every role sees them)."""
+    st.subheader("Runs")
+    if not runs:
+        st.info("No runs yet.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "run": r.id,
+                        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
+                        "augmenters": ", ".join(a["name"] for a in r.params.get("augmenters", [])),
+                        "variants per original": r.params.get("n_per_original"),
+                        "seed": r.params.get("seed"),
+                        "variants": r.params.get("variants"),
+                        "originals without variant": r.params.get("originals_without_variant"),
+                        "quality": bool(r.params.get("quality")),
+                        "loaded from": (r.params.get("imported") or {}).get("path", ""),
+                        "reviewed by sample": bool((r.params.get("imported") or {}).get("sampled")),
+                    }
+                    for r in runs
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        with st.expander("Every run's parameters"):
+            st.json({str(r.id): r.params for r in runs}, expanded=False)
+
+
+if not common.reviewer_note(Action.RUN_AUGMENTATION, "run augmentations or load runs"):
+    show_runs()
+    st.stop()
+
 
 MEMORY = "augment_form"  # session key: dataset hash -> the form's values as last used in this session
 TICK = 0.5  # seconds between progress updates while a run works (at most 2)
@@ -164,6 +204,9 @@ def run_with_progress() -> tuple[Any, list[str]]:
 if st.button("Run augmentation", type="primary", key="augment_run", disabled=not chosen):
     started = time.monotonic()
     try:
+        common.authorize(Action.RUN_AUGMENTATION)
+        if settings.model is not None:  # a local model path stays inside the server folders
+            settings = dataclasses.replace(settings, model=model_location(common.server_dirs(), settings.model))
         out, phases = run_with_progress()
     except InputError as exc:  # ModelUnavailable included
         common.show_error(exc, prefix="The run failed: ")
@@ -196,30 +239,4 @@ if last:
 
 run_review.load_run_section(store, hash)
 
-st.subheader("Runs")
-if not runs:
-    st.info("No runs yet.")
-else:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "run": r.id,
-                    "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
-                    "augmenters": ", ".join(a["name"] for a in r.params.get("augmenters", [])),
-                    "variants per original": r.params.get("n_per_original"),
-                    "seed": r.params.get("seed"),
-                    "variants": r.params.get("variants"),
-                    "originals without variant": r.params.get("originals_without_variant"),
-                    "quality": bool(r.params.get("quality")),
-                    "loaded from": (r.params.get("imported") or {}).get("path", ""),
-                    "reviewed by sample": bool((r.params.get("imported") or {}).get("sampled")),
-                }
-                for r in runs
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-    with st.expander("Every run's parameters"):
-        st.json({str(r.id): r.params for r in runs}, expanded=False)
+show_runs()

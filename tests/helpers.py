@@ -23,6 +23,7 @@ from augment_core.dataset import content_hash, read_table
 from augment_core.dataset_settings import build_from_settings, default_settings
 from augment_core.job import Report
 from augment_core.review.facts import store_run
+from augment_core.review.run_import import import_run
 from augment_core.review.store import Store, candidate_key
 from augment_core.runners.local import run_in_memory
 
@@ -215,6 +216,9 @@ def repeated_rows(n: int, times: int) -> bytes:
 # --- review data and made runs ---------------------------------------------------------
 
 ALICE, BOB = "alice@team.example", "bob@crew.example"
+APP_TEST_AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "c",
+                 "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+"""An ``[auth]`` section for AppTest (which never reaches the provider: ``at.user`` signs in)."""
 MAPPING = {"text_columns": ["title", "description"], "label_column": "tags", "label_sep": ",", "label_format": "auto",
            "split_column": None, "id_column": "id"}
 RUN_SEED = 5
@@ -273,3 +277,16 @@ def make_runs(folder: Path, n: int = 400) -> dict[str, Path]:
     }
     (ray / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return {"folder": folder, "csv": folder / "in.csv", "stream": out, "ray": ray, "variants": no_originals}
+
+
+def sampled_run(data_dir: Path, runs_folder: Path, n: int = 120) -> tuple[str, int, dict[str, Path]]:
+    """A stored dataset with a Ray run of it loaded by sample (reviewed rule by rule, exported
+    from its files to a path on the server): (dataset hash, run id, :func:`make_runs`' files)."""
+    made = make_runs(runs_folder, n)
+    data = made["csv"].read_bytes()
+    h = content_hash(data)
+    store = Store(data_dir)
+    store.add_dataset(h, "in.csv", data, {"mapping": MAPPING, "split_ratios": [0.7, 0.15, 0.15], "split_seed": 0})
+    run_id = import_run(store, h, made["ray"], max_whole=0, per_rule=2).run_id
+    store.close()
+    return h, run_id, made

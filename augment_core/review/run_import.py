@@ -88,16 +88,40 @@ class RunFiles:
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
+    """A run's manifest, or InputError. Nothing from a file that is not one is quoted back
+    (the path may name any JSON file on the server, a config holding secrets included):
+    only a manifest whose ``files`` are all ``.parquet`` names passes."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the manifest {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"the manifest {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("files"), list) or not data["files"]:
+    files = data.get("files") if isinstance(data, dict) else None
+    if (not isinstance(data, dict) or not isinstance(files, list) or not files
+            or not all(isinstance(f, str) and f.endswith(".parquet") for f in files)):
         raise InputError(f"{path} is not the manifest of a run (a folder's manifest.json lists its Parquet files "
                          "under \"files\")")
     return data
+
+
+def _listed_files(manifest: Mapping[str, Any], folder: Path) -> list[Path]:
+    """The manifest's files, each a relative path inside the run's folder (symlinks followed);
+    one absolute, with ``..``, or leading out of the folder is refused, and its name is not
+    quoted (a manifest is untrusted)."""
+    root = folder.resolve()
+    out = []
+    for i, name in enumerate(manifest["files"], 1):
+        parts = Path(name).parts
+        f = (root / name).resolve()
+        if Path(name).is_absolute() or ".." in parts or not f.is_relative_to(root):
+            raise InputError(f"the manifest's files entry {i} is not a relative path inside the run's folder: "
+                             "a run's manifest names its own shards")
+        if not f.is_file():
+            raise InputError(f"the manifest lists a shard (files entry {i}) which is not in {folder}: the run is incomplete "
+                             "or was moved")
+        out.append(f)
+    return out
 
 
 def locate_run(path: str | Path) -> RunFiles:
@@ -125,6 +149,9 @@ def locate_run(path: str | Path) -> RunFiles:
             if not files:
                 raise InputError(f"{given} holds no manifest.json and no .parquet files: not a run's folder")
     elif p.suffix.lower() == ".json":
+        if p.name not in MANIFEST_NAMES:
+            raise InputError(f"{p.name}: a run's manifest is named {' or '.join(MANIFEST_NAMES)}; give it, the run's "
+                             "folder, or a .csv, .jsonl or .parquet output file")
         manifest = _read_manifest(p)
         folder = p.parent
     elif p.is_file():
@@ -133,12 +160,7 @@ def locate_run(path: str | Path) -> RunFiles:
     else:
         raise InputError(f"{given} is not a regular file or folder")
     if manifest is not None:
-        files = []
-        for name in manifest["files"]:
-            f = folder / str(name)
-            if not f.is_file():
-                raise InputError(f"the manifest lists {name}, which is not in {folder}: the run is incomplete or was moved")
-            files.append(f)
+        files = _listed_files(manifest, folder)
     return _with_columns(given, tuple(files), "parquet", manifest)
 
 
@@ -374,6 +396,7 @@ def _scan(run: RunFiles, parents: Parents, max_whole: int, per_rule: int, sample
                     changes = changes_from_json(row.get("changes"))
                 except (ValueError, TypeError, KeyError):
                     raise InputError(f"row {rid!r} has a changes cell that is not a list of change spans") from None
+                _check_variant(rid, row.get("text"), changes)
                 state.sampler.add(rid, augmenter, changes, row)
             if state.whole is not None:
                 state.whole.append(row)
@@ -383,6 +406,17 @@ def _scan(run: RunFiles, parents: Parents, max_whole: int, per_rule: int, sample
             progress(state.rows)
     _check_ids_once(run, state.id_hashes)
     return state
+
+
+def _check_variant(rid: str, text: Any, changes: Sequence[Any]) -> None:
+    """InputError unless a variant has a text and every change span lies inside it (the
+    review page highlights ``text[start:end]``)."""
+    if not isinstance(text, str):
+        raise InputError(f"row {rid!r} has no variant text (the text cell is empty): not a run to review")
+    for c in changes:
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (c.start, c.end)) or not (
+                0 <= c.start <= c.end <= len(text)):
+            raise InputError(f"row {rid!r} has a change span outside its text: not a run to review")
 
 
 def _check_ids_once(run: RunFiles, id_hashes: array) -> None:
