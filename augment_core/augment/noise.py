@@ -1,0 +1,144 @@
+"""Character and word noise: typos from a keyboard, OCR confusions, random character
+edits, and random word swaps, deletions, crops and splits, all done by nlpaug
+(``KeyboardAug``, ``OcrAug``, ``RandomCharAug``, ``RandomWordAug``, ``SplitAug``) on the
+row's word tokens, never on a tag keyword (see :mod:`.nlpaug_tokens`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from augment_core.augment.builtin_settings import param
+from augment_core.augment.nlpaug_tokens import TOKEN_IO, NlpaugTokens
+from augment_core.rng import row_rng
+
+CHAR_ACTIONS = ("insert", "substitute", "swap", "delete")
+
+
+@dataclass(frozen=True)
+class CharNoiseSettings:
+    aug_word_p: float = param(0.3, "share of a text's words that get noise", min=0.01, max=1.0)
+    aug_word_max: int = param(10, "at most this many words changed per variant", min=1)
+    aug_char_p: float = param(0.3, "share of a chosen word's characters changed", min=0.01, max=1.0)
+    aug_char_max: int = param(2, "at most this many characters changed per word", min=1)
+    min_char: int = param(4, "words shorter than this are left alone", min=1)
+
+
+@dataclass(frozen=True)
+class CharRandomSettings(CharNoiseSettings):
+    action: str = param("any", "what is done to a character; any: one of the four, drawn per variant",
+                        choices=("any", *CHAR_ACTIONS))
+
+
+@dataclass(frozen=True)
+class WordNoiseSettings:
+    aug_p: float = param(0.3, "share of a text's words affected", min=0.01, max=1.0)
+    aug_max: int = param(10, "at most this many words affected per variant", min=1)
+
+
+@dataclass(frozen=True)
+class WordSplitSettings(WordNoiseSettings):
+    min_char: int = param(4, "words shorter than this are not split", min=2)
+
+
+def _char_args(s: CharNoiseSettings) -> dict[str, Any]:
+    return dict(aug_word_p=s.aug_word_p, aug_word_max=s.aug_word_max, aug_char_p=s.aug_char_p,
+                aug_char_max=s.aug_char_max, min_char=s.min_char, **TOKEN_IO)
+
+
+class CharKeyboard(NlpaugTokens):
+    """Typos: a character becomes one next to it on an English keyboard."""
+
+    name = "char_keyboard"
+
+    def __init__(self, settings: CharNoiseSettings = CharNoiseSettings(), **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+
+    def build(self, action: str) -> Any:
+        import nlpaug.augmenter.char as nac
+
+        return nac.KeyboardAug(**_char_args(self.settings))
+
+
+class CharOcr(NlpaugTokens):
+    """OCR errors: a character becomes one it is often misread as (0/o, 1/l, 5/s ...)."""
+
+    name = "char_ocr"
+
+    def __init__(self, settings: CharNoiseSettings = CharNoiseSettings(), **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+
+    def build(self, action: str) -> Any:
+        import nlpaug.augmenter.char as nac
+
+        return nac.OcrAug(**_char_args(self.settings))
+
+
+class CharRandom(NlpaugTokens):
+    """Random characters inserted, substituted, swapped with a neighbour or deleted."""
+
+    name = "char_random"
+
+    def __init__(self, settings: CharRandomSettings = CharRandomSettings(), **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+
+    def action(self, seed: int) -> str:
+        chosen = self.settings.action
+        return row_rng(seed, "action").choice(CHAR_ACTIONS) if chosen == "any" else chosen
+
+    def build(self, action: str) -> Any:
+        import nlpaug.augmenter.char as nac
+
+        return nac.RandomCharAug(action=action, **_char_args(self.settings))
+
+
+class _RandomWord(NlpaugTokens):
+    """nlpaug ``RandomWordAug`` doing one action."""
+
+    word_action = ""
+
+    def __init__(self, settings: WordNoiseSettings = WordNoiseSettings(), **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+
+    def build(self, action: str) -> Any:
+        import nlpaug.augmenter.word as naw
+
+        return naw.RandomWordAug(action=self.word_action, aug_p=self.settings.aug_p, aug_max=self.settings.aug_max,
+                                 **TOKEN_IO)
+
+
+class WordSwap(_RandomWord):
+    """Words swapped with a neighbour."""
+
+    name = "word_swap"
+    word_action = "swap"
+
+
+class WordDelete(_RandomWord):
+    """Random words deleted."""
+
+    name = "word_delete"
+    word_action = "delete"
+
+
+class WordCrop(_RandomWord):
+    """One contiguous stretch of words deleted."""
+
+    name = "word_crop"
+    word_action = "crop"
+
+
+class WordSplit(NlpaugTokens):
+    """Words split in two at a random point (``learning`` -> ``lear ning``)."""
+
+    name = "word_split"
+
+    def __init__(self, settings: WordSplitSettings = WordSplitSettings(), **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+
+    def build(self, action: str) -> Any:
+        import nlpaug.augmenter.word as naw
+
+        s = self.settings
+        return naw.SplitAug(aug_p=s.aug_p, aug_max=s.aug_max, min_char=s.min_char, **TOKEN_IO)
