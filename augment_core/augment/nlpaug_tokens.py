@@ -16,11 +16,8 @@ import difflib
 from typing import Any, Sequence
 
 from augment_core.aliases import AliasTable
-from augment_core.augment.builtin_settings import check_settings, recorded
-from augment_core.augment.rows import Row, generate_rows, seed_globals
-from augment_core.augmenter import Progress
-from augment_core.changes import Candidate, Edit
-from augment_core.protection import Protector
+from augment_core.augment.rows import Row, RowAugmenter, seed_globals
+from augment_core.changes import Edit
 
 SEPARATOR = " "
 
@@ -102,21 +99,13 @@ def _pieces(old: Sequence[str], new: Sequence[str]) -> list[list[str]] | None:
     return groups if j == len(new) else None
 
 
-class NlpaugTokens:
+class NlpaugTokens(RowAugmenter):
     """A built-in made of one nlpaug augmenter: subclasses name it, declare its settings
     and build it for an action (:meth:`build`); this runs it per row and attempt."""
 
-    name = ""
-
     def __init__(self, settings: Any, table: AliasTable | None = None, protect: Sequence[str] = ()) -> None:
-        check_settings(self.name, settings)
-        self.settings = settings
-        self.protect = tuple(protect)
-        self.protector = Protector(table, self.protect)
+        super().__init__(settings, table, protect)
         self._built: dict[str, Any] = {}
-
-    def params(self) -> dict[str, Any]:
-        return {**recorded(self.settings), "protect": list(self.protect)}
 
     def build(self, action: str) -> Any:
         """The nlpaug augmenter doing ``action`` (built once, with :data:`TOKEN_IO`)."""
@@ -136,13 +125,3 @@ class NlpaugTokens:
         seed_globals(seed)
         out = getattr(aug, aug.action)(join_tokens(row.free_tokens))
         return edits_for(row, split_tokens(out)) if isinstance(out, str) and out else None
-
-    def generate(
-        self,
-        texts: Sequence[str],
-        row_ids: Sequence[str],
-        n_per_original: int,
-        seed: int,
-        progress: Progress | None = None,
-    ) -> list[list[Candidate]]:
-        return generate_rows(self.name, texts, row_ids, n_per_original, seed, self.protector, self.attempt, progress)

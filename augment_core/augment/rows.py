@@ -16,8 +16,10 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
+from augment_core.aliases import AliasTable
+from augment_core.augment.builtin_settings import check_settings, recorded
 from augment_core.augmenter import Progress
 from augment_core.changes import Candidate, Edit, apply_edits
 from augment_core.protection import Protector, Span, overlaps, strictly_inside
@@ -126,3 +128,33 @@ def generate_rows(
         if progress is not None:
             progress(1)
     return results
+
+
+class RowAugmenter:
+    """A built-in: its name, its settings (checked, recorded with the protected words) and
+    :meth:`attempt`; :func:`generate_rows` does the rest."""
+
+    name = ""
+
+    def __init__(self, settings: Any, table: AliasTable | None = None, protect: Sequence[str] = ()) -> None:
+        check_settings(self.name, settings)
+        self.settings = settings
+        self.protect = tuple(protect)
+        self.protector = Protector(table, self.protect)
+
+    def params(self) -> dict[str, Any]:
+        return {**recorded(self.settings), "protect": list(self.protect)}
+
+    def attempt(self, row: Row, seed: int) -> Sequence[Edit] | None:
+        """The edits of one variant of ``row``, drawn from ``seed`` alone."""
+        raise NotImplementedError
+
+    def generate(
+        self,
+        texts: Sequence[str],
+        row_ids: Sequence[str],
+        n_per_original: int,
+        seed: int,
+        progress: Progress | None = None,
+    ) -> list[list[Candidate]]:
+        return generate_rows(self.name, texts, row_ids, n_per_original, seed, self.protector, self.attempt, progress)
