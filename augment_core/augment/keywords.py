@@ -1,0 +1,42 @@
+"""Whether a variant altered one of its original's protected keywords.
+
+Outside augmenters (plug-ins, adapters, imported files) do not know the tag keywords, so
+their variants are checked after the fact: a change that touches a keyword sets the
+``keyword_changed`` flag, and the variant is kept for the reviewer to decide. A case-only
+change ("PyTorch" -> "pytorch") leaves the keyword, and so the tag, as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from augment_core.changes import Change, original_spans
+from augment_core.protection import Protector, Span, overlaps, strictly_inside
+
+
+def keyword_changed(original: str, variant: str, changes: Sequence[Change], protector: Protector) -> bool:
+    """True when ``changes`` (variant positions, as :func:`augment_core.augment.diff_changes`
+    gives) alter a protected span of ``original`` other than by letter case."""
+    if not changes:
+        return False
+    spans = protector.spans(original)
+    if not spans:
+        return False
+    placed = original_spans(changes)
+    return any(_altered(original, span, placed) for span in spans)
+
+
+def _altered(original: str, span: Span, placed: list[tuple[int, int, Change]]) -> bool:
+    touching = [(s, e, c) for s, e, c in placed
+                if (overlaps(s, e, [span]) if e > s else strictly_inside(s, [span]))]
+    if not touching:
+        return False
+    # the stretch of the original the keyword and its changes cover, before and after
+    lo, hi = min(span.start, touching[0][0]), max(span.end, touching[-1][1])
+    pieces, pos = [], lo
+    for s, e, c in touching:
+        pieces.append(original[pos:s])
+        pieces.append(c.after)
+        pos = e
+    pieces.append(original[pos:hi])
+    return "".join(pieces).casefold() != original[lo:hi].casefold()
