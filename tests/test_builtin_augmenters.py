@@ -13,30 +13,20 @@ from pathlib import Path
 
 import pytest
 
+from augment_core.augment import BuildContext, rebuild
 from augment_core.augment.back_translation import BackTranslation, BackTranslationSettings
-from augment_core.augment.noise import (
-    CharKeyboard,
-    CharNoiseSettings,
-    CharOcr,
-    CharRandom,
-    CharRandomSettings,
-    WordCrop,
-    WordDelete,
-    WordSplit,
-    WordSwap,
-)
+from augment_core.augment.builtins import BUILTINS
+from augment_core.augment.noise import CharKeyboard, CharNoiseSettings, CharRandom, CharRandomSettings
 from augment_core.augment.rows import WORD
-from augment_core.augment.spelling import Spelling
 from augment_core.augment.tfidf import TfidfSubstitute
-from augment_core.changes import original_spans
 from augment_core.errors import InputError, ModelUnavailable
 from augment_core.protection import Protector
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "projects.csv"
 PROTECT = ("models", "data")
-CHEAP = {"char_keyboard": CharKeyboard, "char_ocr": CharOcr, "char_random": CharRandom, "word_swap": WordSwap,
-         "word_delete": WordDelete, "word_crop": WordCrop, "spelling": Spelling, "word_split": WordSplit}
-NAMES = [*CHEAP, "tfidf_substitute", "back_translation"]
+SPECS = {spec.name: spec for spec in BUILTINS}
+NAMES = ["char_keyboard", "char_ocr", "char_random", "word_swap", "word_delete", "word_crop", "spelling", "word_split",
+         "tfidf_substitute", "back_translation"]
 
 
 def _rows() -> tuple[list[str], list[str]]:
@@ -51,14 +41,14 @@ HELD_OUT, HELD_OUT_IDS = TEXTS[-12:], IDS[-12:]
 
 
 def build(name: str, request: pytest.FixtureRequest, table):
-    """The built-in ``name`` with its default settings (back-translation: the tiny models)."""
-    if name in CHEAP:
-        return CHEAP[name](table=table, protect=PROTECT)
-    if name == "tfidf_substitute":
-        return TfidfSubstitute(table=table, protect=PROTECT).fit(TRAIN)
-    forward, backward = request.getfixturevalue("tiny_marian")
-    return BackTranslation(BackTranslationSettings(forward_model=forward, backward_model=backward, max_length=8),
-                           table=table, protect=PROTECT)
+    """The built-in ``name`` as a run builds it from its spec: default settings (the tiny
+    models for back-translation), the tag keywords and PROTECT words, the train texts."""
+    settings = None
+    if name == "back_translation":
+        forward, backward = request.getfixturevalue("tiny_marian")
+        settings = BackTranslationSettings(forward_model=forward, backward_model=backward, max_length=8)
+    context = BuildContext(protector=Protector(table, PROTECT), train_texts=TRAIN)
+    return SPECS[name].build(settings, context)
 
 
 def sample(name: str) -> tuple[list[str], list[str], int]:
@@ -70,16 +60,6 @@ def sample(name: str) -> tuple[list[str], list[str], int]:
 
 def keywords(protector: Protector, text: str) -> Counter[str]:
     return Counter(sp.surface for sp in protector.spans(text))
-
-
-def rebuilt(original: str, changes) -> str:
-    """The original with each change's ``before`` replaced by its ``after``."""
-    out, pos = [], 0
-    for start, end, c in original_spans(changes):
-        assert original[start:end] == c.before
-        out += [original[pos:start], c.after]
-        pos = end
-    return "".join(out) + original[pos:]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -99,7 +79,7 @@ def test_keywords_intact_and_spans_exact(name, request, fitted_table):
             assert v.text != text
             assert keywords(checker, v.text) == before, (name, text, v.text)
             assert v.changes
-            assert rebuilt(text, v.changes) == v.text
+            assert rebuild(text, v.changes) == v.text
             for c in v.changes:
                 assert v.text[c.start : c.end] == c.after
     assert made >= len(texts) // 2, f"{name} made only {made} variants of {len(texts)} rows"
@@ -120,18 +100,21 @@ def test_reproducible_from_seed_whatever_the_batch(name, request, fitted_table):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_params_record_every_setting(name, request, fitted_table):
+def test_builtins_are_specs_with_declared_settings(name, request, fitted_table):
+    assert list(SPECS) == NAMES
+    assert all(p.help for p in SPECS[name].params())
     aug = build(name, request, fitted_table)
     params = aug.params()
     assert aug.name == name
     assert params["protect"] == list(PROTECT)
+    assert [p.name for p in SPECS[name].params()] == [f.name for f in dataclasses.fields(aug.settings)]
     for f in dataclasses.fields(aug.settings):
         assert params[f.name] == getattr(aug.settings, f.name)
 
 
 @pytest.mark.parametrize("action", ["insert", "substitute", "swap", "delete"])
 def test_char_random_does_the_action_asked(action, fitted_table):
-    aug = CharRandom(CharRandomSettings(action=action, aug_word_p=0.5), table=fitted_table)
+    aug = CharRandom(CharRandomSettings(action=action, aug_word_p=0.5), Protector(fitted_table))
     (variant,) = aug.generate(["Notebooks implementing transformers for question answering"], ["r"], 1, 1)[0]
     for c in variant.changes:
         grew = len(c.after) - len(c.before)
@@ -147,7 +130,7 @@ def test_char_random_does_the_action_asked(action, fitted_table):
 
 def test_tfidf_replacements_come_from_train_only(fitted_table):
     held_out_only = "Zyxqwv frobnicates quuxlets"
-    aug = TfidfSubstitute(table=fitted_table).fit(TRAIN)
+    aug = build("tfidf_substitute", None, fitted_table)
     train_words = {w.lower() for t in TRAIN for w in WORD.findall(t)}
     out = aug.generate([*HELD_OUT, held_out_only + " with " + HELD_OUT[0]], [*HELD_OUT_IDS, "x"], 3, seed=1)
     replacements = [c.after.lower() for variants in out for v in variants for c in v.changes]
@@ -160,13 +143,13 @@ def test_tfidf_replacements_come_from_train_only(fitted_table):
 
 def test_tfidf_needs_fitting_and_words(fitted_table):
     with pytest.raises(InputError, match="train split is empty"):
-        TfidfSubstitute(table=fitted_table).fit([])
+        TfidfSubstitute(protector=Protector(fitted_table)).fit([])
 
 
 def test_settings_out_of_bounds_are_one_line(fitted_table):
-    with pytest.raises(InputError, match=r"^--set char_keyboard\.aug_word_p must be at least 0\.01, got 0\.0$"):
+    with pytest.raises(InputError, match=r"^char_keyboard: aug_word_p must be at least 0\.01, not 0\.0$"):
         CharKeyboard(CharNoiseSettings(aug_word_p=0.0))
-    with pytest.raises(InputError, match=r"^--set char_random\.action must be one of any, insert"):
+    with pytest.raises(InputError, match=r"^char_random: action must be one of any, insert"):
         CharRandom(CharRandomSettings(action="shuffle"))
     with pytest.raises(InputError, match="needs two local MarianMT checkpoints"):
         BackTranslation(BackTranslationSettings(forward_model="x"))

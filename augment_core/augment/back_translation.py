@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
-from augment_core.aliases import AliasTable
-from augment_core.augment.builtin_settings import param
+from augment_core.augment.params import setting
 from augment_core.augment.rows import Row, RowAugmenter
 from augment_core.changes import Edit
 from augment_core.errors import InputError
+from augment_core.protection import Protector
 
 _CORE = re.compile(r"\w.*\w|\w", re.DOTALL)
 """The part of a stretch between keywords that is translated: first to last letter/digit
@@ -31,12 +31,12 @@ _CORE = re.compile(r"\w.*\w|\w", re.DOTALL)
 
 @dataclass(frozen=True)
 class BackTranslationSettings:
-    forward_model: str = param("", "local MarianMT checkpoint (folder) from the texts' language to the pivot language")
-    backward_model: str = param("", "local MarianMT checkpoint (folder) from the pivot language back")
-    top_k: int = param(20, "the forward pass samples each token among this many likeliest", min=1)
-    temperature: float = param(1.0, "sampling temperature of the forward pass (higher: freer)", min=0.05, max=5.0)
-    max_length: int = param(256, "longest translation of one stretch, in tokens", min=4)
-    device: str = param("auto", "where the models run", choices=("auto", "cpu", "cuda"))
+    forward_model: str = setting("", "local MarianMT checkpoint (folder) from the texts' language to the pivot language")
+    backward_model: str = setting("", "local MarianMT checkpoint (folder) from the pivot language back")
+    top_k: int = setting(20, "the forward pass samples each token among this many likeliest", min=1)
+    temperature: float = setting(1.0, "sampling temperature of the forward pass (higher: freer)", min=0.05, max=5.0)
+    max_length: int = setting(256, "longest translation of one stretch, in tokens", min=4)
+    device: str = setting("auto", "where the models run", choices=("auto", "cpu", "cuda"))
 
 
 def stretches(row: Row) -> list[tuple[int, int]]:
@@ -55,8 +55,8 @@ class BackTranslation(RowAugmenter):
     name = "back_translation"
 
     def __init__(self, settings: BackTranslationSettings = BackTranslationSettings(),
-                 table: AliasTable | None = None, protect: Sequence[str] = ()) -> None:
-        super().__init__(settings, table, protect)
+                 protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
         if not settings.forward_model or not settings.backward_model:
             raise InputError("back_translation needs two local MarianMT checkpoints: "
                              "--set back_translation.forward_model=PATH --set back_translation.backward_model=PATH")

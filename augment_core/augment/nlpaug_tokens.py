@@ -15,9 +15,9 @@ from __future__ import annotations
 import difflib
 from typing import Any, Sequence
 
-from augment_core.aliases import AliasTable
 from augment_core.augment.rows import Row, RowAugmenter, seed_globals
 from augment_core.changes import Edit
+from augment_core.protection import Protector
 
 SEPARATOR = " "
 
@@ -103,8 +103,8 @@ class NlpaugTokens(RowAugmenter):
     """A built-in made of one nlpaug augmenter: subclasses name it, declare its settings
     and build it for an action (:meth:`build`); this runs it per row and attempt."""
 
-    def __init__(self, settings: Any, table: AliasTable | None = None, protect: Sequence[str] = ()) -> None:
-        super().__init__(settings, table, protect)
+    def __init__(self, settings: Any, protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
         self._built: dict[str, Any] = {}
 
     def build(self, action: str) -> Any:

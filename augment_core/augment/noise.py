@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from augment_core.augment.builtin_settings import param
 from augment_core.augment.nlpaug_tokens import TOKEN_IO, NlpaugTokens
+from augment_core.augment.params import setting
+from augment_core.protection import Protector
 from augment_core.rng import row_rng
 
 CHAR_ACTIONS = ("insert", "substitute", "swap", "delete")
@@ -18,28 +19,28 @@ CHAR_ACTIONS = ("insert", "substitute", "swap", "delete")
 
 @dataclass(frozen=True)
 class CharNoiseSettings:
-    aug_word_p: float = param(0.3, "share of a text's words that get noise", min=0.01, max=1.0)
-    aug_word_max: int = param(10, "at most this many words changed per variant", min=1)
-    aug_char_p: float = param(0.3, "share of a chosen word's characters changed", min=0.01, max=1.0)
-    aug_char_max: int = param(2, "at most this many characters changed per word", min=1)
-    min_char: int = param(4, "words shorter than this are left alone", min=1)
+    aug_word_p: float = setting(0.3, "share of a text's words that get noise", min=0.01, max=1.0)
+    aug_word_max: int = setting(10, "at most this many words changed per variant", min=1)
+    aug_char_p: float = setting(0.3, "share of a chosen word's characters changed", min=0.01, max=1.0)
+    aug_char_max: int = setting(2, "at most this many characters changed per word", min=1)
+    min_char: int = setting(4, "words shorter than this are left alone", min=1)
 
 
 @dataclass(frozen=True)
 class CharRandomSettings(CharNoiseSettings):
-    action: str = param("any", "what is done to a character; any: one of the four, drawn per variant",
+    action: str = setting("any", "what is done to a character; any: one of the four, drawn per variant",
                         choices=("any", *CHAR_ACTIONS))
 
 
 @dataclass(frozen=True)
 class WordNoiseSettings:
-    aug_p: float = param(0.3, "share of a text's words affected", min=0.01, max=1.0)
-    aug_max: int = param(10, "at most this many words affected per variant", min=1)
+    aug_p: float = setting(0.3, "share of a text's words affected", min=0.01, max=1.0)
+    aug_max: int = setting(10, "at most this many words affected per variant", min=1)
 
 
 @dataclass(frozen=True)
 class WordSplitSettings(WordNoiseSettings):
-    min_char: int = param(4, "words shorter than this are not split", min=2)
+    min_char: int = setting(4, "words shorter than this are not split", min=2)
 
 
 def _char_args(s: CharNoiseSettings) -> dict[str, Any]:
@@ -52,8 +53,8 @@ class CharKeyboard(NlpaugTokens):
 
     name = "char_keyboard"
 
-    def __init__(self, settings: CharNoiseSettings = CharNoiseSettings(), **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
+    def __init__(self, settings: CharNoiseSettings = CharNoiseSettings(), protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
 
     def build(self, action: str) -> Any:
         import nlpaug.augmenter.char as nac
@@ -66,8 +67,8 @@ class CharOcr(NlpaugTokens):
 
     name = "char_ocr"
 
-    def __init__(self, settings: CharNoiseSettings = CharNoiseSettings(), **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
+    def __init__(self, settings: CharNoiseSettings = CharNoiseSettings(), protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
 
     def build(self, action: str) -> Any:
         import nlpaug.augmenter.char as nac
@@ -80,8 +81,8 @@ class CharRandom(NlpaugTokens):
 
     name = "char_random"
 
-    def __init__(self, settings: CharRandomSettings = CharRandomSettings(), **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
+    def __init__(self, settings: CharRandomSettings = CharRandomSettings(), protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
 
     def action(self, seed: int) -> str:
         chosen = self.settings.action
@@ -98,8 +99,8 @@ class _RandomWord(NlpaugTokens):
 
     word_action = ""
 
-    def __init__(self, settings: WordNoiseSettings = WordNoiseSettings(), **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
+    def __init__(self, settings: WordNoiseSettings = WordNoiseSettings(), protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
 
     def build(self, action: str) -> Any:
         import nlpaug.augmenter.word as naw
@@ -134,8 +135,8 @@ class WordSplit(NlpaugTokens):
 
     name = "word_split"
 
-    def __init__(self, settings: WordSplitSettings = WordSplitSettings(), **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
+    def __init__(self, settings: WordSplitSettings = WordSplitSettings(), protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
 
     def build(self, action: str) -> Any:
         import nlpaug.augmenter.word as naw

@@ -18,16 +18,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from augment_core.aliases import AliasTable
-from augment_core.augment.builtin_settings import check_settings, recorded
+from augment_core.augment.function import ATTEMPTS_PER_VARIANT, run_rows
+from augment_core.augment.params import params_of, settings_dict
 from augment_core.augmenter import Progress
 from augment_core.changes import Candidate, Edit, apply_edits
+from augment_core.errors import InputError
 from augment_core.protection import Protector, Span, overlaps, strictly_inside
 from augment_core.rng import row_seed
-
-ATTEMPTS_PER_VARIANT = 4
-"""Tries per wanted variant before settling for fewer: a try may change nothing, repeat an
-earlier variant, or touch a keyword (and be thrown away)."""
 
 WORD = re.compile(r"\w+(?:[-'’.]\w+)*")
 """A word token: letters/digits, with inner hyphens, apostrophes and dots (``TF2.0``,
@@ -108,26 +105,24 @@ def generate_rows(
     progress: Progress | None = None,
 ) -> list[list[Candidate]]:
     """Up to ``n_per_original`` distinct, keyword-safe variants per text (see the module)."""
-    if len(texts) != len(row_ids):
-        raise ValueError("texts and row_ids differ in length")
-    results: list[list[Candidate]] = []
-    for text, row_id in zip(texts, row_ids):
+
+    def one_row(text: str, row_id: str) -> list[Candidate]:
         out: list[Candidate] = []
         row = prepare(text, protector)
-        if n_per_original > 0 and row.free:
-            seen = {text}
-            for k in range(n_per_original * ATTEMPTS_PER_VARIANT):
-                edits = attempt(row, row_seed(seed, name, row_id, k))
-                cand = keep_keywords(row, edits, protector) if edits else None
-                if cand is not None and cand.text not in seen:
-                    seen.add(cand.text)
-                    out.append(cand)
-                    if len(out) == n_per_original:
-                        break
-        results.append(out)
-        if progress is not None:
-            progress(1)
-    return results
+        if n_per_original < 1 or not row.free:
+            return out
+        seen = {text}
+        for k in range(n_per_original * ATTEMPTS_PER_VARIANT):
+            edits = attempt(row, row_seed(seed, name, row_id, k))
+            cand = keep_keywords(row, edits, protector) if edits else None
+            if cand is not None and cand.text not in seen:
+                seen.add(cand.text)
+                out.append(cand)
+                if len(out) == n_per_original:
+                    break
+        return out
+
+    return run_rows(texts, row_ids, n_per_original, progress, one_row)
 
 
 class RowAugmenter:
@@ -136,14 +131,17 @@ class RowAugmenter:
 
     name = ""
 
-    def __init__(self, settings: Any, table: AliasTable | None = None, protect: Sequence[str] = ()) -> None:
-        check_settings(self.name, settings)
+    def __init__(self, settings: Any, protector: Protector | None = None) -> None:
+        for p in params_of(type(settings)):
+            try:
+                p.check(getattr(settings, p.name))
+            except InputError as e:
+                raise InputError(f"{self.name}: {e}") from None
         self.settings = settings
-        self.protect = tuple(protect)
-        self.protector = Protector(table, self.protect)
+        self.protector = protector or Protector()
 
     def params(self) -> dict[str, Any]:
-        return {**recorded(self.settings), "protect": list(self.protect)}
+        return {**settings_dict(self.settings), "protect": list(self.protector.words)}
 
     def attempt(self, row: Row, seed: int) -> Sequence[Edit] | None:
         """The edits of one variant of ``row``, drawn from ``seed`` alone."""

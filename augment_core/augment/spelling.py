@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from augment_core.augment.builtin_settings import param
 from augment_core.augment.nlpaug_tokens import TOKEN_IO, NlpaugTokens
+from augment_core.augment.params import setting
+from augment_core.protection import Protector
 
 
 @dataclass(frozen=True)
 class SpellingSettings:
-    aug_p: float = param(0.3, "share of a text's words misspelt (only words the dictionary knows)", min=0.01, max=1.0)
-    aug_max: int = param(10, "at most this many words misspelt per variant", min=1)
+    aug_p: float = setting(0.3, "share of a text's words misspelt (only words the dictionary knows)", min=0.01, max=1.0)
+    aug_max: int = setting(10, "at most this many words misspelt per variant", min=1)
 
 
 def bundled_dictionary() -> str:
@@ -27,8 +28,8 @@ def bundled_dictionary() -> str:
 class Spelling(NlpaugTokens):
     name = "spelling"
 
-    def __init__(self, settings: SpellingSettings = SpellingSettings(), **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
+    def __init__(self, settings: SpellingSettings = SpellingSettings(), protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
 
     def build(self, action: str) -> Any:
         import nlpaug.augmenter.word as naw

@@ -13,24 +13,25 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from augment_core.augment.builtin_settings import param
 from augment_core.augment.nlpaug_tokens import TOKEN_IO, NlpaugTokens
+from augment_core.augment.params import setting
 from augment_core.augment.rows import prepare
 from augment_core.errors import InputError
+from augment_core.protection import Protector
 
 
 @dataclass(frozen=True)
 class TfidfSettings:
-    aug_p: float = param(0.3, "share of a text's words replaced (only words seen in train)", min=0.01, max=1.0)
-    aug_max: int = param(10, "at most this many words replaced per variant", min=1)
-    top_k: int = param(5, "a replacement is drawn from this many sampled vocabulary words", min=1)
+    aug_p: float = setting(0.3, "share of a text's words replaced (only words seen in train)", min=0.01, max=1.0)
+    aug_max: int = setting(10, "at most this many words replaced per variant", min=1)
+    top_k: int = setting(5, "a replacement is drawn from this many sampled vocabulary words", min=1)
 
 
 class TfidfSubstitute(NlpaugTokens):
     name = "tfidf_substitute"
 
-    def __init__(self, settings: TfidfSettings = TfidfSettings(), **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
+    def __init__(self, settings: TfidfSettings = TfidfSettings(), protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
         self._model: Any = None
         self._fitted: dict[str, Any] = {}
 
