@@ -165,3 +165,13 @@ def test_back_translation_unloadable_model_is_one_line(model, tiny_marian, monke
     assert "\n" not in message
     assert message.startswith("cannot load ") and repr(model) in message
     assert "MarianMT checkpoint" in message
+
+
+def test_word_crop_deletes_one_stretch_beside_the_keywords(fitted_table):
+    aug = build("word_crop", None, fitted_table)
+    out = aug.generate(HELD_OUT, HELD_OUT_IDS, 3, seed=2)
+    variants = [v for row in out for v in row]
+    assert variants
+    for v in variants:
+        (change,) = v.changes
+        assert change.kind == "delete" and change.before.strip()

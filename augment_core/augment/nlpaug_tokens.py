@@ -59,7 +59,7 @@ def edits_for(row: Row, new: Sequence[str]) -> list[Edit] | None:
                          for (s, e), a, g in zip(spans[i1:i2], old[i1:i2], groups) if [a] != g)
         elif op == "delete":
             for s, e in spans[i1:i2]:
-                edits.append(_deletion(row.text, s, e, edits))
+                edits.append(deletion(row.text, s, e, edits))
         elif i1 > 0:  # insert after the previous word
             pos = spans[i1 - 1][1]
             edits.append(Edit(pos, pos, SEPARATOR + join_tokens(new[j1:j2]), "insert"))
@@ -69,7 +69,7 @@ def edits_for(row: Row, new: Sequence[str]) -> list[Edit] | None:
     return edits
 
 
-def _deletion(text: str, start: int, end: int, edits: list[Edit]) -> Edit:
+def deletion(text: str, start: int, end: int, edits: list[Edit]) -> Edit:
     """The word [start, end) deleted with one neighbouring space, merged into the previous
     deletion when it ends where this one starts."""
     if start > 0 and text[start - 1].isspace():

@@ -1,7 +1,7 @@
 """Character and word noise: typos from a keyboard, OCR confusions, random character
-edits, and random word swaps, deletions, crops and splits, all done by nlpaug
-(``KeyboardAug``, ``OcrAug``, ``RandomCharAug``, ``RandomWordAug``, ``SplitAug``) on the
-row's word tokens, never on a tag keyword (see :mod:`.nlpaug_tokens`).
+edits, and random word swaps, deletions and splits, done by nlpaug (``KeyboardAug``,
+``OcrAug``, ``RandomCharAug``, ``RandomWordAug``, ``SplitAug``) on the row's word tokens,
+never on a tag keyword (see :mod:`.nlpaug_tokens`); a crop of a stretch of words.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from augment_core.augment.nlpaug_tokens import TOKEN_IO, NlpaugTokens
+from augment_core.augment.nlpaug_tokens import TOKEN_IO, NlpaugTokens, deletion
 from augment_core.augment.params import setting
+from augment_core.augment.rows import Row, RowAugmenter
+from augment_core.changes import Edit
 from augment_core.protection import Protector
 from augment_core.rng import row_rng
 
@@ -123,11 +125,38 @@ class WordDelete(_RandomWord):
     word_action = "delete"
 
 
-class WordCrop(_RandomWord):
-    """One contiguous stretch of words deleted."""
+class WordCrop(RowAugmenter):
+    """One contiguous stretch of words deleted (``aug_p`` of the words, at most
+    ``aug_max``), never across a keyword. By hand: nlpaug 1.1.11's crop wraps around the
+    text's end when it crops leftwards (negative indices), deleting scattered words."""
 
     name = "word_crop"
-    word_action = "crop"
+
+    def __init__(self, settings: WordNoiseSettings = WordNoiseSettings(), protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
+
+    def attempt(self, row: Row, seed: int) -> list[Edit] | None:
+        runs = free_runs(row)
+        if not runs:
+            return None
+        size = min(self.settings.aug_max, max(1, int(self.settings.aug_p * len(row.words))), max(len(r) for r in runs))
+        starts = [run[k] for run in runs for k in range(len(run) - size + 1)]
+        first = row_rng(seed, "crop").choice(starts)
+        start, end = row.words[first][0], row.words[first + size - 1][1]
+        return [deletion(row.text, start, end, [])]
+
+
+def free_runs(row: Row) -> list[list[int]]:
+    """The word indices in maximal runs of consecutive unprotected words."""
+    runs: list[list[int]] = []
+    for i, protected in enumerate(row.protected):
+        if protected:
+            continue
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
 
 
 class WordSplit(NlpaugTokens):
