@@ -142,8 +142,20 @@ class WordCrop(RowAugmenter):
         size = min(self.settings.aug_max, max(1, int(self.settings.aug_p * len(row.words))), max(len(r) for r in runs))
         starts = [run[k] for run in runs for k in range(len(run) - size + 1)]
         first = row_rng(seed, "crop").choice(starts)
-        start, end = row.words[first][0], row.words[first + size - 1][1]
+        start, end = _whole_chunks(row.text, row.words[first][0], row.words[first + size - 1][1])
         return [deletion(row.text, start, end, [])]
+
+
+def _whole_chunks(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened to whole whitespace-separated chunks, so no stray bracket is left
+    (``(EHR)``), less a closing run of sentence punctuation (``health.`` keeps its ``.``)."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    while end > start and text[end - 1] in ".,;:!?":
+        end -= 1
+    return start, end
 
 
 def free_runs(row: Row) -> list[list[int]]:
