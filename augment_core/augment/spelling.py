@@ -34,5 +34,8 @@ class Spelling(NlpaugTokens):
     def build(self, action: str) -> Any:
         import nlpaug.augmenter.word as naw
 
-        return naw.SpellingAug(dict_path=bundled_dictionary(), aug_p=self.settings.aug_p, aug_max=self.settings.aug_max,
-                               **TOKEN_IO)
+        aug = naw.SpellingAug(dict_path=bundled_dictionary(), aug_p=self.settings.aug_p, aug_max=self.settings.aug_max,
+                              **TOKEN_IO)
+        for misspellings in aug.model.dict.values():
+            misspellings.sort()  # nlpaug dedupes them through a set: hash-seed order, not reproducible
+        return aug
