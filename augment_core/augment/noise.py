@@ -50,38 +50,40 @@ def _char_args(s: CharNoiseSettings) -> dict[str, Any]:
                 aug_char_max=s.aug_char_max, min_char=s.min_char, **TOKEN_IO)
 
 
-class CharKeyboard(NlpaugTokens):
+class _CharNoise(NlpaugTokens):
+    """An nlpaug character augmenter (``nlpaug.augmenter.char.<nlpaug_class>``)."""
+
+    nlpaug_class = ""
+
+    def __init__(self, settings: CharNoiseSettings = CharNoiseSettings(), protector: Protector | None = None) -> None:
+        super().__init__(settings, protector)
+
+    def build(self, action: str) -> Any:
+        import nlpaug.augmenter.char as nac
+
+        extra = {"action": action} if action else {}
+        return getattr(nac, self.nlpaug_class)(**extra, **_char_args(self.settings))
+
+
+class CharKeyboard(_CharNoise):
     """Typos: a character becomes one next to it on an English keyboard."""
 
     name = "char_keyboard"
-
-    def __init__(self, settings: CharNoiseSettings = CharNoiseSettings(), protector: Protector | None = None) -> None:
-        super().__init__(settings, protector)
-
-    def build(self, action: str) -> Any:
-        import nlpaug.augmenter.char as nac
-
-        return nac.KeyboardAug(**_char_args(self.settings))
+    nlpaug_class = "KeyboardAug"
 
 
-class CharOcr(NlpaugTokens):
+class CharOcr(_CharNoise):
     """OCR errors: a character becomes one it is often misread as (0/o, 1/l, 5/s ...)."""
 
     name = "char_ocr"
-
-    def __init__(self, settings: CharNoiseSettings = CharNoiseSettings(), protector: Protector | None = None) -> None:
-        super().__init__(settings, protector)
-
-    def build(self, action: str) -> Any:
-        import nlpaug.augmenter.char as nac
-
-        return nac.OcrAug(**_char_args(self.settings))
+    nlpaug_class = "OcrAug"
 
 
-class CharRandom(NlpaugTokens):
+class CharRandom(_CharNoise):
     """Random characters inserted, substituted, swapped with a neighbour or deleted."""
 
     name = "char_random"
+    nlpaug_class = "RandomCharAug"
 
     def __init__(self, settings: CharRandomSettings = CharRandomSettings(), protector: Protector | None = None) -> None:
         super().__init__(settings, protector)
@@ -89,11 +91,6 @@ class CharRandom(NlpaugTokens):
     def action(self, seed: int) -> str:
         chosen = self.settings.action
         return row_rng(seed, "action").choice(CHAR_ACTIONS) if chosen == "any" else chosen
-
-    def build(self, action: str) -> Any:
-        import nlpaug.augmenter.char as nac
-
-        return nac.RandomCharAug(action=action, **_char_args(self.settings))
 
 
 class _RandomWord(NlpaugTokens):
