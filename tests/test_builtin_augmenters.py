@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from augment_core.augment import BuildContext, rebuild
+from augment_core.augment import BuildContext, diff_changes, rebuild
 from augment_core.augment.back_translation import BackTranslation, BackTranslationSettings
 from augment_core.augment.builtins import BUILTINS
 from augment_core.augment.noise import CharKeyboard, CharNoiseSettings, CharRandom, CharRandomSettings
@@ -84,6 +84,7 @@ def test_keywords_intact_and_spans_exact(name, request, fitted_table):
             assert keywords(checker, v.text) == before, (name, text, v.text)
             assert v.changes
             assert rebuild(text, v.changes) == v.text
+            assert rebuild(text, diff_changes(text, v.text)) == v.text  # what a reviewer's re-diff sees
             for c in v.changes:
                 assert v.text[c.start : c.end] == c.after
     assert made >= len(texts) // 2, f"{name} made only {made} variants of {len(texts)} rows"
