@@ -74,3 +74,12 @@ def test_tokens_join_back_to_the_text() -> None:
     text = "Don't stop—über 3.5x,\tnow!"
     assert "".join(tokens(text)) == text
     assert "Don" in tokens(text) and "über" in tokens(text)
+
+
+def test_a_moved_word_does_not_become_the_only_anchor() -> None:
+    # "pytorch" is the one token unique on both sides, but aligning on it would call the
+    # whole middle deleted and inserted; two in-place substitutions match far more
+    original = "pytorch a a pytorch deep deep PyTorch"
+    variant = "pytorch a a pytorcH deep deep pytorch"
+    assert [(c.before, c.after) for c in diff_changes(original, variant)] == [
+        ("pytorch", "pytorcH"), ("PyTorch", "pytorch")]

@@ -34,12 +34,33 @@ def swap_two_words(text: str, rng: random.Random) -> str:
     ("Deep learning using PyTorch for beginners", False),
     ("Deep learning with PyTorch for all beginners", False),
     ("Deep machine learning with PyTorch for beginners", True),  # inside a multi-word keyword
-    ("Some deep learning with PyTorch for beginners", True),
+    ("Some deep learning with PyTorch for beginners", False),  # a word before it, and case
     ("Deep learning with PyTorch", False),
 ])
 def test_keyword_changed_only_when_a_protected_keyword_is_altered(variant: str, changed: bool) -> None:
     original = TEXTS[0]
     assert keyword_changed(original, variant, diff_changes(original, variant), PROTECTOR) is changed
+
+
+WORDS = st.lists(st.sampled_from(["deep", "learning", "pytorch", "PyTorch", "with", "nets", "data", "a"]),
+                 min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(WORDS, st.data())
+def test_keyword_changed_property(words: list[str], data: st.DataObject) -> None:
+    original = " ".join(words)
+    spans = PROTECTOR.spans(original)
+    # letter case alone never changes a keyword
+    recased = "".join(c.upper() if data.draw(st.booleans()) else c.lower() for c in original)
+    assert not keyword_changed(original, recased, diff_changes(original, recased), PROTECTOR)
+    # replacing one word: flagged exactly when that word lies in a protected span
+    i = data.draw(st.integers(0, len(words) - 1))
+    start = len(" ".join(words[:i])) + (1 if i else 0)
+    variant = " ".join(words[:i] + ["zzz"] + words[i + 1:])
+    inside = any(sp.start <= start < sp.end for sp in spans)
+    assert keyword_changed(original, variant, diff_changes(original, variant), PROTECTOR) is inside
+    assert keyword_changed(original, variant, diff_changes(original, variant), PROTECTOR, spans) is inside
 
 
 def test_a_function_plugin_gives_distinct_changed_variants_with_spans() -> None:
@@ -90,6 +111,8 @@ def test_a_failing_plugin_is_one_line_naming_it_and_the_row() -> None:
         FunctionAugmenter("broken", broken).generate(["text"], ["9"], 1, seed=0)
     with pytest.raises(PluginError, match="returned int on row 9, not text"):
         FunctionAugmenter("numbers", lambda t, r: 3).generate(["text"], ["9"], 1, seed=0)
+    with pytest.raises(PluginError, match="returned list on row 9, not text"):
+        FunctionAugmenter("lists", lambda t, r: [t + "!"]).generate(["text"], ["9"], 1, seed=0)
 
 
 PLUGIN_MODULE = '''
@@ -127,6 +150,7 @@ SPEC = AugmenterSpec("repeat", RepeatSettings, _repeat, "repeats the last word")
 '''
 
 ENTRY_POINTS = """[augment_review.augmenters]
+bad~name = myplug:shout
 shout = myplug:shout
 repeat = myplug:SPEC
 broken = myplug_missing:fn
@@ -148,6 +172,8 @@ def test_discovery_finds_functions_and_specs_and_reports_broken_ones_in_one_line
     specs = discover(errors)
     assert {"shout", "repeat"} <= set(specs)
     assert sorted(errors) == sorted([
+        "augmenter plug-in bad~name (myplug:shout from myplug) skipped: ValueError: augmenter name 'bad~name' "
+        "may hold only letters, digits and _ . : -",
         "augmenter plug-in twice (myplug:SPEC from myplug) skipped: the name repeat is taken",
         "augmenter plug-in broken (myplug_missing:fn from myplug) skipped: ModuleNotFoundError: "
         "No module named 'myplug_missing'",

@@ -38,6 +38,8 @@ def diff_changes(original: str, variant: str) -> tuple[Change, ...]:
     if runs is None:
         runs = []
         _equal_runs(a, b, 0, len(a), 0, len(b), runs)
+        if 2 * _matched(runs) < min(len(a), len(b)):
+            runs = _better_of(runs, a, b)
     runs.append((len(a), len(b), 0))
     pos_a = list(accumulate(map(len, a), initial=head))
     pos_b = list(accumulate(map(len, b), initial=head))
@@ -62,15 +64,34 @@ def _aligned_runs(a: list[str], b: list[str]) -> list[tuple[int, int, int]] | No
     differ = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
     if not {a[i] for i in differ}.isdisjoint([b[i] for i in differ]):
         return None
+    return _positional(differ, len(a))
+
+
+def _positional(differ: list[int], n: int) -> list[tuple[int, int, int]]:
     runs = []
     prev = 0
     for i in differ:
         if i > prev:
             runs.append((prev, prev, i - prev))
         prev = i + 1
-    if prev < len(a):
-        runs.append((prev, prev, len(a) - prev))
+    if prev < n:
+        runs.append((prev, prev, n - prev))
     return runs
+
+
+def _matched(runs: list[tuple[int, int, int]]) -> int:
+    return sum(n for _, _, n in runs)
+
+
+def _better_of(runs: list[tuple[int, int, int]], a: list[str], b: list[str]) -> list[tuple[int, int, int]]:
+    """When patience matched under half the tokens (a moved word became the only anchor,
+    "x a a y" -> "y a a x"), the alignment that matches most of: patience, by position,
+    :class:`difflib.SequenceMatcher`. Rare, so its cost does not matter."""
+    options = [runs, [(i, j, n) for i, j, n in
+                      SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() if n]]
+    if len(a) == len(b):
+        options.append(_positional([i for i, (x, y) in enumerate(zip(a, b)) if x != y], len(a)))
+    return max(options, key=_matched)
 
 
 def _common_ends(a: str, b: str) -> tuple[int, int]:
@@ -187,7 +208,7 @@ def _unique_common(a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi
 def _trimmed(before: str, after: str, start: int, kind: ChangeKind) -> Change:
     """A substitution without the whitespace both sides share at its ends ("a b" -> "a c"
     as one block highlights "c", not " c")."""
-    if kind == "substitute":
+    if kind == "substitute" and (before[0] == after[0] or before[-1] == after[-1]):
         head = 0
         while head < len(before) and head < len(after) and before[head] == after[head] and before[head].isspace():
             head += 1

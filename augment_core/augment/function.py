@@ -46,10 +46,13 @@ def collect_variants(text: str, n_per_original: int, attempt: Callable[[int], An
             variant = attempt(k)
         except Exception as e:
             raise PluginError(f"augmenter {name} failed on row {row_id}: {one_line(e)}") from e
-        if variant is None or variant in seen:
+        if variant is None:
             continue
-        if variant.__class__ is not str:
+        if not isinstance(variant, str):
             raise PluginError(f"augmenter {name} returned {type(variant).__name__} on row {row_id}, not text")
+        if variant in seen:
+            continue
+        variant = str(variant)  # a str subclass (numpy's) stored as plain text
         seen.add(variant)
         out.append(Candidate(variant, diff_changes(text, variant)))
         if len(out) == n_per_original:

@@ -10,20 +10,32 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from augment_core.augment.diff import diff_changes
 from augment_core.changes import Change, original_spans
 from augment_core.protection import Protector, Span, overlaps, strictly_inside
 
 
-def keyword_changed(original: str, variant: str, changes: Sequence[Change], protector: Protector) -> bool:
+def keyword_changed(original: str, variant: str, changes: Sequence[Change], protector: Protector,
+                    spans: Sequence[Span] | None = None) -> bool:
     """True when ``changes`` (variant positions, as :func:`augment_core.augment.diff_changes`
-    gives) alter a protected span of ``original`` other than by letter case."""
+    gives) alter a protected span of ``original`` other than by letter case. ``spans``:
+    ``protector.spans(original)`` when the caller has it already (one original, many variants)."""
     if not changes:
         return False
-    spans = protector.spans(original)
+    if spans is None:
+        spans = protector.spans(original)
     if not spans:
         return False
     placed = original_spans(changes)
-    return any(_altered(original, span, placed) for span in spans)
+    if not any(_altered(original, span, placed) for span in spans):
+        return False  # the changes leave every keyword's text as it was
+    # Confirm on lower-cased texts: there a case-only change is no change at all, whatever
+    # alignment the given changes happen to use.
+    low_original, low_variant = original.lower(), variant.lower()
+    if len(low_original) != len(original) or len(low_variant) != len(variant):
+        return True  # lower() moved positions (a few scripts): the given changes decide
+    placed = original_spans(diff_changes(low_original, low_variant))
+    return any(_altered(low_original, span, placed) for span in spans)
 
 
 def _altered(original: str, span: Span, placed: list[tuple[int, int, Change]]) -> bool:

@@ -7,6 +7,7 @@ build augmenters through specs only, so none of them needs a central table.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -32,6 +33,10 @@ class BuildContext:
 Factory = Callable[[Any, BuildContext], Augmenter]
 """(settings instance or ``None``, context) -> augmenter."""
 
+NAME = re.compile(r"[A-Za-z0-9_.:-]+")
+"""What an augmenter's name may hold: it is part of every variant's id (``parent~name~k``)
+and of ``--set NAME.PARAM=VALUE``, so no ``~``, ``=`` or spaces."""
+
 
 @dataclass(frozen=True)
 class AugmenterSpec:
@@ -42,6 +47,10 @@ class AugmenterSpec:
     factory: Factory
     help: str = ""
     """One line for listings."""
+
+    def __post_init__(self) -> None:
+        if not NAME.fullmatch(self.name):
+            raise ValueError(f"augmenter name {self.name!r} may hold only letters, digits and _ . : -")
 
     def params(self) -> list[Param]:
         return params_of(self.settings)
