@@ -1,4 +1,4 @@
-"""Streamlit-side presentation: the CSS for the review HTML that ``augment_core.highlight``
+"""Streamlit-side presentation: the CSS for the review HTML that ``augment_core.review.highlight``
 builds, and escaping for the text Streamlit reads as Markdown.
 
 Kept out of ``augment_core`` (which has no UI): which classes look how, and what Streamlit's

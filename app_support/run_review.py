@@ -15,13 +15,13 @@ import streamlit as st
 
 import app_common as common
 from app_support.markup import markdown_escape
+from augment_core.data.io import manifest_path
 from augment_core.errors import InputError
-from augment_core.highlight import badge_html, candidate_block_html, meta_html
-from augment_core.io import manifest_path
-from augment_core.policy import Action
 from augment_core.review import rule_export, run_import
+from augment_core.review.highlight import badge_html, candidate_block_html, meta_html
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, by_stratum, rule_decided, strata_of
 from augment_core.review.store import RunInfo, Store, rule_key
+from augment_core.serve.policy import Action
 
 STORE_CHOICES = {"auto": "whole up to {n:,} variants, else by sample", "whole": "whole", "sample": "by sample"}
 RULES_PER_PAGE = 10

@@ -11,13 +11,13 @@ import streamlit as st
 
 import app_common as common
 from app_support.markup import markdown_escape
-from augment_core.agreement import keyword_rows
-from augment_core.dataset import content_hash
-from augment_core.dataset_settings import RemapImpact, default_settings, remap_impact, settings_key
+from augment_core.augment.agreement import keyword_rows
+from augment_core.data.dataset import content_hash
+from augment_core.data.dataset_settings import RemapImpact, default_settings, remap_impact, settings_key
+from augment_core.data.splitting import DEFAULT_RATIOS, split_tag_counts, split_tag_table
 from augment_core.errors import InputError
-from augment_core.policy import Action
 from augment_core.review import export
-from augment_core.splitting import DEFAULT_RATIOS, split_tag_counts, split_tag_table
+from augment_core.serve.policy import Action
 
 common.run_through_app()
 store = common.get_store()
@@ -327,7 +327,7 @@ tags_upload = st.file_uploader("Upload a tags file (JSON list of {tag, aliases})
 if (tags_upload is not None and st.session_state.get("data_last_tags") != tags_upload.file_id
         and not common.refused(Action.CHANGE_TAGS)):
     st.session_state["data_last_tags"] = tags_upload.file_id
-    from augment_core.aliases import load_alias_table
+    from augment_core.augment.aliases import load_alias_table
 
     try:
         load_alias_table(tags_upload.getvalue())

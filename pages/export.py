@@ -20,7 +20,7 @@ import streamlit as st
 import app_common as common
 from app_support import run_review
 from app_support.markup import markdown_escape
-from augment_core.dataset_settings import settings_key
+from augment_core.data.dataset_settings import settings_key
 from augment_core.errors import InputError
 from augment_core.evaluate.storage import manifest_entry
 from augment_core.review import export, reviewers

@@ -43,7 +43,7 @@ def tags_json() -> Path:
 
 @pytest.fixture(scope="session")
 def alias_table(tags_json: Path):
-    from augment_core.aliases import load_alias_table
+    from augment_core.augment.aliases import load_alias_table
 
     return load_alias_table(tags_json)
 

@@ -18,9 +18,9 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from augment_core.cli import build_parser, job_from_args, main
-from augment_core.dataset import content_hash, read_table
-from augment_core.dataset_settings import build_from_settings, default_settings
+from augment_core.cli.commands import build_parser, job_from_args, main
+from augment_core.data.dataset import content_hash, read_table
+from augment_core.data.dataset_settings import build_from_settings, default_settings
 from augment_core.job import Report
 from augment_core.review.facts import store_run
 from augment_core.review.run_import import import_run

@@ -12,8 +12,8 @@ import pytest
 from helpers import MAPPING, make_runs
 from streamlit.testing.v1 import AppTest
 
-from augment_core.changes import changes_from_json
-from augment_core.dataset import content_hash
+from augment_core.augment.changes import changes_from_json
+from augment_core.data.dataset import content_hash
 from augment_core.review.rule_sample import strata_of
 from augment_core.review.store import Store
 

@@ -171,7 +171,7 @@ def test_an_interrupt_wrapped_by_python_on_its_way_out_is_still_one_line(tmp_pat
     """A Ctrl-C that lands while a class body is being set up (a lazy import) reaches the CLI
     as a RuntimeError raised from the KeyboardInterrupt; seen in the test above once in about
     thirty runs, as a traceback. It ends as any interrupt does."""
-    from augment_core import cli
+    from augment_core.cli import commands as cli
 
     def command(args):
         try:
@@ -220,7 +220,7 @@ def test_app_row14_one_column_csv_is_not_mapped_text_as_label(app_data):
     [b for b in at.button if b.label == "Save mapping"][0].click().run()  # text = label = the one column
     assert not at.exception
     assert any("is also a text column" in e.value for e in at.error), [e.value for e in at.error]
-    from augment_core.dataset import content_hash
+    from augment_core.data.dataset import content_hash
     from augment_core.review.store import Store
 
     assert Store(app_data).dataset(content_hash(b"text\ngan paper\nnlp talk\n")).settings is None
@@ -285,7 +285,7 @@ def test_row7_15_export_bytes():
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from augment_core.io import encode_rows
+    from augment_core.data.io import encode_rows
 
     rows = [{"id": "1", "text": "=1+1", "tags": ["cv", 3]}, {"id": "2", "text": "ok", "tags": [["x"], "y"]}]
     data, n = encode_rows(rows, "parquet")
@@ -310,8 +310,8 @@ def test_row18_rows_stream_into_records_without_a_table():
     records: the peak stays near what the records keep (holding the table: about 2.3x)."""
     import tracemalloc
 
-    from augment_core.dataset import TableStream
-    from augment_core.dataset_settings import build_from_settings, default_settings
+    from augment_core.data.dataset import TableStream
+    from augment_core.data.dataset_settings import build_from_settings, default_settings
 
     data = _repeated_sample(10)
     tracemalloc.start()
@@ -332,7 +332,7 @@ def test_app_row18_upload_is_parsed_once_and_released(app_data):
 
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-    from augment_core.dataset import Table, TupleRows
+    from augment_core.data.dataset import Table, TupleRows
 
     data = _repeated_sample(10)
     at = _app_upload("big.csv", data)

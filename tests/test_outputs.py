@@ -20,10 +20,10 @@ import pytest
 from helpers import BASE, ROOT, big_csv, cli, make_runs, sample_input, snapshot
 from streamlit.testing.v1 import AppTest
 
-from augment_core.cli import main
-from augment_core.dataset import content_hash
+from augment_core.cli.commands import main
+from augment_core.data.dataset import content_hash
+from augment_core.data.io import manifest_path, open_output_pair
 from augment_core.errors import InputError
-from augment_core.io import manifest_path, open_output_pair
 from augment_core.review.store import Store, rule_key
 
 APP = str(ROOT / "app.py")

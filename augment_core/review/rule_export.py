@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
-from augment_core.aliases import BUNDLED_TAGS
-from augment_core.changes import changes_from_json
-from augment_core.dataset import Dataset
+from augment_core.augment.aliases import BUNDLED_TAGS
+from augment_core.augment.changes import changes_from_json
+from augment_core.data.dataset import Dataset
+from augment_core.data.io import InputFile, KnownContent, open_output_pair, output_format
+from augment_core.data.user_schema import OutputSchema, user_rows
 from augment_core.errors import InputError
-from augment_core.io import InputFile, KnownContent, open_output_pair, output_format
-from augment_core.pipeline import ORIGINAL, original_params_json, original_row
 from augment_core.review.rule_sample import rule_decided, strata_of
 from augment_core.review.run_import import (
     MANIFEST_NAMES,
@@ -45,7 +45,7 @@ from augment_core.review.run_import import (
 )
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import RunInfo, Store, candidate_key, split_key
-from augment_core.user_schema import OutputSchema, user_rows
+from augment_core.runners.pipeline import ORIGINAL, original_params_json, original_row
 
 FORMATS = ("csv", "jsonl", "parquet")
 RULE_POLICY = (
@@ -197,7 +197,7 @@ def write_sampled_export(
     dataset_file: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """The curated file of ``run`` at ``path`` and its manifest beside it, written as a pair
-    (:func:`augment_core.io.open_output_pair`), neither of them any of :func:`export_inputs`:
+    (:func:`augment_core.data.io.open_output_pair`), neither of them any of :func:`export_inputs`:
     the one way the CLI's ``export-run`` and the Export page write it. Returns the manifest."""
     fmt = output_format(path)
     with open_output_pair(path, export_inputs(store, dataset_hash, run, dataset_file)) as pair:
@@ -313,7 +313,7 @@ class _Writer:
         self._schema: Any = None
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        from augment_core.io import write_rows_to
+        from augment_core.data.io import write_rows_to
 
         if self.fmt != "parquet":
             if rows or self.header:

@@ -7,8 +7,8 @@ What such a run leaves on disk:
 * ``--runner local`` / ``stream``: one CSV, JSONL or Parquet file, no manifest.
 
 Rows are in the user's schema (every input column, then the provenance columns, prefixed
-``aug_`` when an input column has one of their names, see :mod:`augment_core.user_schema`);
-the store keeps provenance rows (:mod:`augment_core.pipeline`), so each row is turned back
+``aug_`` when an input column has one of their names, see :mod:`augment_core.data.user_schema`);
+the store keeps provenance rows (:mod:`augment_core.runners.pipeline`), so each row is turned back
 into one (its provenance columns under their own names and the label cell).
 
 **It must be this dataset's run.** The run is checked row by row against the dataset, built
@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from augment_core.changes import changes_from_json
-from augment_core.dataset import (
+from augment_core.augment.changes import changes_from_json
+from augment_core.augment.quality import QUALITY_COLUMNS
+from augment_core.data.dataset import (
     JOINER,
     SPLITS,
     ColumnMapping,
@@ -48,15 +49,14 @@ from augment_core.dataset import (
     format_of,
     text_cell,
 )
-from augment_core.dataset_settings import build_from_settings, settings_key
+from augment_core.data.dataset_settings import build_from_settings, settings_key
+from augment_core.data.sources import FileSource
+from augment_core.data.splitting import DEFAULT_RATIOS, fill_splits
 from augment_core.errors import InputError
-from augment_core.pipeline import ORIGINAL, PROVENANCE_COLUMNS, TRAILING_COLUMNS
-from augment_core.quality import QUALITY_COLUMNS
 from augment_core.review.facts import store_run
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, RuleSampler
 from augment_core.review.store import RunRule, Store
-from augment_core.sources import FileSource
-from augment_core.splitting import DEFAULT_RATIOS, fill_splits
+from augment_core.runners.pipeline import ORIGINAL, PROVENANCE_COLUMNS, TRAILING_COLUMNS
 
 MAX_WHOLE = 20_000
 """Variants up to which a run is stored whole (the review list holds its candidates in the
@@ -286,7 +286,7 @@ def parents_of(dataset: Dataset) -> Parents:
 def lean_parents(data: bytes, name: str, settings: Mapping[str, Any]) -> Parents:
     """The check's view of a stored dataset without building its records (a million rows'
     records with their cells take gigabytes): ids, label sets for the split, text digests.
-    The rows, ids and splits are :func:`augment_core.dataset_settings.build_from_settings`'s
+    The rows, ids and splits are :func:`augment_core.data.dataset_settings.build_from_settings`'s
     (the same builder, the same seeded stratification)."""
     table = TableStream(data, name)
     mapping = ColumnMapping.from_json(dict(settings["mapping"]))

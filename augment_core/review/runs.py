@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from augment_core.pipeline import ORIGINAL
 from augment_core.review.database import Database, StoreBusy, dumps, last_id
 from augment_core.review.index import Facts, IndexChunk, drop_index
 from augment_core.review.keys import candidate_key
+from augment_core.runners.pipeline import ORIGINAL
 
 RUN_CHUNK = 10_000
 """Candidates written per transaction when storing a run."""
