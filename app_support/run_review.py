@@ -241,7 +241,8 @@ def write_sampled_export(store: Store, hash: str, run: RunInfo, out: str, includ
     inputs = [("run file", f) for f in info.get("files", [])]
     with open_output(out, inputs) as fh:
         manifest = rule_export.export_sampled_run(store, hash, run, fh, fmt, include_eval=include_eval,
-                                                  reviewer=common.reviewer(), dataset_for=_dataset_for(store, hash))
+                                                  reviewer=common.reviewer(), dataset_for=_dataset_for(store, hash),
+                                                  name=out)
     side = Path(out).with_name(Path(out).name + ".manifest.json")
     with open_output(side, formats={".json": "json"}) as fh:
         fh.write(json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode("utf-8"))

@@ -130,7 +130,7 @@ def _export_run(args: argparse.Namespace) -> int:
     files = [("run file", f) for f in (imported(run.params) or {}).get("files", [])]
     with open_output(args.output, files) as fh:
         manifest = export_sampled_run(store, h, run, fh, output_format(args.output),
-                                      include_eval=args.include_val_test, reviewer=args.reviewer)
+                                      include_eval=args.include_val_test, reviewer=args.reviewer, name=args.output)
     side = Path(args.output).with_name(Path(args.output).name + ".manifest.json")
     with open_output(side, formats={".json": "json"}) as fh:
         fh.write(json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode("utf-8"))

@@ -47,7 +47,7 @@ from augment_core.dataset import (
     is_empty_text,
 )
 from augment_core.errors import InputError
-from augment_core.io import arrow_column, open_input, write_rows_to
+from augment_core.io import arrow_column, open_input, write_failures, write_rows_to
 from augment_core.pipeline import PlannedRow, augment_records, check_run, output_columns, plan_rows
 from augment_core.splitting import check_ratios, iterative_stratify
 from augment_core.user_schema import OutputSchema, output_schema, provenance_of, user_rows
@@ -841,7 +841,8 @@ def run_streamed(
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            writer = pq.ParquetWriter(out, arrow_schema)
+            with write_failures(name):
+                writer = pq.ParquetWriter(out, arrow_schema)
         else:
             guarded += write_rows_to([], out, fmt, columns, formula_guard=formula_guard, name=name)
         if quality is None:
@@ -852,7 +853,8 @@ def run_streamed(
         for chunk in chunks:
             if fmt == "parquet":
                 if chunk.rows:
-                    writer.write_table(chunk.payload)
+                    with write_failures(name):
+                        writer.write_table(chunk.payload)
             else:
                 _write(out, chunk.payload, name)
             rows += chunk.rows
@@ -863,11 +865,12 @@ def run_streamed(
             if progress is not None and quality is None:
                 progress("generate", done, total)
         if writer is not None:
-            if not rows:  # no rows at all: an empty table, as the in-memory run writes
-                import pyarrow as pa
+            with write_failures(name):
+                if not rows:  # no rows at all: an empty table, as the in-memory run writes
+                    import pyarrow as pa
 
-                writer.write_table(pa.Table.from_pylist([], schema=arrow_schema))
-            writer.close()
+                    writer.write_table(pa.Table.from_pylist([], schema=arrow_schema))
+                writer.close()
         ok = True
     finally:
         runner.close(ok)
@@ -961,10 +964,8 @@ def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any,
 
 
 def _write(out: IO[bytes], data: bytes, name: str) -> None:
-    try:
+    with write_failures(name):
         out.write(data)
-    except OSError as exc:
-        raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None
 
 
 def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) -> int:

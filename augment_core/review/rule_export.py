@@ -28,6 +28,7 @@ from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 from augment_core.changes import changes_from_json
 from augment_core.dataset import Dataset
 from augment_core.errors import InputError
+from augment_core.io import write_failures, write_rows_to
 from augment_core.pipeline import ORIGINAL, original_params_json, original_row
 from augment_core.review.rule_sample import rule_decided, strata_of
 from augment_core.review.run_import import RunFiles, imported, is_sampled, iter_rows, locate_run
@@ -89,9 +90,10 @@ def export_sampled_run(
     reviewer: str = LOCAL_REVIEWER,
     dataset_for: Callable[[Mapping[str, Any]], Dataset] | None = None,
     progress: Callable[[int], None] | None = None,
+    name: str = "the output",
 ) -> dict[str, Any]:
     """Write the curated rows of a run imported by sample to ``out`` (``csv``, ``jsonl`` or
-    ``parquet``) and return the export's manifest. The decisions are one ``reviewer``'s
+    ``parquet``; ``name``: what a failed write names) and return the export's manifest. The decisions are one ``reviewer``'s
     (rule decisions and sampled rows' alike): a team's policies need every row decided by
     each reviewer, which a sample does not give."""
     from augment_core.review.run_import import _dataset_as
@@ -102,7 +104,7 @@ def export_sampled_run(
     settings = run.settings or {}
     counts = _Counts()
     started = time.time()
-    writer = _Writer(out, fmt, files)
+    writer = _Writer(out, fmt, files, name)
     for chunk in iter_rows(files):
         kept: list[dict[str, Any]] = []
         for row in chunk:
@@ -250,19 +252,17 @@ class _Writer:
     """Chunks of rows in the run's columns to CSV/JSONL (appended) or Parquet (row groups
     under the first file's schema)."""
 
-    def __init__(self, out: IO[bytes], fmt: str, files: RunFiles) -> None:
-        self.out, self.fmt, self.files = out, fmt, files
+    def __init__(self, out: IO[bytes], fmt: str, files: RunFiles, name: str = "the output") -> None:
+        self.out, self.fmt, self.files, self.name = out, fmt, files, name
         self.columns = list(files.columns)
         self.header = True
         self._pq: Any = None
         self._schema: Any = None
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        from augment_core.io import write_rows_to
-
         if self.fmt != "parquet":
             if rows or self.header:
-                write_rows_to(rows, self.out, self.fmt, self.columns, header=self.header)
+                write_rows_to(rows, self.out, self.fmt, self.columns, header=self.header, name=self.name)
                 self.header = False
             return
         import pyarrow as pa
@@ -270,13 +270,15 @@ class _Writer:
 
         if self._pq is None:
             self._schema = self._arrow_schema()
-            self._pq = pq.ParquetWriter(self.out, self._schema)
+            with write_failures(self.name):
+                self._pq = pq.ParquetWriter(self.out, self._schema)
         if rows:
             try:
                 table = pa.Table.from_pylist(rows, schema=self._schema)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 raise InputError(f"cannot write these rows under the run's column types ({exc}): export as CSV or JSONL")
-            self._pq.write_table(table)
+            with write_failures(self.name):
+                self._pq.write_table(table)
 
     def _arrow_schema(self) -> Any:
         import pyarrow as pa
@@ -293,4 +295,5 @@ class _Writer:
             if self._pq is None:
                 self.write([])
             if self._pq is not None:
-                self._pq.close()
+                with write_failures(self.name):
+                    self._pq.close()
