@@ -68,7 +68,8 @@ def load_run_section(store: Store, hash: str) -> None:
     if result is not None and any(r.id == result.run_id for r in store.runs(hash)):
         how_stored = (f"stored by sample: {result.candidates:,} variants over {result.rules:,} rules; review it rule "
                       "by rule (Review, mode \"By rule (sampled runs)\")" if result.sampled else "stored whole")
-        st.success(f"Run {result.run_id} loaded: {result.rows:,} rows, {result.variants:,} variants; {how_stored}.")
+        st.success(f"Run {result.run_id:d} loaded: {result.rows:,} rows, {result.variants:,} variants; "
+                   f"{markdown_escape(how_stored)}.")
         st.page_link("pages/review.py", label="Next: review it", icon=":material/fact_check:")
 
 
@@ -227,7 +228,7 @@ def sampled_export_section(store: Store, hash: str) -> None:
             common.show_error(exc, prefix="Not written: ")
         else:
             r = manifest["review"]
-            st.success(f"Wrote {manifest['export']['rows']:,} rows to {out.strip()} ({r['variants']['accepted']:,} "
+            st.success(f"Wrote {manifest['export']['rows']:,} rows to {markdown_escape(out.strip())} ({r['variants']['accepted']:,} "
                        f"accepted variants: {r['accepted_by_rule']:,} by their rule, {r['accepted_individually']:,} "
                        f"one by one; {r['variants']['undecided']:,} undecided left out) and its manifest beside it.")
 

@@ -17,6 +17,7 @@ import streamlit as st
 
 import app_common as common
 from app_support import run_review
+from app_support.markup import markdown_escape
 from augment_core.errors import InputError
 from augment_core.registry import AUGMENTERS, AugmenterSettings, settings_from_params
 from augment_core.run import PhaseClock, QualitySettings, augment
@@ -185,11 +186,11 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
 
 last = st.session_state.get("augment_last_result")
 if last:
-    st.success(f"Run {last['run']}: {last['variants']:,} variants from {last['n_train']:,} train originals "
+    st.success(f"Run {last['run']:d}: {last['variants']:,} variants from {last['n_train']:,} train originals "
                f"in {last['seconds']:.1f} s.")
     if last["without_variant"]:
         st.caption(f"{last['without_variant']:,} of the {last['n_train']:,} train originals got no variant.")
-    st.caption(" · ".join(last["phases"]))
+    st.caption(markdown_escape(" · ".join(last["phases"])))
     st.page_link("pages/review.py", label="Next: review them", icon=":material/fact_check:")
 
 run_review.load_run_section(store, hash)
