@@ -17,7 +17,6 @@ import streamlit as st
 
 import app_common as common
 from app_support import run_review
-from app_support.markup import markdown_escape
 from augment_core.errors import InputError
 from augment_core.registry import AUGMENTERS, AugmenterSettings, settings_from_params
 from augment_core.run import PhaseClock, QualitySettings, augment
@@ -190,7 +189,7 @@ if last:
                f"in {last['seconds']:.1f} s.")
     if last["without_variant"]:
         st.caption(f"{last['without_variant']:,} of the {last['n_train']:,} train originals got no variant.")
-    st.caption(markdown_escape(" · ".join(last["phases"])))
+    st.caption(" · ".join(last["phases"]))
     st.page_link("pages/review.py", label="Next: review them", icon=":material/fact_check:")
 
 run_review.load_run_section(store, hash)

@@ -34,6 +34,7 @@ REVIEWED = {
     ("pages/review.py", "label"): "\"Undo\" or \"Undo (u)\"",
     ("app_common.py", "prefix + markdown_code(message)"): "show_error: every caller's prefix is a constant",
     ("pages/augment.py", "text"): "PhaseClock.line: a phase's name and its counts",
+    ("pages/augment.py", "' · '.join(last['phases'])"): "PhaseClock.line's, as the run left them",
 }
 """Arguments that are not escaped because every value they take is the app's own text."""
 
