@@ -1,8 +1,9 @@
-"""Issue 21, item 3, in a real browser: files whose every part carries Markdown and HTML (a
-dataset's file name, column names, ids, texts and labels; a tags file's tag names, in its
-warnings and in its error; a run loaded with ``import-run``) are walked through every page
-(Data, Augment, Review, Evaluate, Export). No link, image, bold, emphasis, colour or icon is
-made from them, and the browser asks nothing of the payloads' host."""
+"""Issue 21, items 3 and 6, in a real browser. Files whose every part carries Markdown and
+HTML (a dataset's file name, column names, ids, texts and labels; a tags file's tag names, in
+its warnings and in its error; a run loaded with ``import-run``) are walked through every page
+(Data, Augment, Review, Evaluate, Export): no link, image, bold, emphasis, colour or icon is
+made from them, and the browser asks nothing of the payloads' host. A decision queue kept in
+the browser with a value nested 5,000 deep is one line, not a broken page."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ from browser_helpers import (
     start_server,
     stop_server,
     wait_idle,
+    wait_saved,
 )
+from helpers import review_data
 from playwright.sync_api import expect
+
+from augment_core.review.store import Store
 
 pytestmark = pytest.mark.browser
 
@@ -172,3 +177,25 @@ def test_payload_files_make_no_markup_on_any_page(page, server, data_dir, tmp_pa
     goto_page(page, "Export")
     no_payload_markup(page, "Export")
     assert asked == []
+
+
+def test_a_damaged_queue_kept_in_the_browser_is_one_line_not_a_broken_page(page, server, data_dir):
+    """An entry of the decision queue kept in ``localStorage`` holding a value nested 5,000
+    deep (planted, or damaged) is dropped with one line; the well-formed one beside it is
+    saved, and the page keeps working (it used to send the entry and fail on every load)."""
+    h, keys = review_data(data_dir, n_originals=2, per_original=1)
+    page.goto(f"{server}/review?dataset={h}")
+    wait_idle(page)
+    expect(page.locator(".rv-row[data-key]").first).to_be_visible()
+    deep = "[" * 5000 + "]" * 5000
+    page.evaluate("""([hash, key, deep]) => window.localStorage.setItem("augment-review:queue:" + hash, JSON.stringify([
+        {id: "planted-1", op: "undo", key: null, shown: null, origin: JSON.parse(deep)},
+        {id: "planted-2", op: "accepted", key: key, shown: JSON.parse(deep)},
+        {id: "kept-1", op: "accepted", key: key, shown: null}]))""", [h, keys[0], deep])
+    page.reload()
+    wait_idle(page)
+    expect(page.locator(".rv-msg").filter(has_text="2 decision(s) kept in this browser were not well-formed")).to_be_visible()
+    wait_saved(page)
+    assert Store(data_dir).decisions(h) == {keys[0]: "accepted"}
+    assert page.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+    assert "BidiComponent Error" not in page.locator("body").inner_text()
