@@ -14,7 +14,6 @@ saved" and saved at the next chance.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -24,15 +23,21 @@ from typing import Any, Mapping
 
 import streamlit as st
 
+from app_support.dataset_cache import ByteBudgetCache
 from app_support.markup import markdown_code, markdown_escape
-from augment_core import access
+from augment_core import access, limits, parse_worker
 from augment_core.aliases import BUNDLED_TAGS
-from augment_core.dataset_settings import build_from_settings, settings_key
+from augment_core.dataset import TablePreview
+from augment_core.dataset_settings import settings_key
 from augment_core.errors import InputError
+from augment_core.limits import Limits
+from augment_core.parse_worker import Parsed
 from augment_core.review import candidates as review_candidates
 from augment_core.review import filters as review
 from augment_core.review import query as review_query
 from augment_core.review import queue as review_queue
+from augment_core.review.client_actions import ACKS_KEPT
+from augment_core.review.facts import open_store
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import ActionResult, Store, StoreBusy, UndoResult
 
@@ -69,7 +74,7 @@ def run_through_app() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _store(data_dir: str | None) -> Store:
-    return Store(data_dir)
+    return open_store(data_dir)
 
 
 def get_store() -> Store:
@@ -166,37 +171,51 @@ def current_hash() -> str | None:
 # --- cached loaders ------------------------------------------------------------------------
 
 
-# A dataset's rows are streamed from the stored bytes into its records, never held as a
-# table: the caches hold the records and a preview (columns, first rows, row count). For a
-# 150 MB CSV that is the difference between a few hundred MB held by the server and
-# several gigabytes.
+# A dataset's rows are parsed in a worker process (augment_core.parse_worker), so a large
+# file never holds the server's interpreter while other reviewers save decisions, and
+# within the operator's limits (augment_core.limits). What comes back (the records and a
+# preview: columns, first rows, row count) is kept in one cache for every session, bounded
+# by bytes (app_support.dataset_cache), never as a table.
 
 
-def _stored(hash: str) -> tuple[bytes, str]:
-    store = get_store()
-    return store.dataset_bytes(hash), store.dataset(hash).name
+def upload_limits() -> Limits:
+    """The operator's limits on a dataset's rows and decoded bytes (environment, else
+    ``[augment_review]`` in the secrets, else the defaults); raises InputError when one is
+    malformed."""
+    secrets, _error = _secrets()
+    section = secrets.get(APP_SECRETS) or {}
+    return limits.server_limits(section if isinstance(section, Mapping) else {})
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _preview(data_dir: str, hash: str, name: str, _ready: Any = None):
-    from augment_core.dataset import scan
+@st.cache_resource(show_spinner=False)
+def _datasets() -> ByteBudgetCache:
+    secrets, _error = _secrets()
+    section = secrets.get(APP_SECRETS) or {}
+    try:
+        budget = limits.cache_budget(section if isinstance(section, Mapping) else {})
+    except InputError:
+        budget = limits.DEFAULT_CACHE_BYTES
+    return ByteBudgetCache(budget)
 
-    return _ready if _ready is not None else scan(*_stored(hash))
+
+def parse_upload(data: bytes, name: str) -> Parsed:
+    """An upload parsed in a worker: its preview, the guessed settings and the dataset
+    built with them when they fit; raises InputError (over the limits, unreadable)."""
+    return parse_worker.parse(data, name, upload_limits(), guess=True)
 
 
-def load_table(store: Store, hash: str):
-    """The dataset's columns, first rows and row count (a ``TablePreview``)."""
+def _parsed(store: Store, hash: str, **how: Any) -> Parsed:
     info = store.dataset(hash)
-    return _preview(str(store.data_dir), hash, info.name)
+    return parse_worker.parse(store.dataset_bytes(hash), info.name, upload_limits(), **how)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _dataset(data_dir: str, hash: str, name: str, settings_json: str, _ready: Any = None):
-    from augment_core.dataset import TableStream
+def load_table(store: Store, hash: str) -> TablePreview:
+    """The dataset's columns, first rows and row count (a ``TablePreview``)."""
+    def make() -> tuple[Any, int]:
+        parsed = _parsed(store, hash, preview_only=True)
+        return parsed.preview, parsed.size
 
-    if _ready is not None:
-        return _ready
-    return build_from_settings(TableStream(*_stored(hash)), json.loads(settings_json))
+    return _datasets().get(("preview", str(store.data_dir), hash), make)
 
 
 def load_dataset(store: Store, hash: str):
@@ -208,25 +227,26 @@ def load_dataset(store: Store, hash: str):
 
 
 def load_dataset_as(store: Store, hash: str, settings: dict):
-    """The split dataset under the given settings (a run's own, say); raises InputError."""
-    info = store.dataset(hash)
-    return _dataset(str(store.data_dir), hash, info.name, settings_key(settings))
+    """The split dataset under the given settings (a run's own, say); raises InputError
+    (the settings do not fit the file), cached, so saving these settings next finds it built."""
+    def make() -> tuple[Any, int]:
+        parsed = _parsed(store, hash, settings=settings)
+        return parsed.dataset, parsed.size
+
+    return _datasets().get(("dataset", str(store.data_dir), hash, settings_key(settings)), make)
 
 
-def dataset_for(store: Store, hash: str, settings: dict):
-    """The dataset under ``settings`` (raises InputError when they do not fit the file),
-    cached, so saving these settings next finds it built."""
-    info = store.dataset(hash)
-    return _dataset(str(store.data_dir), hash, info.name, settings_key(settings))
+dataset_for = load_dataset_as
 
 
-def prime(store: Store, hash: str, preview: Any, dataset: Any = None, settings: dict | None = None) -> None:
-    """Put what an upload's one parse produced in the caches, so the page that follows
+def prime(store: Store, hash: str, parsed: Parsed) -> None:
+    """Put what an upload's one parse produced in the cache, so the page that follows
     does not read and parse the stored file again."""
     info = store.dataset(hash)
-    _preview(str(store.data_dir), hash, info.name, _ready=preview)
-    if dataset is not None and settings is not None and info.settings == settings:
-        _dataset(str(store.data_dir), hash, info.name, settings_key(settings), _ready=dataset)
+    cache = _datasets()
+    cache.put(("preview", str(store.data_dir), hash), parsed.preview, parse_worker.approx_size(parsed.preview))
+    if parsed.dataset is not None and parsed.settings is not None and info.settings == parsed.settings:
+        cache.put(("dataset", str(store.data_dir), hash, settings_key(parsed.settings)), parsed.dataset, parsed.size)
 
 
 def release_upload(upload: Any, key: str) -> None:
@@ -513,10 +533,6 @@ def write_decisions(
 BATCH_WAIT = 1.0
 """Seconds a batch of decisions from the browser waits for a locked database before it is
 answered "busy" (the browser keeps the decisions, shows them not yet saved, and sends them again)."""
-ACKS_KEPT = 500
-"""Outcomes kept to send back (every page run sends them): a batch's worth at least
-(``queue.MAX_BATCH``). One the browser missed is not lost: its queue sends the decision again
-after a few seconds, and the store answers it from its record of that id, writing nothing."""
 
 
 def apply_browser_queue(store: Store, hash: str, raw: Any) -> list[review_queue.Outcome]:

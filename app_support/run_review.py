@@ -9,8 +9,6 @@ Kept apart from the pages so each page only calls one function here; the work is
 from __future__ import annotations
 
 import html
-import json
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -234,17 +232,6 @@ def sampled_export_section(store: Store, hash: str) -> None:
 
 
 def write_sampled_export(store: Store, hash: str, run: RunInfo, out: str, include_eval: bool) -> dict[str, Any]:
-    """The curated file (atomically) and ``<file>.manifest.json`` beside it."""
-    from augment_core.io import open_output, output_format
-
-    fmt = output_format(out)
-    info = run_import.imported(run.params) or {}
-    inputs = [("run file", f) for f in info.get("files", [])]
-    with open_output(out, inputs) as fh:
-        manifest = rule_export.export_sampled_run(store, hash, run, fh, fmt, include_eval=include_eval,
-                                                  reviewer=common.reviewer(), dataset_for=_dataset_for(store, hash),
-                                                  name=out)
-    side = Path(out).with_name(Path(out).name + ".manifest.json")
-    with open_output(side, formats={".json": "json"}) as fh:
-        fh.write(json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode("utf-8"))
-    return manifest
+    """The curated file and ``<file>.manifest.json`` beside it, as a pair, neither of them an input."""
+    return rule_export.write_sampled_export(store, hash, run, out, include_eval=include_eval,
+                                            reviewer=common.reviewer(), dataset_for=_dataset_for(store, hash))

@@ -31,6 +31,7 @@ from typing import IO, Any, Iterator, Literal, Mapping, Sequence, get_args, over
 
 from augment_core.errors import InputError
 from augment_core.io import read_input
+from augment_core.limits import NO_LIMITS, Limits, check_parquet, json_loads
 
 FORMATS = ("csv", "json", "jsonl", "parquet")
 SPLITS = ("train", "val", "test")
@@ -261,8 +262,9 @@ def format_of(filename: str) -> str:
     return _EXTENSIONS[ext]
 
 
-def read_table(source: str | Path | bytes, filename: str | None = None) -> Table:
-    """Read a dataset from a path, or from bytes with the ``filename`` it was uploaded as."""
+def read_table(source: str | Path | bytes, filename: str | None = None, limits: Limits = NO_LIMITS) -> Table:
+    """Read a dataset from a path, or from bytes with the ``filename`` it was uploaded as,
+    refused (InputError) once over ``limits``."""
     if isinstance(source, bytes):
         data, name = source, filename or "upload.csv"
     else:
@@ -274,12 +276,14 @@ def read_table(source: str | Path | bytes, filename: str | None = None) -> Table
     if not data or data.isspace():  # isspace, not strip: no copy of a large upload
         raise InputError(f"{Path(name).name} is empty")
     if fmt == "parquet":
-        table = _read_parquet(data, name)
-    elif fmt == "csv":
-        table = _read_csv(data, name)
+        table = _read_parquet(data, name, limits)
     else:
-        text = _decode(data, name)
-        table = {"json": _read_json, "jsonl": _read_jsonl}[fmt](text, name)
+        limits.check_bytes(len(data), name)  # text never decodes to more characters than bytes
+        if fmt == "csv":
+            table = _read_csv(data, name, limits)
+        else:
+            text = _decode(data, name)
+            table = {"json": _read_json, "jsonl": _read_jsonl}[fmt](text, name, limits)
     if not table.rows:
         raise InputError(f"{Path(name).name} has a header but no rows")
     return table
@@ -352,9 +356,20 @@ def _count_outside_quotes(line: str, ch: str) -> int:
     return n
 
 
-def _read_csv(data: bytes, name: str) -> Table:
+def _read_csv(data: bytes, name: str, limits: Limits = NO_LIMITS) -> Table:
     columns, rows = _csv_tuples(data, name)
-    return Table(columns=columns, rows=TupleRows(columns, list(rows)), fmt="csv")
+    return Table(columns=columns, rows=TupleRows(columns, list(_counted(rows, limits, name))), fmt="csv")
+
+
+def _counted(rows: Iterator[tuple[Any, ...]], limits: Limits, name: str) -> Iterator[tuple[Any, ...]]:
+    """``rows``, refused at the first row over ``limits.max_rows`` (nothing further read)."""
+    if limits.max_rows is None:
+        yield from rows
+        return
+    for n, row in enumerate(rows, start=1):
+        if n > limits.max_rows:
+            limits.check_rows(n, name)
+        yield row
 
 
 def _csv_tuples(data: bytes, name: str) -> tuple[list[str], Iterator[tuple[str, ...]]]:
@@ -416,7 +431,7 @@ class TableStream:
     :meth:`preview` describes the file after that.
     """
 
-    def __init__(self, data: bytes, name: str, keep: int = 200) -> None:
+    def __init__(self, data: bytes, name: str, keep: int = 200, limits: Limits = NO_LIMITS) -> None:
         fmt = format_of(name)
         if not data or data.isspace():
             raise InputError(f"{Path(name).name} is empty")
@@ -425,9 +440,13 @@ class TableStream:
         self.columns: list[str]
         rest: Iterator[tuple[Any, ...]]
         if fmt == "csv":
-            self.columns, rest = _csv_tuples(data, name)
+            limits.check_bytes(len(data), name)
+            self.columns, rows = _csv_tuples(data, name)
+            rest = _counted(rows, limits, name)
+        elif fmt == "parquet":
+            self.columns, rest = _parquet_tuples(data, name, limits)
         else:
-            table = read_table(data, filename=name)
+            table = read_table(data, filename=name, limits=limits)
             self.columns = list(table.columns)
             cols = self.columns
             rest = iter([tuple(r.get(c) for c in cols) for r in table.rows])
@@ -485,10 +504,10 @@ class TableStream:
         return TablePreview(columns=list(self.columns), rows=self.rows, fmt=self.fmt, n_rows=self.n_rows or 0)
 
 
-def scan(data: bytes, name: str) -> TablePreview:
+def scan(data: bytes, name: str, limits: Limits = NO_LIMITS) -> TablePreview:
     """Check a whole file parses and describe it (columns, first rows, row count), holding
     only the first rows."""
-    return TableStream(data, name).preview()
+    return TableStream(data, name, limits=limits).preview()
 
 
 def _check_header(columns: list[str], name: str) -> None:
@@ -499,9 +518,10 @@ def _check_header(columns: list[str], name: str) -> None:
         raise InputError(f"{Path(name).name}: duplicate column names: {', '.join(dupes)}")
 
 
-def _records_table(items: Any, name: str, fmt: str) -> Table:
+def _records_table(items: Any, name: str, fmt: str, limits: Limits = NO_LIMITS) -> Table:
     if not isinstance(items, list) or not all(isinstance(r, dict) for r in items):
         raise InputError(f"{Path(name).name}: expected a list of records (JSON objects)")
+    limits.check_rows(len(items), name)
     columns: dict[str, None] = {}
     for row in items:
         for key in row:
@@ -509,41 +529,101 @@ def _records_table(items: Any, name: str, fmt: str) -> Table:
     return Table(columns=list(columns), rows=[{str(k): v for k, v in r.items()} for r in items], fmt=fmt)
 
 
-def _read_json(text: str, name: str) -> Table:
+def _read_json(text: str, name: str, limits: Limits = NO_LIMITS) -> Table:
     try:
-        items = json.loads(text)
+        items = json_loads(text, Path(name).name)
     except json.JSONDecodeError as exc:
         raise InputError(f"{Path(name).name} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return _records_table(items, name, "json")
+    return _records_table(items, name, "json", limits)
 
 
-def _read_jsonl(text: str, name: str) -> Table:
+def _read_jsonl(text: str, name: str, limits: Limits = NO_LIMITS) -> Table:
     items = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            items.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{Path(name).name}: line {line_no} is not valid JSON ({exc.msg})") from None
+        items.append(jsonl_record(line, line_no, name))
+        if limits.max_rows is not None and len(items) > limits.max_rows:
+            limits.check_rows(len(items), name)
     return _records_table(items, name, "jsonl")
 
 
-def _read_parquet(data: bytes, name: str) -> Table:
+def jsonl_record(line: str, line_no: int, name: str) -> Any:
+    """One JSONL line's value; a line that is not JSON, or nests too deep, is one line."""
+    try:
+        return json_loads(line, f"{Path(name).name}: line {line_no}")
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{Path(name).name}: line {line_no} is not valid JSON ({exc.msg})") from None
+
+
+PARQUET_BATCH_ROWS = 20_000
+"""Rows turned into Python values at a time (a row group may hold millions)."""
+
+
+def _read_parquet(data: bytes, name: str, limits: Limits = NO_LIMITS) -> Table:
+    columns, rows = _parquet_tuples(data, name, limits)
+    return Table(columns=columns, rows=TupleRows(columns, list(rows)), fmt="parquet")
+
+
+def _parquet_tuples(data: bytes, name: str, limits: Limits) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+    """The columns from the footer (checked against ``limits`` before any data page is
+    read), and the rows, read a row group at a time: its text columns as dictionaries
+    first, so what they decode to is counted (and refused when over) before it is decoded."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    label = Path(name).name
+
+    def unreadable(exc: Exception) -> InputError:
+        return InputError(f"{label} is not a readable Parquet file ({exc})")
+
     try:
-        arrow = pq.read_table(pa.BufferReader(data))
+        footer = pq.ParquetFile(pa.BufferReader(data))
+        check_parquet(footer.metadata, limits, name)
+        schema = footer.schema_arrow
+        text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+        pf = pq.ParquetFile(pa.BufferReader(data), read_dictionary=text)
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{Path(name).name} is not a readable Parquet file ({exc})") from None
-    return Table(columns=list(arrow.column_names), rows=arrow.to_pylist(), fmt="parquet")
+        raise unreadable(exc) from None
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        decoded = 0
+        for g in range(pf.num_row_groups):
+            try:
+                group = pf.read_row_group(g)
+            except (pa.ArrowException, OSError) as exc:
+                raise unreadable(exc) from None
+            decoded += _decoded_bytes(group)
+            limits.check_bytes(decoded, name)
+            for batch in group.to_batches(max_chunksize=PARQUET_BATCH_ROWS):
+                yield from zip(*[c.to_pylist() for c in batch.columns])
+            del group
+
+    return list(schema.names), _counted(rows(), limits, name)
+
+
+def _decoded_bytes(table: Any) -> int:
+    """What a row group's columns hold once decoded: a dictionary column's value lengths
+    summed over its indices (no value decoded), any other column's Arrow buffers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for column in table.columns:
+        for chunk in column.chunks:
+            if isinstance(chunk, pa.DictionaryArray):
+                lengths = pc.binary_length(chunk.dictionary)
+                total += (pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0) + chunk.indices.nbytes
+            else:
+                total += chunk.nbytes
+    return total
 
 
 # --- column mapping ----------------------------------------------------------------------
 
 
-def guess_mapping(table: Table | TablePreview) -> ColumnMapping:
+def guess_mapping(table: Table | TablePreview | TableStream) -> ColumnMapping:
     """A first guess the user can edit: the usual names, else the longest text column."""
     cols = table.columns
     lower = {c.lower(): c for c in cols}
@@ -587,7 +667,7 @@ def parse_labels(cell: Any, label_format: LabelFormat = "auto", sep: str = ",") 
         return ()
     if label_format in ("auto", "json") and text.startswith("["):
         try:
-            parsed = json.loads(text)
+            parsed = json_loads(text, f"label cell {text[:20]!r}…")
         except json.JSONDecodeError:
             if label_format == "json":
                 raise InputError(f"label cell is not a JSON list: {text[:60]!r}") from None

@@ -13,16 +13,16 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from augment_core.dataset import ColumnMapping, Dataset, Table, build_dataset, guess_mapping
+from augment_core.dataset import ColumnMapping, Dataset, Table, TablePreview, TableStream, build_dataset, guess_mapping
 from augment_core.splitting import DEFAULT_RATIOS, assign_splits
 
 
-def default_settings(table: Table) -> dict[str, Any]:
+def default_settings(table: Table | TablePreview | TableStream) -> dict[str, Any]:
     """The guessed mapping, the default ratios and seed 0."""
     return {"mapping": guess_mapping(table).to_json(), "split_ratios": list(DEFAULT_RATIOS), "split_seed": 0}
 
 
-def build_from_settings(table: Table, settings: Mapping[str, Any]) -> Dataset:
+def build_from_settings(table: Table | TableStream, settings: Mapping[str, Any]) -> Dataset:
     """The split dataset the settings describe (raises ``InputError`` when they do not fit)."""
     mapping = ColumnMapping.from_json(dict(settings["mapping"]))
     dataset = build_dataset(table, mapping)

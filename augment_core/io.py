@@ -5,10 +5,16 @@ memory), and the check is made on the opened descriptor, so a file swapped betwe
 check and the read cannot slip through.
 
 Writing: rows go to a temporary file beside the target, created before any work starts
-(an unwritable folder fails at once, not after a long run), and renamed into place only
-when everything is written. On any failure, including Ctrl-C and SIGTERM (the CLI turns
-both into exceptions), the temporary file is removed and an existing target keeps its
-bytes. An output that is one of the inputs, or a read-only target, is refused up front.
+(an unwritable folder fails at once, not after a long run), flushed to disk and renamed
+into place only when everything is written. On any failure, including Ctrl-C and SIGTERM
+(the CLI turns both into exceptions), the temporary file is removed and an existing target
+keeps its bytes. An output that is one of the inputs (under any spelling, or holding the
+bytes of an input known only by its content), or a read-only target, is refused up front.
+A data file and its manifest (:func:`open_output_pair`) are replaced together or not at all.
+
+A temporary file is named ``.NAME.<pid>.<random>.tmp``: a run killed by SIGKILL cannot
+remove its own, so the next run on the same target removes those whose process is gone
+(and says so on stderr).
 
 Written files are valid for any reader: JSONL is strict JSON (``NaN`` and infinities
 become ``null``), and Parquet columns whose cells Arrow cannot type as one (a label list
@@ -18,21 +24,64 @@ become ``null``), and Parquet columns whose cells Arrow cannot type as one (a la
 from __future__ import annotations
 
 import csv
+import fcntl
+import hashlib
 import io
 import json
 import math
 import os
+import re
 import secrets
+import shutil
+import signal
 import stat
+import sys
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, Iterable, Iterator, Mapping, Sequence, Union
 
 from augment_core.errors import InputError
 
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Cell starts a spreadsheet reads as a formula (OWASP "CSV injection")."""
+MANIFEST_SUFFIX = ".manifest.json"
+"""A curated file's manifest lies beside it as ``NAME.manifest.json``."""
+MANIFEST_FORMAT = {".json": "json"}
+
+
+@dataclass(frozen=True)
+class KnownContent:
+    """An input known by its bytes, not by a path: a dataset or tags file the review store
+    holds was uploaded, and where it lies on the server (if anywhere) is not recorded. An
+    existing output with these bytes is taken for that input."""
+
+    sha256: str
+    size: int
+
+    @classmethod
+    def of(cls, data: bytes) -> KnownContent:
+        return cls(hashlib.sha256(data).hexdigest(), len(data))
+
+    def matches(self, path: Path) -> bool:
+        """Whether ``path`` is a regular file with these bytes (hashed only when the size is the same)."""
+        try:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode) or st.st_size != self.size or not self.size:  # any empty file is "empty"
+                return False
+            digest = hashlib.sha256()
+            with open_input(path, "output") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            return digest.hexdigest() == self.sha256
+        except (OSError, InputError):
+            return False
+
+
+InputFile = Union[str, os.PathLike, KnownContent]
+Inputs = Iterable[tuple[str, InputFile]]
+"""(what, input) pairs an output must not be: ``("dataset", "in.csv")``."""
 
 
 def read_input(path: str | os.PathLike[str], what: str) -> bytes:
@@ -88,18 +137,23 @@ def output_format(path: str | os.PathLike[str], formats: Mapping[str, str] | Non
     return formats[ext]
 
 
-def check_output_target(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = (),
+def check_output_target(path: str | os.PathLike[str], inputs: Inputs = (),
                         formats: Mapping[str, str] | None = None) -> Path:
     """The output path, once it is safe to write: a known format, an existing folder, not a
-    directory, not read-only, and not one of ``inputs`` ((what, path) pairs) under another
-    spelling (``sub/../in.csv``), through a symlink or as a hard link."""
+    directory, not read-only, and not one of ``inputs`` under another spelling
+    (``sub/../in.csv``), through a symlink, as a hard link or (a :class:`KnownContent`
+    input) by its bytes."""
     target = Path(path)
     output_format(target, formats)
     folder = target.resolve().parent
     if not folder.is_dir():
         raise InputError(f"cannot write {target}: the folder {folder} does not exist")
     for what, other in inputs:
-        if _same_file(target, Path(other)):
+        if isinstance(other, KnownContent):
+            if other.matches(target):
+                raise InputError(f"the output {target} is the {what} (it holds the {what}'s bytes): writing it would "
+                                 f"destroy the {what}; choose another output")
+        elif _same_file(target, Path(other)):
             raise InputError(f"the output {target} is the {what} {other}: writing it would destroy the {what}; choose another output")
     try:
         st = target.stat()
@@ -124,55 +178,270 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-@contextmanager
-def open_output(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = (),
-                formats: Mapping[str, str] | None = None) -> Iterator[IO[bytes]]:
-    """A binary handle on a temporary file beside ``path``, renamed onto ``path`` when the
-    ``with`` block ends normally and removed when it ends by any exception (``BaseException``:
-    Ctrl-C and the CLI's SIGTERM handler included).
+def manifest_path(path: str | os.PathLike[str]) -> Path:
+    """Where the manifest of the file at ``path`` lies: ``NAME.manifest.json`` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + MANIFEST_SUFFIX)
 
-    The temporary file is created with mode 0666 minus the umask, as any new file is (not
-    ``mkstemp``'s 0600); replacing an existing target keeps that target's mode.
-    """
-    target = check_output_target(path, inputs, formats)
+
+# --- temporary files: named for their target and their process -------------------------------
+
+
+def temp_path(target: Path, suffix: str = ".tmp") -> Path:
+    """A fresh name beside ``target`` for a file or folder that becomes it:
+    ``.NAME.<pid>.<12 hex>.tmp``. The pid lets a later run tell a killed run's leftovers
+    (its process gone) from those of a run still going."""
+    return target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}{suffix}"
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Remove the temporary files and folders that runs on ``target`` left behind when they
+    were killed (SIGKILL, a power cut: nothing of theirs ran to clean up), and say so in one
+    line on stderr. Only names of :func:`temp_path`'s form for this very target are
+    touched, and only when their process is gone and no process holds a lock on them (a
+    process on another machine sharing the folder has another pid space). Returns them."""
+    pattern = re.compile(re.escape(f".{target.name}.") + r"(\d+)\.[0-9a-f]{12}\.tmp")
+    removed: list[Path] = []
+    pids: list[str] = []
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
+        names = os.listdir(target.parent)
+    except OSError:
+        return removed
+    for name in sorted(names):
+        found = pattern.fullmatch(name)
+        if found is None or _alive(int(found.group(1))):
+            continue
+        stale = target.parent / name
+        try:
+            if stat.S_ISDIR(stale.lstat().st_mode):
+                shutil.rmtree(stale)
+            elif not _locked(stale):
+                stale.unlink()
+            else:
+                continue
+        except OSError:
+            continue  # not ours to remove after all (permissions): left as it was
+        removed.append(stale)
+        pids.append(found.group(1))
+    if removed:
+        print(f"note: removed {len(removed)} temporary file{'s' if len(removed) > 1 else ''} left beside {target} by "
+              f"killed runs (process {', '.join(dict.fromkeys(pids))} gone): {', '.join(p.name for p in removed)}",
+              file=sys.stderr)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's live process, or not a pid: not ours to judge
+    return True
+
+
+def _locked(path: Path) -> bool:
+    """Whether a process holds the lock a writer takes on its temporary file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False  # no locks on this file system: the pid alone decides
+    finally:
+        os.close(fd)
+    return False
+
+
+@dataclass
+class _Temp:
+    """A temporary file being written, and the mode of the target it will replace."""
+
+    path: Path
+    fh: IO[bytes]
+    mode: int | None
+
+    def finish(self, target: Path) -> None:
+        """Flushed to disk and closed, with the old target's mode: complete before anything
+        is replaced (a full disk shows here at the latest)."""
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.fh.close()
+            if self.mode is not None:
+                os.chmod(self.path, self.mode)
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _temp_beside(target: Path) -> Iterator[_Temp]:
+    """A new temporary file for ``target`` (created with mode 0666 minus the umask, as any
+    new file is, not ``mkstemp``'s 0600), removed when the block ends unless it was renamed
+    onto the target by then. A killed run's leftovers for the target are removed first."""
+    remove_stale_temps(target)
+    try:
+        mode: int | None = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
         mode = None
-    folder = target.parent
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
     tmp: Path | None = None
     try:
         try:
             for _ in range(100):
                 # named before it exists, so an interrupt right after creating it still finds it
-                tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
+                tmp = temp_path(target)
                 try:
                     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
                     break
                 except FileExistsError:
                     tmp = None
             else:  # pragma: no cover - 100 random names all taken
-                raise InputError(f"cannot write {target}: no free temporary name in {folder}")
+                raise InputError(f"cannot write {target}: no free temporary name in {target.parent}")
         except OSError as exc:
             raise InputError(f"cannot write {target}: {exc.strerror}") from None
-        fh = os.fdopen(fd, "wb")
+        with suppress(OSError):  # held while written: another machine's run sees it is live
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        temp = _Temp(tmp, os.fdopen(fd, "wb"), mode)
         try:
-            yield fh  # what the block raises passes through as it is (after the cleanup)
-        except BaseException:
+            yield temp  # what the block raises passes through as it is (after the cleanup)
+        finally:
             with suppress(OSError):
-                fh.close()
-            raise
-        try:
-            fh.close()
-            if mode is not None:
-                os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise InputError(f"cannot write {target}: {exc.strerror}") from None
-    except BaseException:
+                temp.fh.close()
+    finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
-        raise
+
+
+def _replace_together(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Rename each temporary file onto its target, all or none. Every target but the last
+    is first kept as a backup (a hard link, named as a temporary file), so that when a later
+    rename fails the targets already replaced get their old file back (or are removed, when
+    there was none). A failure is one line naming the target; nothing stays half done.
+    SIGINT and SIGTERM wait until the renames are over (:func:`_signals_held`)."""
+    backups: list[Path | None] = []
+    done: list[tuple[Path, Path | None]] = []
+    failing = moves[0][1]
+    with _signals_held(), _removed(backups):
+        try:
+            for i, (_, failing) in enumerate(moves):
+                backups.append(_backup(failing) if i < len(moves) - 1 and os.path.lexists(failing) else None)
+            for (tmp, failing), backup in zip(moves, backups):
+                os.replace(tmp, failing)
+                done.append((failing, backup))
+        except OSError as exc:
+            lost = _restore(done, backups)
+            raise InputError(f"cannot write {failing}: {exc.strerror or exc}{lost}") from None
+    with suppress(OSError):  # the renames themselves on disk (best effort: not every file system syncs a folder)
+        fd = os.open(moves[0][1].parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked (in this thread) for the block, delivered when it ends: an
+    interrupt between two renames would leave a new data file beside its old manifest."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+@contextmanager
+def _removed(paths: list[Path | None]) -> Iterator[None]:
+    """The files ``paths`` holds when the block ends, removed."""
+    try:
+        yield
+    finally:
+        for path in paths:
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+
+def _backup(target: Path) -> Path:
+    backup = temp_path(target)
+    try:
+        os.link(target, backup, follow_symlinks=False)
+    except OSError:  # no hard links on this file system: a copy
+        shutil.copy2(target, backup, follow_symlinks=False)
+    return backup
+
+
+def _restore(done: Sequence[tuple[Path, Path | None]], backups: list[Path | None]) -> str:
+    """Put the old files back; what could not be, said as the end of the error line (and
+    its backup taken off ``backups``, the list of those to remove, so that it stays)."""
+    lost = []
+    for target, backup in reversed(done):
+        try:
+            if backup is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(backup, target)
+        except OSError:
+            lost.append(f"{target} (its old file is {backup})" if backup is not None else str(target))
+            backups[backups.index(backup)] = None
+    return f"; could not put back {', '.join(lost)}" if lost else ""
+
+
+@contextmanager
+def open_output(path: str | os.PathLike[str], inputs: Inputs = (),
+                formats: Mapping[str, str] | None = None) -> Iterator[IO[bytes]]:
+    """A binary handle on a temporary file beside ``path``, renamed onto ``path`` when the
+    ``with`` block ends normally and removed when it ends by any exception (``BaseException``:
+    Ctrl-C and the CLI's SIGTERM handler included). Replacing an existing target keeps
+    that target's mode."""
+    target = check_output_target(path, inputs, formats)
+    with _temp_beside(target) as temp:
+        yield temp.fh
+        temp.finish(target)
+        _replace_together([(temp.path, target)])
+
+
+@dataclass
+class OutputPair:
+    """What :func:`open_output_pair` gives: the data file's handle, and the manifest to be
+    written beside it (set it before the block ends)."""
+
+    data: IO[bytes]
+    manifest: Mapping[str, Any] | None = None
+
+
+@contextmanager
+def open_output_pair(path: str | os.PathLike[str], inputs: Inputs = (),
+                     formats: Mapping[str, str] | None = None) -> Iterator[OutputPair]:
+    """The data file at ``path`` and its manifest (:func:`manifest_path`) as a pair: both
+    targets are checked before any work (neither an input, neither read-only), both are
+    written to temporary files and flushed to disk, and only when both are complete are they
+    renamed into place (:func:`_replace_together`: a failed second rename puts the first
+    file back). Any failure leaves the old pair as it was, in one line. Without this, a
+    manifest that failed (read-only, a full disk) sat beside a data file it did not describe."""
+    target = check_output_target(path, inputs, formats)
+    side = check_output_target(manifest_path(target), inputs, MANIFEST_FORMAT)
+    with _temp_beside(target) as data, _temp_beside(side) as meta:
+        pair = OutputPair(data.fh)
+        yield pair
+        if pair.manifest is None:
+            raise ValueError("open_output_pair: the block ended without setting the manifest")
+        try:
+            meta.fh.write(json.dumps(pair.manifest, indent=2, ensure_ascii=False, default=str).encode("utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot write {side}: {exc.strerror or exc}") from None
+        data.finish(target)
+        meta.finish(side)
+        # again: made read-only (or swapped for an input) while the data was written
+        check_output_target(target, inputs, formats)
+        check_output_target(side, inputs, MANIFEST_FORMAT)
+        _replace_together([(data.path, target), (meta.path, side)])
 
 
 def columns_of(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> list[str]:
@@ -382,7 +651,7 @@ HF_MARKERS = ("dataset_dict.json", "augment_manifest.json")
 may replace); any other non-empty folder is refused, never deleted."""
 
 
-def check_output_dir(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> Path:
+def check_output_dir(path: str | os.PathLike[str], inputs: Inputs = ()) -> Path:
     """An output folder, once it is safe to write: its parent exists and is writable, it is
     none of ``inputs``, and it is missing, empty, or a previous output of this tool."""
     target = Path(path)
@@ -392,6 +661,8 @@ def check_output_dir(path: str | os.PathLike[str], inputs: Iterable[tuple[str, s
     if not os.access(parent, os.W_OK) or not parent.stat().st_mode & 0o222:
         raise InputError(f"cannot write {target}: the folder {parent} is not writable")
     for what, other in inputs:
+        if isinstance(other, KnownContent):  # a folder holds no file's bytes
+            continue
         if _same_file(target, Path(other)) or _inside(Path(other), target):
             raise InputError(f"the output {target} is (or holds) the {what} {other}: choose another output folder")
     if not target.exists() and not target.is_symlink():
@@ -415,16 +686,15 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 @contextmanager
-def open_output_dir(path: str | os.PathLike[str], inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> Iterator[Path]:
-    """A temporary folder beside ``path`` (``.<name>.<random>.tmp``) to write into, moved
+def open_output_dir(path: str | os.PathLike[str], inputs: Inputs = ()) -> Iterator[Path]:
+    """A temporary folder beside ``path`` (:func:`temp_path`) to write into, moved
     onto ``path`` when the ``with`` block ends normally and removed when it ends by any
     exception (Ctrl-C and SIGTERM included). A previous output at ``path`` is replaced only
     once the new one is complete: renamed aside, the new folder renamed in, the old removed."""
-    import shutil
-
     target = check_output_dir(path, inputs)
     folder = target.resolve().parent
-    tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    remove_stale_temps(folder / target.name)
+    tmp = temp_path(folder / target.name)
     try:
         try:
             os.mkdir(tmp, 0o777)
@@ -433,7 +703,7 @@ def open_output_dir(path: str | os.PathLike[str], inputs: Iterable[tuple[str, st
         yield tmp
         try:
             if target.exists():
-                old = folder / f".{target.name}.{secrets.token_hex(6)}.old"
+                old = temp_path(folder / target.name)
                 os.replace(target, old)
                 os.replace(tmp, target)
                 shutil.rmtree(old, ignore_errors=True)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -44,6 +43,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from augment_core.errors import InputError
+from augment_core.io import remove_stale_temps, temp_path
+from augment_core.limits import json_loads
 from augment_core.stream import (
     ChunkOut,
     WorkSpec,
@@ -124,7 +125,7 @@ def _read_jsonl(path: str) -> Any:
 
 def _json_record(line: str) -> dict[str, Any]:
     try:
-        rec = json.loads(line.lstrip("\ufeff"))
+        rec = json_loads(line.lstrip("\ufeff"), "a line")
     except json.JSONDecodeError as exc:
         raise InputError(f"a line is not valid JSON ({exc.msg})") from None
     if not isinstance(rec, dict):
@@ -527,7 +528,9 @@ def _write(ds: Any, out: str, columns: list[str], augmenter_column: str, manifes
 
     local = not _is_uri(out)
     target = Path(out).resolve() if local else None
-    where = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp") if target is not None else out
+    if target is not None:
+        remove_stale_temps(target)  # a killed run's folder
+    where = str(temp_path(target)) if target is not None else out
     try:
         ds.write_parquet(where, filename_provider=None)
         fs, inner = pafs.FileSystem.from_uri(where if not local else "file://" + where)

@@ -11,7 +11,6 @@ needs the run's manifest (a Ray folder has one); otherwise open it in the app fi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -116,26 +115,20 @@ def _import_run(args: argparse.Namespace) -> int:
 
 
 def _export_run(args: argparse.Namespace) -> int:
-    from augment_core.io import check_output_target, open_output, output_format
-    from augment_core.review.rule_export import export_sampled_run
-    from augment_core.review.run_import import imported
+    from augment_core.io import manifest_path
+    from augment_core.review.rule_export import write_sampled_export
     from augment_core.review.store import Store
 
-    check_output_target(args.output)
     store = Store(args.data_dir)
     h = _dataset_hash(store, args.dataset, None)
     run = next((r for r in store.runs(h) if r.id == args.run_id), None)
     if run is None:
         raise InputError(f"dataset {h[:12]} has no run {args.run_id}")
-    files = [("run file", f) for f in (imported(run.params) or {}).get("files", [])]
-    with open_output(args.output, files) as fh:
-        manifest = export_sampled_run(store, h, run, fh, output_format(args.output),
-                                      include_eval=args.include_val_test, reviewer=args.reviewer, name=args.output)
-    side = Path(args.output).with_name(Path(args.output).name + ".manifest.json")
-    with open_output(side, formats={".json": "json"}) as fh:
-        fh.write(json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode("utf-8"))
+    dataset_file = Path(args.dataset).expanduser() if Path(args.dataset).expanduser().exists() else None
+    manifest = write_sampled_export(store, h, run, args.output, include_eval=args.include_val_test,
+                                    reviewer=args.reviewer, dataset_file=dataset_file)
     r = manifest["review"]
     print(f"wrote {manifest['export']['rows']:,} rows to {args.output} ({r['variants']['accepted']:,} accepted variants: "
           f"{r['accepted_by_rule']:,} by their rule, {r['accepted_individually']:,} one by one; "
-          f"{r['variants']['undecided']:,} undecided left out) and {side.name}", file=sys.stderr)
+          f"{r['variants']['undecided']:,} undecided left out) and {manifest_path(args.output).name}", file=sys.stderr)
     return 0

@@ -26,7 +26,6 @@ a third pass scores them (:func:`_scored_chunks`).
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
@@ -45,6 +44,7 @@ from augment_core.dataset import (
     csv_stream_tuples,
     format_of,
     is_empty_text,
+    jsonl_record,
 )
 from augment_core.errors import InputError
 from augment_core.io import arrow_column, open_input, write_failures, write_rows_to
@@ -152,10 +152,7 @@ class ChunkSource:
             for line_no, line in enumerate(text, start=1):
                 if not line.strip():
                     continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{self.name}: line {line_no} is not valid JSON ({exc.msg})") from None
+                rec = jsonl_record(line, line_no, self.name)
                 if not isinstance(rec, dict):
                     raise InputError(f"{self.name}: expected a list of records (JSON objects)")
                 chunk.append({str(k): v for k, v in rec.items()})

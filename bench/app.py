@@ -28,7 +28,7 @@ checkout of an earlier commit, e.g. ``git archive <commit> | tar -x -C DIR``) se
 data from that code too, in the same run, for the figures before (a cap of ``--old-timeout``
 seconds a render).
 
-A benchmark, not a test: the figures go in the README (targets: click to paint p50 < 50 ms,
+A benchmark, not a test: the figures go in docs/benchmarks.md (targets: click to paint p50 < 50 ms,
 click to saved < 500 ms, < 2 s first render, on a 2-core machine).
 """
 
@@ -53,6 +53,7 @@ from augment_core.aliases import load_alias_table  # noqa: E402
 from augment_core.dataset import content_hash, read_table  # noqa: E402
 from augment_core.dataset_settings import build_from_settings, default_settings  # noqa: E402
 from augment_core.pipeline import run_augmentation  # noqa: E402
+from augment_core.review.facts import store_run  # noqa: E402
 from augment_core.review.store import Store  # noqa: E402
 
 CLICK_JS = """
@@ -104,8 +105,8 @@ def build_data(data_dir: Path, n_candidates: int) -> str:
     store = Store(data_dir)
     h = content_hash(data)
     store.add_dataset(h, f"projects-x{copy}.csv", data, settings)
-    store.add_run(h, {"augmenters": [{"name": "alias_swap"}], "n_per_original": 4, "seed": 0,
-                      "variants": n_candidates}, originals + variants[:n_candidates], settings=settings)
+    store_run(store, h, {"augmenters": [{"name": "alias_swap"}], "n_per_original": 4, "seed": 0,
+                      "variants": n_candidates}, originals + variants[:n_candidates], settings)
     store.close()
     return h
 
@@ -243,7 +244,7 @@ def build_repeated(data_dir: Path, n_candidates: int) -> str:
     store = Store(data_dir)
     h = content_hash(data)
     store.add_dataset(h, f"projects-x{copies}.csv", data, settings)
-    store.add_run(h, {"augmenters": [{"name": "alias_swap"}], "n_per_original": 4, "seed": 0}, rows, settings=settings)
+    store_run(store, h, {"augmenters": [{"name": "alias_swap"}], "n_per_original": 4, "seed": 0}, rows, settings)
     store.close()
     return h
 

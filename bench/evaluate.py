@@ -3,7 +3,7 @@
 Writes an alias-swap augment output of the bundled data (5 per original, originals kept,
 seed 42, no quality signals), then times the whole ``python -m augment_core evaluate``
 process on it (interpreter start-up, imports, reading, the alias-swapped val, 5 seeds x 2
-arms, 1,000 bootstrap replicates, the report), and prints the figures the README quotes.
+arms, 1,000 bootstrap replicates, the report), and prints the figures docs/benchmarks.md quotes.
 
 Usage: python bench/evaluate.py [--seeds 5] [--repeat 3]
 """

@@ -18,8 +18,10 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from augment_core.review import reviewers  # noqa: E402
-from augment_core.review import store as store_module  # noqa: E402
+from augment_core.review import (
+    history,  # noqa: E402
+    reviewers,  # noqa: E402
+)
 from augment_core.review.store import Store  # noqa: E402
 
 H = "b" * 64
@@ -29,7 +31,7 @@ def _bulk(data_dir: Path, n: int, with_history: bool) -> tuple[float, float]:
     store = Store(data_dir)
     store.add_dataset(H, "bench.csv", b"x", None)
     changes = {f"1:{i}": "accepted" for i in range(n)}
-    with mock.patch.object(store_module, "_log", store_module._log if with_history else (lambda *a, **k: None)):
+    with mock.patch.object(history, "log", history.log if with_history else (lambda *a, **k: None)):
         t = time.perf_counter()
         store.decide_many(H, changes, reviewer="alice@example.com")
         decide = time.perf_counter() - t

@@ -10,7 +10,7 @@ dataset with its tag counts. Prints JSON lines with the server's resident memory
 (``/proc/<pid>/status``): before the upload, its peak (``VmHWM``), and what it holds once
 the page is idle again, plus the upload-to-page time.
 
-A benchmark, not a test: the figures go in the README (target: peak < 1.5 GB, memory
+A benchmark, not a test: the figures go in docs/benchmarks.md (target: peak < 1.5 GB, memory
 released after).
 """
 

@@ -19,6 +19,7 @@ import app_common as common
 from app_support import run_review
 from augment_core.errors import InputError
 from augment_core.registry import AUGMENTERS, AugmenterSettings, settings_from_params
+from augment_core.review.facts import store_run
 from augment_core.run import PhaseClock, QualitySettings, augment
 
 store, hash, dataset = common.start_page("Augment")
@@ -176,7 +177,7 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
             "originals_without_variant": out.without_variant,
             "seconds": round(time.monotonic() - started, 2),
         }
-        run_id = store.add_run(hash, run_params, out.rows, settings=run_settings)
+        run_id = store_run(store, hash, run_params, out.rows, run_settings)
         st.session_state["augment_last_result"] = {
             "run": run_id, "variants": run_params["variants"], "n_train": n_train,
             "without_variant": out.without_variant, "seconds": run_params["seconds"], "phases": phases,

@@ -12,8 +12,8 @@ import streamlit as st
 import app_common as common
 from app_support.markup import markdown_escape
 from augment_core.agreement import keyword_rows
-from augment_core.dataset import TableStream, content_hash, scan
-from augment_core.dataset_settings import RemapImpact, build_from_settings, default_settings, remap_impact, settings_key
+from augment_core.dataset import content_hash
+from augment_core.dataset_settings import RemapImpact, default_settings, remap_impact, settings_key
 from augment_core.errors import InputError
 from augment_core.review import export
 from augment_core.splitting import split_tag_counts, split_tag_table
@@ -44,27 +44,20 @@ source = st.radio(
 def _open_bytes(data: bytes, name: str) -> bool:
     """Store an upload under its content hash (never touching another dataset) and open it.
 
-    The rows stream from the bytes into the records (no table held), and the records and a
-    preview go into the page caches, so the page that follows parses nothing again: a
-    large upload's memory stays near the size of its records. Returns False (after an
-    error box) when the file cannot be read.
+    The file is parsed in a worker process, within the operator's limits on rows and
+    decoded bytes (refused before anything is stored), while the server goes on answering
+    every other session. The records and a preview go into the dataset cache, so the page
+    that follows parses nothing again. Returns False (after an error box) when the file
+    cannot be read or is over the limits.
     """
     try:
-        stream = TableStream(data, name)
-        settings = default_settings(stream)  # guessed from the first rows
-        try:
-            dataset = build_from_settings(stream, settings)
-            shown = stream.preview()
-        except InputError:  # the guess does not fit, or the file is unreadable further down
-            del stream
-            shown = scan(data, name)  # unreadable: raises; else the reviewer maps the columns below
-            settings, dataset = None, None
+        parsed = common.parse_upload(data, name)
     except InputError as exc:
         common.show_error(exc, prefix="Cannot read this file: ")
         return False
     h = content_hash(data)
-    is_new = store.add_dataset(h, name, data, settings)
-    common.prime(store, h, shown, dataset, settings)
+    is_new = store.add_dataset(h, name, data, parsed.settings)
+    common.prime(store, h, parsed)
     common.open_dataset(store, h)
     st.session_state["data_opened_msg"] = ("Stored a new dataset." if is_new else "Opened the stored dataset (same content as before: its runs and decisions are back).")
     return True
@@ -78,8 +71,9 @@ if source == "Upload a file":
     )
     if upload is not None and st.session_state.get("data_last_upload") != upload.file_id:
         st.session_state["data_last_upload"] = upload.file_id
-        if _open_bytes(upload.getvalue(), upload.name):
-            common.release_upload(upload, "data_upload")  # the store has the bytes now
+        opened = _open_bytes(upload.getvalue(), upload.name)
+        common.release_upload(upload, "data_upload")  # stored, or refused: nothing kept either way
+        if opened:
             st.rerun()  # so the sidebar and every widget below show the dataset just opened
 else:
     if st.button("Load the bundled sample", key="data_load_sample", type="primary"):

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from augment_core.cli import main
 from augment_core.dataset import content_hash, read_table
 from augment_core.dataset_settings import build_from_settings, default_settings
+from augment_core.review.facts import store_run
 from augment_core.review.store import Store, candidate_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,30 +32,31 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
 
 
-def cli(*args: str, cwd: Path | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
-    """``augment ARGS`` in a subprocess."""
-    return command("augment", *args, cwd=cwd, umask=umask)
-
-
-def command(*args: str, cwd: Path | None = None, umask: int | None = None,
-            file_size_limit: int | None = None) -> subprocess.CompletedProcess:
-    """``python -m augment_core ARGS`` in a subprocess; ``file_size_limit``: no file it writes
-    may grow past this many bytes (RLIMIT_FSIZE: a write past it fails as on a full disk)."""
+def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: str = "augment",
+        file_size_limit: int | None = None) -> subprocess.CompletedProcess:
+    """``augment-review COMMAND ARGS`` in a subprocess (as a user runs it), its output captured;
+    ``file_size_limit``: no file it writes may grow past this many bytes (RLIMIT_FSIZE: a
+    write past it fails as on a full disk)."""
     def pre() -> None:
         if umask is not None:
             os.umask(umask)
         if file_size_limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
-    return subprocess.run([sys.executable, "-m", "augment_core", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "augment_core", command, *args], capture_output=True, text=True,
                           timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def one_line(err: str, message: str) -> None:
+    """``err`` is the CLI's one ``error:`` line, naming ``message``."""
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert "Traceback" not in err and message in err, err
 
 
 def one_line_error(result: subprocess.CompletedProcess, message: str) -> None:
     """Refused as the CLI refuses bad input: exit 2, one ``error:`` line naming ``message``."""
     assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
-    assert "Traceback" not in result.stderr and message in result.stderr, result.stderr
+    one_line(result.stderr, message)
 
 
 def snapshot(folder: Path) -> dict[str, object]:
@@ -78,6 +80,19 @@ def sample_rows(n: int) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows[: n + 1])
     return buf.getvalue().encode()
+
+
+def big_csv(tmp: Path) -> Path:
+    """``tmp/big.csv``: the sample ten times with fresh ids (20,000 rows), a run of seconds
+    (long enough to signal or kill it while it writes)."""
+    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
+    src = tmp / "big.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(rows[0])
+        for k in range(10):
+            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
+    return src
 
 
 def simple_csv(*rows: tuple[str, str, str]) -> bytes:
@@ -263,7 +278,7 @@ def review_data(data_dir: Path, n_originals: int = 3, per_original: int = 2) -> 
     store = Store(data_dir)
     h = content_hash(data)
     store.add_dataset(h, "team.csv", data, settings)
-    run = store.add_run(h, {"augmenters": [{"name": "alias_swap"}]}, rows, settings=settings)
+    run = store_run(store, h, {"augmenters": [{"name": "alias_swap"}]}, rows, settings)
     store.close()
     return h, [candidate_key(run, r["id"]) for r in rows]
 

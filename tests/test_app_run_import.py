@@ -131,8 +131,8 @@ def test_load_a_ray_run_by_sample_decide_a_rule_undo_and_export(data_dir, tmp_pa
     from augment_core.review import rule_export, run_import
 
     candidates, decisions = rule_export.candidates_with_files(store, h, [run], store.decisions(h))
-    as_run = from_dataset(run_import._dataset_as(store, h, run.settings), candidates, decisions)
-    as_now = from_dataset(run_import._dataset_as(store, h, store.dataset(h).settings), candidates, decisions)
+    as_run = from_dataset(run_import.dataset_as(store, h, run.settings), candidates, decisions)
+    as_now = from_dataset(run_import.dataset_as(store, h, store.dataset(h).settings), candidates, decisions)
     assert result["data"]["variants"] == len(as_run.variants) != len(as_now.variants)
     assert result["data"]["train_originals"] == len(as_run.train)
 

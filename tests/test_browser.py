@@ -334,6 +334,7 @@ def big_review_data(data_dir: Path, n_originals: int = 3000, per_original: int =
     the store (no augmenter needed), and the candidate keys."""
     from augment_core.dataset import content_hash, read_table
     from augment_core.dataset_settings import build_from_settings, default_settings
+    from augment_core.review.facts import store_run
     from augment_core.review.store import Store, candidate_key
 
     lines = ["id,text,tags"] + [f'{i},row {i} about computer vision,"[""computer-vision""]"' for i in range(n_originals)]
@@ -350,7 +351,7 @@ def big_review_data(data_dir: Path, n_originals: int = 3000, per_original: int =
     store = Store(data_dir)
     h = content_hash(data)
     store.add_dataset(h, "big.csv", data, settings)
-    run = store.add_run(h, {"augmenters": [{"name": "alias_swap"}]}, rows, settings=settings)
+    run = store_run(store, h, {"augmenters": [{"name": "alias_swap"}]}, rows, settings)
     store.close()
     return h, [candidate_key(run, r["id"]) for r in rows]
 

@@ -5,7 +5,8 @@ import sqlite3
 
 import pytest
 
-from augment_core.review.queue import QueuedAction, apply_queue, parse_batch
+from augment_core.review.client_actions import ACKS_KEPT
+from augment_core.review.queue import MAX_BATCH, QueuedAction, apply_queue, parse_batch
 from augment_core.review.store import Store
 
 KEYS = {"1:a", "1:b", "1:c"}
@@ -46,10 +47,10 @@ def test_applied_in_order_each_an_undoable_action_and_idempotent_by_id(store):
     assert [(o.status, o.decision) for o in out] == [("saved", "accepted"), ("saved", "rejected"), ("saved", "accepted")]
     assert store.decisions("h") == {"1:a": "rejected", "1:b": "accepted"}
     # sent again (an answer lost, a replay after a reload): the same outcomes, nothing written
-    n_actions = store._query("SELECT COUNT(*) FROM actions")[0][0]
+    n_actions = store.read("SELECT COUNT(*) FROM actions")[0][0]
     again = apply_queue(store, "h", batch, "tab", KEYS)
     assert [o.as_dict() for o in again] == [o.as_dict() for o in out]
-    assert store._query("SELECT COUNT(*) FROM actions")[0][0] == n_actions == 3
+    assert store.read("SELECT COUNT(*) FROM actions")[0][0] == n_actions == 3
     # undo reverts the tab's latest (x3), once, however often it is sent
     u = [QueuedAction("x4", "undo")]
     assert apply_queue(store, "h", u, "tab", KEYS)[0].restored == {"1:b": None}
@@ -104,3 +105,61 @@ def test_an_undone_bulk_is_not_sent_back_key_by_key(store):
     assert out.status == "undone" and out.restored == {} and store.decisions("h") == {}
     (again,) = apply_queue(store, "h", [QueuedAction("t-1", "undo")], "tab", keys)
     assert again.status == "undone" and again.restored == {}
+
+
+def test_another_reviewers_replayed_id_is_written_for_them(store):
+    """The ids are the page's own: bob's page sending an id alice's page used is bob's
+    decision, written for him (not answered "same" from alice's record while nothing is saved)."""
+    (alice,) = apply_queue(store, "h", [QueuedAction("t1-1", "accepted", "1:a")], "tab-a", KEYS, reviewer="alice@x.org")
+    (bob,) = apply_queue(store, "h", [QueuedAction("t1-1", "rejected", "1:a")], "tab-b", KEYS, reviewer="bob@x.org")
+    assert (alice.status, bob.status) == ("saved", "saved") and bob.decision == "rejected"
+    assert store.decisions("h", "bob@x.org") == {"1:a": "rejected"}
+    assert store.decisions("h", "alice@x.org") == {"1:a": "accepted"}
+    # each one's replay is answered from their own record, writing nothing
+    (again,) = apply_queue(store, "h", [QueuedAction("t1-1", "rejected", "1:a")], "tab-b", KEYS, reviewer="bob@x.org")
+    assert (again.status, again.decision) == ("saved", "rejected")
+    assert len(store.history("h", "bob@x.org")) == 1
+    (undo,) = apply_queue(store, "h", [QueuedAction("t1-2", "undo")], "tab-b", KEYS, reviewer="bob@x.org")
+    (other,) = apply_queue(store, "h", [QueuedAction("t1-2", "undo")], "tab-a", KEYS, reviewer="alice@x.org")
+    assert undo.status == other.status == "undone"
+    assert store.decisions("h", "bob@x.org") == {} and store.decisions("h", "alice@x.org") == {}
+
+
+def test_a_forged_stream_of_ids_keeps_at_most_the_bound_per_reviewer_and_tab(store):
+    """A forged batch of 100,000 entries (each batch is cut to MAX_BATCH), sent again with new
+    ids: the records kept stay within ACKS_KEPT for the tab, the newest ones, and another
+    tab's records are not pushed out by it."""
+    apply_queue(store, "h", [QueuedAction("other-1", "accepted", "1:c")], "tab-b", KEYS, reviewer="eve@x.org")
+    for round_ in range(3):
+        forged = [{"id": f"f{round_}-{i}", "op": "undo"} for i in range(100_000)]
+        out = apply_queue(store, "h", parse_batch(forged), "tab-a", KEYS, reviewer="eve@x.org")
+        assert len(out) == MAX_BATCH
+    kept = store.read("SELECT origin, COUNT(*) FROM client_actions GROUP BY origin ORDER BY origin")
+    assert kept == [("tab-a", ACKS_KEPT), ("tab-b", 1)] and ACKS_KEPT < 3 * MAX_BATCH
+    newest = store.client_outcomes("h", [f"f2-{MAX_BATCH - 1}", "f0-0", "other-1"], "eve@x.org")
+    assert set(newest) == {f"f2-{MAX_BATCH - 1}", "other-1"}
+
+
+def test_records_of_the_old_shape_are_kept_as_local_and_pruned(tmp_path):
+    """A database whose records were keyed by (dataset, id) only: opened, they become reviewer
+    "local"'s (still answered, nothing written twice), pruned to the newest ACKS_KEPT."""
+    s = Store(tmp_path)
+    s.add_dataset("h", "d.csv", b"x")
+    s.close()
+    with sqlite3.connect(tmp_path / "augment-review.sqlite3") as c:  # as the older version left it
+        c.execute("DROP TABLE client_actions")
+        c.execute("CREATE TABLE client_actions (dataset_hash TEXT NOT NULL, id TEXT NOT NULL, outcome TEXT NOT NULL,"
+                  " at REAL NOT NULL, PRIMARY KEY (dataset_hash, id))")
+        c.executemany("INSERT INTO client_actions VALUES ('h', ?, ?, ?)",
+                      [(f"old-{i}", '{"changed": {"1:a": "accepted"}, "conflicts": {}}', float(i))
+                       for i in range(ACKS_KEPT + 20)])
+    s = Store(tmp_path)
+    try:
+        assert s.read("SELECT COUNT(*), MIN(at), MAX(reviewer) FROM client_actions") == [(ACKS_KEPT, 20.0, "local")]
+        (replayed,) = apply_queue(s, "h", [QueuedAction(f"old-{ACKS_KEPT + 19}", "accepted", "1:a")], "tab", KEYS)
+        assert (replayed.status, replayed.decision) == ("saved", "accepted") and s.decisions("h") == {}
+        (bob,) = apply_queue(s, "h", [QueuedAction(f"old-{ACKS_KEPT + 19}", "accepted", "1:a")], "tab", KEYS,
+                             reviewer="bob@x.org")
+        assert bob.status == "saved" and s.decisions("h", "bob@x.org") == {"1:a": "accepted"}
+    finally:
+        s.close()

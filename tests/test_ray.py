@@ -108,7 +108,7 @@ def test_ray_rows_sorted_by_id_are_the_local_rows(local_ray, inputs, tmp_path, s
 @pytest.mark.parametrize("source,output", [("csv", "local"), ("parquet", "s3")])
 def test_an_s3_run_gives_the_local_rows(local_ray, s3_endpoint, inputs, tmp_path, source, output):
     """``augment s3://bucket/data.parquet --runner ray --output s3://bucket/augmented/``, as the
-    README's cluster recipe runs it, against a local S3 server: the input read from the
+    cluster recipe in docs/scale-out.md runs it, against a local S3 server: the input read from the
     bucket, the shards and the manifest written to it (or to a local folder)."""
     import boto3
     import pyarrow.fs as pafs

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from augment_core.changes import Change, changes_to_json
-from augment_core.review import candidates
+from augment_core.review import candidates, fields
 from augment_core.review import filters as review
 from augment_core.review.store import StoredCandidate
 
@@ -47,8 +47,8 @@ def test_prepare_rules_tags_flags():
     with pytest.raises(dataclasses.FrozenInstanceError):
         items[0].tags = ()
     insert = json.dumps([{"start": 0, "end": 3, "before": "", "after": "new", "kind": "insert"}])
-    assert review.word_changes_of(insert, "contextual_insert") == ("+ new",)
-    assert review.flags_of(float("nan")) == () and review.flags_of("oops") == ("oops",)
+    assert fields.word_changes_of(insert, "contextual_insert") == ("+ new",)
+    assert fields.flags_of(float("nan")) == () and fields.flags_of("oops") == ("oops",)
 
 
 def test_tags_read_with_each_runs_own_mapping():

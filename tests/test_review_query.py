@@ -19,6 +19,7 @@ from augment_core.registry import build_augmenters
 from augment_core.review import filters as review
 from augment_core.review import query
 from augment_core.review.candidates import prepare
+from augment_core.review.facts import open_store, store_run
 from augment_core.review.store import Store
 from augment_core.run import AugmenterSettings
 
@@ -50,8 +51,8 @@ def db(tmp_path, sample_runs):
     store = Store(tmp_path)
     h = content_hash(data)
     store.add_dataset(h, "projects.csv", data, settings)
-    store.add_run(h, {"n": 1}, rows, settings)
-    store.add_run(h, {"n": 2}, other, settings)
+    store_run(store, h, {"n": 1}, rows, settings)
+    store_run(store, h, {"n": 2}, other, settings)
     yield store, h, settings
     store.close()
 
@@ -223,7 +224,7 @@ def test_a_database_from_before_the_index_is_indexed_on_open(tmp_path, sample_ru
     store = Store(tmp_path)
     h = content_hash(data)
     store.add_dataset(h, "projects.csv", data, settings)
-    store.add_run(h, {}, rows, settings)
+    store_run(store, h, {}, rows, settings)
     scope = query.scope_of(store, h)
     want = query.page(store, scope, review.Filter(), "flagged first", 3, 20)
     store.close()
@@ -232,7 +233,7 @@ def test_a_database_from_before_the_index_is_indexed_on_open(tmp_path, sample_ru
                       "review_groups"):
             c.execute(f"DROP TABLE {table}")
         c.execute("ALTER TABLE runs DROP COLUMN indexed")
-    store = Store(tmp_path)
+    store = open_store(tmp_path)  # as the app opens it
     scope = query.scope_of(store, h)
     got = query.page(store, scope, review.Filter(), "flagged first", 3, 20)
     assert [[it.key for it in g.items] for g in got.groups] == [[it.key for it in g.items] for g in want.groups]

@@ -11,6 +11,7 @@ import pytest
 
 from augment_core import access
 from augment_core.review import reviewers
+from augment_core.review.facts import store_run
 from augment_core.review.reviewers import Policy
 from augment_core.review.store import Store
 
@@ -49,7 +50,7 @@ def test_the_team_counts_cover_the_runs_the_review_shows(tmp_path):
     store = _store(tmp_path)
     rows = [{"id": f"1~alias_swap~{k}", "parent_id": "1", "augmenter": "alias_swap", "text": f"a {k}",
              "original_text": "a", "changes": "[]", "params": "{}"} for k in (1, 2)]
-    run = store.add_run(H, {"augmenters": [{"name": "alias_swap"}]}, rows, settings=None)
+    run = store_run(store, H, {"augmenters": [{"name": "alias_swap"}]}, rows, None)
     shown = [f"{run}:{r['id']}" for r in rows]
     elsewhere = f"{run + 1}:1~alias_swap~1"
     store.decide_many(H, {shown[0]: "accepted", shown[1]: "rejected", elsewhere: "accepted"}, reviewer=ALICE)

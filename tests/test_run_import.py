@@ -238,7 +238,7 @@ def test_evaluate_reads_a_sampled_run_as_export_does_every_variant_its_rules_acc
     assert accepted - {c.row["id"] for c in sampled}  # rows of accepted rules that were not sampled too
     assert len(candidates) == len(_variants(made["stream"]))
 
-    dataset = run_import._dataset_as(store, h, run.settings)
+    dataset = run_import.dataset_as(store, h, run.settings)
     data = from_dataset(dataset, candidates, decisions, "accepted")
     assert {v.id for v in data.variants} <= accepted
     assert len(data.variants) > len(accepted) // 2  # only text repeats are dropped

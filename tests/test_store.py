@@ -4,7 +4,9 @@ import time
 
 import pytest
 
+from augment_core.review import runs as runs_module
 from augment_core.review import store as store_module
+from augment_core.review.facts import store_run
 from augment_core.review.store import Store, StoreBusy, candidate_key, split_key
 
 SETTINGS = {"mapping": {"text_columns": ["text"], "label_column": "tags"}, "split_ratios": [0.7, 0.15, 0.15], "split_seed": 0}
@@ -44,9 +46,9 @@ def test_dataset_keyed_by_hash_and_not_overwritten(store):
 
 def test_runs_and_candidates(store):
     store.add_dataset("h", "a.csv", b"x")
-    r1 = store.add_run("h", {"seed": 1}, _rows(2), settings=SETTINGS)
+    r1 = store_run(store, "h", {"seed": 1}, _rows(2), SETTINGS)
     store.save_settings("h", {"other": True})  # a remap later: the runs keep their own
-    r2 = store.add_run("h", {"seed": 2}, _rows(3), settings={"split_seed": 5})
+    r2 = store_run(store, "h", {"seed": 2}, _rows(3), {"split_seed": 5})
     assert [r.params["seed"] for r in store.runs("h")] == [1, 2]
     assert [r.settings for r in store.runs("h")] == [SETTINGS, {"split_seed": 5}]
     assert store.dataset("h").n_runs == 2
@@ -108,15 +110,15 @@ def test_data_dir_from_env(tmp_path, monkeypatch):
 def test_run_written_in_chunks_is_shown_only_whole(store, monkeypatch):
     """A run is stored in several transactions (other writers get in between); one that
     fails half-way is removed and never shown."""
-    monkeypatch.setattr(store_module, "RUN_CHUNK", 2)
+    monkeypatch.setattr(runs_module, "RUN_CHUNK", 2)
     store.add_dataset("h", "a.csv", b"x")
     rows = _rows(3)
     rows[4] = {"parent_id": "2", "augmenter": "alias_swap"}  # no id: the third chunk fails
     with pytest.raises(KeyError):
-        store.add_run("h", {}, rows, settings=None)
+        store_run(store, "h", {}, rows, None)
     assert store.runs("h") == [] and store.dataset("h").n_runs == 0
     assert store.candidates("h") == []
-    run = store.add_run("h", {}, _rows(3), settings=None)
+    run = store_run(store, "h", {}, _rows(3), None)
     assert [r.id for r in store.runs("h")] == [run] and len(store.run_rows(run)) == 6
 
 
@@ -278,7 +280,7 @@ def test_other_processes_decide_while_a_big_run_is_stored(tmp_path):
         rows = [{"id": f"{i}~a~1", "parent_id": str(i), "augmenter": "alias_swap", "text": "some text " * 8}
                 for i in range(400_000)]
         started = time.time()
-        s.add_run("h", {}, rows, settings=None)
+        store_run(s, "h", {}, rows, None)
         ended = time.time()
         stop.touch()
         counts = {}

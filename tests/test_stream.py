@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REFUSED, ROOT, SIMPLE, cli, repeated_rows, sample_rows, simple_csv, snapshot
+from helpers import REFUSED, ROOT, SIMPLE, big_csv, cli, repeated_rows, sample_rows, simple_csv, snapshot
 
 from augment_core.cli import main
 
@@ -153,7 +153,7 @@ def test_alias_swap_run_imports_neither_torch_nor_pandas_nor_ray(inputs, tmp_pat
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_ends_the_workers_and_leaves_no_temp_file(tmp_path, sig):
-    src = _big_csv(tmp_path)
+    src = big_csv(tmp_path)
     out = tmp_path / "out.csv"
     out.write_bytes(b"the previous output\n")
     before = snapshot(tmp_path)
@@ -186,7 +186,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_output_is_the_same(tmp_path
     """The kernel's out-of-memory killer ends a worker: a new one runs its chunk again and the
     file is byte for byte an uninterrupted run's (multiprocessing.Pool, used before, waited
     for a chunk whose worker was killed forever)."""
-    src = _big_csv(tmp_path)
+    src = big_csv(tmp_path)
     args = [sys.executable, "-m", "augment_core", "augment", str(src), *BASE, "--runner", "stream", "--workers", "2",
             "--chunk-rows", "500"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -226,18 +226,6 @@ def test_a_chunk_that_kills_every_worker_it_is_given_ends_the_run_with_one_line(
         runner.close(False)
     assert "killed by signal 9" in str(lost.value) and f"{RETRIES + 1} times" in str(lost.value)
     assert "\n" not in str(lost.value)
-
-
-def _big_csv(tmp_path: Path) -> Path:
-    """The sample ten times with fresh ids (20,000 rows): a streamed run of a few seconds."""
-    rows = list(csv.reader(io.StringIO(sample_rows(2032).decode())))
-    src = tmp_path / "big.csv"
-    with src.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(rows[0])
-        for k in range(10):
-            w.writerows([f"{k}-{r[0]}", *r[1:]] for r in rows[1:])
-    return src
 
 
 def _wait_for_rows(tmp_path: Path, proc: subprocess.Popen) -> None:

@@ -2,7 +2,11 @@
 
 - :mod:`~augment_core.review.store` and :mod:`~augment_core.review.schema`: datasets, runs
   (each with the settings it was generated from), candidates, decisions and the undo log in
-  SQLite; safe with many threads and processes at once.
+  SQLite; safe with many threads and processes at once. ``Store`` is a facade over one
+  module per concern (``database``, ``datasets``, ``runs``, ``index``, ``rules``,
+  ``decisions``, ``decide``, ``history``, ``client_actions``), which import no domain module.
+- :mod:`~augment_core.review.facts` and :mod:`~augment_core.review.fields`: what the review
+  index holds of a variant, computed before its run is stored (``store_run``, ``open_store``).
 - :mod:`~augment_core.review.candidates`: :class:`CandidateRow`, a stored variant as the
   review works with it.
 - :mod:`~augment_core.review.filters`: filters, sorting, grouping, bulk selection, progress.

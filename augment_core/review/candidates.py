@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from augment_core.changes import Change
-from augment_core.review.facts import labels_of, parse_changes
-from augment_core.review.filters import agreement_of, flags_of, float_or_none, rules_of, word_changes_of
-from augment_core.review.store import StoredCandidate
+from augment_core.review.fields import (
+    agreement_of,
+    flags_of,
+    float_or_none,
+    labels_of,
+    parse_changes,
+    rules_of,
+    word_changes_of,
+)
+from augment_core.review.runs import StoredCandidate
 
 
 @dataclass(frozen=True)

@@ -5,86 +5,36 @@ run is stored, so the store can page, filter and count in SQL (see
 The same fields :class:`~augment_core.review.candidates.CandidateRow` has (alias rules, word
 changes, agreement, tags read with the run's own mapping, flags, similarity), from the same
 functions, so a filter in SQL and a filter over rows give the same answer; plus each sort
-order's key as one number (see :data:`SORT_COLUMNS`) and the lower-cased texts the text
-search looks in.
+order's key as one number (see :data:`~augment_core.review.index.SORT_COLUMNS`) and the
+lower-cased texts the text search looks in.
+
+They are computed here, before a run is stored (:func:`store_run`), and handed to the store,
+which writes them into the review index and computes nothing itself.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any, Mapping
+import os
+from typing import Any, Iterator, Mapping, Sequence
 
-from augment_core.changes import Change, changes_from_json
-from augment_core.dataset import parse_labels
-from augment_core.errors import InputError
-from augment_core.review.filters import NO_FLAG, agreement_of, flags_of, float_or_none, rules_of, word_changes_of
-
-NONE_LAST = 1e308
-"""The sort key of a variant without the value sorted by: after every real value."""
-
-SORT_COLUMNS = {
-    "original order": None,
-    "lowest similarity first": "k_sim",
-    "highest similarity first": "k_simd",
-    "lowest keyword agreement first": "k_agr",
-    "flagged first": "k_flag",
-}
-"""Sort order (``filters.SORTS``) -> the column of ``review_items`` holding its key (ties, and
-"original order", go by the order the variants were stored in: run, then position)."""
-
-
-@dataclass(frozen=True)
-class Facts:
-    group: str
-    """A digest of (parent id, original text): an original, as ``filters.group_by_original`` has it."""
-    augmenter: str
-    similarity: float | None
-    agreement: float | None
-    support: int | None
-    flagged: bool
-    values: tuple[tuple[str, str], ...]
-    """``(kind, value)`` for the multi-valued facets: ``tag``, ``rule``, ``word_change``,
-    ``flag`` (``(no flag)`` when none), ``augmenter``."""
-    rule_agreement: tuple[tuple[str, float, int], ...]
-    """``(rule, agreement, support)`` of each alias rule with a recorded agreement."""
-    text: str
-    """The variant's text, lower-cased (text search)."""
-    original: str
-    """The original text, lower-cased."""
-
-    def sort_keys(self) -> tuple[float, float, float, float]:
-        """(k_sim, k_simd, k_agr, k_flag): what ``filters.sort_items`` sorts by, as numbers."""
-        sim = self.similarity
-        return (
-            NONE_LAST if sim is None else sim,
-            NONE_LAST if sim is None else -sim,
-            NONE_LAST if self.agreement is None else self.agreement,
-            (0.0 if self.flagged else 10.0) + (2.0 if sim is None else sim),
-        )
+from augment_core.pipeline import ORIGINAL
+from augment_core.review.fields import (
+    NO_FLAG,
+    agreement_of,
+    flags_of,
+    float_or_none,
+    labels_of,
+    parse_changes,
+    rules_of,
+    word_changes_of,
+)
+from augment_core.review.index import Facts
+from augment_core.review.store import Store
 
 
 def group_digest(parent_id: str, original_text: str) -> str:
     return hashlib.sha1(f"{parent_id}\x00{original_text}".encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def labels_of(row: Mapping[str, Any], settings: Mapping[str, Any] | None) -> tuple[str, ...]:
-    """The row's labels, read from its label cell with the mapping in ``settings``."""
-    mapping = (settings or {}).get("mapping") or {}
-    column = mapping.get("label_column")
-    if not column or column not in row:
-        return ()
-    try:
-        return parse_labels(row[column], mapping.get("label_format", "auto"), mapping.get("label_sep", ","))
-    except InputError:
-        return ()
-
-
-def parse_changes(raw: Any) -> tuple[Change, ...]:
-    try:
-        return tuple(changes_from_json(raw))
-    except (ValueError, TypeError, KeyError):
-        return ()
 
 
 def facts_of(row: Mapping[str, Any], settings: Mapping[str, Any] | None) -> Facts:
@@ -120,3 +70,28 @@ def facts_of(row: Mapping[str, Any], settings: Mapping[str, Any] | None) -> Fact
         text=str(row.get("text", "")).lower(),
         original=original.lower(),
     )
+
+
+def reviewed_facts(row: Mapping[str, Any], settings: Mapping[str, Any] | None) -> Facts | None:
+    """The facts of a stored row the review shows; None for an original (never reviewed)."""
+    return None if str(row.get("augmenter", "")) == ORIGINAL else facts_of(row, settings)
+
+
+def run_facts(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any] | None) -> Iterator[Facts | None]:
+    """The facts of each of a run's rows, in order, computed as the store takes them."""
+    return (reviewed_facts(r, settings) for r in rows)
+
+
+def store_run(store: Store, dataset_hash: str, params: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
+              settings: Mapping[str, Any] | None) -> int:
+    """Store one augmentation run's provenance rows (originals and variants) with the dataset
+    settings they were generated from, its variants in the review index; the run's id."""
+    return store.add_run(dataset_hash, params, rows, settings, run_facts(rows, settings))
+
+
+def open_store(data_dir: str | os.PathLike[str] | None = None, write_wait: float | None = None) -> Store:
+    """The store, with the runs of a database from before the review index put into it
+    (runs on every open; a read when there is nothing to index)."""
+    store = Store(data_dir, write_wait)
+    store.index_runs(reviewed_facts)
+    return store

@@ -8,94 +8,20 @@ the page read them; writes check them again (see :func:`expected_states`).
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from augment_core.agreement import MIN_SUPPORT
-from augment_core.aliases import normalize_key
-from augment_core.changes import changes_from_json
-
-if TYPE_CHECKING:
-    from augment_core.review.candidates import CandidateRow
+from augment_core.review.candidates import CandidateRow
+from augment_core.review.fields import NO_FLAG
 
 STATUSES = ("all", "undecided", "accepted", "rejected")
 SORTS = (
     "original order", "lowest similarity first", "flagged first", "highest similarity first",
     "lowest keyword agreement first",
 )
-NO_FLAG = "(no flag)"
-
-
-def _parsed(changes: Any) -> tuple[Any, ...]:
-    try:
-        return tuple(changes_from_json(changes)) if not isinstance(changes, tuple) else changes
-    except (ValueError, TypeError, KeyError):
-        return ()
-
-
-def rules_of(changes: Any, augmenter: str = "alias_swap") -> tuple[str, ...]:
-    """The alias rules an alias swap applied: ``"cv -> computer vision"``, one per swap.
-    Other augmenters apply no alias rule (see :func:`word_changes_of`)."""
-    if augmenter != "alias_swap":
-        return ()
-    out: list[str] = []
-    for ch in _parsed(changes):
-        rule = f"{normalize_key(ch.before)} -> {normalize_key(ch.after)}"
-        if rule not in out:
-            out.append(rule)
-    return tuple(out)
-
-
-def word_changes_of(changes: Any, augmenter: str) -> tuple[str, ...]:
-    """A contextual augmenter's word changes: ``"of -> verse"``, ``"+ word"``, ``"- word"``."""
-    if augmenter == "alias_swap":
-        return ()
-    out: list[str] = []
-    for ch in _parsed(changes):
-        if ch.kind == "substitute":
-            change = f"{normalize_key(ch.before)} -> {normalize_key(ch.after)}"
-        elif ch.kind == "insert":
-            change = f"+ {normalize_key(ch.after)}"
-        else:
-            change = f"- {normalize_key(ch.before)}"
-        if change not in out:
-            out.append(change)
-    return tuple(out)
-
-
-def agreement_of(changes: Any) -> tuple[float | None, int | None]:
-    """The lowest keyword agreement among a variant's alias swaps that have the support to
-    judge (see :mod:`augment_core.agreement`), with its support; else of any swap; (None,
-    None) for a variant without recorded agreement."""
-    known = [(ch.agreement, ch.support) for ch in _parsed(changes) if ch.agreement is not None and ch.support]
-    judged = [k for k in known if k[1] >= MIN_SUPPORT] or known
-    return min(judged) if judged else (None, None)
-
-
-def flags_of(raw: Any) -> tuple[str, ...]:
-    """A row's quality flags, however they were stored (JSON list, a bare string, NaN)."""
-    if raw is None or raw == "" or (isinstance(raw, float) and math.isnan(raw)):
-        return ()
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return (raw,)
-    if isinstance(raw, (list, tuple)):
-        return tuple(str(f) for f in raw)
-    return (str(raw),)
-
-
-def float_or_none(value: Any) -> float | None:
-    """A similarity as a float; None when missing or NaN (a run without quality signals)."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from augment_core.review.candidates import CandidateRow, candidate_row
-from augment_core.review.facts import SORT_COLUMNS
 from augment_core.review.filters import STATUSES, Filter, Group
+from augment_core.review.index import SORT_COLUMNS
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import BulkResult, Store, StoredCandidate, decisions_of
 

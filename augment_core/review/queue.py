@@ -5,9 +5,12 @@ queues it, with an id of its own, in the browser (and in ``localStorage``, so a 
 closed tab does not lose it). The queue is sent in order, a batch at a time; here each entry
 is applied to the store as one undoable action of the tab, checked against the decision the
 page showed (the store stays the truth: a variant decided meanwhile elsewhere is left alone
-and reported as a conflict). Entries are idempotent by id: the store records each id's
-outcome in the same transaction as the write, so an entry sent twice (an answer lost with a
-server restart, a replay after a reload) returns its first outcome and writes nothing.
+and reported as a conflict). Entries are idempotent by id, per reviewer: the store records
+each id's outcome for its reviewer in the same transaction as the write, so an entry sent
+twice (an answer lost with a server restart, a replay after a reload) returns its first
+outcome and writes nothing, while another reviewer's entry of the same id is that reviewer's
+own. The store keeps each tab's newest ``ACKS_KEPT`` records
+(:mod:`augment_core.review.client_actions`).
 
 Everything the browser sends is untrusted: :func:`parse_batch` keeps only well-formed entries.
 """
@@ -128,7 +131,7 @@ def apply_queue(
     ``reviewer``'s decisions, idempotent by id. ``known``: the dataset's variant keys (others are ``invalid``). When the database
     stays locked past ``wait``, that action and every later one come back ``busy`` (nothing
     of them written), so the order is kept when they are sent again."""
-    recorded = store.client_outcomes(dataset_hash, [a.id for a in actions])
+    recorded = store.client_outcomes(dataset_hash, [a.id for a in actions], reviewer)
     out: list[Outcome] = []
     for i, action in enumerate(actions):
         if action.id in recorded:
@@ -140,7 +143,7 @@ def apply_queue(
         try:
             if action.op == "undo":
                 result = store.undo(dataset_hash, origin=action.origin or origin, wait=wait, client_id=action.id,
-                                    reviewer=reviewer)
+                                    reviewer=reviewer, client_origin=origin)
                 out.append(Outcome(action.id, "undone", restored=_few(result.restored)) if result
                            else Outcome(action.id, "nothing"))
             else:

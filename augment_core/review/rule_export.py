@@ -20,18 +20,29 @@ the variants. The manifest says all of this, with counts per rule.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
+from augment_core.aliases import BUNDLED_TAGS
 from augment_core.changes import changes_from_json
 from augment_core.dataset import Dataset
 from augment_core.errors import InputError
-from augment_core.io import write_failures, write_rows_to
+from augment_core.io import InputFile, KnownContent, open_output_pair, output_format, write_failures, write_rows_to
 from augment_core.pipeline import ORIGINAL, original_params_json, original_row
 from augment_core.review.rule_sample import rule_decided, strata_of
-from augment_core.review.run_import import RunFiles, imported, is_sampled, iter_rows, locate_run
+from augment_core.review.run_import import (
+    MANIFEST_NAMES,
+    RunFiles,
+    dataset_as,
+    imported,
+    is_sampled,
+    iter_rows,
+    locate_run,
+)
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import RunInfo, Store, candidate_key, split_key
 from augment_core.user_schema import OutputSchema, user_rows
@@ -96,8 +107,6 @@ def export_sampled_run(
     ``parquet``; ``name``: what a failed write names) and return the export's manifest. The decisions are one ``reviewer``'s
     (rule decisions and sampled rows' alike): a team's policies need every row decided by
     each reviewer, which a sample does not give."""
-    from augment_core.review.run_import import _dataset_as
-
     if fmt not in FORMATS:
         raise InputError(f"cannot export a sampled run as {fmt}: choose csv, jsonl or parquet")
     info, files, own, by_rule = _sampled_run(store, dataset_hash, run, reviewer)
@@ -115,7 +124,7 @@ def export_sampled_run(
             progress(counts.rows)
     added = 0
     if not counts.train_originals_in_files:  # only then is the dataset needed (built from the store)
-        dataset = dataset_for(settings) if dataset_for is not None else _dataset_as(store, dataset_hash, settings)
+        dataset = dataset_for(settings) if dataset_for is not None else dataset_as(store, dataset_hash, settings)
         originals = _train_originals(dataset, files)
         added = len(originals)
         writer.write(originals)
@@ -151,6 +160,51 @@ def export_sampled_run(
             "seconds": round(time.time() - started, 2),
         },
     }
+
+
+def export_inputs(store: Store, dataset_hash: str, run: RunInfo,
+                  dataset_file: str | os.PathLike[str] | None = None) -> list[tuple[str, InputFile]]:
+    """Every input of the export of ``run``, which its output (and the manifest beside it)
+    must not be: the run's files and manifest, the dataset and tags file the run says it was
+    made from, and the dataset and tags file as the store holds them (by their bytes: an
+    uploaded file's path is not kept, so a file on the server with the same bytes is taken
+    for it), or the bundled tags file. ``dataset_file``: the dataset's file, when named."""
+    info = imported(run.params) or {}
+    inputs: list[tuple[str, InputFile]] = [("dataset", Path(dataset_file))] if dataset_file is not None else []
+    inputs += [("run file", Path(f)) for f in info.get("files", []) if isinstance(f, str)]
+    given = Path(str(info.get("path") or ""))
+    if info.get("path") and (given.is_dir() or given.suffix.lower() == ".json"):
+        inputs.append(("run's manifest", given / MANIFEST_NAMES[0] if given.is_dir() else given))
+    manifest = info.get("manifest")
+    for key, what in (("input", "dataset"), ("tags", "tags file")):
+        named = manifest.get(key) if isinstance(manifest, Mapping) else None
+        if isinstance(named, str) and named:
+            inputs.append((what, Path(named).expanduser()))
+    inputs.append(("dataset", KnownContent.of(store.dataset_bytes(dataset_hash))))
+    tags = store.tags(dataset_hash)[1]
+    inputs.append(("tags file", KnownContent.of(tags) if tags is not None else BUNDLED_TAGS))
+    return inputs
+
+
+def write_sampled_export(
+    store: Store,
+    dataset_hash: str,
+    run: RunInfo,
+    path: str | os.PathLike[str],
+    *,
+    include_eval: bool = False,
+    reviewer: str = LOCAL_REVIEWER,
+    dataset_for: Callable[[Mapping[str, Any]], Dataset] | None = None,
+    dataset_file: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """The curated file of ``run`` at ``path`` and its manifest beside it, written as a pair
+    (:func:`augment_core.io.open_output_pair`), neither of them any of :func:`export_inputs`:
+    the one way the CLI's ``export-run`` and the Export page write it. Returns the manifest."""
+    fmt = output_format(path)
+    with open_output_pair(path, export_inputs(store, dataset_hash, run, dataset_file)) as pair:
+        pair.manifest = export_sampled_run(store, dataset_hash, run, pair.data, fmt, include_eval=include_eval,
+                                           reviewer=reviewer, dataset_for=dataset_for, name=str(path))
+    return dict(pair.manifest)
 
 
 class _NoInfo:

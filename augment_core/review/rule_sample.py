@@ -1,7 +1,7 @@
 """A seeded, stratified sample per alias rule of a run too large to review row by row.
 
 A run of a million variants is reviewed by rule: each alias rule (``"cv -> computer
-vision"``, see :func:`augment_core.review.filters.rules_of`) is a stratum; the reviewer sees
+vision"``, see :func:`augment_core.review.fields.rules_of`) is a stratum; the reviewer sees
 ``per_rule`` of its rows and decides the whole rule. Variants of other augmenters have no
 alias rule: each augmenter is then one stratum (``"augmenter: contextual_substitute"``).
 A variant that applied several rules belongs to each of them.

@@ -52,6 +52,7 @@ from augment_core.dataset_settings import build_from_settings, settings_key
 from augment_core.errors import InputError
 from augment_core.pipeline import ORIGINAL, PROVENANCE_COLUMNS, TRAILING_COLUMNS
 from augment_core.quality import QUALITY_COLUMNS
+from augment_core.review.facts import store_run
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, RuleSampler
 from augment_core.review.store import RunRule, Store
 from augment_core.splitting import DEFAULT_RATIOS, check_ratios, iterative_stratify
@@ -472,7 +473,8 @@ def _settings_to_try(run: RunFiles, current: Mapping[str, Any] | None) -> list[d
     return [dict(current)]
 
 
-def _dataset_as(store: Store, dataset_hash: str, settings: Mapping[str, Any]) -> Dataset:
+def dataset_as(store: Store, dataset_hash: str, settings: Mapping[str, Any]) -> Dataset:
+    """The stored dataset read with ``settings`` (a run's own mapping and split), as the run saw it."""
     info = store.dataset(dataset_hash)
     if info is None:
         raise InputError(f"no stored dataset {dataset_hash[:12]}")
@@ -581,7 +583,7 @@ def _store(store: Store, dataset_hash: str, run: RunFiles, settings: dict[str, A
                 "rules": len(stats)} if sampled else {}),
         },
     }
-    run_id = store.add_run(dataset_hash, params, rows, settings)
+    run_id = store_run(store, dataset_hash, params, rows, settings)
     if sampled:
         store.add_run_rules(run_id, [RunRule(s.rule, s.rows, s.sampled, s.agreement, s.support) for s in stats])
     return ImportResult(run_id, state.rows, state.variants, sampled, len(sample) if sampled else state.variants,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from augment_core.review.client_actions import prune_all
+
 DECISIONS_TABLE = """CREATE TABLE IF NOT EXISTS decisions (
         dataset_hash TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -16,6 +18,21 @@ DECISIONS_TABLE = """CREATE TABLE IF NOT EXISTS decisions (
         decision TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
         decided_at REAL NOT NULL,
         PRIMARY KEY (dataset_hash, key, reviewer)
+    )"""
+# client_actions: the outcome of every decision the review page sent with its own id (the
+# browser queues them and may send one again after a reload or a lost answer), so applying it
+# again returns the first outcome instead of writing twice. Keyed by reviewer: the ids are the
+# page's, so another reviewer's page may send the same one. origin: the tab that sent it; seq:
+# the order they came in, so each tab's newest are kept (augment_core.review.client_actions).
+CLIENT_ACTIONS_TABLE = """CREATE TABLE IF NOT EXISTS client_actions (
+        seq INTEGER PRIMARY KEY,
+        dataset_hash TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        origin TEXT,
+        id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at REAL NOT NULL,
+        UNIQUE (dataset_hash, reviewer, id)
     )"""
 LOCAL_REVIEWER = "local"
 """The reviewer of every decision made without sign-in, and of decisions made before
@@ -100,16 +117,9 @@ TABLES = (
         origin TEXT
     )""",
     # no index: history is appended to by every decision and read only to audit
-    # client_actions: the outcome of every decision the review page sent with its own id
-    # (the browser queues them and may send one again after a reload or a lost answer), so
-    # applying it again returns the first outcome instead of writing twice.
-    """CREATE TABLE IF NOT EXISTS client_actions (
-        dataset_hash TEXT NOT NULL,
-        id TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        at REAL NOT NULL,
-        PRIMARY KEY (dataset_hash, id)
-    )""",
+    # client_actions: see CLIENT_ACTIONS_TABLE
+    CLIENT_ACTIONS_TABLE,
+    "CREATE INDEX IF NOT EXISTS client_actions_tab ON client_actions(dataset_hash, reviewer, origin, seq)",
     # --- the review index: what the review page filters, sorts, pages and counts by, one
     # narrow row per variant (augment_core.review.facts), written with its run's candidates.
     # An original (parent id and text) is one review_groups row.
@@ -121,7 +131,7 @@ TABLES = (
         UNIQUE (dataset_hash, digest)
     )""",
     # rid: the order variants were stored in (run, then position): "original order".
-    # k_*: each sort order's key (facts.SORT_COLUMNS).
+    # k_*: each sort order's key (index.SORT_COLUMNS).
     """CREATE TABLE IF NOT EXISTS review_items (
         rid INTEGER PRIMARY KEY,
         run_id INTEGER NOT NULL,
@@ -219,7 +229,7 @@ def schema_is_current(c: sqlite3.Connection) -> bool:
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not REQUIRED_TABLES <= tables:
         return False
-    if "reviewer" not in _columns(c, "decisions"):
+    if "reviewer" not in _columns(c, "decisions") or "reviewer" not in _columns(c, "client_actions"):
         return False
     if not {"run_rules", "rule_decisions"} <= tables:
         return False
@@ -233,28 +243,43 @@ def _columns(c: sqlite3.Connection, table: str) -> set[str]:
     return {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
 
 
+def _keyed_by_reviewer(c: sqlite3.Connection, table: str, create: str, columns: str, select: str) -> bool:
+    """Rebuild ``table`` of the shape before reviewers as ``create`` (SQLite cannot change a
+    primary key in place), its rows copied by ``select`` (``?``: reviewer "local", whose they
+    become) in this transaction; False when there is no such table to rebuild."""
+    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if table not in tables or "reviewer" in _columns(c, table):
+        return False
+    c.execute(f"ALTER TABLE {table} RENAME TO {table}_before_reviewers")
+    c.execute(create)
+    c.execute(f"INSERT INTO {table} ({columns}) {select.format(old=table + '_before_reviewers')}", (LOCAL_REVIEWER,))
+    c.execute(f"DROP TABLE {table}_before_reviewers")
+    return True
+
+
 def _decisions_per_reviewer(c: sqlite3.Connection) -> None:
     """A decisions table of the one-decision-per-candidate shape becomes one keyed by
-    reviewer too; every decision in it becomes reviewer "local"'s (SQLite cannot change a
-    primary key in place, so the table is rebuilt in this transaction)."""
-    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "decisions" not in tables or "reviewer" in _columns(c, "decisions"):
-        return
-    c.execute("ALTER TABLE decisions RENAME TO decisions_before_reviewers")
-    c.execute(DECISIONS_TABLE)
-    c.execute(
-        "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at)"
-        " SELECT dataset_hash, key, ?, decision, decided_at FROM decisions_before_reviewers",
-        (LOCAL_REVIEWER,),
-    )
-    c.execute("DROP TABLE decisions_before_reviewers")
+    reviewer too; every decision in it becomes reviewer "local"'s."""
+    _keyed_by_reviewer(c, "decisions", DECISIONS_TABLE, "dataset_hash, key, reviewer, decision, decided_at",
+                       "SELECT dataset_hash, key, ?, decision, decided_at FROM {old}")
+
+
+def _client_actions_per_reviewer(c: sqlite3.Connection) -> None:
+    """Records of the one-per-id shape become reviewer "local"'s (whose they were is not
+    recorded), in the order they came, pruned to each tab's newest (the old table kept
+    every record forever)."""
+    if _keyed_by_reviewer(c, "client_actions", CLIENT_ACTIONS_TABLE, "dataset_hash, reviewer, origin, id, outcome, at",
+                          "SELECT dataset_hash, ?, NULL, id, outcome, at FROM {old} ORDER BY at, rowid"):
+        prune_all(c)
 
 
 def migrate(c: sqlite3.Connection) -> None:
     """Create what is missing; give runs made before runs kept their settings the settings
     their run parameters recorded, else the dataset's settings of today (the best record left);
-    decisions made before decisions had reviewers become reviewer "local"'s."""
+    decisions made before decisions had reviewers become reviewer "local"'s, and so do the
+    browser queue's records."""
     _decisions_per_reviewer(c)
+    _client_actions_per_reviewer(c)
     for statement in (*TABLES, *RULE_TABLES):
         c.execute(statement)
     for table, column, decl in ADDED_COLUMNS:

@@ -1,0 +1,69 @@
+"""The browser queue's records (:mod:`augment_core.review.queue`): the outcome of every
+decision the review page sent with its own id, written in the same transaction as the
+decision, so an id sent again (an answer lost, a replay after a reload) is answered from its
+record instead of written twice.
+
+Records are keyed by (dataset, reviewer, id): an id is the page's own, so another reviewer's
+page may send the same one, and it is that reviewer's decision, written for them. They are
+kept per reviewer and tab, the newest :data:`ACKS_KEPT`: an id older than that has long been
+answered (the page sends a batch at a time and waits for its answers), and a forged stream
+of ids cannot grow the table.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Mapping, Sequence
+
+from augment_core.review.database import Database, marks
+
+ACKS_KEPT = 500
+"""Outcomes kept per reviewer and tab, in the store and in the page's answers (the app sends
+the newest this many back with every page run): a batch's worth at least
+(``queue.MAX_BATCH``). One the browser missed is not lost: its queue sends the decision
+again after a few seconds, and the store answers it from its record of that id."""
+IN_CHUNK = 500
+
+
+def record(c: sqlite3.Connection, dataset_hash: str, reviewer: str, origin: str | None, client_id: str | None,
+           outcome: Mapping[str, Any], now: float) -> None:
+    """Record ``client_id``'s outcome for ``reviewer`` (inside the write's transaction), among
+    the newest :data:`ACKS_KEPT` of the tab ``origin`` that sent it; older ones go."""
+    if client_id is None:
+        return
+    cur = c.execute(
+        "INSERT OR IGNORE INTO client_actions (dataset_hash, reviewer, origin, id, outcome, at) VALUES (?, ?, ?, ?, ?, ?)",
+        (dataset_hash, reviewer, origin, client_id, json.dumps(outcome), now),
+    )
+    if cur.rowcount:
+        c.execute(
+            "DELETE FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND origin IS ? AND seq <= ("
+            " SELECT seq FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND origin IS ?"
+            " ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+            (dataset_hash, reviewer, origin, dataset_hash, reviewer, origin, ACKS_KEPT),
+        )
+
+
+def prune_all(c: sqlite3.Connection) -> None:
+    """Keep the newest :data:`ACKS_KEPT` records of every reviewer and tab (a table grown by an
+    older version, which kept every record)."""
+    c.execute(
+        "DELETE FROM client_actions WHERE seq IN (SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER"
+        " (PARTITION BY dataset_hash, reviewer, origin ORDER BY seq DESC) AS n FROM client_actions) WHERE n > ?)",
+        (ACKS_KEPT,),
+    )
+
+
+def outcomes(db: Database, dataset_hash: str, reviewer: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The recorded outcomes of ``reviewer``'s page actions with these ids (those applied already)."""
+    out: dict[str, dict[str, Any]] = {}
+    ids = list(ids)
+    for i in range(0, len(ids), IN_CHUNK):
+        chunk = ids[i : i + IN_CHUNK]
+        for cid, outcome in db.query(
+            f"SELECT id, outcome FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND id IN ({marks(len(chunk))})",
+            (dataset_hash, reviewer, *chunk),
+        ):
+            out[cid] = json.loads(outcome)
+    return out

@@ -1,0 +1,150 @@
+"""The review index: what the review page filters, sorts, pages and counts by, one narrow
+row per variant, written with its run's candidates (the tables are in
+:mod:`augment_core.review.schema`; :mod:`augment_core.review.query` reads them).
+
+The store writes the :class:`Facts` it is given and computes none: they are taken from a
+variant by :func:`augment_core.review.facts.facts_of` before it is stored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from augment_core.review.keys import candidate_key
+
+ITEM_SHIFT = 32
+"""A variant's row id in the review index is ``run id << ITEM_SHIFT | position``: ordered by
+run, then position, whatever order runs are written in."""
+
+NONE_LAST = 1e308
+"""The sort key of a variant without the value sorted by: after every real value."""
+
+SORT_COLUMNS = {
+    "original order": None,
+    "lowest similarity first": "k_sim",
+    "highest similarity first": "k_simd",
+    "lowest keyword agreement first": "k_agr",
+    "flagged first": "k_flag",
+}
+"""Sort order (``filters.SORTS``) -> the column of ``review_items`` holding its key (ties, and
+"original order", go by the order the variants were stored in: run, then position)."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the review index holds of one variant (computed by
+    :func:`augment_core.review.facts.facts_of`; the store only writes it)."""
+
+    group: str
+    """A digest of (parent id, original text): an original, as ``filters.group_by_original`` has it."""
+    augmenter: str
+    similarity: float | None
+    agreement: float | None
+    support: int | None
+    flagged: bool
+    values: tuple[tuple[str, str], ...]
+    """``(kind, value)`` for the multi-valued facets: ``tag``, ``rule``, ``word_change``,
+    ``flag`` (``(no flag)`` when none), ``augmenter``."""
+    rule_agreement: tuple[tuple[str, float, int], ...]
+    """``(rule, agreement, support)`` of each alias rule with a recorded agreement."""
+    text: str
+    """The variant's text, lower-cased (text search)."""
+    original: str
+    """The original text, lower-cased."""
+
+    def sort_keys(self) -> tuple[float, float, float, float]:
+        """(k_sim, k_simd, k_agr, k_flag): what ``filters.sort_items`` sorts by, as numbers."""
+        sim = self.similarity
+        return (
+            NONE_LAST if sim is None else sim,
+            NONE_LAST if sim is None else -sim,
+            NONE_LAST if self.agreement is None else self.agreement,
+            (0.0 if self.flagged else 10.0) + (2.0 if sim is None else sim),
+        )
+
+
+def item_rid(run_id: int, pos: int) -> int:
+    return (run_id << ITEM_SHIFT) | pos
+
+
+def drop_index(c: sqlite3.Connection, run_id: int) -> None:
+    """Remove a run's rows from the review index (a failed or repeated indexing)."""
+    lo, hi = item_rid(run_id, 0), item_rid(run_id + 1, 0)
+    c.execute("DELETE FROM review_item_values WHERE rid >= ? AND rid < ?", (lo, hi))
+    c.execute("DELETE FROM review_text WHERE rid >= ? AND rid < ?", (lo, hi))
+    c.execute("DELETE FROM review_items WHERE rid >= ? AND rid < ?", (lo, hi))
+    c.execute("DELETE FROM review_value_counts WHERE run_id = ?", (run_id,))
+
+
+def _ids(c: sqlite3.Connection, sql: str, args: tuple[Any, ...], wanted: Sequence[Any]) -> dict[Any, int]:
+    out: dict[Any, int] = {}
+    for i in range(0, len(wanted), 400):
+        chunk = wanted[i : i + 400]
+        marks = ",".join("?" * len(chunk))
+        for name, ident in c.execute(sql.format(marks=marks), (*args, *chunk)):
+            out[name] = ident
+    return out
+
+
+@dataclass
+class IndexChunk:
+    """One chunk of a run's variants for the review index: ``(position, row, facts)`` (facts
+    computed before the write lock is taken; :meth:`write` runs inside the chunk's transaction)."""
+
+    dataset_hash: str
+    run_id: int
+    rows: list[tuple[int, Mapping[str, Any], Facts]]
+
+    def write(self, c: sqlite3.Connection) -> None:
+        if not self.rows:
+            return
+        h = self.dataset_hash
+        groups: dict[str, str] = {}
+        for _, _, f in self.rows:
+            groups.setdefault(f.group, f.original)
+        c.executemany("INSERT OR IGNORE INTO review_groups (dataset_hash, digest, original) VALUES (?, ?, ?)",
+                      ((h, d, o) for d, o in groups.items()))
+        gid = _ids(c, "SELECT digest, id FROM review_groups WHERE dataset_hash = ? AND digest IN ({marks})", (h,),
+                   list(groups))
+        values: dict[tuple[str, str], int] = {}
+        for _, _, f in self.rows:
+            for v in f.values:
+                values[v] = values.get(v, 0) + 1
+        c.executemany("INSERT OR IGNORE INTO review_values (dataset_hash, kind, value) VALUES (?, ?, ?)",
+                      ((h, k, v) for k, v in values))
+        vid: dict[tuple[str, str], int] = {}
+        for kind in {k for k, _ in values}:
+            names = [v for k, v in values if k == kind]
+            for name, ident in _ids(c, "SELECT value, id FROM review_values WHERE dataset_hash = ? AND kind = ?"
+                                    " AND value IN ({marks})", (h, kind), names).items():
+                vid[(kind, name)] = ident
+        seen_rules: set[str] = set()
+        for _, _, f in self.rows:
+            for rule, agreement, support in f.rule_agreement:
+                if rule not in seen_rules:
+                    seen_rules.add(rule)
+                    c.execute("UPDATE review_values SET agreement = ?, support = ? WHERE id = ? AND agreement IS NULL",
+                              (agreement, support, vid[("rule", rule)]))
+        items = []
+        texts = []
+        links: list[tuple[int, int]] = []
+        for pos, row, f in self.rows:
+            rid = item_rid(self.run_id, pos)
+            items.append((rid, self.run_id, pos, candidate_key(self.run_id, str(row["id"])), gid[f.group],
+                          f.augmenter, f.similarity, f.agreement, int(f.flagged), *f.sort_keys()))
+            texts.append((rid, f.text))
+            links.extend((vid[v], rid) for v in f.values)
+        c.executemany(
+            "INSERT INTO review_items (rid, run_id, pos, key, grp, augmenter, similarity, agreement, flagged,"
+            f" {', '.join(k for k in SORT_COLUMNS.values() if k)}) VALUES ({', '.join('?' * 13)})",
+            items,
+        )
+        c.executemany("INSERT INTO review_text (rid, text) VALUES (?, ?)", texts)
+        c.executemany("INSERT OR IGNORE INTO review_item_values (value_id, rid) VALUES (?, ?)", links)
+        c.executemany(
+            "INSERT INTO review_value_counts (run_id, value_id, n) VALUES (?, ?, ?)"
+            " ON CONFLICT (run_id, value_id) DO UPDATE SET n = n + excluded.n",
+            ((self.run_id, vid[v], n) for v, n in values.items()),
+        )
