@@ -21,8 +21,6 @@ from browser_helpers import (
     click,
     goto_page,
     open_dropdown,
-    start_server,
-    stop_server,
     wait_idle,
     wait_saved,
 )
@@ -60,18 +58,6 @@ def payload_tags(good: bool = True) -> bytes:
     if not good:
         tags.append({"tag": f"{P} bad", "aliases": 5})  # an error quoting the tag
     return json.dumps(tags).encode()
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("payload-data")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, data_dir):
-    proc, url = start_server(data_dir, tmp_path_factory.mktemp("payload-cache"))
-    yield url
-    stop_server(proc)
 
 
 def no_payload_markup(page, where: str) -> None:
