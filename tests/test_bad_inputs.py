@@ -419,8 +419,9 @@ DEEP = 100_000
     ({"split_ratios": {"train": 1}}, "\"split_ratios\" must be a list, not an object"),
     ({"augmenters": [["alias_swap"]]}, "\"augmenters\" must be a list of augmenter names"),
     ('{"files": ["part-00000.parquet"], "seed": ' + "[" * DEEP + "]" * DEEP + "}", "nested too deeply"),
+    ({"extra": json.loads("[" * 500 + "]" * 500)}, "nested too deeply"),  # parses, but is stored and read again
 ], ids=["seed abc", "seed -3", "a list for the label column", "a list for a text column", "ratios an object",
-        "augmenters nested", "nested 100,000 deep"])
+        "augmenters nested", "nested 100,000 deep", "nested 500 deep"])
 def test_a_bad_run_manifest_is_one_line_and_nothing_is_stored(tmp_path, made, change, message):
     run = _ray_copy(made, tmp_path / "run", change)
     before = snapshot(tmp_path)
@@ -429,12 +430,14 @@ def test_a_bad_run_manifest_is_one_line_and_nothing_is_stored(tmp_path, made, ch
     assert snapshot(tmp_path) == before  # not even the review store was made
 
 
-def _cells(made, path: Path, column: str, value) -> Path:
-    """The made streamed run with one variant's ``column`` cell replaced by ``value(cell)``."""
+def _cells(made, path: Path, column: str, value, every: bool = False) -> Path:
+    """The made streamed run with one variant's ``column`` cell (``every``: each variant's)
+    replaced by ``value(cell)``."""
     table = pq.read_table(made["stream"])
     rows = table.to_pylist()
-    row = next(r for r in rows if r["aug_augmenter"] != "original" and r["aug_changes"] != "[]")
-    row[column] = value(row[column])
+    variants = [r for r in rows if r["aug_augmenter"] != "original" and r["aug_changes"] != "[]"]
+    for row in variants if every else variants[:1]:
+        row[column] = value(row[column])
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
     return path
 
@@ -463,12 +466,15 @@ def test_a_bad_change_span_is_one_line_and_nothing_is_stored(tmp_path, made, sto
     assert [r.id for r in Store(stored).runs(content_hash(made["csv"].read_bytes()))] == [1]
 
 
-def test_a_params_cell_nested_deep_only_describes_the_run_and_is_read_as_none(tmp_path, made, stored):
-    run = _cells(made, tmp_path / "run.parquet", "aug_params", lambda cell: "[" * DEEP + "]" * DEEP)
+@pytest.mark.parametrize("depth", [DEEP, 500], ids=["100,000 deep", "500 deep"])
+def test_a_params_cell_nested_deep_only_describes_the_run_and_is_read_as_none(tmp_path, made, stored, depth):
+    deep = '{"augmenter": "alias_swap", "x": ' + "[" * depth + "]" * depth + "}"
+    run = _cells(made, tmp_path / "run.parquet", "aug_params", lambda cell: deep, every=True)
     result = cli(str(run), "--dataset", str(made["csv"]), "--data-dir", str(stored), command="import-run")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     runs = Store(stored).runs(content_hash(made["csv"].read_bytes()))
     assert [r.id for r in runs] == [1, 2] and runs[1].params["variants"] > 0
+    assert runs[1].params["augmenters"] == [{"name": "alias_swap"}]  # nothing of the deep cell stored with the run
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

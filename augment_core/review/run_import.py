@@ -95,6 +95,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         raise InputError(f"the manifest {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
     except RecursionError:
         raise InputError(f"the manifest {path} is nested too deeply to be a run's manifest") from None
+    if nesting(data) > MAX_NESTING:
+        raise InputError(f"the manifest {path} is nested too deeply to be a run's manifest")
     if not isinstance(data, dict) or not isinstance(data.get("files"), list) or not data["files"]:
         raise InputError(f"{path} is not the manifest of a run (a folder's manifest.json lists its Parquet files "
                          "under \"files\")")
@@ -256,7 +258,24 @@ def params_of(cell: Any) -> dict[str, Any]:
         value = json.loads(cell) if isinstance(cell, str) else None
     except (ValueError, RecursionError):
         return {}
-    return value if isinstance(value, dict) else {}
+    return value if isinstance(value, dict) and nesting(value) <= MAX_NESTING else {}
+
+
+MAX_NESTING = 32
+"""Levels of lists and objects a manifest or a params cell may hold (a run's have 3 or 4).
+Both are stored with the run and parsed again on every page that lists runs, deeper in the
+stack than the import: a value that parses here could fail there."""
+
+
+def nesting(value: Any) -> int:
+    """How many levels of lists and objects ``value`` holds (counted without recursion)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            todo.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _seed_of(params: Any) -> int | None:
