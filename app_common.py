@@ -14,6 +14,7 @@ saved" and saved at the next chance.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -25,13 +26,14 @@ import streamlit as st
 
 from app_support.dataset_cache import ByteBudgetCache
 from app_support.markup import markdown_code, markdown_escape
-from augment_core import access, limits, parse_worker
+from augment_core import access, limits, parse_worker, policy, server_paths
 from augment_core.aliases import BUNDLED_TAGS
 from augment_core.dataset import TablePreview
 from augment_core.dataset_settings import settings_key
 from augment_core.errors import InputError
 from augment_core.limits import Limits
 from augment_core.parse_worker import Parsed
+from augment_core.policy import Action, User
 from augment_core.review import candidates as review_candidates
 from augment_core.review import filters as review
 from augment_core.review import query as review_query
@@ -79,8 +81,6 @@ def _store(data_dir: str | None) -> Store:
 
 def get_store() -> Store:
     """The store; raises StoreBusy when a new database cannot be set up (app.py says so)."""
-    import os
-
     return _store(os.environ.get("AUGMENT_REVIEW_DATA_DIR"))
 
 
@@ -737,12 +737,31 @@ def _secrets() -> tuple[Mapping[str, Any], str]:
         return {}, str(exc)
 
 
-def _allow_list(secrets: Mapping[str, Any]) -> tuple[str, ...]:
-    """The allow-list in the secrets (empty: none); raises AllowListError when it is malformed."""
+def _section(secrets: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The app's own section of the secrets ({} when absent); AllowListError when it is not one."""
     section = secrets.get(APP_SECRETS) or {}
     if not isinstance(section, Mapping):
         raise access.AllowListError(f"[{APP_SECRETS}] must be a section of settings")
-    return access.parse_allow_list(section.get(ALLOW_KEY))
+    return section
+
+
+def _allow_list(secrets: Mapping[str, Any]) -> tuple[str, ...]:
+    """The allow-list in the secrets (empty: none); raises AllowListError when it is malformed."""
+    return access.parse_allow_list(_section(secrets).get(ALLOW_KEY))
+
+
+def _settings_problem(secrets: Mapping[str, Any]) -> str:
+    """Why the app's settings cannot be read ("" when they can): a malformed allow-list,
+    admins list or server folders keeps a served app closed rather than guessing."""
+    try:
+        section = _section(secrets)
+        if "auth" in secrets:
+            access.parse_allow_list(section.get(ALLOW_KEY))
+            policy.parse_admins(section.get(policy.ADMINS_KEY))
+        server_paths.parse_dirs(section.get(server_paths.DIRS_KEY))
+    except (access.AllowListError, server_paths.ServerDirsError) as exc:
+        return str(exc)
+    return ""
 
 
 def auth_configured() -> bool:
@@ -797,26 +816,27 @@ def _sign_in_page(title: str, lines: list[str], sign_in: bool, sign_out: bool) -
     st.stop()
 
 
-def sign_in_gate() -> str:
-    """The reviewer of this session, or a page instead of the app (and a stop).
+def sign_in_gate() -> User:
+    """The user of this session, or a page instead of the app (and a stop).
 
-    Without ``[auth]`` in the secrets: ``"local"``, nothing shown (single-user mode). With it:
+    Without ``[auth]`` in the secrets: ``"local"`` (an admin), nothing shown (single-user mode). With it:
     a sign-in page until the user signs in (``st.login()``, OpenID Connect); a refusal page
     for an account without a verified e-mail or outside the allow-list; else the signed-in
-    e-mail, shown in the sidebar with a sign-out button. Runs before any page shows data."""
+    e-mail and its role, shown in the sidebar with a sign-out button. A malformed allow-list,
+    admins list or ``server_dirs`` closes the app. Runs before any page shows data."""
     secrets, error = _secrets()
     if error:
         _sign_in_page("augment-review is closed", [
             "The secrets file cannot be read, so the app cannot tell who may use it: "
             + markdown_code(error)], sign_in=False, sign_out=False)
-    if "auth" not in secrets:
-        return LOCAL_REVIEWER
-    try:
-        allow_list = _allow_list(secrets)
-    except access.AllowListError as exc:
+    problem = _settings_problem(secrets)
+    if problem:
         _sign_in_page("augment-review is closed", [
-            f"The allow-list in .streamlit/secrets.toml ([{APP_SECRETS}] {ALLOW_KEY}) cannot be read: "
-            + markdown_code(str(exc))], sign_in=False, sign_out=False)
+            f"The settings in .streamlit/secrets.toml ([{APP_SECRETS}]) cannot be read: "
+            + markdown_code(problem)], sign_in=False, sign_out=False)
+    if "auth" not in secrets:
+        return current_user()
+    allow_list = _allow_list(secrets)
     if not st.user.get("is_logged_in"):
         _sign_in_page("Sign in to augment-review", [
             "This server keeps its datasets and decisions for signed-in reviewers only.",
@@ -832,11 +852,89 @@ def sign_in_gate() -> str:
             f"You are signed in as {markdown_code(email)}, which is not on this server's list of reviewers.",
             "Ask whoever runs it to add your address or domain, or sign out and sign in with another account."],
             sign_in=False, sign_out=True)
+    user = current_user()
     with st.sidebar:
-        st.text(f"Signed in as {email}")
+        st.text(f"Signed in as {email} ({user.role.value})")
         if st.button("Sign out", icon=":material/logout:", key="app_sign_out"):
             st.logout()
-    return email
+    return user
+
+
+# --- roles: what this session's user may do ----------------------------------------------
+
+
+def current_user() -> User:
+    """This session's user and role, resolved from the sign-in and the secrets on every call
+    (so a role taken away takes effect at the next click, in every open tab): without sign-in
+    the local user, an admin; with it the signed-in reviewer, an admin when listed in
+    ``admins``. Raises :class:`NotSignedIn` where :func:`reviewer` does."""
+    name = reviewer()
+    secrets, _ = _secrets()
+    if "auth" not in secrets:
+        return User(name, policy.role_of(None, (), signed_in=False))
+    try:
+        admins = policy.parse_admins(_section(secrets).get(policy.ADMINS_KEY))
+    except access.AllowListError:  # the gate keeps the app closed; a stray callback gets no more
+        admins = ()
+    return User(name, policy.role_of(name, admins, signed_in=True))
+
+
+def can(action: Action) -> bool:
+    """Whether this session's user may take ``action``: what a page shows."""
+    try:
+        return policy.allows(current_user(), action)
+    except NotSignedIn:
+        return False
+
+
+def authorize(action: Action) -> User:
+    """The user, when allowed to take ``action``; else :class:`augment_core.policy.Forbidden`
+    (one line). Every handler that changes something on the server calls it before acting,
+    whatever the page showed."""
+    try:
+        user = current_user()
+    except NotSignedIn as exc:
+        raise policy.Forbidden(f"not allowed: {exc}") from None
+    policy.authorize(user, action)
+    return user
+
+
+def refused(action: Action) -> bool:
+    """True after an error box when this session may not take ``action`` (a handler's first
+    line: ``if common.refused(Action.X): return``)."""
+    try:
+        authorize(action)
+    except policy.Forbidden as exc:
+        show_error(exc)
+        return True
+    return False
+
+
+def reviewer_note(action: Action, what: str) -> bool:
+    """Whether this session may take ``action``; when not, one line saying what a reviewer
+    cannot do here (where the page leaves its controls out)."""
+    if can(action):
+        return True
+    st.caption(f"As a reviewer you cannot {markdown_escape(what)} here: ask an admin of this server.")
+    return False
+
+
+def server_dirs() -> server_paths.ServerDirs:
+    """The folders server paths must stay in: ``server_dirs`` in the secrets and
+    ``AUGMENT_REVIEW_SERVER_DIRS``, both (union, the secrets' first). Neither set: with sign-in
+    none (no server path field is offered), without it the server's working folder and its
+    data folder (a relative path lands in the working folder, as it always did)."""
+    secrets, _ = _secrets()
+    try:
+        configured = server_paths.parse_dirs(_section(secrets).get(server_paths.DIRS_KEY))
+    except (access.AllowListError, server_paths.ServerDirsError):
+        configured = ()  # the gate keeps the app closed
+    from_env = server_paths.env_dirs(os.environ.get(server_paths.ENV))
+    if configured or from_env:
+        return server_paths.ServerDirs.of(configured, from_env)
+    if auth_configured():
+        return server_paths.ServerDirs()
+    return server_paths.ServerDirs.of([Path.cwd(), get_store().data_dir])
 
 
 def network_warning() -> None:

@@ -17,6 +17,8 @@ import app_common as common
 from app_support.markup import markdown_escape
 from augment_core.errors import InputError
 from augment_core.highlight import badge_html, candidate_block_html, meta_html
+from augment_core.io import manifest_path
+from augment_core.policy import Action
 from augment_core.review import rule_export, run_import
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, by_stratum, rule_decided, strata_of
 from augment_core.review.store import RunInfo, Store, rule_key
@@ -36,14 +38,37 @@ def sampled_runs(store: Store, hash: str) -> list[RunInfo]:
 # --- Augment: load a run ---------------------------------------------------------------------
 
 
+def server_path_offered(action: Action, what: str) -> bool:
+    """Whether to show a field taking a path on the server: only to whom may ``action``, and
+    only when there are server folders to keep it in (else one line saying why not)."""
+    if not common.reviewer_note(action, what):
+        return False
+    if not common.server_dirs():
+        st.caption(f"To {markdown_escape(what)}, the operator lists the server folders it may use: server_dirs in the "
+                   "[augment_review] section of .streamlit/secrets.toml, or AUGMENT_REVIEW_SERVER_DIRS.")
+        return False
+    return True
+
+
+def load_run(store: Store, hash: str, path: str, **options: Any) -> run_import.ImportResult:
+    """Import the run at ``path`` for an admin, the path kept inside the server folders
+    (InputError, one line, nothing read, otherwise)."""
+    common.authorize(Action.LOAD_RUN)
+    where = common.server_dirs().confine(path, must_exist=True)
+    return run_import.import_run(store, hash, where, dataset_for=_dataset_for(store, hash), **options)
+
+
 def load_run_section(store: Store, hash: str) -> None:
     """A path on this machine (a Ray folder, its manifest.json, or a CLI output file), how to
     store it, and the button; the result or one error line."""
     st.subheader("Load a run from the CLI / Ray")
+    if not server_path_offered(Action.LOAD_RUN, "load a run from the server's disk"):
+        return
     st.caption("A run made with `augment-review augment` (`--runner local`, `stream` or `ray`) on this dataset: "
                "a Ray output folder or its manifest.json, or a CSV, JSONL or Parquet output file. The path is read on "
                "the machine the app runs on. The run is checked against this dataset row by row. A run too large to "
-               "review one by one is stored by sample (a seeded sample per alias rule) and reviewed rule by rule.")
+               "review one by one is stored by sample (a seeded sample per alias rule) and reviewed rule by rule. "
+               + markdown_escape(f"The path must lie in the server folders: {common.server_dirs().describe()}."))
     path = st.text_input("Run folder, manifest.json or output file", key="augment_import_path",
                          placeholder="/data/runs/augmented/ or out/augmented.parquet")
     c1, c2, c3 = st.columns(3)
@@ -55,8 +80,8 @@ def load_run_section(store: Store, hash: str) -> None:
         max_whole = {"auto": run_import.MAX_WHOLE, "whole": 10**15, "sample": 0}[how]
         try:
             with st.spinner("Reading and checking the run…"):
-                result = run_import.import_run(store, hash, path.strip(), max_whole=max_whole, per_rule=int(per_rule),
-                                               sample_seed=int(seed), dataset_for=_dataset_for(store, hash))
+                result = load_run(store, hash, path.strip(), max_whole=max_whole, per_rule=int(per_rule),
+                                  sample_seed=int(seed))
         except InputError as exc:
             common.show_error(exc, prefix="The run was not loaded: ")
         else:
@@ -204,6 +229,8 @@ def sampled_export_section(store: Store, hash: str) -> None:
                "files again, applies each rule's decision to every variant of the rule (a decision on a sampled "
                "variant wins) and writes the curated file on this machine, with its manifest beside it. They are "
                "not in the download above.")
+    if not server_path_offered(Action.WRITE_SERVER_FILE, "write a curated file on the server"):
+        return
     by_id = {r.id: r for r in runs}
     run_id = st.selectbox("Run", list(by_id), index=len(runs) - 1, key="export_sampled_run",
                           format_func=lambda i: f"run {i}: {by_id[i].params.get('variants', 0):,} variants")
@@ -232,6 +259,11 @@ def sampled_export_section(store: Store, hash: str) -> None:
 
 
 def write_sampled_export(store: Store, hash: str, run: RunInfo, out: str, include_eval: bool) -> dict[str, Any]:
-    """The curated file and ``<file>.manifest.json`` beside it, as a pair, neither of them an input."""
+    """The curated file and ``<file>.manifest.json`` beside it, as a pair, neither of them an input,
+    for an admin, both inside the server folders (InputError, one line, nothing written, otherwise)."""
+    common.authorize(Action.WRITE_SERVER_FILE)
+    dirs = common.server_dirs()
+    out = str(dirs.confine(out))
+    dirs.confine(manifest_path(out))
     return rule_export.write_sampled_export(store, hash, run, out, include_eval=include_eval,
                                             reviewer=common.reviewer(), dataset_for=_dataset_for(store, hash))

@@ -24,24 +24,25 @@ class AllowListError(ValueError):
     """The allow-list in the secrets is not a list of e-mail addresses and @domains."""
 
 
-def parse_allow_list(raw: Any) -> tuple[str, ...]:
+def parse_allow_list(raw: Any, key: str = "allowed_users") -> tuple[str, ...]:
     """The allow-list's entries, lower-cased: ``alice@example.com`` or ``@example.com``.
     None or an empty list: no allow-list. Anything else that is not such a list raises
-    :class:`AllowListError` with a line saying what is wrong."""
+    :class:`AllowListError` with a line saying what is wrong (naming the setting ``key``:
+    the admins list is parsed the same way)."""
     if raw is None:
         return ()
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, (list, tuple)):
-        raise AllowListError("allowed_users must be a list of e-mail addresses and @domains")
+        raise AllowListError(f"{key} must be a list of e-mail addresses and @domains")
     out: list[str] = []
     for entry in raw:
         if not isinstance(entry, str) or not entry.strip():
-            raise AllowListError(f"allowed_users: {entry!r} is not an e-mail address or @domain")
+            raise AllowListError(f"{key}: {entry!r} is not an e-mail address or @domain")
         e = entry.strip().lower()
         local, at, domain = e.rpartition("@")
         if not at or not domain or "." not in domain.strip(".") or " " in e or local.count("@"):
-            raise AllowListError(f"allowed_users: {entry!r} is not an e-mail address or @domain")
+            raise AllowListError(f"{key}: {entry!r} is not an e-mail address or @domain")
         out.append(e)
     return tuple(out)
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring as _string
 from typing import Iterable, Literal, Sequence, get_args
 
+from augment_core.errors import InputError
+from augment_core.limits import json_loads
+
 ChangeKind = Literal["substitute", "insert", "delete"]
 
 
@@ -114,9 +117,9 @@ def changes_from_json(raw: str | list | None) -> tuple[Change, ...]:
     if raw is None or raw == "":
         return ()
     try:
-        items = json.loads(raw) if isinstance(raw, str) else raw
-    except RecursionError:
-        raise ValueError("the changes are nested too deeply") from None
+        items = json_loads(raw, "the changes") if isinstance(raw, str) else raw
+    except InputError as exc:  # nested too deep
+        raise ValueError(str(exc)) from None
     if not isinstance(items, list):
         raise ValueError("the changes are not a list")
     return tuple(_change(item) for item in items)
@@ -131,7 +134,7 @@ def _change(item: object) -> Change:
             or not item.keys() <= {"start", "end", "before", "after", "kind", "agreement", "support"}:
         raise ValueError("a change span is not an object with start, end, before, after and kind")
     start, end, agreement, support = item["start"], item["end"], item.get("agreement"), item.get("support")
-    if not (_is_int(start) and _is_int(end) and 0 <= start <= end) or not isinstance(item["before"], str) \
+    if not (_is_int(start) and _is_int(end)) or not isinstance(item["before"], str) \
             or not isinstance(item["after"], str) or item["kind"] not in get_args(ChangeKind) \
             or not (agreement is None or (isinstance(agreement, (int, float)) and not isinstance(agreement, bool))) \
             or not (support is None or _is_int(support)):

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any, Iterator, Literal, Mapping, Sequence, get_args, overload
 
+from augment_core import hf
 from augment_core.errors import InputError
 from augment_core.io import read_input
 from augment_core.limits import NO_LIMITS, Limits, check_parquet, json_loads
@@ -289,7 +290,7 @@ def read_table(source: str | Path | bytes, filename: str | None = None, limits: 
     return table
 
 
-def _encoding(data: bytes) -> tuple[str, int]:
+def text_encoding(data: bytes) -> tuple[str, int]:
     """(codec, BOM length): a BOM names UTF-8/16/32; without one the file must be UTF-8."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -297,17 +298,17 @@ def _encoding(data: bytes) -> tuple[str, int]:
     return "utf-8", 0
 
 
-def _binary(name: str, where: str) -> InputError:
+def binary_error(name: str, where: str) -> InputError:
     return InputError(f"{Path(name).name} is not a text file (it holds binary data: a NUL {where})")
 
 
 def _decode(data: bytes, name: str) -> str:
     """The whole file as text (JSON, JSONL, and CSV in UTF-16/32)."""
-    encoding, skip = _encoding(data)
+    encoding, skip = text_encoding(data)
     if encoding == "utf-8":
         nul = data.find(b"\x00")
         if nul >= 0:
-            raise _binary(name, f"byte at offset {nul}")
+            raise binary_error(name, f"byte at offset {nul}")
     try:
         text = data[skip:].decode(encoding) if skip else data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -315,7 +316,7 @@ def _decode(data: bytes, name: str) -> str:
         raise InputError(f"{Path(name).name} is not {what} text (bad byte at offset {exc.start + skip})") from None
     nul = text.find("\x00")
     if nul >= 0:
-        raise _binary(name, f"character at position {nul}")
+        raise binary_error(name, f"character at position {nul}")
     if not text.strip():
         raise InputError(f"{Path(name).name} is empty")
     return text
@@ -324,13 +325,13 @@ def _decode(data: bytes, name: str) -> str:
 def _csv_stream(data: bytes, name: str) -> tuple[io.TextIOBase, str]:
     """A text stream over a CSV file's bytes and its first 64 KB decoded (to sniff the
     delimiter). UTF-8 is decoded as it is read, without a decoded copy of the whole file."""
-    encoding, skip = _encoding(data)
+    encoding, skip = text_encoding(data)
     if encoding != "utf-8":
         text = _decode(data, name)
         return io.StringIO(text, newline=""), text[:65536]
     nul = data.find(b"\x00")  # memchr over the bytes: fast, no copy
     if nul >= 0:
-        raise _binary(name, f"byte at offset {nul}")
+        raise binary_error(name, f"byte at offset {nul}")
     head = data[skip : skip + 65536].decode("utf-8", errors="ignore")
     # BytesIO shares the bytes object (no copy until written to)
     stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
@@ -461,11 +462,9 @@ class TableStream:
     def from_path(cls, path: str | Path) -> "TableStream":
         """A file the user named (its type checked before it is read), or a Hugging Face
         dataset folder (``save_to_disk``; see :mod:`augment_core.hf`)."""
-        if Path(path).is_dir() and not Path(path).is_symlink():
-            from augment_core import hf
-
-            if hf.is_hf_folder(path):
-                return cls.from_table(hf.read_folder(path), Path(path).name)
+        if Path(path).is_dir() and not Path(path).is_symlink() and hf.is_hf_folder(path):
+            columns, rows = hf.read_folder(path)
+            return cls.from_table(Table(columns=columns, rows=rows, fmt="hf"), Path(path).name)
         format_of(Path(path).name)
         return cls(read_input(path, "file"), Path(path).name)
 
@@ -720,7 +719,7 @@ def check_mapping(columns: Sequence[str], mapping: ColumnMapping) -> None:
 
 class RecordBuilder:
     """Row tuples -> records, one row at a time, so that the in-memory reader and the
-    streaming runners (:mod:`augment_core.stream`) build every record the same way.
+    streaming runners (:mod:`augment_core.runners.local`) build every record the same way.
 
     ``check_ids``: refuse empty and repeated ids (a set of every id is kept); a later pass
     over a file already checked turns it off. :meth:`finish` raises for bad split values.

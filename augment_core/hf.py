@@ -26,7 +26,6 @@ import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from augment_core.dataset import Table
 from augment_core.errors import InputError
 from augment_core.io import HF_MARKERS, arrow_table
 
@@ -120,8 +119,9 @@ def is_hf_folder(path: str | Path) -> bool:
     return p.is_dir() and ((p / "dataset_dict.json").is_file() or (p / "state.json").is_file())
 
 
-def read_folder(path: str | Path) -> Table:
-    """A ``save_to_disk`` folder as one table (see the module docstring)."""
+def read_folder(path: str | Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """A ``save_to_disk`` folder as one table's columns and rows (see the module docstring;
+    :class:`augment_core.dataset.TableStream` wraps them, so this module needs nothing of it)."""
     import datasets
 
     try:
@@ -143,7 +143,7 @@ def read_folder(path: str | Path) -> Table:
         row[split_col] = row.pop("\0split")
     if not rows:
         raise InputError(f"{path} has no rows")
-    return Table(columns=[*columns, split_col], rows=rows, fmt="hf")
+    return [*columns, split_col], rows
 
 
 def _decoder(feature: Any) -> Any:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from augment_core.agreement import AMBIGUOUS_BELOW, MIN_SUPPORT, is_ambiguous
 from augment_core.aliases import AliasTable
+from augment_core.errors import InputError
 
 FLAG_KEYWORD_ADDED = "keyword_added"
 FLAG_KEYWORD_LOST = "keyword_lost"
@@ -47,6 +49,22 @@ QUALITY_COLUMNS: tuple[str, ...] = ("similarity", "flags", "heldout_similarity",
 HELDOUT_SPLITS = frozenset({"val", "valid", "validation", "dev", "test"})
 DEFAULT_LOW_SIMILARITY = 0.8
 DEFAULT_LEAK_THRESHOLD = 0.95
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """The thresholds a run's quality signals are computed with (every runner, the CLI's
+    flags and the Augment page take their defaults from here)."""
+
+    low_similarity: float = DEFAULT_LOW_SIMILARITY
+    leak_threshold: float = DEFAULT_LEAK_THRESHOLD
+    ambiguous_below: float = AMBIGUOUS_BELOW
+
+    def check(self) -> "QualitySettings":
+        """One-line errors, named as the CLI's flags."""
+        if not 0.0 <= self.ambiguous_below <= 1.0:
+            raise InputError("--ambiguous-below must be between 0 and 1")
+        return self
 
 _SPACES = re.compile(r"\s+")
 # Debris a tokenizer round trip leaves: special tokens, WordPiece/BPE/SentencePiece
@@ -141,7 +159,7 @@ def score_rows(
     for key in heldout_norm - heldout_rows_norm:  # held-out texts given only as texts
         counts[key] = counts.get(key, 0) + 1
     to_encode = len(heldout) + len(generated_texts(rows))
-    held = _encode(encoder, heldout, batch_size, (lambda d, _t: progress(d, to_encode)) if progress else None) \
+    held = encode(encoder, heldout, batch_size, (lambda d, _t: progress(d, to_encode)) if progress else None) \
         if heldout else None
     base = len(heldout)
     score_chunk(rows, MemoryIndex(counts, heldout_norm, held), table=table, labels_by_id=labels_by_id,
@@ -274,7 +292,7 @@ def score_chunk(
         encoder = load_sentence_encoder()
     texts = generated_texts(rows)
     distinct = {t: k for k, t in enumerate(texts)}
-    emb = _encode(encoder, texts, batch_size, progress)
+    emb = encode(encoder, texts, batch_size, progress)
     gen_idx = np.array([distinct[str(rows[i]["text"])] for i in generated])
     orig_idx = np.array([distinct[str(rows[i].get("original_text", ""))] for i in generated])
     sims = np.einsum("ij,ij->i", emb[gen_idx], emb[orig_idx])
@@ -312,7 +330,9 @@ def score_chunk(
         r["leak"] = leak
 
 
-def _encode(encoder: Any, texts: list[str], batch_size: int, progress: Callable[[int, int], None] | None = None) -> Any:
+def encode(encoder: Any, texts: list[str], batch_size: int, progress: Callable[[int, int], None] | None = None) -> Any:
+    """``texts`` as L2-normalised float32 rows (cosine similarity is then a dot product),
+    encoded a few batches at a time so ``progress`` moves; every runner encodes through it."""
     import numpy as np
 
     # in slices of a few batches, so progress moves at least every couple of seconds

@@ -7,7 +7,7 @@ a new augmenter (or a new parameter) is added in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from augment_core.agreement import TrainKeywords
 from augment_core.augmenter import Augmenter
@@ -29,6 +29,16 @@ class AugmenterSettings:
     precision: str = "auto"
     protect: tuple[str, ...] = field(default=())
     batch_size: int = 32
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any], prefix: str = "") -> "AugmenterSettings":
+        """The settings named in ``values`` (the CLI's parsed flags, the Augment page's form
+        under ``prefix``, a run's recorded parameters); those not named keep their defaults,
+        other keys are ignored. The one place settings are built from a bag of values."""
+        given = {f.name: values[prefix + f.name] for f in fields(cls) if prefix + f.name in values}
+        if given.get("protect") is not None:
+            given["protect"] = tuple(given["protect"])
+        return cls(**given)
 
     def check(self) -> None:
         """One-line errors, named as the CLI's flags (the app rewords them)."""
@@ -89,13 +99,10 @@ def settings_from_params(augmenters: Sequence[dict[str, Any]]) -> tuple[list[str
     """The augmenter names and settings a run's ``params["augmenters"]`` were made with
     (the inverse of ``[{"name": a.name, **a.params()}]``, as far as the params record it):
     what the Augment page offers again for the next run."""
-    known = {f.name for f in fields(AugmenterSettings)}
     names: list[str] = []
     values: dict[str, Any] = {}
     for entry in augmenters:
         if entry.get("name") in AUGMENTERS:
             names.append(entry["name"])
-        for key, value in entry.items():
-            if key in known:
-                values[key] = tuple(value) if key == "protect" else value
-    return names, AugmenterSettings(**values)
+        values.update(entry)
+    return names, AugmenterSettings.from_values(values)

@@ -14,24 +14,19 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
-from augment_core.agreement import AMBIGUOUS_BELOW, TrainKeywords, fit_to_train
+from augment_core.agreement import TrainKeywords, fit_to_train
 from augment_core.aliases import AliasTable
 from augment_core.augmenter import Augmenter
 from augment_core.dataset import Dataset
+from augment_core.job import Augmentation
 from augment_core.pipeline import output_columns, run_augmentation
+from augment_core.quality import QUALITY_COLUMNS, QualitySettings, score_rows
 from augment_core.registry import AugmenterSettings, build_augmenters
 
 PhaseProgress = Callable[[str, int, int], None]
 """Called as (phase, done, total)."""
 
 PHASE_UNITS = {"model": "models loaded", "generate": "originals", "quality": "texts scored"}
-
-
-@dataclass(frozen=True)
-class QualitySettings:
-    low_similarity: float = 0.8
-    leak_threshold: float = 0.95
-    ambiguous_below: float = AMBIGUOUS_BELOW
 
 
 @dataclass
@@ -80,8 +75,6 @@ def augment(
     )
     extra: list[str] = []
     if quality is not None:
-        from augment_core.quality import QUALITY_COLUMNS, score_rows
-
         score_rows(
             rows, table=keywords.table, labels_by_id={r.id: r.labels for r in dataset.records},
             heldout_texts=[r.text for r in dataset.records if r.split in ("val", "test")],
@@ -99,6 +92,14 @@ def augment(
     }
     return RunOutput(rows, output_columns(dataset.mapping.label_column, extra), params, keywords, augmenters,
                      originals_without_variant(dataset, rows))
+
+
+def augment_with(dataset: Dataset, tags: AliasTable, spec: Augmentation, *, progress: PhaseProgress | None = None,
+                 keywords: TrainKeywords | None = None) -> RunOutput:
+    """:func:`augment` as a job describes it (the Augment page's form, the CLI's flags)."""
+    return augment(dataset, tags, spec.augmenters, spec.settings, n_per_original=spec.policy.n_per_original,
+                   keep_original=spec.policy.keep_original, seed=spec.seed, quality=spec.quality, progress=progress,
+                   keywords=keywords)
 
 
 def without_swappable_keyword(dataset: Dataset, keywords: TrainKeywords) -> tuple[int, int]:

@@ -50,15 +50,25 @@ def check_ratios(ratios: Sequence[float]) -> tuple[float, float, float]:
 
 def assign_splits(dataset: Dataset, ratios: Sequence[float] = DEFAULT_RATIOS, seed: int = 0) -> Dataset:
     """Give every row without a split one; rows that have a split keep it."""
-    ratios = check_ratios(ratios)
-    todo = [i for i, r in enumerate(dataset.records) if not r.split]
-    if not todo:
+    if all(r.split for r in dataset.records):
+        check_ratios(ratios)
         return dataset
-    chosen = iterative_stratify([dataset.records[i].labels for i in todo], ratios, seed)
-    splits = [r.split for r in dataset.records]
-    for i, k in zip(todo, chosen):
-        splits[i] = SPLITS[k]
-    return dataset.with_splits(splits)  # type: ignore[arg-type]
+    return dataset.with_splits(fill_splits([r.split for r in dataset.records], [r.labels for r in dataset.records],
+                                           ratios, seed))
+
+
+def fill_splits(given: Sequence[str | None], labels: Sequence[Sequence[str]], ratios: Sequence[float],
+                seed: int) -> list[str]:
+    """Each row's split: its own where it has one, else the seeded stratified split of the
+    rows without one. Every runner and the run import split through here, from the same
+    (split, labels) per row, so a row lands in the same split whoever reads it."""
+    ratios = check_ratios(ratios)
+    splits = list(given)
+    todo = [i for i, s in enumerate(splits) if not s]
+    if todo:
+        for i, k in zip(todo, iterative_stratify([labels[i] for i in todo], ratios, seed)):
+            splits[i] = SPLITS[k]
+    return splits  # type: ignore[return-value]
 
 
 def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[float], seed: int) -> list[int]:

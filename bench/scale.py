@@ -4,15 +4,17 @@ Writes the bundled sample repeated with fresh ids (100k and, with ``--big``, 1M 
 a temporary folder and times whole ``python -m augment_core augment`` processes, alias swap,
 5 per original, originals kept, to Parquet:
 
-* ``--runner local`` (in memory) against ``--runner stream`` (1 and the default number of
-  worker processes);
+* ``--runner local`` (the default: streamed in chunks; 1 and 2 worker processes);
 * ``--runner ray`` on a local Ray started by the process (1 and 2 workers), whose start-up
   and driver passes are part of the figure;
-* quality scoring (``--quality-rows`` rows): in memory, streamed in two passes, and on Ray
+* quality scoring (``--quality-rows`` rows): streamed in two passes, and on Ray
   with one scoring actor;
 * the contextual augmenter's throughput per worker: ``--runner stream --workers 1`` with a
   model of ``distilbert-base-uncased``'s shape (random weights, no download, as in
   ``bench/contextual.py``) on the first ``--contextual-rows`` rows.
+
+(Before issue 22 ``local`` held the whole table and ``stream`` was the chunked runner; the
+in-memory run is now taken only for ``--format hf``, a Hugging Face folder or a ``.json`` list.)
 
 Peak RSS is the largest sum of the resident memory of the process and all its children
 (worker processes, Ray's raylet and workers), sampled every 50 ms from ``/proc``; CPU s is
@@ -91,18 +93,18 @@ def build_model(directory: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--big", action="store_true", help="also 1,000,000 rows (local in memory needs several GB)")
+    parser.add_argument("--big", action="store_true", help="also 1,000,000 rows")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
     parser.add_argument("--no-alias", action="store_true", help="skip the alias-swap table (contextual and quality only)")
     parser.add_argument("--contextual-rows", type=int, default=256, help="rows for the contextual throughput (0: skip)")
     parser.add_argument("--quality-rows", type=int, default=5000,
-                        help="rows for the quality-scoring comparison, in memory vs streamed (0: skip)")
+                        help="rows for the quality-scoring comparison, local vs Ray (0: skip)")
     opts = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_ADDRESS": ""}
     sizes = [] if opts.no_alias else [100_000] + ([1_000_000] if opts.big else [])
     print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     if sizes:
-        print("| runner | rows in | rows out | seconds | input rows/s | CPU s | peak RSS (tree) | vs in memory |")
+        print("| runner | rows in | rows out | seconds | input rows/s | CPU s | peak RSS (tree) | vs the default |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory(prefix="augment-scale-") as tmp:
         folder = Path(tmp)
@@ -110,9 +112,8 @@ def main() -> int:
             src = folder / f"in{n}.csv"
             write_input(src, n)
             cases: list[tuple[str, list[str]]] = [
-                ("local (in memory)", ["--runner", "local"]),
-                ("stream, 1 process (default)", ["--runner", "stream"]),
-                ("stream, 2 worker processes", ["--runner", "stream", "--workers", "2"]),
+                ("local, 1 process (default)", []),
+                ("local, 2 worker processes", ["--workers", "2"]),
             ]
             if not opts.no_ray and n <= 100_000:
                 cases += [("ray local, 1 worker", ["--runner", "ray", "--workers", "1"]),
@@ -121,7 +122,7 @@ def main() -> int:
             for label, extra in cases:
                 out = folder / ("run" if "ray" in extra else "out.parquet")
                 seconds, peak, line, cpu = timed([str(src), *ARGS, *extra, "--output", str(out)], env)
-                base = base or seconds  # the first case: in memory
+                base = base or seconds  # the first case: the default
                 rows_out = line.split(" rows", 1)[0].replace("wrote ", "")
                 print(f"| {label} | {n:,} | {int(rows_out):,} | {seconds:.1f} | {n / seconds:,.0f} | {cpu:.1f} | "
                       f"{peak / 2**20:,.0f} MiB | {base / seconds:.2f}x |", flush=True)
@@ -141,7 +142,7 @@ def main() -> int:
                   f"{opts.contextual_rows} rows, 1 variant per train row, whole processes (imports, model load):")
             print("| runner | seconds | variants | variants/s | per worker | peak RSS (tree) |")
             print("| --- | ---: | ---: | ---: | ---: | ---: |")
-            ctx_cases = [("stream, 1 process", ["--runner", "stream", "--workers", "1"], 1)]
+            ctx_cases = [("local, 1 process", ["--workers", "1"], 1)]
             if not opts.no_ray:
                 ctx_cases += [("ray local, 1 actor", ["--runner", "ray", "--workers", "1"], 1),
                               ("ray local, 2 actors", ["--runner", "ray", "--workers", "2"], 2)]
@@ -169,8 +170,7 @@ def main() -> int:
             print(f"\nquality signals (packaged MiniLM encoder, CPU), {opts.quality_rows:,} rows, alias swap 5 per original:")
             print("| runner | seconds | output rows/s | CPU s | peak RSS (tree) |")
             print("| --- | ---: | ---: | ---: | ---: |")
-            for label, extra in [("local (in memory)", ["--runner", "local"]),
-                                 ("stream (two passes)", ["--runner", "stream"])] + (
+            for label, extra in [("local (streamed, two passes)", [])] + (
                     [] if opts.no_ray else [("ray local, 1 scoring actor", ["--runner", "ray", "--workers", "1"])]):
                 out = folder / ("qrun" if "ray" in extra else "q.parquet")
                 seconds, peak, line, cpu = timed([str(src), *qargs, *extra, "--output", str(out)], env)

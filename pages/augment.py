@@ -1,13 +1,14 @@
 """Augment: choose augmenters and parameters, run with per-phase progress, keep every run.
 
-The run itself is ``augment_core.run.augment`` (the CLI's too); this page lays out its
-settings and shows its phases (model load, generation, quality scoring) with counts, rate
+The run itself is ``augment_core.run.augment`` (the CLI's too), described by an
+``augment_core.job.Augmentation`` built from the form; this page lays out its settings and shows its phases (model load, generation, quality scoring) with counts, rate
 and time left. The form comes back as it was last used for this dataset: this session's
 values, else the latest run's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -18,15 +19,56 @@ import streamlit as st
 import app_common as common
 from app_support import run_review
 from augment_core.errors import InputError
+from augment_core.job import Augmentation, Policy
+from augment_core.policy import Action
+from augment_core.quality import QualitySettings
 from augment_core.registry import AUGMENTERS, AugmenterSettings, settings_from_params
 from augment_core.review.facts import store_run
-from augment_core.run import PhaseClock, QualitySettings, augment
+from augment_core.run import PhaseClock, augment_with
+from augment_core.server_paths import model_location
 
 store, hash, dataset = common.start_page("Augment")
 # the settings a run is made from are read once, and kept with the run
 run_settings = store.dataset(hash).settings
 dataset = common.load_dataset_as(store, hash, run_settings)
 runs = store.runs(hash)
+
+
+def show_runs() -> None:
+    """The dataset's runs, each with its parameters (every role sees them)."""
+    st.subheader("Runs")
+    if not runs:
+        st.info("No runs yet.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "run": r.id,
+                        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
+                        "augmenters": ", ".join(a["name"] for a in r.params.get("augmenters", [])),
+                        "variants per original": r.params.get("n_per_original"),
+                        "seed": r.params.get("seed"),
+                        "variants": r.params.get("variants"),
+                        "originals without variant": r.params.get("originals_without_variant"),
+                        "quality": bool(r.params.get("quality")),
+                        "loaded from": (r.params.get("imported") or {}).get("path", ""),
+                        "reviewed by sample": bool((r.params.get("imported") or {}).get("sampled")),
+                    }
+                    for r in runs
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        with st.expander("Every run's parameters"):
+            st.json({str(r.id): r.params for r in runs}, expanded=False)
+
+
+if not common.reviewer_note(Action.RUN_AUGMENTATION, "run augmentations or load runs"):
+    show_runs()
+    st.stop()
+
 
 MEMORY = "augment_form"  # session key: dataset hash -> the form's values as last used in this session
 TICK = 0.5  # seconds between progress updates while a run works (at most 2)
@@ -94,12 +136,13 @@ score = st.checkbox("Compute quality signals (similarity, flags, held-out leaks)
 st.session_state[MEMORY][hash] = {key: st.session_state[key] for key in remembered if key in st.session_state}
 
 form = st.session_state[MEMORY][hash]
-settings = AugmenterSettings(
-    max_swaps=int(form["augment_max_swaps"]), min_agreement=float(form["augment_min_agreement"]) or None,
-    engine=form["augment_engine"], model=form["augment_model"].strip() or None, device=form["augment_device"],
-    aug_p=float(form["augment_aug_p"]), top_k=int(form["augment_top_k"]),
-    protect=tuple(w.strip() for w in form["augment_protect"].splitlines() if w.strip()),
-)
+settings = AugmenterSettings.from_values({  # the form's values, each as the settings hold it
+    **form, "augment_min_agreement": float(form["augment_min_agreement"]) or None,
+    "augment_model": form["augment_model"].strip() or None,
+    "augment_protect": [w.strip() for w in form["augment_protect"].splitlines() if w.strip()],
+}, prefix="augment_")
+job = Augmentation(augmenters=tuple(chosen), settings=settings, policy=Policy(int(n_per_original), bool(keep_original)),
+                   seed=int(seed), quality=QualitySettings() if score else None)
 
 no_keyword, n_train = common.load_without_swappable(store, hash)
 st.caption(f"{n_train:,} train originals will be augmented; val/test rows are never augmented.")
@@ -124,7 +167,7 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.result = augment(**self.kwargs, progress=self.report)
+            self.result = augment_with(**self.kwargs, progress=self.report)
         except BaseException as exc:  # noqa: BLE001 - re-raised on the page's thread
             self.error = exc
 
@@ -139,9 +182,7 @@ def run_with_progress() -> tuple[Any, list[str]]:
     clock = PhaseClock()
     worker = Worker(
         clock, dataset=dataset, tags=common.load_aliases(store, hash), keywords=common.load_train_keywords(store, hash),
-        names=chosen, settings=settings,
-        n_per_original=int(n_per_original), keep_original=bool(keep_original), seed=int(seed),
-        quality=QualitySettings() if score else None,
+        spec=job,
     )
     worker.start()
     try:
@@ -163,6 +204,9 @@ def run_with_progress() -> tuple[Any, list[str]]:
 if st.button("Run augmentation", type="primary", key="augment_run", disabled=not chosen):
     started = time.monotonic()
     try:
+        common.authorize(Action.RUN_AUGMENTATION)
+        if settings.model is not None:  # a local model path stays inside the server folders
+            settings = dataclasses.replace(settings, model=model_location(common.server_dirs(), settings.model))
         out, phases = run_with_progress()
     except InputError as exc:  # ModelUnavailable included
         common.show_error(exc, prefix="The run failed: ")
@@ -195,30 +239,4 @@ if last:
 
 run_review.load_run_section(store, hash)
 
-st.subheader("Runs")
-if not runs:
-    st.info("No runs yet.")
-else:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "run": r.id,
-                    "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
-                    "augmenters": ", ".join(a["name"] for a in r.params.get("augmenters", [])),
-                    "variants per original": r.params.get("n_per_original"),
-                    "seed": r.params.get("seed"),
-                    "variants": r.params.get("variants"),
-                    "originals without variant": r.params.get("originals_without_variant"),
-                    "quality": bool(r.params.get("quality")),
-                    "loaded from": (r.params.get("imported") or {}).get("path", ""),
-                    "reviewed by sample": bool((r.params.get("imported") or {}).get("sampled")),
-                }
-                for r in runs
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-    with st.expander("Every run's parameters"):
-        st.json({str(r.id): r.params for r in runs}, expanded=False)
+show_runs()

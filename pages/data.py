@@ -15,8 +15,9 @@ from augment_core.agreement import keyword_rows
 from augment_core.dataset import content_hash
 from augment_core.dataset_settings import RemapImpact, default_settings, remap_impact, settings_key
 from augment_core.errors import InputError
+from augment_core.policy import Action
 from augment_core.review import export
-from augment_core.splitting import split_tag_counts, split_tag_table
+from augment_core.splitting import DEFAULT_RATIOS, split_tag_counts, split_tag_table
 
 common.run_through_app()
 store = common.get_store()
@@ -32,12 +33,13 @@ st.markdown(
 
 # --- open a dataset ------------------------------------------------------------------------
 
+may_add = common.reviewer_note(Action.ADD_DATASET, "add datasets, change a mapping or a tags file")
 source = st.radio(
     "Source",
     ["Upload a file", "Bundled sample (Made With ML projects + tags)"],
     horizontal=True,
     key="data_source",
-)
+) if may_add else None
 
 
 
@@ -48,8 +50,10 @@ def _open_bytes(data: bytes, name: str) -> bool:
     decoded bytes (refused before anything is stored), while the server goes on answering
     every other session. The records and a preview go into the dataset cache, so the page
     that follows parses nothing again. Returns False (after an error box) when the file
-    cannot be read or is over the limits.
+    cannot be read or is over the limits, or this user may not add datasets.
     """
+    if common.refused(Action.ADD_DATASET):
+        return False
     try:
         parsed = common.parse_upload(data, name)
     except InputError as exc:
@@ -75,7 +79,7 @@ if source == "Upload a file":
         common.release_upload(upload, "data_upload")  # stored, or refused: nothing kept either way
         if opened:
             st.rerun()  # so the sidebar and every widget below show the dataset just opened
-else:
+elif may_add:
     if st.button("Load the bundled sample", key="data_load_sample", type="primary"):
         if _open_bytes(common.SAMPLE_CSV.read_bytes(), common.SAMPLE_CSV.name):
             st.rerun()
@@ -141,45 +145,52 @@ if info.n_runs:
         f"This dataset has {info.n_runs:,} run(s). Each keeps the mapping, ids, split and seed it was made "
         "from, and its decisions stay with it; a new mapping is used by new runs."
     )
-with st.form("data_mapping_form"):
-    text_columns = st.multiselect(
-        "Text columns (joined with a space)",
-        cols,
-        default=[c for c in mapping["text_columns"] if c in cols],
-        key="data_text_columns",
-    )
-    c1, c2, c3 = st.columns(3)
-    label_column = c1.selectbox(
-        "Label column", cols, index=cols.index(mapping["label_column"]) if mapping["label_column"] in cols else 0,
-        key="data_label_column",
-    )
-    formats = ["auto", "json", "delimited", "single"]
-    label_format = c2.selectbox(
-        "Label format", formats, index=formats.index(mapping.get("label_format", "auto")), key="data_label_format",
-        help="auto: a JSON list if the cell looks like one, else split on the separator",
-    )
-    label_sep = c3.text_input("Label separator", value=mapping.get("label_sep", ","), key="data_label_sep")
-    c1, c2 = st.columns(2)
-    split_options = [NO_SPLIT, *cols]
-    split_column = c1.selectbox(
-        "Split column", split_options,
-        index=split_options.index(mapping["split_column"]) if mapping.get("split_column") in cols else 0,
-        key="data_split_column",
-    )
-    id_options = [NO_ID, *cols]
-    id_column = c2.selectbox(
-        "Id column", id_options,
-        index=id_options.index(mapping["id_column"]) if mapping.get("id_column") in cols else 0,
-        key="data_id_column",
-    )
-    st.markdown("Split for me (rows without a split column), stratified by tag:")
-    r1, r2, r3, r4 = st.columns(4)
-    ratios = settings.get("split_ratios") or [0.7, 0.15, 0.15]
-    train_r = r1.number_input("Train", 0.0, 1.0, float(ratios[0]), 0.05, key="data_ratio_train")
-    val_r = r2.number_input("Val", 0.0, 1.0, float(ratios[1]), 0.05, key="data_ratio_val")
-    test_r = r3.number_input("Test", 0.0, 1.0, float(ratios[2]), 0.05, key="data_ratio_test")
-    split_seed = r4.number_input("Split seed", 0, 2**31 - 1, int(settings.get("split_seed") or 0), key="data_split_seed")
-    saved = st.form_submit_button("Save mapping", type="primary")
+may_map = common.can(Action.CHANGE_MAPPING)
+if not may_map:
+    m = mapping
+    st.text(f"Text columns: {', '.join(m['text_columns'])} · label column: {m['label_column']} · split column: "
+            f"{m.get('split_column') or '(split for me)'} · id column: {m.get('id_column') or '(row number)'}")
+saved = False
+if may_map:
+    with st.form("data_mapping_form"):
+        text_columns = st.multiselect(
+            "Text columns (joined with a space)",
+            cols,
+            default=[c for c in mapping["text_columns"] if c in cols],
+            key="data_text_columns",
+        )
+        c1, c2, c3 = st.columns(3)
+        label_column = c1.selectbox(
+            "Label column", cols, index=cols.index(mapping["label_column"]) if mapping["label_column"] in cols else 0,
+            key="data_label_column",
+        )
+        formats = ["auto", "json", "delimited", "single"]
+        label_format = c2.selectbox(
+            "Label format", formats, index=formats.index(mapping.get("label_format", "auto")), key="data_label_format",
+            help="auto: a JSON list if the cell looks like one, else split on the separator",
+        )
+        label_sep = c3.text_input("Label separator", value=mapping.get("label_sep", ","), key="data_label_sep")
+        c1, c2 = st.columns(2)
+        split_options = [NO_SPLIT, *cols]
+        split_column = c1.selectbox(
+            "Split column", split_options,
+            index=split_options.index(mapping["split_column"]) if mapping.get("split_column") in cols else 0,
+            key="data_split_column",
+        )
+        id_options = [NO_ID, *cols]
+        id_column = c2.selectbox(
+            "Id column", id_options,
+            index=id_options.index(mapping["id_column"]) if mapping.get("id_column") in cols else 0,
+            key="data_id_column",
+        )
+        st.markdown("Split for me (rows without a split column), stratified by tag:")
+        r1, r2, r3, r4 = st.columns(4)
+        ratios = settings.get("split_ratios") or list(DEFAULT_RATIOS)
+        train_r = r1.number_input("Train", 0.0, 1.0, float(ratios[0]), 0.05, key="data_ratio_train")
+        val_r = r2.number_input("Val", 0.0, 1.0, float(ratios[1]), 0.05, key="data_ratio_val")
+        test_r = r3.number_input("Test", 0.0, 1.0, float(ratios[2]), 0.05, key="data_ratio_test")
+        split_seed = r4.number_input("Split seed", 0, 2**31 - 1, int(settings.get("split_seed") or 0), key="data_split_seed")
+        saved = st.form_submit_button("Save mapping", type="primary")
 
 
 
@@ -205,12 +216,14 @@ def _impact(new_settings: dict) -> tuple[RemapImpact, int]:
 
 
 def _save(new_settings: dict) -> None:
+    if common.refused(Action.CHANGE_MAPPING):
+        return
     store.save_settings(hash, new_settings)
     st.session_state.pop("data_remap_pending", None)
     st.session_state["data_mapping_msg"] = "Mapping saved."
 
 
-if saved:
+if saved and not common.refused(Action.CHANGE_MAPPING):
     new_settings = {
         "mapping": {
             "text_columns": list(text_columns),
@@ -308,8 +321,11 @@ else:
 st.subheader("Tags and aliases")
 tags_name, _ = store.tags(hash)
 st.text(f"Tags file: {tags_name or 'bundled vocabulary (data/tags.json)'}")
-tags_upload = st.file_uploader("Upload a tags file (JSON list of {tag, aliases})", type=["json"], key="data_tags_upload")
-if tags_upload is not None and st.session_state.get("data_last_tags") != tags_upload.file_id:
+may_tag = common.can(Action.CHANGE_TAGS)
+tags_upload = st.file_uploader("Upload a tags file (JSON list of {tag, aliases})", type=["json"],
+                               key="data_tags_upload") if may_tag else None
+if (tags_upload is not None and st.session_state.get("data_last_tags") != tags_upload.file_id
+        and not common.refused(Action.CHANGE_TAGS)):
     st.session_state["data_last_tags"] = tags_upload.file_id
     from augment_core.aliases import load_alias_table
 
@@ -320,7 +336,8 @@ if tags_upload is not None and st.session_state.get("data_last_tags") != tags_up
     else:
         store.save_tags(hash, tags_upload.name, tags_upload.getvalue())
         st.rerun()
-if tags_name and st.button("Use the bundled vocabulary instead", key="data_tags_bundled"):
+if (may_tag and tags_name and st.button("Use the bundled vocabulary instead", key="data_tags_bundled")
+        and not common.refused(Action.CHANGE_TAGS)):
     store.save_tags(hash, None, None)
     st.rerun()
 

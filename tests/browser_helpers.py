@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -204,6 +206,25 @@ def stop_process(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def team_secrets(path: Path, app: str, provider: str, allowed: list[str], admins: list[str] | None = None,
+                 server_dirs: list[str] | None = None) -> Path:
+    """A secrets file for a team server: ``[auth]`` pointed at the local provider, and the
+    ``[augment_review]`` allow-list, admins and server folders (those given)."""
+    section = {"allowed_users": allowed, "admins": admins, "server_dirs": server_dirs}
+    path.write_text(
+        "[auth]\n"
+        f'redirect_uri = "{app}/oauth2callback"\n'
+        f'cookie_secret = "{secrets.token_hex(32)}"\n'
+        'client_id = "augment-review"\n'
+        'client_secret = "test-only"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
+        "[augment_review]\n"
+        + "".join(f"{key} = {json.dumps(value)}\n" for key, value in section.items() if value is not None),
+        encoding="utf-8",
+    )
+    return path
 
 
 def start_app(data_dir: Path, secrets_file: Path, port: int, address: str | None = "127.0.0.1") -> subprocess.Popen:

@@ -20,11 +20,14 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from augment_core.cli import main
+from augment_core.cli import build_parser, job_from_args, main
 from augment_core.dataset import content_hash, read_table
 from augment_core.dataset_settings import build_from_settings, default_settings
+from augment_core.job import Report
 from augment_core.review.facts import store_run
+from augment_core.review.run_import import import_run
 from augment_core.review.store import Store, candidate_key
+from augment_core.runners.local import run_in_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
@@ -57,6 +60,12 @@ def one_line_error(result: subprocess.CompletedProcess, message: str) -> None:
     """Refused as the CLI refuses bad input: exit 2, one ``error:`` line naming ``message``."""
     assert result.returncode == 2, result.stderr
     one_line(result.stderr, message)
+
+
+def in_memory(*args: str) -> Report:
+    """``augment`` with these flags, run whole in memory (:func:`augment_core.runners.local.run_in_memory`):
+    the reference the streamed local run and Ray are held to, byte for byte."""
+    return run_in_memory(job_from_args(build_parser().parse_args(["augment", *args])).check())
 
 
 def snapshot(folder: Path) -> dict[str, object]:
@@ -258,6 +267,9 @@ def repeated_rows(n: int, times: int) -> bytes:
 # --- review data and made runs ---------------------------------------------------------
 
 ALICE, BOB = "alice@team.example", "bob@crew.example"
+APP_TEST_AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "c",
+                 "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+"""An ``[auth]`` section for AppTest (which never reaches the provider: ``at.user`` signs in)."""
 MAPPING = {"text_columns": ["title", "description"], "label_column": "tags", "label_sep": ",", "label_format": "auto",
            "split_column": None, "id_column": "id"}
 RUN_SEED = 5
@@ -305,7 +317,7 @@ def make_runs(folder: Path, n: int = 400) -> dict[str, Path]:
         name = f"part-{i:05d}.parquet"
         pq.write_table(pa.Table.from_pylist(part, schema=table.schema), ray / name)
         files.append(name)
-    manifest = {  # the keys ray_runner.augment_on_ray writes
+    manifest = {  # the keys runners.ray.augment_on_ray writes
         "runner": "ray", "format": "parquet shards", "mapping": MAPPING, "augmenters": ["alias_swap"],
         "n_per_original": 5, "keep_original": True, "seed": RUN_SEED, "split_ratios": [0.7, 0.15, 0.15],
         "schema": {"input_columns": ["id", "created_on", "title", "description", "tags"], "provenance_prefix": "aug_",
@@ -316,3 +328,16 @@ def make_runs(folder: Path, n: int = 400) -> dict[str, Path]:
     }
     (ray / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return {"folder": folder, "csv": folder / "in.csv", "stream": out, "ray": ray, "variants": no_originals}
+
+
+def sampled_run(data_dir: Path, runs_folder: Path, n: int = 120) -> tuple[str, int, dict[str, Path]]:
+    """A stored dataset with a Ray run of it loaded by sample (reviewed rule by rule, exported
+    from its files to a path on the server): (dataset hash, run id, :func:`make_runs`' files)."""
+    made = make_runs(runs_folder, n)
+    data = made["csv"].read_bytes()
+    h = content_hash(data)
+    store = Store(data_dir)
+    store.add_dataset(h, "in.csv", data, {"mapping": MAPPING, "split_ratios": [0.7, 0.15, 0.15], "split_seed": 0})
+    run_id = import_run(store, h, made["ray"], max_whole=0, per_rule=2).run_id
+    store.close()
+    return h, run_id, made

@@ -243,7 +243,9 @@ def test_model_unavailable_is_an_error_message(data_dir, small_csv, tmp_path):
     assert Store(data_dir).runs(content_hash(small_csv)) == []
 
 
-def test_a_checkpoint_without_a_masked_lm_head_is_refused_in_the_page(data_dir, small_csv, sentence_encoder_dir):
+def test_a_checkpoint_without_a_masked_lm_head_is_refused_in_the_page(data_dir, small_csv, sentence_encoder_dir,
+                                                                      monkeypatch):
+    monkeypatch.setenv("AUGMENT_REVIEW_SERVER_DIRS", sentence_encoder_dir)  # a model path stays in the server folders
     at = _upload(_app(), "small.csv", small_csv)
     at.switch_page("pages/augment.py").run()
     at.multiselect(key="augment_augmenters").set_value(["contextual_substitute"]).run()
@@ -255,7 +257,8 @@ def test_a_checkpoint_without_a_masked_lm_head_is_refused_in_the_page(data_dir, 
     assert Store(data_dir).runs(content_hash(small_csv)) == []
 
 
-def test_contextual_run_from_the_page(data_dir, small_csv, tiny_mlm):
+def test_contextual_run_from_the_page(data_dir, small_csv, tiny_mlm, monkeypatch):
+    monkeypatch.setenv("AUGMENT_REVIEW_SERVER_DIRS", tiny_mlm)
     at = _upload(_app(), "small.csv", small_csv)
     at.switch_page("pages/augment.py").run()
     at.multiselect(key="augment_augmenters").set_value(["alias_swap", "contextual_insert"]).run()

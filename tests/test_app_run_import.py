@@ -27,6 +27,7 @@ RULE_MODE = "By rule (sampled runs)"
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AUGMENT_REVIEW_INSTANT", "0")
+    monkeypatch.setenv("AUGMENT_REVIEW_SERVER_DIRS", str(tmp_path))  # the runs and outputs are under it
     return tmp_path / "data"
 
 
@@ -49,7 +50,7 @@ def test_load_a_ray_run_by_sample_decide_a_rule_undo_and_export(data_dir, tmp_pa
     at.text_input(key="augment_import_path").set_value(str(tmp_path / "nowhere")).run()
     at.button(key="augment_import_go").click().run()
     _ok(at)
-    assert any("The run was not loaded" in e.value and "does not exist" in e.value for e in at.error)
+    assert any("The run was not loaded" in e.value and "no such file or folder" in e.value for e in at.error)
     assert store.runs(h) == []
 
     at.text_input(key="augment_import_path").set_value(str(made["ray"])).run()

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import ALICE, BOB, review_data
+from helpers import ALICE, APP_TEST_AUTH, BOB, review_data
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
@@ -18,8 +18,6 @@ pytestmark = pytest.mark.app
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "c",
-        "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 WARNING = "anyone who can reach it can read and change all datasets"
 
 
@@ -42,7 +40,7 @@ def address():
 def _app(user: dict | None = None, allowed: list[str] | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if user is not None:
-        at.secrets["auth"] = AUTH
+        at.secrets["auth"] = APP_TEST_AUTH
         if allowed is not None:
             at.secrets["augment_review"] = {"allowed_users": allowed}
         at.user = user

@@ -418,8 +418,8 @@ DEEP = 100_000
     ({"mapping": {**MAPPING, "text_columns": [["title"]]}}, "text_columns must be a non-empty list of column names"),
     ({"split_ratios": {"train": 1}}, "\"split_ratios\" must be a list, not an object"),
     ({"augmenters": [["alias_swap"]]}, "\"augmenters\" must be a list of augmenter names"),
-    ('{"files": ["part-00000.parquet"], "seed": ' + "[" * DEEP + "]" * DEEP + "}", "nested too deeply"),
-    ({"extra": json.loads("[" * 500 + "]" * 500)}, "nested too deeply"),  # parses, but is stored and read again
+    ('{"files": ["part-00000.parquet"], "seed": ' + "[" * DEEP + "]" * DEEP + "}", "nested more than 100 levels"),
+    ({"extra": json.loads("[" * 500 + "]" * 500)}, "nested more than 100 levels"),  # parses; stored, read again
 ], ids=["seed abc", "seed -3", "a list for the label column", "a list for a text column", "ratios an object",
         "augmenters nested", "nested 100,000 deep", "nested 500 deep"])
 def test_a_bad_run_manifest_is_one_line_and_nothing_is_stored(tmp_path, made, change, message):

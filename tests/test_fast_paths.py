@@ -41,11 +41,12 @@ def split_sample(sample_csv) -> Dataset:
 
 
 def test_fit_from_signatures_is_the_fit_from_texts(split_sample, alias_table, sample_csv):
-    from augment_core.stream import ChunkSource, fit_keys, scan_keys
+    from augment_core.runners.core import fit_keys, scan_keys
+    from augment_core.sources import FileSource
 
     expected = fit_to_train(alias_table, split_sample)
     # small chunks: signatures and counts cross chunk boundaries
-    keys = scan_keys(ChunkSource(sample_csv, chunk_rows=97), split_sample.mapping, (0.7, 0.15, 0.15), 3,
+    keys = scan_keys(FileSource(sample_csv, chunk_rows=97), split_sample.mapping, (0.7, 0.15, 0.15), 3,
                      tags=alias_table)
     assert keys.splits == [r.split for r in split_sample.records]
     got, with_text = fit_keys(alias_table, keys)
@@ -59,7 +60,8 @@ def test_fit_from_signatures_is_the_fit_from_texts(split_sample, alias_table, sa
 def test_written_as_ties_go_to_the_first_train_spelling(alias_table, tmp_path):
     """Two spellings of one key, as often each: the one the train rows use first wins, in
     the fit from texts and in the fit from signatures alike."""
-    from augment_core.stream import ChunkSource, fit_keys, scan_keys
+    from augment_core.runners.core import fit_keys, scan_keys
+    from augment_core.sources import FileSource
 
     src = tmp_path / "in.csv"
     src.write_text("id,text,tags,split\n1,about PyTorch,pytorch,train\n2,about Pytorch,pytorch,train\n"
@@ -68,7 +70,7 @@ def test_written_as_ties_go_to_the_first_train_spelling(alias_table, tmp_path):
     mapping = ColumnMapping(("text",), "tags", split_column="split", id_column="id")
     ds = build_dataset(read_table(src), mapping)
     expected = fit_to_train(alias_table, ds)
-    got, _ = fit_keys(alias_table, scan_keys(ChunkSource(src, chunk_rows=2), mapping, (0.7, 0.15, 0.15), 0,
+    got, _ = fit_keys(alias_table, scan_keys(FileSource(src, chunk_rows=2), mapping, (0.7, 0.15, 0.15), 0,
                                              tags=alias_table))
     assert got.table.written_as == expected.table.written_as
     assert got.table.written_as.get("pytorch") == "PyTorch"
@@ -84,7 +86,7 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     from augment_core.dataset import RecordBuilder, is_empty_text
     from augment_core.pipeline import augment_records, plan_rows
     from augment_core.registry import AugmenterSettings, build_augmenters
-    from augment_core.stream import _arrow_table, arrow_chunk, output_arrow_schema, run_schema
+    from augment_core.runners.core import _arrow_table, arrow_chunk, output_arrow_schema, run_schema
     from augment_core.user_schema import user_rows
 
     cells = [
@@ -106,7 +108,7 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     augmenters = build_augmenters(["alias_swap"], AugmenterSettings(), keywords)
     schema = run_schema(columns, "tags", None)
     from augment_core.io import arrow_column
-    from augment_core.stream import _column_type
+    from augment_core.runners.core import _column_type
 
     types = {c: _column_type([arrow_column([r[j] for r in rows]).type]) for j, c in enumerate(columns)}
     arrow_schema = output_arrow_schema(schema, types, mapping.text_columns)

@@ -120,6 +120,7 @@ def test_export_run_refuses_an_output_that_is_an_input(reviewed, case):
 def test_the_pages_sampled_export_refuses_the_dataset_file(reviewed, monkeypatch):
     monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(reviewed.db))
     monkeypatch.setenv("AUGMENT_REVIEW_INSTANT", "0")
+    monkeypatch.setenv("AUGMENT_REVIEW_SERVER_DIRS", str(reviewed.work))  # inside the server folders: the input check
     before = snapshot(reviewed.work)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["dataset"] = reviewed.hash

@@ -47,7 +47,7 @@ def s3_endpoint():
 
 @pytest.fixture(scope="session")
 def local_ray(s3_endpoint):
-    from augment_core.ray_runner import ray_init_kwargs
+    from augment_core.runners.ray import ray_init_kwargs
 
     ray.init(num_cpus=2, **ray_init_kwargs())
     yield ray
@@ -143,19 +143,19 @@ def _kill_once(marker: Path, ids: list[str]) -> None:
 def test_a_killed_worker_is_retried_and_the_output_is_complete(local_ray, inputs, tmp_path):
     from ray import cloudpickle  # Ray serialises with its own copy
 
-    from augment_core.cli import build_parser
-    from augment_core.ray_runner import run_ray
+    from augment_core.cli import build_parser, job_from_args
+    from augment_core.runners.ray import run_ray
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     marker = tmp_path / "killed"
     out = tmp_path / "run"
     args = build_parser().parse_args(["augment", str(inputs["csv"]), *BASE, "--runner", "ray", "--output", str(out)])
     try:
-        assert run_ray(args, ["alias_swap"], (0.7, 0.15, 0.15), hook=functools.partial(_kill_once, marker)) == 0
+        report = run_ray(job_from_args(args).check(), hook=functools.partial(_kill_once, marker))
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert marker.exists(), "no worker was killed"
-    assert shards(out) == local_rows(inputs["csv"], tmp_path)
+    assert report.rows == len(shards(out)) and shards(out) == local_rows(inputs["csv"], tmp_path)
 
 
 def test_quality_on_ray_gives_the_local_flags(local_ray, tmp_path):
@@ -212,7 +212,7 @@ def test_contextual_on_an_actor_pool_gives_the_local_rows(local_ray, inputs, tmp
 def test_a_cpu_actor_pool_leaves_a_cpu_for_the_reads():
     """Two CPU actors on a 2-CPU Ray held both CPUs and the read tasks never ran: a CPU pool
     is capped at the CPUs but one, whatever --workers asks; GPU pools are not capped."""
-    from augment_core.ray_runner import actor_pool_size
+    from augment_core.runners.ray import actor_pool_size
 
     assert actor_pool_size(2, 0, 2) == 1 and actor_pool_size(None, 0, 2) == 1 and actor_pool_size(None, 0, 1) == 1
     assert actor_pool_size(3, 0, 16) == 3 and actor_pool_size(None, 0, 16) == 15

@@ -342,3 +342,75 @@ def test_csv_and_jsonl_runs_are_imported_and_exported_as_parquet_runs_are(tmp_pa
         run = next(r for r in store.runs(h) if r.id == result.run_id)
         with pytest.raises(InputError, match="exports as CSV or JSONL"), open(tmp_path / "x.parquet", "wb") as fh:
             rule_export.export_sampled_run(store, h, run, fh, "parquet")
+
+
+SECRET = "sk-live-0123456789abcdef"
+
+
+@pytest.mark.parametrize("case,message", [
+    ("absolute shard", "not a relative path inside the run's folder"),
+    ("dotdot shard", "not a relative path inside the run's folder"),
+    ("symlinked shard", "not a relative path inside the run's folder"),
+    ("planted config", "is not the manifest of a run"),
+    ("planted manifest", "is not the manifest of a run"),
+    ("any json", "a run's manifest is named manifest.json"),
+])
+def test_a_manifest_reads_only_its_own_folder_and_quotes_nothing_of_a_file_that_is_no_run(tmp_path, made, case,
+                                                                                          message):
+    """Issue 21, item 7: a manifest's files are relative paths inside the run's folder, and a
+    JSON file that is not a run's manifest is refused without quoting what it holds."""
+    store, h = _store(tmp_path, made)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "part-00000.parquet").write_bytes((made["ray"] / "part-00000.parquet").read_bytes())
+    if case == "absolute shard":
+        path = _ray_manifest(made, tmp_path, files=[str(outside / "part-00000.parquet")])
+    elif case == "dotdot shard":
+        path = _ray_manifest(made, tmp_path, files=["../elsewhere/part-00000.parquet"])
+    elif case == "symlinked shard":
+        path = _ray_manifest(made, tmp_path, files=["link.parquet"])
+        (path / "link.parquet").symlink_to(outside / "part-00000.parquet")
+    elif case == "planted config":
+        path = tmp_path / "cfg" / "manifest.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"files": [SECRET], "token": SECRET}))
+    elif case == "planted manifest":
+        path = _ray_manifest(made, tmp_path, files=[SECRET])
+    else:
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps({"files": [SECRET + ".parquet"]}))
+    with pytest.raises(InputError) as err:
+        run_import.import_run(store, h, path)
+    text = str(err.value)
+    assert message in text and "\n" not in text
+    assert SECRET not in text and "elsewhere" not in text
+    assert store.runs(h) == []
+
+
+@pytest.mark.parametrize("case,message", [
+    ("null text", "has no variant text"),
+    ("span past the end", "has a change span outside its text"),
+    ("negative span", "has a change span outside its text"),
+])
+def test_a_run_with_null_texts_or_spans_outside_the_text_is_refused(tmp_path, made, case, message):
+    import pyarrow as pa
+
+    table = pq.read_table(made["stream"])
+    rows = table.to_pylist()
+    i = next(i for i, r in enumerate(rows) if r["aug_augmenter"] != "original" and json.loads(r["aug_changes"]))
+    if case == "null text":
+        rows[i]["aug_text"] = None
+    else:
+        changes = json.loads(rows[i]["aug_changes"])
+        if case == "span past the end":
+            changes[0]["end"] = len(rows[i]["aug_text"]) + 5
+        else:
+            changes[0]["start"] = -3
+        rows[i]["aug_changes"] = json.dumps(changes)
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), bad)
+    store, h = _store(tmp_path, made)
+    with pytest.raises(InputError) as err:
+        run_import.import_run(store, h, bad)
+    assert message in str(err.value) and repr(rows[i]["aug_id"]) in str(err.value) and "\n" not in str(err.value)
+    assert store.runs(h) == []

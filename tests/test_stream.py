@@ -1,5 +1,6 @@
-"""Issue 10, point 1: ``--runner stream`` reads, augments and writes in chunks, and its
-output is the in-memory run's, byte for byte, with every guarantee of the CLI kept."""
+"""Issue 10, point 1 and issue 22, point 2: the local runner (the default; ``--runner
+stream`` is its old name) reads, augments and writes in chunks, and its output is the
+in-memory run's, byte for byte, with every guarantee of the CLI kept."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REFUSED, ROOT, SIMPLE, big_csv, cli, repeated_rows, sample_rows, simple_csv, snapshot
+from helpers import REFUSED, ROOT, SIMPLE, big_csv, cli, in_memory, repeated_rows, sample_rows, simple_csv, snapshot
 
 from augment_core.cli import main
 
@@ -44,27 +45,40 @@ def run(src: Path, out: Path, *extra: str) -> bytes:
     return out.read_bytes()
 
 
+def whole(src: Path, out: Path, *extra: str) -> bytes:
+    """The in-memory run's bytes, the reference."""
+    in_memory(str(src), *BASE, *extra, "--output", str(out))
+    return out.read_bytes()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 @pytest.mark.parametrize("source", ["csv", "jsonl", "parquet"])
 def test_streamed_output_is_byte_identical_to_in_memory(inputs, tmp_path, source, fmt):
-    expected = run(inputs[source], tmp_path / f"mem.{fmt}")
+    expected = whole(inputs[source], tmp_path / f"mem.{fmt}")
     # one chunk: the same bytes for every format (Parquet: one row group, as in memory)
-    assert run(inputs[source], tmp_path / f"one.{fmt}", "--runner", "stream", "--workers", "1") == expected
+    assert run(inputs[source], tmp_path / f"one.{fmt}", "--workers", "1") == expected
+
+
+def test_stream_is_the_old_name_of_local(inputs, tmp_path):
+    expected = run(inputs["csv"], tmp_path / "local.csv")
+    result = cli(str(inputs["csv"]), *BASE, "--runner", "stream", "--output", str(tmp_path / "s.csv"))
+    assert result.returncode == 0 and "--runner stream is now --runner local" in result.stderr, result.stderr
+    assert (tmp_path / "s.csv").read_bytes() == expected
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_many_small_chunks_and_workers_give_the_same_bytes(inputs, tmp_path, fmt, workers):
-    expected = run(inputs["csv"], tmp_path / f"mem.{fmt}")
-    got = run(inputs["csv"], tmp_path / f"s.{fmt}", "--runner", "stream", "--chunk-rows", "37", "--workers", workers)
+    expected = whole(inputs["csv"], tmp_path / f"mem.{fmt}")
+    got = run(inputs["csv"], tmp_path / f"s.{fmt}", "--chunk-rows", "37", "--workers", workers)
     assert got == expected
 
 
 def test_parquet_in_many_row_groups_holds_the_same_table(inputs, tmp_path):
     import pyarrow.parquet as pq
 
-    run(inputs["jsonl"], tmp_path / "mem.parquet")
-    run(inputs["jsonl"], tmp_path / "s.parquet", "--runner", "stream", "--chunk-rows", "50", "--workers", "2")
+    whole(inputs["jsonl"], tmp_path / "mem.parquet")
+    run(inputs["jsonl"], tmp_path / "s.parquet", "--chunk-rows", "50", "--workers", "2")
     mem, streamed = pq.read_table(tmp_path / "mem.parquet"), pq.ParquetFile(tmp_path / "s.parquet")
     assert streamed.metadata.num_row_groups == 8  # 400 rows in chunks of 50: written as they came
     assert streamed.read().equals(mem)
@@ -76,10 +90,11 @@ def test_split_column_and_empty_texts_as_in_memory(tmp_path):
                    "4,cv and gans,computer-vision,dev\n", encoding="utf-8")
     argv = ["--text-column", "text", "--label-column", "tags", "--split-column", "split", "--id-column", "id",
             "--no-quality", "--keep-original"]
-    mem = cli(str(src), *argv, "--output", str(tmp_path / "mem.csv"))
-    streamed = cli(str(src), *argv, "--runner", "stream", "--output", str(tmp_path / "s.csv"))
-    assert mem.returncode == streamed.returncode == 0, streamed.stderr
+    mem = in_memory(str(src), *argv, "--output", str(tmp_path / "mem.csv"))
+    streamed = cli(str(src), *argv, "--output", str(tmp_path / "s.csv"))
+    assert streamed.returncode == 0, streamed.stderr
     assert (tmp_path / "mem.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()
+    assert mem.warnings == ("1 rows have empty text and are not augmented (ids: 2)",)
     assert "1 rows have empty text" in streamed.stderr and "(ids: 2)" in streamed.stderr
 
 
@@ -92,8 +107,8 @@ def test_quality_streamed_in_two_passes_gives_the_in_memory_flags(tmp_path, fmt)
     src = tmp_path / "in.csv"
     src.write_bytes(repeated_rows(40, 3))
     argv = [a for a in BASE if a != "--no-quality"] + ["--n-per-original", "2"]
-    assert main(["augment", str(src), *argv, "--output", str(tmp_path / f"mem.{fmt}")]) == 0
-    assert main(["augment", str(src), *argv, "--runner", "stream", "--chunk-rows", "50",
+    in_memory(str(src), *argv, "--output", str(tmp_path / f"mem.{fmt}"))
+    assert main(["augment", str(src), *argv, "--chunk-rows", "50",
                  "--output", str(tmp_path / f"s.{fmt}")]) == 0
     if fmt == "csv":
         expected = (tmp_path / "mem.csv").read_bytes()
@@ -216,9 +231,9 @@ def _end_this_worker(start: int, rows: list, splits: list) -> None:
 
 def test_a_chunk_that_kills_every_worker_it_is_given_ends_the_run_with_one_line():
     from augment_core.dataset import ColumnMapping
-    from augment_core.stream import RETRIES, WorkerLost, WorkSpec, _Runner
+    from augment_core.runners.core import RETRIES, WorkerLost, WorkerPool, WorkSpec
 
-    runner = _Runner(WorkSpec(["id", "text"], ColumnMapping(("text",), "tags"), None), 2)  # type: ignore[arg-type]
+    runner = WorkerPool(WorkSpec(["id", "text"], ColumnMapping(("text",), "tags"), None), 2)  # type: ignore[arg-type]
     try:
         with pytest.raises(WorkerLost) as lost:
             list(runner.map(_end_this_worker, iter([[("1", "a")]]), ["train"]))
@@ -260,12 +275,11 @@ def test_formula_guard_streamed_gives_the_same_bytes_and_count(tmp_path):
     src = tmp_path / "f.csv"
     src.write_bytes(simple_csv(*[(str(i), c, "gan") for i, c in enumerate(cells, 1)]))
     argv = [str(src), *SIMPLE, "--keep-original", "--csv-formula-guard"]
-    mem = cli(*argv, "--output", str(tmp_path / "mem.csv"))
-    streamed = cli(*argv, "--runner", "stream", "--chunk-rows", "2", "--output", str(tmp_path / "s.csv"))
-    assert mem.returncode == streamed.returncode == 0, streamed.stderr
+    mem = in_memory(*argv, "--output", str(tmp_path / "mem.csv"))
+    streamed = cli(*argv, "--chunk-rows", "2", "--output", str(tmp_path / "s.csv"))
+    assert streamed.returncode == 0, streamed.stderr
     assert (tmp_path / "mem.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()
-    count = mem.stderr.split("prefixed ")[1].split(" cells")[0]
-    assert f"prefixed {count} cells" in streamed.stderr
+    assert mem.guarded and f"prefixed {mem.guarded} cells" in streamed.stderr
 
 
 def test_utf16_csv_streamed_as_in_memory(tmp_path):
@@ -273,19 +287,22 @@ def test_utf16_csv_streamed_as_in_memory(tmp_path):
     src.write_bytes("id\ttext\ttags\n1\ta gan paper\tgan\n2\tnlp with transformers\tnlp\n".encode("utf-16"))
     argv = [str(src), "--text-column", "text", "--label-column", "tags", "--id-column", "id", "--no-quality",
             "--keep-original", "--split-ratios", "1,0,0"]
-    mem = cli(*argv, "--output", str(tmp_path / "mem.jsonl"))
-    streamed = cli(*argv, "--runner", "stream", "--output", str(tmp_path / "s.jsonl"))
-    assert mem.returncode == streamed.returncode == 0, streamed.stderr
+    in_memory(*argv, "--output", str(tmp_path / "mem.jsonl"))
+    streamed = cli(*argv, "--output", str(tmp_path / "s.jsonl"))
+    assert streamed.returncode == 0, streamed.stderr
     assert (tmp_path / "mem.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
 
 
-def test_hf_format_is_refused_in_one_line(inputs, tmp_path):
-    """Issue 9 x issue 10: a DatasetDict is built in memory; the streamed run says so."""
-    before = snapshot(tmp_path)
-    result = cli(str(inputs["csv"]), *BASE, "--runner", "stream", "--format", "hf", "--output", str(tmp_path / "ds"))
-    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
-    assert "--runner stream cannot write --format hf" in result.stderr
-    assert snapshot(tmp_path) == before
+@pytest.mark.parametrize("runner", ["local", "stream"])
+def test_formats_that_need_the_whole_table_run_in_memory_by_themselves(inputs, tmp_path, runner):
+    """Issue 22: a DatasetDict output and a .json list input are run in memory, chosen by
+    the local runner (under its old name too), with the in-memory run's output."""
+    result = cli(str(inputs["csv"]), *BASE, "--runner", runner, "--format", "hf", "--output", str(tmp_path / "ds"))
+    assert result.returncode == 0 and (tmp_path / "ds" / "dataset_dict.json").is_file(), result.stderr
+    rows = [json.loads(line) for line in inputs["jsonl"].read_text(encoding="utf-8").splitlines()]
+    (tmp_path / "in.json").write_text(json.dumps(rows), encoding="utf-8")
+    streamed = run(tmp_path / "in.json", tmp_path / "s.csv", "--runner", runner)
+    assert streamed == whole(inputs["jsonl"], tmp_path / "mem.csv")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
@@ -305,9 +322,9 @@ def test_user_schema_prefix_and_exact_text_streamed_as_in_memory(tmp_path, fmt):
     argv = [str(src), "--text-column", "title", "--text-column", "description", "--label-column", "tags",
             "--id-column", "key", "--no-quality", "--keep-original", "--split-ratios", "1,0,0"]
     for prefix in ([], ["--provenance-prefix", "p_"]):
-        mem = cli(*argv, *prefix, "--output", str(tmp_path / f"mem.{fmt}"))
-        streamed = cli(*argv, *prefix, "--runner", "stream", "--chunk-rows", "2", "--output", str(tmp_path / f"s.{fmt}"))
-        assert mem.returncode == streamed.returncode == 0, streamed.stderr
+        in_memory(*argv, *prefix, "--output", str(tmp_path / f"mem.{fmt}"))
+        streamed = cli(*argv, *prefix, "--chunk-rows", "2", "--output", str(tmp_path / f"s.{fmt}"))
+        assert streamed.returncode == 0, streamed.stderr
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -321,8 +338,9 @@ def test_user_schema_prefix_and_exact_text_streamed_as_in_memory(tmp_path, fmt):
         assert "1 rows have empty text" in streamed.stderr and "(ids: 2)" in streamed.stderr, streamed.stderr
 
 
-@pytest.mark.parametrize("runner", ["stream", "ray"])
-def test_a_hugging_face_folder_input_is_refused_by_the_chunked_runners(tmp_path, runner):
+def test_a_hugging_face_folder_input_is_refused_by_ray(tmp_path):
+    """(The local runner reads one whole, by itself: tests/test_user_schema.py, the round trip.)"""
+    runner = "ray"
     src = tmp_path / "in.csv"
     src.write_bytes(sample_rows(20))
     argv = ["--text-column", "title", "--label-column", "tags", "--id-column", "id", "--no-quality"]
@@ -330,7 +348,7 @@ def test_a_hugging_face_folder_input_is_refused_by_the_chunked_runners(tmp_path,
     assert made.returncode == 0, made.stderr
     before = snapshot(tmp_path)
     result = cli(str(tmp_path / "ds"), *argv, "--split-column", "split", "--runner", runner,
-                 "--output", str(tmp_path / ("o.csv" if runner == "stream" else "run")))
+                 "--output", str(tmp_path / "run"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "is read by --runner local only" in result.stderr
     assert snapshot(tmp_path) == before

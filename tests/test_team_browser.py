@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import secrets
 import subprocess
 from ipaddress import ip_address
 
@@ -26,6 +25,7 @@ from browser_helpers import (
     sign_in,
     start_app,
     stop_process,
+    team_secrets,
     wait_idle,
 )
 from helpers import ALICE, BOB, review_data
@@ -44,18 +44,7 @@ def test_two_reviewers_sign_in_disagree_and_export_under_each_policy(browser, pr
     h, keys = review_data(data_dir, n_originals=4, per_original=2)  # 8 variants, one page
     port = free_port()
     app = f"http://127.0.0.1:{port}"
-    secrets_file = tmp_path / "secrets.toml"
-    secrets_file.write_text(
-        "[auth]\n"
-        f'redirect_uri = "{app}/oauth2callback"\n'
-        f'cookie_secret = "{secrets.token_hex(32)}"\n'
-        'client_id = "augment-review"\n'
-        'client_secret = "test-only"\n'
-        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
-        "[augment_review]\n"
-        f'allowed_users = ["{ALICE}", "@crew.example"]\n',
-        encoding="utf-8",
-    )
+    secrets_file = team_secrets(tmp_path / "secrets.toml", app, provider, [ALICE, "@crew.example"])
     proc = start_app(data_dir, secrets_file, port)
     try:
         # nobody signed in: a deep link to the review shows the sign-in page and no data

@@ -50,12 +50,14 @@ from augment_core.dataset import (
 )
 from augment_core.dataset_settings import build_from_settings, settings_key
 from augment_core.errors import InputError
+from augment_core.limits import check_depth, json_loads, too_deep
 from augment_core.pipeline import ORIGINAL, PROVENANCE_COLUMNS, TRAILING_COLUMNS
 from augment_core.quality import QUALITY_COLUMNS
 from augment_core.review.facts import store_run
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, RuleSampler
 from augment_core.review.store import RunRule, Store
-from augment_core.splitting import DEFAULT_RATIOS, check_ratios, iterative_stratify
+from augment_core.sources import FileSource
+from augment_core.splitting import DEFAULT_RATIOS, check_ratios, fill_splits
 
 MAX_WHOLE = 20_000
 """Variants up to which a run is stored whole (the review list holds its candidates in the
@@ -87,6 +89,9 @@ class RunFiles:
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
+    """A run's manifest, or InputError. Nothing from a file that is not one is quoted back
+    (the path may name any JSON file on the server, a config holding secrets included):
+    only a manifest whose ``files`` are all ``.parquet`` names passes."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -94,10 +99,11 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise InputError(f"the manifest {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
     except RecursionError:
-        raise InputError(f"the manifest {path} is nested too deeply to be a run's manifest") from None
-    if nesting(data) > MAX_NESTING:
-        raise InputError(f"the manifest {path} is nested too deeply to be a run's manifest")
-    if not isinstance(data, dict) or not isinstance(data.get("files"), list) or not data["files"]:
+        raise too_deep(f"the manifest {path}") from None
+    check_depth(data, f"the manifest {path}")  # stored with the run and read again deeper in a page's stack
+    files = data.get("files") if isinstance(data, dict) else None
+    if (not isinstance(data, dict) or not isinstance(files, list) or not files
+            or not all(isinstance(f, str) and f.endswith(".parquet") for f in files)):
         raise InputError(f"{path} is not the manifest of a run (a folder's manifest.json lists its Parquet files "
                          "under \"files\")")
     _check_manifest(data, path)
@@ -118,8 +124,6 @@ def _check_manifest(data: Mapping[str, Any], path: Path) -> None:
         value = data.get(name)
         if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
             raise InputError(f"the manifest {path}: \"{name}\" must be {_TYPE_NAMES[types[0]]}, not {_json_type(value)}")
-    if not all(isinstance(f, str) for f in data["files"]):
-        raise InputError(f"the manifest {path}: \"files\" must be a list of file names")
     if not all(isinstance(a, str) for a in data.get("augmenters") or ()):
         raise InputError(f"the manifest {path}: \"augmenters\" must be a list of augmenter names")
     if (data.get("n_per_original") or 0) < 0:
@@ -137,6 +141,25 @@ _TYPE_NAMES = {list: "a list", int: "a whole number", bool: "true or false", str
 def _json_type(value: Any) -> str:
     return {bool: "true or false", int: "a whole number", float: "a number with a fraction", str: "a string", list: "a list",
             dict: "an object"}.get(type(value), "null")
+
+
+def _listed_files(manifest: Mapping[str, Any], folder: Path) -> list[Path]:
+    """The manifest's files, each a relative path inside the run's folder (symlinks followed);
+    one absolute, with ``..``, or leading out of the folder is refused, and its name is not
+    quoted (a manifest is untrusted)."""
+    root = folder.resolve()
+    out = []
+    for i, name in enumerate(manifest["files"], 1):
+        parts = Path(name).parts
+        f = (root / name).resolve()
+        if Path(name).is_absolute() or ".." in parts or not f.is_relative_to(root):
+            raise InputError(f"the manifest's files entry {i} is not a relative path inside the run's folder: "
+                             "a run's manifest names its own shards")
+        if not f.is_file():
+            raise InputError(f"the manifest lists a shard (files entry {i}) which is not in {folder}: the run is incomplete "
+                             "or was moved")
+        out.append(f)
+    return out
 
 
 def locate_run(path: str | Path) -> RunFiles:
@@ -164,6 +187,9 @@ def locate_run(path: str | Path) -> RunFiles:
             if not files:
                 raise InputError(f"{given} holds no manifest.json and no .parquet files: not a run's folder")
     elif p.suffix.lower() == ".json":
+        if p.name not in MANIFEST_NAMES:
+            raise InputError(f"{p.name}: a run's manifest is named {' or '.join(MANIFEST_NAMES)}; give it, the run's "
+                             "folder, or a .csv, .jsonl or .parquet output file")
         manifest = _read_manifest(p)
         folder = p.parent
     elif p.is_file():
@@ -172,12 +198,7 @@ def locate_run(path: str | Path) -> RunFiles:
     else:
         raise InputError(f"{given} is not a regular file or folder")
     if manifest is not None:
-        files = []
-        for name in manifest["files"]:
-            f = folder / str(name)
-            if not f.is_file():
-                raise InputError(f"the manifest lists {name}, which is not in {folder}: the run is incomplete or was moved")
-            files.append(f)
+        files = _listed_files(manifest, folder)
     return _with_columns(given, tuple(files), "parquet", manifest)
 
 
@@ -194,11 +215,10 @@ def _table_format(p: Path) -> str:
 
 def _with_columns(given: str, files: tuple[Path, ...], fmt: str, manifest: dict[str, Any] | None) -> RunFiles:
     from augment_core.evaluate.data import provenance_prefix
-    from augment_core.stream import ChunkSource
 
-    columns = ChunkSource(files[0]).columns
+    columns = FileSource(files[0]).columns
     for f in files[1:]:
-        other = ChunkSource(f).columns
+        other = FileSource(f).columns
         if other != columns:
             raise InputError(f"{f.name} has other columns than {files[0].name}: not one run")
     schema = (manifest or {}).get("schema") or {}
@@ -215,10 +235,8 @@ def _with_columns(given: str, files: tuple[Path, ...], fmt: str, manifest: dict[
 
 def iter_rows(run: RunFiles, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[dict[str, Any]]]:
     """The run's rows in the user's schema, file by file, in chunks."""
-    from augment_core.stream import ChunkSource
-
     for f in run.files:
-        source = ChunkSource(f, chunk_rows)
+        source = FileSource(f, chunk_rows)
         cols = source.columns
         for chunk in source.chunks():
             yield [dict(zip(cols, row)) for row in chunk]
@@ -255,27 +273,11 @@ def params_of(cell: Any) -> dict[str, Any]:
     """A run row's ``params`` cell as the augmenter's parameters; {} when it is not a JSON
     object (they only describe the run: a malformed or deeply nested cell loses nothing)."""
     try:
-        value = json.loads(cell) if isinstance(cell, str) else None
-    except (ValueError, RecursionError):
+        value = json_loads(cell, "a params cell") if isinstance(cell, str) else None
+    except (ValueError, InputError):  # not JSON, or nested too deep to be stored with the run
         return {}
-    return value if isinstance(value, dict) and nesting(value) <= MAX_NESTING else {}
+    return value if isinstance(value, dict) else {}
 
-
-MAX_NESTING = 32
-"""Levels of lists and objects a manifest or a params cell may hold (a run's have 3 or 4).
-Both are stored with the run and parsed again on every page that lists runs, deeper in the
-stack than the import: a value that parses here could fail there."""
-
-
-def nesting(value: Any) -> int:
-    """How many levels of lists and objects ``value`` holds (counted without recursion)."""
-    deepest, todo = 0, [(value, 1)]
-    while todo:
-        item, level = todo.pop()
-        if isinstance(item, (list, dict)):
-            deepest = max(deepest, level)
-            todo.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
 
 
 def _seed_of(params: Any) -> int | None:
@@ -354,13 +356,9 @@ def lean_parents(data: bytes, name: str, settings: Mapping[str, Any]) -> Parents
         splits.append(split)
         digests.append(text_digest(JOINER.join([text_cell(row[j]) for j in text_is])))
     builder.finish()
-    ratios = check_ratios(settings.get("split_ratios") or DEFAULT_RATIOS)
-    todo = [i for i, sp in enumerate(splits) if not sp]
-    if todo:
-        chosen = iterative_stratify([labels[i] for i in todo], ratios, int(settings.get("split_seed") or 0))
-        for i, k in zip(todo, chosen):
-            splits[i] = SPLITS[k]
-    return Parents(tuple(table.columns), mapping, dict(zip(ids, zip(digests, splits))), digest=True)
+    filled = fill_splits(splits, labels, settings.get("split_ratios") or DEFAULT_RATIOS,
+                         int(settings.get("split_seed") or 0))
+    return Parents(tuple(table.columns), mapping, dict(zip(ids, zip(digests, filled))), digest=True)
 
 
 def check_row(row: Mapping[str, Any], parents: Parents, seen: Mismatch) -> None:
@@ -448,6 +446,7 @@ def _scan(run: RunFiles, parents: Parents, max_whole: int, per_rule: int, sample
                     changes = changes_from_json(row.get("changes"))
                 except (ValueError, TypeError, KeyError):
                     raise InputError(f"row {rid!r} has a changes cell that is not a list of change spans") from None
+                _check_variant(rid, row.get("text"), changes)
                 state.sampler.add(rid, augmenter, changes, row)
             if state.whole is not None:
                 state.whole.append(row)
@@ -457,6 +456,17 @@ def _scan(run: RunFiles, parents: Parents, max_whole: int, per_rule: int, sample
             progress(state.rows)
     _check_ids_once(run, state.id_hashes)
     return state
+
+
+def _check_variant(rid: str, text: Any, changes: Sequence[Any]) -> None:
+    """InputError unless a variant has a text and every change span lies inside it (the
+    review page highlights ``text[start:end]``)."""
+    if not isinstance(text, str):
+        raise InputError(f"row {rid!r} has no variant text (the text cell is empty): not a run to review")
+    for c in changes:
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (c.start, c.end)) or not (
+                0 <= c.start <= c.end <= len(text)):
+            raise InputError(f"row {rid!r} has a change span outside its text: not a run to review")
 
 
 def _check_ids_once(run: RunFiles, id_hashes: array) -> None:

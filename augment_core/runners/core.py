@@ -1,221 +1,51 @@
-"""Streaming runs: augment a file of any size in constant memory (``--runner stream``).
+"""The shared core of every runner: the key scan, the fit, and the worker protocol.
 
-The in-memory run holds every record, every output row and the whole output file; at a
-million rows that is several gigabytes. A streamed run reads the input twice, in chunks
-of ``chunk_rows`` rows, and never holds more than a chunk of texts:
+A run over a table in chunks (the local runner streaming, Ray) is made of:
 
-1. **keys**: ids and label sets (ids are checked as the in-memory reader checks them), the
-   split computed from them exactly as :func:`augment_core.splitting.assign_splits` does,
-   the Arrow type of every column (so every Parquet row group has one schema), and each
-   row's keyword signature (the (key, spelling) of every keyword found, interned: rows
-   share a few thousand of them), from which :func:`fit_keys` makes the train split's fit
+1. **keys** (:func:`scan_keys`): ids and label sets (ids are checked as the in-memory
+   reader checks them), the split computed from them exactly as
+   :func:`augment_core.splitting.assign_splits` does, the Arrow type of every column (so
+   every Parquet row group has one schema), and each row's keyword signature (the (key,
+   spelling) of every keyword found, interned: rows share a few thousand of them), from
+   which :func:`fit_keys` makes the train split's fit
    (:func:`augment_core.agreement.fit_to_train`'s attested forms and keyword agreement)
    with no pass of its own;
-2. **augment**: each chunk's records go through :func:`augment_core.pipeline.plan_rows`,
-   the code the in-memory run uses, and are written at once in the user's schema (as in
-   memory: every input column, text per column, provenance beside): a Parquet row group
-   built column by column (:func:`arrow_chunk`), or CSV/JSONL lines appended.
-
-Rows are independent (per-row seeding) and are written in input order, so CSV and JSONL
-output is byte-identical to the in-memory run's, and Parquet holds the same table (the
-same bytes when the input fits one chunk). Quality signals need the whole run for two of
-them (near duplicates, leaks into val/test): with quality on, pass 2 spills its rows and
-a third pass scores them (:func:`_scored_chunks`).
+2. **augment**: a worker (:func:`init_worker` once, then :func:`augment_task` or
+   :func:`generate_task` per chunk) turns each chunk's records, through
+   :func:`augment_core.pipeline.plan_rows` (the code the in-memory run uses), into output
+   rows in the user's schema: a Parquet row group built column by column
+   (:func:`arrow_chunk`), or CSV/JSONL lines. :class:`WorkerPool` runs the tasks in this
+   process or in worker processes, results in input order.
 """
 
 from __future__ import annotations
 
 import io
+from array import array
+from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from augment_core.agreement import TrainKeywords, key_agreement, member_agreement
 from augment_core.aliases import AliasTable
-from augment_core.dataset import (
-    SPLITS,
-    ColumnMapping,
-    Dataset,
-    Record,
-    RecordBuilder,
-    TableStream,
-    _binary,
-    _encoding,
-    csv_stream_tuples,
-    format_of,
-    is_empty_text,
-    jsonl_record,
-)
+from augment_core.changes import changes_to_json
+from augment_core.dataset import ColumnMapping, Dataset, Record, RecordBuilder, is_empty_text, text_cell
 from augment_core.errors import InputError
-from augment_core.io import arrow_column, open_input, write_failures, write_rows_to
-from augment_core.pipeline import PlannedRow, augment_records, check_run, output_columns, plan_rows
-from augment_core.splitting import check_ratios, iterative_stratify
-from augment_core.user_schema import OutputSchema, output_schema, provenance_of, user_rows
-
-DEFAULT_CHUNK_ROWS = 20_000
-"""Input rows per chunk: with 5 variants each, about 120,000 output rows (~100 MB) in flight."""
-Chunk = list[tuple[Any, ...]]
-
-
-class ChunkSource:
-    """A file's columns and its rows in chunks of tuples, read again from disk on every
-    :meth:`chunks` call (CSV and JSONL line by line, Parquet by record batch; a ``.json``
-    list of records has no streaming form and is read whole)."""
-
-    def __init__(self, path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
-        self.path = Path(path)
-        self.name = self.path.name
-        _refuse_hf_folder(self.path, "stream")
-        self.fmt = format_of(self.name)
-        self.chunk_rows = chunk_rows
-        self.columns: list[str] = []
-        if self.fmt == "csv":
-            self.columns, rows = self._csv()
-            del rows  # opened to check the header and the first row; closed when collected
-        elif self.fmt == "parquet":
-            self.columns = list(self._parquet().schema_arrow.names)
-        else:  # json(l): the columns are every key seen, in order, so one pass first
-            seen: dict[str, None] = {}
-            for chunk in self._records():
-                for rec in chunk:
-                    for key in rec:
-                        seen.setdefault(str(key), None)
-            self.columns = list(seen)
-
-    def chunks(self) -> Iterator[Chunk]:
-        if self.fmt == "csv":
-            yield from _batched(self._csv()[1], self.chunk_rows)
-        elif self.fmt == "parquet":
-            pf = self._parquet()
-            for batch in pf.iter_batches(batch_size=self.chunk_rows):
-                cols = [batch.column(c).to_pylist() for c in self.columns]
-                yield list(zip(*cols))
-        else:
-            cols = self.columns
-            for recs in self._records():
-                yield [tuple(r.get(c) for c in cols) for r in recs]
-
-    def _csv(self) -> tuple[list[str], Iterator[tuple[str, ...]]]:
-        fh = open_input(self.path, "file")
-        start = fh.read(4)
-        if not start.strip():
-            rest = fh.read(1 << 16)
-            if not (start + rest).strip():
-                fh.close()
-                raise InputError(f"{self.name} is empty")
-        fh.seek(0)
-        encoding, skip = _encoding(start)
-        if encoding != "utf-8":  # UTF-16/32 (spreadsheets' "Unicode text"): decoded whole, as in memory
-            data = fh.read()
-            fh.close()
-            table = TableStream(data, self.name, keep=1)
-            return table.columns, table.tuples()
-        head = fh.read(skip + 65536)[skip:].decode("utf-8", errors="ignore")
-        fh.seek(0)
-        text = io.TextIOWrapper(io.BufferedReader(_NulGuard(fh, self.name)), encoding="utf-8-sig", newline="")
-        columns, rows = csv_stream_tuples(text, head, self.name)
-        first = next(rows, None)
-        if first is None:
-            raise InputError(f"{self.name} has a header but no rows")
-
-        def all_rows() -> Iterator[tuple[str, ...]]:
-            yield first
-            yield from rows
-
-        gen = all_rows()
-        return columns, gen
-
-    def _parquet(self) -> Any:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        fh = open_input(self.path, "file")
-        try:
-            return pq.ParquetFile(fh)
-        except (pa.ArrowException, OSError) as exc:
-            fh.close()
-            raise InputError(f"{self.name} is not a readable Parquet file ({exc})") from None
-
-    def _records(self) -> Iterator[list[dict[str, Any]]]:
-        if self.fmt == "json":
-            from augment_core.dataset import read_table
-
-            rows = list(read_table(self.path).rows)
-            for i in range(0, len(rows), self.chunk_rows):
-                yield rows[i : i + self.chunk_rows]
-            return
-        fh = open_input(self.path, "file")
-        text = io.TextIOWrapper(io.BufferedReader(_NulGuard(fh, self.name)), encoding="utf-8-sig", newline=None)
-        chunk: list[dict[str, Any]] = []
-        any_rows = False
-        try:
-            for line_no, line in enumerate(text, start=1):
-                if not line.strip():
-                    continue
-                rec = jsonl_record(line, line_no, self.name)
-                if not isinstance(rec, dict):
-                    raise InputError(f"{self.name}: expected a list of records (JSON objects)")
-                chunk.append({str(k): v for k, v in rec.items()})
-                any_rows = True
-                if len(chunk) >= self.chunk_rows:
-                    yield chunk
-                    chunk = []
-        except UnicodeDecodeError:
-            raise InputError(f"{self.name} is not UTF-8 text") from None
-        finally:
-            text.close()
-        if chunk:
-            yield chunk
-        if not any_rows:
-            raise InputError(f"{self.name} is empty")
-
-
-def _refuse_hf_folder(path: Path, runner: str) -> None:
-    """A Hugging Face dataset folder is read whole (``load_from_disk``): ``--runner local`` only."""
-    if path.is_dir() and not path.is_symlink():
-        from augment_core import hf
-
-        if hf.is_hf_folder(path):
-            raise InputError(f"--runner {runner} reads CSV, JSONL or Parquet files; the Hugging Face folder {path.name} "
-                             "is read by --runner local only")
-
-
-class _NulGuard(io.RawIOBase):
-    """A raw reader that refuses a NUL byte anywhere (as the in-memory reader does), as it
-    reads, naming its offset."""
-
-    def __init__(self, fh: IO[bytes], name: str) -> None:
-        self._fh = fh
-        self._name = name
-        self._offset = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf: Any) -> int:
-        data = self._fh.read(len(buf))
-        nul = data.find(b"\x00")
-        if nul >= 0:
-            raise _binary(self._name, f"byte at offset {self._offset + nul}")
-        n = len(data)
-        buf[:n] = data
-        self._offset += n
-        return n
-
-    def close(self) -> None:
-        self._fh.close()
-        super().close()
-
-
-def _batched(rows: Iterator[tuple[Any, ...]], n: int) -> Iterator[Chunk]:
-    chunk: Chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= n:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+from augment_core.io import arrow_column, write_rows_to
+from augment_core.pipeline import (
+    ORIGINAL,
+    PlannedRow,
+    augment_records,
+    original_params_json,
+    output_columns,
+    plan_rows,
+    variant_id,
+)
+from augment_core.quality import QUALITY_COLUMNS
+from augment_core.registry import build_augmenters
+from augment_core.sources import Chunk, RowSource
+from augment_core.splitting import check_ratios, fill_splits
+from augment_core.user_schema import OutputSchema, output_schema, provenance_of, split_variant, user_rows
 
 
 @dataclass
@@ -236,14 +66,12 @@ class Keys:
     """Rows whose text is empty (never augmented)."""
 
 
-def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[float], seed: int,
+def scan_keys(source: RowSource, mapping: ColumnMapping, ratios: Sequence[float], seed: int,
               want_arrow: bool = False, tags: AliasTable | None = None) -> Keys:
     """Ids (checked), splits (given, or the seeded stratified split of the rest, as in memory).
     With ``tags``, also each row's keyword signature (what the fit needs of its text), so
     the fit needs no pass of its own (:func:`fit_keys`)."""
-    from array import array
-
-    ratios = check_ratios(ratios)
+    check_ratios(ratios)
     builder = RecordBuilder(source.columns, mapping)
     ids: list[str] = []
     labels: list[tuple[str, ...]] = []
@@ -276,12 +104,7 @@ def scan_keys(source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[floa
         if want_arrow:
             types.append([arrow_column([row[j] for row in chunk]).type for j in range(ncols)])
     builder.finish()
-    todo = [k for k, s in enumerate(given) if not s]
-    if todo:
-        chosen = iterative_stratify([labels[k] for k in todo], ratios, seed)
-        for k, c in zip(todo, chosen):
-            given[k] = SPLITS[c]
-    splits: list[str] = given  # type: ignore[assignment]
+    splits = fill_splits(given, labels, ratios, seed)
     column_types = None
     if want_arrow:
         column_types = {c: _column_type([t[j] for t in types]) for j, c in enumerate(source.columns)}
@@ -295,8 +118,6 @@ def fit_keys(tags: AliasTable, keys: Keys) -> tuple[TrainKeywords, int]:
     rows: the same fit (spellings counted in the order the train rows first use them, so
     ties go the same way), from one count per distinct (signature, labels). Also counts the
     train rows with text (the run's progress total)."""
-    from collections import Counter
-
     pairs: dict[tuple[int, tuple[str, ...]], int] = {}
     train = 0
     for sig, labs, split in zip(keys.row_signature, keys.labels, keys.splits):
@@ -361,7 +182,7 @@ _WORKER: dict[str, Any] = {}
 """In a worker (or in-process): the spec, its record builder and its augmenters."""
 
 
-def _init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
+def init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
     if ignore_signals:  # the parent handles Ctrl-C and SIGTERM, and ends its workers
         import signal
 
@@ -370,8 +191,6 @@ def _init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
     _WORKER.clear()
     _WORKER["spec"] = spec
     if spec.keywords is not None:
-        from augment_core.registry import build_augmenters
-
         augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords)
         for a in augmenters:
             if hasattr(a, "load"):
@@ -398,7 +217,7 @@ class ChunkOut:
     """Ids whose text is empty (not augmented: the CLI warns)."""
 
 
-def _augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
+def augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
     spec: WorkSpec = _WORKER["spec"]
     augmenters = _WORKER["augmenters"]
     records = _records(start, rows, splits)
@@ -436,7 +255,7 @@ class ChunkRows:
     empty: list[str]
 
 
-def _generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
+def generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
     spec: WorkSpec = _WORKER["spec"]
     records = _records(start, rows, splits)
     empty_ids = [r.id for r in records if is_empty_text(r.text)]
@@ -453,11 +272,11 @@ def _arrow_table(rows: list[dict[str, Any]], schema: Any) -> Any:
     the reference :func:`arrow_chunk` is held to (a test compares them)."""
     import pyarrow as pa
 
-    arrays = [_arrow_values([r.get(f.name) for r in rows], f.type) for f in schema]
+    arrays = [arrow_values([r.get(f.name) for r in rows], f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _arrow_values(values: list[Any], type_: Any) -> Any:
+def arrow_values(values: list[Any], type_: Any) -> Any:
     """One column of a row group, typed as the run's schema says."""
     import pyarrow as pa
 
@@ -470,7 +289,7 @@ def _arrow_values(values: list[Any], type_: Any) -> Any:
 def _uniform_array(values: list[Any], type_: Any) -> Any:
     """``values`` as an array of ``type_`` when every conversion is cell by cell (one kind
     of cell, converted by Arrow as it is), so that taking rows of it equals converting
-    those rows (what :func:`_arrow_values` does); None when that is not sure."""
+    those rows (what :func:`arrow_values` does); None when that is not sure."""
     import pyarrow as pa
 
     kinds = {v.__class__ for v in values if v is not None}
@@ -494,10 +313,6 @@ def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int
     are built from the plan. The same table as shaping row dicts (:func:`_arrow_table`)."""
     import pyarrow as pa
 
-    from augment_core.changes import changes_to_json
-    from augment_core.dataset import text_cell
-    from augment_core.pipeline import ORIGINAL, original_params_json, variant_id
-    from augment_core.user_schema import split_variant
 
     parent = [p[0] for p in plan]
     take = pa.array(parent, type=pa.int64())
@@ -537,14 +352,14 @@ def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int
             if pa.types.is_string(f.type) and all(v is None or v.__class__ is str for v in values):
                 arrays.append(pa.array(values, type=pa.string()))
             else:
-                arrays.append(_arrow_values(values, f.type))
+                arrays.append(arrow_values(values, f.type))
             continue
         cells = [r.cells[j] for r in records]
         whole = _uniform_array(cells, f.type)
         if whole is not None:
             arrays.append(whole.take(take))
         else:
-            arrays.append(_arrow_values([cells[i] for i in parent], f.type))
+            arrays.append(arrow_values([cells[i] for i in parent], f.type))
     provenance = {
         "id": ids, "parent_id": [records[i].id for i in parent], "split": [records[i].split for i in parent],
         "augmenter": augmenter, "text": texts, "original_text": [records[i].text for i in parent],
@@ -574,8 +389,6 @@ def output_arrow_schema(schema: OutputSchema, types: dict[str, Any], text_column
 
 def run_schema(columns: Sequence[str], label_column: str, prefix: str | None, quality: bool = False) -> OutputSchema:
     """The output schema of a chunked run: as the in-memory run's (quality columns last)."""
-    from augment_core.quality import QUALITY_COLUMNS
-
     extra = QUALITY_COLUMNS if quality else ()
     return output_schema(columns, provenance_of(output_columns(label_column, extra), label_column), prefix)
 
@@ -623,7 +436,7 @@ def _worker_main(tasks: Any, results: Any, spec: WorkSpec) -> None:
     threading.Thread(target=take, daemon=True).start()
     failed: Exception | None = None
     try:
-        _init_worker(spec)
+        init_worker(spec)
     except Exception as exc:
         failed = exc
     while True:
@@ -643,7 +456,7 @@ def _worker_main(tasks: Any, results: Any, spec: WorkSpec) -> None:
             results.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
-class _Runner:
+class WorkerPool:
     """Runs a task over chunks in order: in this process, or in ``workers`` spawned
     processes with a few chunks in flight (so memory stays bounded); results come back in
     input order. Any exception (Ctrl-C, SIGTERM included) ends the workers at once. A worker
@@ -666,7 +479,7 @@ class _Runner:
             for _ in range(workers):
                 self._start(None)
         else:
-            _init_worker(spec, ignore_signals=False)
+            init_worker(spec, ignore_signals=False)
 
     def _start(self, slot: int | None) -> None:
         import multiprocessing
@@ -789,214 +602,3 @@ class _Key:
 
     key: str
 
-
-@dataclass
-class StreamResult:
-    rows: int
-    generated: int
-    guarded: int
-    empty_text_ids: list[str]
-
-
-def default_workers(names: Sequence[str]) -> int:
-    """Processes for a streamed run unless ``--workers`` says otherwise: one. Measured on
-    2 shared cores, worker processes cost memory (a Python and a chunk in flight each) and
-    gained nothing; on idle cores ``--workers N`` spreads the fit and augment passes."""
-    return 1
-
-
-def run_streamed(
-    source: ChunkSource, mapping: ColumnMapping, ratios: Sequence[float], seed: int, tags: AliasTable,
-    names: Sequence[str], settings: Any, out: IO[bytes], fmt: str, *, n_per_original: int,
-    keep_original: bool, formula_guard: bool = False, name: str = "the output", workers: int = 1,
-    progress: Callable[[str, int, int], None] | None = None, provenance_prefix: str | None = None,
-    quality: Any = None, encoder: Any = None,
-) -> StreamResult:
-    """The passes (see the module's docstring), writing to ``out`` as it goes. ``quality``:
-    a :class:`augment_core.run.QualitySettings` to score the rows (two passes over the
-    output, see :func:`_scored_chunks`); ``encoder``: the sentence encoder (default: the
-    packaged one)."""
-    keys = scan_keys(source, mapping, ratios, seed, want_arrow=fmt == "parquet", tags=tags)
-    check_run(keys.ids, names, mapping.label_column, n_per_original)
-    schema = run_schema(source.columns, mapping.label_column, provenance_prefix, quality is not None)
-    arrow_schema = output_arrow_schema(schema, keys.types, mapping.text_columns) if keys.types is not None else None
-    keys.ids = []  # the largest thing held: the last pass rebuilds the ids it needs
-    keywords, with_text = fit_keys(tags, keys)
-    keys.labels, keys.signatures, keys.row_signature = [], [], None
-    spec = WorkSpec(list(source.columns), mapping, tags, tuple(names), settings, keywords, n_per_original,
-                    keep_original, seed, fmt, arrow_schema, formula_guard, schema)
-    if progress is not None:
-        progress("model", 0, 1)
-    runner = _Runner(spec, workers)
-    total, done = with_text * len(names), 0
-    columns = schema.columns
-    rows = generated = guarded = 0
-    writer: Any = None
-    empty_ids: list[str] = []
-    ok = False
-    try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            with write_failures(name):
-                writer = pq.ParquetWriter(out, arrow_schema)
-        else:
-            guarded += write_rows_to([], out, fmt, columns, formula_guard=formula_guard, name=name)
-        if quality is None:
-            chunks: Iterator[ChunkOut] = runner.map(_augment_task, source.chunks(), keys.splits)
-        else:
-            chunks = _scored_chunks(runner.map(_generate_task, source.chunks(), keys.splits), spec, quality,
-                                    encoder, progress, total)
-        for chunk in chunks:
-            if fmt == "parquet":
-                if chunk.rows:
-                    with write_failures(name):
-                        writer.write_table(chunk.payload)
-            else:
-                _write(out, chunk.payload, name)
-            rows += chunk.rows
-            generated += chunk.generated
-            guarded += chunk.guarded
-            empty_ids += chunk.empty
-            done += chunk.originals * len(names)
-            if progress is not None and quality is None:
-                progress("generate", done, total)
-        if writer is not None:
-            with write_failures(name):
-                if not rows:  # no rows at all: an empty table, as the in-memory run writes
-                    import pyarrow as pa
-
-                    writer.write_table(pa.Table.from_pylist([], schema=arrow_schema))
-                writer.close()
-        ok = True
-    finally:
-        runner.close(ok)
-    return StreamResult(rows, generated, guarded, empty_ids)
-
-
-def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any, encoder: Any,
-                   progress: Callable[[str, int, int], None] | None, total: int) -> Iterator[ChunkOut]:
-    """Quality signals in two passes over the output, in constant memory.
-
-    Most signals are a row's own (keywords, similarity to its original, artifacts); two
-    need the whole run: ``duplicate`` (the text, normalised, occurs more than once among
-    the output rows) and ``leak`` (a val/test text, exactly or by embedding). So:
-
-    1. each chunk's rows are generated, spilled to a temporary file (pickled, removed at
-       the end), and what the global signals need is kept: a 64-bit hash of every row's
-       normalised text, of every held-out text, and the held-out texts' embeddings
-       (written to a second temporary file and memory-mapped, so never held at once);
-    2. each spilled chunk is read back, scored by :func:`augment_core.quality.score_chunk`
-       (the in-memory run's code) against that index, shaped and encoded.
-    """
-    import pickle
-    import tempfile
-    from array import array
-
-    import numpy as np
-
-    from augment_core.quality import HashIndex, _encode, heldout_of, normalize_text, score_chunk, text_hash
-
-    if encoder is None:
-        from augment_core.models import load_sentence_encoder
-
-        encoder = load_sentence_encoder()
-    if progress is not None:
-        progress("model", 1, 1)
-    row_hashes = array("Q")
-    heldout_hashes = array("Q")
-    seen_heldout: set[int] = set()  # exact held-out texts already encoded (by hash)
-    held_rows = 0
-    dim = 0
-    chunks = done = 0
-    with tempfile.TemporaryFile(prefix="augment-review-spill-") as spill, \
-            tempfile.TemporaryFile(prefix="augment-review-heldout-") as held_file:
-        for res in generated:
-            pickle.dump(res, spill, protocol=pickle.HIGHEST_PROTOCOL)
-            chunks += 1
-            row_hashes.extend(text_hash(normalize_text(str(r.get("text", "")))) for r in res.rows)
-            fresh = []
-            for t in heldout_of(res.rows):
-                h = text_hash(t)
-                if h not in seen_heldout:
-                    seen_heldout.add(h)
-                    fresh.append(t)
-                    heldout_hashes.append(text_hash(normalize_text(t)))
-            if fresh:
-                emb = _encode(encoder, fresh, 64)
-                dim = emb.shape[1]
-                held_file.write(np.ascontiguousarray(emb, dtype=np.float32).tobytes())
-                held_rows += len(fresh)
-            done += res.originals * len(spec.names)
-            if progress is not None:
-                progress("generate", done, total)
-        held_file.flush()
-        held = np.memmap(held_file, dtype=np.float32, mode="r", shape=(held_rows, dim)) if held_rows else None
-        index = HashIndex.from_hashes(np.frombuffer(row_hashes, dtype=np.uint64) if row_hashes else [],
-                                      np.frombuffer(heldout_hashes, dtype=np.uint64) if heldout_hashes else [], held)
-        del row_hashes, seen_heldout
-        spill.seek(0)
-        schema = spec.schema
-        assert schema is not None
-        for k in range(chunks):
-            res = pickle.load(spill)
-            score_chunk(res.rows, index, table=spec.keywords.table if spec.keywords else spec.tags,
-                        labels_by_id={r.id: r.labels for r in res.records}, encoder=encoder,
-                        low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
-                        ambiguous_below=quality.ambiguous_below)
-            chunk = Dataset(records=res.records, mapping=spec.mapping, empty_text_ids=res.empty,
-                            columns=tuple(spec.columns))
-            shaped = list(user_rows(res.rows, chunk, schema))
-            generated_n = sum(1 for r in res.rows if r["augmenter"] != "original")
-            if progress is not None:
-                progress("quality", k + 1, chunks)
-            if spec.fmt == "parquet":
-                yield ChunkOut(_arrow_table(shaped, spec.arrow_schema), len(res.rows), generated_n, 0, 0, res.empty)
-                continue
-            buf = io.BytesIO()
-            guarded = write_rows_to(shaped, buf, spec.fmt, schema.columns, formula_guard=spec.formula_guard,
-                                    header=False)
-            yield ChunkOut(buf.getvalue(), len(res.rows), generated_n, 0, guarded, res.empty)
-        del held, index
-
-
-def _write(out: IO[bytes], data: bytes, name: str) -> None:
-    with write_failures(name):
-        out.write(data)
-
-
-def stream_cli(args: Any, names: list[str], ratios: tuple[float, float, float]) -> int:
-    """``augment --runner stream``: the CLI's in-memory path, chunk by chunk (same checks,
-    same atomic output, same closing line)."""
-    import sys
-    import time
-
-    from augment_core.cli import augmenter_settings, column_mapping, load_tags, progress_bars, quality_settings
-    from augment_core.io import open_output, output_format
-
-    fmt = args.format if args.format is not None else output_format(args.output)
-    if fmt == "hf":
-        raise InputError("--runner stream cannot write --format hf (a DatasetDict is built in memory): "
-                         "use --runner local, or stream to .parquet")
-    inputs = [("input", args.input), ("tags file", args.tags)]
-    settings = augmenter_settings(args)
-    started = time.perf_counter()
-    with open_output(args.output, inputs) as out:
-        source = ChunkSource(args.input, args.chunk_rows)
-        tags = load_tags(args.tags)
-        with progress_bars() as progress:
-            result = run_streamed(
-                source, column_mapping(args), ratios, args.seed, tags, names, settings, out, fmt,
-                n_per_original=args.n_per_original, keep_original=args.keep_original,
-                formula_guard=args.csv_formula_guard, name=args.output,
-                workers=args.workers or default_workers(names), progress=progress,
-                provenance_prefix=args.provenance_prefix, quality=quality_settings(args),
-            )
-    if result.empty_text_ids:
-        ids = result.empty_text_ids
-        shown = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
-        print(f"warning: {len(ids)} rows have empty text and are not augmented (ids: {shown})", file=sys.stderr)
-    guard_note = f"; the formula guard prefixed {result.guarded} cells with '" if args.csv_formula_guard else ""
-    print(f"wrote {result.rows} rows ({result.generated} generated) to {args.output} in "
-          f"{time.perf_counter() - started:.1f}s{guard_note}", file=sys.stderr)
-    return 0

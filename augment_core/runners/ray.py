@@ -1,7 +1,8 @@
 """``--runner ray``: the same augmenters on Ray Data, on a cluster or a local Ray.
 
-The run is the streamed run's (:mod:`augment_core.stream`) with Ray doing the reading and
-the augmenting:
+The run is the local runner's streamed run (:mod:`augment_core.runners.local`), with the
+same core (:mod:`augment_core.runners.core`: key scan, fit, worker tasks) and Ray doing the
+reading (:class:`RaySource`, a :class:`augment_core.sources.RowSource`) and the augmenting:
 
 * **read**: ``ray.data.read_csv`` / ``read_text`` (JSONL) / ``read_parquet`` on any path
   pyarrow or fsspec opens (local, ``s3://``, ``gs://``, ``hdfs://``). CSV cells are read as
@@ -36,25 +37,43 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from augment_core.aliases import load_alias_table
+from augment_core.dataset import RecordBuilder, check_mapping, format_of, sniff_delimiter
 from augment_core.errors import InputError
 from augment_core.io import remove_stale_temps, temp_path
+from augment_core.job import Job, Report
 from augment_core.limits import json_loads
-from augment_core.stream import (
+from augment_core.models import load_sentence_encoder
+from augment_core.pipeline import check_run
+from augment_core.quality import (
+    HELDOUT_SPLITS,
+    QUALITY_COLUMNS,
+    HashIndex,
+    encode,
+    heldout_of,
+    normalize_text,
+    score_chunk,
+    text_hash,
+)
+from augment_core.run import PhaseProgress
+from augment_core.runners.core import (
     ChunkOut,
     WorkSpec,
-    _augment_task,
-    _init_worker,
+    arrow_values,
+    augment_task,
     fit_keys,
+    init_worker,
     output_arrow_schema,
     run_schema,
     scan_keys,
 )
+from augment_core.sources import Chunk, refuse_hf_folder
+from augment_core.user_schema import OutputSchema
 
 BatchHook = Callable[[list[str]], None]
 """Called in the actor with a batch's ids before it is augmented (tests kill a worker here)."""
@@ -65,11 +84,8 @@ def _is_uri(path: str) -> bool:
 
 
 def _format(path: str) -> str:
-    from augment_core.dataset import format_of
-    from augment_core.stream import _refuse_hf_folder
-
     if not _is_uri(path):
-        _refuse_hf_folder(Path(path), "ray")
+        refuse_hf_folder(Path(path), "ray")
 
     fmt = format_of(Path(path.split("?", 1)[0]).name)
     if fmt == "json":
@@ -152,8 +168,6 @@ def _csv_header(path: str) -> tuple[list[str], str]:
 
     import pyarrow.fs as pafs
 
-    from augment_core.dataset import sniff_delimiter
-
     fs, inner = pafs.FileSystem.from_uri(path)
     with fs.open_input_stream(inner) as fh:
         head = fh.read(65536).decode("utf-8-sig", errors="ignore")
@@ -164,15 +178,17 @@ def _csv_header(path: str) -> tuple[list[str], str]:
     return [c.strip() for c in header], delimiter
 
 
-class _RaySource:
-    """The driver's ordered passes over some of the dataset's columns, as row tuples in the
-    dataset's column order (the columns not read are ``None``)."""
+class RaySource:
+    """A :class:`augment_core.sources.RowSource` over a Ray dataset: the driver's ordered
+    passes over some of its columns, as row tuples in the dataset's column order (the
+    columns not read are ``None``)."""
 
-    def __init__(self, ds: Any, columns: list[str], read: Sequence[str], batch_rows: int, json_cells: bool = False) -> None:
-        self.ds, self.columns, self.read, self.batch_rows = ds, columns, list(dict.fromkeys(read)), batch_rows
+    def __init__(self, ds: Any, name: str, columns: list[str], read: Sequence[str], batch_rows: int,
+                 json_cells: bool = False) -> None:
+        self.ds, self.name, self.columns, self.read, self.batch_rows = ds, name, columns, list(dict.fromkeys(read)), batch_rows
         self.json_cells = json_cells
 
-    def chunks(self) -> Iterator[list[tuple[Any, ...]]]:
+    def chunks(self) -> Iterator[Chunk]:
         where = [self.read.index(c) if c in self.read else None for c in self.columns]
         for batch in self.ds.select_columns(self.read).iter_batches(batch_size=self.batch_rows, batch_format="pyarrow"):
             cols = [_cells(batch, c, self.json_cells) for c in self.read]
@@ -187,9 +203,7 @@ class AugmentBatch:
 
     def __init__(self, spec: WorkSpec, split_of: dict[str, str], hook: BatchHook | None = None,
                  json_cells: bool = False) -> None:
-        _init_worker(spec, ignore_signals=False)
-        from augment_core.dataset import RecordBuilder
-
+        init_worker(spec, ignore_signals=False)
         self._builder = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
         self._split_of = split_of
         self._columns = spec.columns
@@ -203,7 +217,7 @@ class AugmentBatch:
         ids = [self._builder.key(0, row)[0] for row in rows]
         if self._hook is not None:
             self._hook(ids)
-        out: ChunkOut = _augment_task(0, rows, [self._split_of[i] for i in ids])
+        out: ChunkOut = augment_task(0, rows, [self._split_of[i] for i in ids])
         return out.payload
 
 
@@ -232,16 +246,10 @@ class RayResult:
     files: list[str]
 
 
-def run_ray(args: Any, names: list[str], ratios: tuple[float, float, float], hook: BatchHook | None = None) -> int:
-    """``augment --runner ray``: checks, Ray up (or joined), the run, the closing line."""
-    from augment_core.cli import augmenter_settings, column_mapping, load_tags, quality_settings
-
-    if not args.id_column:
-        raise InputError("--runner ray needs --id-column (a distributed reader does not number rows)")
-    if args.csv_formula_guard:
-        raise InputError("--csv-formula-guard applies to .csv output only (--runner ray writes Parquet shards)")
-    fmt = _format(args.input)
-    out = args.output
+def run_ray(job: Job, progress: PhaseProgress | None = None, hook: BatchHook | None = None) -> Report:
+    """The job on Ray: checks, Ray up (or joined), the run (Ray reports no progress here)."""
+    fmt = _format(job.input)
+    out = job.output.path
     if not _is_uri(out):
         target = Path(out)
         if target.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json"):
@@ -250,22 +258,23 @@ def run_ray(args: Any, names: list[str], ratios: tuple[float, float, float], hoo
             raise InputError(f"cannot write {out}: it exists (--runner ray writes a new folder; remove it or choose another)")
         if not target.resolve().parent.is_dir():
             raise InputError(f"cannot write {out}: the folder {target.resolve().parent} does not exist")
-    settings = augmenter_settings(args)
-    tags = load_tags(args.tags)
+    aug = job.augmentation
+    aug.settings.check()
+    tags = load_alias_table(job.tags)
     started = time.perf_counter()
-    ray = _ray_up(args.ray_address)
+    ray = _ray_up(job.runner.ray_address)
     try:
-        result = augment_on_ray(args.input, fmt, column_mapping(args), ratios, args.seed, tags, names, settings, out,
-                                n_per_original=args.n_per_original, keep_original=args.keep_original,
-                                batch_rows=args.chunk_rows, workers=args.workers, device=args.device, hook=hook,
-                                manifest_extra={"input": args.input, "tags": args.tags},
-                                provenance_prefix=args.provenance_prefix, quality=quality_settings(args))
+        result = augment_on_ray(job.input, fmt, job.mapping, job.split_ratios, aug.seed, tags, aug.augmenters,
+                                aug.settings, out, n_per_original=aug.policy.n_per_original,
+                                keep_original=aug.policy.keep_original, batch_rows=job.runner.chunk_rows,
+                                workers=job.runner.workers, device=aug.settings.device, hook=hook,
+                                manifest_extra={"input": job.input, "tags": job.tags},
+                                provenance_prefix=job.output.provenance_prefix, quality=aug.quality)
     finally:
         if ray is not None:
             ray.shutdown()
-    print(f"wrote {result.rows} rows ({result.generated} generated) to {out} as {len(result.files)} Parquet shards "
-          f"and manifest.json in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    return 0
+    return Report(result.rows, result.generated, out, time.perf_counter() - started, shards=len(result.files),
+                  warnings=tuple(tags.warnings))
 
 
 def _ray_up(address: str | None) -> Any:
@@ -306,9 +315,6 @@ def augment_on_ray(
     :class:`augment_core.run.QualitySettings` to score the rows (see :func:`_score`)."""
     import ray
 
-    from augment_core.dataset import check_mapping
-    from augment_core.pipeline import check_run
-
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # the driver's passes see the file's order, as locally
     ds = read_dataset(path, fmt)
@@ -317,15 +323,12 @@ def augment_on_ray(
     json_cells = fmt == "jsonl"
     # every column: the Arrow type of each over the whole input, as the streamed run finds it
     # one ordered pass: ids, labels, splits, every column's type and the train rows' keyword signatures
-    keys = scan_keys(_RaySource(ds, columns, columns, batch_rows, json_cells), mapping, ratios, seed,  # type: ignore[arg-type]
+    keys = scan_keys(RaySource(ds, path, columns, columns, batch_rows, json_cells), mapping, ratios, seed,
                      want_arrow=True, tags=tags)
     check_run(keys.ids, names, mapping.label_column, n_per_original)
     final_schema = run_schema(columns, mapping.label_column, provenance_prefix, quality is not None)
     schema = final_schema
     if quality is not None:  # generated without the quality columns, under the final prefix
-        from augment_core.quality import QUALITY_COLUMNS
-        from augment_core.user_schema import OutputSchema
-
         schema = OutputSchema(final_schema.input_columns,
                               tuple(p for p in final_schema.provenance if p not in QUALITY_COLUMNS), final_schema.prefix)
     split_of = dict(zip(keys.ids, keys.splits))
@@ -379,7 +382,7 @@ def actor_pool_size(workers: int | None, gpus: float, cpus: int) -> int:
 
 def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, workers: int | None, device: str,
            batch_rows: int) -> tuple[Any, dict[str, Any]]:
-    """Quality signals on Ray, as :func:`augment_core.stream._scored_chunks` does them in one
+    """Quality signals on Ray, as :func:`augment_core.runners.local._scored_chunks` does them in one
     process: the augmented rows are materialised (Ray's object store, spilled to disk when
     large); one distributed pass hashes every row's normalised text (8 bytes a row to the
     driver), an actor pool encodes the distinct held-out texts (each actor loading the
@@ -389,8 +392,6 @@ def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, worke
     :func:`augment_core.quality.score_chunk`, the in-memory run's code."""
     import numpy as np
     import ray
-
-    from augment_core.quality import HashIndex
 
     schema = spec.schema
     assert schema is not None
@@ -435,8 +436,6 @@ def _hash_batch(batch: Any, names: dict[str, str]) -> Any:
     """Each row's normalised-text hash, and whether it is a held-out original."""
     import pyarrow as pa
 
-    from augment_core.quality import HELDOUT_SPLITS, normalize_text, text_hash
-
     texts = batch.column(names["text"]).to_pylist()
     splits = batch.column(names["split"]).to_pylist()
     augmenters = batch.column(names["augmenter"]).to_pylist()
@@ -448,8 +447,6 @@ def _hash_batch(batch: Any, names: dict[str, str]) -> Any:
 
 
 def _encoder(device: str) -> Any:
-    from augment_core.models import load_sentence_encoder
-
     return load_sentence_encoder(device=device)
 
 
@@ -464,14 +461,12 @@ class EmbedHeldout:
     def __call__(self, batch: Any) -> Any:
         import pyarrow as pa
 
-        from augment_core.quality import _encode, heldout_of, text_hash
-
         n = self._names
         rows = [{"text": t, "split": s, "augmenter": a} for t, s, a in zip(
             batch.column(n["text"]).to_pylist(), batch.column(n["split"]).to_pylist(),
             batch.column(n["augmenter"]).to_pylist())]
         texts = heldout_of(rows)
-        emb = _encode(self._encoder, texts, 64) if texts else None
+        emb = encode(self._encoder, texts, 64) if texts else None
         return pa.table({
             "key": pa.array([text_hash(t) for t in texts], pa.uint64()),
             "emb": pa.array([] if emb is None else [list(map(float, e)) for e in emb], pa.list_(pa.float32())),
@@ -485,8 +480,6 @@ class ScoreBatch:
     def __init__(self, spec: WorkSpec, final_arrow: Any, index: Any, quality: Any, device: str = "auto") -> None:
         import ray
 
-        from augment_core.dataset import RecordBuilder
-
         self._spec, self._arrow, self._quality = spec, final_arrow, quality
         self._index = ray.get(index) if isinstance(index, ray.ObjectRef) else index
         self._encoder = _encoder(device)
@@ -494,9 +487,6 @@ class ScoreBatch:
 
     def __call__(self, batch: Any) -> Any:
         import pyarrow as pa
-
-        from augment_core.quality import QUALITY_COLUMNS, score_chunk
-        from augment_core.stream import _arrow_values
 
         spec, schema, q = self._spec, self._spec.schema, self._quality
         assert schema is not None and spec.keywords is not None
@@ -510,7 +500,7 @@ class ScoreBatch:
         arrays = {f.name: batch.column(f.name) for f in self._arrow if f.name in batch.column_names}
         for c in QUALITY_COLUMNS:
             name = schema.prefix + c
-            arrays[name] = _arrow_values([r[c] for r in rows], self._arrow.field(name).type)
+            arrays[name] = arrow_values([r[c] for r in rows], self._arrow.field(name).type)
         return pa.Table.from_arrays([arrays[f.name] for f in self._arrow], schema=self._arrow)
 
 
