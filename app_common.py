@@ -123,9 +123,9 @@ def dataset_notice() -> None:
     if missing is None or st.session_state.get(CURRENT):
         return
     shown = missing if len(missing) <= 70 else missing[:70] + "…"
-    what = "is not a dataset id" if not HASH_RE.match(missing) else "names no dataset stored here"
     st.warning(
-        f"The link's dataset \"{markdown_escape(shown)}\" {what}, so no dataset is open. "
+        f"The link's dataset \"{markdown_escape(shown)}\" "
+        f"{'is not a dataset id' if not HASH_RE.match(missing) else 'names no dataset stored here'}, so no dataset is open. "
         "Open one from the Data page (upload it, or pick a recent one).",
         icon=":material/link_off:",
     )
@@ -699,7 +699,7 @@ def dataset_caption(store: Store, hash: str) -> None:
 
 def busy_error(exc: StoreBusy, what: str) -> None:
     """One line for a write other than a decision that the database could not take."""
-    st.error(f"{what} not saved: {markdown_escape(str(exc))}. Nothing else changed; try again in a moment.",
+    st.error(f"{markdown_escape(what)} not saved: {markdown_escape(str(exc))}. Nothing else changed; try again in a moment.",
              icon=":material/lock_clock:")
 
 
@@ -916,7 +916,7 @@ def reviewer_note(action: Action, what: str) -> bool:
     cannot do here (where the page leaves its controls out)."""
     if can(action):
         return True
-    st.caption(f"As a reviewer you cannot {what} here: ask an admin of this server.")
+    st.caption(f"As a reviewer you cannot {markdown_escape(what)} here: ask an admin of this server.")
     return False
 
 

@@ -44,7 +44,7 @@ def server_path_offered(action: Action, what: str) -> bool:
     if not common.reviewer_note(action, what):
         return False
     if not common.server_dirs():
-        st.caption(f"To {what}, the operator lists the server folders it may use: server_dirs in the "
+        st.caption(f"To {markdown_escape(what)}, the operator lists the server folders it may use: server_dirs in the "
                    "[augment_review] section of .streamlit/secrets.toml, or AUGMENT_REVIEW_SERVER_DIRS.")
         return False
     return True
@@ -91,7 +91,8 @@ def load_run_section(store: Store, hash: str) -> None:
     if result is not None and any(r.id == result.run_id for r in store.runs(hash)):
         how_stored = (f"stored by sample: {result.candidates:,} variants over {result.rules:,} rules; review it rule "
                       "by rule (Review, mode \"By rule (sampled runs)\")" if result.sampled else "stored whole")
-        st.success(f"Run {result.run_id} loaded: {result.rows:,} rows, {result.variants:,} variants; {how_stored}.")
+        st.success(f"Run {result.run_id:d} loaded: {result.rows:,} rows, {result.variants:,} variants; "
+                   f"{markdown_escape(how_stored)}.")
         st.page_link("pages/review.py", label="Next: review it", icon=":material/fact_check:")
 
 
@@ -252,7 +253,7 @@ def sampled_export_section(store: Store, hash: str) -> None:
             common.show_error(exc, prefix="Not written: ")
         else:
             r = manifest["review"]
-            st.success(f"Wrote {manifest['export']['rows']:,} rows to {out.strip()} ({r['variants']['accepted']:,} "
+            st.success(f"Wrote {manifest['export']['rows']:,} rows to {markdown_escape(out.strip())} ({r['variants']['accepted']:,} "
                        f"accepted variants: {r['accepted_by_rule']:,} by their rule, {r['accepted_individually']:,} "
                        f"one by one; {r['variants']['undecided']:,} undecided left out) and its manifest beside it.")
 

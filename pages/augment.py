@@ -230,7 +230,7 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
 
 last = st.session_state.get("augment_last_result")
 if last:
-    st.success(f"Run {last['run']}: {last['variants']:,} variants from {last['n_train']:,} train originals "
+    st.success(f"Run {last['run']:d}: {last['variants']:,} variants from {last['n_train']:,} train originals "
                f"in {last['seconds']:.1f} s.")
     if last["without_variant"]:
         st.caption(f"{last['without_variant']:,} of the {last['n_train']:,} train originals got no variant.")

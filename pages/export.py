@@ -178,7 +178,7 @@ d1, d2 = st.columns(2)
 mime = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet",
         "hf": "application/zip"}[fmt]
 d1.download_button(
-    f"Download curated split ({'Hugging Face, zip' if fmt == 'hf' else fmt})",
+    f"Download curated split ({'Hugging Face, zip' if fmt == 'hf' else markdown_escape(fmt)})",
     data=file_bytes,
     file_name=f"{stem}-curated.{'zip' if fmt == 'hf' else fmt}",
     mime=mime,

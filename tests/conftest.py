@@ -187,6 +187,20 @@ def page(browser):
 
 
 @pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """The data folder of a module's local app server (a module may define its own)."""
+    return tmp_path_factory.mktemp("browser-data")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, data_dir):
+    """``streamlit run app.py`` on ``data_dir``, local mode (no sign-in), one per module: its URL."""
+    proc, url = bh.start_server(data_dir, tmp_path_factory.mktemp("browser-cache"))
+    yield url
+    bh.stop_server(proc)
+
+
+@pytest.fixture(scope="module")
 def provider():
     """The OpenID Connect provider, on 127.0.0.1 only: its base URL."""
     port = bh.free_port()

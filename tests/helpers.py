@@ -5,10 +5,12 @@ stored review data and made runs. Test modules import from here, never from each
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
 import random
+import resource
 import stat
 import subprocess
 import sys
@@ -33,14 +35,31 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
 
 
-def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: str = "augment") -> subprocess.CompletedProcess:
-    """``augment-review COMMAND ARGS`` in a subprocess (as a user runs it), its output captured."""
+def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: str = "augment",
+        file_size_limit: int | None = None) -> subprocess.CompletedProcess:
+    """``augment-review COMMAND ARGS`` in a subprocess (as a user runs it), its output captured;
+    ``file_size_limit``: no file it writes may grow past this many bytes (RLIMIT_FSIZE: a
+    write past it fails as on a full disk)."""
     def pre() -> None:
         if umask is not None:
             os.umask(umask)
+        if file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
     return subprocess.run([sys.executable, "-m", "augment_core", command, *args], capture_output=True, text=True,
                           timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def one_line(err: str, message: str) -> None:
+    """``err`` is the CLI's one ``error:`` line, naming ``message``."""
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert "Traceback" not in err and message in err, err
+
+
+def one_line_error(result: subprocess.CompletedProcess, message: str) -> None:
+    """Refused as the CLI refuses bad input: exit 2, one ``error:`` line naming ``message``."""
+    assert result.returncode == 2, result.stderr
+    one_line(result.stderr, message)
 
 
 def in_memory(*args: str) -> Report:
@@ -91,6 +110,38 @@ def simple_csv(*rows: tuple[str, str, str]) -> bytes:
     w.writerow(["id", "text", "tags"])
     w.writerows(rows)
     return buf.getvalue().encode()
+
+
+class _FullDisk(io.RawIOBase):
+    """A file on a disk with ``room`` bytes left: a write past them fails with ENOSPC."""
+
+    def __init__(self, fh: io.BufferedWriter, room: int) -> None:
+        self.fh, self.room = fh, room
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(data)
+        return self.fh.write(data)
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+def full_disk(monkeypatch, room: int = 0) -> None:
+    """Files opened for writing with ``os.fdopen`` (every output of the CLI and the app) get
+    ``room`` bytes before a write fails with ENOSPC, as on a full disk."""
+    real = os.fdopen
+
+    def fdopen(fd, mode="r", *args, **kwargs):
+        fh = real(fd, mode, *args, **kwargs)
+        return _FullDisk(fh, room) if "w" in mode else fh
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
 
 
 # --- refused: exit 2, one line, nothing changed --------------------------------------------

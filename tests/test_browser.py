@@ -37,18 +37,6 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("browser-data")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, data_dir):
-    proc, url = start_server(data_dir, tmp_path_factory.mktemp("browser-cache"))
-    yield url
-    stop_server(proc)
-
-
 def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_path):
     upload(page, server, small_csv(tmp_path / "small.csv"))
     # map columns: keep the guess (title + description, tags) and save it

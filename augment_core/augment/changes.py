@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _string
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Literal, Sequence, get_args
+
+from augment_core.data.limits import json_loads
+from augment_core.errors import InputError
 
 ChangeKind = Literal["substitute", "insert", "delete"]
 
@@ -107,10 +110,36 @@ def _float(x: float) -> str:
 
 
 def changes_from_json(raw: str | list | None) -> tuple[Change, ...]:
+    """The change spans a run's ``changes`` cell holds. A cell read from a file is untrusted:
+    anything but a list of spans with these field types (an int ``before``, a list nested
+    too deeply to parse) is a ValueError, which every reader of the cell handles, so a bad
+    span never reaches the highlighter or the review page."""
     if raw is None or raw == "":
         return ()
-    items = json.loads(raw) if isinstance(raw, str) else raw
-    return tuple(Change(**item) for item in items)
+    try:
+        items = json_loads(raw, "the changes") if isinstance(raw, str) else raw
+    except InputError as exc:  # nested too deep
+        raise ValueError(str(exc)) from None
+    if not isinstance(items, list):
+        raise ValueError("the changes are not a list")
+    return tuple(_change(item) for item in items)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _change(item: object) -> Change:
+    if not isinstance(item, dict) or not {"start", "end", "before", "after", "kind"} <= item.keys() \
+            or not item.keys() <= {"start", "end", "before", "after", "kind", "agreement", "support"}:
+        raise ValueError("a change span is not an object with start, end, before, after and kind")
+    start, end, agreement, support = item["start"], item["end"], item.get("agreement"), item.get("support")
+    if not (_is_int(start) and _is_int(end)) or not isinstance(item["before"], str) \
+            or not isinstance(item["after"], str) or item["kind"] not in get_args(ChangeKind) \
+            or not (agreement is None or (isinstance(agreement, (int, float)) and not isinstance(agreement, bool))) \
+            or not (support is None or _is_int(support)):
+        raise ValueError("a change span has a field of another type")
+    return Change(start, end, item["before"], item["after"], item["kind"], agreement, support)
 
 
 def original_spans(changes: Sequence[Change]) -> list[tuple[int, int, Change]]:

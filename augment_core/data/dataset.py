@@ -25,9 +25,9 @@ import io
 import json
 import math
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import IO, Any, Iterator, Literal, Sequence, overload
+from typing import IO, Any, Iterator, Literal, Mapping, Sequence, get_args, overload
 
 from augment_core.data import hf
 from augment_core.data.io import read_input
@@ -154,8 +154,29 @@ class ColumnMapping:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "ColumnMapping":
-        return cls(**{**data, "text_columns": tuple(data["text_columns"])})
+    def from_json(cls, data: Mapping[str, Any]) -> "ColumnMapping":
+        """The mapping a settings dict holds (the app's store, a run's manifest); a mapping
+        whose fields have other types (a list where a column name belongs, an unknown key)
+        is an InputError, so it never reaches the readers as a traceback."""
+        if not isinstance(data, Mapping):
+            raise InputError("the column mapping is not a JSON object")
+        unknown = sorted(str(k) for k in data if k not in {f.name for f in fields(cls)})
+        if unknown:
+            raise InputError(f"the column mapping has unknown fields: {', '.join(unknown)[:200]}")
+        text_columns = data.get("text_columns")
+        if (not isinstance(text_columns, (list, tuple)) or not text_columns
+                or not all(isinstance(c, str) for c in text_columns)):
+            raise InputError("the column mapping's text_columns must be a non-empty list of column names")
+        if not isinstance(data.get("label_column"), str):
+            raise InputError("the column mapping's label_column must be a column name")
+        if not isinstance(data.get("label_sep", ","), str):
+            raise InputError("the column mapping's label_sep must be a string")
+        for name in ("split_column", "id_column"):
+            if not isinstance(data.get(name), (str, type(None))):
+                raise InputError(f"the column mapping's {name} must be a column name or null")
+        if data.get("label_format", "auto") not in get_args(LabelFormat):
+            raise InputError(f"the column mapping's label_format must be one of {', '.join(get_args(LabelFormat))}")
+        return cls(**{**data, "text_columns": tuple(text_columns)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -468,8 +468,17 @@ def write_rows_to(
     """Write ``rows`` to a binary handle; returns how many cells the formula guard changed
     (CSV only: the guard is refused for other formats, whose readers never run formulas).
     A failed write (disk full) is an InputError naming ``name``."""
-    try:
+    with write_failures(name):
         return _write_rows_to(rows, fh, fmt, columns, formula_guard, header)
+
+
+@contextmanager
+def write_failures(name: str) -> Iterator[None]:
+    """An OSError raised by the writes in the block (a full disk, a file-size limit: the
+    write calls of every writer, Parquet's included) as one line naming the output. Wrap the
+    writes only: a failed read is not a failed write."""
+    try:
+        yield
     except OSError as exc:
         raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None
 

@@ -143,7 +143,7 @@ def check_parquet(metadata: Any, limits: Limits, name: str) -> None:
 
 def too_deep(where: str) -> InputError:
     return InputError(f"{where} is nested more than {MAX_JSON_DEPTH} levels deep (JSON lists or objects "
-                      "inside each other): not a dataset this tool reads")
+                      "inside each other): not a file this tool reads")
 
 
 def json_loads(text: str | bytes, where: str) -> Any:

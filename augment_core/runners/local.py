@@ -41,6 +41,7 @@ from augment_core.data.io import (
     open_output,
     open_output_dir,
     read_input,
+    write_failures,
     write_rows_to,
 )
 from augment_core.data.sources import FileSource, RowSource
@@ -227,7 +228,8 @@ def run_streamed(
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            writer = pq.ParquetWriter(out, arrow_schema)
+            with write_failures(name):
+                writer = pq.ParquetWriter(out, arrow_schema)
         else:
             guarded += write_rows_to([], out, fmt, columns, formula_guard=formula_guard, name=name)
         if quality is None:
@@ -238,7 +240,8 @@ def run_streamed(
         for chunk in chunks:
             if fmt == "parquet":
                 if chunk.rows:
-                    writer.write_table(chunk.payload)
+                    with write_failures(name):
+                        writer.write_table(chunk.payload)
             else:
                 _write(out, chunk.payload, name)
             rows += chunk.rows
@@ -249,11 +252,12 @@ def run_streamed(
             if progress is not None and quality is None:
                 progress("generate", done, total)
         if writer is not None:
-            if not rows:  # no rows at all: an empty table, as the in-memory run writes
-                import pyarrow as pa
+            with write_failures(name):
+                if not rows:  # no rows at all: an empty table, as the in-memory run writes
+                    import pyarrow as pa
 
-                writer.write_table(pa.Table.from_pylist([], schema=arrow_schema))
-            writer.close()
+                    writer.write_table(pa.Table.from_pylist([], schema=arrow_schema))
+                writer.close()
         ok = True
     finally:
         runner.close(ok)
@@ -339,7 +343,5 @@ def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any,
 
 
 def _write(out: IO[bytes], data: bytes, name: str) -> None:
-    try:
+    with write_failures(name):
         out.write(data)
-    except OSError as exc:
-        raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None
