@@ -192,7 +192,7 @@ def test_an_interrupt_wrapped_by_python_on_its_way_out_is_still_one_line(tmp_pat
     """A Ctrl-C that lands while a class body is being set up (a lazy import) reaches the CLI
     as a RuntimeError raised from the KeyboardInterrupt; seen in the test above once in about
     thirty runs, as a traceback. It ends as any interrupt does."""
-    from augment_core.cli.commands import commands as cli
+    from augment_core.cli import commands as cli
 
     def command(args):
         try:
