@@ -948,6 +948,6 @@ def network_warning() -> None:
     st.warning(
         f"This server listens {markdown_escape(where)} without sign-in: anyone who can reach it can read "
         "and change all datasets. Configure sign-in ([auth] in .streamlit/secrets.toml) or serve on "
-        "localhost (README: Serving a team).",
+        "localhost (docs/team.md: Serving a team).",
         icon=":material/public:",
     )

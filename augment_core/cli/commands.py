@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv-formula-guard", action="store_true",
                    help="CSV output for spreadsheets: prefix cells starting with = + - @ tab or CR with ' so they are not run "
                         "as formulas (changes the text: use JSONL or Parquet for training)")
-    r = p.add_argument_group("runners (see the README's \"Beyond one machine\")")
+    r = p.add_argument_group("runners (see docs/scale-out.md)")
     r.add_argument("--runner", choices=("local", "stream", "ray"), default=RunnerOptions.name,
                    help="local (default): this machine, in chunks, constant memory (in memory only for --format hf, "
                    "a .json list or a Hugging Face folder input); stream: the old name of local; "
