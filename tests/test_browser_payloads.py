@@ -7,75 +7,33 @@ the browser with a value nested 5,000 deep is one line, not a broken page."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import subprocess
 import sys
 
 import pytest
 from browser_helpers import (
     ROOT,
+    T,
     augment,
     choose,
     click,
+    free_port,
     goto_page,
     open_dropdown,
+    sign_in,
+    start_app,
+    stop_process,
+    team_secrets,
     wait_idle,
     wait_saved,
 )
-from helpers import review_data
+from helpers import ALICE, BOB, review_data
+from payloads import FILE_NAME, HOST, no_payload_markup, payload_csv, payload_tags, upload_file
 from playwright.sync_api import expect
 
 from augment_core.review.store import Store
 
 pytestmark = pytest.mark.browser
-
-HOST = "evil.example"
-P = (f"[plink](http://{HOST}/l) ![pimg](http://{HOST}/p.png) **pbold** *pem* :red[pred] <b>phtml</b> "
-     f"<img src=http://{HOST}/h.png> :material/skull: :skull: www.{HOST}/w http://{HOST}/bare x@{HOST}")
-"""Every kind of Markdown / HTML a message could turn into something: each made-thing's text
-is a marker word (plink, pimg, pbold, pem, pred, phtml) or an icon no page uses (skull)."""
-FILE_NAME = f"[plink](http:{HOST}) **pbold** :red[pred] <b>phtml</b> :skull:.csv"
-"""A file name has no slash: the link's address is a scheme-relative one."""
-MARKERS = ("plink", "pimg", "pbold", "pem", "pred", "phtml")
-
-
-def payload_csv() -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "title", P, "tags"])  # a column named by the payload, beside the guessed ones
-    for i in range(30):
-        label = ["computer-vision" if i % 2 else "natural-language-processing", f"{P} tag"]
-        w.writerow([f"{P} id{i}", f"{P} uses cv and nlp and evilword {i}", P, json.dumps(label)])
-    return buf.getvalue().encode()
-
-
-def payload_tags(good: bool = True) -> bytes:
-    tags = [{"tag": "computer-vision", "aliases": ["cv"]}, {"tag": "natural-language-processing", "aliases": ["nlp"]},
-            {"tag": f"{P} one", "aliases": ["evilword", "**"]},  # "**" has no letter: a warning naming the tag
-            {"tag": f"{P} two", "aliases": ["evilword"]}]  # evilword claimed twice: another warning
-    if not good:
-        tags.append({"tag": f"{P} bad", "aliases": 5})  # an error quoting the tag
-    return json.dumps(tags).encode()
-
-
-def no_payload_markup(page, where: str) -> None:
-    """Nothing on the page was made from a payload's Markdown or HTML."""
-    wait_idle(page)
-    assert page.locator(f"a[href*='{HOST}']").count() == 0, (where, page.locator(f"a[href*='{HOST}']").evaluate_all("els => els.map(e => e.outerHTML)"))
-    assert page.locator(f"img[src*='{HOST}']").count() == 0, where
-    for word in MARKERS:
-        made = page.locator(f"strong, em, b, i, del, s, a, span[style*='color'], h1, h2, h3, li >> text='{word}'")
-        assert made.count() == 0, (where, word)
-    assert page.locator("[data-testid='stIconMaterial']:text-is('skull')").count() == 0, where
-    assert "\N{SKULL}" not in page.locator("body").inner_text(), where
-
-
-def upload_file(page, selector: str, name: str, data: bytes, mime: str) -> None:
-    page.locator(selector).set_input_files({"name": name, "mimeType": mime, "buffer": data})
-    wait_idle(page)
-
 
 def import_run(data_dir, tmp_path) -> None:
     """A run made by the CLI from the same files and loaded by ``import-run``, by sample."""
@@ -185,3 +143,55 @@ def test_a_damaged_queue_kept_in_the_browser_is_one_line_not_a_broken_page(page,
     assert Store(data_dir).decisions(h) == {keys[0]: "accepted"}
     assert page.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
     assert "BidiComponent Error" not in page.locator("body").inner_text()
+
+
+def test_a_reviewer_sees_an_admins_payload_files_as_text_in_team_mode(browser, provider, tmp_path):
+    """On a team server (a local OpenID Connect provider, an admin and a reviewer), the admin
+    uploads the payload dataset and tags file and runs an augmentation; the reviewer then
+    walks every page: nothing is made from the payloads, and the browser asks nothing of
+    their host."""
+    port = free_port()
+    app = f"http://127.0.0.1:{port}"
+    secrets_file = team_secrets(tmp_path / "secrets.toml", app, provider, [ALICE, BOB], admins=[ALICE])
+    proc = start_app(tmp_path / "data", secrets_file, port)
+    try:
+        alice = sign_in(browser, app, provider, ALICE)
+        upload_file(alice, ".st-key-data_upload input[type='file']", FILE_NAME, payload_csv(), "text/csv")
+        expect(alice.get_by_text("Stored a new dataset.")).to_be_visible(timeout=T)
+        alice.get_by_role("button", name="Save mapping").click()
+        wait_idle(alice)
+        upload_file(alice, ".st-key-data_tags_upload input[type='file']", f"{FILE_NAME}.json", payload_tags(),
+                    "application/json")
+        expect(alice.locator("[data-testid='stAlertContentWarning']").first).to_be_visible(timeout=T)
+        dataset = alice.url.split("dataset=")[1].split("&")[0]
+        goto_page(alice, "Augment")
+        alice.locator(".st-key-augment_quality label").click()  # no sentence encoder to load
+        wait_idle(alice)
+        augment(alice)
+
+        bob = sign_in(browser, app, provider, BOB, f"/?dataset={dataset}")
+        asked: list[str] = []
+
+        def record(route):
+            if HOST in route.request.url:
+                asked.append(route.request.url)
+                route.abort()
+            else:
+                route.continue_()
+
+        bob.context.route("**/*", record)
+        bob.reload()
+        wait_idle(bob)
+        expect(bob.get_by_text(f"Signed in as {BOB} (reviewer)")).to_be_visible(timeout=T)
+        expect(bob.locator("[data-testid='stAlertContentWarning']").first).to_be_visible(timeout=T)  # the tags' warnings
+        no_payload_markup(bob, "Data, as the reviewer")
+        for name in ("Augment", "Review", "Evaluate", "Export"):
+            goto_page(bob, name)
+            if name == "Review":  # the admin's run, every variant's text a payload
+                expect(bob.locator(".rv-row[data-key]").first).to_be_visible(timeout=T)
+            no_payload_markup(bob, f"{name}, as the reviewer")
+        assert asked == []
+        for page in (alice, bob):
+            page.context.close()
+    finally:
+        stop_process(proc)
