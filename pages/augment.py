@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
-from app_support import run_review
+from app_support import run_review, variant_upload
 from augment_core.augment.quality import QualitySettings
 from augment_core.augment.registry import AUGMENTERS, AugmenterSettings, settings_from_params
 from augment_core.errors import InputError
@@ -238,5 +238,6 @@ if last:
     st.page_link("pages/review.py", label="Next: review them", icon=":material/fact_check:")
 
 run_review.load_run_section(store, hash)
+variant_upload.variants_upload_section(store, hash, dataset)
 
 show_runs()

@@ -341,3 +341,53 @@ def sampled_run(data_dir: Path, runs_folder: Path, n: int = 120) -> tuple[str, i
     run_id = import_run(store, h, made["ray"], max_whole=0, per_rule=2).run_id
     store.close()
     return h, run_id, made
+
+
+def nlpaug_variants(data: bytes, settings: dict, out: Path, n_train: int = 6) -> dict[str, int]:
+    """A file of variants made by nlpaug, in the dataset's own columns plus ``parent`` (its
+    parent's id) and ``tool`` (the nlpaug class), as another tool leaves them: a
+    RandomWordAug (swap) and a KeyboardAug variant of the description of ``n_train`` train
+    rows, then two variants of val rows, one row identical to its parent, one repeat of an
+    earlier variant and two rows naming parents the dataset lacks. Written as CSV, JSONL or
+    Parquet by ``out``'s suffix. Returns how many rows of each kind it wrote."""
+    import nlpaug.augmenter.char as nac
+    import nlpaug.augmenter.word as naw
+    import numpy as np
+
+    dataset = build_from_settings(read_table(data, "in.csv"), settings)
+    columns = list(dataset.columns)
+    desc = columns.index("description")
+    tools = {"RandomWordAug": naw.RandomWordAug(action="swap"), "KeyboardAug": nac.KeyboardAug()}
+    rows: list[dict] = []
+    train = [r for r in dataset.records if r.split == "train" and len(str(r.cells[desc]).split()) > 4]
+    for k, rec in enumerate(train[:n_train]):
+        for name, aug in tools.items():
+            random.seed(k)
+            np.random.seed(k)
+            text = aug.augment(str(rec.cells[desc]))
+            text = text[0] if isinstance(text, list) else text
+            assert text != rec.cells[desc]  # a sentence of five words or more always changes
+            cells = list(rec.cells)
+            cells[desc] = text
+            rows.append({**dict(zip(columns, cells)), "parent": rec.id, "tool": f"nlpaug.{name}"})
+    stored = len(rows)
+    assert len({(r["parent"], r["description"]) for r in rows}) == stored
+    val = [r for r in dataset.records if r.split == "val"][:2]
+    for rec in val:
+        cells = list(rec.cells)
+        cells[desc] = str(cells[desc]) + " indeed"
+        rows.append({**dict(zip(columns, cells)), "parent": rec.id, "tool": "nlpaug.KeyboardAug"})
+    rows.append({**dict(zip(columns, train[0].cells)), "parent": train[0].id, "tool": "nlpaug.KeyboardAug"})
+    rows.append(dict(rows[0]))
+    for missing in ("no-such-row-1", "no-such-row-2"):
+        rows.append({**rows[1], "parent": missing})
+    if out.suffix == ".csv":
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, [*columns, "parent", "tool"], lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    elif out.suffix == ".jsonl":
+        out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), out)
+    return {"rows": len(rows), "stored": stored, "refused": len(val), "unchanged": 1, "duplicates": 1, "unknown": 2}

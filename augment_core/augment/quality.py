@@ -32,6 +32,8 @@ FLAG_LOW_SIMILARITY = "low_similarity"
 FLAG_ARTIFACT = "artifact"
 FLAG_LEAK = "leak"
 FLAG_AMBIGUOUS_KEYWORD = "ambiguous_keyword"
+FLAG_KEYWORD_CHANGED = "keyword_changed"
+FLAG_LABEL_DRIFT = "label_drift"
 
 FLAGS: tuple[str, ...] = (
     FLAG_KEYWORD_ADDED,
@@ -42,6 +44,8 @@ FLAGS: tuple[str, ...] = (
     FLAG_LOW_SIMILARITY,
     FLAG_ARTIFACT,
     FLAG_LEAK,
+    FLAG_KEYWORD_CHANGED,
+    FLAG_LABEL_DRIFT,
 )
 """Every flag name, in display order (the app filters on these)."""
 
@@ -100,6 +104,19 @@ def keyword_flags(
     if before - after:
         flags.append(FLAG_KEYWORD_LOST)
     return flags
+
+
+def add_flag(row: dict[str, Any], flag: str) -> None:
+    """Add ``flag`` to a row's ``flags`` (a JSON list), keeping :data:`FLAGS` order: the flags
+    computed after the quality signals (``keyword_changed``, ``label_drift``) go in the
+    same cell, so the review filters by them with no column of their own."""
+    cell = row.get("flags")
+    try:
+        flags = json.loads(cell) if isinstance(cell, str) and cell else list(cell or [])
+    except ValueError:
+        flags = []
+    order = {f: n for n, f in enumerate(FLAGS)}
+    row["flags"] = json.dumps(sorted({*flags, flag}, key=lambda f: (order.get(f, len(order)), f)))
 
 
 def swaps_ambiguous_keyword(changes: Any, below: float = AMBIGUOUS_BELOW, min_support: int = MIN_SUPPORT) -> bool:

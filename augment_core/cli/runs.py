@@ -28,8 +28,10 @@ def add_parsers(sub: Any) -> None:
         description="Check a run against its dataset row by row and store it for review: whole up to "
         f"{MAX_WHOLE:,} variants, else by a seeded sample per alias rule (reviewed rule by rule in the app).",
     )
-    i.add_argument("run", help="a --runner ray output folder or its manifest.json, or a .csv, .jsonl or .parquet output file")
+    i.add_argument("run", help="a --runner ray output folder or its manifest.json, or a .csv, .jsonl or .parquet output file; "
+                   "with --parent-column, a file of variants made elsewhere in the dataset's own columns")
     _dataset_args(i)
+    _variant_args(i)
     i.add_argument("--store", choices=("auto", "whole", "sample"), default="auto",
                    help=f"auto (default): whole up to {MAX_WHOLE:,} variants, else by sample")
     i.add_argument("--sample-per-rule", type=int, default=DEFAULT_PER_RULE, metavar="K",
@@ -54,6 +56,58 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
                    help="the dataset the run was made from: its file, or its sha256 as the app shows it (a prefix will do)")
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="the app's data folder (default $AUGMENT_REVIEW_DATA_DIR or ~/.augment-review)")
+
+
+def _variant_args(p: argparse.ArgumentParser) -> None:
+    """Variants made elsewhere (nlpaug, a language model, ...): the file's parent column, its
+    augmenter column, and (for a dataset not stored yet) ``augment``'s mapping flags, which
+    store and split it exactly as ``augment`` with the same flags does."""
+    from augment_core.augment.aliases import BUNDLED_TAGS
+    from augment_core.data.splitting import DEFAULT_RATIOS
+    from augment_core.job import Augmentation
+
+    ratios = ",".join(f"{r:g}" for r in DEFAULT_RATIOS)
+    g = p.add_argument_group("variants made elsewhere (a file in the dataset's own columns)")
+    g.add_argument("--parent-column", metavar="COL",
+                   help="the file's column naming each variant's parent (a row id of the dataset): reads RUN as a file "
+                   "of variants made by another tool, in the dataset's columns with edited text")
+    g.add_argument("--augmenter-column", metavar="COL",
+                   help="the file's column naming each variant's augmenter (default: every variant is 'imported')")
+    g.add_argument("--text-column", action="append", metavar="COL",
+                   help="as for augment, when --dataset is a file not stored yet (repeat for several text columns)")
+    g.add_argument("--label-column", metavar="COL", help="as for augment, when --dataset is not stored yet")
+    g.add_argument("--label-sep", default=",", metavar="SEP", help="as for augment (default ',')")
+    g.add_argument("--split-column", metavar="COL", help="as for augment")
+    g.add_argument("--id-column", metavar="COL", help="as for augment (default: the row number, from 1)")
+    g.add_argument("--split-ratios", default=ratios, metavar="TRAIN,VAL,TEST", help=f"as for augment (default {ratios})")
+    g.add_argument("--seed", type=int, default=Augmentation.seed, metavar="S",
+                   help="as for augment: seeds the split, so the same flags give the same split as augment")
+    g.add_argument("--tags", default=str(BUNDLED_TAGS), metavar="TAGS_JSON",
+                   help="tag vocabulary (protected keywords, keyword flags; default: the bundled tags)")
+    g.add_argument("--no-quality", action="store_true",
+                   help="skip the quality signals and label_drift (keyword_changed is flagged always)")
+
+
+MAPPING_FLAGS = ("text_column", "label_column", "split_column", "id_column")
+
+
+def _flag_settings(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The dataset settings ``augment`` would split with under the same flags (None: no
+    mapping flag given)."""
+    from augment_core.data.dataset import ColumnMapping
+    from augment_core.data.splitting import check_ratios, parse_ratios
+
+    if not any(getattr(args, f) for f in MAPPING_FLAGS):
+        return None
+    if not args.text_column or not args.label_column:
+        raise InputError("--text-column and --label-column are both needed to map a dataset (as for augment)")
+    if args.seed < 0:
+        raise InputError("--seed must be 0 or more")
+    ratios = parse_ratios(args.split_ratios)
+    check_ratios(ratios)
+    mapping = ColumnMapping(text_columns=tuple(args.text_column), label_column=args.label_column,
+                            label_sep=args.label_sep, split_column=args.split_column, id_column=args.id_column)
+    return {"mapping": mapping.to_json(), "split_ratios": list(ratios), "split_seed": args.seed}
 
 
 def _dataset_hash(store: Any, given: str, manifest_settings: dict[str, Any] | None) -> str:
@@ -99,6 +153,12 @@ def _import_run(args: argparse.Namespace) -> int:
     from augment_core.review.run_import import MAX_WHOLE, import_run, locate_run, manifest_settings
     from augment_core.review.store import Store
 
+    if args.parent_column is not None:
+        return _import_variants(args)
+    if args.augmenter_column or _flag_settings(args) is not None:
+        raise InputError("--augmenter-column and the mapping flags go with --parent-column (a file of variants made "
+                         "elsewhere); a run of augment carries its own")
+
     if args.sample_per_rule < 1:
         raise InputError("--sample-per-rule must be at least 1")
     run = locate_run(args.run)
@@ -131,4 +191,35 @@ def _export_run(args: argparse.Namespace) -> int:
     print(f"wrote {manifest['export']['rows']:,} rows to {args.output} ({r['variants']['accepted']:,} accepted variants: "
           f"{r['accepted_by_rule']:,} by their rule, {r['accepted_individually']:,} one by one; "
           f"{r['variants']['undecided']:,} undecided left out) and {manifest_path(args.output).name}", file=sys.stderr)
+    return 0
+
+
+def _import_variants(args: argparse.Namespace) -> int:
+    from augment_core.augment.aliases import load_alias_table
+    from augment_core.augment.quality import QualitySettings
+    from augment_core.data.dataset_settings import settings_key
+    from augment_core.review.run_import import dataset_as
+    from augment_core.review.store import Store
+    from augment_core.review.variant_import import import_variants
+
+    if not Path(args.run).expanduser().is_file():
+        raise InputError(f"{args.run}: no such file (a file of variants is one .csv, .jsonl or .parquet file)")
+    flags = _flag_settings(args)
+    store = Store(args.data_dir)
+    h = _dataset_hash(store, args.dataset, flags)
+    info = store.dataset(h)
+    if info is None or not info.settings:
+        raise InputError(f"dataset {h[:12]} has no column mapping yet: give --text-column and --label-column (as for "
+                         "augment), or map it on the Data page")
+    if flags is not None and settings_key(flags) != settings_key(info.settings):
+        raise InputError(f"dataset {h[:12]} is stored with another mapping or split than these flags: drop the mapping "
+                         "flags to use the stored one, or change it on the Data page")
+    tags = load_alias_table(Path(args.tags).expanduser())
+    counts = import_variants(store, h, Path(args.run).expanduser(), dataset_as(store, h, info.settings),
+                             parent_column=args.parent_column, augmenter_column=args.augmenter_column, tags=tags,
+                             quality=None if args.no_quality else QualitySettings())
+    for line in counts.lines():
+        print(line)
+    print(f"dataset sha256: {h}")
+    print(f"review it in the app at /review?dataset={h}")
     return 0

@@ -31,6 +31,10 @@ from augment_core.data.dataset import JOINER, Dataset, Record, text_cell
 from augment_core.errors import InputError
 
 DEFAULT_PREFIX = "aug_"
+USER_CELLS = "user_cells"
+"""A stored row's own input cells (a list in the dataset's column order), kept for a variant
+imported from the user's file (:mod:`augment_core.review.variant_import`): the export writes
+them as they were, never rebuilt from the parent. Not a column of the output."""
 
 
 def _column_of(start: int, end: int, segments: Sequence[tuple[int, int]]) -> int | None:
@@ -114,7 +118,7 @@ def output_schema(input_columns: Sequence[str], provenance: Sequence[str], prefi
 def provenance_of(columns: Sequence[str], label_column: str) -> list[str]:
     """The provenance columns of pipeline rows with ``columns`` (all but the label column,
     which is the user's own)."""
-    return [c for c in columns if c != label_column]
+    return [c for c in columns if c not in (label_column, USER_CELLS)]
 
 
 def user_rows(rows: Iterable[Mapping[str, Any]], dataset: Dataset, schema: OutputSchema) -> Iterator[dict[str, Any]]:
@@ -128,7 +132,10 @@ def user_rows(rows: Iterable[Mapping[str, Any]], dataset: Dataset, schema: Outpu
     for row in rows:
         parent: Record = by_id[str(row["parent_id"])]
         cells = list(parent.cells)
-        if row.get("augmenter") != "original":
+        own = row.get(USER_CELLS)
+        if isinstance(own, list) and len(own) == len(cells):
+            cells = own  # a variant imported from the user's file: its cells as they were
+        elif row.get("augmenter") != "original":
             parts = None
             if row.get("original_text") == parent.text:
                 parts = split_variant([text_cell(parent.cells[i]) for i in text_is], changes_from_json(row.get("changes")))

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from augment_core.augment.quality import QUALITY_COLUMNS
 from augment_core.data.dataset_settings import settings_key
-from augment_core.data.user_schema import OutputSchema, output_schema, provenance_of, user_rows
+from augment_core.data.user_schema import USER_CELLS, OutputSchema, output_schema, provenance_of, user_rows
 from augment_core.review.candidates import CandidateRow
 from augment_core.review.store import RunInfo
 from augment_core.runners.pipeline import PROVENANCE_COLUMNS, TRAILING_COLUMNS, original_params_json, original_row
@@ -89,7 +89,7 @@ def curated_rows(
     for cand in candidates:
         if decisions.get(cand.key) == "accepted":
             accepted.setdefault(cand.parent_id, []).append(cand)
-    extra = [c for c in QUALITY_COLUMNS if any(c in v.row for vs in accepted.values() for v in vs)]
+    extra = [c for c in (*QUALITY_COLUMNS, USER_CELLS) if any(c in v.row for vs in accepted.values() for v in vs)]
     columns = [*PROVENANCE_COLUMNS, label_col, *TAIL_COLUMNS, *extra]
 
     out: list[dict[str, Any]] = []
@@ -326,3 +326,15 @@ def acceptance_table(
         else:
             counts[(str(getattr(it, by)), status)] += 1
     return [{"group": g, "status": s, "count": n} for (g, s), n in sorted(counts.items())]
+
+
+def flag_share(items: Iterable[CandidateRow], flag: str) -> list[dict[str, Any]]:
+    """Per augmenter, the share of its variants carrying ``flag`` (``label_drift`` on the
+    Export page's charts): ``{"augmenter", "flagged", "variants", "share"}``."""
+    total: Counter = Counter()
+    flagged: Counter = Counter()
+    for it in items:
+        total[it.augmenter] += 1
+        flagged[it.augmenter] += flag in it.flags
+    return [{"augmenter": a, "flagged": flagged[a], "variants": n, "share": flagged[a] / n}
+            for a, n in sorted(total.items())]

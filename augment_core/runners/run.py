@@ -20,6 +20,7 @@ from augment_core.augment.augmenter import Augmenter
 from augment_core.augment.quality import QUALITY_COLUMNS, QualitySettings, score_rows
 from augment_core.augment.registry import AugmenterSettings, build_augmenters
 from augment_core.data.dataset import Dataset
+from augment_core.evaluate.drift import flag_label_drift, train_examples
 from augment_core.job import Augmentation
 from augment_core.runners.pipeline import output_columns, run_augmentation
 
@@ -81,6 +82,7 @@ def augment(
             low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
             ambiguous_below=quality.ambiguous_below, progress=lambda d, t: report("quality", d, t),
         )
+        flag_label_drift(rows, train_examples(dataset))
         extra = list(QUALITY_COLUMNS)
     params = {
         "augmenters": [{"name": a.name, **a.params()} for a in augmenters],
