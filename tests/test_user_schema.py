@@ -269,7 +269,7 @@ def test_hf_output_folder_bad_inputs_leave_no_debris(tmp_path, capsys):
     out.mkdir()  # an empty folder is fine, and a previous output is replaced
     assert main([*_hf_args(src), "--output", str(out)]) == 0
     assert main([*_hf_args(src), "--seed", "9", "--output", str(out)]) == 0
-    assert json.loads((out / "augment_manifest.json").read_text())["split"]["seed"] == 9
+    assert json.loads((out / "augment_manifest.json").read_text())["seed"] == 9
     assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob(".*.old"))
 
 
