@@ -118,11 +118,12 @@ def _checked(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A manifest of the previous release in this release's keys (a new one passes as it is)."""
+    """A manifest of the previous release (no ``manifest_version``: version 1) in this
+    release's keys; a new one passes as it is."""
     if "manifest_version" in data:
         return dict(data)
     out: dict[str, Any] = {OLD_KEYS.get(k, k): v for k, v in data.items() if k != "format"}
-    out["manifest_version"] = 1
+    out["manifest_version"] = MANIFEST_VERSION  # what it now is: in this release's keys
     if isinstance(data.get("format"), str):  # a Ray run: "parquet shards"; a number was the schema version
         out["output_format"] = OLD_OUTPUT_FORMATS.get(data["format"], data["format"])
     export, run = out.get("export"), out.pop("run", None)
@@ -260,6 +261,6 @@ def key_table(cls: type) -> str:
     lines = ["| key | type | meaning |", "|---|---|---|"]
     for f in fields(cls):
         kind, items = f.metadata["json"], f.metadata["items"]
-        what = _TYPE_NAMES[kind].split(" ", 1)[-1] + (f" of {items[1]}" if items else "")
+        what = _TYPE_NAMES[kind].removeprefix("a ").removeprefix("an ") + (f" of {items[1]}" if items else "")
         lines.append(f"| `{f.name}` | {what}{'' if f.default is MISSING else ', optional'} | {f.metadata['doc']} |")
     return "\n".join(lines)
