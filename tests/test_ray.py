@@ -209,7 +209,7 @@ def test_contextual_on_an_actor_pool_gives_the_local_rows(local_ray, inputs, tmp
     expected = sorted(pq.read_table(tmp_path / "local.parquet").to_pylist(), key=_by_id)
     assert any(r["aug_augmenter"] == "contextual_substitute" for r in expected)
     assert shards(tmp_path / "run") == expected
-    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["ray"]["workers"] == 1
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["runner_options"]["workers"] == 1
 
 
 def test_a_cpu_actor_pool_leaves_a_cpu_for_the_reads():

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from importlib import metadata
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping, Self
 
 from augment_core.data.dataset import ColumnMapping
 from augment_core.data.splitting import DEFAULT_RATIOS, check_ratios
@@ -151,13 +151,35 @@ def _upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _to_json(obj: Any) -> dict[str, Any]:
-    """The manifest as JSON values: every key written (null when unknown), lists for tuples."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(obj).items()}
+_VERSION_DOC = "The schema version of this manifest (absent: 1, written before the keys were unified)."
+_VERSIONS_DOC = "Versions of Python and of the libraries that shape the rows."
+
+
+class _Manifest:
+    """JSON in and out, shared by the manifest kinds."""
+
+    WHAT: ClassVar[str] = "a manifest"
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as JSON values: every key written (null when unknown), lists for tuples."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items()}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """The manifest in ``data`` (this release's keys or the previous one's), or InputError
+        naming the first key that is wrong, in one line."""
+        if not isinstance(data, dict):
+            raise InputError(f"{cls.WHAT} must be a JSON object, not {_json_type(data)}")
+        out = cls(**_checked(cls, _upgrade(data)))
+        out.check()
+        return out
+
+    def check(self) -> None:
+        """What the types alone do not say (InputError, one line)."""
 
 
 @dataclass(frozen=True)
-class RunManifest:
+class RunManifest(_Manifest):
     """What an augmentation run wrote, and how: enough to check its rows against the dataset
     and to make it again."""
 
@@ -192,26 +214,16 @@ class RunManifest:
                                                  dict, None)
     created_at: str | None = _key("When the run finished, ISO 8601 in UTC (null for `hf`: the same input and seed give "
                                   "the same bytes, this file included).", str, None)
-    versions: dict[str, Any] | None = _key("Versions of Python and of the libraries that shape the rows.", dict, None)
-    manifest_version: int = _key("The schema version of this manifest (1: written before the keys were unified).",
-                                 int, MANIFEST_VERSION)
+    versions: dict[str, Any] | None = _key(_VERSIONS_DOC, dict, None)
+    manifest_version: int = _key(_VERSION_DOC, int, MANIFEST_VERSION)
 
-    def to_json(self) -> dict[str, Any]:
-        return _to_json(self)
+    WHAT: ClassVar[str] = "a run's manifest"
 
-    @classmethod
-    def from_json(cls, data: Any) -> RunManifest:
-        """The manifest in ``data`` (this release's keys or the previous one's), or InputError
-        naming the first key that is wrong, in one line."""
-        if not isinstance(data, dict):
-            raise InputError(f"a run's manifest must be a JSON object, not {_json_type(data)}")
-        values = _checked(cls, _upgrade(data))
-        if values.get("n_per_original", 0) < 0:
+    def check(self) -> None:
+        if (self.n_per_original or 0) < 0:
             raise InputError("\"n_per_original\" must be 0 or more")
-        out = cls(**values)
-        if out.mapping is not None:
-            out.settings()  # the mapping and the split settings, checked as the import reads them
-        return out
+        if self.mapping is not None:
+            self.settings()  # the mapping and the split settings, checked as the import reads them
 
     def settings(self) -> dict[str, Any]:
         """The dataset settings the run was made with (the CLI's ``--seed`` seeds the split too)."""
@@ -228,7 +240,7 @@ class RunManifest:
 
 
 @dataclass(frozen=True)
-class ExportManifest:
+class ExportManifest(_Manifest):
     """What a curated export wrote: where every row came from and which decisions kept it."""
 
     output_format: str = _key("The kind of file the rows are in: `csv`, `jsonl`, `parquet` or `hf`.", str)
@@ -240,20 +252,11 @@ class ExportManifest:
     seed: int | None = _key("The split's seed.", int, None)
     evaluation: dict[str, Any] | None = _key("The latest evaluation of the accepted variants, if any.", dict, None)
     created_at: str | None = _key("When the export was made, ISO 8601 in UTC.", str, None)
-    versions: dict[str, Any] | None = _key("Versions of Python and of the libraries that shape the rows.", dict, None)
+    versions: dict[str, Any] | None = _key(_VERSIONS_DOC, dict, None)
     platform: str | None = _key("The operating system (`sys.platform`) of the machine that exported.", str, None)
-    manifest_version: int = _key("The schema version of this manifest (1: written before the keys were unified).",
-                                 int, MANIFEST_VERSION)
+    manifest_version: int = _key(_VERSION_DOC, int, MANIFEST_VERSION)
 
-    def to_json(self) -> dict[str, Any]:
-        return _to_json(self)
-
-    @classmethod
-    def from_json(cls, data: Any) -> ExportManifest:
-        """The manifest in ``data`` (this release's keys or the previous one's), or InputError in one line."""
-        if not isinstance(data, dict):
-            raise InputError(f"an export's manifest must be a JSON object, not {_json_type(data)}")
-        return cls(**_checked(cls, _upgrade(data)))
+    WHAT: ClassVar[str] = "an export's manifest"
 
 
 def key_table(cls: type) -> str:
