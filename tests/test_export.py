@@ -5,6 +5,7 @@ import json
 from augment_core.data.dataset import ColumnMapping, build_dataset, read_table
 from augment_core.data.dataset_settings import build_from_settings
 from augment_core.data.io import rows_to_bytes
+from augment_core.data.manifest import MANIFEST_VERSION, ExportManifest
 from augment_core.data.splitting import assign_splits
 from augment_core.review import candidates, export
 from augment_core.review.store import RunInfo, StoredCandidate
@@ -71,7 +72,8 @@ def test_manifest_and_charts():
         tags_name=None, runs=[{"id": 1, "params": {"seed": 0}}], dataset=ds, candidates=cands, decisions=dec,
         exported=rows, include_eval=False, fmt="csv",
     )
-    json.dumps(m)
+    assert ExportManifest.from_json(json.loads(json.dumps(m))).to_json() == json.loads(json.dumps(m))
+    assert m["manifest_version"] == MANIFEST_VERSION and m["output_format"] == "csv" and "format" not in m["export"]
     assert m["dataset"]["sha256"] == "abc" and m["seed"] == 3
     assert m["review"]["accepted"] == 1 and m["review"]["rejected"] == 1 and m["review"]["undecided"] == 1
     assert m["export"]["rows"] == 3 and m["runs"][0]["params"] == {"seed": 0}

@@ -15,6 +15,7 @@ import ray
 from helpers import repeated_rows, sample_rows
 
 from augment_core.cli.commands import main
+from augment_core.data.manifest import RunManifest
 
 pytestmark = pytest.mark.ray
 
@@ -101,6 +102,8 @@ def test_ray_rows_sorted_by_id_are_the_local_rows(local_ray, inputs, tmp_path, s
     assert shards(out) == expected
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["rows"] == len(expected) and manifest["runner"] == "ray"
+    written = RunManifest.from_json(manifest)  # the typed shape, in this release's keys
+    assert (written.output_format, written.rows, written.created_at.endswith("Z")) == ("parquet", len(expected), True)
     assert sorted(manifest["files"]) == sorted(p.name for p in out.glob("*.parquet"))
     assert not list(tmp_path.glob(".run.*"))  # written beside, renamed into place
 
@@ -206,7 +209,7 @@ def test_contextual_on_an_actor_pool_gives_the_local_rows(local_ray, inputs, tmp
     expected = sorted(pq.read_table(tmp_path / "local.parquet").to_pylist(), key=_by_id)
     assert any(r["aug_augmenter"] == "contextual_substitute" for r in expected)
     assert shards(tmp_path / "run") == expected
-    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["ray"]["workers"] == 1
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["runner_options"]["workers"] == 1
 
 
 def test_a_cpu_actor_pool_leaves_a_cpu_for_the_reads():

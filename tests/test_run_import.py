@@ -16,6 +16,7 @@ from helpers import MAPPING, make_runs, sample_rows
 from augment_core.augment.changes import changes_from_json
 from augment_core.cli.commands import main
 from augment_core.data.dataset import content_hash
+from augment_core.data.manifest import ExportManifest
 from augment_core.errors import InputError
 from augment_core.review import rule_export, run_import
 from augment_core.review.rule_sample import RuleSampler, strata_of
@@ -276,6 +277,7 @@ def test_the_cli_imports_a_ray_folder_and_exports_it_with_one_line_errors(tmp_pa
     out = tmp_path / "curated.csv"
     assert main(["export-run", "1", "--dataset", h[:12], "--output", str(out), "--include-val-test"]) == 0
     manifest = json.loads((tmp_path / "curated.csv.manifest.json").read_text())
+    assert ExportManifest.from_json(manifest).output_format == "csv" and len(manifest["runs"]) == 1
     assert manifest["review"]["rejected_by_rule"] == rule.n_rows and manifest["review"]["variants"]["accepted"] == 0
     assert set(manifest["export"]["rows_by_split"]) == {"train", "val", "test"}
     with open(out, encoding="utf-8") as fh:

@@ -20,6 +20,7 @@ from augment_core.augment.aliases import build_alias_table
 from augment_core.augment.changes import changes_from_json
 from augment_core.cli.commands import main
 from augment_core.data.dataset import JOINER, ColumnMapping, Table, build_dataset
+from augment_core.data.manifest import RunManifest
 from augment_core.data.user_schema import original_spans, output_schema, provenance_of, split_variant, user_rows
 from augment_core.runners.pipeline import run_augmentation
 
@@ -217,6 +218,8 @@ def test_hf_round_trip_same_bytes_and_read_back(tmp_path):
         assert set(ddict[theirs]["aug_split"]) <= {ours}
     manifest = json.loads((out / "augment_manifest.json").read_text(encoding="utf-8"))
     assert manifest["schema"]["provenance_prefix"] == "aug_" and manifest["mapping"]["id_column"] == "row_key"
+    written = RunManifest.from_json(manifest)  # the typed shape: a --format hf run of the local runner
+    assert (written.runner, written.output_format, written.rows) == ("local", "hf", len(hf_rows))
 
     # the folder is an input too: its splits in rows, ClassLabels as names
     third = tmp_path / "from-hf.csv"
@@ -269,7 +272,7 @@ def test_hf_output_folder_bad_inputs_leave_no_debris(tmp_path, capsys):
     out.mkdir()  # an empty folder is fine, and a previous output is replaced
     assert main([*_hf_args(src), "--output", str(out)]) == 0
     assert main([*_hf_args(src), "--seed", "9", "--output", str(out)]) == 0
-    assert json.loads((out / "augment_manifest.json").read_text())["split"]["seed"] == 9
+    assert json.loads((out / "augment_manifest.json").read_text())["seed"] == 9
     assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob(".*.old"))
 
 

@@ -16,6 +16,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from augment_core.data.manifest import iso8601
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evaluations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,8 +52,6 @@ def save_evaluation(db_path: str | Path, dataset_hash: str, result: Mapping[str,
 
 def latest_evaluation(db_path: str | Path, dataset_hash: str) -> dict[str, Any] | None:
     """The dataset's newest result, with ``id`` and ``created_at`` (ISO 8601 UTC) added."""
-    from augment_core.review.export import iso8601
-
     with closing(_connect(db_path)) as conn:
         row = conn.execute(
             "SELECT id, created_at, result FROM evaluations WHERE dataset_hash = ? ORDER BY id DESC LIMIT 1",

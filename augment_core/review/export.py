@@ -14,27 +14,20 @@ page shows comes from the exported rows themselves (:class:`ExportCounts`).
 
 from __future__ import annotations
 
-import datetime as dt
-import platform
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, Iterable, Mapping, Sequence
 
 from augment_core.augment.quality import QUALITY_COLUMNS
 from augment_core.data.dataset_settings import settings_key
+from augment_core.data.manifest import ExportManifest, iso8601, library_versions
 from augment_core.data.user_schema import USER_CELLS, OutputSchema, output_schema, provenance_of, user_rows
 from augment_core.review.candidates import CandidateRow
 from augment_core.review.store import RunInfo
 from augment_core.runners.pipeline import PROVENANCE_COLUMNS, TRAILING_COLUMNS, original_params_json, original_row
 
 TAIL_COLUMNS = (*TRAILING_COLUMNS, "run_id")
-VERSION_PACKAGES = (
-    "streamlit", "pandas", "pyarrow", "altair", "numpy", "inflect",
-    "nlpaug", "transformers", "torch", "sentence-transformers",
-)
-MANIFEST_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -190,31 +183,6 @@ def decision_counts(candidates: Iterable[CandidateRow], decisions: Mapping[str, 
     return {"candidates": sum(c.values()), "accepted": c["accepted"], "rejected": c["rejected"], "undecided": c["undecided"]}
 
 
-def library_versions(packages: Sequence[str] = VERSION_PACKAGES) -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in packages:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def iso8601(when: float | str | dt.datetime | None = None) -> str | None:
-    """A time as ISO 8601 in UTC (``2026-11-25T01:52:07Z``), the one form every manifest time
-    takes; an epoch number (as the store keeps times), a datetime, or now. Strings pass
-    through (they are ISO already); None stays None."""
-    if isinstance(when, str):
-        return when
-    if when is None:
-        moment = dt.datetime.now(dt.timezone.utc)
-    elif isinstance(when, dt.datetime):
-        moment = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
-    else:
-        moment = dt.datetime.fromtimestamp(float(when), dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _run_entry(run: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(run)
     if "created_at" in out and out["created_at"] is not None:
@@ -241,7 +209,8 @@ def build_manifest(
     evaluation: Mapping[str, Any] | None = None,
     reviewers: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything needed to know where an exported file came from.
+    """Everything needed to know where an exported file came from: an
+    :class:`~augment_core.data.manifest.ExportManifest` as JSON.
 
     Every time in it is ISO 8601 UTC (runs' epoch times are converted). For CSV it records
     whether the formula guard changed cells (``'`` prefixes are in the file, not the data).
@@ -249,10 +218,10 @@ def build_manifest(
     ``reviewers``: who decided and which policy made ``decisions`` of their decisions
     (:func:`augment_core.review.reviewers.manifest_entry`), recorded under ``review``.
     """
-    return {
-        "format": MANIFEST_FORMAT,
-        "created_at": iso8601(),
-        "dataset": {
+    return ExportManifest(
+        output_format=fmt,
+        created_at=iso8601(),
+        dataset={
             "sha256": dataset_hash,
             "name": dataset_name,
             "columns": list(columns),
@@ -260,15 +229,14 @@ def build_manifest(
             "tags_file": tags_name or "bundled",
             "records_by_split": count_by(({"split": r.split} for r in dataset.records), "split"),
         },
-        "seed": (settings or {}).get("split_seed"),
-        "runs": [_run_entry(r) for r in runs],
-        "review": {
+        seed=(settings or {}).get("split_seed"),
+        runs=tuple(_run_entry(r) for r in runs),
+        review={
             **decision_counts(candidates, decisions),
             "by_augmenter": acceptance_table(candidates, decisions, "augmenter"),
             **(dict(reviewers) if reviewers is not None else {}),
         },
-        "export": {
-            "format": fmt,
+        export={
             "schema": export_schema(dataset, exported).to_json() if getattr(dataset, "columns", ()) else None,
             "include_val_test": include_eval,
             "rows": len(exported),
@@ -279,10 +247,10 @@ def build_manifest(
                 if fmt == "csv" else None
             ),
         },
-        "evaluation": dict(evaluation) if evaluation is not None else None,
-        "versions": library_versions(),
-        "platform": sys.platform,
-    }
+        evaluation=dict(evaluation) if evaluation is not None else None,
+        versions=library_versions(),
+        platform=sys.platform,
+    ).to_json()
 
 
 # --- chart data ----------------------------------------------------------------------

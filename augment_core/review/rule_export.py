@@ -21,6 +21,7 @@ the variants. The manifest says all of this, with counts per rule.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from augment_core.augment.aliases import BUNDLED_TAGS
 from augment_core.augment.changes import changes_from_json
 from augment_core.data.dataset import Dataset
 from augment_core.data.io import InputFile, KnownContent, open_output_pair, output_format, write_failures, write_rows_to
+from augment_core.data.manifest import ExportManifest, RunManifest, iso8601, library_versions
 from augment_core.data.user_schema import OutputSchema, user_rows
 from augment_core.errors import InputError
 from augment_core.review.rule_sample import rule_decided, strata_of
@@ -132,14 +134,15 @@ def export_sampled_run(
             counts.written(r, "train", ORIGINAL)
     writer.close()
     rules = store.run_rules(run.id)
-    return {
-        "format": 1,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "dataset": {"sha256": dataset_hash, "name": (store.dataset(dataset_hash) or _NoInfo()).name,
-                    "settings": settings},
-        "run": {"id": run.id, "imported": {k: v for k, v in info.items() if k != "manifest"},
-                "manifest": info.get("manifest"), "params": {k: v for k, v in run.params.items() if k != "imported"}},
-        "review": {
+    return ExportManifest(
+        output_format=fmt,
+        created_at=iso8601(),
+        dataset={"sha256": dataset_hash, "name": (store.dataset(dataset_hash) or _NoInfo()).name,
+                 "settings": settings},
+        seed=settings.get("split_seed"),
+        runs=({"id": run.id, "imported": {k: v for k, v in info.items() if k != "manifest"},
+               "manifest": info.get("manifest"), "params": {k: v for k, v in run.params.items() if k != "imported"}},),
+        review={
             "mode": "sampled by rule",
             "policy": RULE_POLICY,
             "reviewer": reviewer,
@@ -150,8 +153,8 @@ def export_sampled_run(
             "rules": [{"rule": r.rule, "rows": r.n_rows, "sampled": r.n_sampled, "agreement": r.agreement,
                        "decision": by_rule.get(r.rule), **dict(counts.rules.get(r.rule, Counter()))} for r in rules],
         },
-        "export": {
-            "format": fmt, "columns": list(files.columns), "include_val_test": include_eval, "rows": counts.rows,
+        export={
+            "columns": list(files.columns), "include_val_test": include_eval, "rows": counts.rows,
             "rows_by_split": dict(counts.by_split), "rows_by_augmenter": dict(counts.by_augmenter),
             "train_originals": ("from the run's files" if counts.train_originals_in_files
                                 else f"built from the dataset ({added:,}): the run was made without its train originals"),
@@ -159,7 +162,18 @@ def export_sampled_run(
                      + ("" if counts.train_originals_in_files else "; then the train originals"),
             "seconds": round(time.time() - started, 2),
         },
-    }
+        versions=library_versions(),
+        platform=sys.platform,
+    ).to_json()
+
+
+def stored_manifest(info: Mapping[str, Any]) -> RunManifest | None:
+    """The run's manifest as its import stored it (in this release's keys or, imported before,
+    the previous release's); None when it had none or it no longer reads."""
+    try:
+        return RunManifest.from_json(info["manifest"]) if info.get("manifest") is not None else None
+    except InputError:
+        return None
 
 
 def export_inputs(store: Store, dataset_hash: str, run: RunInfo,
@@ -175,10 +189,9 @@ def export_inputs(store: Store, dataset_hash: str, run: RunInfo,
     given = Path(str(info.get("path") or ""))
     if info.get("path") and (given.is_dir() or given.suffix.lower() == ".json"):
         inputs.append(("run's manifest", given / MANIFEST_NAMES[0] if given.is_dir() else given))
-    manifest = info.get("manifest")
-    for key, what in (("input", "dataset"), ("tags", "tags file")):
-        named = manifest.get(key) if isinstance(manifest, Mapping) else None
-        if isinstance(named, str) and named:
+    manifest = stored_manifest(info)
+    for named, what in ((manifest.input, "dataset"), (manifest.tags, "tags file")) if manifest is not None else ():
+        if named:
             inputs.append((what, Path(named).expanduser()))
     inputs.append(("dataset", KnownContent.of(store.dataset_bytes(dataset_hash))))
     tags = store.tags(dataset_hash)[1]

@@ -51,8 +51,9 @@ from augment_core.data.dataset import (
 )
 from augment_core.data.dataset_settings import build_from_settings, settings_key
 from augment_core.data.limits import check_depth, json_loads, too_deep
+from augment_core.data.manifest import RunManifest
 from augment_core.data.sources import FileSource
-from augment_core.data.splitting import DEFAULT_RATIOS, check_ratios, fill_splits
+from augment_core.data.splitting import DEFAULT_RATIOS, fill_splits
 from augment_core.errors import InputError
 from augment_core.review.facts import store_run
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, RuleSampler
@@ -78,7 +79,7 @@ class RunFiles:
     """What was given: a folder, a manifest or a file."""
     files: tuple[Path, ...]
     fmt: str
-    manifest: dict[str, Any] | None
+    manifest: RunManifest | None
     columns: tuple[str, ...]
     prefix: str
     provenance: tuple[str, ...]
@@ -88,7 +89,7 @@ class RunFiles:
         return self.prefix + provenance_column
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
+def _read_manifest(path: Path) -> RunManifest:
     """A run's manifest, or InputError. Nothing from a file that is not one is quoted back
     (the path may name any JSON file on the server, a config holding secrets included):
     only a manifest whose ``files`` are all ``.parquet`` names passes."""
@@ -106,50 +107,19 @@ def _read_manifest(path: Path) -> dict[str, Any]:
             or not all(isinstance(f, str) and f.endswith(".parquet") for f in files)):
         raise InputError(f"{path} is not the manifest of a run (a folder's manifest.json lists its Parquet files "
                          "under \"files\")")
-    _check_manifest(data, path)
-    return data
+    try:
+        return RunManifest.from_json(data)  # every key's type, the mapping and split settings: one line
+    except InputError as exc:
+        raise InputError(f"the manifest {path}: {exc}") from None
 
 
-MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
-    "augmenters": (list,), "n_per_original": (int,), "keep_original": (bool,), "seed": (int,),
-    "split_ratios": (list,), "runner": (str,), "schema": (dict,), "mapping": (dict,),
-}
-"""The manifest fields a run's import reads, and their JSON types (a field may be absent)."""
-
-
-def _check_manifest(data: Mapping[str, Any], path: Path) -> None:
-    """Every field the import reads has its type, so a manifest with ``"seed": "abc"`` or a
-    list where a column name belongs is one line here, not a traceback further on."""
-    for name, types in MANIFEST_TYPES.items():
-        value = data.get(name)
-        if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
-            raise InputError(f"the manifest {path}: \"{name}\" must be {_TYPE_NAMES[types[0]]}, not {_json_type(value)}")
-    if not all(isinstance(a, str) for a in data.get("augmenters") or ()):
-        raise InputError(f"the manifest {path}: \"augmenters\" must be a list of augmenter names")
-    if (data.get("n_per_original") or 0) < 0:
-        raise InputError(f"the manifest {path}: \"n_per_original\" must be 0 or more")
-    if data.get("mapping") is not None:
-        try:
-            manifest_settings(data)  # the mapping and the split settings, checked as the import reads them
-        except InputError as exc:
-            raise InputError(f"the manifest {path}: {exc}") from None
-
-
-_TYPE_NAMES = {list: "a list", int: "a whole number", bool: "true or false", str: "a string", dict: "an object"}
-
-
-def _json_type(value: Any) -> str:
-    return {bool: "true or false", int: "a whole number", float: "a number with a fraction", str: "a string", list: "a list",
-            dict: "an object"}.get(type(value), "null")
-
-
-def _listed_files(manifest: Mapping[str, Any], folder: Path) -> list[Path]:
+def _listed_files(manifest: RunManifest, folder: Path) -> list[Path]:
     """The manifest's files, each a relative path inside the run's folder (symlinks followed);
     one absolute, with ``..``, or leading out of the folder is refused, and its name is not
     quoted (a manifest is untrusted)."""
     root = folder.resolve()
     out = []
-    for i, name in enumerate(manifest["files"], 1):
+    for i, name in enumerate(manifest.files, 1):
         parts = Path(name).parts
         f = (root / name).resolve()
         if Path(name).is_absolute() or ".." in parts or not f.is_relative_to(root):
@@ -172,7 +142,7 @@ def locate_run(path: str | Path) -> RunFiles:
         raise InputError("no path given: name a run's folder, its manifest.json or an output file")
     if not p.exists():
         raise InputError(f"{given} does not exist (the path is read on the machine the app runs on)")
-    manifest: dict[str, Any] | None = None
+    manifest: RunManifest | None = None
     if p.is_dir():
         if (p / "dataset_dict.json").exists():
             raise InputError(f"{given} is a Hugging Face dataset folder: load a --runner ray folder, or a CSV, JSONL or "
@@ -213,7 +183,7 @@ def _table_format(p: Path) -> str:
     return fmt
 
 
-def _with_columns(given: str, files: tuple[Path, ...], fmt: str, manifest: dict[str, Any] | None) -> RunFiles:
+def _with_columns(given: str, files: tuple[Path, ...], fmt: str, manifest: RunManifest | None) -> RunFiles:
     from augment_core.evaluate.data import provenance_prefix
 
     columns = FileSource(files[0]).columns
@@ -221,7 +191,7 @@ def _with_columns(given: str, files: tuple[Path, ...], fmt: str, manifest: dict[
         other = FileSource(f).columns
         if other != columns:
             raise InputError(f"{f.name} has other columns than {files[0].name}: not one run")
-    schema = (manifest or {}).get("schema") or {}
+    schema = (manifest.schema if manifest is not None else None) or {}
     prefix = schema.get("provenance_prefix") if isinstance(schema.get("provenance_prefix"), str) else None
     if prefix is None:
         prefix = provenance_prefix(columns)
@@ -252,21 +222,9 @@ def provenance_row(row: Mapping[str, Any], run: RunFiles, label_column: str) -> 
 # --- which settings, and does it belong -----------------------------------------------------
 
 
-def manifest_settings(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """The dataset settings a CLI or Ray run was made with (the CLI's ``--seed`` seeds the
-    split too)."""
-    mapping = manifest.get("mapping")
-    if not isinstance(mapping, dict) or "text_columns" not in mapping or "label_column" not in mapping:
-        raise InputError("the manifest has no column mapping (\"mapping\"): not a run of augment-review")
-    ColumnMapping.from_json(mapping)  # InputError for a field of another type
-    ratios = manifest.get("split_ratios") or list(DEFAULT_RATIOS)
-    seed = manifest.get("seed") or 0
-    if not isinstance(ratios, list):
-        raise InputError("split_ratios must be a list of three numbers")
-    check_ratios(ratios)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise InputError("the seed must be a whole number, 0 or more")
-    return {"mapping": mapping, "split_ratios": list(ratios), "split_seed": seed}
+def manifest_settings(manifest: RunManifest) -> dict[str, Any]:
+    """The dataset settings a CLI or Ray run was made with (see :meth:`RunManifest.settings`)."""
+    return manifest.settings()
 
 
 def params_of(cell: Any) -> dict[str, Any]:
@@ -580,17 +538,17 @@ def _check_columns(run: RunFiles, dataset: Parents) -> None:
 
 def _store(store: Store, dataset_hash: str, run: RunFiles, settings: dict[str, Any], state: _Pass, per_rule: int,
            sample_seed: int) -> ImportResult:
-    manifest = run.manifest or {}
-    names = list(manifest.get("augmenters") or state.params_by_name)
+    manifest = run.manifest or RunManifest(runner="local or stream (no manifest)", output_format=run.fmt)
+    names = list(manifest.augmenters or state.params_by_name)
     stats, sample = state.sampler.result()
     sampled = state.whole is None
     rows = state.whole if state.whole is not None else sample
     originals = state.rows - state.variants
     policy = {
-        "n_per_original": manifest.get("n_per_original", next(
-            (p.get("n_per_original") for p in state.params_by_name.values() if "n_per_original" in p), None)),
-        "keep_original": manifest.get("keep_original", state.train_originals > 0),
-        "seed": manifest.get("seed", state.seed),
+        "n_per_original": manifest.n_per_original if manifest.n_per_original is not None else next(
+            (p.get("n_per_original") for p in state.params_by_name.values() if "n_per_original" in p), None),
+        "keep_original": manifest.keep_original if manifest.keep_original is not None else state.train_originals > 0,
+        "seed": manifest.seed if manifest.seed is not None else state.seed,
     }
     params = {
         "augmenters": _augmenters(state.params_by_name, names),
@@ -602,11 +560,11 @@ def _store(store: Store, dataset_hash: str, run: RunFiles, settings: dict[str, A
             "path": str(Path(run.path).expanduser().resolve()),
             "files": [str(f.resolve()) for f in run.files],
             "format": run.fmt,
-            "runner": manifest.get("runner", "local or stream (no manifest)"),
+            "runner": manifest.runner,
             "provenance_prefix": run.prefix,
             "rows": state.rows,
             "originals": originals,
-            "manifest": run.manifest,
+            "manifest": run.manifest.to_json() if run.manifest is not None else None,
             "sampled": sampled,
             **({"per_rule": per_rule, "sample_seed": sample_seed, "sampled_variants": len(sample),
                 "rules": len(stats)} if sampled else {}),

@@ -44,6 +44,7 @@ from augment_core.data.io import (
     write_failures,
     write_rows_to,
 )
+from augment_core.data.manifest import RunManifest, library_versions
 from augment_core.data.sources import FileSource, RowSource
 from augment_core.data.splitting import assign_splits
 from augment_core.data.user_schema import OutputSchema, output_schema, provenance_of, user_rows
@@ -165,19 +166,21 @@ def _write_hf(job: Job, run: RunOutput, dataset: Dataset, folder: Any) -> None:
                             [labels_by_id[str(r["parent_id"])] for r in run.rows], label_column)
     source = Path(job.input)
     split_column = job.mapping.split_column
-    manifest = {
-        "format": 1,
-        "tool": "augment-review",
-        "input": {"name": source.name, "sha256": None if source.is_dir() else content_hash(read_input(source, "input"))},
-        "mapping": dataset.mapping.to_json(),
-        "split": {"column": split_column, "ratios": None if split_column else list(job.split_ratios), "seed": job.seed},
-        "tags_file": Path(job.tags).name,
-        "run": run.params,
-        "schema": schema.to_json(),
-        "hf": {"splits": {k: len(v) for k, v in ddict.items()},
-               "label_feature": _feature_note(ddict["train"].features[label_column])},
-    }
-    hf.save(ddict, folder, manifest)
+    params = run.params
+    manifest = RunManifest(
+        runner="local", output_format="hf", columns=tuple(schema.columns), rows=len(run.rows),
+        generated=params["variants"], mapping=dataset.mapping.to_json(),
+        augmenters=tuple(a["name"] for a in params["augmenters"]),
+        augmenter_params={a["name"]: {k: v for k, v in a.items() if k != "name"} for a in params["augmenters"]},
+        n_per_original=params["n_per_original"], keep_original=params["keep_original"], seed=job.seed,
+        split_ratios=None if split_column else tuple(job.split_ratios), split_column=split_column,
+        schema=schema.to_json(), input=source.name,
+        input_sha256=None if source.is_dir() else content_hash(read_input(source, "input")),
+        tags=Path(job.tags).name, quality=params["quality"], splits={k: len(v) for k, v in ddict.items()},
+        label_feature=_feature_note(ddict["train"].features[label_column]),
+        versions=library_versions(),  # no created_at: the same input and seed give the same bytes, manifest included
+    )
+    hf.save(ddict, folder, manifest.to_json())
 
 
 @dataclass

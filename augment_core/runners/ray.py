@@ -57,6 +57,7 @@ from augment_core.augment.quality import (
 from augment_core.data.dataset import RecordBuilder, check_mapping, format_of, sniff_delimiter
 from augment_core.data.io import remove_stale_temps, temp_path
 from augment_core.data.limits import json_loads
+from augment_core.data.manifest import RunManifest, iso8601, library_versions
 from augment_core.data.sources import Chunk, refuse_hf_folder
 from augment_core.data.user_schema import OutputSchema
 from augment_core.errors import InputError
@@ -359,10 +360,10 @@ def augment_on_ray(
         augmented, manifest_quality = _score(augmented, spec, final_arrow, quality, workers, device, batch_rows)
         schema = final_schema
     return _write(augmented, out, schema.columns, schema.name("augmenter"), {
-        "runner": "ray", "format": "parquet shards", "mapping": mapping.to_json(), "augmenters": list(names),
+        "runner": "ray", "output_format": "parquet", "mapping": mapping.to_json(), "augmenters": tuple(names),
         "n_per_original": n_per_original, "keep_original": keep_original, "seed": seed,
-        "split_ratios": list(ratios), "schema": schema.to_json(), "quality": manifest_quality, "splits": {s: n for s, n in sorted(_count(keys.splits).items())},
-        "ray": {"workers": size, "gpus_per_worker": 1 if gpus else 0, "batch_rows": batch_rows},
+        "split_ratios": tuple(ratios), "schema": schema.to_json(), "quality": manifest_quality, "splits": {s: n for s, n in sorted(_count(keys.splits).items())},
+        "runner_options": {"workers": size, "gpus_per_worker": 1 if gpus else 0, "batch_rows": batch_rows},
         **(manifest_extra or {}),
     })
 
@@ -510,7 +511,8 @@ def _count(values: list[str]) -> dict[str, int]:
 
 
 def _write(ds: Any, out: str, columns: list[str], augmenter_column: str, manifest: dict[str, Any]) -> RayResult:
-    """Shards, then the manifest; a local folder is renamed into place only when complete."""
+    """Shards, then the manifest (``manifest``: the :class:`RunManifest` keys known before
+    the write); a local folder is renamed into place only when complete."""
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
@@ -529,13 +531,11 @@ def _write(ds: Any, out: str, columns: list[str], augmenter_column: str, manifes
                 table = pq.read_table(fh, columns=[augmenter_column])
             rows += table.num_rows
             generated += sum(1 for a in table.column(augmenter_column).to_pylist() if a != "original")
-        manifest = {
-            **manifest, "columns": columns, "rows": rows, "generated": generated,
-            "files": [f.rsplit("/", 1)[-1] for f in files],
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
+        written = RunManifest(**manifest, columns=tuple(columns), rows=rows, generated=generated,
+                              files=tuple(f.rsplit("/", 1)[-1] for f in files), created_at=iso8601(),
+                              versions=library_versions())
         with fs.open_output_stream(inner.rstrip("/") + "/manifest.json") as fh:
-            fh.write(json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+            fh.write(json.dumps(written.to_json(), indent=2, ensure_ascii=False).encode("utf-8"))
         if target is not None:
             if target.exists():
                 target.rmdir()  # an empty folder, checked before the run
@@ -544,4 +544,4 @@ def _write(ds: Any, out: str, columns: list[str], augmenter_column: str, manifes
         if target is not None:
             shutil.rmtree(where, ignore_errors=True)
         raise
-    return RayResult(rows, generated, manifest["files"])
+    return RayResult(rows, generated, list(written.files))
