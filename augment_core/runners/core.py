@@ -165,7 +165,8 @@ class WorkSpec:
     mapping: ColumnMapping
     tags: AliasTable
     names: tuple[str, ...] = ()
-    settings: Any = None
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Augmenter name -> its settings as plain values (:func:`augment_core.augment.registry.plain_settings`)."""
     keywords: TrainKeywords | None = None
     n_per_original: int = 5
     keep_original: bool = False
@@ -176,6 +177,7 @@ class WorkSpec:
     formula_guard: bool = False
     schema: OutputSchema | None = None
     """The output's columns: the user's own, then provenance (:mod:`augment_core.data.user_schema`)."""
+    protect: tuple[str, ...] = ()
 
 
 _WORKER: dict[str, Any] = {}
@@ -191,7 +193,7 @@ def init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
     _WORKER.clear()
     _WORKER["spec"] = spec
     if spec.keywords is not None:
-        augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords)
+        augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords, spec.protect)
         for a in augmenters:
             if hasattr(a, "load"):
                 a.load()
