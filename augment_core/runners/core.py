@@ -231,12 +231,12 @@ def augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
     assert schema is not None
     if spec.fmt == "parquet":  # columns built straight from the plan: no row dicts
         plan = plan_rows(records, augmenters, spec.n_per_original, spec.keep_original, spec.seed, empty,
-                         text_indices=text_indices)
+                         text_indices=text_indices, columns=spec.columns)
         generated = sum(1 for p in plan if p[4] is not None)
         table = arrow_chunk(records, plan, spec.seed, text_indices, schema, spec.arrow_schema)
         return ChunkOut(table, len(plan), generated, originals, 0, empty_ids)
     out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
-                          spec.seed, empty, text_indices=text_indices)
+                          spec.seed, empty, text_indices=text_indices, columns=spec.columns)
     generated = sum(1 for r in out if r["augmenter"] != "original")
     # the user's schema, shaped exactly as the in-memory run shapes it (parents are in this chunk)
     chunk = Dataset(records=records, mapping=spec.mapping, empty_text_ids=empty_ids, columns=tuple(spec.columns))
@@ -264,7 +264,7 @@ def generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
     empty = set(empty_ids)
     text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
     out = augment_records(records, _WORKER["augmenters"], spec.mapping.label_column, spec.n_per_original,
-                          spec.keep_original, spec.seed, empty, text_indices=text_indices)
+                          spec.keep_original, spec.seed, empty, text_indices=text_indices, columns=spec.columns)
     originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
     return ChunkRows(records, out, originals, empty_ids)
 
