@@ -113,9 +113,12 @@ BACK_TRANSLATION = _spec(BackTranslation, BackTranslationSettings,
                          "the text between keywords translated to a pivot language and back (two MarianMT folders)")
 
 BUILTINS: tuple[AugmenterSpec, ...] = (
-    ALIAS_SWAP, CONTEXTUAL_SUBSTITUTE, CONTEXTUAL_INSERT, CHAR_KEYBOARD, CHAR_OCR, CHAR_RANDOM, WORD_SWAP, WORD_DELETE, WORD_CROP, SPELLING, WORD_SPLIT, TFIDF_SUBSTITUTE,
+    CHAR_KEYBOARD, CHAR_OCR, CHAR_RANDOM, WORD_SWAP, WORD_DELETE, WORD_CROP, SPELLING, WORD_SPLIT, TFIDF_SUBSTITUTE,
     BACK_TRANSLATION,
 )
 """In display order; each is an entry point of the ``augment_review.augmenters`` group
 (``char_keyboard = "augment_core.augment.builtins:CHAR_KEYBOARD"``, ...), and listed here
 too so that a source checkout that was never installed still has them."""
+
+EVERY_BUILTIN: tuple[AugmenterSpec, ...] = (ALIAS_SWAP, CONTEXTUAL_SUBSTITUTE, CONTEXTUAL_INSERT, *BUILTINS)
+"""The three first augmenters, then the ten of :data:`BUILTINS`: the registry's display order."""

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 from augment_core.augment.adapters import adapter
 from augment_core.augment.agreement import TrainKeywords
 from augment_core.augment.augmenter import Augmenter
-from augment_core.augment.builtins import BUILTINS
+from augment_core.augment.builtins import EVERY_BUILTIN
 from augment_core.augment.params import apply_sets, params_of, parse_set, settings_dict, settings_from
 from augment_core.augment.plugins import discover
 from augment_core.augment.protection import Protector
@@ -33,9 +33,9 @@ def _found() -> tuple[tuple[AugmenterSpec, ...], tuple[str, ...]]:
 def registered() -> dict[str, AugmenterSpec]:
     """Every augmenter by name: the built-ins first, in their display order, then the
     plug-ins by name. A built-in whose entry point is not installed (a source checkout
-    never ``pip install``-ed) is still offered, from :data:`BUILTINS`."""
+    never ``pip install``-ed) is still offered, from :data:`EVERY_BUILTIN`."""
     found = {s.name: s for s in _found()[0]}
-    out = {b.name: found.pop(b.name, b) for b in BUILTINS}
+    out = {b.name: found.pop(b.name, b) for b in EVERY_BUILTIN}
     out.update(found)
     return out
 
