@@ -15,11 +15,11 @@ under a running runner.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from augment_core.augment.aliases import BUNDLED_TAGS
 from augment_core.augment.quality import QualitySettings
-from augment_core.augment.registry import AUGMENTERS, AugmenterSettings
+from augment_core.augment.registry import checked_settings
 from augment_core.data.dataset import ColumnMapping
 from augment_core.data.io import output_format
 from augment_core.data.sources import DEFAULT_CHUNK_ROWS
@@ -52,7 +52,13 @@ class Augmentation:
     and the CLI's flags share."""
 
     augmenters: tuple[str, ...] = DEFAULT_AUGMENTERS
-    settings: AugmenterSettings = field(default_factory=AugmenterSettings)
+    """Registered names (``augment-review augmenters``) or adapter references
+    (``snorkel:MODULE:ATTR``, ``nlpaug:CLASS``)."""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Augmenter name -> its settings instance (its declared settings class); one not
+    named here runs with its defaults."""
+    protect: tuple[str, ...] = ()
+    """Words or phrases no augmenter may change (tag keywords always are protected)."""
     policy: Policy = field(default_factory=Policy)
     seed: int = 0
     """Seeds the variants, and the split of rows without one."""
@@ -60,16 +66,15 @@ class Augmentation:
     """None: no quality signals (no sentence encoder loaded)."""
 
     def check(self) -> Augmentation:
-        unknown = [n for n in self.augmenters if n not in AUGMENTERS]
-        if unknown:
-            raise InputError(f"unknown augmenter {unknown[0]!r}: use {', '.join(AUGMENTERS)}")
-        if not self.augmenters:
-            raise InputError("choose at least one augmenter")
+        self.typed_settings()
         self.policy.check()
         if self.quality is not None:
             self.quality.check()
-        self.settings.check()
         return self
+
+    def typed_settings(self) -> dict[str, Any]:
+        """Every augmenter's settings, checked against its declaration (defaults filled in)."""
+        return checked_settings(self.augmenters, self.settings)
 
 
 @dataclass(frozen=True)

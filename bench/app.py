@@ -212,14 +212,14 @@ def build_repeated(data_dir: Path, n_candidates: int) -> str:
     """The sample's alias-swap run (4 per original) repeated with fresh ids up to
     ``n_candidates`` variants; the dataset is the sample repeated as often."""
     from augment_core.augment.agreement import fit_to_train
-    from augment_core.augment.registry import AugmenterSettings, build_augmenters
+    from augment_core.augment.registry import build_augmenters
 
     raw = (ROOT / "data" / "projects.csv").read_bytes()
     table = read_table(raw, "projects.csv")
     settings = default_settings(table)
     dataset = build_from_settings(table, settings)
     keywords = fit_to_train(load_alias_table(ROOT / "data" / "tags.json"), dataset)
-    out = run_augmentation(dataset, build_augmenters(["alias_swap"], AugmenterSettings(), keywords), 4, True, 0)
+    out = run_augmentation(dataset, build_augmenters(["alias_swap"], {}, keywords), 4, True, 0)
     variants = [r for r in out if r["augmenter"] != "original"]
     originals = [r for r in out if r["augmenter"] == "original"]
     copies = -(-n_candidates // len(variants))

@@ -18,8 +18,9 @@ import streamlit as st
 
 import app_common as common
 from app_support import run_review, variant_upload
+from augment_core.augment.params import Param, settings_dict
 from augment_core.augment.quality import QualitySettings
-from augment_core.augment.registry import AUGMENTERS, AugmenterSettings, settings_from_params
+from augment_core.augment.registry import registered, settings_from_params
 from augment_core.errors import InputError
 from augment_core.job import Augmentation, Policy
 from augment_core.review.facts import store_run
@@ -74,27 +75,67 @@ MEMORY = "augment_form"  # session key: dataset hash -> the form's values as las
 TICK = 0.5  # seconds between progress updates while a run works (at most 2)
 
 
+def param_key(name: str, param: str) -> str:
+    return f"augment_{name}.{param}"
+
+
+def widget_value(p: Param, value: Any) -> Any:
+    """A setting as its widget holds it (a list as lines, a missing text as empty)."""
+    if p.type is tuple:
+        return "\n".join(value or ())
+    if p.type is str and p.choices is None:
+        return value or ""
+    return value
+
+
+def setting_value(p: Param, value: Any) -> Any:
+    """A widget's value as the setting (lines as a list, an empty optional text as None)."""
+    if p.type is tuple:
+        return tuple(w.strip() for w in str(value).splitlines() if w.strip())
+    if p.type is str and p.choices is None:
+        text = str(value).strip()
+        return None if p.nullable and not text else text
+    return value
+
+
 def form_defaults() -> dict[str, Any]:
     """The form as the dataset's latest run left it (a new dataset: the usual defaults)."""
     latest = runs[-1].params if runs else {}
-    names, s = settings_from_params(latest.get("augmenters", []))
-    return {
+    names, last = settings_from_params(latest.get("augmenters", []))
+    out = {
         "augment_augmenters": names or ["alias_swap"],
         "augment_n_per_original": int(latest.get("n_per_original", 2)),
         "augment_seed": int(latest.get("seed", 0)),
         "augment_keep_original": bool(latest.get("keep_original", True)),
         "augment_quality": bool(latest.get("quality", True)),
-        "augment_max_swaps": int(s.max_swaps),
-        "augment_min_agreement": float(s.min_agreement or 0.0),
-        "augment_engine": s.engine,
-        "augment_model": s.model or "",
-        "augment_device": s.device,
-        "augment_aug_p": float(s.aug_p),
-        "augment_top_k": int(s.top_k),
-        "augment_protect": "\n".join(s.protect),
     }
+    for name, spec in specs.items():
+        values = settings_dict(last.get(name))
+        for p in spec.params():
+            out[param_key(name, p.name)] = widget_value(p, values.get(p.name, p.default))
+    return out
 
 
+def param_widget(name: str, p: Param, where: Any) -> None:
+    """The widget a parameter's declaration asks for."""
+    key, label = param_key(name, p.name), p.name.replace("_", " ")
+    if p.type is bool:
+        where.checkbox(label, key=key, help=p.help)
+    elif p.choices is not None:
+        where.selectbox(label, list(p.choices), key=key, help=p.help)
+    elif p.type in (int, float):
+        step = 1 if p.type is int else 0.05
+        cast = p.type
+        where.number_input(label, min_value=None if p.min is None else cast(p.min),
+                           max_value=None if p.max is None else cast(p.max), step=cast(step), key=key, help=p.help,
+                           placeholder="not set" if p.nullable else None)
+    elif p.type is tuple:
+        where.text_area(f"{label} (one per line)", key=key, help=p.help, height=80)
+    else:
+        where.text_input(label, key=key, help=p.help, placeholder="not set" if p.nullable else "")
+
+
+specs = registered()
 # Streamlit forgets (or keeps stale) a widget's value once its page is left: the values
 # are kept per dataset and put back when the page is entered.
 remembered = {**form_defaults(), **st.session_state.setdefault(MEMORY, {}).get(hash, {})}
@@ -102,45 +143,30 @@ for key, value in remembered.items():
     if common.page_entered() or key not in st.session_state:
         st.session_state[key] = value
 
-chosen = st.multiselect("Augmenters", list(AUGMENTERS), key="augment_augmenters")
+chosen = st.multiselect("Augmenters", list(specs), key="augment_augmenters",
+                        help="Built-ins and installed plug-ins (`augment-review augmenters` lists them with their "
+                        "parameters)")
 c1, c2, c3 = st.columns(3)
 n_per_original = c1.number_input("Variants per original", 1, 50, key="augment_n_per_original")
 seed = c2.number_input("Seed", 0, 2**31 - 1, key="augment_seed")
 keep_original = c3.checkbox("Keep original train rows in the run", key="augment_keep_original")
 
-if "alias_swap" in chosen:
+for name in chosen:
+    params = specs[name].params()
+    if not params:
+        continue
     with st.container(border=True):
-        st.markdown("**Alias swap**")
-        a1, a2 = st.columns(2)
-        a1.number_input("Swaps per variant (at most)", 1, 10, key="augment_max_swaps")
-        a2.number_input(
-            "Minimum keyword agreement", 0.0, 1.0, step=0.05, key="augment_min_agreement",
-            help="Leave alone keywords that carry their tag in fewer than this share of the train rows that "
-            "contain them (with at least 3 such rows); 0 swaps every keyword. See the Data page's alias table.",
-        )
-if any(a != "alias_swap" for a in chosen):
-    with st.container(border=True):
-        st.markdown("**Contextual (masked language model)**")
-        k1, k2, k3 = st.columns(3)
-        k1.selectbox("Engine", ["native", "nlpaug"], key="augment_engine")
-        k2.text_input("Model (hub name or local path)", key="augment_model",
-                      placeholder="default: distilbert-base-uncased or $AUGMENT_REVIEW_MODEL")
-        k3.selectbox("Device", ["auto", "cpu", "cuda"], key="augment_device")
-        k1, k2 = st.columns(2)
-        k1.slider("aug_p (share of words changed)", 0.05, 1.0, step=0.05, key="augment_aug_p")
-        k2.number_input("top_k", 1, 500, key="augment_top_k")
-        st.text_area("Protected words (one per line; tag keywords are always protected)",
-                     key="augment_protect", height=80)
+        st.markdown(f"**{name}**" + (f" · {specs[name].help}" if specs[name].help else ""))
+        cols = st.columns(3)
+        for i, p in enumerate(params):
+            param_widget(name, p, cols[i % 3])
 score = st.checkbox("Compute quality signals (similarity, flags, held-out leaks)", key="augment_quality",
                     help="Loads a sentence encoder (all-MiniLM-L6-v2, shipped offline)")
 st.session_state[MEMORY][hash] = {key: st.session_state[key] for key in remembered if key in st.session_state}
 
 form = st.session_state[MEMORY][hash]
-settings = AugmenterSettings.from_values({  # the form's values, each as the settings hold it
-    **form, "augment_min_agreement": float(form["augment_min_agreement"]) or None,
-    "augment_model": form["augment_model"].strip() or None,
-    "augment_protect": [w.strip() for w in form["augment_protect"].splitlines() if w.strip()],
-}, prefix="augment_")
+settings = {name: {p.name: setting_value(p, form[param_key(name, p.name)]) for p in specs[name].params()}
+            for name in chosen}
 job = Augmentation(augmenters=tuple(chosen), settings=settings, policy=Policy(int(n_per_original), bool(keep_original)),
                    seed=int(seed), quality=QualitySettings() if score else None)
 
@@ -176,6 +202,17 @@ class Worker(threading.Thread):
         self.lines[phase] = self.clock.line(phase, done, total)[1]  # the phase's clock starts with it
 
 
+def confined(typed: dict[str, Any]) -> dict[str, Any]:
+    """Every model path of the settings (a parameter named model or ..._model) kept inside
+    the server folders."""
+    out = {}
+    for name, s in typed.items():
+        paths = {f.name: model_location(common.server_dirs(), v) for f in dataclasses.fields(s) if s is not None
+                 and (f.name == "model" or f.name.endswith("_model")) and isinstance(v := getattr(s, f.name), str) and v}
+        out[name] = dataclasses.replace(s, **paths) if paths else s
+    return out
+
+
 def run_with_progress() -> tuple[Any, list[str]]:
     """The run's output and each phase's last progress line; the bar moves meanwhile."""
     bar = st.progress(0.0, text="Starting…")
@@ -205,8 +242,7 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
     started = time.monotonic()
     try:
         common.authorize(Action.RUN_AUGMENTATION)
-        if settings.model is not None:  # a local model path stays inside the server folders
-            settings = dataclasses.replace(settings, model=model_location(common.server_dirs(), settings.model))
+        job = dataclasses.replace(job, settings=confined(job.typed_settings()))
         out, phases = run_with_progress()
     except InputError as exc:  # ModelUnavailable included
         common.show_error(exc, prefix="The run failed: ")

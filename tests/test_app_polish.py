@@ -113,8 +113,8 @@ def test_the_augment_form_survives_leaving_the_page_and_a_new_session(data_dir, 
     at.number_input(key="augment_n_per_original").set_value(4).run()
     at.number_input(key="augment_seed").set_value(9).run()
     at.multiselect(key="augment_augmenters").set_value(["alias_swap", "contextual_insert"]).run()
-    at.text_input(key="augment_model").set_value("my/model").run()
-    at.slider(key="augment_aug_p").set_value(0.5).run()
+    at.text_input(key="augment_contextual_insert.model").set_value("my/model").run()
+    at.number_input(key="augment_contextual_insert.aug_p").set_value(0.5).run()
     at.switch_page("pages/data.py").run()
     at.switch_page("pages/review.py").run()
     at.switch_page("pages/augment.py").run()
@@ -122,12 +122,12 @@ def test_the_augment_form_survives_leaving_the_page_and_a_new_session(data_dir, 
     assert at.number_input(key="augment_n_per_original").value == 4
     assert at.number_input(key="augment_seed").value == 9
     assert at.multiselect(key="augment_augmenters").value == ["alias_swap", "contextual_insert"]
-    assert at.text_input(key="augment_model").value == "my/model"
-    assert at.slider(key="augment_aug_p").value == 0.5
+    assert at.text_input(key="augment_contextual_insert.model").value == "my/model"
+    assert at.number_input(key="augment_contextual_insert.aug_p").value == 0.5
 
     # a run keeps its settings: a new session (a reload) offers them again
     at.multiselect(key="augment_augmenters").set_value(["alias_swap"]).run()
-    at.number_input(key="augment_max_swaps").set_value(2).run()
+    at.number_input(key="augment_alias_swap.max_swaps").set_value(2).run()
     at.checkbox(key="augment_quality").set_value(False)
     at.button(key="augment_run").click().run()
     _ok(at)
@@ -140,7 +140,7 @@ def test_the_augment_form_survives_leaving_the_page_and_a_new_session(data_dir, 
     _ok(again)
     assert again.number_input(key="augment_n_per_original").value == 4
     assert again.number_input(key="augment_seed").value == 9
-    assert again.number_input(key="augment_max_swaps").value == 2
+    assert again.number_input(key="augment_alias_swap.max_swaps").value == 2
     assert again.checkbox(key="augment_quality").value is False
 
 

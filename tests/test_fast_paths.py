@@ -83,7 +83,7 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     types it, whichever rows the chunk writes."""
     import pyarrow as pa
 
-    from augment_core.augment.registry import AugmenterSettings, build_augmenters
+    from augment_core.augment.registry import build_augmenters
     from augment_core.data.dataset import RecordBuilder, is_empty_text
     from augment_core.data.user_schema import user_rows
     from augment_core.runners.core import arrow_chunk, arrow_table, output_arrow_schema, run_schema
@@ -105,7 +105,7 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     records = [builder.record(i, row, split) for i, (row, split) in
                enumerate(zip(rows, ["train", "train", "val", "train", "train"]))]
     keywords = fit_to_train(alias_table, Dataset(records, mapping, columns=tuple(columns)))
-    augmenters = build_augmenters(["alias_swap"], AugmenterSettings(), keywords)
+    augmenters = build_augmenters(["alias_swap"], {}, keywords)
     schema = run_schema(columns, "tags", None)
     from augment_core.data.io import arrow_column
     from augment_core.runners.core import _column_type

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -9,7 +10,6 @@ import pytest
 from helpers import ROOT
 
 from augment_core.augment.quality import QualitySettings
-from augment_core.augment.registry import AugmenterSettings
 from augment_core.cli.commands import build_parser, job_from_args
 from augment_core.data.splitting import DEFAULT_RATIOS
 from augment_core.errors import InputError
@@ -24,8 +24,9 @@ def _job(*flags: str):
 def test_the_cli_flags_default_to_the_job_defaults():
     """Each default has one home: the CLI with no flags builds the library's defaults."""
     job = _job().check()
-    assert job.augmentation == Augmentation()
-    assert job.augmentation.settings == AugmenterSettings() and job.augmentation.quality == QualitySettings()
+    assert dataclasses.replace(job.augmentation, settings={}) == Augmentation()
+    assert job.augmentation.typed_settings() == Augmentation().typed_settings()
+    assert job.augmentation.quality == QualitySettings()
     assert job.augmentation.policy == Policy() and job.split_ratios == DEFAULT_RATIOS
     assert job.runner.name == "local"
 

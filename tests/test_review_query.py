@@ -21,7 +21,6 @@ from augment_core.review.candidates import prepare
 from augment_core.review.facts import open_store, store_run
 from augment_core.review.store import Store
 from augment_core.runners.pipeline import run_augmentation
-from augment_core.runners.run import AugmenterSettings
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,7 @@ def sample_runs(sample_csv, alias_table):
     settings = default_settings(table)
     dataset = build_from_settings(table, settings)
     keywords = fit_to_train(alias_table, dataset)
-    augmenters = build_augmenters(["alias_swap"], AugmenterSettings(), keywords)
+    augmenters = build_augmenters(["alias_swap"], {}, keywords)
     rows = run_augmentation(dataset, augmenters, 3, True, 7)
     rnd = random.Random(3)
     for r in rows:

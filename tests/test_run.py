@@ -3,9 +3,12 @@ augmenters built from one registry."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from augment_core.augment.registry import AUGMENTERS, AugmenterSettings, build_augmenters
+from augment_core.augment.builtins import AliasSwapSettings, ContextualParams
+from augment_core.augment.registry import build_augmenters, registered
 from augment_core.data.dataset import ColumnMapping, build_dataset, read_table
 from augment_core.data.splitting import assign_splits
 from augment_core.errors import InputError
@@ -24,7 +27,8 @@ def dataset(sample_csv, tmp_path_factory):
 def test_every_phase_is_reported_in_order_with_counts(dataset, alias_table, tiny_mlm):
     seen: list[tuple[str, int, int]] = []
     out = augment(
-        dataset, alias_table, ["alias_swap", "contextual_substitute"], AugmenterSettings(model=tiny_mlm, device="cpu"),
+        dataset, alias_table, ["alias_swap", "contextual_substitute"],
+        {"contextual_substitute": ContextualParams(model=tiny_mlm, device="cpu")},
         n_per_original=2, keep_original=False, seed=0, quality=QualitySettings(), progress=lambda *a: seen.append(a),
     )
     phases = [p for p, _, _ in seen]
@@ -43,13 +47,14 @@ def test_the_registry_lists_and_checks_every_augmenter(alias_table, dataset):
     from augment_core.augment.agreement import fit_to_train
 
     keywords = fit_to_train(alias_table, dataset)
-    assert list(AUGMENTERS) == ["alias_swap", "contextual_substitute", "contextual_insert"]
-    built = build_augmenters(list(AUGMENTERS), AugmenterSettings(), keywords)
-    assert [a.name for a in built] == list(AUGMENTERS)
-    with pytest.raises(InputError, match="--aug-p"):
-        build_augmenters(["contextual_insert"], AugmenterSettings(aug_p=0.0), keywords)
+    names = ["alias_swap", "contextual_substitute", "contextual_insert"]
+    assert list(registered())[:3] == names
+    built = build_augmenters(names, {}, keywords)
+    assert [a.name for a in built] == names
+    with pytest.raises(InputError, match="contextual_insert: aug_p must be at least"):
+        build_augmenters(["contextual_insert"], {"contextual_insert": {"aug_p": 0.0}}, keywords)
     with pytest.raises(InputError, match="unknown augmenter"):
-        build_augmenters(["nope"], AugmenterSettings(), keywords)
+        build_augmenters(["nope"], {}, keywords)
 
 
 def test_phase_clock_says_counts_rate_and_time_left():
@@ -79,7 +84,7 @@ def test_the_run_says_which_train_originals_have_no_swappable_keyword(dataset, a
     missing, n_train = without_swappable_keyword(dataset, keywords)
     train = [r for r in dataset.records if r.split == "train"]
     assert n_train == len(train) and 0 < missing < n_train
-    out = augment(dataset, alias_table, ["alias_swap"], AugmenterSettings(), n_per_original=2, keep_original=True,
+    out = augment(dataset, alias_table, ["alias_swap"], {}, n_per_original=2, keep_original=True,
                   seed=0, quality=None)
     parents = {r["parent_id"] for r in out.rows if r["augmenter"] != "original"}
     assert out.without_variant == n_train - len(parents) >= missing  # no keyword, no variant
@@ -89,16 +94,17 @@ def test_a_runs_params_give_back_its_settings(dataset, alias_table):
     from augment_core.augment.agreement import fit_to_train
     from augment_core.augment.registry import settings_from_params
 
-    built = build_augmenters(["alias_swap", "contextual_insert"],
-                             AugmenterSettings(max_swaps=2, min_agreement=0.4, aug_p=0.2, top_k=7, protect=("gpu",),
-                                               model="some/model"),
-                             fit_to_train(alias_table, dataset))
+    given = {"alias_swap": AliasSwapSettings(max_swaps=2, min_agreement=0.4),
+             "contextual_insert": ContextualParams(aug_p=0.2, top_k=7, protect=("gpu",), model="some/model")}
+    built = build_augmenters(["alias_swap", "contextual_insert"], given, fit_to_train(alias_table, dataset))
     names, settings = settings_from_params([{"name": a.name, **a.params()} for a in built])  # as a run stores them
     assert names == ["alias_swap", "contextual_insert"]
-    assert (settings.max_swaps, settings.min_agreement, settings.aug_p, settings.top_k, settings.protect) == (
-        2, 0.4, 0.2, 7, ("gpu",))
-    assert (settings.engine, settings.model) == ("native", "some/model")
-    assert settings_from_params([]) == ([], AugmenterSettings())
+    resolved = settings["contextual_insert"].precision  # the run records the precision it resolved "auto" to
+    assert settings == {**given, "contextual_insert": dataclasses.replace(given["contextual_insert"], precision=resolved)}
+    assert settings_from_params([]) == ([], {})
+    # an old run's record, or one whose values no longer fit, still opens: the defaults stand in
+    assert settings_from_params([{"name": "alias_swap", "max_swaps": 0}, {"name": "gone"}]) == (
+        ["alias_swap"], {"alias_swap": AliasSwapSettings()})
 
 
 def test_a_fitted_table_given_is_used_as_it_is(dataset, alias_table):
@@ -107,8 +113,8 @@ def test_a_fitted_table_given_is_used_as_it_is(dataset, alias_table):
     from augment_core.augment.aliases import build_alias_table
 
     nothing = fit_to_train(build_alias_table([("nothing-here", [])]), dataset)  # no alias to swap
-    out = augment(dataset, alias_table, ["alias_swap"], AugmenterSettings(), n_per_original=2, keep_original=False,
+    out = augment(dataset, alias_table, ["alias_swap"], {}, n_per_original=2, keep_original=False,
                   seed=0, quality=None, keywords=nothing)
     assert out.keywords is nothing and out.params["variants"] == 0
-    assert augment(dataset, alias_table, ["alias_swap"], AugmenterSettings(), n_per_original=2, keep_original=False,
+    assert augment(dataset, alias_table, ["alias_swap"], {}, n_per_original=2, keep_original=False,
                    seed=0, quality=None).params["variants"] > 0

@@ -1,108 +1,166 @@
-"""The augmenters by name, and how each is built from one set of settings.
+"""The augmenters a run can name, found rather than listed.
 
-The CLI and the Augment page list, check and build augmenters through this one table, so
-a new augmenter (or a new parameter) is added in one place.
+Every augmenter, the built-ins included, is registered under the entry point group
+``augment_review.augmenters`` (the built-ins in this project's ``pyproject.toml``), so adding
+one touches no file here. ``--augmenter snorkel:MODULE:ATTR`` and ``nlpaug:CLASS`` are
+adapters, made on demand. Each augmenter declares its parameters once, as a settings
+dataclass; a job carries, per augmenter, an instance of it (or ``None`` when it declares
+none), and this module builds the augmenters from those.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
 
+from augment_core.augment.adapters import adapter
 from augment_core.augment.agreement import TrainKeywords
 from augment_core.augment.augmenter import Augmenter
+from augment_core.augment.builtins import EVERY_BUILTIN
+from augment_core.augment.params import apply_sets, params_of, parse_set, settings_dict, settings_from
+from augment_core.augment.plugins import discover
+from augment_core.augment.protection import Protector
+from augment_core.augment.spec import AugmenterSpec, BuildContext
 from augment_core.errors import InputError
 
 
-@dataclass(frozen=True)
-class AugmenterSettings:
-    """Every augmenter's parameters; each factory takes the ones it needs."""
-
-    max_swaps: int = 1
-    min_agreement: float | None = None
-    engine: str = "native"
-    model: str | None = None
-    aug_p: float = 0.3
-    aug_max: int | None = None
-    top_k: int = 50
-    device: str = "auto"
-    precision: str = "auto"
-    protect: tuple[str, ...] = field(default=())
-    batch_size: int = 32
-
-    @classmethod
-    def from_values(cls, values: Mapping[str, Any], prefix: str = "") -> "AugmenterSettings":
-        """The settings named in ``values`` (the CLI's parsed flags, the Augment page's form
-        under ``prefix``, a run's recorded parameters); those not named keep their defaults,
-        other keys are ignored. The one place settings are built from a bag of values."""
-        given = {f.name: values[prefix + f.name] for f in fields(cls) if prefix + f.name in values}
-        if given.get("protect") is not None:
-            given["protect"] = tuple(given["protect"])
-        return cls(**given)
-
-    def check(self) -> None:
-        """One-line errors, named as the CLI's flags (the app rewords them)."""
-        if self.max_swaps < 1:
-            raise InputError("--max-swaps must be at least 1")
-        if self.min_agreement is not None and not 0.0 <= self.min_agreement <= 1.0:
-            raise InputError("--min-agreement must be between 0 and 1")
-        if not 0.0 < self.aug_p <= 1.0:
-            raise InputError("--aug-p must be in (0, 1]")
-        if self.engine not in ("native", "nlpaug"):
-            raise InputError(f"unknown engine {self.engine!r}: use native or nlpaug")
+@lru_cache(maxsize=1)
+def _found() -> tuple[tuple[AugmenterSpec, ...], tuple[str, ...]]:
+    errors: list[str] = []
+    return tuple(discover(errors).values()), tuple(errors)
 
 
-Factory = Callable[[AugmenterSettings, TrainKeywords], Augmenter]
+def registered() -> dict[str, AugmenterSpec]:
+    """Every augmenter by name: the built-ins first, in their display order, then the
+    plug-ins by name. A built-in whose entry point is not installed (a source checkout
+    never ``pip install``-ed) is still offered, from :data:`EVERY_BUILTIN`."""
+    found = {s.name: s for s in _found()[0]}
+    out = {b.name: found.pop(b.name, b) for b in EVERY_BUILTIN}
+    out.update(found)
+    return out
 
 
-def _alias_swap(s: AugmenterSettings, keywords: TrainKeywords) -> Augmenter:
-    from augment_core.augment.alias_swap import AliasSwap
-
-    return AliasSwap(keywords.table, max_swaps=s.max_swaps, agreement=keywords.by_key, min_agreement=s.min_agreement)
-
-
-def _contextual(action: str) -> Factory:
-    def build(s: AugmenterSettings, keywords: TrainKeywords) -> Augmenter:
-        from augment_core.augment.contextual import make_contextual
-
-        native: dict[str, Any] = {"precision": s.precision} if s.engine == "native" else {}
-        return make_contextual(
-            action, s.engine, model=s.model, aug_p=s.aug_p, aug_max=s.aug_max, top_k=s.top_k,  # type: ignore[arg-type]
-            device=s.device, protected_table=keywords.table, protect_words=s.protect, batch_size=s.batch_size,
-            **native,
-        )
-
-    return build
+def plugin_problems() -> tuple[str, ...]:
+    """One line per plug-in that could not be loaded (listed by ``augment-review augmenters``)."""
+    return _found()[1]
 
 
-AUGMENTERS: dict[str, Factory] = {
-    "alias_swap": _alias_swap,
-    "contextual_substitute": _contextual("substitute"),
-    "contextual_insert": _contextual("insert"),
-}
-"""name -> factory, in display order."""
+def spec_of(name: str) -> AugmenterSpec:
+    """The spec ``--augmenter NAME`` means: an adapter reference, or a registered name."""
+    spec = adapter(name)
+    if spec is not None:
+        return spec
+    known = registered()
+    if name not in known:
+        raise InputError(f"unknown augmenter {name!r}: use {', '.join(known)}, snorkel:MODULE:ATTR or nlpaug:CLASS "
+                         "(augment-review augmenters lists them)")
+    return known[name]
 
-USES_MODEL = frozenset({"contextual_substitute", "contextual_insert"})
 
-
-def build_augmenters(names: Sequence[str], settings: AugmenterSettings, keywords: TrainKeywords) -> list[Augmenter]:
-    unknown = [n for n in names if n not in AUGMENTERS]
-    if unknown:
-        raise InputError(f"unknown augmenter {unknown[0]!r}: use {', '.join(AUGMENTERS)}")
+def specs_of(names: Sequence[str]) -> dict[str, AugmenterSpec]:
     if not names:
         raise InputError("choose at least one augmenter")
-    settings.check()
-    return [AUGMENTERS[n](settings, keywords) for n in dict.fromkeys(names)]
+    return {n: spec_of(n) for n in dict.fromkeys(names)}
 
 
-def settings_from_params(augmenters: Sequence[dict[str, Any]]) -> tuple[list[str], AugmenterSettings]:
+def resolve_settings(names: Sequence[str], sets: Sequence[str] = (),
+                     shared: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Each named augmenter's settings: its defaults, then ``shared`` values (the CLI's
+    older flags such as ``--aug-p``, given to every augmenter that declares a parameter
+    of that name), then the ``--set NAME.PARAM=VALUE`` assignments, which win."""
+    specs = specs_of(names)
+    out = apply_sets(sets, {n: s.settings for n, s in specs.items()})
+    for name, spec in specs.items():
+        if spec.settings is None or not shared:
+            continue
+        explicit = {param for n, param, _ in map(parse_set, sets) if n == name}
+        given = {k: v for k, v in shared.items() if k not in explicit and k in {p.name for p in spec.params()}}
+        if given:
+            try:
+                out[name] = settings_from(spec.settings, {**settings_dict(out[name]), **given})
+            except InputError as e:
+                raise InputError(f"{name}: {e}") from None
+    return out
+
+
+def checked_settings(names: Sequence[str], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` (name -> settings instance, or a dict of values, or missing for the
+    defaults) checked against each augmenter's declaration: one line for the first wrong."""
+    out: dict[str, Any] = {}
+    for name, spec in specs_of(names).items():
+        given = settings.get(name)
+        if spec.settings is None:
+            out[name] = None
+            continue
+        values = settings_dict(given) if given is not None and not isinstance(given, Mapping) else dict(given or {})
+        try:
+            out[name] = settings_from(spec.settings, values)
+        except InputError as e:
+            raise InputError(f"{name}: {e}") from None
+    return out
+
+
+def plain_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Settings instances as plain values (JSON-ready, picklable whatever the class): how
+    they travel to worker processes, which rebuild them with :func:`checked_settings`."""
+    return {name: settings_dict(s) for name, s in settings.items()}
+
+
+def protect_words(settings: Mapping[str, Any], extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The run's protected words: ``extra`` and every augmenter's own ``protect`` parameter."""
+    words = list(extra)
+    for s in settings.values():
+        words.extend(getattr(s, "protect", ()) or ())
+    return tuple(dict.fromkeys(words))
+
+
+def build_augmenters(names: Sequence[str], settings: Mapping[str, Any], keywords: TrainKeywords,
+                     protect: Sequence[str] = (), train_texts: Sequence[str] = ()) -> list[Augmenter]:
+    """The augmenters of a run, in the order named. ``settings``: as :func:`checked_settings`
+    takes them (values travel as plain dicts to worker processes)."""
+    typed = checked_settings(names, settings)
+    context = BuildContext(keywords, Protector(keywords.table, protect_words(typed, protect)), tuple(train_texts))
+    return [spec_of(n).build(typed[n], context) for n in typed]
+
+
+def uses_model(names: Sequence[str]) -> bool:
+    """Whether an augmenter of ``names`` runs a model: it declares where (a ``device``)."""
+    return any(any(p.name == "device" for p in spec_of(n).params()) for n in dict.fromkeys(names))
+
+
+def fits_train(names: Sequence[str]) -> bool:
+    """Whether an augmenter of ``names`` is fitted on the train split's texts."""
+    return any(spec_of(n).fits_train for n in dict.fromkeys(names))
+
+
+def device_of(settings: Mapping[str, Any]) -> str:
+    """The device the run's model augmenters ask for (``auto`` when none says)."""
+    for s in settings.values():
+        if getattr(s, "device", "auto") != "auto":
+            return str(s.device)
+    return "auto"
+
+
+def settings_from_params(augmenters: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]]:
     """The augmenter names and settings a run's ``params["augmenters"]`` were made with
-    (the inverse of ``[{"name": a.name, **a.params()}]``, as far as the params record it):
-    what the Augment page offers again for the next run."""
+    (``[{"name": a.name, **a.params()}]``), as far as they are still known and readable:
+    what the Augment page offers again for the next run. Recorded values that no longer
+    fit a declaration fall back to its defaults."""
     names: list[str] = []
-    values: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
+    known = registered()
     for entry in augmenters:
-        if entry.get("name") in AUGMENTERS:
-            names.append(entry["name"])
-        values.update(entry)
-    return names, AugmenterSettings.from_values(values)
+        spec = known.get(str(entry.get("name")))
+        if spec is None:
+            continue
+        names.append(spec.name)
+        if spec.settings is None:
+            settings[spec.name] = None
+            continue
+        declared = {p.name for p in params_of(spec.settings)}
+        values = {k: v for k, v in entry.items() if k in declared}
+        try:
+            settings[spec.name] = settings_from(spec.settings, values)
+        except InputError:
+            settings[spec.name] = spec.settings()
+    return names, settings

@@ -47,6 +47,9 @@ class AugmenterSpec:
     factory: Factory
     help: str = ""
     """One line for listings."""
+    fits_train: bool = False
+    """Its factory reads :attr:`BuildContext.train_texts` (a streamed run then holds the
+    train split in memory)."""
 
     def __post_init__(self) -> None:
         if not NAME.fullmatch(self.name):

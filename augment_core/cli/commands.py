@@ -19,7 +19,13 @@ from typing import Any, NoReturn, Sequence
 
 from augment_core.augment.aliases import BUNDLED_TAGS, load_alias_table
 from augment_core.augment.quality import QualitySettings
-from augment_core.augment.registry import AUGMENTERS, AugmenterSettings
+from augment_core.cli.augmenters import (
+    add_augmenters_parser,
+    add_registry_args,
+    augmenters_cmd,
+    default_of,
+    settings_from_args,
+)
 from augment_core.cli.runs import add_parsers, export_run_cmd, import_run_cmd
 from augment_core.data.dataset import ColumnMapping
 from augment_core.data.io import check_output_target, open_output
@@ -42,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     command = "augment-review" if Path(sys.argv[0]).name == "augment-review" else "python -m augment_core"
     parser = _Parser(prog=command, description="Augment a text-classification dataset with provenance.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    s, policy, qs = AugmenterSettings(), Policy(), QualitySettings()  # the defaults, from their one home
+    policy, qs = Policy(), QualitySettings()  # the defaults, from their one home
     p = sub.add_parser(
         "augment",
         help="split (if needed), augment the train split, write one row per original and per variant",
@@ -64,14 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"ratios for the seeded stratified split when there is no split column (default {_ratios})")
     p.add_argument("--tags", default=str(BUNDLED_TAGS), metavar="TAGS_JSON",
                    help="tag vocabulary: a JSON list of {\"tag\", \"aliases\"} (default: the bundled Made With ML tags)")
-    p.add_argument("--augmenter", action="append", choices=AUGMENTERS, metavar="NAME",
-                   help=f"augmenter to run, repeatable: {', '.join(AUGMENTERS)} (default {', '.join(DEFAULT_AUGMENTERS)})")
+    add_registry_args(p, DEFAULT_AUGMENTERS)
     p.add_argument("--n-per-original", type=int, default=policy.n_per_original, metavar="N",
                    help=f"up to N distinct variants per train row, per augmenter (default {policy.n_per_original})")
     p.add_argument("--keep-original", action="store_true", help="also write the train originals")
-    p.add_argument("--max-swaps", type=int, default=s.max_swaps, metavar="K",
-                   help=f"alias swaps per variant (default {s.max_swaps})")
-    p.add_argument("--min-agreement", type=float, default=s.min_agreement, metavar="X",
+    p.add_argument("--max-swaps", type=int, default=None, metavar="K",
+                   help=f"alias swaps per variant (default {default_of('max_swaps')}; = --set alias_swap.max_swaps=K)")
+    p.add_argument("--min-agreement", type=float, default=None, metavar="X",
                    help="alias swap: leave alone keywords whose agreement with their tag in the train split is below X "
                    "(0-1; keywords in fewer than 3 train rows are always swapped)")
     p.add_argument("--seed", type=int, default=Augmentation.seed, metavar="S",
@@ -99,22 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--runner ray: the cluster to join (default $RAY_ADDRESS, else a local Ray started in-process)")
     r.add_argument("--workers", type=int, default=None, metavar="N",
                    help="--runner local: worker processes for the augment pass (default 1); --runner ray: parallel tasks or actors (default: what the cluster's CPUs allow)")
-    g = p.add_argument_group("contextual augmenters")
-    g.add_argument("--engine", choices=("native", "nlpaug"), default=s.engine,
+    g = p.add_argument_group("contextual augmenters (each flag sets the parameter of that name on every chosen "
+                             "augmenter that has one, e.g. --aug-p also sets word_swap.aug_p; --set wins)")
+    g.add_argument("--engine", choices=("native", "nlpaug"), default=None,
                    help="native (batched transformers masked LM, default) or nlpaug's ContextualWordEmbsAug")
-    g.add_argument("--model", default=s.model, metavar="NAME_OR_PATH",
+    g.add_argument("--model", default=None, metavar="NAME_OR_PATH",
                    help="masked LM: a local path or a Hugging Face name (default $AUGMENT_REVIEW_MODEL or distilbert-base-uncased)")
-    g.add_argument("--aug-p", type=float, default=s.aug_p, metavar="P", help=f"share of words changed (default {s.aug_p})")
-    g.add_argument("--aug-max", type=int, default=s.aug_max, metavar="N", help="at most N words changed per variant")
-    g.add_argument("--top-k", type=int, default=s.top_k, metavar="K",
-                   help=f"sample replacements among the top K (default {s.top_k})")
-    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default=s.device, help="auto picks cuda when available")
+    g.add_argument("--aug-p", type=float, default=None, metavar="P",
+                   help=f"share of words changed (default {default_of('aug_p')})")
+    g.add_argument("--aug-max", type=int, default=None, metavar="N", help="at most N words changed per variant")
+    g.add_argument("--top-k", type=int, default=None, metavar="K",
+                   help=f"sample replacements among the top K (default {default_of('top_k')})")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="auto picks cuda when available")
     g.add_argument("--protect", action="append", default=[], metavar="WORD",
-                   help="never change this word or phrase (repeatable); tag keywords are always protected")
-    g.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=s.precision,
+                   help="never change this word or phrase, whatever the augmenter (repeatable); tag keywords are "
+                   "always protected")
+    g.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="native engine: auto uses bf16 where the GPU or CPU computes it natively (AMX, AVX512-BF16), else fp32")
-    g.add_argument("--batch-size", type=int, default=s.batch_size, metavar="N",
-                   help=f"sentences per forward pass (default {s.batch_size})")
+    g.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help=f"sentences per forward pass (default {default_of('batch_size')})")
     q = p.add_argument_group("quality signals")
     q.add_argument("--no-quality", action="store_true",
                    help="skip similarity, flags and the leakage guard (they load a sentence-embedding model)")
@@ -127,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                    f"(default {qs.ambiguous_below}; needs at least 3 train rows)")
     _add_evaluate(sub)
     add_parsers(sub)
+    add_augmenters_parser(sub)
     return parser
 
 
@@ -223,7 +232,8 @@ def run() -> None:
 
 
 def _command(args: argparse.Namespace) -> int:
-    commands = {"augment": _augment, "evaluate": _evaluate, "import-run": import_run_cmd, "export-run": export_run_cmd}
+    commands = {"augment": _augment, "evaluate": _evaluate, "import-run": import_run_cmd, "export-run": export_run_cmd,
+                "augmenters": augmenters_cmd}
     return commands[args.command](args)
 
 
@@ -233,10 +243,11 @@ STREAM_RENAMED = "note: --runner stream is now --runner local (which streams); t
 def job_from_args(args: argparse.Namespace) -> Job:
     """The ``augment`` command's flags as a job (not yet checked: :meth:`Job.check`)."""
     quality = None if args.no_quality else QualitySettings(args.low_similarity, args.leak_threshold, args.ambiguous_below)
+    names = tuple(dict.fromkeys(args.augmenter or DEFAULT_AUGMENTERS))
     augmentation = Augmentation(
-        augmenters=tuple(dict.fromkeys(args.augmenter or DEFAULT_AUGMENTERS)),
-        settings=AugmenterSettings.from_values(vars(args)),
+        augmenters=names, settings=settings_from_args(args, names),
         policy=Policy(args.n_per_original, args.keep_original), seed=args.seed, quality=quality,
+        protect=tuple(args.protect),
     )
     mapping = ColumnMapping(text_columns=tuple(args.text_column), label_column=args.label_column,
                             label_sep=args.label_sep, split_column=args.split_column, id_column=args.id_column)

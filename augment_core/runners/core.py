@@ -165,7 +165,8 @@ class WorkSpec:
     mapping: ColumnMapping
     tags: AliasTable
     names: tuple[str, ...] = ()
-    settings: Any = None
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Augmenter name -> its settings as plain values (:func:`augment_core.augment.registry.plain_settings`)."""
     keywords: TrainKeywords | None = None
     n_per_original: int = 5
     keep_original: bool = False
@@ -176,6 +177,7 @@ class WorkSpec:
     formula_guard: bool = False
     schema: OutputSchema | None = None
     """The output's columns: the user's own, then provenance (:mod:`augment_core.data.user_schema`)."""
+    protect: tuple[str, ...] = ()
 
 
 _WORKER: dict[str, Any] = {}
@@ -191,7 +193,7 @@ def init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
     _WORKER.clear()
     _WORKER["spec"] = spec
     if spec.keywords is not None:
-        augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords)
+        augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords, spec.protect)
         for a in augmenters:
             if hasattr(a, "load"):
                 a.load()
@@ -229,12 +231,12 @@ def augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
     assert schema is not None
     if spec.fmt == "parquet":  # columns built straight from the plan: no row dicts
         plan = plan_rows(records, augmenters, spec.n_per_original, spec.keep_original, spec.seed, empty,
-                         text_indices=text_indices)
+                         text_indices=text_indices, columns=spec.columns)
         generated = sum(1 for p in plan if p[4] is not None)
         table = arrow_chunk(records, plan, spec.seed, text_indices, schema, spec.arrow_schema)
         return ChunkOut(table, len(plan), generated, originals, 0, empty_ids)
     out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
-                          spec.seed, empty, text_indices=text_indices)
+                          spec.seed, empty, text_indices=text_indices, columns=spec.columns)
     generated = sum(1 for r in out if r["augmenter"] != "original")
     # the user's schema, shaped exactly as the in-memory run shapes it (parents are in this chunk)
     chunk = Dataset(records=records, mapping=spec.mapping, empty_text_ids=empty_ids, columns=tuple(spec.columns))
@@ -262,7 +264,7 @@ def generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
     empty = set(empty_ids)
     text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
     out = augment_records(records, _WORKER["augmenters"], spec.mapping.label_column, spec.n_per_original,
-                          spec.keep_original, spec.seed, empty, text_indices=text_indices)
+                          spec.keep_original, spec.seed, empty, text_indices=text_indices, columns=spec.columns)
     originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
     return ChunkRows(records, out, originals, empty_ids)
 

@@ -33,6 +33,7 @@ from typing import IO, Any, Callable, Iterator, Sequence
 from augment_core.augment.aliases import AliasTable, load_alias_table
 from augment_core.augment.models import load_sentence_encoder
 from augment_core.augment.quality import HashIndex, encode, heldout_of, normalize_text, score_chunk, text_hash
+from augment_core.augment.registry import fits_train, plain_settings
 from augment_core.data import hf
 from augment_core.data.dataset import ColumnMapping, Dataset, TableStream, build_dataset, content_hash, format_of
 from augment_core.data.io import (
@@ -81,9 +82,10 @@ def run_local(job: Job, progress: PhaseProgress | None = None, encoder: Any = No
 
 def needs_whole_table(job: Job) -> bool:
     """A DatasetDict is built in memory (``--format hf``); a Hugging Face folder is read
-    whole (``load_from_disk``) and a ``.json`` list has no streaming form."""
+    whole (``load_from_disk``) and a ``.json`` list has no streaming form; an augmenter
+    fitted on the train split (TF-IDF) needs its texts before the first variant."""
     path = Path(job.input)
-    if job.output.fmt == "hf" or (path.is_dir() and hf.is_hf_folder(path)):
+    if job.output.fmt == "hf" or (path.is_dir() and hf.is_hf_folder(path)) or fits_train(job.augmentation.augmenters):
         return True
     try:
         return format_of(path.name) == "json"
@@ -99,11 +101,11 @@ def run_streaming(job: Job, progress: PhaseProgress | None = None, encoder: Any 
         source = FileSource(job.input, job.runner.chunk_rows)
         tags = load_alias_table(job.tags)
         result = run_streamed(
-            source, job.mapping, job.split_ratios, aug.seed, tags, aug.augmenters, aug.settings, out, out_spec.fmt,
+            source, job.mapping, job.split_ratios, aug.seed, tags, aug.augmenters, plain_settings(aug.typed_settings()), out, out_spec.fmt,
             n_per_original=aug.policy.n_per_original, keep_original=aug.policy.keep_original,
             formula_guard=out_spec.formula_guard, name=out_spec.path,
             workers=job.runner.workers or default_workers(aug.augmenters), progress=progress,
-            provenance_prefix=out_spec.provenance_prefix, quality=aug.quality, encoder=encoder,
+            provenance_prefix=out_spec.provenance_prefix, quality=aug.quality, encoder=encoder, protect=aug.protect,
         )
     return Report(result.rows, result.generated, out_spec.path, time.perf_counter() - started,
                   result.guarded if out_spec.formula_guard else None,
@@ -134,7 +136,7 @@ def run_in_memory(job: Job, progress: PhaseProgress | None = None) -> Report:
 
 def _augment_whole(job: Job, progress: PhaseProgress | None) -> tuple[RunOutput, Dataset, AliasTable]:
     """Read, split, augment and score: the run's output, the split dataset, the tags."""
-    job.augmentation.settings.check()
+    job.augmentation.check()
     table = TableStream.from_path(job.input)  # rows parsed straight into records, no table held
     dataset = assign_splits(build_dataset(table, job.mapping), job.split_ratios, job.seed)
     tags = load_alias_table(job.tags)
@@ -203,7 +205,7 @@ def run_streamed(
     names: Sequence[str], settings: Any, out: IO[bytes], fmt: str, *, n_per_original: int,
     keep_original: bool, formula_guard: bool = False, name: str = "the output", workers: int = 1,
     progress: Callable[[str, int, int], None] | None = None, provenance_prefix: str | None = None,
-    quality: Any = None, encoder: Any = None,
+    quality: Any = None, encoder: Any = None, protect: Sequence[str] = (),
 ) -> StreamResult:
     """The passes (see the module's docstring), writing to ``out`` as it goes. ``quality``:
     a :class:`augment_core.runners.run.QualitySettings` to score the rows (two passes over the
@@ -217,7 +219,7 @@ def run_streamed(
     keywords, with_text = fit_keys(tags, keys)
     keys.labels, keys.signatures, keys.row_signature = [], [], None
     spec = WorkSpec(list(source.columns), mapping, tags, tuple(names), settings, keywords, n_per_original,
-                    keep_original, seed, fmt, arrow_schema, formula_guard, schema)
+                    keep_original, seed, fmt, arrow_schema, formula_guard, schema, tuple(protect))
     if progress is not None:
         progress("model", 0, 1)
     runner = WorkerPool(spec, workers)

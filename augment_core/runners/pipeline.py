@@ -7,6 +7,7 @@ the augmenter, the parameters that with the seed reproduce it, and the change sp
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any, Callable, Container, Sequence
 
@@ -102,7 +103,7 @@ def run_augmentation(
 
     text_indices = dataset.text_indices() if dataset.columns else []
     return augment_records(dataset.records, augmenters, label_column, n_per_original, keep_original, seed, empty, step,
-                           text_indices)
+                           text_indices, dataset.columns)
 
 
 def augment_records(
@@ -115,6 +116,7 @@ def augment_records(
     empty: Container[str] = (),
     step: Callable[[int], None] | None = None,
     text_indices: Sequence[int] = (),
+    columns: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """The output rows of some split records, in their order: each original (train ones
     only with ``keep_original``) followed by its variants. Rows are independent (per-row
@@ -122,8 +124,9 @@ def augment_records(
     here and agree row for row. ``empty``: ids whose text is empty (never augmented).
     ``text_indices``: the text columns' positions in ``Record.cells``; with several, a
     variant that edits the joiner between two columns is dropped (it cannot be written back
-    per column)."""
-    plan = plan_rows(records, augmenters, n_per_original, keep_original, seed, empty, step, text_indices)
+    per column). ``columns``: the input's column names (``Record.cells`` order), for the
+    augmenters that see each row's own cells (the Snorkel adapter)."""
+    plan = plan_rows(records, augmenters, n_per_original, keep_original, seed, empty, step, text_indices, columns)
     original_params = original_params_json(seed)
     rows: list[dict[str, Any]] = []
     for i, name, k, params, cand in plan:
@@ -137,6 +140,14 @@ def augment_records(
             label_column: record.raw_label, "params": params, "changes": changes_to_json(cand.changes),
         })
     return rows
+
+
+def takes_rows(augmenter: Augmenter) -> bool:
+    """Whether ``generate`` takes each row's own cells (``rows=``), as the Snorkel adapter does."""
+    try:
+        return "rows" in inspect.signature(augmenter.generate).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 PlannedRow = tuple[int, str, int, str, "Candidate | None"]
@@ -153,6 +164,7 @@ def plan_rows(
     empty: Container[str] = (),
     step: Callable[[int], None] | None = None,
     text_indices: Sequence[int] = (),
+    columns: Sequence[str] = (),
 ) -> list[PlannedRow]:
     """What :func:`augment_records` writes, row by row, before any row is built: which
     record, which augmenter and which candidate. The streamed Parquet writer builds its
@@ -162,7 +174,11 @@ def plan_rows(
     ids = [r.id for r in train]
     variants_by_augmenter = []
     for augmenter in augmenters:
-        variants = augmenter.generate(texts, ids, n_per_original, seed, step)
+        if columns and takes_rows(augmenter):
+            cells = [dict(zip(columns, r.cells)) for r in train]
+            variants = augmenter.generate(texts, ids, n_per_original, seed, step, rows=cells)  # type: ignore[call-arg]
+        else:
+            variants = augmenter.generate(texts, ids, n_per_original, seed, step)
         params = json.dumps(
             {"augmenter": augmenter.name, **augmenter.params(), "n_per_original": n_per_original, "seed": seed},
             sort_keys=True,

@@ -54,6 +54,7 @@ from augment_core.augment.quality import (
     score_chunk,
     text_hash,
 )
+from augment_core.augment.registry import device_of, fits_train, plain_settings, uses_model
 from augment_core.data.dataset import RecordBuilder, check_mapping, format_of, sniff_delimiter
 from augment_core.data.io import remove_stale_temps, temp_path
 from augment_core.data.limits import json_loads
@@ -260,17 +261,21 @@ def run_ray(job: Job, progress: PhaseProgress | None = None, hook: BatchHook | N
         if not target.resolve().parent.is_dir():
             raise InputError(f"cannot write {out}: the folder {target.resolve().parent} does not exist")
     aug = job.augmentation
-    aug.settings.check()
+    settings = aug.check().typed_settings()
+    if fits_train(aug.augmenters):
+        raise InputError("--runner ray cannot run an augmenter fitted on the train split (tfidf_substitute): "
+                         "use --runner local")
     tags = load_alias_table(job.tags)
     started = time.perf_counter()
     ray = _ray_up(job.runner.ray_address)
     try:
         result = augment_on_ray(job.input, fmt, job.mapping, job.split_ratios, aug.seed, tags, aug.augmenters,
-                                aug.settings, out, n_per_original=aug.policy.n_per_original,
+                                plain_settings(settings), out, n_per_original=aug.policy.n_per_original,
                                 keep_original=aug.policy.keep_original, batch_rows=job.runner.chunk_rows,
-                                workers=job.runner.workers, device=aug.settings.device, hook=hook,
+                                workers=job.runner.workers, device=device_of(settings), hook=hook,
                                 manifest_extra={"input": job.input, "tags": job.tags},
-                                provenance_prefix=job.output.provenance_prefix, quality=aug.quality)
+                                provenance_prefix=job.output.provenance_prefix, quality=aug.quality,
+                                protect=aug.protect)
     finally:
         if ray is not None:
             ray.shutdown()
@@ -309,6 +314,7 @@ def augment_on_ray(
     settings: Any, out: str, *, n_per_original: int, keep_original: bool, batch_rows: int = 20_000,
     workers: int | None = None, device: str = "auto", hook: BatchHook | None = None,
     manifest_extra: dict[str, Any] | None = None, provenance_prefix: str | None = None, quality: Any = None,
+    protect: Sequence[str] = (),
 ) -> RayResult:
     """The run on a Ray already up (see the module's docstring). ``quality``: a
     :class:`augment_core.runners.run.QualitySettings` to score the rows (see :func:`_score`)."""
@@ -335,8 +341,8 @@ def augment_on_ray(
     keywords, _with_text = fit_keys(tags, keys)
     arrow_schema = output_arrow_schema(schema, keys.types or {}, mapping.text_columns)
     spec = WorkSpec(columns, mapping, tags, tuple(names), settings, keywords, n_per_original, keep_original, seed,
-                    "parquet", arrow_schema, False, schema)
-    contextual = any(n != "alias_swap" for n in names)
+                    "parquet", arrow_schema, False, schema, tuple(protect))
+    contextual = uses_model(names)
     gpus = ray.cluster_resources().get("GPU", 0) if contextual and device != "cpu" else 0
     cpus = int(ray.cluster_resources().get("CPU", 1))
     state = ray.put((spec, split_of, hook, json_cells))

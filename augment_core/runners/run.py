@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from augment_core.augment.agreement import TrainKeywords, fit_to_train
 from augment_core.augment.aliases import AliasTable
 from augment_core.augment.augmenter import Augmenter
 from augment_core.augment.quality import QUALITY_COLUMNS, QualitySettings, score_rows
-from augment_core.augment.registry import AugmenterSettings, build_augmenters
+from augment_core.augment.registry import build_augmenters
 from augment_core.data.dataset import Dataset
 from augment_core.evaluate.drift import flag_label_drift, train_examples
 from augment_core.job import Augmentation
@@ -46,7 +46,7 @@ def augment(
     dataset: Dataset,
     tags: AliasTable,
     names: Sequence[str],
-    settings: AugmenterSettings,
+    settings: Mapping[str, Any],
     *,
     n_per_original: int,
     keep_original: bool,
@@ -54,6 +54,7 @@ def augment(
     quality: QualitySettings | None = QualitySettings(),
     progress: PhaseProgress | None = None,
     keywords: TrainKeywords | None = None,
+    protect: Sequence[str] = (),
 ) -> RunOutput:
     """``keywords``: ``tags`` already fitted to this dataset's train split (the app caches
     that fit), so the run does not fit it again."""
@@ -64,7 +65,8 @@ def augment(
 
     if keywords is None:
         keywords = fit_to_train(tags, dataset)
-    augmenters = build_augmenters(names, settings, keywords)
+    augmenters = build_augmenters(names, settings, keywords, protect,
+                                  train_texts=[r.text for r in dataset.records if r.split == "train"])
     loaders = [a for a in augmenters if hasattr(a, "load")]
     if loaders:
         report("model", 0, len(loaders))
@@ -101,7 +103,7 @@ def augment_with(dataset: Dataset, tags: AliasTable, spec: Augmentation, *, prog
     """:func:`augment` as a job describes it (the Augment page's form, the CLI's flags)."""
     return augment(dataset, tags, spec.augmenters, spec.settings, n_per_original=spec.policy.n_per_original,
                    keep_original=spec.policy.keep_original, seed=spec.seed, quality=spec.quality, progress=progress,
-                   keywords=keywords)
+                   keywords=keywords, protect=spec.protect)
 
 
 def without_swappable_keyword(dataset: Dataset, keywords: TrainKeywords) -> tuple[int, int]:
