@@ -147,6 +147,7 @@ def test_records_of_the_old_shape_are_kept_as_local_and_pruned(tmp_path):
     s.add_dataset("h", "d.csv", b"x")
     s.close()
     with sqlite3.connect(tmp_path / "augment-review.sqlite3") as c:  # as the older version left it
+        c.execute("DROP TABLE alembic_version")  # (made before Alembic)
         c.execute("DROP TABLE client_actions")
         c.execute("CREATE TABLE client_actions (dataset_hash TEXT NOT NULL, id TEXT NOT NULL, outcome TEXT NOT NULL,"
                   " at REAL NOT NULL, PRIMARY KEY (dataset_hash, id))")

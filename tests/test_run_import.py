@@ -294,7 +294,7 @@ def test_the_cli_imports_a_ray_folder_and_exports_it_with_one_line_errors(tmp_pa
 def test_a_database_made_before_rule_decisions_gets_their_tables_on_open(tmp_path):
     import sqlite3
 
-    from augment_core.review.schema import TABLES
+    from augment_core.review.legacy import TABLES
 
     tmp_path.mkdir(exist_ok=True)
     with sqlite3.connect(tmp_path / "augment-review.sqlite3") as c:

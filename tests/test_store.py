@@ -1,9 +1,12 @@
+import shutil
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from augment_core.review import migrate
 from augment_core.review import runs as runs_module
 from augment_core.review import store as store_module
 from augment_core.review.facts import store_run
@@ -300,3 +303,36 @@ def test_other_processes_decide_while_a_big_run_is_stored(tmp_path):
         during = c.execute("SELECT COUNT(*) FROM decisions WHERE decided_at BETWEEN ? AND ?", (started, ended)).fetchone()[0]
     assert during >= 3
     s.close()
+
+
+RELEASE_DB = Path(__file__).parent / "data" / "release-store.sqlite3"
+"""A database made by the release before Alembic (the store as split by job, commit 692f94c):
+one dataset, a run of six variants, decisions of three reviewers (two in conflict), a
+browser-queue record, an alias rule and a decision on it."""
+
+
+def test_a_database_of_the_release_before_alembic_upgrades_in_place(tmp_path):
+    shutil.copy(RELEASE_DB, tmp_path / store_module.DB_NAME)
+    s = Store(tmp_path)
+    try:
+        h = s.recent_datasets()[0].hash
+        assert s.decisions_by_reviewer(h) == {
+            "ann@example.org": {"1:0~alias_swap~1": "accepted", "1:0~alias_swap~2": "accepted",
+                                "1:1~alias_swap~1": "rejected"},
+            "bob@example.org": {"1:0~alias_swap~1": "rejected"},
+            "local": {"1:1~alias_swap~2": "accepted"},
+        }
+        assert s.rule_decisions(h, 1, "ann@example.org") == {"gan -> GANs": "accepted"}
+        assert len(s.history(h)) == 6 and s.client_outcomes(h, ["c1"], "ann@example.org")["c1"]["changed"]
+        assert s.read("SELECT version_num FROM alembic_version") == [(migrate.head(),)]
+        # and it works on: undo of ann's last action (the rule) in her tab, a new decision
+        s.undo(h, origin=None, reviewer="ann@example.org")
+        assert s.rule_decisions(h, 1, "ann@example.org") == {}
+        s.decide(h, "1:2~alias_swap~1", "rejected", reviewer="bob@example.org")
+        assert s.decisions(h, "bob@example.org")["1:2~alias_swap~1"] == "rejected"
+        assert len(s.history(h)) == 8  # nothing deleted
+    finally:
+        s.close()
+    again = Store(tmp_path)  # a second open finds it current: nothing runs again
+    assert again.read("SELECT COUNT(*) FROM decisions") == [(6,)]
+    again.close()

@@ -138,9 +138,9 @@ def decide_matching(
     dec = decisions_of()
     wanted = "d.decision IS NULL" if only_undecided else "(d.decision IS NULL OR d.decision != :b_decision)"
     with db.write(wait) as c:
-        (conflicts,) = c.execute(
+        conflicts = c.scalar(
             f"SELECT COUNT(*) FROM ({source}) m JOIN {dec} d ON d.key = m.key"
-            " WHERE d.decided_at > :b_seen AND d.decision != :b_decision", args).fetchone()
+            " WHERE d.decided_at > :b_seen AND d.decision != :b_decision", args)
         action_id = history.start_action(c, dataset_hash, label, now, origin, reviewer)
         args["b_action"] = action_id
         n = c.execute(

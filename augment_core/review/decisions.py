@@ -8,10 +8,9 @@ Rule keys (:func:`~augment_core.review.keys.rule_key`) are read and written in
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any, Mapping, Sequence
 
-from augment_core.review.database import Database, marks
+from augment_core.review.database import Conn, Database, marks
 from augment_core.review.rules import apply_rules, current_rules
 from augment_core.review.schema import LOCAL_REVIEWER
 
@@ -34,7 +33,7 @@ def decisions_of() -> str:
     return "(SELECT key, decision, decided_at FROM decisions WHERE dataset_hash = :hash AND reviewer = :reviewer)"
 
 
-def current(c: sqlite3.Connection, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
+def current(c: Conn, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
     """One reviewer's decisions of ``keys`` (row and rule keys), as the connection sees them."""
     out = current_rules(c, dataset_hash, keys, reviewer)
     for i in range(0, len(keys), IN_CHUNK):
@@ -47,7 +46,7 @@ def current(c: sqlite3.Connection, dataset_hash: str, keys: list[str], reviewer:
     return out
 
 
-def apply(c: sqlite3.Connection, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str) -> None:
+def apply(c: Conn, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str) -> None:
     """Write one reviewer's ``changes`` (key -> decision; None clears it)."""
     changes = apply_rules(c, dataset_hash, changes, now, reviewer)
     clear = [(dataset_hash, k, reviewer) for k, d in changes.items() if d is None]

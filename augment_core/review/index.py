@@ -8,11 +8,12 @@ variant by :func:`augment_core.review.facts.facts_of` before it is stored.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from augment_core.review.database import Conn, insert_ignore, marks, upsert
 from augment_core.review.keys import candidate_key
+from augment_core.review.schema import review_groups, review_value_counts, review_values
 
 ITEM_SHIFT = 32
 """A variant's row id in the review index is ``run id << ITEM_SHIFT | position``: ordered by
@@ -69,7 +70,7 @@ def item_rid(run_id: int, pos: int) -> int:
     return (run_id << ITEM_SHIFT) | pos
 
 
-def drop_index(c: sqlite3.Connection, run_id: int) -> None:
+def drop_index(c: Conn, run_id: int) -> None:
     """Remove a run's rows from the review index (a failed or repeated indexing)."""
     lo, hi = item_rid(run_id, 0), item_rid(run_id + 1, 0)
     c.execute("DELETE FROM review_item_values WHERE rid >= ? AND rid < ?", (lo, hi))
@@ -78,12 +79,11 @@ def drop_index(c: sqlite3.Connection, run_id: int) -> None:
     c.execute("DELETE FROM review_value_counts WHERE run_id = ?", (run_id,))
 
 
-def _ids(c: sqlite3.Connection, sql: str, args: tuple[Any, ...], wanted: Sequence[Any]) -> dict[Any, int]:
+def _ids(c: Conn, sql: str, args: tuple[Any, ...], wanted: Sequence[Any]) -> dict[Any, int]:
     out: dict[Any, int] = {}
     for i in range(0, len(wanted), 400):
         chunk = wanted[i : i + 400]
-        marks = ",".join("?" * len(chunk))
-        for name, ident in c.execute(sql.format(marks=marks), (*args, *chunk)):
+        for name, ident in c.execute(sql.format(marks=marks(len(chunk))), (*args, *chunk)):
             out[name] = ident
     return out
 
@@ -97,23 +97,21 @@ class IndexChunk:
     run_id: int
     rows: list[tuple[int, Mapping[str, Any], Facts]]
 
-    def write(self, c: sqlite3.Connection) -> None:
+    def write(self, c: Conn) -> None:
         if not self.rows:
             return
         h = self.dataset_hash
         groups: dict[str, str] = {}
         for _, _, f in self.rows:
             groups.setdefault(f.group, f.original)
-        c.executemany("INSERT OR IGNORE INTO review_groups (dataset_hash, digest, original) VALUES (?, ?, ?)",
-                      ((h, d, o) for d, o in groups.items()))
+        insert_ignore(c, review_groups, [{"dataset_hash": h, "digest": d, "original": o} for d, o in groups.items()])
         gid = _ids(c, "SELECT digest, id FROM review_groups WHERE dataset_hash = ? AND digest IN ({marks})", (h,),
                    list(groups))
         values: dict[tuple[str, str], int] = {}
         for _, _, f in self.rows:
             for v in f.values:
                 values[v] = values.get(v, 0) + 1
-        c.executemany("INSERT OR IGNORE INTO review_values (dataset_hash, kind, value) VALUES (?, ?, ?)",
-                      ((h, k, v) for k, v in values))
+        insert_ignore(c, review_values, [{"dataset_hash": h, "kind": k, "value": v} for k, v in values])
         vid: dict[tuple[str, str], int] = {}
         for kind in {k for k, _ in values}:
             names = [v for k, v in values if k == kind]
@@ -142,9 +140,8 @@ class IndexChunk:
             items,
         )
         c.executemany("INSERT INTO review_text (rid, text) VALUES (?, ?)", texts)
-        c.executemany("INSERT OR IGNORE INTO review_item_values (value_id, rid) VALUES (?, ?)", links)
-        c.executemany(
-            "INSERT INTO review_value_counts (run_id, value_id, n) VALUES (?, ?, ?)"
-            " ON CONFLICT (run_id, value_id) DO UPDATE SET n = n + excluded.n",
-            ((self.run_id, vid[v], n) for v, n in values.items()),
-        )
+        # the hot path (every variant's values): plain rows, no per-row dict; both databases
+        # take ON CONFLICT DO NOTHING
+        c.executemany("INSERT INTO review_item_values (value_id, rid) VALUES (?, ?) ON CONFLICT DO NOTHING", links)
+        upsert(c, review_value_counts, [{"run_id": self.run_id, "value_id": vid[v], "n": n} for v, n in values.items()],
+               ("run_id", "value_id"), lambda new: {"n": review_value_counts.c.n + new.n})

@@ -10,14 +10,15 @@ caller: storage reads and writes rows, it builds no review objects.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from augment_core.pipeline import ORIGINAL
-from augment_core.review.database import Database, StoreBusy, dumps, last_id
+from augment_core.review.database import Database, StoreBusy, dumps
 from augment_core.review.index import Facts, IndexChunk, drop_index
 from augment_core.review.keys import candidate_key
 
@@ -70,11 +71,11 @@ def add_run(
     """
     now = time.time()
     with db.write() as c:
-        cur = c.execute(
-            "INSERT INTO runs (dataset_hash, params, n_rows, created_at, settings, complete) VALUES (?, ?, ?, ?, ?, 0)",
+        run_id = int(c.scalar(
+            "INSERT INTO runs (dataset_hash, params, n_rows, created_at, settings, complete) VALUES (?, ?, ?, ?, ?, 0)"
+            " RETURNING id",
             (dataset_hash, dumps(params), len(rows), now, dumps(settings)),
-        )
-        run_id = last_id(cur)
+        ))
     each = iter(facts)
     try:
         for start in range(0, len(rows), RUN_CHUNK):
@@ -100,7 +101,7 @@ def add_run(
                 drop_index(c, run_id)
                 c.execute("DELETE FROM candidates WHERE run_id = ?", (run_id,))
                 c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        except (sqlite3.Error, StoreBusy):
+        except (SQLAlchemyError, StoreBusy):
             pass  # left incomplete: never shown
         raise
     return run_id
@@ -140,7 +141,7 @@ def index_runs(db: Database, facts_of: FactsOf) -> int:
             if row is None:
                 return done
             run_id, dataset_hash, run_settings, dataset_settings = row
-            c.execute("UPDATE runs SET indexed = ? WHERE id = ?", (now, run_id))
+            c.execute("UPDATE runs SET indexed = ? WHERE id = ?", (int(now), run_id))
             drop_index(c, run_id)
         settings = json.loads(run_settings or dataset_settings or "null")
         pos = -1
