@@ -23,6 +23,8 @@ from augment_core.review.facts import open_store, store_run
 from augment_core.review.store import Store
 from augment_core.run import AugmenterSettings
 
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
+
 
 @pytest.fixture(scope="module")
 def sample_runs(sample_csv, alias_table):
@@ -219,6 +221,7 @@ def test_bulk_over_a_filter_is_one_undoable_action_in_sql(db):
     assert after == {some[0]: "rejected", some[1]: "rejected"}
 
 
+@pytest.mark.sqlite_only
 def test_a_database_from_before_the_index_is_indexed_on_open(tmp_path, sample_runs):
     data, settings, rows, _ = sample_runs
     store = Store(tmp_path)

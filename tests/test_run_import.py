@@ -21,6 +21,8 @@ from augment_core.review import rule_export, run_import
 from augment_core.review.rule_sample import RuleSampler, strata_of
 from augment_core.review.store import Store, candidate_key, rule_key
 
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
+
 SEED = 5
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
         "--no-quality", "--seed", str(SEED)]
@@ -291,6 +293,7 @@ def test_the_cli_imports_a_ray_folder_and_exports_it_with_one_line_errors(tmp_pa
     assert "has no run 7" in capsys.readouterr().err
 
 
+@pytest.mark.sqlite_only
 def test_a_database_made_before_rule_decisions_gets_their_tables_on_open(tmp_path):
     import sqlite3
 

@@ -170,6 +170,35 @@ def upsert(c: Conn, table: Table, rows: Sequence[Mapping[str, Any]], keys: Seque
     c.sa.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=update(ins.excluded)), list(rows))
 
 
+def upsert_ids(c: Conn, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[tuple, int]:
+    """The ``id`` of each row's ``keys`` (a unique key of ``table``), the rows not there yet
+    inserted first, in one statement (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``):
+    a SELECT of the ids by a long ``IN`` list is planned as a scan on PostgreSQL while the
+    table fills."""
+    if not rows:
+        return {}
+    ins = sqlite.insert(table) if c.dialect == "sqlite" else postgresql.insert(table)
+    last = keys[-1]
+    stmt = ins.on_conflict_do_update(index_elements=list(keys), set_={last: ins.excluded[last]})
+    found = c.sa.execute(stmt.returning(*(table.c[k] for k in keys), table.c.id), list(rows))
+    return {tuple(r[:-1]): r[-1] for r in found}
+
+
+def insert_rows(c: Conn, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert many plain rows (the hot path: a run's chunk of candidates and index rows): one
+    ``executemany`` on SQLite, ``COPY`` on PostgreSQL (several times faster than inserts)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if c.dialect == "sqlite":
+        c.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks(len(columns))})", rows)
+        return
+    with c.sa.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+        with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
 def contains(dialect: str, haystack: str, needle: str) -> str:
     """SQL: ``needle`` (SQL) occurs in ``haystack`` (SQL), case as it is (no LIKE escapes)."""
     return f"{'instr' if dialect == 'sqlite' else 'strpos'}({haystack}, {needle}) > 0"

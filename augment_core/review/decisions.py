@@ -78,7 +78,7 @@ def decisions_by_reviewer(
     sql = "SELECT reviewer, key, decision FROM decisions WHERE dataset_hash = ?"
     args: list[Any] = [dataset_hash]
     if run_ids is not None:
-        sql += f" AND key IN (SELECT key FROM review_items WHERE run_id IN ({marks(len(run_ids))}))"
+        sql += f" AND key IN (SELECT key FROM review_items WHERE run_id IN ({marks(len(run_ids)) or 'NULL'}))"
         args += [int(r) for r in run_ids]
     out: dict[str, dict[str, str]] = {}
     for reviewer, k, d in db.query(sql + " ORDER BY reviewer", tuple(args)):

@@ -9,9 +9,9 @@ variant by :func:`augment_core.review.facts.facts_of` before it is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-from augment_core.review.database import Conn, insert_ignore, marks, upsert
+from augment_core.review.database import Conn, insert_rows, upsert, upsert_ids
 from augment_core.review.keys import candidate_key
 from augment_core.review.schema import review_groups, review_value_counts, review_values
 
@@ -66,6 +66,10 @@ class Facts:
         )
 
 
+ITEM_COLUMNS = ("rid", "run_id", "pos", "key", "grp", "augmenter", "similarity", "agreement", "flagged",
+                *(k for k in SORT_COLUMNS.values() if k))
+
+
 def item_rid(run_id: int, pos: int) -> int:
     return (run_id << ITEM_SHIFT) | pos
 
@@ -77,15 +81,6 @@ def drop_index(c: Conn, run_id: int) -> None:
     c.execute("DELETE FROM review_text WHERE rid >= ? AND rid < ?", (lo, hi))
     c.execute("DELETE FROM review_items WHERE rid >= ? AND rid < ?", (lo, hi))
     c.execute("DELETE FROM review_value_counts WHERE run_id = ?", (run_id,))
-
-
-def _ids(c: Conn, sql: str, args: tuple[Any, ...], wanted: Sequence[Any]) -> dict[Any, int]:
-    out: dict[Any, int] = {}
-    for i in range(0, len(wanted), 400):
-        chunk = wanted[i : i + 400]
-        for name, ident in c.execute(sql.format(marks=marks(len(chunk))), (*args, *chunk)):
-            out[name] = ident
-    return out
 
 
 @dataclass
@@ -104,20 +99,16 @@ class IndexChunk:
         groups: dict[str, str] = {}
         for _, _, f in self.rows:
             groups.setdefault(f.group, f.original)
-        insert_ignore(c, review_groups, [{"dataset_hash": h, "digest": d, "original": o} for d, o in groups.items()])
-        gid = _ids(c, "SELECT digest, id FROM review_groups WHERE dataset_hash = ? AND digest IN ({marks})", (h,),
-                   list(groups))
+        gid = {d: ident for (_, d), ident in upsert_ids(
+            c, review_groups, [{"dataset_hash": h, "digest": d, "original": o} for d, o in groups.items()],
+            ("dataset_hash", "digest")).items()}
         values: dict[tuple[str, str], int] = {}
         for _, _, f in self.rows:
             for v in f.values:
                 values[v] = values.get(v, 0) + 1
-        insert_ignore(c, review_values, [{"dataset_hash": h, "kind": k, "value": v} for k, v in values])
-        vid: dict[tuple[str, str], int] = {}
-        for kind in {k for k, _ in values}:
-            names = [v for k, v in values if k == kind]
-            for name, ident in _ids(c, "SELECT value, id FROM review_values WHERE dataset_hash = ? AND kind = ?"
-                                    " AND value IN ({marks})", (h, kind), names).items():
-                vid[(kind, name)] = ident
+        vid = {(k, v): ident for (_, k, v), ident in upsert_ids(
+            c, review_values, [{"dataset_hash": h, "kind": k, "value": v} for k, v in values],
+            ("dataset_hash", "kind", "value")).items()}
         seen_rules: set[str] = set()
         for _, _, f in self.rows:
             for rule, agreement, support in f.rule_agreement:
@@ -127,21 +118,15 @@ class IndexChunk:
                               (agreement, support, vid[("rule", rule)]))
         items = []
         texts = []
-        links: list[tuple[int, int]] = []
+        links: dict[tuple[int, int], None] = {}  # a value listed twice is linked once
         for pos, row, f in self.rows:
             rid = item_rid(self.run_id, pos)
             items.append((rid, self.run_id, pos, candidate_key(self.run_id, str(row["id"])), gid[f.group],
                           f.augmenter, f.similarity, f.agreement, int(f.flagged), *f.sort_keys()))
             texts.append((rid, f.text))
-            links.extend((vid[v], rid) for v in f.values)
-        c.executemany(
-            "INSERT INTO review_items (rid, run_id, pos, key, grp, augmenter, similarity, agreement, flagged,"
-            f" {', '.join(k for k in SORT_COLUMNS.values() if k)}) VALUES ({', '.join('?' * 13)})",
-            items,
-        )
-        c.executemany("INSERT INTO review_text (rid, text) VALUES (?, ?)", texts)
-        # the hot path (every variant's values): plain rows, no per-row dict; both databases
-        # take ON CONFLICT DO NOTHING
-        c.executemany("INSERT INTO review_item_values (value_id, rid) VALUES (?, ?) ON CONFLICT DO NOTHING", links)
+            links.update(((vid[v], rid), None) for v in f.values)
+        insert_rows(c, "review_items", ITEM_COLUMNS, items)
+        insert_rows(c, "review_text", ("rid", "text"), texts)
+        insert_rows(c, "review_item_values", ("value_id", "rid"), list(links))
         upsert(c, review_value_counts, [{"run_id": self.run_id, "value_id": vid[v], "n": n} for v, n in values.items()],
                ("run_id", "value_id"), lambda new: {"n": review_value_counts.c.n + new.n})

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from augment_core.pipeline import ORIGINAL
-from augment_core.review.database import Database, StoreBusy, dumps
+from augment_core.review.database import Database, StoreBusy, dumps, insert_rows
 from augment_core.review.index import Facts, IndexChunk, drop_index
 from augment_core.review.keys import candidate_key
 
@@ -87,11 +87,9 @@ def add_run(
                 if f is not None
             ])
             with db.write() as c:
-                c.executemany(
-                    "INSERT INTO candidates (run_id, pos, row_id, augmenter, row) VALUES (?, ?, ?, ?, ?)",
-                    ((run_id, start + i, str(r["id"]), str(r.get("augmenter", "")),
-                      json.dumps(r, ensure_ascii=False, default=str)) for i, r in enumerate(chunk)),
-                )
+                insert_rows(c, "candidates", ("run_id", "pos", "row_id", "augmenter", "row"), [
+                    (run_id, start + i, str(r["id"]), str(r.get("augmenter", "")),
+                     json.dumps(r, ensure_ascii=False, default=str)) for i, r in enumerate(chunk)])
                 index.write(c)
         with db.write() as c:
             c.execute("UPDATE runs SET complete = 1, indexed = 1 WHERE id = ?", (run_id,))
