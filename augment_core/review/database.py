@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 from sqlalchemy import Connection, CursorResult, Engine, Executable, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 DEFAULT_WRITE_WAIT = 15.0
 BUSY_SLICE = 0.05
@@ -66,6 +66,21 @@ Args = Sequence[Any] | Mapping[str, Any]
 
 class StoreBusy(RuntimeError):
     """The database stayed locked by another writer for longer than the store waits."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be opened (a malformed URL, a server that does not answer, a
+    login refused): one line saying which database and why, without its password."""
+
+
+def _unavailable(url: str, exc: BaseException) -> StoreUnavailable:
+    try:
+        where = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL too malformed to parse is named as such
+        where = "at the given URL"
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return StoreUnavailable(f"cannot open the review database {where}: {reason}")
 
 
 def default_write_wait() -> float:
@@ -244,13 +259,16 @@ class Database:
         self.url = url
         self.write_wait = default_write_wait() if write_wait is None else float(write_wait)
         self._write_lock = threading.Lock()
-        self.engine = make_engine(url)
-        self.dialect = self.engine.dialect.name
-        if self.dialect == "sqlite":
+        try:
+            self.engine = make_engine(url)
+            self.dialect = self.engine.dialect.name
             deadline = time.monotonic() + self.write_wait
-            with self.engine.connect() as c:
-                if self.retry(lambda: c.exec_driver_sql("PRAGMA journal_mode").scalar(), deadline) != "wal":
+            with self.engine.connect() as c:  # a server that does not answer says so now, in one line
+                if self.dialect == "sqlite" and self.retry(
+                        lambda: c.exec_driver_sql("PRAGMA journal_mode").scalar(), deadline) != "wal":
                     self.retry(lambda: c.exec_driver_sql("PRAGMA journal_mode=WAL"), deadline)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise _unavailable(url, exc) from exc
 
     def close(self) -> None:
         with self._write_lock:

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from augment_core.review import client_actions, datasets, decide, decisions, history, runs
 from augment_core.review import rules as run_rules
-from augment_core.review.database import Args, Database, StoreBusy, resolve_url
+from augment_core.review.database import Args, Database, StoreBusy, StoreUnavailable, resolve_url
 from augment_core.review.datasets import DatasetInfo
 from augment_core.review.decide import UNCHECKED, ActionResult, BulkResult, UndoResult
 from augment_core.review.decisions import DECISIONS, decisions_of
@@ -46,7 +46,7 @@ DB_NAME = "augment-review.sqlite3"
 
 __all__ = [
     "DB_NAME", "DECISIONS", "UNCHECKED", "ActionInfo", "ActionResult", "BulkResult", "DatasetInfo", "HistoryEntry",
-    "RunInfo", "RunRule", "Store", "StoreBusy", "StoredCandidate", "UndoResult", "candidate_key", "decisions_of",
+    "RunInfo", "RunRule", "Store", "StoreBusy", "StoreUnavailable", "StoredCandidate", "UndoResult", "candidate_key", "decisions_of",
     "default_data_dir", "rule_key", "split_key", "split_rule_key",
 ]
 
