@@ -247,8 +247,12 @@ def make_engine(url: str) -> Engine:
             dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
         return engine
+    # prepare_threshold None: no server-side prepared statements. The store's statements
+    # carry IN lists of varying length, and a prepared statement's generic plan checks such a
+    # list value by value (500 keys against every row scanned); it also keeps the store usable
+    # behind a transaction-pooling PgBouncer, as managed PostgreSQL services offer.
     return create_engine(u, isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
-                         pool_pre_ping=True)
+                         pool_pre_ping=True, connect_args={"prepare_threshold": None})
 
 
 class Database:
@@ -295,16 +299,13 @@ class Database:
         if self.dialect == "sqlite":
             self.retry(lambda: c.exec_driver_sql("BEGIN IMMEDIATE"), deadline)
             return
-        c.exec_driver_sql("BEGIN")
         left_ms = max(1, int((deadline - time.monotonic()) * 1000))
-        c.exec_driver_sql(f"SET LOCAL lock_timeout = {left_ms}")
-        try:
-            c.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        try:  # one round trip: a decision's whole write is ten, each a network hop away
+            c.exec_driver_sql(f"BEGIN; SET LOCAL lock_timeout = {left_ms}; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
         except DBAPIError as exc:
             if is_busy(exc):
                 raise StoreBusy(busy_message(wait)) from exc
             raise
-        c.exec_driver_sql("SET LOCAL lock_timeout = 0")
 
     @contextmanager
     def write(self, wait: float | None = None) -> Iterator[Conn]:
@@ -325,6 +326,18 @@ class Database:
                     raise
         finally:
             self._write_lock.release()
+
+    def analyze(self, tables: Sequence[str]) -> None:
+        """Refresh PostgreSQL's planner statistics of tables that just grew a lot (a stored
+        run): the review page's first queries after an import are planned from them, before
+        autovacuum would get to it. SQLite plans from its indexes alone: nothing to do."""
+        if self.dialect == "sqlite":
+            return
+        try:
+            with self.engine.connect() as c:
+                c.exec_driver_sql("ANALYZE " + ", ".join(tables))
+        except DBAPIError:
+            pass  # best effort, after the write committed: autovacuum analyzes them soon anyway
 
     def reading(self, fn: Callable[[Conn], T]) -> T:
         """``fn(connection)`` on a pooled connection, retried while the database is busy:

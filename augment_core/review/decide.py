@@ -20,6 +20,8 @@ from augment_core.review.database import Database
 from augment_core.review.decisions import DECISIONS, apply, check_reviewer, current, decisions_of
 from augment_core.review.schema import LOCAL_REVIEWER
 
+BULK_TABLES = ("decisions", "action_items", "history")
+"""What a bulk decision grows by up to a whole run's variants."""
 UNCHECKED: Any = object()
 """``expected`` for :meth:`Store.decide` when the caller did not show a state to check."""
 
@@ -160,7 +162,8 @@ def decide_matching(
         full = f"{label} {n:,}"
         c.execute("UPDATE actions SET label = ? WHERE id = ?", (full, action_id))
         history.log_action(c, dataset_hash, reviewer, full, action_id, now, origin)
-        return BulkResult(n, int(conflicts), full, action_id)
+    db.analyze(BULK_TABLES)  # the next pages' status filters are planned on the decisions now there
+    return BulkResult(n, int(conflicts), full, action_id)
 
 
 def undo(

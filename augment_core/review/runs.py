@@ -22,6 +22,9 @@ from augment_core.review.database import Database, StoreBusy, dumps, insert_rows
 from augment_core.review.index import Facts, IndexChunk, drop_index
 from augment_core.review.keys import candidate_key
 
+INDEXED_TABLES = ("candidates", "review_items", "review_text", "review_groups", "review_values", "review_item_values",
+                  "review_value_counts")
+"""What storing a run fills (the review page's queries read them)."""
 RUN_CHUNK = 10_000
 """Candidates written per transaction when storing a run."""
 RUN_PAUSE = 0.05
@@ -93,6 +96,7 @@ def add_run(
                 index.write(c)
         with db.write() as c:
             c.execute("UPDATE runs SET complete = 1, indexed = 1 WHERE id = ?", (run_id,))
+        db.analyze(INDEXED_TABLES)
     except BaseException:
         try:
             with db.write() as c:
