@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from augment_core.review.database import Conn, Database, insert_ignore, marks
+from augment_core.review.database import Conn, Database, among, insert_ignore
 from augment_core.review.schema import client_actions as table
 
 ACKS_KEPT = 500
@@ -23,7 +23,6 @@ ACKS_KEPT = 500
 the newest this many back with every page run): a batch's worth at least
 (``queue.MAX_BATCH``). One the browser missed is not lost: its queue sends the decision
 again after a few seconds, and the store answers it from its record of that id."""
-IN_CHUNK = 500
 
 
 def record(c: Conn, dataset_hash: str, reviewer: str, origin: str | None, client_id: str | None,
@@ -56,12 +55,8 @@ def prune_all(c: Conn) -> None:
 def outcomes(db: Database, dataset_hash: str, reviewer: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The recorded outcomes of ``reviewer``'s page actions with these ids (those applied already)."""
     out: dict[str, dict[str, Any]] = {}
-    ids = list(ids)
-    for i in range(0, len(ids), IN_CHUNK):
-        chunk = ids[i : i + IN_CHUNK]
-        for cid, outcome in db.query(
-            f"SELECT id, outcome FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND id IN ({marks(len(chunk))})",
-            (dataset_hash, reviewer, *chunk),
-        ):
+    for cond, args in among(db.dialect, "id", list(ids)):
+        for cid, outcome in db.query(f"SELECT id, outcome FROM client_actions WHERE dataset_hash = ? AND reviewer = ?"
+                                     f" AND {cond}", (dataset_hash, reviewer, *args)):
             out[cid] = json.loads(outcome)
     return out

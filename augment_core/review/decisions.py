@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from augment_core.review.database import Conn, Database, marks
+from augment_core.review.database import Conn, Database, among, marks
 from augment_core.review.rules import apply_rules, current_rules
 from augment_core.review.schema import LOCAL_REVIEWER
 
 DECISIONS = ("accepted", "rejected")
 MAX_REVIEWER = 320
 """The longest reviewer name (an e-mail address is at most 320 characters)."""
-IN_CHUNK = 500
-"""Keys per ``IN (...)`` (SQLite caps the parameters of one statement)."""
 
 
 def check_reviewer(reviewer: str) -> None:
@@ -36,12 +34,9 @@ def decisions_of() -> str:
 def current(c: Conn, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
     """One reviewer's decisions of ``keys`` (row and rule keys), as the connection sees them."""
     out = current_rules(c, dataset_hash, keys, reviewer)
-    for i in range(0, len(keys), IN_CHUNK):
-        chunk = keys[i : i + IN_CHUNK]
-        for k, d in c.execute(
-            f"SELECT key, decision FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND key IN ({marks(len(chunk))})",
-            (dataset_hash, reviewer, *chunk),
-        ):
+    for cond, args in among(c.dialect, "key", keys):
+        for k, d in c.execute(f"SELECT key, decision FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND {cond}",
+                              (dataset_hash, reviewer, *args)):
             out[k] = d
     return out
 
@@ -51,10 +46,8 @@ def apply(c: Conn, dataset_hash: str, changes: Mapping[str, str | None], now: fl
     changes = apply_rules(c, dataset_hash, changes, now, reviewer)
     clear = [k for k, d in changes.items() if d is None]
     put = [(dataset_hash, k, reviewer, d, now) for k, d in changes.items() if d is not None]
-    for i in range(0, len(clear), IN_CHUNK):  # by the chunk: the undo of a bulk clears 300,000
-        chunk = clear[i : i + IN_CHUNK]
-        c.execute(f"DELETE FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND key IN ({marks(len(chunk))})",
-                  (dataset_hash, reviewer, *chunk))
+    for cond, args in among(c.dialect, "key", clear):  # a set at a time: the undo of a bulk clears 300,000
+        c.execute(f"DELETE FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND {cond}", (dataset_hash, reviewer, *args))
     if put:
         c.executemany(
             "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at) VALUES (?, ?, ?, ?, ?)"

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from augment_core.review.database import Conn, Database
+from augment_core.review.database import Conn, Database, insert_rows
 from augment_core.review.schema import LOCAL_REVIEWER
 
+HISTORY_COLUMNS = ("dataset_hash", "reviewer", "kind", "label", "key", "before", "after", "at", "origin")
 Item = tuple[str, "str | None", "str | None"]
 """``(key, before, after)``: one change of one decision."""
 
@@ -52,8 +53,7 @@ def start_action(c: Conn, dataset_hash: str, label: str, now: float, origin: str
 
 
 def add_items(c: Conn, action_id: int, items: Iterable[Item]) -> None:
-    c.executemany("INSERT INTO action_items (action_id, key, before, after) VALUES (?, ?, ?, ?)",
-                  ((action_id, k, b, a) for k, b, a in items))
+    insert_rows(c, "action_items", ("action_id", "key", "before", "after"), [(action_id, k, b, a) for k, b, a in items])
 
 
 def drop_action(c: Conn, action_id: int) -> None:
@@ -96,11 +96,8 @@ def last_action(db: Database, dataset_hash: str, origin: str | None = None,
 def log(c: Conn, dataset_hash: str, reviewer: str, kind: str, label: str, items: Iterable[Item],
         now: float, origin: str | None) -> None:
     """Append each (key, before, after) change to the history, under its reviewer and time."""
-    c.executemany(
-        "INSERT INTO history (dataset_hash, reviewer, kind, label, key, before, after, at, origin)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((dataset_hash, reviewer, kind, label, k, b, a, now, origin) for k, b, a in items),
-    )
+    insert_rows(c, "history", HISTORY_COLUMNS,  # the undo of a bulk logs 300,000
+                [(dataset_hash, reviewer, kind, label, k, b, a, now, origin) for k, b, a in items])
 
 
 def log_action(c: Conn, dataset_hash: str, reviewer: str, label: str, action_id: int, now: float,
