@@ -428,6 +428,7 @@ def test_the_cli_takes_the_database_by_url_and_an_unreachable_one_is_one_line(tm
     from augment_core.review.database import DATABASE_URL_ENV
 
     url = os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{tmp_path / 'team.sqlite3'}"
+    url = url.replace("postgresql+psycopg://", "postgresql://")  # a libpq URL (as pg_dump takes) will do
     monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
     monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "unused"))
     assert main(["import-run", str(made["ray"]), "--dataset", str(made["csv"]), "--store", "sample",

@@ -256,6 +256,8 @@ def make_engine(url: str) -> Engine:
     """An engine with the store's pool; SQLite in WAL mode with short busy slices, and every
     connection in autocommit, the store starting its write transactions itself."""
     u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):  # a libpq URL, as pg_dump takes: psycopg 3 is the driver
+        u = u.set(drivername="postgresql+psycopg")
     if u.get_backend_name() == "sqlite":
         engine = create_engine(u, connect_args={"timeout": BUSY_SLICE, "check_same_thread": False},
                                isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE, max_overflow=-1)
