@@ -26,14 +26,13 @@ import streamlit as st
 
 from app_support.dataset_cache import ByteBudgetCache
 from app_support.markup import markdown_code, markdown_escape
-from augment_core import access, limits, parse_worker, policy, server_paths
-from augment_core.aliases import BUNDLED_TAGS
-from augment_core.dataset import TablePreview
-from augment_core.dataset_settings import settings_key
+from augment_core.augment.aliases import BUNDLED_TAGS
+from augment_core.data import limits, parse_worker
+from augment_core.data.dataset import TablePreview
+from augment_core.data.dataset_settings import settings_key
+from augment_core.data.limits import Limits
+from augment_core.data.parse_worker import Parsed
 from augment_core.errors import InputError
-from augment_core.limits import Limits
-from augment_core.parse_worker import Parsed
-from augment_core.policy import Action, User
 from augment_core.review import candidates as review_candidates
 from augment_core.review import filters as review
 from augment_core.review import query as review_query
@@ -42,6 +41,8 @@ from augment_core.review.client_actions import ACKS_KEPT
 from augment_core.review.facts import open_store
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import ActionResult, Store, StoreBusy, UndoResult
+from augment_core.serve import access, policy, server_paths
+from augment_core.serve.policy import Action, User
 
 ROOT = Path(__file__).resolve().parent
 SAMPLE_CSV = ROOT / "data" / "projects.csv"
@@ -122,9 +123,9 @@ def dataset_notice() -> None:
     if missing is None or st.session_state.get(CURRENT):
         return
     shown = missing if len(missing) <= 70 else missing[:70] + "…"
-    what = "is not a dataset id" if not HASH_RE.match(missing) else "names no dataset stored here"
     st.warning(
-        f"The link's dataset \"{markdown_escape(shown)}\" {what}, so no dataset is open. "
+        f"The link's dataset \"{markdown_escape(shown)}\" "
+        f"{'is not a dataset id' if not HASH_RE.match(missing) else 'names no dataset stored here'}, so no dataset is open. "
         "Open one from the Data page (upload it, or pick a recent one).",
         icon=":material/link_off:",
     )
@@ -171,9 +172,9 @@ def current_hash() -> str | None:
 # --- cached loaders ------------------------------------------------------------------------
 
 
-# A dataset's rows are parsed in a worker process (augment_core.parse_worker), so a large
+# A dataset's rows are parsed in a worker process (augment_core.data.parse_worker), so a large
 # file never holds the server's interpreter while other reviewers save decisions, and
-# within the operator's limits (augment_core.limits). What comes back (the records and a
+# within the operator's limits (augment_core.data.limits). What comes back (the records and a
 # preview: columns, first rows, row count) is kept in one cache for every session, bounded
 # by bytes (app_support.dataset_cache), never as a table.
 
@@ -270,7 +271,7 @@ def release_upload(upload: Any, key: str) -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _alias_table(tags_key: str, data: bytes | None):
-    from augment_core.aliases import load_alias_table
+    from augment_core.augment.aliases import load_alias_table
 
     return load_alias_table(data if data is not None else SAMPLE_TAGS)
 
@@ -285,7 +286,7 @@ def load_aliases(store: Store, hash: str):
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _train_keywords(data_dir: str, hash: str, tags_key: str, settings_json: str):
-    from augment_core.agreement import fit_to_train
+    from augment_core.augment.agreement import fit_to_train
 
     store = get_store()
     return fit_to_train(load_aliases(store, hash), load_dataset(store, hash))
@@ -293,7 +294,7 @@ def _train_keywords(data_dir: str, hash: str, tags_key: str, settings_json: str)
 
 def load_train_keywords(store: Store, hash: str, settings: dict | None = None):
     """The alias table as the train split attests it, with each keyword's agreement
-    (see augment_core.agreement); under ``settings`` (a run's own) or the dataset's, which
+    (see augment_core.augment.agreement); under ``settings`` (a run's own) or the dataset's, which
     must then have a mapping."""
     import hashlib
 
@@ -306,7 +307,7 @@ def load_train_keywords(store: Store, hash: str, settings: dict | None = None):
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _without_swappable(data_dir: str, hash: str, tags_key: str, settings_json: str) -> tuple[int, int]:
-    from augment_core.run import without_swappable_keyword
+    from augment_core.runners.run import without_swappable_keyword
 
     store = get_store()
     return without_swappable_keyword(load_dataset(store, hash), load_train_keywords(store, hash))
@@ -698,7 +699,7 @@ def dataset_caption(store: Store, hash: str) -> None:
 
 def busy_error(exc: StoreBusy, what: str) -> None:
     """One line for a write other than a decision that the database could not take."""
-    st.error(f"{what} not saved: {markdown_escape(str(exc))}. Nothing else changed; try again in a moment.",
+    st.error(f"{markdown_escape(what)} not saved: {markdown_escape(str(exc))}. Nothing else changed; try again in a moment.",
              icon=":material/lock_clock:")
 
 
@@ -717,7 +718,7 @@ APP_SECRETS = "augment_review"
 """The app's own section of ``.streamlit/secrets.toml`` (beside Streamlit's ``[auth]``)."""
 ALLOW_KEY = "allowed_users"
 """In :data:`APP_SECRETS`: the e-mail addresses and ``@domains`` that may sign in (see
-:mod:`augment_core.access`); absent or empty: anyone the identity provider signs in."""
+:mod:`augment_core.serve.access`); absent or empty: anyone the identity provider signs in."""
 
 
 class NotSignedIn(RuntimeError):
@@ -888,7 +889,7 @@ def can(action: Action) -> bool:
 
 
 def authorize(action: Action) -> User:
-    """The user, when allowed to take ``action``; else :class:`augment_core.policy.Forbidden`
+    """The user, when allowed to take ``action``; else :class:`augment_core.serve.policy.Forbidden`
     (one line). Every handler that changes something on the server calls it before acting,
     whatever the page showed."""
     try:
@@ -915,7 +916,7 @@ def reviewer_note(action: Action, what: str) -> bool:
     cannot do here (where the page leaves its controls out)."""
     if can(action):
         return True
-    st.caption(f"As a reviewer you cannot {what} here: ask an admin of this server.")
+    st.caption(f"As a reviewer you cannot {markdown_escape(what)} here: ask an admin of this server.")
     return False
 
 
@@ -947,6 +948,6 @@ def network_warning() -> None:
     st.warning(
         f"This server listens {markdown_escape(where)} without sign-in: anyone who can reach it can read "
         "and change all datasets. Configure sign-in ([auth] in .streamlit/secrets.toml) or serve on "
-        "localhost (README: Serving a team).",
+        "localhost (docs/team.md: Serving a team).",
         icon=":material/public:",
     )

@@ -1,7 +1,7 @@
 """The app's parsed datasets, kept within a budget of bytes rather than a count.
 
 A count says nothing about memory: eight cached datasets may be 8 MB or 16 GB. Each entry
-here carries its size (:func:`augment_core.parse_worker.approx_size`, measured in the
+here carries its size (:func:`augment_core.data.parse_worker.approx_size`, measured in the
 worker that parsed it), and the least recently used entries are dropped until the total
 fits the budget. The newest entry always stays, even alone over the budget: otherwise the
 page that asked for it would parse the file again on every run.

@@ -1,4 +1,4 @@
-"""Streamlit-side presentation: the CSS for the review HTML that ``augment_core.highlight``
+"""Streamlit-side presentation: the CSS for the review HTML that ``augment_core.review.highlight``
 builds, and escaping for the text Streamlit reads as Markdown.
 
 Kept out of ``augment_core`` (which has no UI): which classes look how, and what Streamlit's
@@ -25,14 +25,23 @@ _MD_SPECIAL = set("\\`*_{}[]()#+-.!|$<>~&=\"'^")
 
 def markdown_escape(text: object) -> str:
     """Text that Streamlit's Markdown (``st.error``, ``st.caption``...) shows literally:
-    every Markdown punctuation is backslash-escaped, and a zero-width space after each
-    colon stops ``:emoji:`` and ``:color[...]`` shortcodes."""
+    every Markdown punctuation is backslash-escaped, and a zero-width space stops what an
+    escape does not: after each colon, ``:emoji:`` and ``:color[...]`` shortcodes and
+    ``http://`` autolinks; after ``@`` and between ``www`` and its dot, GFM's e-mail and
+    ``www.`` autolinks (found in the text after the escapes are read).
+
+    The one helper for every message that can quote a file (a tag name, a column, a path,
+    an error's text): ``tests/test_markdown_escape.py`` checks that the pages pass such text
+    through it or :func:`markdown_code`."""
+    raw = "" if text is None else str(text)
     out = []
-    for ch in "" if text is None else str(text):
-        if ch in _MD_SPECIAL:
+    for i, ch in enumerate(raw):
+        if ch == "." and raw[max(0, i - 3):i].lower() == "www":
+            out.append("\u200b\\.")
+        elif ch in _MD_SPECIAL:
             out.append("\\" + ch)
-        elif ch == ":":
-            out.append(":\u200b")
+        elif ch in ":@":
+            out.append(ch + "\u200b")
         elif ch == "\n":
             out.append("  \n")
         else:

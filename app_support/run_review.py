@@ -15,13 +15,13 @@ import streamlit as st
 
 import app_common as common
 from app_support.markup import markdown_escape
+from augment_core.data.io import manifest_path
 from augment_core.errors import InputError
-from augment_core.highlight import badge_html, candidate_block_html, meta_html
-from augment_core.io import manifest_path
-from augment_core.policy import Action
 from augment_core.review import rule_export, run_import
+from augment_core.review.highlight import badge_html, candidate_block_html, meta_html
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, by_stratum, rule_decided, strata_of
 from augment_core.review.store import RunInfo, Store, rule_key
+from augment_core.serve.policy import Action
 
 STORE_CHOICES = {"auto": "whole up to {n:,} variants, else by sample", "whole": "whole", "sample": "by sample"}
 RULES_PER_PAGE = 10
@@ -44,7 +44,7 @@ def server_path_offered(action: Action, what: str) -> bool:
     if not common.reviewer_note(action, what):
         return False
     if not common.server_dirs():
-        st.caption(f"To {what}, the operator lists the server folders it may use: server_dirs in the "
+        st.caption(f"To {markdown_escape(what)}, the operator lists the server folders it may use: server_dirs in the "
                    "[augment_review] section of .streamlit/secrets.toml, or AUGMENT_REVIEW_SERVER_DIRS.")
         return False
     return True
@@ -91,7 +91,8 @@ def load_run_section(store: Store, hash: str) -> None:
     if result is not None and any(r.id == result.run_id for r in store.runs(hash)):
         how_stored = (f"stored by sample: {result.candidates:,} variants over {result.rules:,} rules; review it rule "
                       "by rule (Review, mode \"By rule (sampled runs)\")" if result.sampled else "stored whole")
-        st.success(f"Run {result.run_id} loaded: {result.rows:,} rows, {result.variants:,} variants; {how_stored}.")
+        st.success(f"Run {result.run_id:d} loaded: {result.rows:,} rows, {result.variants:,} variants; "
+                   f"{markdown_escape(how_stored)}.")
         st.page_link("pages/review.py", label="Next: review it", icon=":material/fact_check:")
 
 
@@ -252,7 +253,7 @@ def sampled_export_section(store: Store, hash: str) -> None:
             common.show_error(exc, prefix="Not written: ")
         else:
             r = manifest["review"]
-            st.success(f"Wrote {manifest['export']['rows']:,} rows to {out.strip()} ({r['variants']['accepted']:,} "
+            st.success(f"Wrote {manifest['export']['rows']:,} rows to {markdown_escape(out.strip())} ({r['variants']['accepted']:,} "
                        f"accepted variants: {r['accepted_by_rule']:,} by their rule, {r['accepted_individually']:,} "
                        f"one by one; {r['variants']['undecided']:,} undecided left out) and its manifest beside it.")
 

@@ -1,3 +1,3 @@
-from augment_core.cli import run
+from augment_core.cli.commands import run
 
 run()

@@ -1,6 +1,6 @@
 """An augmentation job: what a run is made from, typed, each default held here once.
 
-The CLI builds a :class:`Job` from its flags (:func:`augment_core.cli.job_from_args`), the
+The CLI builds a :class:`Job` from its flags (:func:`augment_core.cli.commands.job_from_args`), the
 Augment page builds the part its form sets (:class:`Augmentation`: augmenters, their
 settings, the policy, the seed, quality); a runner (:mod:`augment_core.runners`) takes a
 job and returns a :class:`Report`, which the caller prints. :meth:`Job.check` gives the
@@ -17,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from augment_core.aliases import BUNDLED_TAGS
-from augment_core.dataset import ColumnMapping
+from augment_core.augment.aliases import BUNDLED_TAGS
+from augment_core.augment.quality import QualitySettings
+from augment_core.augment.registry import AUGMENTERS, AugmenterSettings
+from augment_core.data.dataset import ColumnMapping
+from augment_core.data.io import output_format
+from augment_core.data.sources import DEFAULT_CHUNK_ROWS
+from augment_core.data.splitting import DEFAULT_RATIOS, check_ratios
 from augment_core.errors import InputError
-from augment_core.io import output_format
-from augment_core.quality import QualitySettings
-from augment_core.registry import AUGMENTERS, AugmenterSettings
-from augment_core.sources import DEFAULT_CHUNK_ROWS
-from augment_core.splitting import DEFAULT_RATIOS, check_ratios
 
 DEFAULT_AUGMENTERS: tuple[str, ...] = ("alias_swap",)
 RUNNERS = ("local", "ray")

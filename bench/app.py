@@ -48,13 +48,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from augment_core.alias_swap import AliasSwap  # noqa: E402
-from augment_core.aliases import load_alias_table  # noqa: E402
-from augment_core.dataset import content_hash, read_table  # noqa: E402
-from augment_core.dataset_settings import build_from_settings, default_settings  # noqa: E402
-from augment_core.pipeline import run_augmentation  # noqa: E402
+from augment_core.augment.alias_swap import AliasSwap  # noqa: E402
+from augment_core.augment.aliases import load_alias_table  # noqa: E402
+from augment_core.data.dataset import content_hash, read_table  # noqa: E402
+from augment_core.data.dataset_settings import build_from_settings, default_settings  # noqa: E402
 from augment_core.review.facts import store_run  # noqa: E402
 from augment_core.review.store import Store  # noqa: E402
+from augment_core.runners.pipeline import run_augmentation  # noqa: E402
 
 CLICK_JS = """
 async ([selector, index]) => {
@@ -211,8 +211,8 @@ def keyboard_instant(page, tb, n: int, store_count) -> dict:
 def build_repeated(data_dir: Path, n_candidates: int) -> str:
     """The sample's alias-swap run (4 per original) repeated with fresh ids up to
     ``n_candidates`` variants; the dataset is the sample repeated as often."""
-    from augment_core.agreement import fit_to_train
-    from augment_core.registry import AugmenterSettings, build_augmenters
+    from augment_core.augment.agreement import fit_to_train
+    from augment_core.augment.registry import AugmenterSettings, build_augmenters
 
     raw = (ROOT / "data" / "projects.csv").read_bytes()
     table = read_table(raw, "projects.csv")

@@ -56,7 +56,7 @@ def db_size(folder: Path) -> int:
 
 
 def one_size(n: int, tmp: Path, env: dict[str, str], whole: bool) -> list[tuple[str, int, float, int, int]]:
-    from augment_core.dataset import content_hash
+    from augment_core.data.dataset import content_hash
     from augment_core.review.store import Store, rule_key
 
     src = tmp / f"in-{n}.csv"

@@ -1,6 +1,6 @@
 """Augment: choose augmenters and parameters, run with per-phase progress, keep every run.
 
-The run itself is ``augment_core.run.augment`` (the CLI's too), described by an
+The run itself is ``augment_core.runners.run.augment`` (the CLI's too), described by an
 ``augment_core.job.Augmentation`` built from the form; this page lays out its settings and shows its phases (model load, generation, quality scoring) with counts, rate
 and time left. The form comes back as it was last used for this dataset: this session's
 values, else the latest run's.
@@ -17,15 +17,15 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
-from app_support import run_review
+from app_support import run_review, variant_upload
+from augment_core.augment.quality import QualitySettings
+from augment_core.augment.registry import AUGMENTERS, AugmenterSettings, settings_from_params
 from augment_core.errors import InputError
 from augment_core.job import Augmentation, Policy
-from augment_core.policy import Action
-from augment_core.quality import QualitySettings
-from augment_core.registry import AUGMENTERS, AugmenterSettings, settings_from_params
 from augment_core.review.facts import store_run
-from augment_core.run import PhaseClock, augment_with
-from augment_core.server_paths import model_location
+from augment_core.runners.run import PhaseClock, augment_with
+from augment_core.serve.policy import Action
+from augment_core.serve.server_paths import model_location
 
 store, hash, dataset = common.start_page("Augment")
 # the settings a run is made from are read once, and kept with the run
@@ -230,7 +230,7 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
 
 last = st.session_state.get("augment_last_result")
 if last:
-    st.success(f"Run {last['run']}: {last['variants']:,} variants from {last['n_train']:,} train originals "
+    st.success(f"Run {last['run']:d}: {last['variants']:,} variants from {last['n_train']:,} train originals "
                f"in {last['seconds']:.1f} s.")
     if last["without_variant"]:
         st.caption(f"{last['without_variant']:,} of the {last['n_train']:,} train originals got no variant.")
@@ -238,5 +238,6 @@ if last:
     st.page_link("pages/review.py", label="Next: review them", icon=":material/fact_check:")
 
 run_review.load_run_section(store, hash)
+variant_upload.variants_upload_section(store, hash, dataset)
 
 show_runs()

@@ -11,13 +11,13 @@ import streamlit as st
 
 import app_common as common
 from app_support.markup import markdown_escape
-from augment_core.agreement import keyword_rows
-from augment_core.dataset import content_hash
-from augment_core.dataset_settings import RemapImpact, default_settings, remap_impact, settings_key
+from augment_core.augment.agreement import keyword_rows
+from augment_core.data.dataset import content_hash
+from augment_core.data.dataset_settings import RemapImpact, default_settings, remap_impact, settings_key
+from augment_core.data.splitting import DEFAULT_RATIOS, split_tag_counts, split_tag_table
 from augment_core.errors import InputError
-from augment_core.policy import Action
 from augment_core.review import export
-from augment_core.splitting import DEFAULT_RATIOS, split_tag_counts, split_tag_table
+from augment_core.serve.policy import Action
 
 common.run_through_app()
 store = common.get_store()
@@ -130,7 +130,7 @@ except InputError as exc:
 
 st.subheader("Preview")
 st.dataframe(pd.DataFrame(table.rows[:200], columns=table.columns), hide_index=True, height=240)
-st.caption(f"{table.n_rows:,} rows · {len(table.columns)} columns · {table.fmt}")
+st.caption(f"{table.n_rows:,} rows · {len(table.columns)} columns · {markdown_escape(table.fmt)}")
 
 # --- column mapping ------------------------------------------------------------------------
 
@@ -142,7 +142,7 @@ NO_SPLIT = "(split for me)"
 NO_ID = "(row number)"
 if info.n_runs:
     st.caption(
-        f"This dataset has {info.n_runs} run(s). Each keeps the mapping, ids, split and seed it was made "
+        f"This dataset has {info.n_runs:,} run(s). Each keeps the mapping, ids, split and seed it was made "
         "from, and its decisions stay with it; a new mapping is used by new runs."
     )
 may_map = common.can(Action.CHANGE_MAPPING)
@@ -295,7 +295,7 @@ if counts.empty:
     st.info("No labels found in the label column.")
 else:
     per_split = pd.Series([r.split for r in dataset.records]).value_counts()
-    st.caption(" · ".join(f"{s}: {n:,} rows" for s, n in per_split.items()))
+    st.caption(markdown_escape(" · ".join(f"{s}: {n:,} rows" for s, n in per_split.items())))
     table = split_tag_table(dataset)
     left, right = st.columns([2, 3])
     left.dataframe(
@@ -327,7 +327,7 @@ tags_upload = st.file_uploader("Upload a tags file (JSON list of {tag, aliases})
 if (tags_upload is not None and st.session_state.get("data_last_tags") != tags_upload.file_id
         and not common.refused(Action.CHANGE_TAGS)):
     st.session_state["data_last_tags"] = tags_upload.file_id
-    from augment_core.aliases import load_alias_table
+    from augment_core.augment.aliases import load_alias_table
 
     try:
         load_alias_table(tags_upload.getvalue())
@@ -347,7 +347,7 @@ except InputError as exc:
     common.show_error(exc)
     st.stop()
 for warning in keywords.table.warnings:
-    st.warning(warning, icon=":material/warning:")
+    st.warning(markdown_escape(warning), icon=":material/warning:")  # tag names: the tags file's text
 st.caption(
     "**Agreement**: of the train rows containing a keyword, the share that carry its tag (val and test are "
     "never read). Swaps of a keyword below 0.5 with support of at least 3 rows are flagged `ambiguous_keyword`: "

@@ -52,7 +52,7 @@ if st.button("Run evaluation", type="primary", key="evaluate_run", disabled=not 
     started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{done} / {total} fits · {time.monotonic() - started:.0f} s")
+        bar.progress(done / total, text=f"{done:,} / {total:,} fits · {time.monotonic() - started:.0f} s")
 
     try:
         candidates, decisions = candidates_with_files(store, hash, [r for r in runs if r.id in run_ids],
@@ -84,7 +84,7 @@ st.text(
     f"{result['config']['seeds']} seeds · {result['task']}, {len(data['tags'])} tags scored"
 )
 for split, rep in result["splits"].items():
-    st.markdown(f"**{split}** · {rep['rows']:,} rows, {rep['swapped_rows']:,} with an alias swapped")
+    st.markdown(f"**{markdown_escape(split)}** · {rep['rows']:,} rows, {rep['swapped_rows']:,} with an alias swapped")
     verdict = rep["verdict"]
     box = st.success if verdict["clean"] != "loss" and verdict["robustness"] in ("gain", "none") else st.warning
     if verdict["clean"] == "none" and verdict["robustness"] == "none":

@@ -20,7 +20,8 @@ import streamlit as st
 import app_common as common
 from app_support import run_review
 from app_support.markup import markdown_escape
-from augment_core.dataset_settings import settings_key
+from augment_core.augment.quality import FLAG_LABEL_DRIFT
+from augment_core.data.dataset_settings import settings_key
 from augment_core.errors import InputError
 from augment_core.evaluate.storage import manifest_entry
 from augment_core.review import export, reviewers
@@ -178,7 +179,7 @@ d1, d2 = st.columns(2)
 mime = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet",
         "hf": "application/zip"}[fmt]
 d1.download_button(
-    f"Download curated split ({'Hugging Face, zip' if fmt == 'hf' else fmt})",
+    f"Download curated split ({'Hugging Face, zip' if fmt == 'hf' else markdown_escape(fmt)})",
     data=file_bytes,
     file_name=f"{stem}-curated.{'zip' if fmt == 'hf' else fmt}",
     mime=mime,
@@ -247,3 +248,17 @@ with c2:
             ).properties(height=max(200, 22 * len(top_rules))),
             width="stretch",
         )
+
+st.subheader("label_drift by augmenter")
+drift = pd.DataFrame(export.flag_share(items, FLAG_LABEL_DRIFT))
+if not drift.empty:
+    st.caption("Share of each augmenter's variants that the quick baseline, trained on the train originals, reads as "
+               "other labels than their parent (computed with the quality signals).")
+    st.altair_chart(
+        alt.Chart(drift).mark_bar().encode(
+            x=alt.X("share:Q", title="share flagged label_drift", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            y=alt.Y("augmenter:N", title=None, axis=alt.Axis(labelLimit=0, labelOverlap=False)),
+            tooltip=["augmenter", "flagged", "variants", alt.Tooltip("share:Q", format=".0%")],
+        ),
+        width="stretch",
+    )

@@ -22,7 +22,10 @@ from app_support import review_component as rc
 from app_support import run_review
 from app_support.markup import CSS, markdown_escape
 from app_support.view_state import Field, publish, restore
-from augment_core.highlight import (
+from augment_core.review import filters as review
+from augment_core.review import query, reviewers
+from augment_core.review.candidates import CandidateRow
+from augment_core.review.highlight import (
     badge_html,
     candidate_block_html,
     group_original_html,
@@ -30,9 +33,6 @@ from augment_core.highlight import (
     meta_html,
     variant_html,
 )
-from augment_core.review import filters as review
-from augment_core.review import query, reviewers
-from augment_core.review.candidates import CandidateRow
 
 GROUPS_PER_PAGE = 20
 RULE_MODE = "By rule (sampled runs)"  # runs loaded by sample: each rule's sample, decided for the whole rule

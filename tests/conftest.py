@@ -46,7 +46,7 @@ def tags_json() -> Path:
 
 @pytest.fixture(scope="session")
 def alias_table(tags_json: Path):
-    from augment_core.aliases import load_alias_table
+    from augment_core.augment.aliases import load_alias_table
 
     return load_alias_table(tags_json)
 
@@ -228,6 +228,20 @@ def page(browser):
     pg.set_default_timeout(30_000)
     yield pg
     ctx.close()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """The data folder of a module's local app server (a module may define its own)."""
+    return tmp_path_factory.mktemp("browser-data")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, data_dir):
+    """``streamlit run app.py`` on ``data_dir``, local mode (no sign-in), one per module: its URL."""
+    proc, url = bh.start_server(data_dir, tmp_path_factory.mktemp("browser-cache"))
+    yield url
+    bh.stop_server(proc)
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,12 @@ stored review data and made runs. Test modules import from here, never from each
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
 import random
+import resource
 import stat
 import subprocess
 import sys
@@ -18,9 +20,9 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from augment_core.cli import build_parser, job_from_args, main
-from augment_core.dataset import content_hash, read_table
-from augment_core.dataset_settings import build_from_settings, default_settings
+from augment_core.cli.commands import build_parser, job_from_args, main
+from augment_core.data.dataset import content_hash, read_table
+from augment_core.data.dataset_settings import build_from_settings, default_settings
 from augment_core.job import Report
 from augment_core.review.facts import store_run
 from augment_core.review.run_import import import_run
@@ -33,14 +35,31 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
 
 
-def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: str = "augment") -> subprocess.CompletedProcess:
-    """``augment-review COMMAND ARGS`` in a subprocess (as a user runs it), its output captured."""
+def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: str = "augment",
+        file_size_limit: int | None = None) -> subprocess.CompletedProcess:
+    """``augment-review COMMAND ARGS`` in a subprocess (as a user runs it), its output captured;
+    ``file_size_limit``: no file it writes may grow past this many bytes (RLIMIT_FSIZE: a
+    write past it fails as on a full disk)."""
     def pre() -> None:
         if umask is not None:
             os.umask(umask)
+        if file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
     return subprocess.run([sys.executable, "-m", "augment_core", command, *args], capture_output=True, text=True,
                           timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def one_line(err: str, message: str) -> None:
+    """``err`` is the CLI's one ``error:`` line, naming ``message``."""
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert "Traceback" not in err and message in err, err
+
+
+def one_line_error(result: subprocess.CompletedProcess, message: str) -> None:
+    """Refused as the CLI refuses bad input: exit 2, one ``error:`` line naming ``message``."""
+    assert result.returncode == 2, result.stderr
+    one_line(result.stderr, message)
 
 
 def in_memory(*args: str) -> Report:
@@ -91,6 +110,38 @@ def simple_csv(*rows: tuple[str, str, str]) -> bytes:
     w.writerow(["id", "text", "tags"])
     w.writerows(rows)
     return buf.getvalue().encode()
+
+
+class _FullDisk(io.RawIOBase):
+    """A file on a disk with ``room`` bytes left: a write past them fails with ENOSPC."""
+
+    def __init__(self, fh: io.BufferedWriter, room: int) -> None:
+        self.fh, self.room = fh, room
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(data)
+        return self.fh.write(data)
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+def full_disk(monkeypatch, room: int = 0) -> None:
+    """Files opened for writing with ``os.fdopen`` (every output of the CLI and the app) get
+    ``room`` bytes before a write fails with ENOSPC, as on a full disk."""
+    real = os.fdopen
+
+    def fdopen(fd, mode="r", *args, **kwargs):
+        fh = real(fd, mode, *args, **kwargs)
+        return _FullDisk(fh, room) if "w" in mode else fh
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
 
 
 # --- refused: exit 2, one line, nothing changed --------------------------------------------
@@ -375,3 +426,53 @@ def hold_write_lock(store: Store) -> Callable[[], None]:
         other = psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True)
         other.execute(f"SELECT pg_advisory_lock({WRITE_LOCK})")  # type: ignore[arg-type]
     return other.close
+
+
+def nlpaug_variants(data: bytes, settings: dict, out: Path, n_train: int = 6) -> dict[str, int]:
+    """A file of variants made by nlpaug, in the dataset's own columns plus ``parent`` (its
+    parent's id) and ``tool`` (the nlpaug class), as another tool leaves them: a
+    RandomWordAug (swap) and a KeyboardAug variant of the description of ``n_train`` train
+    rows, then two variants of val rows, one row identical to its parent, one repeat of an
+    earlier variant and two rows naming parents the dataset lacks. Written as CSV, JSONL or
+    Parquet by ``out``'s suffix. Returns how many rows of each kind it wrote."""
+    import nlpaug.augmenter.char as nac
+    import nlpaug.augmenter.word as naw
+    import numpy as np
+
+    dataset = build_from_settings(read_table(data, "in.csv"), settings)
+    columns = list(dataset.columns)
+    desc = columns.index("description")
+    tools = {"RandomWordAug": naw.RandomWordAug(action="swap"), "KeyboardAug": nac.KeyboardAug()}
+    rows: list[dict] = []
+    train = [r for r in dataset.records if r.split == "train" and len(str(r.cells[desc]).split()) > 4]
+    for k, rec in enumerate(train[:n_train]):
+        for name, aug in tools.items():
+            random.seed(k)
+            np.random.seed(k)
+            text = aug.augment(str(rec.cells[desc]))
+            text = text[0] if isinstance(text, list) else text
+            assert text != rec.cells[desc]  # a sentence of five words or more always changes
+            cells = list(rec.cells)
+            cells[desc] = text
+            rows.append({**dict(zip(columns, cells)), "parent": rec.id, "tool": f"nlpaug.{name}"})
+    stored = len(rows)
+    assert len({(r["parent"], r["description"]) for r in rows}) == stored
+    val = [r for r in dataset.records if r.split == "val"][:2]
+    for rec in val:
+        cells = list(rec.cells)
+        cells[desc] = str(cells[desc]) + " indeed"
+        rows.append({**dict(zip(columns, cells)), "parent": rec.id, "tool": "nlpaug.KeyboardAug"})
+    rows.append({**dict(zip(columns, train[0].cells)), "parent": train[0].id, "tool": "nlpaug.KeyboardAug"})
+    rows.append(dict(rows[0]))
+    for missing in ("no-such-row-1", "no-such-row-2"):
+        rows.append({**rows[1], "parent": missing})
+    if out.suffix == ".csv":
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, [*columns, "parent", "tool"], lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    elif out.suffix == ".jsonl":
+        out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), out)
+    return {"rows": len(rows), "stored": stored, "refused": len(val), "unchanged": 1, "duplicates": 1, "unknown": 2}

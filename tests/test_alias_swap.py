@@ -3,8 +3,8 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from augment_core.alias_swap import AliasSwap
-from augment_core.aliases import build_alias_table, normalize_key
+from augment_core.augment.alias_swap import AliasSwap
+from augment_core.augment.aliases import build_alias_table, normalize_key
 
 TABLE = build_alias_table(
     [
@@ -106,8 +106,8 @@ def test_case_is_kept_in_the_swap():
     seed=st.integers(0, 1000),
 )
 def test_through_the_pipeline_labels_and_split_never_change(rows, seed):
-    from augment_core.dataset import ColumnMapping, Dataset, Record
-    from augment_core.pipeline import run_augmentation
+    from augment_core.data.dataset import ColumnMapping, Dataset, Record
+    from augment_core.runners.pipeline import run_augmentation
 
     records = [Record(str(i), text, tuple(labels), split, list(labels)) for i, (text, labels, split) in enumerate(rows)]
     out = run_augmentation(Dataset(records, ColumnMapping(("text",), "tags")), [AliasSwap(TABLE)], 3, True, seed)

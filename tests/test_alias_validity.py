@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from wordcheck import WordChecker
 
-from augment_core.agreement import fit_to_train, keyword_rows
-from augment_core.alias_swap import AliasSwap, spell
-from augment_core.aliases import build_alias_table, load_alias_table
-from augment_core.dataset import ColumnMapping, Dataset, Record, build_dataset, read_table
-from augment_core.pipeline import run_augmentation
-from augment_core.quality import swaps_ambiguous_keyword
-from augment_core.splitting import assign_splits
+from augment_core.augment.agreement import fit_to_train, keyword_rows
+from augment_core.augment.alias_swap import AliasSwap, spell
+from augment_core.augment.aliases import build_alias_table, load_alias_table
+from augment_core.augment.quality import swaps_ambiguous_keyword
+from augment_core.data.dataset import ColumnMapping, Dataset, Record, build_dataset, read_table
+from augment_core.data.splitting import assign_splits
+from augment_core.runners.pipeline import run_augmentation
 
 MAPPING = ColumnMapping(text_columns=("title", "description"), label_column="tags", id_column="id")
 
@@ -160,7 +160,7 @@ def test_swaps_record_agreement_and_the_flag_follows_it():
 
 
 def test_quality_scoring_flags_ambiguous_keyword(alias_table):
-    from augment_core.quality import score_rows
+    from augment_core.augment.quality import score_rows
 
     class Encoder:
         def encode(self, texts, **_):

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from augment_core.aliases import (
+from augment_core.augment.aliases import (
     AliasTable,
     build_alias_table,
     compile_keyword_pattern,
@@ -154,13 +154,13 @@ def test_a_changed_tags_file_is_not_served_from_cache(tmp_path, monkeypatch):
 
 
 def test_bundled_table_equals_a_fresh_build():
-    from augment_core.aliases import BUNDLED_TABLE, BUNDLED_TAGS
+    from augment_core.augment.aliases import BUNDLED_TABLE, BUNDLED_TAGS
 
     fresh = load_alias_table(BUNDLED_TAGS, use_cache=False)
     shipped = AliasTable.from_json(json.loads(BUNDLED_TABLE.read_text(encoding="utf-8")))
-    assert shipped.source_sha256 == fresh.source_sha256, "data/tags.json changed: run python -m augment_core.aliases"
+    assert shipped.source_sha256 == fresh.source_sha256, "data/tags.json changed: run python -m augment_core.augment.aliases"
     assert shipped.keywords == fresh.keywords and shipped.alternatives == fresh.alternatives, (
-        "the bundled table is stale: run python -m augment_core.aliases"
+        "the bundled table is stale: run python -m augment_core.augment.aliases"
     )
 
 
@@ -169,7 +169,7 @@ def test_bundled_table_is_used_without_inflect(tmp_path, monkeypatch):
     import sys
 
     code = (
-        "import sys; from augment_core.aliases import load_alias_table, BUNDLED_TAGS; "
+        "import sys; from augment_core.augment.aliases import load_alias_table, BUNDLED_TAGS; "
         "t = load_alias_table(BUNDLED_TAGS); assert 'gan' in t.alternatives; "
         "sys.exit(1 if 'inflect' in sys.modules or 'wordfreq' in sys.modules else 0)"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from augment_core.dataset import content_hash
+from augment_core.data.dataset import content_hash
 from augment_core.review.store import Store, candidate_key
 
 pytestmark = pytest.mark.app

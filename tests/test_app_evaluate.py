@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from augment_core.dataset import content_hash
+from augment_core.data.dataset import content_hash
 from augment_core.evaluate.storage import latest_evaluation
 from augment_core.review.store import Store
 

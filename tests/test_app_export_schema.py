@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from augment_core.dataset import TableStream, content_hash
-from augment_core.dataset_settings import build_from_settings
+from augment_core.data.dataset import TableStream, content_hash
+from augment_core.data.dataset_settings import build_from_settings
 from augment_core.review import candidates as review_candidates
 from augment_core.review import export
 from augment_core.review.store import Store

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import augment_core.run as core_run
-from augment_core.dataset import content_hash
+import augment_core.runners.run as core_run
+from augment_core.data.dataset import content_hash
 from augment_core.review.store import Store
 
 pytestmark = pytest.mark.app
@@ -102,7 +102,7 @@ def test_the_page_builds_nothing_itself():
     source = (ROOT / "pages" / "augment.py").read_text(encoding="utf-8")
     for own in ("AliasSwap", "make_contextual", "score_rows", "run_augmentation", "quality."):
         assert own not in source, own
-    assert "from augment_core.run import" in source and "PhaseClock" in source
+    assert "from augment_core.runners.run import" in source and "PhaseClock" in source
 
 
 # --- item 6: the form is kept per dataset ------------------------------------------------------

@@ -12,8 +12,8 @@ import pytest
 from helpers import MAPPING, make_runs
 from streamlit.testing.v1 import AppTest
 
-from augment_core.changes import changes_from_json
-from augment_core.dataset import content_hash
+from augment_core.augment.changes import changes_from_json
+from augment_core.data.dataset import content_hash
 from augment_core.review.rule_sample import strata_of
 from augment_core.review.store import Store
 
@@ -104,7 +104,7 @@ def test_load_a_ray_run_by_sample_decide_a_rule_undo_and_export(data_dir, tmp_pa
     assert store.run_reviewers(h, run.id) == ["bob@crew.example", "local"]
     at.switch_page("pages/export.py").run()
     _ok(at)
-    (note,) = [i.value.replace("\\", "") for i in at.info]
+    (note,) = [i.value.replace("\\", "").replace("\u200b", "") for i in at.info]  # as shown: escapes read
     assert "writes your decisions only (you review as local)" in note and "bob@crew.example also decided" in note
     assert f"export-run {run.id} --reviewer EMAIL" in note
 

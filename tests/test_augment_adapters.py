@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from augment_core.augment import apply_sets, keyword_changed, rebuild
 from augment_core.augment.adapters import adapter, nlpaug_adapter, snorkel_adapter
+from augment_core.augment.protection import Protector
 from augment_core.errors import InputError
-from augment_core.protection import Protector
 
 TEXTS = ["Natural language processing with PyTorch", "A survey of computer vision and nlp",
          "Reinforcement learning agents play Atari", "Nothing to swap here at all"]

@@ -3,8 +3,8 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from augment_core.augment.changes import Edit, apply_edits, original_spans
 from augment_core.augment.diff import diff_changes, rebuild, tokens
-from augment_core.changes import Edit, apply_edits, original_spans
 
 # words (ASCII and not), whitespace runs of every kind, punctuation and symbols
 ALPHABET = st.sampled_from(list("ab Z\t\n\u00a0.,;!-'é\u00df\u4e2d\U0001f600_0") + ["  ", "ab", "the ", " cat"])

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from augment_core.augment import FunctionAugmenter, apply_sets, diff_changes, discover, keyword_changed, rebuild
 from augment_core.augment.function import PluginError
-from augment_core.protection import Protector
+from augment_core.augment.protection import Protector
 
 PROTECTOR = Protector(words=("pytorch", "deep learning"))
 TEXTS = ["Deep learning with PyTorch for beginners", "A tour of classic computer vision papers",

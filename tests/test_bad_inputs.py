@@ -13,14 +13,38 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-from helpers import BASE, REFUSED, ROOT, SIMPLE, big_csv, cli, sample_input, sample_rows, simple_csv, snapshot
+from helpers import (
+    BASE,
+    MAPPING,
+    REFUSED,
+    ROOT,
+    SIMPLE,
+    big_csv,
+    cli,
+    full_disk,
+    make_runs,
+    one_line,
+    one_line_error,
+    sample_input,
+    sample_rows,
+    simple_csv,
+    snapshot,
+)
+
+from augment_core.cli.commands import main
+from augment_core.data.dataset import content_hash
+from augment_core.review.store import Store
 
 
 @pytest.mark.parametrize("case", list(REFUSED))
@@ -28,10 +52,7 @@ def test_refused_with_one_line_and_nothing_changed(tmp_path, case):
     setup, message = REFUSED[case]
     args = setup(tmp_path)
     before = snapshot(tmp_path)
-    result = cli(*args)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
-    assert "Traceback" not in result.stderr and message in result.stderr, result.stderr
+    one_line_error(cli(*args), message)
     assert snapshot(tmp_path) == before  # no output, no temporary file, inputs untouched
 
 
@@ -171,7 +192,7 @@ def test_an_interrupt_wrapped_by_python_on_its_way_out_is_still_one_line(tmp_pat
     """A Ctrl-C that lands while a class body is being set up (a lazy import) reaches the CLI
     as a RuntimeError raised from the KeyboardInterrupt; seen in the test above once in about
     thirty runs, as a traceback. It ends as any interrupt does."""
-    from augment_core import cli
+    from augment_core.cli import commands as cli
 
     def command(args):
         try:
@@ -220,7 +241,7 @@ def test_app_row14_one_column_csv_is_not_mapped_text_as_label(app_data):
     [b for b in at.button if b.label == "Save mapping"][0].click().run()  # text = label = the one column
     assert not at.exception
     assert any("is also a text column" in e.value for e in at.error), [e.value for e in at.error]
-    from augment_core.dataset import content_hash
+    from augment_core.data.dataset import content_hash
     from augment_core.review.store import Store
 
     assert Store(app_data).dataset(content_hash(b"text\ngan paper\nnlp talk\n")).settings is None
@@ -285,7 +306,7 @@ def test_row7_15_export_bytes():
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from augment_core.io import encode_rows
+    from augment_core.data.io import encode_rows
 
     rows = [{"id": "1", "text": "=1+1", "tags": ["cv", 3]}, {"id": "2", "text": "ok", "tags": [["x"], "y"]}]
     data, n = encode_rows(rows, "parquet")
@@ -310,8 +331,8 @@ def test_row18_rows_stream_into_records_without_a_table():
     records: the peak stays near what the records keep (holding the table: about 2.3x)."""
     import tracemalloc
 
-    from augment_core.dataset import TableStream
-    from augment_core.dataset_settings import build_from_settings, default_settings
+    from augment_core.data.dataset import TableStream
+    from augment_core.data.dataset_settings import build_from_settings, default_settings
 
     data = _repeated_sample(10)
     tracemalloc.start()
@@ -332,7 +353,7 @@ def test_app_row18_upload_is_parsed_once_and_released(app_data):
 
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-    from augment_core.dataset import Table, TupleRows
+    from augment_core.data.dataset import Table, TupleRows
 
     data = _repeated_sample(10)
     at = _app_upload("big.csv", data)
@@ -367,3 +388,114 @@ def test_row17_manifest_times_are_iso_8601():
     assert iso8601(0) == "1970-01-01T00:00:00Z" and iso8601(1795567927.25) == "2026-11-25T00:52:07Z"
     assert iso8601(dt.datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"
     assert iso8601("2026-01-02T03:04:05Z") == "2026-01-02T03:04:05Z"
+
+
+# --- issue 21, item 6: run files, cells and full disks are one line too --------------------
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    return make_runs(tmp_path_factory.mktemp("runs"))
+
+
+def _ray_copy(made, folder, change) -> Path:
+    """The made Ray run in ``folder``, its manifest changed by ``change`` (a dict, or the
+    manifest's new text)."""
+    shutil.copytree(made["ray"], folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    text = change if isinstance(change, str) else json.dumps({**manifest, **change})
+    (folder / "manifest.json").write_text(text)
+    return folder
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"seed": "abc"}, "\"seed\" must be a whole number, not a string"),
+    ({"seed": -3}, "the seed must be a whole number, 0 or more"),
+    ({"mapping": {**MAPPING, "label_column": ["tags"]}}, "label_column must be a column name"),
+    ({"mapping": {**MAPPING, "text_columns": [["title"]]}}, "text_columns must be a non-empty list of column names"),
+    ({"split_ratios": {"train": 1}}, "\"split_ratios\" must be a list, not an object"),
+    ({"augmenters": [["alias_swap"]]}, "\"augmenters\" must be a list of augmenter names"),
+    ('{"files": ["part-00000.parquet"], "seed": ' + "[" * DEEP + "]" * DEEP + "}", "nested more than 100 levels"),
+    ({"extra": json.loads("[" * 500 + "]" * 500)}, "nested more than 100 levels"),  # parses; stored, read again
+], ids=["seed abc", "seed -3", "a list for the label column", "a list for a text column", "ratios an object",
+        "augmenters nested", "nested 100,000 deep", "nested 500 deep"])
+def test_a_bad_run_manifest_is_one_line_and_nothing_is_stored(tmp_path, made, change, message):
+    run = _ray_copy(made, tmp_path / "run", change)
+    before = snapshot(tmp_path)
+    one_line_error(cli(str(run), "--dataset", str(made["csv"]), "--data-dir", str(tmp_path / "db"), command="import-run"),
+                   message)
+    assert snapshot(tmp_path) == before  # not even the review store was made
+
+
+def _cells(made, path: Path, column: str, value, every: bool = False) -> Path:
+    """The made streamed run with one variant's ``column`` cell (``every``: each variant's)
+    replaced by ``value(cell)``."""
+    table = pq.read_table(made["stream"])
+    rows = table.to_pylist()
+    variants = [r for r in rows if r["aug_augmenter"] != "original" and r["aug_changes"] != "[]"]
+    for row in variants if every else variants[:1]:
+        row[column] = value(row[column])
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+    return path
+
+
+def _int_before(cell: str) -> str:
+    spans = json.loads(cell)
+    spans[0]["before"] = 5
+    return json.dumps(spans)
+
+
+@pytest.fixture
+def stored(tmp_path, made):
+    """A review store holding the made dataset (through its Ray run) and that run."""
+    db = tmp_path / "db"
+    result = cli(str(made["ray"]), "--dataset", str(made["csv"]), "--data-dir", str(db), command="import-run")
+    assert result.returncode == 0, result.stderr
+    return db
+
+
+@pytest.mark.parametrize("value", [_int_before, lambda cell: "[" * DEEP + "]" * DEEP],
+                         ids=["a change span with an int before", "changes nested 100,000 deep"])
+def test_a_bad_change_span_is_one_line_and_nothing_is_stored(tmp_path, made, stored, value):
+    run = _cells(made, tmp_path / "run.parquet", "aug_changes", value)
+    one_line_error(cli(str(run), "--dataset", str(made["csv"]), "--data-dir", str(stored), command="import-run"),
+                   "has a changes cell that is not a list of change spans")
+    assert [r.id for r in Store(stored).runs(content_hash(made["csv"].read_bytes()))] == [1]
+
+
+@pytest.mark.parametrize("depth", [DEEP, 500], ids=["100,000 deep", "500 deep"])
+def test_a_params_cell_nested_deep_only_describes_the_run_and_is_read_as_none(tmp_path, made, stored, depth):
+    deep = '{"augmenter": "alias_swap", "x": ' + "[" * depth + "]" * depth + "}"
+    run = _cells(made, tmp_path / "run.parquet", "aug_params", lambda cell: deep, every=True)
+    result = cli(str(run), "--dataset", str(made["csv"]), "--data-dir", str(stored), command="import-run")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    runs = Store(stored).runs(content_hash(made["csv"].read_bytes()))
+    assert [r.id for r in runs] == [1, 2] and runs[1].params["variants"] > 0
+    assert runs[1].params["augmenters"] == [{"name": "alias_swap"}]  # nothing of the deep cell stored with the run
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_full_disk_while_streaming_is_one_line_and_leaves_nothing(tmp_path, made, fmt):
+    out = tmp_path / "out"
+    out.mkdir()
+    before = snapshot(out)
+    one_line_error(cli(str(made["csv"]), *BASE, "--runner", "stream", "--output", str(out / f"o.{fmt}"),
+                       file_size_limit=20_000), "cannot write")
+    assert snapshot(out) == before  # no output, no temporary file
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_full_disk_while_export_run_writes_is_one_line_and_leaves_nothing(tmp_path, made, monkeypatch, capsys, fmt):
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "db"))
+    assert main(["import-run", str(made["ray"]), "--dataset", str(made["csv"]), "--store", "sample"]) == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    capsys.readouterr()
+    full_disk(monkeypatch, room=4096)
+    assert main(["export-run", "1", "--dataset", str(made["csv"]), "--output", str(out / f"o.{fmt}")]) == 2
+    err = capsys.readouterr().err
+    one_line(err, f"cannot write {out / f'o.{fmt}'}: No space left on device")
+    assert list(out.iterdir()) == []

@@ -37,18 +37,6 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("browser-data")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, data_dir):
-    proc, url = start_server(data_dir, tmp_path_factory.mktemp("browser-cache"))
-    yield url
-    stop_server(proc)
-
-
 def test_review_flow_survives_reload_and_exports(page, server, data_dir, tmp_path):
     upload(page, server, small_csv(tmp_path / "small.csv"))
     # map columns: keep the guess (title + description, tags) and save it
@@ -260,7 +248,7 @@ def test_two_tabs_then_remap_export_what_the_database_says(page, server, data_di
     rejections alone; B's Export, never reloaded, downloads the database's decisions; after a
     remap (ids become row numbers) the file still has every accepted variant under its own
     original, and the page's counts are the file's rows."""
-    from augment_core.dataset import content_hash
+    from augment_core.data.dataset import content_hash
     from augment_core.review.store import Store
 
     path = sparse_ids_csv(tmp_path / "sparse.csv")
@@ -332,8 +320,8 @@ def test_two_tabs_then_remap_export_what_the_database_says(page, server, data_di
 def big_review_data(data_dir: Path, n_originals: int = 3000, per_original: int = 4) -> tuple[str, list[str]]:
     """A stored dataset and one run of ``n_originals * per_original`` variants, straight through
     the store (no augmenter needed), and the candidate keys."""
-    from augment_core.dataset import content_hash, read_table
-    from augment_core.dataset_settings import build_from_settings, default_settings
+    from augment_core.data.dataset import content_hash, read_table
+    from augment_core.data.dataset_settings import build_from_settings, default_settings
     from augment_core.review.facts import store_run
     from augment_core.review.store import Store, candidate_key
 

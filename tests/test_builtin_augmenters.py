@@ -21,10 +21,10 @@ from augment_core.augment import BuildContext, diff_changes, rebuild
 from augment_core.augment.back_translation import BackTranslation, BackTranslationSettings
 from augment_core.augment.builtins import BUILTINS
 from augment_core.augment.noise import CharKeyboard, CharNoiseSettings, CharRandom, CharRandomSettings
+from augment_core.augment.protection import Protector
 from augment_core.augment.rows import WORD
 from augment_core.augment.tfidf import TfidfSubstitute
 from augment_core.errors import InputError, ModelUnavailable
-from augment_core.protection import Protector
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "projects.csv"
 PROTECT = ("models", "data")
@@ -106,10 +106,10 @@ def test_reproducible_from_seed_whatever_the_batch(name, request, fitted_table):
 
 GALLERY = """
 import csv, json, sys
-from augment_core.aliases import load_alias_table
+from augment_core.augment.aliases import load_alias_table
 from augment_core.augment import BuildContext
 from augment_core.augment.builtins import BUILTINS
-from augment_core.protection import Protector
+from augment_core.augment.protection import Protector
 texts = [r["title"] + " " + r["description"] for r in csv.DictReader(open(sys.argv[1], encoding="utf-8"))]
 ctx = BuildContext(protector=Protector(load_alias_table(sys.argv[2])), train_texts=texts[20:])
 print(json.dumps({s.name: [[v.text for v in row] for row in s.build(None, ctx).generate(texts[:8], list("abcdefgh"), 2, 4)]

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from augment_core.cli import main
+from augment_core.cli.commands import main
 
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id"]
 
@@ -118,7 +118,7 @@ def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
 
 def test_alias_swap_run_does_not_load_torch(small_csv, tmp_path):
     code = (
-        "import sys; from augment_core.cli import main; "
+        "import sys; from augment_core.cli.commands import main; "
         f"rc = main(['augment', {str(small_csv)!r}, *{BASE!r}, '--no-quality', '--output', {str(tmp_path / 'o.csv')!r}]); "
         "assert rc == 0; heavy = [m for m in ('torch', 'transformers', 'pandas', 'streamlit') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"

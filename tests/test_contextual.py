@@ -4,10 +4,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from augment_core.contextual import ContextualInsert, ContextualSubstitute, make_contextual
+from augment_core.augment.contextual import ContextualInsert, ContextualSubstitute, make_contextual
+from augment_core.augment.protection import Protector
+from augment_core.augment.quality import artifact_count
 from augment_core.errors import InputError, ModelUnavailable
-from augment_core.protection import Protector
-from augment_core.quality import artifact_count
 
 TEXT = (
     "Generative Adversarial Networks for image synthesis: a practical tutorial on training GANs "
@@ -172,7 +172,7 @@ def test_substituted_words_are_never_neighbours_while_they_fit_apart(tiny_mlm, a
 
 
 def test_nlpaug_output_is_cleaned_to_whole_word_edits():
-    from augment_core.contextual.nlpaug_engine import align
+    from augment_core.augment.contextual.nlpaug_engine import align
 
     original = "Basics in TF2.0 + Keras, with (EHR) data."
     # what nlpaug returns: lower-cased, re-spaced, a mark inside "TF2.0", a lone mark, a lone
@@ -192,7 +192,7 @@ def test_nlpaug_engine_loads_the_checkpoint_once(tiny_mlm, alias_table, monkeypa
     second or two and its memory again on every run."""
     import transformers
 
-    from augment_core.models import clear_caches
+    from augment_core.augment.models import clear_caches
 
     loads: list[str] = []
     real = transformers.AutoModelForMaskedLM.from_pretrained.__func__  # type: ignore[attr-defined]

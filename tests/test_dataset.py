@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from augment_core.dataset import ColumnMapping, build_dataset, guess_mapping, parse_labels, read_table
+from augment_core.data.dataset import ColumnMapping, build_dataset, guess_mapping, parse_labels, read_table
 from augment_core.errors import InputError
 
 ROWS = [

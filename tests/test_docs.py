@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cogapp import Cog
 
-from augment_core.cli import build_parser
+from augment_core.cli.commands import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from augment_core.aliases import load_alias_table
-from augment_core.dataset import ColumnMapping, Dataset, Record
+from augment_core.augment.aliases import load_alias_table
+from augment_core.data.dataset import ColumnMapping, Dataset, Record
 from augment_core.errors import InputError
 from augment_core.evaluate import EvalConfig, EvalData, Example, from_augmented_file, from_dataset, run_evaluation
 from augment_core.evaluate.experiment import train_keywords
@@ -57,7 +57,7 @@ def _alias_dataset(n: int = 120) -> list[Record]:
 
 
 def _alias_data(alias_tags: Path) -> tuple[EvalData, object]:
-    from augment_core.alias_swap import AliasSwap
+    from augment_core.augment.alias_swap import AliasSwap
 
     records = _alias_dataset()
     data = from_dataset(SimpleNamespace(records=records), [], {}, "all")
@@ -303,7 +303,7 @@ def test_cli_evaluate_on_an_augment_output(tmp_path):
 
 def test_an_augment_file_s_test_rows_are_skipped_before_being_parsed(tmp_path, alias_tags, monkeypatch):
     """Nothing of a test row but its split is looked at: parsing its labels would raise."""
-    import augment_core.dataset as dataset_module
+    import augment_core.data.dataset as dataset_module
 
     src = tmp_path / "in.csv"
     _write_augment_output(src, alias_tags, poison_test=True)

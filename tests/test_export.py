@@ -2,12 +2,12 @@ import csv
 import io
 import json
 
-from augment_core.dataset import ColumnMapping, build_dataset, read_table
-from augment_core.dataset_settings import build_from_settings
-from augment_core.io import rows_to_bytes
+from augment_core.data.dataset import ColumnMapping, build_dataset, read_table
+from augment_core.data.dataset_settings import build_from_settings
+from augment_core.data.io import rows_to_bytes
+from augment_core.data.splitting import assign_splits
 from augment_core.review import candidates, export
 from augment_core.review.store import RunInfo, StoredCandidate
-from augment_core.splitting import assign_splits
 
 CSV = b"""id,text,tags,split
 1,cv models,"[""computer-vision""]",train

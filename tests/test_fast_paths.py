@@ -9,10 +9,10 @@ import math
 
 import pytest
 
-from augment_core.agreement import fit_to_train
-from augment_core.changes import Change, changes_to_json
-from augment_core.dataset import ColumnMapping, Dataset, build_dataset, read_table
-from augment_core.splitting import assign_splits
+from augment_core.augment.agreement import fit_to_train
+from augment_core.augment.changes import Change, changes_to_json
+from augment_core.data.dataset import ColumnMapping, Dataset, build_dataset, read_table
+from augment_core.data.splitting import assign_splits
 
 
 @pytest.mark.parametrize("agreement,support", [
@@ -41,8 +41,8 @@ def split_sample(sample_csv) -> Dataset:
 
 
 def test_fit_from_signatures_is_the_fit_from_texts(split_sample, alias_table, sample_csv):
+    from augment_core.data.sources import FileSource
     from augment_core.runners.core import fit_keys, scan_keys
-    from augment_core.sources import FileSource
 
     expected = fit_to_train(alias_table, split_sample)
     # small chunks: signatures and counts cross chunk boundaries
@@ -60,8 +60,8 @@ def test_fit_from_signatures_is_the_fit_from_texts(split_sample, alias_table, sa
 def test_written_as_ties_go_to_the_first_train_spelling(alias_table, tmp_path):
     """Two spellings of one key, as often each: the one the train rows use first wins, in
     the fit from texts and in the fit from signatures alike."""
+    from augment_core.data.sources import FileSource
     from augment_core.runners.core import fit_keys, scan_keys
-    from augment_core.sources import FileSource
 
     src = tmp_path / "in.csv"
     src.write_text("id,text,tags,split\n1,about PyTorch,pytorch,train\n2,about Pytorch,pytorch,train\n"
@@ -83,11 +83,11 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     types it, whichever rows the chunk writes."""
     import pyarrow as pa
 
-    from augment_core.dataset import RecordBuilder, is_empty_text
-    from augment_core.pipeline import augment_records, plan_rows
-    from augment_core.registry import AugmenterSettings, build_augmenters
-    from augment_core.runners.core import _arrow_table, arrow_chunk, output_arrow_schema, run_schema
-    from augment_core.user_schema import user_rows
+    from augment_core.augment.registry import AugmenterSettings, build_augmenters
+    from augment_core.data.dataset import RecordBuilder, is_empty_text
+    from augment_core.data.user_schema import user_rows
+    from augment_core.runners.core import arrow_chunk, arrow_table, output_arrow_schema, run_schema
+    from augment_core.runners.pipeline import augment_records, plan_rows
 
     cells = [
         {"id": "1", "title": "GANs for CV", "body": "a gan model", "tags": ["gan"], "n": 1, "mixed": "x", "lst": [1]},
@@ -107,7 +107,7 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     keywords = fit_to_train(alias_table, Dataset(records, mapping, columns=tuple(columns)))
     augmenters = build_augmenters(["alias_swap"], AugmenterSettings(), keywords)
     schema = run_schema(columns, "tags", None)
-    from augment_core.io import arrow_column
+    from augment_core.data.io import arrow_column
     from augment_core.runners.core import _column_type
 
     types = {c: _column_type([arrow_column([r[j] for r in rows]).type]) for j, c in enumerate(columns)}
@@ -117,7 +117,7 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     out = augment_records(records, augmenters, "tags", 3, keep_original, 7, empty, text_indices=text_is)
     assert any(r["augmenter"] != "original" for r in out)
     ds = Dataset(records, mapping, columns=tuple(columns))
-    expected = _arrow_table(list(user_rows(out, ds, schema)), arrow_schema)
+    expected = arrow_table(list(user_rows(out, ds, schema)), arrow_schema)
     plan = plan_rows(records, augmenters, 3, keep_original, 7, empty, text_indices=text_is)
     got = arrow_chunk(records, plan, 7, text_is, schema, arrow_schema)
     assert isinstance(got, pa.Table)

@@ -1,7 +1,7 @@
 import json
 
-from augment_core.changes import Edit, apply_edits, changes_to_json
-from augment_core.highlight import (
+from augment_core.augment.changes import Edit, apply_edits, changes_to_json
+from augment_core.review.highlight import (
     candidate_block_html,
     group_original_html,
     legend_html,
@@ -89,7 +89,7 @@ def test_legend_names_all_kinds():
 
 def test_no_styling_in_the_library():
     """The HTML names classes; the app (app_support.markup) owns the CSS and Markdown escaping."""
-    import augment_core.highlight as highlight
+    import augment_core.review.highlight as highlight
     from app_support.markup import CSS, markdown_escape
 
     assert not hasattr(highlight, "CSS") and not hasattr(highlight, "markdown_escape")

@@ -8,12 +8,12 @@ import sys
 import pytest
 from helpers import ROOT
 
-from augment_core.cli import build_parser, job_from_args
+from augment_core.augment.quality import QualitySettings
+from augment_core.augment.registry import AugmenterSettings
+from augment_core.cli.commands import build_parser, job_from_args
+from augment_core.data.splitting import DEFAULT_RATIOS
 from augment_core.errors import InputError
 from augment_core.job import Augmentation, Policy, Report
-from augment_core.quality import QualitySettings
-from augment_core.registry import AugmenterSettings
-from augment_core.splitting import DEFAULT_RATIOS
 
 
 def _job(*flags: str):
@@ -58,8 +58,8 @@ def test_the_report_line_is_the_closing_line():
 
 
 @pytest.mark.parametrize("module,never", [
-    ("augment_core.runners", "augment_core.cli"),  # runners take a job, not the CLI's arguments
-    ("augment_core.hf", "augment_core.dataset"),  # the dataset <-> hf cycle
+    ("augment_core.runners", "augment_core.cli.commands"),  # runners take a job, not the CLI's arguments
+    ("augment_core.data.hf", "augment_core.data.dataset"),  # the dataset <-> hf cycle
 ])
 def test_a_layer_does_not_import_the_one_above(module, never):
     code = f"import sys, {module}; print({never!r} in sys.modules)"

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from augment_core import models
+from augment_core.augment import models
 from augment_core.errors import ModelUnavailable
 
 
@@ -57,8 +57,8 @@ def test_encoder_bad_path_is_one_line(tmp_path):
 
 def test_library_modules_do_not_import_torch():
     code = (
-        "import sys; import augment_core.contextual, augment_core.contextual.nlpaug_engine, augment_core.quality, "
-        "augment_core.models, augment_core.protection; "
+        "import sys; import augment_core.augment.contextual, augment_core.augment.contextual.nlpaug_engine, augment_core.augment.quality, "
+        "augment_core.augment.models, augment_core.augment.protection; "
         "bad = [m for m in ('torch', 'transformers', 'nlpaug', 'sentence_transformers') if m in sys.modules]; "
         "assert not bad, bad"
     )
@@ -67,7 +67,7 @@ def test_library_modules_do_not_import_torch():
 
 
 def test_unreachable_hub_fails_fast_with_one_line(monkeypatch):
-    from augment_core import models
+    from augment_core.augment import models
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(models, "hub_reachable", lambda timeout=3.0: False)
@@ -87,7 +87,7 @@ def test_a_checkpoint_without_a_masked_lm_head_is_refused(sentence_encoder_dir):
 
 
 def test_the_nlpaug_engine_refuses_it_too(sentence_encoder_dir):
-    from augment_core.contextual.nlpaug_engine import NlpaugContextual
+    from augment_core.augment.contextual.nlpaug_engine import NlpaugContextual
 
     aug = NlpaugContextual("substitute", model=sentence_encoder_dir, device="cpu")
     with pytest.raises(ModelUnavailable, match="not a masked language model"):

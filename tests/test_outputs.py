@@ -17,13 +17,13 @@ from types import SimpleNamespace
 from typing import Callable
 
 import pytest
-from helpers import BASE, ROOT, big_csv, cli, make_runs, sample_input, snapshot
+from helpers import BASE, ROOT, big_csv, cli, make_runs, one_line, sample_input, snapshot
 from streamlit.testing.v1 import AppTest
 
-from augment_core.cli import main
-from augment_core.dataset import content_hash
+from augment_core.cli.commands import main
+from augment_core.data.dataset import content_hash
+from augment_core.data.io import manifest_path, open_output_pair
 from augment_core.errors import InputError
-from augment_core.io import manifest_path, open_output_pair
 from augment_core.review.store import Store, rule_key
 
 APP = str(ROOT / "app.py")
@@ -56,11 +56,6 @@ def reviewed(tmp_path: Path, made: dict[str, Path]) -> SimpleNamespace:
 
 def export_args(r: SimpleNamespace, out: Path, dataset: str | None = None) -> list[str]:
     return [str(r.run), "--dataset", dataset or str(r.dataset), "--data-dir", str(r.db), "--output", str(out)]
-
-
-def one_line(err: str, message: str) -> None:
-    assert err.count("\n") == 1 and err.startswith("error: "), err
-    assert "Traceback" not in err and message in err, err
 
 
 # --- item 4: an output equal to any input is refused -----------------------------------------

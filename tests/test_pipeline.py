@@ -3,12 +3,12 @@ import random
 
 import pytest
 
-from augment_core.alias_swap import AliasSwap
-from augment_core.changes import changes_from_json
-from augment_core.dataset import ColumnMapping, Dataset, build_dataset, read_table
-from augment_core.io import rows_to_bytes
-from augment_core.pipeline import output_columns, run_augmentation
-from augment_core.splitting import assign_splits
+from augment_core.augment.alias_swap import AliasSwap
+from augment_core.augment.changes import changes_from_json
+from augment_core.data.dataset import ColumnMapping, Dataset, build_dataset, read_table
+from augment_core.data.io import rows_to_bytes
+from augment_core.data.splitting import assign_splits
+from augment_core.runners.pipeline import output_columns, run_augmentation
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_keep_original_false_drops_train_originals_only(projects, alias_table):
 
 
 def test_empty_texts_are_not_augmented(alias_table):
-    from augment_core.dataset import Record
+    from augment_core.data.dataset import Record
 
     records = [Record("1", "", ("gan",), "train", "gan"), Record("2", "a gan", ("gan",), "train", "gan")]
     ds = Dataset(records, ColumnMapping(("t",), "label"), empty_text_ids=["1"])
@@ -103,7 +103,7 @@ def test_snorkel_policy_gives_the_same_variants_as_the_batch_path(projects, alia
     import pandas as pd
     from snorkel.augmentation import ApplyOnePolicy, PandasTFApplier
 
-    from augment_core.snorkel_tf import alias_swap_tf
+    from augment_core.augment.snorkel_tf import alias_swap_tf
 
     train = [r for r in projects.records if r.split == "train"][:80]
     df = pd.DataFrame({"id": [r.id for r in train], "text": [r.text for r in train]})

@@ -1,5 +1,5 @@
-"""Issue 21: who may do what (augment_core.policy) and which server paths a served app may
-read or write (augment_core.server_paths): a reviewer is refused every admin action with one
+"""Issue 21: who may do what (augment_core.serve.policy) and which server paths a served app may
+read or write (augment_core.serve.server_paths): a reviewer is refused every admin action with one
 line; a path outside the configured folders, through ``..``, an absolute path or a symlink,
 is refused with the same line whether or not it exists."""
 
@@ -9,11 +9,11 @@ import os
 
 import pytest
 
-from augment_core import policy
-from augment_core.access import AllowListError
 from augment_core.errors import InputError
-from augment_core.policy import Action, Forbidden, Role, User
-from augment_core.server_paths import (
+from augment_core.serve import policy
+from augment_core.serve.access import AllowListError
+from augment_core.serve.policy import Action, Forbidden, Role, User
+from augment_core.serve.server_paths import (
     OutsideServerDirs,
     ServerDirs,
     ServerDirsError,

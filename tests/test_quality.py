@@ -4,7 +4,7 @@ import zlib
 import numpy as np
 import pytest
 
-from augment_core.quality import FLAGS, normalize_text, score_rows
+from augment_core.augment.quality import FLAGS, normalize_text, score_rows
 
 
 class BagOfWords:

@@ -14,7 +14,7 @@ import pytest
 import ray
 from helpers import repeated_rows, sample_rows
 
-from augment_core.cli import main
+from augment_core.cli.commands import main
 
 pytestmark = pytest.mark.ray
 
@@ -75,7 +75,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
 
 def _by_id(row: dict) -> str:
     """A row's own id: the provenance ``aug_id`` (the input has an ``id`` column, which a
-    variant copies from its parent: see augment_core.user_schema)."""
+    variant copies from its parent: see augment_core.data.user_schema)."""
     return row["aug_id"]
 
 
@@ -143,7 +143,7 @@ def _kill_once(marker: Path, ids: list[str]) -> None:
 def test_a_killed_worker_is_retried_and_the_output_is_complete(local_ray, inputs, tmp_path):
     from ray import cloudpickle  # Ray serialises with its own copy
 
-    from augment_core.cli import build_parser, job_from_args
+    from augment_core.cli.commands import build_parser, job_from_args
     from augment_core.runners.ray import run_ray
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from augment_core.changes import Change, changes_to_json
+from augment_core.augment.changes import Change, changes_to_json
 from augment_core.review import candidates, fields
 from augment_core.review import filters as review
 from augment_core.review.store import StoredCandidate

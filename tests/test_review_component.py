@@ -5,7 +5,7 @@ writes HTML."""
 from pathlib import Path
 
 from app_support import review_component as rc
-from augment_core.changes import Change
+from augment_core.augment.changes import Change
 
 JS = (Path(rc.__file__).parent / "review.js").read_text(encoding="utf-8")
 

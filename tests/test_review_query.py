@@ -11,17 +11,17 @@ import sqlite3
 
 import pytest
 
-from augment_core.agreement import fit_to_train
-from augment_core.dataset import content_hash, read_table
-from augment_core.dataset_settings import build_from_settings, default_settings
-from augment_core.pipeline import run_augmentation
-from augment_core.registry import build_augmenters
+from augment_core.augment.agreement import fit_to_train
+from augment_core.augment.registry import build_augmenters
+from augment_core.data.dataset import content_hash, read_table
+from augment_core.data.dataset_settings import build_from_settings, default_settings
 from augment_core.review import filters as review
 from augment_core.review import query
 from augment_core.review.candidates import prepare
 from augment_core.review.facts import open_store, store_run
 from augment_core.review.store import Store
-from augment_core.run import AugmenterSettings
+from augment_core.runners.pipeline import run_augmentation
+from augment_core.runners.run import AugmenterSettings
 
 pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
 

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from augment_core import access
 from augment_core.review import reviewers
 from augment_core.review.facts import store_run
 from augment_core.review.reviewers import Policy
 from augment_core.review.store import Store
+from augment_core.serve import access
 
 pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
 

@@ -15,7 +15,7 @@ from browser_helpers import T, download_bytes, free_port, sign_in, start_app, st
 from helpers import ALICE, BOB, MAPPING, make_runs
 from playwright.sync_api import expect
 
-from augment_core.dataset import content_hash
+from augment_core.data.dataset import content_hash
 from augment_core.review.store import Store
 
 pytestmark = pytest.mark.browser

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from augment_core.dataset import ColumnMapping, build_dataset, read_table
+from augment_core.augment.registry import AUGMENTERS, AugmenterSettings, build_augmenters
+from augment_core.data.dataset import ColumnMapping, build_dataset, read_table
+from augment_core.data.splitting import assign_splits
 from augment_core.errors import InputError
-from augment_core.registry import AUGMENTERS, AugmenterSettings, build_augmenters
-from augment_core.run import PhaseClock, QualitySettings, augment
-from augment_core.splitting import assign_splits
+from augment_core.runners.run import PhaseClock, QualitySettings, augment
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_every_phase_is_reported_in_order_with_counts(dataset, alias_table, tiny
 
 
 def test_the_registry_lists_and_checks_every_augmenter(alias_table, dataset):
-    from augment_core.agreement import fit_to_train
+    from augment_core.augment.agreement import fit_to_train
 
     keywords = fit_to_train(alias_table, dataset)
     assert list(AUGMENTERS) == ["alias_swap", "contextual_substitute", "contextual_insert"]
@@ -72,8 +72,8 @@ def test_phase_clock_shows_time_passing_while_a_model_loads():
 
 
 def test_the_run_says_which_train_originals_have_no_swappable_keyword(dataset, alias_table):
-    from augment_core.agreement import fit_to_train
-    from augment_core.run import without_swappable_keyword
+    from augment_core.augment.agreement import fit_to_train
+    from augment_core.runners.run import without_swappable_keyword
 
     keywords = fit_to_train(alias_table, dataset)
     missing, n_train = without_swappable_keyword(dataset, keywords)
@@ -86,8 +86,8 @@ def test_the_run_says_which_train_originals_have_no_swappable_keyword(dataset, a
 
 
 def test_a_runs_params_give_back_its_settings(dataset, alias_table):
-    from augment_core.agreement import fit_to_train
-    from augment_core.registry import settings_from_params
+    from augment_core.augment.agreement import fit_to_train
+    from augment_core.augment.registry import settings_from_params
 
     built = build_augmenters(["alias_swap", "contextual_insert"],
                              AugmenterSettings(max_swaps=2, min_agreement=0.4, aug_p=0.2, top_k=7, protect=("gpu",),
@@ -103,8 +103,8 @@ def test_a_runs_params_give_back_its_settings(dataset, alias_table):
 
 def test_a_fitted_table_given_is_used_as_it_is(dataset, alias_table):
     """The app passes its cached fit: the run must use it, not fit the tags again."""
-    from augment_core.agreement import fit_to_train
-    from augment_core.aliases import build_alias_table
+    from augment_core.augment.agreement import fit_to_train
+    from augment_core.augment.aliases import build_alias_table
 
     nothing = fit_to_train(build_alias_table([("nothing-here", [])]), dataset)  # no alias to swap
     out = augment(dataset, alias_table, ["alias_swap"], AugmenterSettings(), n_per_original=2, keep_original=False,

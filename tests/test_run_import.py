@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import MAPPING, make_runs, sample_rows
 
-from augment_core.changes import changes_from_json
-from augment_core.cli import main
-from augment_core.dataset import content_hash
+from augment_core.augment.changes import changes_from_json
+from augment_core.cli.commands import main
+from augment_core.data.dataset import content_hash
 from augment_core.errors import InputError
 from augment_core.review import rule_export, run_import
 from augment_core.review.rule_sample import RuleSampler, strata_of
@@ -317,8 +317,8 @@ def test_a_database_made_before_rule_decisions_gets_their_tables_on_open(tmp_pat
 def test_the_lean_check_sees_the_rows_and_splits_the_app_builds(made, seed):
     """The CLI checks a run without building the dataset's records (a million rows' records
     take gigabytes): its ids, splits and texts are those of the dataset the app builds."""
-    from augment_core.dataset import TableStream
-    from augment_core.dataset_settings import build_from_settings
+    from augment_core.data.dataset import TableStream
+    from augment_core.data.dataset_settings import build_from_settings
 
     data = made["csv"].read_bytes()
     settings = {"mapping": MAPPING, "split_ratios": [0.6, 0.2, 0.2], "split_seed": seed}

@@ -2,9 +2,9 @@ from collections import Counter
 
 import pytest
 
-from augment_core.dataset import ColumnMapping, Dataset, Record, build_dataset, read_table
+from augment_core.data.dataset import ColumnMapping, Dataset, Record, build_dataset, read_table
+from augment_core.data.splitting import assign_splits, parse_ratios, split_tag_counts, split_tag_table
 from augment_core.errors import InputError
-from augment_core.splitting import assign_splits, parse_ratios, split_tag_counts, split_tag_table
 
 
 @pytest.fixture(scope="module")

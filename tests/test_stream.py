@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import REFUSED, ROOT, SIMPLE, big_csv, cli, in_memory, repeated_rows, sample_rows, simple_csv, snapshot
 
-from augment_core.cli import main
+from augment_core.cli.commands import main
 
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
         "--no-quality", "--keep-original", "--seed", "5"]
@@ -156,7 +156,7 @@ def test_streamed_reader_refuses_what_the_reader_refuses(tmp_path, body, message
 @pytest.mark.parametrize("runner", ["local", "stream"])
 def test_alias_swap_run_imports_neither_torch_nor_pandas_nor_ray(inputs, tmp_path, runner):
     code = (
-        "import sys; from augment_core.cli import main; "
+        "import sys; from augment_core.cli.commands import main; "
         f"rc = main(['augment', {str(inputs['csv'])!r}, *{BASE!r}, '--runner', {runner!r}, '--workers', '1', "
         f"'--output', {str(tmp_path / 'o.csv')!r}]); "
         "heavy = [m for m in ('torch', 'transformers', 'pandas', 'ray') if m in sys.modules]; "
@@ -230,7 +230,7 @@ def _end_this_worker(start: int, rows: list, splits: list) -> None:
 
 
 def test_a_chunk_that_kills_every_worker_it_is_given_ends_the_run_with_one_line():
-    from augment_core.dataset import ColumnMapping
+    from augment_core.data.dataset import ColumnMapping
     from augment_core.runners.core import RETRIES, WorkerLost, WorkerPool, WorkSpec
 
     runner = WorkerPool(WorkSpec(["id", "text"], ColumnMapping(("text",), "tags"), None), 2)  # type: ignore[arg-type]

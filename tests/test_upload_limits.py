@@ -12,10 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import ROOT, SIMPLE, cli
 
-from augment_core.dataset import TableStream, read_table, scan
-from augment_core.dataset_settings import build_from_settings, default_settings
-from augment_core.errors import InputError
-from augment_core.limits import (
+from augment_core.data.dataset import TableStream, read_table, scan
+from augment_core.data.dataset_settings import build_from_settings, default_settings
+from augment_core.data.limits import (
     BYTES_ENV,
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
@@ -24,6 +23,7 @@ from augment_core.limits import (
     Limits,
     server_limits,
 )
+from augment_core.errors import InputError
 
 SERVER = Limits(DEFAULT_MAX_ROWS, DEFAULT_MAX_BYTES)
 
@@ -165,7 +165,7 @@ def test_json_nested_too_deep_is_one_line_in_the_cli(tmp_path, name, runner):
 def test_an_upload_is_parsed_in_another_process():
     import os
 
-    from augment_core.parse_worker import parse
+    from augment_core.data.parse_worker import parse
 
     data = (ROOT / "data" / "projects.csv").read_bytes()
     parsed = parse(data, "projects.csv", SERVER, guess=True)
@@ -181,7 +181,7 @@ def held_parse(data: bytes):
     progress (its worker started) for as long as the test wants."""
     import threading
 
-    from augment_core.parse_worker import parse
+    from augment_core.data.parse_worker import parse
 
     sending, release, out = threading.Event(), threading.Event(), {}
 
@@ -226,7 +226,7 @@ def test_a_worker_that_dies_is_one_line_and_the_server_goes_on():
     import psutil
 
     thread, release, out = held_parse((ROOT / "data" / "projects.csv").read_bytes())
-    [worker] = [c for c in psutil.Process().children() if "augment_core.parse_worker" in " ".join(c.cmdline())]
+    [worker] = [c for c in psutil.Process().children() if "augment_core.data.parse_worker" in " ".join(c.cmdline())]
     worker.kill()  # as the kernel ends a worker that ran out of memory
     release.set()
     thread.join(120)

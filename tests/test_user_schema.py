@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from augment_core.alias_swap import AliasSwap
-from augment_core.aliases import build_alias_table
-from augment_core.changes import changes_from_json
-from augment_core.cli import main
-from augment_core.dataset import JOINER, ColumnMapping, Table, build_dataset
-from augment_core.pipeline import run_augmentation
-from augment_core.user_schema import original_spans, output_schema, provenance_of, split_variant, user_rows
+from augment_core.augment.alias_swap import AliasSwap
+from augment_core.augment.aliases import build_alias_table
+from augment_core.augment.changes import changes_from_json
+from augment_core.cli.commands import main
+from augment_core.data.dataset import JOINER, ColumnMapping, Table, build_dataset
+from augment_core.data.user_schema import original_spans, output_schema, provenance_of, split_variant, user_rows
+from augment_core.runners.pipeline import run_augmentation
 
 TABLE = build_alias_table([
     ("generative-adversarial-networks", ["gan"]),
@@ -77,7 +77,7 @@ def test_originals_round_trip_and_variants_differ_only_inside_their_spans(rows, 
 
 
 def test_an_edit_at_a_column_edge_goes_to_the_column_whose_edge_it_is():
-    from augment_core.changes import Change
+    from augment_core.augment.changes import Change
 
     cells = ["ab", "cd"]  # joined "ab cd": the joiner at 2
     at_end = Change(2, 4, "", " x", "insert")  # inserted at 2: the end of column 0
@@ -276,7 +276,7 @@ def test_hf_output_folder_bad_inputs_leave_no_debris(tmp_path, capsys):
 def test_alias_swap_hf_run_does_not_load_torch(tmp_path):
     src, _ = _multi(tmp_path)
     code = (
-        "import sys; from augment_core.cli import main; "
+        "import sys; from augment_core.cli.commands import main; "
         f"rc = main({[*_hf_args(src), '--output', str(tmp_path / 'hf')]!r}); "
         "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]; print(heavy); sys.exit(rc or (1 if heavy else 0))"
     )

@@ -1,7 +1,7 @@
 """An independent checker for alias-swap output: is every word a change writes a real word,
 and does every change cover whole tokens?
 
-Written apart from ``augment_core.aliases`` on purpose (a test that reused the matcher's own
+Written apart from ``augment_core.augment.aliases`` on purpose (a test that reused the matcher's own
 rules would pass whatever they are). A word is *attested* when the vocabulary writes it, the
 dataset's texts contain it, or wordfreq knows it as English at least once per million words
 (Zipf >= 3). A change is *whole* when, in the original, the replaced span is not glued to

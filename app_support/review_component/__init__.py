@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import streamlit as st
 
-from augment_core import highlight
-from augment_core.changes import Change
+from augment_core.augment.changes import Change
+from augment_core.review import highlight
 from augment_core.review.candidates import CandidateRow
 from augment_core.review.filters import Group
 
@@ -49,7 +49,7 @@ def variant_spans(text: str, changes: Sequence[Change]) -> list[list[Any]]:
 
 def original_marks(original: str, changes: Iterable[Sequence[Change]], merge: bool = True) -> list[list[Any]]:
     """``[start, end, "old" | "old-delete", ""]`` over the original, as the browser draws spans
-    (see :func:`augment_core.highlight.original_marks`)."""
+    (see :func:`augment_core.review.highlight.original_marks`)."""
     return [[start, end, kind, ""] for start, end, kind in highlight.original_marks(original, changes, merge)]
 
 

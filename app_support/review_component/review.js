@@ -23,22 +23,49 @@ function newTabId() {
   return Date.now().toString(36) + r;
 }
 
-function loadQueue(hash) {
-  try {
-    const raw = window.localStorage.getItem(QUEUE_PREFIX + hash);
-    const list = raw ? JSON.parse(raw) : [];
-    // decisions name a key; an undo names none (it carries the server-side origin of the tab
-    // whose action it undoes, so a replay after a reload undoes that one)
-    return Array.isArray(list) ? list.filter((e) => e && typeof e.id === "string" &&
-      (typeof e.key === "string" || (e.op === "undo" && e.key == null))) : [];
-  } catch (err) {
-    return [];
+// What the server takes (augment_core.review.queue.parse_batch): an entry kept in the
+// browser is checked the same way before it is sent again, and rebuilt from its checked
+// fields, so a damaged or planted entry (a value nested thousands deep) is dropped with
+// one line instead of breaking every later send.
+const ID_RE = /^[A-Za-z0-9_.:-]{1,80}$/;
+const OPS = ["accepted", "rejected", "clear", "undo"];
+
+function checkedEntry(e) {
+  if (!e || typeof e !== "object" || typeof e.id !== "string" || !ID_RE.test(e.id) || !OPS.includes(e.op)) return null;
+  if (e.op === "undo") {
+    if (e.key != null || (e.origin != null && (typeof e.origin !== "string" || !ID_RE.test(e.origin)))) return null;
+    return { id: e.id, op: "undo", key: null, shown: null, origin: e.origin == null ? null : e.origin };
   }
+  // decisions name a key; an undo names none (it carries the server-side origin of the tab
+  // whose action it undoes, so a replay after a reload undoes that one)
+  if (typeof e.key !== "string" || !e.key.length || e.key.length > 1000) return null;
+  if (e.shown != null && e.shown !== "accepted" && e.shown !== "rejected") return null;
+  return { id: e.id, op: e.op, key: e.key, shown: e.shown == null ? null : e.shown };
+}
+
+function loadQueue(hash) {
+  // [entries, how many were dropped]; what is dropped is dropped from the storage too
+  let raw = null;
+  try { raw = window.localStorage.getItem(QUEUE_PREFIX + hash); } catch (err) { return [[], 0]; }
+  if (!raw) return [[], 0];
+  let list = null;
+  try { list = JSON.parse(raw); } catch (err) { list = null; }
+  const kept = Array.isArray(list) ? list.map(checkedEntry).filter((e) => e) : [];
+  const dropped = Array.isArray(list) ? list.length - kept.length : 1;
+  if (dropped) {
+    try {
+      if (kept.length) window.localStorage.setItem(QUEUE_PREFIX + hash, JSON.stringify(kept));
+      else window.localStorage.removeItem(QUEUE_PREFIX + hash);
+    } catch (err) { /* storage off: the in-memory queue is what is sent */ }
+  }
+  return [kept, dropped];
 }
 
 function makeState(hash) {
-  const restored = loadQueue(hash);
+  const [restored, dropped] = loadQueue(hash);
   restored.forEach((e) => { e.status = "queued"; e.unsaved = true; });
+  const messages = dropped ? [{ text: dropped + " decision(s) kept in this browser were not well-formed and " +
+    "were dropped (nothing of them was sent)." }] : [];
   return {
     hash: hash,
     tab: newTabId(),
@@ -47,7 +74,7 @@ function makeState(hash) {
     inflight: null,         // {seq, ids, timer}
     seq: 0,
     problem: restored.length ? "replay" : "",
-    messages: [],           // conflicts and the like, shown until dismissed
+    messages: messages,     // conflicts and the like, shown until dismissed
     saved: new Map(),       // key -> time confirmed (the "saved" mark)
     focusKey: null,
     focusIndex: 0,

@@ -19,13 +19,12 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
+from augment_core.augment.augmenter import Progress
+from augment_core.augment.changes import Candidate
 from augment_core.augment.function import collect_variants, one_line, run_rows
 from augment_core.augment.params import setting
 from augment_core.augment.spec import AugmenterSpec
-from augment_core.augmenter import Progress
-from augment_core.changes import Candidate
 from augment_core.errors import InputError
 from augment_core.rng import row_seed
 
@@ -87,6 +86,8 @@ class SnorkelAugmenter:
                  ) -> list[list[Candidate]]:
         """``rows``: each row's own columns (the Series the function sees holds them and
         ``text``); without them it holds ``id`` and ``text``."""
+        import pandas as pd  # a Snorkel function takes the row as pandas does; an alias-swap run never imports it
+
         cells = {rid: dict(row) for rid, row in zip(row_ids, rows, strict=True)} if rows is not None else {}
 
         def one_row(text: str, row_id: str) -> list[Candidate]:

@@ -8,7 +8,7 @@ are translated (each in one batch per row and attempt), so every keyword stays b
 byte and each stretch's change is one exact span; the forward pass samples (``top_k``,
 ``temperature``) under a torch seed from (seed, augmenter, row id, attempt), so variants
 differ from each other and reproduce from the seed; the backward pass is greedy.
-Checkpoints load through :func:`augment_core.models.load_translation_model`: a missing
+Checkpoints load through :func:`augment_core.augment.models.load_translation_model`: a missing
 path or an unreachable hub name is one line.
 """
 
@@ -18,11 +18,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from augment_core.augment.changes import Edit
 from augment_core.augment.params import setting
+from augment_core.augment.protection import Protector
 from augment_core.augment.rows import Row, RowAugmenter
-from augment_core.changes import Edit
 from augment_core.errors import InputError
-from augment_core.protection import Protector
 
 _CORE = re.compile(r"\w.*\w|\w", re.DOTALL)
 """The part of a stretch between keywords that is translated: first to last letter/digit
@@ -65,7 +65,7 @@ class BackTranslation(RowAugmenter):
     def load(self) -> tuple[Any, Any]:
         """Load both checkpoints now (a run reports it as its own phase)."""
         if self._models is None:
-            from augment_core.models import load_translation_model
+            from augment_core.augment.models import load_translation_model
 
             s = self.settings
             self._models = (load_translation_model(s.forward_model, s.device),

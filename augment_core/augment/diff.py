@@ -16,7 +16,7 @@ from difflib import SequenceMatcher
 from itertools import accumulate
 from typing import Sequence
 
-from augment_core.changes import Change, ChangeKind, original_spans
+from augment_core.augment.changes import Change, ChangeKind, original_spans
 
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 
@@ -28,7 +28,7 @@ def tokens(text: str) -> list[str]:
 
 def diff_changes(original: str, variant: str) -> tuple[Change, ...]:
     """The changes that turn ``original`` into ``variant``, in variant positions (the shape
-    :func:`augment_core.changes.apply_edits` gives), so ``rebuild(original, changes) == variant``."""
+    :func:`augment_core.augment.changes.apply_edits` gives), so ``rebuild(original, changes) == variant``."""
     if original == variant:
         return ()
     head, tail = _common_ends(original, variant)

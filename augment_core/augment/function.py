@@ -12,9 +12,9 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Sequence
 
+from augment_core.augment.augmenter import Progress
+from augment_core.augment.changes import Candidate
 from augment_core.augment.diff import diff_changes
-from augment_core.augmenter import Progress
-from augment_core.changes import Candidate
 from augment_core.errors import InputError
 from augment_core.rng import row_rng
 
@@ -77,7 +77,7 @@ def run_rows(texts: Sequence[str], row_ids: Sequence[str], n_per_original: int, 
 
 
 class FunctionAugmenter:
-    """The :class:`augment_core.augmenter.Augmenter` protocol around a text function."""
+    """The :class:`augment_core.augment.augmenter.Augmenter` protocol around a text function."""
 
     def __init__(self, name: str, fn: TextFunction, params: dict[str, Any] | None = None,
                  attempts_per_variant: int = ATTEMPTS_PER_VARIANT) -> None:

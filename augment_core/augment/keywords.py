@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from augment_core.augment.changes import Change, original_spans
 from augment_core.augment.diff import diff_changes
-from augment_core.changes import Change, original_spans
-from augment_core.protection import Protector, Span, overlaps, strictly_inside
+from augment_core.augment.protection import Protector, Span, overlaps, strictly_inside
 
 
 def keyword_changed(original: str, variant: str, changes: Sequence[Change], protector: Protector,

@@ -15,9 +15,9 @@ from __future__ import annotations
 import difflib
 from typing import Any, Sequence
 
+from augment_core.augment.changes import Edit
+from augment_core.augment.protection import Protector
 from augment_core.augment.rows import Row, RowAugmenter, seed_globals
-from augment_core.changes import Edit
-from augment_core.protection import Protector
 
 SEPARATOR = " "
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from augment_core.augment.changes import Edit
 from augment_core.augment.nlpaug_tokens import TOKEN_IO, NlpaugTokens, deletion
 from augment_core.augment.params import setting
+from augment_core.augment.protection import Protector
 from augment_core.augment.rows import Row, RowAugmenter
-from augment_core.changes import Edit
-from augment_core.protection import Protector
 from augment_core.rng import row_rng
 
 CHAR_ACTIONS = ("insert", "substitute", "swap", "delete")

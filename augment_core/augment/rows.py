@@ -18,12 +18,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from augment_core.augment.augmenter import Progress
+from augment_core.augment.changes import Candidate, Edit, apply_edits
 from augment_core.augment.function import ATTEMPTS_PER_VARIANT, run_rows
 from augment_core.augment.params import params_of, settings_dict
-from augment_core.augmenter import Progress
-from augment_core.changes import Candidate, Edit, apply_edits
+from augment_core.augment.protection import Protector, Span, overlaps, strictly_inside
 from augment_core.errors import InputError
-from augment_core.protection import Protector, Span, overlaps, strictly_inside
 from augment_core.rng import row_seed
 
 WORD = re.compile(r"\w+(?:[-'’.]\w+)*")

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from augment_core.agreement import TrainKeywords
+from augment_core.augment.agreement import TrainKeywords
+from augment_core.augment.augmenter import Augmenter
 from augment_core.augment.params import Param, params_of
-from augment_core.augmenter import Augmenter
-from augment_core.protection import Protector
+from augment_core.augment.protection import Protector
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from augment_core.augment.nlpaug_tokens import TOKEN_IO, NlpaugTokens
 from augment_core.augment.params import setting
-from augment_core.protection import Protector
+from augment_core.augment.protection import Protector
 
 
 @dataclass(frozen=True)

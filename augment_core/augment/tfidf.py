@@ -15,9 +15,9 @@ from typing import Any, Sequence
 
 from augment_core.augment.nlpaug_tokens import TOKEN_IO, NlpaugTokens
 from augment_core.augment.params import setting
+from augment_core.augment.protection import Protector
 from augment_core.augment.rows import prepare
 from augment_core.errors import InputError
-from augment_core.protection import Protector
 
 
 @dataclass(frozen=True)

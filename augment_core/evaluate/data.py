@@ -132,7 +132,7 @@ def from_augmented_file(
     """From an ``augment`` output (originals written with ``--keep-original``) or a curated
     export. ``variants="auto"`` keeps only rows whose ``decision`` is accept(ed) when the
     file has a decision column, and every variant when it has none."""
-    from augment_core.dataset import TableStream, normalize_split, parse_labels
+    from augment_core.data.dataset import TableStream, normalize_split, parse_labels
 
     if variants not in VARIANT_SOURCES:
         raise InputError(f"--variants must be one of {', '.join(VARIANT_SOURCES)}, not {variants!r}")

@@ -29,9 +29,9 @@ RESULT_FORMAT = 1
 
 
 def train_keywords(aliases: Any, data: EvalData) -> Any:
-    """The alias table fitted to the train originals (:func:`augment_core.agreement.fit_to_train`)."""
-    from augment_core.agreement import fit_to_train
-    from augment_core.dataset import Record
+    """The alias table fitted to the train originals (:func:`augment_core.augment.agreement.fit_to_train`)."""
+    from augment_core.augment.agreement import fit_to_train
+    from augment_core.data.dataset import Record
 
     records = [Record(t.id, t.text, t.labels, "train", None) for t in data.train]
     return fit_to_train(aliases, SimpleNamespace(records=records))
@@ -39,7 +39,7 @@ def train_keywords(aliases: Any, data: EvalData) -> Any:
 
 def swap_aliases(keywords: Any, rows: Sequence[Example], seed: int) -> tuple[list[str], np.ndarray]:
     """Each row with one alias swapped where it has a swappable keyword (else unchanged)."""
-    from augment_core.alias_swap import AliasSwap
+    from augment_core.augment.alias_swap import AliasSwap
 
     swap = AliasSwap(keywords.table, agreement=keywords.by_key)
     texts, changed = [], np.zeros(len(rows), dtype=bool)

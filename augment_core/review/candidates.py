@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from augment_core.changes import Change
+from augment_core.augment.changes import Change
 from augment_core.review.fields import (
     agreement_of,
     flags_of,

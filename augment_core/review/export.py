@@ -2,7 +2,7 @@
 
 The curated split is the dataset's train originals plus the accepted variants (each
 variant right after its original), optionally followed by the untouched val/test rows.
-Rows have the provenance columns of :mod:`augment_core.pipeline`; originals are built
+Rows have the provenance columns of :mod:`augment_core.runners.pipeline`; originals are built
 from the dataset's records, so they are there whether or not a run kept them.
 
 A variant belongs to the dataset *as its run saw it*: the run's own mapping, ids, split
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Iterable, Mapping, Sequence
 
-from augment_core.dataset_settings import settings_key
-from augment_core.pipeline import PROVENANCE_COLUMNS, TRAILING_COLUMNS, original_params_json, original_row
-from augment_core.quality import QUALITY_COLUMNS
+from augment_core.augment.quality import QUALITY_COLUMNS
+from augment_core.data.dataset_settings import settings_key
+from augment_core.data.user_schema import USER_CELLS, OutputSchema, output_schema, provenance_of, user_rows
 from augment_core.review.candidates import CandidateRow
 from augment_core.review.store import RunInfo
-from augment_core.user_schema import OutputSchema, output_schema, provenance_of, user_rows
+from augment_core.runners.pipeline import PROVENANCE_COLUMNS, TRAILING_COLUMNS, original_params_json, original_row
 
 TAIL_COLUMNS = (*TRAILING_COLUMNS, "run_id")
 VERSION_PACKAGES = (
@@ -89,7 +89,7 @@ def curated_rows(
     for cand in candidates:
         if decisions.get(cand.key) == "accepted":
             accepted.setdefault(cand.parent_id, []).append(cand)
-    extra = [c for c in QUALITY_COLUMNS if any(c in v.row for vs in accepted.values() for v in vs)]
+    extra = [c for c in (*QUALITY_COLUMNS, USER_CELLS) if any(c in v.row for vs in accepted.values() for v in vs)]
     columns = [*PROVENANCE_COLUMNS, label_col, *TAIL_COLUMNS, *extra]
 
     out: list[dict[str, Any]] = []
@@ -120,7 +120,7 @@ FORMATS = ("csv", "jsonl", "parquet", "hf")
 
 def export_schema(dataset: Any, rows: Sequence[Mapping[str, Any]], prefix: str | None = None) -> OutputSchema:
     """The file's columns: every input column, then the provenance columns (``aug_`` before
-    each when an input column has a provenance column's name; :mod:`augment_core.user_schema`)."""
+    each when an input column has a provenance column's name; :mod:`augment_core.data.user_schema`)."""
     label_col = label_column(dataset)
     columns = list(rows[0]) if rows else [*PROVENANCE_COLUMNS, label_col, *TAIL_COLUMNS]
     return output_schema(dataset.columns, provenance_of(columns, label_col), prefix)
@@ -133,13 +133,13 @@ def encode_export(
     """The curated rows as the downloaded file, in the user's schema, and how many cells the
     CSV formula guard changed. ``hf``: a zip of the saved DatasetDict (folder ``name``) with
     ``manifest`` in it."""
-    from augment_core.io import encode_rows
+    from augment_core.data.io import encode_rows
 
     schema = export_schema(dataset, rows)
     shaped = list(user_rows(rows, dataset, schema))
     if fmt != "hf":
         return encode_rows(shaped, fmt, schema.columns, formula_guard=formula_guard)
-    from augment_core import hf
+    from augment_core.data import hf
 
     labels = {r.id: r.labels for r in dataset.records}
     ddict = hf.dataset_dict(shaped, schema.columns, [r.get("split") for r in rows],
@@ -326,3 +326,15 @@ def acceptance_table(
         else:
             counts[(str(getattr(it, by)), status)] += 1
     return [{"group": g, "status": s, "count": n} for (g, s), n in sorted(counts.items())]
+
+
+def flag_share(items: Iterable[CandidateRow], flag: str) -> list[dict[str, Any]]:
+    """Per augmenter, the share of its variants carrying ``flag`` (``label_drift`` on the
+    Export page's charts): ``{"augmenter", "flagged", "variants", "share"}``."""
+    total: Counter = Counter()
+    flagged: Counter = Counter()
+    for it in items:
+        total[it.augmenter] += 1
+        flagged[it.augmenter] += flag in it.flags
+    return [{"augmenter": a, "flagged": flagged[a], "variants": n, "share": flagged[a] / n}
+            for a, n in sorted(total.items())]

@@ -18,7 +18,6 @@ import hashlib
 import os
 from typing import Any, Iterator, Mapping, Sequence
 
-from augment_core.pipeline import ORIGINAL
 from augment_core.review.fields import (
     NO_FLAG,
     agreement_of,
@@ -31,6 +30,7 @@ from augment_core.review.fields import (
 )
 from augment_core.review.index import Facts
 from augment_core.review.store import Store
+from augment_core.runners.pipeline import ORIGINAL
 
 
 def group_digest(parent_id: str, original_text: str) -> str:

@@ -12,10 +12,10 @@ import json
 import math
 from typing import Any, Mapping
 
-from augment_core.agreement import MIN_SUPPORT
-from augment_core.aliases import normalize_key
-from augment_core.changes import Change, changes_from_json
-from augment_core.dataset import parse_labels
+from augment_core.augment.agreement import MIN_SUPPORT
+from augment_core.augment.aliases import normalize_key
+from augment_core.augment.changes import Change, changes_from_json
+from augment_core.data.dataset import parse_labels
 from augment_core.errors import InputError
 
 NO_FLAG = "(no flag)"
@@ -61,7 +61,7 @@ def word_changes_of(changes: Any, augmenter: str) -> tuple[str, ...]:
 
 def agreement_of(changes: Any) -> tuple[float | None, int | None]:
     """The lowest keyword agreement among a variant's alias swaps that have the support to
-    judge (see :mod:`augment_core.agreement`), with its support; else of any swap; (None,
+    judge (see :mod:`augment_core.augment.agreement`), with its support; else of any swap; (None,
     None) for a variant without recorded agreement."""
     known = [(ch.agreement, ch.support) for ch in _parsed(changes) if ch.agreement is not None and ch.support]
     judged = [k for k in known if k[1] >= MIN_SUPPORT] or known

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from augment_core.agreement import MIN_SUPPORT
+from augment_core.augment.agreement import MIN_SUPPORT
 from augment_core.review.candidates import CandidateRow
 from augment_core.review.fields import NO_FLAG
 

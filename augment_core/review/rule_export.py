@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
-from augment_core.aliases import BUNDLED_TAGS
-from augment_core.changes import changes_from_json
-from augment_core.dataset import Dataset
+from augment_core.augment.aliases import BUNDLED_TAGS
+from augment_core.augment.changes import changes_from_json
+from augment_core.data.dataset import Dataset
+from augment_core.data.io import InputFile, KnownContent, open_output_pair, output_format, write_failures, write_rows_to
+from augment_core.data.user_schema import OutputSchema, user_rows
 from augment_core.errors import InputError
-from augment_core.io import InputFile, KnownContent, open_output_pair, output_format
-from augment_core.pipeline import ORIGINAL, original_params_json, original_row
 from augment_core.review.rule_sample import rule_decided, strata_of
 from augment_core.review.run_import import (
     MANIFEST_NAMES,
@@ -45,7 +45,7 @@ from augment_core.review.run_import import (
 )
 from augment_core.review.schema import LOCAL_REVIEWER
 from augment_core.review.store import RunInfo, Store, candidate_key, split_key
-from augment_core.user_schema import OutputSchema, user_rows
+from augment_core.runners.pipeline import ORIGINAL, original_params_json, original_row
 
 FORMATS = ("csv", "jsonl", "parquet")
 RULE_POLICY = (
@@ -101,9 +101,10 @@ def export_sampled_run(
     reviewer: str = LOCAL_REVIEWER,
     dataset_for: Callable[[Mapping[str, Any]], Dataset] | None = None,
     progress: Callable[[int], None] | None = None,
+    name: str = "the output",
 ) -> dict[str, Any]:
     """Write the curated rows of a run imported by sample to ``out`` (``csv``, ``jsonl`` or
-    ``parquet``) and return the export's manifest. The decisions are one ``reviewer``'s
+    ``parquet``; ``name``: what a failed write names) and return the export's manifest. The decisions are one ``reviewer``'s
     (rule decisions and sampled rows' alike): a team's policies need every row decided by
     each reviewer, which a sample does not give."""
     if fmt not in FORMATS:
@@ -112,7 +113,7 @@ def export_sampled_run(
     settings = run.settings or {}
     counts = _Counts()
     started = time.time()
-    writer = _Writer(out, fmt, files)
+    writer = _Writer(out, fmt, files, name)
     for chunk in iter_rows(files):
         kept: list[dict[str, Any]] = []
         for row in chunk:
@@ -197,12 +198,12 @@ def write_sampled_export(
     dataset_file: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """The curated file of ``run`` at ``path`` and its manifest beside it, written as a pair
-    (:func:`augment_core.io.open_output_pair`), neither of them any of :func:`export_inputs`:
+    (:func:`augment_core.data.io.open_output_pair`), neither of them any of :func:`export_inputs`:
     the one way the CLI's ``export-run`` and the Export page write it. Returns the manifest."""
     fmt = output_format(path)
     with open_output_pair(path, export_inputs(store, dataset_hash, run, dataset_file)) as pair:
         pair.manifest = export_sampled_run(store, dataset_hash, run, pair.data, fmt, include_eval=include_eval,
-                                           reviewer=reviewer, dataset_for=dataset_for)
+                                           reviewer=reviewer, dataset_for=dataset_for, name=str(path))
     return dict(pair.manifest)
 
 
@@ -305,19 +306,17 @@ class _Writer:
     """Chunks of rows in the run's columns to CSV/JSONL (appended) or Parquet (row groups
     under the first file's schema)."""
 
-    def __init__(self, out: IO[bytes], fmt: str, files: RunFiles) -> None:
-        self.out, self.fmt, self.files = out, fmt, files
+    def __init__(self, out: IO[bytes], fmt: str, files: RunFiles, name: str = "the output") -> None:
+        self.out, self.fmt, self.files, self.name = out, fmt, files, name
         self.columns = list(files.columns)
         self.header = True
         self._pq: Any = None
         self._schema: Any = None
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        from augment_core.io import write_rows_to
-
         if self.fmt != "parquet":
             if rows or self.header:
-                write_rows_to(rows, self.out, self.fmt, self.columns, header=self.header)
+                write_rows_to(rows, self.out, self.fmt, self.columns, header=self.header, name=self.name)
                 self.header = False
             return
         import pyarrow as pa
@@ -325,13 +324,15 @@ class _Writer:
 
         if self._pq is None:
             self._schema = self._arrow_schema()
-            self._pq = pq.ParquetWriter(self.out, self._schema)
+            with write_failures(self.name):
+                self._pq = pq.ParquetWriter(self.out, self._schema)
         if rows:
             try:
                 table = pa.Table.from_pylist(rows, schema=self._schema)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 raise InputError(f"cannot write these rows under the run's column types ({exc}): export as CSV or JSONL")
-            self._pq.write_table(table)
+            with write_failures(self.name):
+                self._pq.write_table(table)
 
     def _arrow_schema(self) -> Any:
         import pyarrow as pa
@@ -348,4 +349,5 @@ class _Writer:
             if self._pq is None:
                 self.write([])
             if self._pq is not None:
-                self._pq.close()
+                with write_failures(self.name):
+                    self._pq.close()

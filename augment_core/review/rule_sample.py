@@ -20,9 +20,9 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any, Generic, Sequence, TypeVar
 
-from augment_core.agreement import MIN_SUPPORT
-from augment_core.aliases import normalize_key
-from augment_core.changes import Change
+from augment_core.augment.agreement import MIN_SUPPORT
+from augment_core.augment.aliases import normalize_key
+from augment_core.augment.changes import Change
 
 DEFAULT_PER_RULE = 20
 AUGMENTER_STRATUM = "augmenter: "

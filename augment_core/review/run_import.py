@@ -7,8 +7,8 @@ What such a run leaves on disk:
 * ``--runner local`` / ``stream``: one CSV, JSONL or Parquet file, no manifest.
 
 Rows are in the user's schema (every input column, then the provenance columns, prefixed
-``aug_`` when an input column has one of their names, see :mod:`augment_core.user_schema`);
-the store keeps provenance rows (:mod:`augment_core.pipeline`), so each row is turned back
+``aug_`` when an input column has one of their names, see :mod:`augment_core.data.user_schema`);
+the store keeps provenance rows (:mod:`augment_core.runners.pipeline`), so each row is turned back
 into one (its provenance columns under their own names and the label cell).
 
 **It must be this dataset's run.** The run is checked row by row against the dataset, built
@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from augment_core.changes import changes_from_json
-from augment_core.dataset import (
+from augment_core.augment.changes import changes_from_json
+from augment_core.augment.quality import QUALITY_COLUMNS
+from augment_core.data.dataset import (
     JOINER,
     SPLITS,
     ColumnMapping,
@@ -48,15 +49,15 @@ from augment_core.dataset import (
     format_of,
     text_cell,
 )
-from augment_core.dataset_settings import build_from_settings, settings_key
+from augment_core.data.dataset_settings import build_from_settings, settings_key
+from augment_core.data.limits import check_depth, json_loads, too_deep
+from augment_core.data.sources import FileSource
+from augment_core.data.splitting import DEFAULT_RATIOS, check_ratios, fill_splits
 from augment_core.errors import InputError
-from augment_core.pipeline import ORIGINAL, PROVENANCE_COLUMNS, TRAILING_COLUMNS
-from augment_core.quality import QUALITY_COLUMNS
 from augment_core.review.facts import store_run
 from augment_core.review.rule_sample import DEFAULT_PER_RULE, RuleSampler
 from augment_core.review.store import RunRule, Store
-from augment_core.sources import FileSource
-from augment_core.splitting import DEFAULT_RATIOS, fill_splits
+from augment_core.runners.pipeline import ORIGINAL, PROVENANCE_COLUMNS, TRAILING_COLUMNS
 
 MAX_WHOLE = 20_000
 """Variants up to which a run is stored whole (the review list holds its candidates in the
@@ -97,12 +98,49 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         raise InputError(f"cannot read the manifest {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"the manifest {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise too_deep(f"the manifest {path}") from None
+    check_depth(data, f"the manifest {path}")  # stored with the run and read again deeper in a page's stack
     files = data.get("files") if isinstance(data, dict) else None
     if (not isinstance(data, dict) or not isinstance(files, list) or not files
             or not all(isinstance(f, str) and f.endswith(".parquet") for f in files)):
         raise InputError(f"{path} is not the manifest of a run (a folder's manifest.json lists its Parquet files "
                          "under \"files\")")
+    _check_manifest(data, path)
     return data
+
+
+MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
+    "augmenters": (list,), "n_per_original": (int,), "keep_original": (bool,), "seed": (int,),
+    "split_ratios": (list,), "runner": (str,), "schema": (dict,), "mapping": (dict,),
+}
+"""The manifest fields a run's import reads, and their JSON types (a field may be absent)."""
+
+
+def _check_manifest(data: Mapping[str, Any], path: Path) -> None:
+    """Every field the import reads has its type, so a manifest with ``"seed": "abc"`` or a
+    list where a column name belongs is one line here, not a traceback further on."""
+    for name, types in MANIFEST_TYPES.items():
+        value = data.get(name)
+        if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
+            raise InputError(f"the manifest {path}: \"{name}\" must be {_TYPE_NAMES[types[0]]}, not {_json_type(value)}")
+    if not all(isinstance(a, str) for a in data.get("augmenters") or ()):
+        raise InputError(f"the manifest {path}: \"augmenters\" must be a list of augmenter names")
+    if (data.get("n_per_original") or 0) < 0:
+        raise InputError(f"the manifest {path}: \"n_per_original\" must be 0 or more")
+    if data.get("mapping") is not None:
+        try:
+            manifest_settings(data)  # the mapping and the split settings, checked as the import reads them
+        except InputError as exc:
+            raise InputError(f"the manifest {path}: {exc}") from None
+
+
+_TYPE_NAMES = {list: "a list", int: "a whole number", bool: "true or false", str: "a string", dict: "an object"}
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "true or false", int: "a whole number", float: "a number with a fraction", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), "null")
 
 
 def _listed_files(manifest: Mapping[str, Any], folder: Path) -> list[Path]:
@@ -220,16 +258,31 @@ def manifest_settings(manifest: Mapping[str, Any]) -> dict[str, Any]:
     mapping = manifest.get("mapping")
     if not isinstance(mapping, dict) or "text_columns" not in mapping or "label_column" not in mapping:
         raise InputError("the manifest has no column mapping (\"mapping\"): not a run of augment-review")
-    return {"mapping": mapping, "split_ratios": list(manifest.get("split_ratios") or DEFAULT_RATIOS),
-            "split_seed": int(manifest.get("seed") or 0)}
+    ColumnMapping.from_json(mapping)  # InputError for a field of another type
+    ratios = manifest.get("split_ratios") or list(DEFAULT_RATIOS)
+    seed = manifest.get("seed") or 0
+    if not isinstance(ratios, list):
+        raise InputError("split_ratios must be a list of three numbers")
+    check_ratios(ratios)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InputError("the seed must be a whole number, 0 or more")
+    return {"mapping": mapping, "split_ratios": list(ratios), "split_seed": seed}
+
+
+def params_of(cell: Any) -> dict[str, Any]:
+    """A run row's ``params`` cell as the augmenter's parameters; {} when it is not a JSON
+    object (they only describe the run: a malformed or deeply nested cell loses nothing)."""
+    try:
+        value = json_loads(cell, "a params cell") if isinstance(cell, str) else None
+    except (ValueError, InputError):  # not JSON, or nested too deep to be stored with the run
+        return {}
+    return value if isinstance(value, dict) else {}
+
 
 
 def _seed_of(params: Any) -> int | None:
-    try:
-        value = json.loads(params).get("seed") if isinstance(params, str) else None
-    except (ValueError, AttributeError):
-        return None
-    return int(value) if isinstance(value, int) else None
+    value = params_of(params).get("seed")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclass
@@ -286,7 +339,7 @@ def parents_of(dataset: Dataset) -> Parents:
 def lean_parents(data: bytes, name: str, settings: Mapping[str, Any]) -> Parents:
     """The check's view of a stored dataset without building its records (a million rows'
     records with their cells take gigabytes): ids, label sets for the split, text digests.
-    The rows, ids and splits are :func:`augment_core.dataset_settings.build_from_settings`'s
+    The rows, ids and splits are :func:`augment_core.data.dataset_settings.build_from_settings`'s
     (the same builder, the same seeded stratification)."""
     table = TableStream(data, name)
     mapping = ColumnMapping.from_json(dict(settings["mapping"]))
@@ -386,10 +439,7 @@ def _scan(run: RunFiles, parents: Parents, max_whole: int, per_rule: int, sample
                 rid = str(row.get("id"))
                 state.id_hashes.append(hash(rid))
                 if augmenter not in state.params_by_name:
-                    try:
-                        state.params_by_name[augmenter] = json.loads(row.get("params") or "{}")
-                    except (TypeError, ValueError):
-                        state.params_by_name[augmenter] = {}
+                    state.params_by_name[augmenter] = params_of(row.get("params"))
                     if state.seed is None:
                         state.seed = _seed_of(row.get("params"))
                 try:

@@ -17,10 +17,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from augment_core.pipeline import ORIGINAL
 from augment_core.review.database import Database, StoreBusy, dumps, insert_rows
 from augment_core.review.index import Facts, IndexChunk, drop_index
 from augment_core.review.keys import candidate_key
+from augment_core.runners.pipeline import ORIGINAL
 
 INDEXED_TABLES = ("candidates", "review_items", "review_text", "review_groups", "review_values", "review_item_values",
                   "review_value_counts")

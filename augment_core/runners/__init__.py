@@ -7,7 +7,7 @@ or the app's state: whoever runs a job builds it first.
 * ``ray`` (:mod:`augment_core.runners.ray`): Ray Data, on a cluster or a local Ray.
 
 Both share :mod:`augment_core.runners.core` (key scan, fit, worker protocol) and read
-through :class:`augment_core.sources.RowSource`.
+through :class:`augment_core.data.sources.RowSource`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Callable
 
 from augment_core.job import Job, Report
-from augment_core.run import PhaseProgress
 from augment_core.runners.local import run_local
 from augment_core.runners.ray import run_ray
+from augment_core.runners.run import PhaseProgress
 
 RUNNERS: dict[str, Callable[[Job, PhaseProgress | None], Report]] = {"local": run_local, "ray": run_ray}
 

@@ -4,15 +4,15 @@ A run over a table in chunks (the local runner streaming, Ray) is made of:
 
 1. **keys** (:func:`scan_keys`): ids and label sets (ids are checked as the in-memory
    reader checks them), the split computed from them exactly as
-   :func:`augment_core.splitting.assign_splits` does, the Arrow type of every column (so
+   :func:`augment_core.data.splitting.assign_splits` does, the Arrow type of every column (so
    every Parquet row group has one schema), and each row's keyword signature (the (key,
    spelling) of every keyword found, interned: rows share a few thousand of them), from
    which :func:`fit_keys` makes the train split's fit
-   (:func:`augment_core.agreement.fit_to_train`'s attested forms and keyword agreement)
+   (:func:`augment_core.augment.agreement.fit_to_train`'s attested forms and keyword agreement)
    with no pass of its own;
 2. **augment**: a worker (:func:`init_worker` once, then :func:`augment_task` or
    :func:`generate_task` per chunk) turns each chunk's records, through
-   :func:`augment_core.pipeline.plan_rows` (the code the in-memory run uses), into output
+   :func:`augment_core.runners.pipeline.plan_rows` (the code the in-memory run uses), into output
    rows in the user's schema: a Parquet row group built column by column
    (:func:`arrow_chunk`), or CSV/JSONL lines. :class:`WorkerPool` runs the tasks in this
    process or in worker processes, results in input order.
@@ -26,13 +26,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
-from augment_core.agreement import TrainKeywords, key_agreement, member_agreement
-from augment_core.aliases import AliasTable
-from augment_core.changes import changes_to_json
-from augment_core.dataset import ColumnMapping, Dataset, Record, RecordBuilder, is_empty_text, text_cell
+from augment_core.augment.agreement import TrainKeywords, key_agreement, member_agreement
+from augment_core.augment.aliases import AliasTable
+from augment_core.augment.changes import changes_to_json
+from augment_core.augment.quality import QUALITY_COLUMNS
+from augment_core.augment.registry import build_augmenters
+from augment_core.data.dataset import ColumnMapping, Dataset, Record, RecordBuilder, is_empty_text, text_cell
+from augment_core.data.io import arrow_column, write_rows_to
+from augment_core.data.sources import Chunk, RowSource
+from augment_core.data.splitting import check_ratios, fill_splits
+from augment_core.data.user_schema import OutputSchema, output_schema, provenance_of, split_variant, user_rows
 from augment_core.errors import InputError
-from augment_core.io import arrow_column, write_rows_to
-from augment_core.pipeline import (
+from augment_core.runners.pipeline import (
     ORIGINAL,
     PlannedRow,
     augment_records,
@@ -41,11 +46,6 @@ from augment_core.pipeline import (
     plan_rows,
     variant_id,
 )
-from augment_core.quality import QUALITY_COLUMNS
-from augment_core.registry import build_augmenters
-from augment_core.sources import Chunk, RowSource
-from augment_core.splitting import check_ratios, fill_splits
-from augment_core.user_schema import OutputSchema, output_schema, provenance_of, split_variant, user_rows
 
 
 @dataclass
@@ -114,7 +114,7 @@ def scan_keys(source: RowSource, mapping: ColumnMapping, ratios: Sequence[float]
 
 
 def fit_keys(tags: AliasTable, keys: Keys) -> tuple[TrainKeywords, int]:
-    """:func:`augment_core.agreement.fit_to_train` from pass 1's signatures of the train
+    """:func:`augment_core.augment.agreement.fit_to_train` from pass 1's signatures of the train
     rows: the same fit (spellings counted in the order the train rows first use them, so
     ties go the same way), from one count per distinct (signature, labels). Also counts the
     train rows with text (the run's progress total)."""
@@ -175,7 +175,7 @@ class WorkSpec:
     """Parquet: the one Arrow schema of every row group (:func:`output_arrow_schema`)."""
     formula_guard: bool = False
     schema: OutputSchema | None = None
-    """The output's columns: the user's own, then provenance (:mod:`augment_core.user_schema`)."""
+    """The output's columns: the user's own, then provenance (:mod:`augment_core.data.user_schema`)."""
 
 
 _WORKER: dict[str, Any] = {}
@@ -267,7 +267,7 @@ def generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
     return ChunkRows(records, out, originals, empty_ids)
 
 
-def _arrow_table(rows: list[dict[str, Any]], schema: Any) -> Any:
+def arrow_table(rows: list[dict[str, Any]], schema: Any) -> Any:
     """Row dicts as one row group under the run's one schema (:func:`output_arrow_schema`):
     the reference :func:`arrow_chunk` is held to (a test compares them)."""
     import pyarrow as pa
@@ -306,11 +306,11 @@ def _uniform_array(values: list[Any], type_: Any) -> Any:
 
 def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int, text_indices: Sequence[int],
                 schema: OutputSchema, arrow_schema: Any) -> Any:
-    """A chunk's output rows (:func:`augment_core.pipeline.plan_rows`) as one row group,
+    """A chunk's output rows (:func:`augment_core.runners.pipeline.plan_rows`) as one row group,
     built column by column: an input column is converted once per chunk, over its records,
     and its rows taken by parent (a column whose cells Arrow might convert differently in
     another company falls back to the row-by-row conversion); text columns and provenance
-    are built from the plan. The same table as shaping row dicts (:func:`_arrow_table`)."""
+    are built from the plan. The same table as shaping row dicts (:func:`arrow_table`)."""
     import pyarrow as pa
 
 

@@ -13,7 +13,7 @@ same bytes when the input fits one chunk). Quality signals need the whole run fo
 them (near duplicates, leaks into val/test): with quality on, pass 2 spills its rows and
 a third pass scores them (:func:`_scored_chunks`).
 
-The in-memory run (:func:`run_in_memory`: :func:`augment_core.run.augment` on the whole
+The in-memory run (:func:`run_in_memory`: :func:`augment_core.runners.run.augment` on the whole
 dataset, as the Augment page runs it) is taken only where a format needs the whole table
 (:func:`needs_whole_table`): a Hugging Face DatasetDict output or input folder, a ``.json``
 list of records.
@@ -30,29 +30,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
-from augment_core import hf
-from augment_core.aliases import AliasTable, load_alias_table
-from augment_core.dataset import ColumnMapping, Dataset, TableStream, build_dataset, content_hash, format_of
-from augment_core.errors import InputError
-from augment_core.io import (
+from augment_core.augment.aliases import AliasTable, load_alias_table
+from augment_core.augment.models import load_sentence_encoder
+from augment_core.augment.quality import HashIndex, encode, heldout_of, normalize_text, score_chunk, text_hash
+from augment_core.data import hf
+from augment_core.data.dataset import ColumnMapping, Dataset, TableStream, build_dataset, content_hash, format_of
+from augment_core.data.io import (
     check_output_dir,
     check_output_target,
     open_output,
     open_output_dir,
     read_input,
+    write_failures,
     write_rows_to,
 )
+from augment_core.data.sources import FileSource, RowSource
+from augment_core.data.splitting import assign_splits
+from augment_core.data.user_schema import OutputSchema, output_schema, provenance_of, user_rows
+from augment_core.errors import InputError
 from augment_core.job import Job, Report, empty_text_warning
-from augment_core.models import load_sentence_encoder
-from augment_core.pipeline import check_run
-from augment_core.quality import HashIndex, encode, heldout_of, normalize_text, score_chunk, text_hash
-from augment_core.run import PhaseProgress, RunOutput, augment_with
 from augment_core.runners.core import (
     ChunkOut,
     ChunkRows,
     WorkerPool,
     WorkSpec,
-    _arrow_table,
+    arrow_table,
     augment_task,
     fit_keys,
     generate_task,
@@ -60,9 +62,8 @@ from augment_core.runners.core import (
     run_schema,
     scan_keys,
 )
-from augment_core.sources import FileSource, RowSource
-from augment_core.splitting import assign_splits
-from augment_core.user_schema import OutputSchema, output_schema, provenance_of, user_rows
+from augment_core.runners.pipeline import check_run
+from augment_core.runners.run import PhaseProgress, RunOutput, augment_with
 
 
 def run_local(job: Job, progress: PhaseProgress | None = None, encoder: Any = None) -> Report:
@@ -202,7 +203,7 @@ def run_streamed(
     quality: Any = None, encoder: Any = None,
 ) -> StreamResult:
     """The passes (see the module's docstring), writing to ``out`` as it goes. ``quality``:
-    a :class:`augment_core.run.QualitySettings` to score the rows (two passes over the
+    a :class:`augment_core.runners.run.QualitySettings` to score the rows (two passes over the
     output, see :func:`_scored_chunks`); ``encoder``: the sentence encoder (default: the
     packaged one)."""
     keys = scan_keys(source, mapping, ratios, seed, want_arrow=fmt == "parquet", tags=tags)
@@ -227,7 +228,8 @@ def run_streamed(
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            writer = pq.ParquetWriter(out, arrow_schema)
+            with write_failures(name):
+                writer = pq.ParquetWriter(out, arrow_schema)
         else:
             guarded += write_rows_to([], out, fmt, columns, formula_guard=formula_guard, name=name)
         if quality is None:
@@ -238,7 +240,8 @@ def run_streamed(
         for chunk in chunks:
             if fmt == "parquet":
                 if chunk.rows:
-                    writer.write_table(chunk.payload)
+                    with write_failures(name):
+                        writer.write_table(chunk.payload)
             else:
                 _write(out, chunk.payload, name)
             rows += chunk.rows
@@ -249,11 +252,12 @@ def run_streamed(
             if progress is not None and quality is None:
                 progress("generate", done, total)
         if writer is not None:
-            if not rows:  # no rows at all: an empty table, as the in-memory run writes
-                import pyarrow as pa
+            with write_failures(name):
+                if not rows:  # no rows at all: an empty table, as the in-memory run writes
+                    import pyarrow as pa
 
-                writer.write_table(pa.Table.from_pylist([], schema=arrow_schema))
-            writer.close()
+                    writer.write_table(pa.Table.from_pylist([], schema=arrow_schema))
+                writer.close()
         ok = True
     finally:
         runner.close(ok)
@@ -272,7 +276,7 @@ def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any,
        the end), and what the global signals need is kept: a 64-bit hash of every row's
        normalised text, of every held-out text, and the held-out texts' embeddings
        (written to a second temporary file and memory-mapped, so never held at once);
-    2. each spilled chunk is read back, scored by :func:`augment_core.quality.score_chunk`
+    2. each spilled chunk is read back, scored by :func:`augment_core.augment.quality.score_chunk`
        (the in-memory run's code) against that index, shaped and encoded.
     """
     import numpy as np
@@ -329,7 +333,7 @@ def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any,
             if progress is not None:
                 progress("quality", k + 1, chunks)
             if spec.fmt == "parquet":
-                yield ChunkOut(_arrow_table(shaped, spec.arrow_schema), len(res.rows), generated_n, 0, 0, res.empty)
+                yield ChunkOut(arrow_table(shaped, spec.arrow_schema), len(res.rows), generated_n, 0, 0, res.empty)
                 continue
             buf = io.BytesIO()
             guarded = write_rows_to(shaped, buf, spec.fmt, schema.columns, formula_guard=spec.formula_guard,
@@ -339,7 +343,5 @@ def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any,
 
 
 def _write(out: IO[bytes], data: bytes, name: str) -> None:
-    try:
+    with write_failures(name):
         out.write(data)
-    except OSError as exc:
-        raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None

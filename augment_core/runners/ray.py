@@ -2,7 +2,7 @@
 
 The run is the local runner's streamed run (:mod:`augment_core.runners.local`), with the
 same core (:mod:`augment_core.runners.core`: key scan, fit, worker tasks) and Ray doing the
-reading (:class:`RaySource`, a :class:`augment_core.sources.RowSource`) and the augmenting:
+reading (:class:`RaySource`, a :class:`augment_core.data.sources.RowSource`) and the augmenting:
 
 * **read**: ``ray.data.read_csv`` / ``read_text`` (JSONL) / ``read_parquet`` on any path
   pyarrow or fsspec opens (local, ``s3://``, ``gs://``, ``hdfs://``). CSV cells are read as
@@ -17,7 +17,7 @@ reading (:class:`RaySource`, a :class:`augment_core.sources.RowSource`) and the 
 * **augment**: ``map_batches`` over an actor pool. Each actor deserialises the alias table
   and the split once and loads its model once (``num_gpus=1`` per actor for the contextual
   augmenters when the cluster has GPUs and ``--device`` is not ``cpu``); each batch's rows
-  are built by :func:`augment_core.pipeline.augment_records`, the function every runner
+  are built by :func:`augment_core.runners.pipeline.augment_records`, the function every runner
   uses, and per-row seeding makes them independent of the batching. Ray retries a batch
   whose actor dies (actors restart), so a lost worker costs time, never rows.
 * **write**: Parquet shards (``part-*.parquet``) and ``manifest.json`` in the output folder.
@@ -42,15 +42,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from augment_core.aliases import load_alias_table
-from augment_core.dataset import RecordBuilder, check_mapping, format_of, sniff_delimiter
-from augment_core.errors import InputError
-from augment_core.io import remove_stale_temps, temp_path
-from augment_core.job import Job, Report
-from augment_core.limits import json_loads
-from augment_core.models import load_sentence_encoder
-from augment_core.pipeline import check_run
-from augment_core.quality import (
+from augment_core.augment.aliases import load_alias_table
+from augment_core.augment.models import load_sentence_encoder
+from augment_core.augment.quality import (
     HELDOUT_SPLITS,
     QUALITY_COLUMNS,
     HashIndex,
@@ -60,7 +54,13 @@ from augment_core.quality import (
     score_chunk,
     text_hash,
 )
-from augment_core.run import PhaseProgress
+from augment_core.data.dataset import RecordBuilder, check_mapping, format_of, sniff_delimiter
+from augment_core.data.io import remove_stale_temps, temp_path
+from augment_core.data.limits import json_loads
+from augment_core.data.sources import Chunk, refuse_hf_folder
+from augment_core.data.user_schema import OutputSchema
+from augment_core.errors import InputError
+from augment_core.job import Job, Report
 from augment_core.runners.core import (
     ChunkOut,
     WorkSpec,
@@ -72,8 +72,8 @@ from augment_core.runners.core import (
     run_schema,
     scan_keys,
 )
-from augment_core.sources import Chunk, refuse_hf_folder
-from augment_core.user_schema import OutputSchema
+from augment_core.runners.pipeline import check_run
+from augment_core.runners.run import PhaseProgress
 
 BatchHook = Callable[[list[str]], None]
 """Called in the actor with a batch's ids before it is augmented (tests kill a worker here)."""
@@ -179,7 +179,7 @@ def _csv_header(path: str) -> tuple[list[str], str]:
 
 
 class RaySource:
-    """A :class:`augment_core.sources.RowSource` over a Ray dataset: the driver's ordered
+    """A :class:`augment_core.data.sources.RowSource` over a Ray dataset: the driver's ordered
     passes over some of its columns, as row tuples in the dataset's column order (the
     columns not read are ``None``)."""
 
@@ -299,10 +299,8 @@ def ray_init_kwargs() -> dict[str, Any]:
     """How this process starts or joins Ray: no dashboard, and this very ``augment_core``
     shipped to every worker (``py_modules``), so a cluster's nodes run the driver's code
     without installing it, and never another copy found on their path."""
-    import augment_core
-
-    return {"include_dashboard": False, "log_to_driver": False,
-            "runtime_env": {"py_modules": [str(Path(augment_core.__file__).parent)]}}
+    package = Path(__file__).resolve().parents[1]  # augment_core/runners/ray.py -> augment_core
+    return {"include_dashboard": False, "log_to_driver": False, "runtime_env": {"py_modules": [str(package)]}}
 
 
 def augment_on_ray(
@@ -312,7 +310,7 @@ def augment_on_ray(
     manifest_extra: dict[str, Any] | None = None, provenance_prefix: str | None = None, quality: Any = None,
 ) -> RayResult:
     """The run on a Ray already up (see the module's docstring). ``quality``: a
-    :class:`augment_core.run.QualitySettings` to score the rows (see :func:`_score`)."""
+    :class:`augment_core.runners.run.QualitySettings` to score the rows (see :func:`_score`)."""
     import ray
 
     ctx = ray.data.DataContext.get_current()
@@ -386,10 +384,10 @@ def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, worke
     process: the augmented rows are materialised (Ray's object store, spilled to disk when
     large); one distributed pass hashes every row's normalised text (8 bytes a row to the
     driver), an actor pool encodes the distinct held-out texts (each actor loading the
-    encoder once); the driver builds the index (:class:`augment_core.quality.HashIndex`:
+    encoder once); the driver builds the index (:class:`augment_core.augment.quality.HashIndex`:
     repeated hashes, held-out hashes, held-out embeddings) and puts it in the object store
     once; an actor pool then scores every batch against it with
-    :func:`augment_core.quality.score_chunk`, the in-memory run's code."""
+    :func:`augment_core.augment.quality.score_chunk`, the in-memory run's code."""
     import numpy as np
     import ray
 

@@ -1,0 +1,193 @@
+"""From a split dataset and some augmenters to provenance rows.
+
+Only train rows are augmented; val and test rows pass through untouched (the lesson's
+"split first, augment train only"). Every output row says where it came from: its parent,
+the augmenter, the parameters that with the seed reproduce it, and the change spans.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Container, Sequence
+
+from augment_core.augment.augmenter import Augmenter
+from augment_core.augment.changes import Candidate, changes_to_json
+from augment_core.data.dataset import Dataset, Record, segments_of
+from augment_core.data.user_schema import crosses_joiner
+from augment_core.errors import InputError
+
+ORIGINAL = "original"
+PROVENANCE_COLUMNS = ("id", "parent_id", "split", "augmenter", "text", "original_text")
+TRAILING_COLUMNS = ("params", "changes")
+RunProgress = Callable[[int, int], None]
+"""Called as (originals done, originals in all) while augmenters run."""
+
+
+def variant_id(parent_id: str, augmenter: str, index: int) -> str:
+    return f"{parent_id}~{augmenter}~{index}"
+
+
+def check_variant_ids(ids: Sequence[str], augmenters: Sequence[str]) -> None:
+    """Refuse input ids that a variant's id could repeat.
+
+    A variant of ``x`` is ``x~<augmenter>~<k>``; an input id of that very shape, with ``x``
+    another input id and the augmenter one of this run's, could be written twice. The rule
+    depends on the ids alone (not on which variants a run happens to make), so a file is
+    refused or accepted the same way whatever the seed. Ids of another shape are kept as
+    they are: escaping them would break the link from an output row to its input row.
+    """
+    known = set(ids)
+    names = set(augmenters)
+    for rid in ids:
+        if rid.count("~") < 2:
+            continue
+        parent, name, k = rid.rsplit("~", 2)
+        if parent in known and name in names and k.isdigit():
+            raise InputError(
+                f"id {rid!r} has the form of a variant id of row {parent!r} (<id>~<augmenter>~<k>), so the "
+                "output could hold it twice: rename it or choose another id column"
+            )
+
+
+def output_columns(label_column: str, extra: Sequence[str] = ()) -> list[str]:
+    return [*PROVENANCE_COLUMNS, label_column, *TRAILING_COLUMNS, *extra]
+
+
+def original_params_json(seed: int | None) -> str:
+    return json.dumps({"augmenter": ORIGINAL, "seed": seed})
+
+
+def original_row(record: Record, label_column: str, params: str) -> dict[str, Any]:
+    """An original as a provenance row: its own parent, no changes."""
+    return {
+        "id": record.id, "parent_id": record.id, "split": record.split, "augmenter": ORIGINAL,
+        "text": record.text, "original_text": record.text, label_column: record.raw_label,
+        "params": params, "changes": "[]",
+    }
+
+
+def check_run(ids: Sequence[str], augmenters: Sequence[str], label_column: str, n_per_original: int) -> None:
+    """What makes a run impossible whatever the rows: checked once, before any row is built."""
+    if n_per_original < 0:
+        raise InputError("--n-per-original must be 0 or more")
+    if len(set(augmenters)) != len(augmenters):
+        raise InputError(f"each augmenter may run once per run, got {', '.join(augmenters)}")
+    check_variant_ids(ids, augmenters)
+    if label_column in PROVENANCE_COLUMNS + TRAILING_COLUMNS:
+        # provenance rows carry the label under its own name (the review store reads them so)
+        raise InputError(f"the label column is named {label_column!r}, which the output uses itself: rename it")
+
+
+def run_augmentation(
+    dataset: Dataset,
+    augmenters: Sequence[Augmenter],
+    n_per_original: int,
+    keep_original: bool,
+    seed: int,
+    progress: RunProgress | None = None,
+) -> list[dict[str, Any]]:
+    if not dataset.has_splits:
+        raise InputError("the dataset must be split before augmentation (split first, augment train only)")
+    label_column = dataset.mapping.label_column
+    check_run([r.id for r in dataset.records], [a.name for a in augmenters], label_column, n_per_original)
+    empty = set(dataset.empty_text_ids)
+    total = sum(1 for r in dataset.records if r.split == "train" and r.id not in empty) * len(augmenters)
+    done = 0
+
+    def step(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, total)
+
+    text_indices = dataset.text_indices() if dataset.columns else []
+    return augment_records(dataset.records, augmenters, label_column, n_per_original, keep_original, seed, empty, step,
+                           text_indices)
+
+
+def augment_records(
+    records: Sequence[Record],
+    augmenters: Sequence[Augmenter],
+    label_column: str,
+    n_per_original: int,
+    keep_original: bool,
+    seed: int,
+    empty: Container[str] = (),
+    step: Callable[[int], None] | None = None,
+    text_indices: Sequence[int] = (),
+) -> list[dict[str, Any]]:
+    """The output rows of some split records, in their order: each original (train ones
+    only with ``keep_original``) followed by its variants. Rows are independent (per-row
+    seeding), so the in-memory run, a streamed chunk and a Ray batch all build their rows
+    here and agree row for row. ``empty``: ids whose text is empty (never augmented).
+    ``text_indices``: the text columns' positions in ``Record.cells``; with several, a
+    variant that edits the joiner between two columns is dropped (it cannot be written back
+    per column)."""
+    plan = plan_rows(records, augmenters, n_per_original, keep_original, seed, empty, step, text_indices)
+    original_params = original_params_json(seed)
+    rows: list[dict[str, Any]] = []
+    for i, name, k, params, cand in plan:
+        record = records[i]
+        if cand is None:
+            rows.append(original_row(record, label_column, original_params))
+            continue
+        rows.append({
+            "id": variant_id(record.id, name, k), "parent_id": record.id, "split": "train",
+            "augmenter": name, "text": cand.text, "original_text": record.text,
+            label_column: record.raw_label, "params": params, "changes": changes_to_json(cand.changes),
+        })
+    return rows
+
+
+PlannedRow = tuple[int, str, int, str, "Candidate | None"]
+"""(index of the record, augmenter name, k, params JSON, candidate): one output row;
+an original is ``(i, "original", 0, "", None)``."""
+
+
+def plan_rows(
+    records: Sequence[Record],
+    augmenters: Sequence[Augmenter],
+    n_per_original: int,
+    keep_original: bool,
+    seed: int,
+    empty: Container[str] = (),
+    step: Callable[[int], None] | None = None,
+    text_indices: Sequence[int] = (),
+) -> list[PlannedRow]:
+    """What :func:`augment_records` writes, row by row, before any row is built: which
+    record, which augmenter and which candidate. The streamed Parquet writer builds its
+    columns straight from this (no row dicts, no change JSON read back)."""
+    train = [r for r in records if r.split == "train" and r.id not in empty]
+    texts = [r.text for r in train]
+    ids = [r.id for r in train]
+    variants_by_augmenter = []
+    for augmenter in augmenters:
+        variants = augmenter.generate(texts, ids, n_per_original, seed, step)
+        params = json.dumps(
+            {"augmenter": augmenter.name, **augmenter.params(), "n_per_original": n_per_original, "seed": seed},
+            sort_keys=True,
+        )
+        variants_by_augmenter.append((augmenter.name, params, variants))
+
+    multi = len(text_indices) > 1
+    position = {r.id: i for i, r in enumerate(train)}
+    plan: list[PlannedRow] = []
+    for j, record in enumerate(records):
+        if record.split != "train" or keep_original:
+            plan.append((j, ORIGINAL, 0, "", None))
+        i = position.get(record.id)
+        if i is None:
+            continue
+        segments = segments_of(record, text_indices) if multi else []
+        for name, params, variants in variants_by_augmenter:
+            seen = {record.text}
+            k = 0
+            for cand in variants[i]:
+                if cand.text in seen:  # augmenters promise distinct variants; hold them to it
+                    continue
+                if multi and crosses_joiner(cand.changes, segments):  # the joiner between columns is never edited
+                    continue
+                seen.add(cand.text)
+                k += 1
+                plan.append((j, name, k, params, cand))
+    return plan
