@@ -227,15 +227,17 @@ def team_secrets(path: Path, app: str, provider: str, allowed: list[str], admins
     return path
 
 
-def start_app(data_dir: Path, secrets_file: Path, port: int, address: str | None = "127.0.0.1") -> subprocess.Popen:
+def start_app(data_dir: Path, secrets_file: Path, port: int, address: str | None = "127.0.0.1",
+              extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """``streamlit run app.py`` from the project folder (so its ``.streamlit/config.toml``
-    applies), with this secrets file; ``address`` None: the project's default."""
+    applies), with this secrets file; ``address`` None: the project's default. ``extra_env``:
+    e.g. ``AUGMENT_REVIEW_DATABASE_URL``, a team database several servers share."""
     args = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
             "--server.port", str(port), "--secrets.files", str(secrets_file), "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none"]
     if address is not None:
         args += ["--server.address", address]
-    env = {**os.environ, "AUGMENT_REVIEW_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "AUGMENT_REVIEW_DATA_DIR": str(data_dir), **(extra_env or {})}
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, "streamlit")
     return proc

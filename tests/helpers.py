@@ -343,6 +343,91 @@ def sampled_run(data_dir: Path, runs_folder: Path, n: int = 120) -> tuple[str, i
     return h, run_id, made
 
 
+# --- a real PostgreSQL server for the store's tests on both backends ---------------------------
+
+PG_BIN = Path(os.environ.get("AUGMENT_REVIEW_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PG_MISSING = (f"PostgreSQL is not installed (no {PG_BIN / 'initdb'}): apt-get install -y postgresql, "
+              "or set AUGMENT_REVIEW_PG_BIN to its bin folder")
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster (``initdb`` + ``pg_ctl``) in a temporary folder on a free
+    loopback port, run as the ``postgres`` system user when the tests run as root (PostgreSQL
+    refuses root); trust authentication on 127.0.0.1 only; durability off (tests only).
+    One database per test: :meth:`create_database`, :meth:`drop_database`."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        from browser_helpers import free_port
+
+        if not (PG_BIN / "initdb").exists():
+            raise RuntimeError(PG_MISSING)
+        self.folder = Path(tempfile.mkdtemp(prefix="augment-pg-"))
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            import shutil
+
+            shutil.chown(self.folder, "postgres", "postgres")
+        self.port = free_port()
+        self._n = 0
+        data = self.folder / "data"
+        self._run(PG_BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+                   " -c synchronous_commit=off -c full_page_writes=off -c max_connections=400")
+        self._run(PG_BIN / "pg_ctl", "-D", data, "-l", self.folder / "server.log", "-w", "-o", options, "start")
+
+    def _run(self, *command: object) -> None:
+        done = subprocess.run([*self.as_user, *map(str, command)], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{command[0]} failed: {done.stderr.strip() or done.stdout.strip()}")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
+            c.execute(sql)  # type: ignore[arg-type]
+
+    def create_database(self) -> str:
+        self._n += 1
+        name = f"t{os.getpid()}_{self._n}"
+        self._admin(f"CREATE DATABASE {name}")
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Gone, with any connection a test left open (a store not closed)."""
+        self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def stop(self) -> None:
+        import shutil
+
+        self._run(PG_BIN / "pg_ctl", "-D", self.folder / "data", "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def hold_write_lock(store: Store) -> Callable[[], None]:
+    """Another program takes the store's writer lock and keeps it (SQLite: the ``sqlite3``
+    shell's ``BEGIN IMMEDIATE``; PostgreSQL: another app server mid-write, holding the advisory
+    lock); returns what releases it."""
+    if store.dialect == "sqlite":
+        import sqlite3
+
+        other = sqlite3.connect(store.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg
+
+        from augment_core.review.database import WRITE_LOCK
+
+        url = store.db.engine.url
+        other = psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True)
+        other.execute(f"SELECT pg_advisory_lock({WRITE_LOCK})")  # type: ignore[arg-type]
+    return other.close
+
+
 def nlpaug_variants(data: bytes, settings: dict, out: Path, n_train: int = 6) -> dict[str, int]:
     """A file of variants made by nlpaug, in the dataset's own columns plus ``parent`` (its
     parent's id) and ``tool`` (the nlpaug class), as another tool leaves them: a

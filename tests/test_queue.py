@@ -4,10 +4,13 @@ database, busy entries kept for later in order (augment_core.review.queue)."""
 import sqlite3
 
 import pytest
+from helpers import hold_write_lock
 
 from augment_core.review.client_actions import ACKS_KEPT
 from augment_core.review.queue import MAX_BATCH, QueuedAction, apply_queue, parse_batch
 from augment_core.review.store import Store
+
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
 
 KEYS = {"1:a", "1:b", "1:c"}
 
@@ -70,16 +73,14 @@ def test_a_decision_made_elsewhere_meanwhile_is_kept_and_reported(store):
 
 def test_locked_database_returns_the_rest_busy_in_order_then_saves_them(store, tmp_path):
     apply_queue(store, "h", [QueuedAction("z0", "accepted", "1:c")], "tab", KEYS)
-    lock = sqlite3.connect(tmp_path / "augment-review.sqlite3", isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")
+    release = hold_write_lock(store)
     try:
         batch = [QueuedAction("z0", "accepted", "1:c"), QueuedAction("z1", "accepted", "1:a"),
                  QueuedAction("z2", "rejected", "1:b")]
         out = apply_queue(store, "h", batch, "tab", KEYS, wait=0.1)
         assert [o.status for o in out] == ["saved", "busy", "busy"]
     finally:
-        lock.execute("ROLLBACK")
-        lock.close()
+        release()
     out = apply_queue(store, "h", batch, "tab", KEYS, wait=0.1)
     assert [o.status for o in out] == ["saved", "saved", "saved"]
     assert store.decisions("h") == {"1:a": "accepted", "1:b": "rejected", "1:c": "accepted"}
@@ -140,6 +141,7 @@ def test_a_forged_stream_of_ids_keeps_at_most_the_bound_per_reviewer_and_tab(sto
     assert set(newest) == {f"f2-{MAX_BATCH - 1}", "other-1"}
 
 
+@pytest.mark.sqlite_only
 def test_records_of_the_old_shape_are_kept_as_local_and_pruned(tmp_path):
     """A database whose records were keyed by (dataset, id) only: opened, they become reviewer
     "local"'s (still answered, nothing written twice), pruned to the newest ACKS_KEPT."""
@@ -147,6 +149,7 @@ def test_records_of_the_old_shape_are_kept_as_local_and_pruned(tmp_path):
     s.add_dataset("h", "d.csv", b"x")
     s.close()
     with sqlite3.connect(tmp_path / "augment-review.sqlite3") as c:  # as the older version left it
+        c.execute("DROP TABLE alembic_version")  # (made before Alembic)
         c.execute("DROP TABLE client_actions")
         c.execute("CREATE TABLE client_actions (dataset_hash TEXT NOT NULL, id TEXT NOT NULL, outcome TEXT NOT NULL,"
                   " at REAL NOT NULL, PRIMARY KEY (dataset_hash, id))")

@@ -8,6 +8,8 @@ from augment_core.review import candidates, fields
 from augment_core.review import filters as review
 from augment_core.review.store import StoredCandidate
 
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
+
 LABELS = {"1": '["computer-vision"]', "2": '["natural-language-processing"]', "3": '["computer-vision", "graphs"]'}
 ORIGINALS = {"1": "CV thing", "2": "nlp thing", "3": "graph thing"}
 SETTINGS = {"mapping": {"text_columns": ["text"], "label_column": "tags", "label_format": "auto", "label_sep": ","}}

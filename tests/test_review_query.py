@@ -22,6 +22,8 @@ from augment_core.review.facts import open_store, store_run
 from augment_core.review.store import Store
 from augment_core.runners.pipeline import run_augmentation
 
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
+
 
 @pytest.fixture(scope="module")
 def sample_runs(sample_csv, alias_table):
@@ -218,6 +220,7 @@ def test_bulk_over_a_filter_is_one_undoable_action_in_sql(db):
     assert after == {some[0]: "rejected", some[1]: "rejected"}
 
 
+@pytest.mark.sqlite_only
 def test_a_database_from_before_the_index_is_indexed_on_open(tmp_path, sample_runs):
     data, settings, rows, _ = sample_runs
     store = Store(tmp_path)
@@ -228,6 +231,7 @@ def test_a_database_from_before_the_index_is_indexed_on_open(tmp_path, sample_ru
     want = query.page(store, scope, review.Filter(), "flagged first", 3, 20)
     store.close()
     with sqlite3.connect(tmp_path / "augment-review.sqlite3") as c:  # as an older version left it
+        c.execute("DROP TABLE alembic_version")  # (made before Alembic)
         for table in ("review_items", "review_text", "review_item_values", "review_value_counts", "review_values",
                       "review_groups"):
             c.execute(f"DROP TABLE {table}")

@@ -15,6 +15,8 @@ from augment_core.review.reviewers import Policy
 from augment_core.review.store import Store
 from augment_core.serve import access
 
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
+
 H = "a" * 64
 ALICE, BOB = "alice@team.example", "bob@crew.example"
 
@@ -89,6 +91,7 @@ def test_undo_reverts_the_reviewers_own_latest_action_and_history_records_both(t
     assert [e.kind for e in store.history(H, reviewer=BOB)] == ["decide"]
 
 
+@pytest.mark.sqlite_only
 def test_a_database_of_the_old_shape_is_migrated_to_reviewer_local(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -21,6 +22,8 @@ from augment_core.errors import InputError
 from augment_core.review import rule_export, run_import
 from augment_core.review.rule_sample import RuleSampler, strata_of
 from augment_core.review.store import Store, candidate_key, rule_key
+
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
 
 SEED = 5
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
@@ -293,10 +296,11 @@ def test_the_cli_imports_a_ray_folder_and_exports_it_with_one_line_errors(tmp_pa
     assert "has no run 7" in capsys.readouterr().err
 
 
+@pytest.mark.sqlite_only
 def test_a_database_made_before_rule_decisions_gets_their_tables_on_open(tmp_path):
     import sqlite3
 
-    from augment_core.review.schema import TABLES
+    from augment_core.review.legacy import TABLES
 
     tmp_path.mkdir(exist_ok=True)
     with sqlite3.connect(tmp_path / "augment-review.sqlite3") as c:
@@ -416,3 +420,30 @@ def test_a_run_with_null_texts_or_spans_outside_the_text_is_refused(tmp_path, ma
         run_import.import_run(store, h, bad)
     assert message in str(err.value) and repr(rows[i]["aug_id"]) in str(err.value) and "\n" not in str(err.value)
     assert store.runs(h) == []
+
+
+def test_the_cli_takes_the_database_by_url_and_an_unreachable_one_is_one_line(tmp_path, made, monkeypatch, capsys,
+                                                                              backend):
+    """``--database-url`` names the store (here: the backend's, given on the command line
+    instead of the environment); a database that cannot be opened is one line, exit 2, its
+    password never shown."""
+    from augment_core.review.database import DATABASE_URL_ENV
+
+    url = os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{tmp_path / 'team.sqlite3'}"
+    url = url.replace("postgresql+psycopg://", "postgresql://")  # a libpq URL (as pg_dump takes) will do
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "unused"))
+    assert main(["import-run", str(made["ray"]), "--dataset", str(made["csv"]), "--store", "sample",
+                 "--database-url", url]) == 0
+    assert "loaded run 1 (" in capsys.readouterr().err
+    store = Store(tmp_path / "elsewhere", database_url=url)
+    assert [r.id for r in store.runs(content_hash(made["csv"].read_bytes()))] == [1]
+    store.close()
+    bad = "postgresql+psycopg://review:s3cret@127.0.0.1:1/review"
+    assert main(["import-run", str(made["ray"]), "--dataset", str(made["csv"]), "--database-url", bad]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot open the review database postgresql+psycopg://review:***@127.0.0.1:1/review")
+    assert err.count("\n") == 1 and "s3cret" not in err
+    assert main(["export-run", "1", "--dataset", str(made["csv"]), "--output", str(tmp_path / "x.csv"),
+                 "--database-url", "nonsense://"]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot open the review database")

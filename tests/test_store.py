@@ -1,13 +1,19 @@
+import shutil
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from helpers import hold_write_lock
 
+from augment_core.review import migrate
 from augment_core.review import runs as runs_module
 from augment_core.review import store as store_module
 from augment_core.review.facts import store_run
 from augment_core.review.store import Store, StoreBusy, candidate_key, split_key
+
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
 
 SETTINGS = {"mapping": {"text_columns": ["text"], "label_column": "tags"}, "split_ratios": [0.7, 0.15, 0.15], "split_seed": 0}
 
@@ -90,8 +96,8 @@ def test_decisions_persist_and_undo_groups(tmp_path):
 def test_decision_written_at_once(store):
     store.add_dataset("h", "a.csv", b"x")
     store.decide("h", "1:a", "accepted")
-    other = sqlite3.connect(store.path)  # a second connection sees it without closing
-    assert other.execute("SELECT decision FROM decisions").fetchall() == [("accepted",)]
+    other = Store(store.data_dir)  # a second handle sees it without closing
+    assert other.read("SELECT decision FROM decisions") == [("accepted",)]
     other.close()
 
 
@@ -100,6 +106,7 @@ def test_bad_decision_rejected(store):
         store.decide("h", "1:a", "maybe")
 
 
+@pytest.mark.sqlite_only
 def test_data_dir_from_env(tmp_path, monkeypatch):
     monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "d"))
     s = Store()
@@ -152,20 +159,15 @@ def test_undo_reverts_only_its_own_origin_and_what_is_unchanged(store):
     assert store.can_undo("h", origin="B")
 
 
-def _hold_write_lock(path):
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    return other
-
-
 def test_locked_database_never_wedges_and_loses_nothing(tmp_path):
-    """An outside connection holds the write lock. A write that cannot wait long enough
+    """An outside connection holds the write lock (SQLite's; PostgreSQL's advisory lock, as
+    another app server mid-write). A write that cannot wait long enough
     fails with StoreBusy and leaves the store usable; meanwhile readers on other threads
     are not held up; writers that can wait get in once the lock goes; nothing is lost."""
     s = Store(tmp_path, write_wait=0.3)
     s.add_dataset("h", "a.csv", b"x")
     s.decide("h", "0:before", "accepted")
-    outside = _hold_write_lock(s.path)
+    release = hold_write_lock(s)
 
     started = time.monotonic()
     with pytest.raises(StoreBusy):
@@ -204,8 +206,7 @@ def test_locked_database_never_wedges_and_loses_nothing(tmp_path):
     time.sleep(1.0)
     assert len(reads_while_locked) >= 10, "reads were held up by the waiting writers"
     assert all(t.is_alive() for t in writers)  # still waiting, not failed
-    outside.execute("ROLLBACK")
-    outside.close()
+    release()
     locked.clear()
     for t in writers + readers:
         t.join(timeout=30)
@@ -217,6 +218,7 @@ def test_locked_database_never_wedges_and_loses_nothing(tmp_path):
     s.close()
 
 
+@pytest.mark.sqlite_only
 def test_old_database_is_migrated(tmp_path):
     """A database from before runs kept their settings: each run gets the settings its
     parameters recorded (or the dataset's), and undo works with origins."""
@@ -296,7 +298,41 @@ def test_other_processes_decide_while_a_big_run_is_stored(tmp_path):
     assert len(decisions) == sum(counts.values())
     assert all(f"{name}:{k}" in decisions for name, n in counts.items() for k in range(n))
     assert len(s.run_rows(s.runs("h")[0].id)) == 400_000
-    with sqlite3.connect(s.path) as c:  # and they did get in while the run was written
-        during = c.execute("SELECT COUNT(*) FROM decisions WHERE decided_at BETWEEN ? AND ?", (started, ended)).fetchone()[0]
+    # and they did get in while the run was written
+    (during,), = s.read("SELECT COUNT(*) FROM decisions WHERE decided_at BETWEEN ? AND ?", (started, ended))
     assert during >= 3
     s.close()
+
+
+RELEASE_DB = Path(__file__).parent / "data" / "release-store.sqlite3"
+"""A database made by the release before Alembic (the store as split by job, commit 692f94c):
+one dataset, a run of six variants, decisions of three reviewers (two in conflict), a
+browser-queue record, an alias rule and a decision on it."""
+
+
+@pytest.mark.sqlite_only
+def test_a_database_of_the_release_before_alembic_upgrades_in_place(tmp_path):
+    shutil.copy(RELEASE_DB, tmp_path / store_module.DB_NAME)
+    s = Store(tmp_path)
+    try:
+        h = s.recent_datasets()[0].hash
+        assert s.decisions_by_reviewer(h) == {
+            "ann@example.org": {"1:0~alias_swap~1": "accepted", "1:0~alias_swap~2": "accepted",
+                                "1:1~alias_swap~1": "rejected"},
+            "bob@example.org": {"1:0~alias_swap~1": "rejected"},
+            "local": {"1:1~alias_swap~2": "accepted"},
+        }
+        assert s.rule_decisions(h, 1, "ann@example.org") == {"gan -> GANs": "accepted"}
+        assert len(s.history(h)) == 6 and s.client_outcomes(h, ["c1"], "ann@example.org")["c1"]["changed"]
+        assert s.read("SELECT version_num FROM alembic_version") == [(migrate.head(),)]
+        # and it works on: undo of ann's last action (the rule) in her tab, a new decision
+        s.undo(h, origin=None, reviewer="ann@example.org")
+        assert s.rule_decisions(h, 1, "ann@example.org") == {}
+        s.decide(h, "1:2~alias_swap~1", "rejected", reviewer="bob@example.org")
+        assert s.decisions(h, "bob@example.org")["1:2~alias_swap~1"] == "rejected"
+        assert len(s.history(h)) == 8  # nothing deleted
+    finally:
+        s.close()
+    again = Store(tmp_path)  # a second open finds it current: nothing runs again
+    assert again.read("SELECT COUNT(*) FROM decisions") == [(6,)]
+    again.close()

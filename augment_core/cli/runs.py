@@ -56,6 +56,9 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
                    help="the dataset the run was made from: its file, or its sha256 as the app shows it (a prefix will do)")
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="the app's data folder (default $AUGMENT_REVIEW_DATA_DIR or ~/.augment-review)")
+    p.add_argument("--database-url", default=None, metavar="URL",
+                   help="the team's review database, e.g. postgresql+psycopg://user@host/db "
+                   "(default $AUGMENT_REVIEW_DATABASE_URL, else the SQLite file in the data folder)")
 
 
 def _variant_args(p: argparse.ArgumentParser) -> None:
@@ -141,12 +144,14 @@ def export_run_cmd(args: argparse.Namespace) -> int:
 
 
 def _busy_is_one_line(fn: Any, args: argparse.Namespace) -> int:
-    from augment_core.review.store import StoreBusy
+    from augment_core.review.store import StoreBusy, StoreUnavailable
 
     try:
         return int(fn(args))
     except StoreBusy as exc:
         raise InputError(f"the review store is busy: {exc}; try again in a moment") from None
+    except StoreUnavailable as exc:
+        raise InputError(str(exc)) from None
 
 
 def _import_run(args: argparse.Namespace) -> int:
@@ -162,14 +167,14 @@ def _import_run(args: argparse.Namespace) -> int:
     if args.sample_per_rule < 1:
         raise InputError("--sample-per-rule must be at least 1")
     run = locate_run(args.run)
-    store = Store(args.data_dir)
+    store = Store(args.data_dir, database_url=args.database_url)
     h = _dataset_hash(store, args.dataset, manifest_settings(run.manifest) if run.manifest is not None else None)
     max_whole = {"auto": MAX_WHOLE, "whole": 10**15, "sample": 0}[args.store]
     result = import_run(store, h, args.run, max_whole=max_whole, per_rule=args.sample_per_rule,
                         sample_seed=args.sample_seed)
     how = (f"by sample: {result.candidates:,} variants over {result.rules:,} rules (review them rule by rule)"
            if result.sampled else "whole")
-    print(f"loaded run {result.run_id} ({result.rows:,} rows, {result.variants:,} variants) {how} into {store.path}; "
+    print(f"loaded run {result.run_id} ({result.rows:,} rows, {result.variants:,} variants) {how} into {store.location}; "
           f"dataset {h[:12]}", file=sys.stderr)
     return 0
 
@@ -179,7 +184,7 @@ def _export_run(args: argparse.Namespace) -> int:
     from augment_core.review.rule_export import write_sampled_export
     from augment_core.review.store import Store
 
-    store = Store(args.data_dir)
+    store = Store(args.data_dir, database_url=args.database_url)
     h = _dataset_hash(store, args.dataset, None)
     run = next((r for r in store.runs(h) if r.id == args.run_id), None)
     if run is None:

@@ -13,44 +13,41 @@ of ids cannot grow the table.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any, Mapping, Sequence
 
-from augment_core.review.database import Database, marks
+from augment_core.review.database import Conn, Database, among, insert_ignore
+from augment_core.review.schema import client_actions as table
 
 ACKS_KEPT = 500
 """Outcomes kept per reviewer and tab, in the store and in the page's answers (the app sends
 the newest this many back with every page run): a batch's worth at least
 (``queue.MAX_BATCH``). One the browser missed is not lost: its queue sends the decision
 again after a few seconds, and the store answers it from its record of that id."""
-IN_CHUNK = 500
 
 
-def record(c: sqlite3.Connection, dataset_hash: str, reviewer: str, origin: str | None, client_id: str | None,
+def record(c: Conn, dataset_hash: str, reviewer: str, origin: str | None, client_id: str | None,
            outcome: Mapping[str, Any], now: float) -> None:
     """Record ``client_id``'s outcome for ``reviewer`` (inside the write's transaction), among
     the newest :data:`ACKS_KEPT` of the tab ``origin`` that sent it; older ones go."""
     if client_id is None:
         return
-    cur = c.execute(
-        "INSERT OR IGNORE INTO client_actions (dataset_hash, reviewer, origin, id, outcome, at) VALUES (?, ?, ?, ?, ?, ?)",
-        (dataset_hash, reviewer, origin, client_id, json.dumps(outcome), now),
-    )
-    if cur.rowcount:
+    if insert_ignore(c, table, [{"dataset_hash": dataset_hash, "reviewer": reviewer, "origin": origin,
+                                          "id": client_id, "outcome": json.dumps(outcome), "at": now}]):
+        tab = "dataset_hash = ? AND reviewer = ? AND " + ("origin = ?" if origin is not None else "origin IS NULL")
+        args = (dataset_hash, reviewer, origin) if origin is not None else (dataset_hash, reviewer)
         c.execute(
-            "DELETE FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND origin IS ? AND seq <= ("
-            " SELECT seq FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND origin IS ?"
-            " ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-            (dataset_hash, reviewer, origin, dataset_hash, reviewer, origin, ACKS_KEPT),
+            f"DELETE FROM client_actions WHERE {tab} AND seq <= ("
+            f" SELECT seq FROM client_actions WHERE {tab} ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+            (*args, *args, ACKS_KEPT),
         )
 
 
-def prune_all(c: sqlite3.Connection) -> None:
+def prune_all(c: Conn) -> None:
     """Keep the newest :data:`ACKS_KEPT` records of every reviewer and tab (a table grown by an
     older version, which kept every record)."""
     c.execute(
         "DELETE FROM client_actions WHERE seq IN (SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER"
-        " (PARTITION BY dataset_hash, reviewer, origin ORDER BY seq DESC) AS n FROM client_actions) WHERE n > ?)",
+        " (PARTITION BY dataset_hash, reviewer, origin ORDER BY seq DESC) AS n FROM client_actions) ranked WHERE n > ?)",
         (ACKS_KEPT,),
     )
 
@@ -58,12 +55,8 @@ def prune_all(c: sqlite3.Connection) -> None:
 def outcomes(db: Database, dataset_hash: str, reviewer: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The recorded outcomes of ``reviewer``'s page actions with these ids (those applied already)."""
     out: dict[str, dict[str, Any]] = {}
-    ids = list(ids)
-    for i in range(0, len(ids), IN_CHUNK):
-        chunk = ids[i : i + IN_CHUNK]
-        for cid, outcome in db.query(
-            f"SELECT id, outcome FROM client_actions WHERE dataset_hash = ? AND reviewer = ? AND id IN ({marks(len(chunk))})",
-            (dataset_hash, reviewer, *chunk),
-        ):
+    for cond, args in among(db.dialect, "id", list(ids)):
+        for cid, outcome in db.query(f"SELECT id, outcome FROM client_actions WHERE dataset_hash = ? AND reviewer = ?"
+                                     f" AND {cond}", (dataset_hash, reviewer, *args)):
             out[cid] = json.loads(outcome)
     return out

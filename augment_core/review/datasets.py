@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from augment_core.review.database import Database, dumps, last_id
+from augment_core.review.database import Database, dumps, put_blob
 
 BLOB_STEP = 1 << 20
 """Bytes written per step of an upload's incremental blob I/O."""
@@ -53,18 +53,15 @@ def add_dataset(db: Database, hash: str, name: str, data: bytes, settings: Mappi
         if exists:
             c.execute("UPDATE datasets SET last_opened = ? WHERE hash = ?", (now, hash))
             return False
-        # The bytes go in by incremental blob I/O, a MiB at a time: binding them as a
-        # parameter would copy a 150 MB upload once more in memory.
         c.execute(
-            "INSERT INTO datasets (hash, name, data, settings, created_at, last_opened)"
-            " VALUES (?, ?, x'', ?, ?, ?)",
-            (hash, name, dumps(settings), now, now),
+            "INSERT INTO datasets (hash, name, data, settings, created_at, last_opened) VALUES (?, ?, ?, ?, ?, ?)",
+            (hash, name, b"", dumps(settings), now, now),
         )
-        cur = c.execute("INSERT INTO dataset_files (hash, data) VALUES (?, zeroblob(?))", (hash, len(data)))
-        view = memoryview(data)
-        with c.blobopen("dataset_files", "data", last_id(cur)) as blob:
-            for start in range(0, len(view), BLOB_STEP):
-                blob.write(view[start : start + BLOB_STEP])
+        # SQLite: zeros first, the bytes then a MiB at a time (put_blob)
+        zeros = "zeroblob(?)" if c.dialect == "sqlite" else "?"
+        file_id = c.scalar(f"INSERT INTO dataset_files (hash, data) VALUES (?, {zeros}) RETURNING id",
+                           (hash, len(data) if c.dialect == "sqlite" else b""))
+        put_blob(c, "dataset_files", "data", file_id, data, BLOB_STEP)
         return True
 
 

@@ -20,6 +20,8 @@ from augment_core.review.database import Database
 from augment_core.review.decisions import DECISIONS, apply, check_reviewer, current, decisions_of
 from augment_core.review.schema import LOCAL_REVIEWER
 
+BULK_TABLES = ("decisions",)
+"""What a bulk decision grows by up to a whole run's variants, and the review page reads."""
 UNCHECKED: Any = object()
 """``expected`` for :meth:`Store.decide` when the caller did not show a state to check."""
 
@@ -138,9 +140,9 @@ def decide_matching(
     dec = decisions_of()
     wanted = "d.decision IS NULL" if only_undecided else "(d.decision IS NULL OR d.decision != :b_decision)"
     with db.write(wait) as c:
-        (conflicts,) = c.execute(
+        conflicts = c.scalar(
             f"SELECT COUNT(*) FROM ({source}) m JOIN {dec} d ON d.key = m.key"
-            " WHERE d.decided_at > :b_seen AND d.decision != :b_decision", args).fetchone()
+            " WHERE d.decided_at > :b_seen AND d.decision != :b_decision", args)
         action_id = history.start_action(c, dataset_hash, label, now, origin, reviewer)
         args["b_action"] = action_id
         n = c.execute(
@@ -150,17 +152,20 @@ def decide_matching(
         if n <= 0:
             history.drop_action(c, action_id)
             return BulkResult(0, int(conflicts), label)
+        # only undecided ones: none is there (this transaction holds the writer lock), a plain
+        # INSERT; else an upsert (PostgreSQL's conflict check per row costs a third more)
         c.execute(
             "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at)"
             " SELECT ?, key, ?, after, ? FROM action_items WHERE action_id = ? AND true"
-            " ON CONFLICT (dataset_hash, key, reviewer) DO UPDATE SET decision = excluded.decision,"
-            " decided_at = excluded.decided_at",
+            + ("" if only_undecided else " ON CONFLICT (dataset_hash, key, reviewer) DO UPDATE SET"
+               " decision = excluded.decision, decided_at = excluded.decided_at"),
             (dataset_hash, reviewer, now, action_id),
         )
         full = f"{label} {n:,}"
         c.execute("UPDATE actions SET label = ? WHERE id = ?", (full, action_id))
         history.log_action(c, dataset_hash, reviewer, full, action_id, now, origin)
-        return BulkResult(n, int(conflicts), full, action_id)
+    db.analyze(BULK_TABLES)  # the next pages' status filters are planned on the decisions now there
+    return BulkResult(n, int(conflicts), full, action_id)
 
 
 def undo(

@@ -8,18 +8,15 @@ Rule keys (:func:`~augment_core.review.keys.rule_key`) are read and written in
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any, Mapping, Sequence
 
-from augment_core.review.database import Database, marks
+from augment_core.review.database import Conn, Database, among, marks
 from augment_core.review.rules import apply_rules, current_rules
 from augment_core.review.schema import LOCAL_REVIEWER
 
 DECISIONS = ("accepted", "rejected")
 MAX_REVIEWER = 320
 """The longest reviewer name (an e-mail address is at most 320 characters)."""
-IN_CHUNK = 500
-"""Keys per ``IN (...)`` (SQLite caps the parameters of one statement)."""
 
 
 def check_reviewer(reviewer: str) -> None:
@@ -34,26 +31,23 @@ def decisions_of() -> str:
     return "(SELECT key, decision, decided_at FROM decisions WHERE dataset_hash = :hash AND reviewer = :reviewer)"
 
 
-def current(c: sqlite3.Connection, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
+def current(c: Conn, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
     """One reviewer's decisions of ``keys`` (row and rule keys), as the connection sees them."""
     out = current_rules(c, dataset_hash, keys, reviewer)
-    for i in range(0, len(keys), IN_CHUNK):
-        chunk = keys[i : i + IN_CHUNK]
-        for k, d in c.execute(
-            f"SELECT key, decision FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND key IN ({marks(len(chunk))})",
-            (dataset_hash, reviewer, *chunk),
-        ):
+    for cond, args in among(c.dialect, "key", keys):
+        for k, d in c.execute(f"SELECT key, decision FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND {cond}",
+                              (dataset_hash, reviewer, *args)):
             out[k] = d
     return out
 
 
-def apply(c: sqlite3.Connection, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str) -> None:
+def apply(c: Conn, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str) -> None:
     """Write one reviewer's ``changes`` (key -> decision; None clears it)."""
     changes = apply_rules(c, dataset_hash, changes, now, reviewer)
-    clear = [(dataset_hash, k, reviewer) for k, d in changes.items() if d is None]
+    clear = [k for k, d in changes.items() if d is None]
     put = [(dataset_hash, k, reviewer, d, now) for k, d in changes.items() if d is not None]
-    if clear:
-        c.executemany("DELETE FROM decisions WHERE dataset_hash = ? AND key = ? AND reviewer = ?", clear)
+    for cond, args in among(c.dialect, "key", clear):  # a set at a time: the undo of a bulk clears 300,000
+        c.execute(f"DELETE FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND {cond}", (dataset_hash, reviewer, *args))
     if put:
         c.executemany(
             "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at) VALUES (?, ?, ?, ?, ?)"
@@ -79,7 +73,7 @@ def decisions_by_reviewer(
     sql = "SELECT reviewer, key, decision FROM decisions WHERE dataset_hash = ?"
     args: list[Any] = [dataset_hash]
     if run_ids is not None:
-        sql += f" AND key IN (SELECT key FROM review_items WHERE run_id IN ({marks(len(run_ids))}))"
+        sql += f" AND key IN (SELECT key FROM review_items WHERE run_id IN ({marks(len(run_ids)) or 'NULL'}))"
         args += [int(r) for r in run_ids]
     out: dict[str, dict[str, str]] = {}
     for reviewer, k, d in db.query(sql + " ORDER BY reviewer", tuple(args)):

@@ -9,13 +9,13 @@ before, after), which nothing deletes.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Iterable
 
-from augment_core.review.database import Database, last_id
+from augment_core.review.database import Conn, Database, insert_rows
 from augment_core.review.schema import LOCAL_REVIEWER
 
+HISTORY_COLUMNS = ("dataset_hash", "reviewer", "kind", "label", "key", "before", "after", "at", "origin")
 Item = tuple[str, "str | None", "str | None"]
 """``(key, before, after)``: one change of one decision."""
 
@@ -45,20 +45,18 @@ class HistoryEntry:
     origin: str | None
 
 
-def start_action(c: sqlite3.Connection, dataset_hash: str, label: str, now: float, origin: str | None,
+def start_action(c: Conn, dataset_hash: str, label: str, now: float, origin: str | None,
                  reviewer: str) -> int:
     """A new action (its items are added by the caller); its id."""
-    cur = c.execute("INSERT INTO actions (dataset_hash, label, created_at, origin, reviewer) VALUES (?, ?, ?, ?, ?)",
-                    (dataset_hash, label, now, origin, reviewer))
-    return last_id(cur)
+    return int(c.scalar("INSERT INTO actions (dataset_hash, label, created_at, origin, reviewer) VALUES (?, ?, ?, ?, ?)"
+                        " RETURNING id", (dataset_hash, label, now, origin, reviewer)))
 
 
-def add_items(c: sqlite3.Connection, action_id: int, items: Iterable[Item]) -> None:
-    c.executemany("INSERT INTO action_items (action_id, key, before, after) VALUES (?, ?, ?, ?)",
-                  ((action_id, k, b, a) for k, b, a in items))
+def add_items(c: Conn, action_id: int, items: Iterable[Item]) -> None:
+    insert_rows(c, "action_items", ("action_id", "key", "before", "after"), [(action_id, k, b, a) for k, b, a in items])
 
 
-def drop_action(c: sqlite3.Connection, action_id: int) -> None:
+def drop_action(c: Conn, action_id: int) -> None:
     c.execute("DELETE FROM action_items WHERE action_id = ?", (action_id,))
     c.execute("DELETE FROM actions WHERE id = ?", (action_id,))
 
@@ -71,7 +69,7 @@ def _latest_args(dataset_hash: str, reviewer: str, origin: str | None) -> tuple[
     return (dataset_hash, reviewer, origin) if origin is not None else (dataset_hash, reviewer)
 
 
-def latest_action(c: sqlite3.Connection, dataset_hash: str, origin: str | None,
+def latest_action(c: Conn, dataset_hash: str, origin: str | None,
                   reviewer: str) -> tuple[int, str, float, list[Item]] | None:
     """(id, label, created_at, items) of ``reviewer``'s latest action from ``origin`` (None: any)."""
     row = c.execute("SELECT a.id, a.label, a.created_at FROM actions a WHERE a.dataset_hash = ? AND a.reviewer = ?"
@@ -79,7 +77,7 @@ def latest_action(c: sqlite3.Connection, dataset_hash: str, origin: str | None,
                     ).fetchone()
     if row is None:
         return None
-    items = c.execute("SELECT key, before, after FROM action_items WHERE action_id = ?", (row[0],)).fetchall()
+    items = [tuple(r) for r in c.execute("SELECT key, before, after FROM action_items WHERE action_id = ?", (row[0],))]
     return row[0], row[1], row[2], items
 
 
@@ -95,17 +93,14 @@ def last_action(db: Database, dataset_hash: str, origin: str | None = None,
     return ActionInfo(*rows[0]) if rows else None
 
 
-def log(c: sqlite3.Connection, dataset_hash: str, reviewer: str, kind: str, label: str, items: Iterable[Item],
+def log(c: Conn, dataset_hash: str, reviewer: str, kind: str, label: str, items: Iterable[Item],
         now: float, origin: str | None) -> None:
     """Append each (key, before, after) change to the history, under its reviewer and time."""
-    c.executemany(
-        "INSERT INTO history (dataset_hash, reviewer, kind, label, key, before, after, at, origin)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((dataset_hash, reviewer, kind, label, k, b, a, now, origin) for k, b, a in items),
-    )
+    insert_rows(c, "history", HISTORY_COLUMNS,  # the undo of a bulk logs 300,000
+                [(dataset_hash, reviewer, kind, label, k, b, a, now, origin) for k, b, a in items])
 
 
-def log_action(c: sqlite3.Connection, dataset_hash: str, reviewer: str, label: str, action_id: int, now: float,
+def log_action(c: Conn, dataset_hash: str, reviewer: str, label: str, action_id: int, now: float,
                origin: str | None) -> None:
     """Append every item of an action (written in SQL, never read into Python) to the history."""
     c.execute(

@@ -8,11 +8,12 @@ variant by :func:`augment_core.review.facts.facts_of` before it is stored.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
+from augment_core.review.database import Conn, insert_rows, upsert, upsert_ids
 from augment_core.review.keys import candidate_key
+from augment_core.review.schema import review_groups, review_value_counts, review_values
 
 ITEM_SHIFT = 32
 """A variant's row id in the review index is ``run id << ITEM_SHIFT | position``: ordered by
@@ -65,27 +66,21 @@ class Facts:
         )
 
 
+ITEM_COLUMNS = ("rid", "run_id", "pos", "key", "grp", "augmenter", "similarity", "agreement", "flagged",
+                *(k for k in SORT_COLUMNS.values() if k))
+
+
 def item_rid(run_id: int, pos: int) -> int:
     return (run_id << ITEM_SHIFT) | pos
 
 
-def drop_index(c: sqlite3.Connection, run_id: int) -> None:
+def drop_index(c: Conn, run_id: int) -> None:
     """Remove a run's rows from the review index (a failed or repeated indexing)."""
     lo, hi = item_rid(run_id, 0), item_rid(run_id + 1, 0)
     c.execute("DELETE FROM review_item_values WHERE rid >= ? AND rid < ?", (lo, hi))
     c.execute("DELETE FROM review_text WHERE rid >= ? AND rid < ?", (lo, hi))
     c.execute("DELETE FROM review_items WHERE rid >= ? AND rid < ?", (lo, hi))
     c.execute("DELETE FROM review_value_counts WHERE run_id = ?", (run_id,))
-
-
-def _ids(c: sqlite3.Connection, sql: str, args: tuple[Any, ...], wanted: Sequence[Any]) -> dict[Any, int]:
-    out: dict[Any, int] = {}
-    for i in range(0, len(wanted), 400):
-        chunk = wanted[i : i + 400]
-        marks = ",".join("?" * len(chunk))
-        for name, ident in c.execute(sql.format(marks=marks), (*args, *chunk)):
-            out[name] = ident
-    return out
 
 
 @dataclass
@@ -97,29 +92,23 @@ class IndexChunk:
     run_id: int
     rows: list[tuple[int, Mapping[str, Any], Facts]]
 
-    def write(self, c: sqlite3.Connection) -> None:
+    def write(self, c: Conn) -> None:
         if not self.rows:
             return
         h = self.dataset_hash
         groups: dict[str, str] = {}
         for _, _, f in self.rows:
             groups.setdefault(f.group, f.original)
-        c.executemany("INSERT OR IGNORE INTO review_groups (dataset_hash, digest, original) VALUES (?, ?, ?)",
-                      ((h, d, o) for d, o in groups.items()))
-        gid = _ids(c, "SELECT digest, id FROM review_groups WHERE dataset_hash = ? AND digest IN ({marks})", (h,),
-                   list(groups))
+        gid = {d: ident for (_, d), ident in upsert_ids(
+            c, review_groups, [{"dataset_hash": h, "digest": d, "original": o} for d, o in groups.items()],
+            ("dataset_hash", "digest")).items()}
         values: dict[tuple[str, str], int] = {}
         for _, _, f in self.rows:
             for v in f.values:
                 values[v] = values.get(v, 0) + 1
-        c.executemany("INSERT OR IGNORE INTO review_values (dataset_hash, kind, value) VALUES (?, ?, ?)",
-                      ((h, k, v) for k, v in values))
-        vid: dict[tuple[str, str], int] = {}
-        for kind in {k for k, _ in values}:
-            names = [v for k, v in values if k == kind]
-            for name, ident in _ids(c, "SELECT value, id FROM review_values WHERE dataset_hash = ? AND kind = ?"
-                                    " AND value IN ({marks})", (h, kind), names).items():
-                vid[(kind, name)] = ident
+        vid = {(k, v): ident for (_, k, v), ident in upsert_ids(
+            c, review_values, [{"dataset_hash": h, "kind": k, "value": v} for k, v in values],
+            ("dataset_hash", "kind", "value")).items()}
         seen_rules: set[str] = set()
         for _, _, f in self.rows:
             for rule, agreement, support in f.rule_agreement:
@@ -129,22 +118,15 @@ class IndexChunk:
                               (agreement, support, vid[("rule", rule)]))
         items = []
         texts = []
-        links: list[tuple[int, int]] = []
+        links: dict[tuple[int, int], None] = {}  # a value listed twice is linked once
         for pos, row, f in self.rows:
             rid = item_rid(self.run_id, pos)
             items.append((rid, self.run_id, pos, candidate_key(self.run_id, str(row["id"])), gid[f.group],
                           f.augmenter, f.similarity, f.agreement, int(f.flagged), *f.sort_keys()))
             texts.append((rid, f.text))
-            links.extend((vid[v], rid) for v in f.values)
-        c.executemany(
-            "INSERT INTO review_items (rid, run_id, pos, key, grp, augmenter, similarity, agreement, flagged,"
-            f" {', '.join(k for k in SORT_COLUMNS.values() if k)}) VALUES ({', '.join('?' * 13)})",
-            items,
-        )
-        c.executemany("INSERT INTO review_text (rid, text) VALUES (?, ?)", texts)
-        c.executemany("INSERT OR IGNORE INTO review_item_values (value_id, rid) VALUES (?, ?)", links)
-        c.executemany(
-            "INSERT INTO review_value_counts (run_id, value_id, n) VALUES (?, ?, ?)"
-            " ON CONFLICT (run_id, value_id) DO UPDATE SET n = n + excluded.n",
-            ((self.run_id, vid[v], n) for v, n in values.items()),
-        )
+            links.update(((vid[v], rid), None) for v in f.values)
+        insert_rows(c, "review_items", ITEM_COLUMNS, items)
+        insert_rows(c, "review_text", ("rid", "text"), texts)
+        insert_rows(c, "review_item_values", ("value_id", "rid"), list(links))
+        upsert(c, review_value_counts, [{"run_id": self.run_id, "value_id": vid[v], "n": n} for v, n in values.items()],
+               ("run_id", "value_id"), lambda new: {"n": review_value_counts.c.n + new.n})

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from augment_core.review.candidates import CandidateRow, candidate_row
+from augment_core.review.database import contains
 from augment_core.review.filters import STATUSES, Filter, Group
 from augment_core.review.index import SORT_COLUMNS
 from augment_core.review.schema import LOCAL_REVIEWER
@@ -88,15 +89,15 @@ def _in(params: Params, name: str, values: Sequence[Any]) -> str:
     return "(" + ", ".join(names) + ")"
 
 
-def where(scope: Scope, flt: Filter, alias: str, params: Params, inner: bool = False) -> str:
+def where(scope: Scope, flt: Filter, alias: str, params: Params, inner: bool = False, dialect: str = "sqlite") -> str:
     """The filter as a condition on ``review_items`` rows named ``alias``; its values go in
     ``params`` (named, shared by every alias). ``inner``: for a correlated subquery (run
-    once per row of the outer query)."""
+    once per row of the outer query). ``dialect``: the database's (``Store.dialect``)."""
     a = alias
     params["hash"] = scope.hash
     params["reviewer"] = scope.reviewer
     runs = [r for r in scope.run_ids if not flt.runs or r in flt.runs]
-    parts = [f"{a}.run_id IN {_in(params, 'run', runs)}" if runs else "0"]
+    parts = [f"{a}.run_id IN {_in(params, 'run', runs)}" if runs else "1 = 0"]
     if flt.augmenters:
         parts.append(f"{a}.augmenter IN {_in(params, 'aug', sorted(flt.augmenters))}")
     for kind, wanted in (("rule", flt.rules), ("word_change", flt.word_changes), ("tag", flt.tags),
@@ -122,8 +123,8 @@ def where(scope: Scope, flt: Filter, alias: str, params: Params, inner: bool = F
     if flt.search:
         params["needle"] = flt.search.lower()
         parts.append(
-            f"(instr((SELECT t.text FROM review_text t WHERE t.rid = {a}.rid), :needle) > 0"
-            f" OR instr((SELECT g.original FROM review_groups g WHERE g.id = {a}.grp), :needle) > 0)"
+            f"({contains(dialect, f'(SELECT t.text FROM review_text t WHERE t.rid = {a}.rid)', ':needle')}"
+            f" OR {contains(dialect, f'(SELECT g.original FROM review_groups g WHERE g.id = {a}.grp)', ':needle')})"
         )
     if flt.decided_by is not None:  # several reviewers: any reviewer's decisions, not the scope's
         params["decided_by"] = flt.decided_by
@@ -163,7 +164,7 @@ def _before(order: str, j: str, a: str) -> str:
 def count(store: Store, scope: Scope, flt: Filter) -> tuple[int, int]:
     """(variants, originals) matching the filter."""
     params: Params = {}
-    cond = where(scope, flt, "a", params)
+    cond = where(scope, flt, "a", params, dialect=store.dialect)
     n, g = store.read(f"SELECT COUNT(*), COUNT(DISTINCT a.grp) FROM review_items a WHERE {cond}", params)[0]
     return int(n), int(g)
 
@@ -173,9 +174,10 @@ def match_counts(store: Store, scope: Scope, flt: Filter) -> dict[str, int]:
     those variants are ``accepted`` and ``rejected``: one pass, from which the page's counts
     and both bulk buttons' counts follow (see :func:`bulk_counts`)."""
     params: Params = {}
-    cond = where(scope, flt, "a", params)
+    cond = where(scope, flt, "a", params, dialect=store.dialect)
     n, g, acc, rej = store.read(
-        f"SELECT COUNT(*), COUNT(DISTINCT a.grp), TOTAL(d.decision = 'accepted'), TOTAL(d.decision = 'rejected')"
+        f"SELECT COUNT(*), COUNT(DISTINCT a.grp), COUNT(CASE WHEN d.decision = 'accepted' THEN 1 END),"
+        " COUNT(CASE WHEN d.decision = 'rejected' THEN 1 END)"
         f" FROM review_items a LEFT JOIN {decisions_of()} d ON d.key = a.key WHERE {cond}", params)[0]
     return {"items": int(n), "groups": int(g), "accepted": int(acc), "rejected": int(rej)}
 
@@ -224,8 +226,8 @@ def page(store: Store, scope: Scope, flt: Filter, order: str, page: int, per_pag
         return Page([], page, n_pages, n_items, n_groups)
     stamp = _stamp(scope, flt, order)
     params: Params = {"limit": per_page, "offset": (page - 1) * per_page}
-    cond_a = where(scope, flt, "a", params)
-    cond_j = where(scope, flt, "j", params, inner=True)
+    cond_a = where(scope, flt, "a", params, dialect=store.dialect)
+    cond_j = where(scope, flt, "j", params, inner=True, dialect=store.dialect)
     k = _sort(order)
     cols = f"a.grp, a.{k}, a.rid" if k else "a.grp, a.rid"
     key, order_by, backwards = _key_of(order, "a"), _order_by(order, "a"), False
@@ -255,7 +257,7 @@ def page(store: Store, scope: Scope, flt: Filter, order: str, page: int, per_pag
     import json
 
     params = {}
-    cond_a = where(scope, flt, "a", params)
+    cond_a = where(scope, flt, "a", params, dialect=store.dialect)
     groups = {g: Group("", "") for g in grp_ids}
     shared: dict[Any, Any] = {}
     for grp, run_id, key, raw in store.read(
@@ -282,13 +284,13 @@ def focus_window(store: Store, scope: Scope, flt: Filter, order: str, behind: in
     c = counts if counts is not None else match_counts(store, scope, everything)
     matching, left = c["items"], c["items"] - c["accepted"] - c["rejected"]
     params: Params = {}
-    cond = where(scope, undecided, "a", params)
+    cond = where(scope, undecided, "a", params, dialect=store.dialect)
     k = _sort(order)
     cols = f"a.{k}, a.rid" if k else "a.rid"
     first = store.read(f"SELECT {cols} FROM review_items a WHERE {cond} ORDER BY {_order_by(order, 'a')} LIMIT 1",
                        params)
     params = {"behind": behind, "ahead": ahead}
-    cond = where(scope, everything, "a", params)
+    cond = where(scope, everything, "a", params, dialect=store.dialect)
     if first:
         names = [f":pivot{i}" for i in range(len(first[0]))]
         params.update({f"pivot{i}": v for i, v in enumerate(first[0])})
@@ -346,15 +348,15 @@ def facets(store: Store, scope: Scope) -> dict[str, Any]:
     return {"facets": out, "has_similarity": has_sim, "rule_agreement": agreement}
 
 
-def _bulk_source(scope: Scope, flt: Filter, params: Params) -> str:
-    return f"SELECT DISTINCT a.key FROM review_items a WHERE {where(scope, flt, 'a', params)}"
+def _bulk_source(store: Store, scope: Scope, flt: Filter, params: Params) -> str:
+    return f"SELECT DISTINCT a.key FROM review_items a WHERE {where(scope, flt, 'a', params, dialect=store.dialect)}"
 
 
 def bulk_count(store: Store, scope: Scope, flt: Filter, decision: str, only_undecided: bool = True) -> int:
     """How many decisions a bulk ``decision`` over the filter would write now
     (``filters.bulk_changes``)."""
     params: Params = {"b_decision": decision}
-    src = _bulk_source(scope, flt, params)
+    src = _bulk_source(store, scope, flt, params)
     cond = "d.decision IS NULL" if only_undecided else "(d.decision IS NULL OR d.decision != :b_decision)"
     (n,), = store.read(f"SELECT COUNT(*) FROM ({src}) m LEFT JOIN {decisions_of()} d ON d.key = m.key WHERE {cond}",
                        params)
@@ -367,7 +369,7 @@ def bulk(store: Store, scope: Scope, flt: Filter, decision: str, only_undecided:
     action, in one statement (no key goes through Python). ``seen``: when the page read the
     decisions it showed; a variant decided after that is left alone (a conflict)."""
     params: Params = {}
-    src = _bulk_source(scope, flt, params)
+    src = _bulk_source(store, scope, flt, params)
     return store.decide_matching(scope.hash, src, params, decision, only_undecided, origin=origin, seen=seen,
                                  label=label or f"bulk {'accept' if decision == 'accepted' else 'reject'}", wait=wait,
                                  reviewer=scope.reviewer)

@@ -6,11 +6,10 @@ rule's row counts and agreement (``run_rules``) and the decisions on whole rules
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from augment_core.review.database import Database
+from augment_core.review.database import Conn, Database
 from augment_core.review.keys import candidate_key, split_rule_key
 from augment_core.review.schema import LOCAL_REVIEWER
 
@@ -65,7 +64,7 @@ def rule_decisions(db: Database, dataset_hash: str, run_id: int, reviewer: str =
     return {r: d for r, d in rows}
 
 
-def current_rules(c: sqlite3.Connection, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
+def current_rules(c: Conn, dataset_hash: str, keys: list[str], reviewer: str) -> dict[str, str]:
     """One reviewer's decisions on the rules among ``keys`` (rule keys)."""
     out: dict[str, str] = {}
     for k in keys:
@@ -79,7 +78,7 @@ def current_rules(c: sqlite3.Connection, dataset_hash: str, keys: list[str], rev
 
 
 def apply_rules(
-    c: sqlite3.Connection, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str
+    c: Conn, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str
 ) -> Mapping[str, str | None]:
     """Write the rule decisions among ``changes``; the row decisions are returned."""
     rest: dict[str, str | None] = {}

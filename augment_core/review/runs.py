@@ -10,17 +10,21 @@ caller: storage reads and writes rows, it builds no review objects.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from augment_core.review.database import Database, StoreBusy, dumps, last_id
+from sqlalchemy.exc import SQLAlchemyError
+
+from augment_core.review.database import Database, StoreBusy, dumps, insert_rows
 from augment_core.review.index import Facts, IndexChunk, drop_index
 from augment_core.review.keys import candidate_key
 from augment_core.runners.pipeline import ORIGINAL
 
+INDEXED_TABLES = ("candidates", "review_items", "review_text", "review_groups", "review_values", "review_item_values",
+                  "review_value_counts")
+"""What storing a run fills (the review page's queries read them)."""
 RUN_CHUNK = 10_000
 """Candidates written per transaction when storing a run."""
 RUN_PAUSE = 0.05
@@ -70,11 +74,11 @@ def add_run(
     """
     now = time.time()
     with db.write() as c:
-        cur = c.execute(
-            "INSERT INTO runs (dataset_hash, params, n_rows, created_at, settings, complete) VALUES (?, ?, ?, ?, ?, 0)",
+        run_id = int(c.scalar(
+            "INSERT INTO runs (dataset_hash, params, n_rows, created_at, settings, complete) VALUES (?, ?, ?, ?, ?, 0)"
+            " RETURNING id",
             (dataset_hash, dumps(params), len(rows), now, dumps(settings)),
-        )
-        run_id = last_id(cur)
+        ))
     each = iter(facts)
     try:
         for start in range(0, len(rows), RUN_CHUNK):
@@ -86,21 +90,20 @@ def add_run(
                 if f is not None
             ])
             with db.write() as c:
-                c.executemany(
-                    "INSERT INTO candidates (run_id, pos, row_id, augmenter, row) VALUES (?, ?, ?, ?, ?)",
-                    ((run_id, start + i, str(r["id"]), str(r.get("augmenter", "")),
-                      json.dumps(r, ensure_ascii=False, default=str)) for i, r in enumerate(chunk)),
-                )
+                insert_rows(c, "candidates", ("run_id", "pos", "row_id", "augmenter", "row"), [
+                    (run_id, start + i, str(r["id"]), str(r.get("augmenter", "")),
+                     json.dumps(r, ensure_ascii=False, default=str)) for i, r in enumerate(chunk)])
                 index.write(c)
         with db.write() as c:
             c.execute("UPDATE runs SET complete = 1, indexed = 1 WHERE id = ?", (run_id,))
+        db.analyze(INDEXED_TABLES)
     except BaseException:
         try:
             with db.write() as c:
                 drop_index(c, run_id)
                 c.execute("DELETE FROM candidates WHERE run_id = ?", (run_id,))
                 c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        except (sqlite3.Error, StoreBusy):
+        except (SQLAlchemyError, StoreBusy):
             pass  # left incomplete: never shown
         raise
     return run_id
@@ -140,7 +143,7 @@ def index_runs(db: Database, facts_of: FactsOf) -> int:
             if row is None:
                 return done
             run_id, dataset_hash, run_settings, dataset_settings = row
-            c.execute("UPDATE runs SET indexed = ? WHERE id = ?", (now, run_id))
+            c.execute("UPDATE runs SET indexed = ? WHERE id = ?", (int(now), run_id))
             drop_index(c, run_id)
         settings = json.loads(run_settings or dataset_settings or "null")
         pos = -1

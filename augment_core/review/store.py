@@ -1,9 +1,11 @@
-"""Review work on disk: datasets, augmentation runs, candidates and decisions in SQLite.
+"""Review work in a database: datasets, augmentation runs, candidates and decisions.
 
-One database file (``augment-review.sqlite3``) in the data directory, which is
-``$AUGMENT_REVIEW_DATA_DIR`` or ``~/.augment-review``. :class:`Store` is a thin facade: each
+By default one SQLite file (``augment-review.sqlite3``) in the data directory, which is
+``$AUGMENT_REVIEW_DATA_DIR`` or ``~/.augment-review``; a team's server gives a PostgreSQL
+URL instead (``database_url``, else ``$AUGMENT_REVIEW_DATABASE_URL``:
+``postgresql+psycopg://user@host/db``). :class:`Store` is a thin facade: each
 method runs one concern's SQL on the store's :class:`~augment_core.review.database.Database`
-(connections, WAL, busy retries, transactions):
+(connections, the writer lock, busy retries, transactions):
 
 - :mod:`~augment_core.review.datasets`: uploaded files under their content hash, settings, tags;
 - :mod:`~augment_core.review.runs` and :mod:`~augment_core.review.index`: runs, their rows
@@ -15,7 +17,8 @@ method runs one concern's SQL on the store's :class:`~augment_core.review.databa
 - :mod:`~augment_core.review.history`: the undo log and the history of who decided what;
 - :mod:`~augment_core.review.client_actions`: the browser queue's records.
 
-The tables are in :mod:`augment_core.review.schema`. The store keeps JSON and plain rows;
+The tables are in :mod:`augment_core.review.schema`, brought up to date by Alembic when
+the store opens (:mod:`augment_core.review.migrate`). The store keeps JSON and plain rows;
 it builds no dataset or review objects from them.
 """
 
@@ -27,22 +30,23 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from augment_core.review import client_actions, datasets, decide, decisions, history, runs
 from augment_core.review import rules as run_rules
-from augment_core.review.database import Args, Database, StoreBusy
+from augment_core.review.database import Args, Database, StoreBusy, StoreUnavailable, resolve_url
 from augment_core.review.datasets import DatasetInfo
 from augment_core.review.decide import UNCHECKED, ActionResult, BulkResult, UndoResult
 from augment_core.review.decisions import DECISIONS, decisions_of
 from augment_core.review.history import ActionInfo, HistoryEntry
 from augment_core.review.index import Facts
 from augment_core.review.keys import candidate_key, rule_key, split_key, split_rule_key
+from augment_core.review.migrate import upgrade
 from augment_core.review.rules import RunRule
 from augment_core.review.runs import FactsOf, RunInfo, StoredCandidate
-from augment_core.review.schema import LOCAL_REVIEWER, migrate, schema_is_current
+from augment_core.review.schema import LOCAL_REVIEWER
 
 DB_NAME = "augment-review.sqlite3"
 
 __all__ = [
     "DB_NAME", "DECISIONS", "UNCHECKED", "ActionInfo", "ActionResult", "BulkResult", "DatasetInfo", "HistoryEntry",
-    "RunInfo", "RunRule", "Store", "StoreBusy", "StoredCandidate", "UndoResult", "candidate_key", "decisions_of",
+    "RunInfo", "RunRule", "Store", "StoreBusy", "StoreUnavailable", "StoredCandidate", "UndoResult", "candidate_key", "decisions_of",
     "default_data_dir", "rule_key", "split_key", "split_rule_key",
 ]
 
@@ -55,14 +59,15 @@ def default_data_dir() -> Path:
 class Store:
     """A thread-safe handle on the review database; see each method's module for the details."""
 
-    def __init__(self, data_dir: str | os.PathLike[str] | None = None, write_wait: float | None = None) -> None:
+    def __init__(self, data_dir: str | os.PathLike[str] | None = None, write_wait: float | None = None,
+                 database_url: str | None = None) -> None:
+        """``database_url``: a SQLAlchemy URL (``postgresql+psycopg://...``); None:
+        ``$AUGMENT_REVIEW_DATABASE_URL``, else the SQLite file in ``data_dir``."""
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_NAME
-        self.db = Database(self.path, write_wait)
-        if not self.db.reading(schema_is_current):
-            with self.db.write() as c:  # only a new or older database needs the write lock to open
-                migrate(c)
+        self.db = Database(resolve_url(database_url, self.path), write_wait)
+        upgrade(self.db)  # only a new or older database takes the write lock to open
 
     @property
     def write_wait(self) -> float:
@@ -74,6 +79,17 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``: what SQL that differs between them is written for."""
+        return self.db.dialect
+
+    @property
+    def location(self) -> str:
+        """Where the review work is, for messages: the SQLite file, or the server's URL
+        without its password."""
+        return str(self.path) if self.db.dialect == "sqlite" else self.db.engine.url.render_as_string(hide_password=True)
 
     def read(self, sql: str, args: Args = ()) -> list[tuple]:
         """Rows of one read-only statement (what :mod:`augment_core.review.query` runs)."""
