@@ -87,12 +87,32 @@ def test_a_bad_set_is_one_line(few, tmp_path, flags, message):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("name", ["char_keyboard", "char_ocr", "char_random", "word_swap", "word_crop",
-                                  "spelling", "word_split", "tfidf_substitute"])
-def test_each_new_builtin_runs_end_to_end(few, tmp_path, name):
-    out = tmp_path / "o.csv"
-    r = cli(str(few), *FLAGS, "--augmenter", name, "--output", str(out))
-    assert r.returncode == 0, r.stderr
+@pytest.fixture(scope="module")
+def forty(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("forty") / "forty.csv"
+    path.write_bytes(sample_rows(40))
+    return path
+
+
+@pytest.mark.parametrize("name", ["char_keyboard", "char_ocr", "char_random", "word_swap", "word_delete", "word_crop",
+                                  "spelling", "word_split", "tfidf_substitute", "back_translation"])
+def test_each_new_builtin_runs_end_to_end(forty, tmp_path, request, name):
+    """On 40 sample rows (word_delete once met a quoted word there and stopped), twice: exit 0
+    and the same file. Back-translation on 4 of them (the tiny models generate slowly), with
+    its default max_length, longer than the tiny models' 64 positions."""
+    src, models = forty, []
+    if name == "back_translation":
+        forward, backward = request.getfixturevalue("tiny_marian")
+        src = tmp_path / "four.csv"
+        src.write_bytes(sample_rows(4))
+        models = ["--set", f"back_translation.forward_model={forward}",
+                  "--set", f"back_translation.backward_model={backward}"]
+    outs = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    for out in outs:
+        r = cli(str(src), *FLAGS, "--augmenter", name, *models, "--output", str(out))
+        assert r.returncode == 0, r.stderr
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    out = outs[0]
     variants = [row for row in _rows(out) if row["aug_augmenter"] == name]
     assert variants
     for v in variants:

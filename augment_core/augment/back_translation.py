@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from augment_core.augment.changes import Edit
 from augment_core.augment.params import setting
@@ -27,6 +27,7 @@ from augment_core.errors import InputError
 _CORE = re.compile(r"\w.*\w|\w", re.DOTALL)
 """The part of a stretch between keywords that is translated: first to last letter/digit
 (the spacing and punctuation around it, next to the keywords, stay)."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,23 @@ def stretches(row: Row) -> list[tuple[int, int]]:
         m = _CORE.search(row.text, start, end)
         if m is not None:
             out.append((m.start(), m.end()))
+    return out
+
+
+def fitting(text: str, where: list[tuple[int, int]], fits: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """The stretches ``where``, each one that does not fit the model split into its
+    sentences; a sentence still too long is left as it is (not translated), since a
+    truncated input would come back as a translation of its first part only."""
+    out: list[tuple[int, int]] = []
+    for start, end in where:
+        if fits(text[start:end]):
+            out.append((start, end))
+            continue
+        bounds = [start, *[p for m in _SENTENCE_END.finditer(text, start, end) for p in (m.start(), m.end())], end]
+        for s, e in zip(bounds[::2], bounds[1::2]):
+            m = _CORE.search(text, s, e)
+            if m is not None and fits(m.group()):
+                out.append((m.start(), m.end()))
     return out
 
 
@@ -76,12 +94,13 @@ class BackTranslation(RowAugmenter):
         import torch
 
         s = self.settings
-        enc = loaded.tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=s.max_length)
+        limit = _limit(loaded, s.max_length)
+        enc = loaded.tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=limit)
         enc = {k: v.to(loaded.device) for k, v in enc.items()}
         extra: dict[str, Any] = {"do_sample": True, "top_k": s.top_k, "temperature": s.temperature} if sample else {
             "do_sample": False}
         with torch.inference_mode():
-            out = loaded.model.generate(**enc, max_new_tokens=s.max_length, num_beams=1, **extra)
+            out = loaded.model.generate(**enc, max_new_tokens=limit - 1, num_beams=1, **extra)
         return [t.strip() for t in loaded.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
     def attempt(self, row: Row, seed: int) -> list[Edit] | None:
@@ -91,8 +110,19 @@ class BackTranslation(RowAugmenter):
         if not where:
             return None
         forward, backward = self.load()
+        limit = _limit(forward, self.settings.max_length)
+        where = fitting(row.text, where, lambda t: len(forward.tokenizer(t)["input_ids"]) <= limit)
+        if not where:
+            return None
         torch.manual_seed(seed)
         pivot = self._translate(forward, [row.text[s:e] for s, e in where], sample=True)
         back = self._translate(backward, pivot, sample=False)
         return [Edit(s, e, b, "substitute") for (s, e), b in zip(where, back)
                 if _CORE.search(b) and b != row.text[s:e]]
+
+
+def _limit(loaded: Any, max_length: int) -> int:
+    """Tokens per input and per output: ``max_length``, at most the model's positions (the
+    decoder's start token takes one, hence ``limit - 1`` new tokens)."""
+    positions = loaded.max_tokens
+    return min(max_length, positions) if positions else max_length

@@ -283,6 +283,13 @@ class Seq2Seq:
     device: str
     source: str
 
+    @property
+    def max_tokens(self) -> int | None:
+        """The longest token sequence the model has positions for (None: no limit known):
+        a longer input or output indexes past its position embeddings."""
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        return limit if isinstance(limit, int) and limit > 0 else None
+
 
 def load_translation_model(model: str, device: str = "auto") -> Seq2Seq:
     """The sequence-to-sequence checkpoint ``model`` (a MarianMT folder) on ``device``,
@@ -301,10 +308,23 @@ def load_translation_model(model: str, device: str = "auto") -> Seq2Seq:
             what="translation model",
             advice=TRANSLATION_ADVICE,
         )
+        check_vocabulary(model, tokenizer, net)
         net.eval()
         net.to(dev)
         loaded = _SEQ2SEQ_CACHE[key] = Seq2Seq(model=net, tokenizer=tokenizer, device=dev, source=model)
         return loaded
+
+
+def check_vocabulary(name: str, tokenizer: Any, net: Any) -> None:
+    """Refuse a checkpoint whose tokenizer has ids its model has no embedding for (a
+    tokenizer from another checkpoint): the first such token would stop a run with an
+    ``IndexError`` deep inside torch."""
+    size = net.get_input_embeddings().num_embeddings
+    if len(tokenizer) > size:
+        raise ModelUnavailable(
+            f"cannot use translation model {name!r}: its tokenizer has {len(tokenizer)} tokens but the model embeds "
+            f"only {size}, so the two do not belong together; {TRANSLATION_ADVICE}"
+        )
 
 
 # --- sentence encoder ----------------------------------------------------------------

@@ -36,7 +36,8 @@ TOKEN_IO: dict[str, Any] = {"tokenizer": split_tokens, "reverse_tokenizer": join
 
 def edits_for(row: Row, new: Sequence[str]) -> list[Edit] | None:
     """Edits turning ``row.text`` into the text whose free (unprotected) word tokens are
-    ``new``; None when the change cannot be placed on the original word by word.
+    ``new``; None when the change cannot be placed on the original word by word (or its
+    edits would overlap).
 
     Same length: token ``i`` replaces token ``i`` (a swap is two substitutions). Else a
     token diff: a deleted word goes with one neighbouring space (consecutive deletions
@@ -66,18 +67,30 @@ def edits_for(row: Row, new: Sequence[str]) -> list[Edit] | None:
         else:
             pos = spans[0][0]
             edits.append(Edit(pos, pos, join_tokens(new[j1:j2]) + SEPARATOR, "insert"))
-    return edits
+    return edits if _disjoint(edits) else None
+
+
+def _disjoint(edits: Sequence[Edit]) -> bool:
+    """Whether no two edits touch the same characters: a change that cannot be placed
+    exactly is a variant dropped, never a run that stops in :func:`apply_edits`."""
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    return all(a.end <= b.start for a, b in zip(ordered, ordered[1:]))
 
 
 def deletion(text: str, start: int, end: int, edits: list[Edit]) -> Edit:
-    """The word [start, end) deleted with one neighbouring space, merged into the previous
-    deletion when it ends where this one starts."""
+    """The word [start, end) deleted with one neighbouring space (the one before it, else
+    the one after). A word that follows the previous deletion with only spaces between is
+    merged into it, and the run of words goes with one space: the previous deletion may
+    already hold the space after it (``"Multi-scale Attributed`` -> ``"``), so a separate
+    edit taking this word's space before would overlap it."""
+    if edits and edits[-1].kind == "delete" and not text[edits[-1].end : start].strip():
+        start = edits.pop().start
+        if text[start].isspace() or text[end - 1].isspace():
+            return Edit(start, end, "", "delete")
     if start > 0 and text[start - 1].isspace():
         start -= 1
     elif end < len(text) and text[end].isspace():
         end += 1
-    if edits and edits[-1].kind == "delete" and edits[-1].end == start:
-        start = edits.pop().start
     return Edit(start, end, "", "delete")
 
 
