@@ -2,6 +2,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,25 @@ def test_empty_texts_are_reported_not_augmented(tmp_path, capsys):
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["aug_parent_id"] for r in rows if r["aug_augmenter"] != "original"] == ["1"]
     assert {r["aug_id"] for r in rows if r["aug_augmenter"] == "original"} == {"1", "2"}
+
+
+@pytest.mark.parametrize("quality", [["--no-quality"], []])
+def test_keyword_changed_is_flagged_with_quality_on_and_off(small_csv, tags_json, tmp_path, monkeypatch, quality):
+    """A plug-in that swaps a tag keyword is flagged keyword_changed; one that only changes
+    letter case (shout_title) never is, with quality signals on or off."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    few = tmp_path / "few.csv"
+    few.write_text("".join(small_csv.read_text(encoding="utf-8").splitlines(keepends=True)[:41]), encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert main(["augment", str(few), *BASE, "--tags", str(tags_json), "--augmenter", "snorkel:lesson_tfs:swap_aliases",
+                 "--augmenter", "snorkel:lesson_tfs:shout_title", "--n-per-original", "2", "--seed", "3", *quality,
+                 "--output", str(out)]) == 0
+    rows = [r for r in csv.DictReader(out.open(encoding="utf-8")) if r["aug_augmenter"] != "original"]
+    flagged = {r["aug_augmenter"]: 0 for r in rows}
+    for r in rows:
+        changed = "keyword_changed" in json.loads(r["aug_flags"])
+        flagged[r["aug_augmenter"]] += changed
+        if changed:  # a flagged variant changed some text beyond letter case
+            assert any(c["before"].lower() != c["after"].lower() for c in json.loads(r["aug_changes"]))
+    assert flagged["snorkel:shout_title"] == 0
+    assert flagged["snorkel:swap_aliases"] > 0

@@ -135,7 +135,7 @@ def test_cli_keeps_every_input_column_and_maps_variants_to_columns(tmp_path):
     # the input has a column named text: every provenance column is aug_<name>, after the input's own
     assert header[:len(INPUT_COLUMNS)] == INPUT_COLUMNS
     assert header[len(INPUT_COLUMNS):] == ["aug_id", "aug_parent_id", "aug_split", "aug_augmenter", "aug_text",
-                                           "aug_original_text", "aug_params", "aug_changes"]
+                                           "aug_original_text", "aug_params", "aug_changes", "aug_flags"]
     by_key = {r[0]: dict(zip(INPUT_COLUMNS, r)) for r in raw}
     variants = [r for r in rows if r["aug_augmenter"] != "original"]
     assert variants

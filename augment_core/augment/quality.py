@@ -49,7 +49,9 @@ FLAGS: tuple[str, ...] = (
 )
 """Every flag name, in display order (the app filters on these)."""
 
-QUALITY_COLUMNS: tuple[str, ...] = ("similarity", "flags", "heldout_similarity", "leak")
+FLAGS_COLUMN = "flags"
+"""A JSON list of :data:`FLAGS`: in every run's output, quality signals on or off."""
+QUALITY_COLUMNS: tuple[str, ...] = ("similarity", FLAGS_COLUMN, "heldout_similarity", "leak")
 HELDOUT_SPLITS = frozenset({"val", "valid", "validation", "dev", "test"})
 DEFAULT_LOW_SIMILARITY = 0.8
 DEFAULT_LEAK_THRESHOLD = 0.95
@@ -110,19 +112,26 @@ def add_flag(row: dict[str, Any], flag: str) -> None:
     """Add ``flag`` to a row's ``flags`` (a JSON list), keeping :data:`FLAGS` order: the flags
     computed after the quality signals (``keyword_changed``, ``label_drift``) go in the
     same cell, so the review filters by them with no column of their own."""
-    cell = row.get("flags")
-    try:
-        flags = json.loads(cell) if isinstance(cell, str) and cell else list(cell or [])
-    except ValueError:
-        flags = []
+    flags = _carried(row)
     order = {f: n for n, f in enumerate(FLAGS)}
-    row["flags"] = json.dumps(sorted({*flags, flag}, key=lambda f: (order.get(f, len(order)), f)))
+    row[FLAGS_COLUMN] = json.dumps(sorted({*flags, flag}, key=lambda f: (order.get(f, len(order)), f)))
 
 
 def swaps_ambiguous_keyword(changes: Any, below: float = AMBIGUOUS_BELOW, min_support: int = MIN_SUPPORT) -> bool:
     """A change span records the agreement of the keyword it replaced (alias swaps)."""
     items = json.loads(changes) if isinstance(changes, str) and changes else (changes or [])
     return any(is_ambiguous(c.get("agreement"), c.get("support"), below, min_support) for c in items)
+
+
+def _carried(row: Mapping[str, Any]) -> list[str]:
+    """The flags a row holds before it is scored (``keyword_changed``, decided as the run's
+    rows are built): scoring adds to them and never drops them."""
+    cell = row.get(FLAGS_COLUMN)
+    try:
+        flags = json.loads(cell) if isinstance(cell, str) and cell else list(cell or [])
+    except ValueError:
+        return []
+    return [f for f in flags if isinstance(f, str)]
 
 
 def _is_generated(row: Mapping[str, Any]) -> bool:
@@ -341,6 +350,7 @@ def score_chunk(
         leak = bool((hs is not None and hs >= leak_threshold) or leaked[k])
         if leak:
             flags.append(FLAG_LEAK)
+        flags.extend(f for f in _carried(r) if f in order)  # keyword_changed, set as the rows were built
         r["similarity"] = round(similarity, 4)
         r["flags"] = json.dumps(sorted(set(flags), key=order.__getitem__))
         r["heldout_similarity"] = round(hs, 4) if hs is not None else None

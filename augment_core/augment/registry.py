@@ -119,8 +119,14 @@ def build_augmenters(names: Sequence[str], settings: Mapping[str, Any], keywords
     """The augmenters of a run, in the order named. ``settings``: as :func:`checked_settings`
     takes them (values travel as plain dicts to worker processes)."""
     typed = checked_settings(names, settings)
-    context = BuildContext(keywords, Protector(keywords.table, protect_words(typed, protect)), tuple(train_texts))
+    context = BuildContext(keywords, run_protector(typed, keywords, protect), tuple(train_texts))
     return [spec_of(n).build(typed[n], context) for n in typed]
+
+
+def run_protector(settings: Mapping[str, Any], keywords: TrainKeywords, protect: Sequence[str] = ()) -> Protector:
+    """The keywords a run keeps safe: its augmenters protect them, and a variant that alters
+    one anyway is flagged ``keyword_changed``. ``settings``: as :func:`checked_settings` gives."""
+    return Protector(keywords.table, protect_words(settings, protect))
 
 
 def uses_model(names: Sequence[str]) -> bool:

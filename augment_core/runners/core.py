@@ -29,8 +29,8 @@ from typing import Any, Callable, Iterator, Sequence
 from augment_core.augment.agreement import TrainKeywords, key_agreement, member_agreement
 from augment_core.augment.aliases import AliasTable
 from augment_core.augment.changes import changes_to_json
-from augment_core.augment.quality import QUALITY_COLUMNS
-from augment_core.augment.registry import build_augmenters
+from augment_core.augment.quality import FLAGS_COLUMN, QUALITY_COLUMNS
+from augment_core.augment.registry import build_augmenters, checked_settings, run_protector
 from augment_core.data.dataset import ColumnMapping, Dataset, Record, RecordBuilder, is_empty_text, text_cell
 from augment_core.data.io import arrow_column, write_rows_to
 from augment_core.data.sources import Chunk, RowSource
@@ -194,6 +194,8 @@ def init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
     _WORKER["spec"] = spec
     if spec.keywords is not None:
         augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords, spec.protect)
+        _WORKER["protector"] = run_protector(checked_settings(list(spec.names), spec.settings), spec.keywords,
+                                             spec.protect)
         for a in augmenters:
             if hasattr(a, "load"):
                 a.load()
@@ -231,12 +233,13 @@ def augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
     assert schema is not None
     if spec.fmt == "parquet":  # columns built straight from the plan: no row dicts
         plan = plan_rows(records, augmenters, spec.n_per_original, spec.keep_original, spec.seed, empty,
-                         text_indices=text_indices, columns=spec.columns)
+                         text_indices=text_indices, columns=spec.columns, protector=_WORKER["protector"])
         generated = sum(1 for p in plan if p[4] is not None)
         table = arrow_chunk(records, plan, spec.seed, text_indices, schema, spec.arrow_schema)
         return ChunkOut(table, len(plan), generated, originals, 0, empty_ids)
     out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
-                          spec.seed, empty, text_indices=text_indices, columns=spec.columns)
+                          spec.seed, empty, text_indices=text_indices, columns=spec.columns,
+                          protector=_WORKER["protector"])
     generated = sum(1 for r in out if r["augmenter"] != "original")
     # the user's schema, shaped exactly as the in-memory run shapes it (parents are in this chunk)
     chunk = Dataset(records=records, mapping=spec.mapping, empty_text_ids=empty_ids, columns=tuple(spec.columns))
@@ -264,7 +267,8 @@ def generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
     empty = set(empty_ids)
     text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
     out = augment_records(records, _WORKER["augmenters"], spec.mapping.label_column, spec.n_per_original,
-                          spec.keep_original, spec.seed, empty, text_indices=text_indices, columns=spec.columns)
+                          spec.keep_original, spec.seed, empty, text_indices=text_indices, columns=spec.columns,
+                          protector=_WORKER["protector"])
     originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
     return ChunkRows(records, out, originals, empty_ids)
 
@@ -325,7 +329,7 @@ def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int
     changes: list[str] = []
     augmenter: list[str] = []
     original_params = original_params_json(seed)
-    for i, name, k, prm, cand in plan:
+    for i, name, k, prm, cand, _flags in plan:
         rec = records[i]
         if cand is None:
             ids.append(rec.id)
@@ -365,7 +369,7 @@ def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int
     provenance = {
         "id": ids, "parent_id": [records[i].id for i in parent], "split": [records[i].split for i in parent],
         "augmenter": augmenter, "text": texts, "original_text": [records[i].text for i in parent],
-        "params": params, "changes": changes,
+        "params": params, "changes": changes, FLAGS_COLUMN: [p[5] for p in plan],
     }
     for p in schema.provenance:
         arrays.append(pa.array(provenance[p], type=pa.string()))

@@ -13,6 +13,9 @@ from typing import Any, Callable, Container, Sequence
 
 from augment_core.augment.augmenter import Augmenter
 from augment_core.augment.changes import Candidate, changes_to_json
+from augment_core.augment.keywords import keyword_changed
+from augment_core.augment.protection import Protector
+from augment_core.augment.quality import FLAG_KEYWORD_CHANGED, FLAGS_COLUMN
 from augment_core.data.dataset import Dataset, Record, segments_of
 from augment_core.data.user_schema import crosses_joiner
 from augment_core.errors import InputError
@@ -20,6 +23,8 @@ from augment_core.errors import InputError
 ORIGINAL = "original"
 PROVENANCE_COLUMNS = ("id", "parent_id", "split", "augmenter", "text", "original_text")
 TRAILING_COLUMNS = ("params", "changes")
+NO_FLAGS = "[]"
+KEYWORD_CHANGED_FLAGS = json.dumps([FLAG_KEYWORD_CHANGED])
 RunProgress = Callable[[int, int], None]
 """Called as (originals done, originals in all) while augmenters run."""
 
@@ -51,7 +56,10 @@ def check_variant_ids(ids: Sequence[str], augmenters: Sequence[str]) -> None:
 
 
 def output_columns(label_column: str, extra: Sequence[str] = ()) -> list[str]:
-    return [*PROVENANCE_COLUMNS, label_column, *TRAILING_COLUMNS, *extra]
+    """A run's columns; ``flags`` always (``keyword_changed`` is flagged with quality signals
+    on or off), in its place among ``extra`` (the quality columns) when they hold it."""
+    tail = tuple(extra) if FLAGS_COLUMN in extra else (*extra, FLAGS_COLUMN)
+    return [*PROVENANCE_COLUMNS, label_column, *TRAILING_COLUMNS, *tail]
 
 
 def original_params_json(seed: int | None) -> str:
@@ -63,7 +71,7 @@ def original_row(record: Record, label_column: str, params: str) -> dict[str, An
     return {
         "id": record.id, "parent_id": record.id, "split": record.split, "augmenter": ORIGINAL,
         "text": record.text, "original_text": record.text, label_column: record.raw_label,
-        "params": params, "changes": "[]",
+        "params": params, "changes": "[]", FLAGS_COLUMN: NO_FLAGS,
     }
 
 
@@ -74,7 +82,7 @@ def check_run(ids: Sequence[str], augmenters: Sequence[str], label_column: str, 
     if len(set(augmenters)) != len(augmenters):
         raise InputError(f"each augmenter may run once per run, got {', '.join(augmenters)}")
     check_variant_ids(ids, augmenters)
-    if label_column in PROVENANCE_COLUMNS + TRAILING_COLUMNS:
+    if label_column in (*PROVENANCE_COLUMNS, *TRAILING_COLUMNS, FLAGS_COLUMN):
         # provenance rows carry the label under its own name (the review store reads them so)
         raise InputError(f"the label column is named {label_column!r}, which the output uses itself: rename it")
 
@@ -86,7 +94,9 @@ def run_augmentation(
     keep_original: bool,
     seed: int,
     progress: RunProgress | None = None,
+    protector: Protector | None = None,
 ) -> list[dict[str, Any]]:
+    """``protector``: the run's protected keywords, to flag ``keyword_changed`` (none: no flag)."""
     if not dataset.has_splits:
         raise InputError("the dataset must be split before augmentation (split first, augment train only)")
     label_column = dataset.mapping.label_column
@@ -103,7 +113,7 @@ def run_augmentation(
 
     text_indices = dataset.text_indices() if dataset.columns else []
     return augment_records(dataset.records, augmenters, label_column, n_per_original, keep_original, seed, empty, step,
-                           text_indices, dataset.columns)
+                           text_indices, dataset.columns, protector)
 
 
 def augment_records(
@@ -117,6 +127,7 @@ def augment_records(
     step: Callable[[int], None] | None = None,
     text_indices: Sequence[int] = (),
     columns: Sequence[str] = (),
+    protector: Protector | None = None,
 ) -> list[dict[str, Any]]:
     """The output rows of some split records, in their order: each original (train ones
     only with ``keep_original``) followed by its variants. Rows are independent (per-row
@@ -125,11 +136,13 @@ def augment_records(
     ``text_indices``: the text columns' positions in ``Record.cells``; with several, a
     variant that edits the joiner between two columns is dropped (it cannot be written back
     per column). ``columns``: the input's column names (``Record.cells`` order), for the
-    augmenters that see each row's own cells (the Snorkel adapter)."""
-    plan = plan_rows(records, augmenters, n_per_original, keep_original, seed, empty, step, text_indices, columns)
+    augmenters that see each row's own cells (the Snorkel adapter). ``protector``: see
+    :func:`plan_rows`."""
+    plan = plan_rows(records, augmenters, n_per_original, keep_original, seed, empty, step, text_indices, columns,
+                     protector)
     original_params = original_params_json(seed)
     rows: list[dict[str, Any]] = []
-    for i, name, k, params, cand in plan:
+    for i, name, k, params, cand, flags in plan:
         record = records[i]
         if cand is None:
             rows.append(original_row(record, label_column, original_params))
@@ -138,6 +151,7 @@ def augment_records(
             "id": variant_id(record.id, name, k), "parent_id": record.id, "split": "train",
             "augmenter": name, "text": cand.text, "original_text": record.text,
             label_column: record.raw_label, "params": params, "changes": changes_to_json(cand.changes),
+            FLAGS_COLUMN: flags,
         })
     return rows
 
@@ -150,9 +164,9 @@ def takes_rows(augmenter: Augmenter) -> bool:
         return False
 
 
-PlannedRow = tuple[int, str, int, str, "Candidate | None"]
-"""(index of the record, augmenter name, k, params JSON, candidate): one output row;
-an original is ``(i, "original", 0, "", None)``."""
+PlannedRow = tuple[int, str, int, str, "Candidate | None", str]
+"""(index of the record, augmenter name, k, params JSON, candidate, flags JSON): one output
+row; an original is ``(i, "original", 0, "", None, "[]")``."""
 
 
 def plan_rows(
@@ -165,10 +179,14 @@ def plan_rows(
     step: Callable[[int], None] | None = None,
     text_indices: Sequence[int] = (),
     columns: Sequence[str] = (),
+    protector: Protector | None = None,
 ) -> list[PlannedRow]:
     """What :func:`augment_records` writes, row by row, before any row is built: which
-    record, which augmenter and which candidate. The streamed Parquet writer builds its
-    columns straight from this (no row dicts, no change JSON read back)."""
+    record, which augmenter, which candidate and its flags. The streamed Parquet writer
+    builds its columns straight from this (no row dicts, no change JSON read back).
+    ``keyword_changed`` is decided here, once per variant, for every runner and whether or
+    not quality signals follow: a variant whose changes alter a keyword of ``protector``
+    (other than by letter case) is kept and flagged for the reviewer."""
     train = [r for r in records if r.split == "train" and r.id not in empty]
     texts = [r.text for r in train]
     ids = [r.id for r in train]
@@ -190,11 +208,12 @@ def plan_rows(
     plan: list[PlannedRow] = []
     for j, record in enumerate(records):
         if record.split != "train" or keep_original:
-            plan.append((j, ORIGINAL, 0, "", None))
+            plan.append((j, ORIGINAL, 0, "", None, NO_FLAGS))
         i = position.get(record.id)
         if i is None:
             continue
         segments = segments_of(record, text_indices) if multi else []
+        spans = protector.spans(record.text) if protector is not None else []
         for name, params, variants in variants_by_augmenter:
             seen = {record.text}
             k = 0
@@ -205,5 +224,7 @@ def plan_rows(
                     continue
                 seen.add(cand.text)
                 k += 1
-                plan.append((j, name, k, params, cand))
+                changed = (protector is not None and bool(spans)
+                           and keyword_changed(record.text, cand.text, cand.changes, protector, spans))
+                plan.append((j, name, k, params, cand, KEYWORD_CHANGED_FLAGS if changed else NO_FLAGS))
     return plan

@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterator, Sequence
 from augment_core.augment.aliases import load_alias_table
 from augment_core.augment.models import load_sentence_encoder
 from augment_core.augment.quality import (
+    FLAGS_COLUMN,
     HELDOUT_SPLITS,
     QUALITY_COLUMNS,
     HashIndex,
@@ -333,9 +334,10 @@ def augment_on_ray(
     check_run(keys.ids, names, mapping.label_column, n_per_original)
     final_schema = run_schema(columns, mapping.label_column, provenance_prefix, quality is not None)
     schema = final_schema
-    if quality is not None:  # generated without the quality columns, under the final prefix
+    if quality is not None:  # generated without the quality columns (flags aside), under the final prefix
         schema = OutputSchema(final_schema.input_columns,
-                              tuple(p for p in final_schema.provenance if p not in QUALITY_COLUMNS), final_schema.prefix)
+                              tuple(p for p in final_schema.provenance
+                                    if p not in QUALITY_COLUMNS or p == FLAGS_COLUMN), final_schema.prefix)
     split_of = dict(zip(keys.ids, keys.splits))
     keys.ids = []
     keywords, _with_text = fit_keys(tags, keys)
@@ -496,7 +498,8 @@ class ScoreBatch:
         spec, schema, q = self._spec, self._spec.schema, self._quality
         assert schema is not None and spec.keywords is not None
         cols = {p: batch.column(schema.name(p)).to_pylist() for p in ("text", "original_text", "augmenter",
-                                                                       "parent_id", "split", "changes")}
+                                                                       "parent_id", "split", "changes",
+                                                                       FLAGS_COLUMN)}
         label_cells = batch.column(spec.mapping.label_column).to_pylist()
         rows = [dict(zip(cols, values)) for values in zip(*cols.values())]
         labels_by_id = {str(r["parent_id"]): self._labels(cell) for r, cell in zip(rows, label_cells)}

@@ -18,7 +18,7 @@ from augment_core.augment.agreement import TrainKeywords, fit_to_train
 from augment_core.augment.aliases import AliasTable
 from augment_core.augment.augmenter import Augmenter
 from augment_core.augment.quality import QUALITY_COLUMNS, QualitySettings, score_rows
-from augment_core.augment.registry import build_augmenters
+from augment_core.augment.registry import build_augmenters, checked_settings, run_protector
 from augment_core.data.dataset import Dataset
 from augment_core.evaluate.drift import flag_label_drift, train_examples
 from augment_core.job import Augmentation
@@ -74,7 +74,8 @@ def augment(
             a.load()
             report("model", k, len(loaders))
     rows = run_augmentation(
-        dataset, augmenters, n_per_original, keep_original, seed, lambda d, t: report("generate", d, t)
+        dataset, augmenters, n_per_original, keep_original, seed, lambda d, t: report("generate", d, t),
+        run_protector(checked_settings(names, settings), keywords, protect),
     )
     extra: list[str] = []
     if quality is not None:
