@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 import app_common as common
+from app_support.markup import markdown_escape
 from augment_core.augment.quality import QualitySettings
 from augment_core.errors import InputError
 from augment_core.review.store import Store
@@ -48,7 +49,7 @@ def variants_upload_section(store: Store, hash: str, dataset: Any) -> None:
     c1, c2, c3 = st.columns(3)
     parent = c1.text_input("Parent id column", value="parent_id", key="augment_variants_parent")
     augmenter = c2.text_input("Augmenter column (optional)", value="", key="augment_variants_augmenter",
-                              help=f"Empty: every variant is recorded as '{DEFAULT_AUGMENTER}'.")
+                              help=markdown_escape(f"Empty: every variant is recorded as '{DEFAULT_AUGMENTER}'."))
     quality = c3.checkbox("Quality signals and label_drift", value=True, key="augment_variants_quality")
     if st.button("Import variants", key="augment_variants_go", disabled=upload is None or not parent.strip()):
         try:

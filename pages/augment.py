@@ -18,6 +18,7 @@ import streamlit as st
 
 import app_common as common
 from app_support import run_review, variant_upload
+from app_support.markup import markdown_escape
 from augment_core.augment.params import Param, settings_dict
 from augment_core.augment.quality import QualitySettings
 from augment_core.augment.registry import registered, settings_from_params
@@ -117,22 +118,27 @@ def form_defaults() -> dict[str, Any]:
 
 
 def param_widget(name: str, p: Param, where: Any) -> None:
-    """The widget a parameter's declaration asks for."""
-    key, label = param_key(name, p.name), p.name.replace("_", " ")
+    """The widget a parameter's declaration asks for. A plug-in's names and help are its
+    author's text, not this app's: shown literally."""
+    key, words = param_key(name, p.name), p.name.replace("_", " ")
     if p.type is bool:
-        where.checkbox(label, key=key, help=p.help)
+        where.checkbox(markdown_escape(words), key=key, help=markdown_escape(p.help) if p.help else None)
     elif p.choices is not None:
-        where.selectbox(label, list(p.choices), key=key, help=p.help)
+        where.selectbox(markdown_escape(words), list(p.choices), key=key,
+                        help=markdown_escape(p.help) if p.help else None)
     elif p.type in (int, float):
         step = 1 if p.type is int else 0.05
         cast = p.type
-        where.number_input(label, min_value=None if p.min is None else cast(p.min),
-                           max_value=None if p.max is None else cast(p.max), step=cast(step), key=key, help=p.help,
+        where.number_input(markdown_escape(words), min_value=None if p.min is None else cast(p.min),
+                           max_value=None if p.max is None else cast(p.max), step=cast(step), key=key,
+                           help=markdown_escape(p.help) if p.help else None,
                            placeholder="not set" if p.nullable else None)
     elif p.type is tuple:
-        where.text_area(f"{label} (one per line)", key=key, help=p.help, height=80)
+        where.text_area(markdown_escape(f"{words} (one per line)"), key=key,
+                        help=markdown_escape(p.help) if p.help else None, height=80)
     else:
-        where.text_input(label, key=key, help=p.help, placeholder="not set" if p.nullable else "")
+        where.text_input(markdown_escape(words), key=key, help=markdown_escape(p.help) if p.help else None,
+                         placeholder="not set" if p.nullable else "")
 
 
 specs = registered()
@@ -156,7 +162,7 @@ for name in chosen:
     if not params:
         continue
     with st.container(border=True):
-        st.markdown(f"**{name}**" + (f" · {specs[name].help}" if specs[name].help else ""))
+        st.markdown(f"**{markdown_escape(name)}**" + (f" · {markdown_escape(specs[name].help)}" if specs[name].help else ""))
         cols = st.columns(3)
         for i, p in enumerate(params):
             param_widget(name, p, cols[i % 3])
@@ -193,7 +199,7 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.result = augment_with(**self.kwargs, progress=self.report)
+            self.result = augment_with(**self.kwargs, progress=self.report, label_drift=True)
         except BaseException as exc:  # noqa: BLE001 - re-raised on the page's thread
             self.error = exc
 

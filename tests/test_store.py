@@ -249,7 +249,7 @@ import sys, time
 from pathlib import Path
 from augment_core.review.store import Store
 data_dir, name, stop = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-s = Store(data_dir, write_wait=1.5)
+s = Store(data_dir, write_wait=4.0)
 print("ready", flush=True)
 n = 0
 while not stop.exists() or n < 20:
@@ -261,7 +261,7 @@ print(n, flush=True)
 
 
 def test_other_processes_decide_while_a_big_run_is_stored(tmp_path):
-    """Three processes decide (each waiting at most 1.5 s for the lock) while a fourth stores a
+    """Three processes decide (each waiting at most 4 s for the lock: a busy machine slows a chunk) while a fourth stores a
     400,000-row run, about 3 s of writing on an idle machine: the run goes in chunks (tens of
     milliseconds each, well under the wait even on a loaded machine), so no decision fails;
     one transaction for the whole run would make them fail."""

@@ -24,6 +24,8 @@ ORIGINAL = "original"
 PROVENANCE_COLUMNS = ("id", "parent_id", "split", "augmenter", "text", "original_text")
 TRAILING_COLUMNS = ("params", "changes")
 NO_FLAGS = "[]"
+SWAPS_KEYWORDS = frozenset({"alias_swap"})
+"""Augmenters whose changes are keyword swaps by design: never flagged ``keyword_changed``."""
 KEYWORD_CHANGED_FLAGS = json.dumps([FLAG_KEYWORD_CHANGED])
 RunProgress = Callable[[int, int], None]
 """Called as (originals done, originals in all) while augmenters run."""
@@ -186,7 +188,9 @@ def plan_rows(
     builds its columns straight from this (no row dicts, no change JSON read back).
     ``keyword_changed`` is decided here, once per variant, for every runner and whether or
     not quality signals follow: a variant whose changes alter a keyword of ``protector``
-    (other than by letter case) is kept and flagged for the reviewer."""
+    (other than by letter case) is kept and flagged for the reviewer. The alias swap is the
+    exception: replacing a keyword by another alias of its tag is what it does, and its
+    changes carry their keyword's agreement instead."""
     train = [r for r in records if r.split == "train" and r.id not in empty]
     texts = [r.text for r in train]
     ids = [r.id for r in train]
@@ -224,7 +228,7 @@ def plan_rows(
                     continue
                 seen.add(cand.text)
                 k += 1
-                changed = (protector is not None and bool(spans)
+                changed = (protector is not None and bool(spans) and name not in SWAPS_KEYWORDS
                            and keyword_changed(record.text, cand.text, cand.changes, protector, spans))
                 plan.append((j, name, k, params, cand, KEYWORD_CHANGED_FLAGS if changed else NO_FLAGS))
     return plan
