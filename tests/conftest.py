@@ -195,17 +195,17 @@ def postgres():
 @pytest.fixture
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """Every store the test opens (``Store(data_dir)``, the CLI in a subprocess, the app) is on
-    this backend: SQLite in its data folder, or a fresh database of :func:`postgres`
-    (``$AUGMENT_REVIEW_DATABASE_URL``), dropped after the test."""
+    this backend: SQLite in its data folder, or a database of :func:`postgres` that holds no rows
+    (``$AUGMENT_REVIEW_DATABASE_URL``), emptied after the test for the next one."""
     if request.param == "sqlite":
         monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
         yield "sqlite"
         return
     server = request.getfixturevalue("postgres")
-    name = server.create_database()
+    name = server.empty_database()
     monkeypatch.setenv(DATABASE_URL_ENV, server.url(name))
     yield "postgresql"
-    server.drop_database(name)
+    server.give_back(name)
 
 
 # --- browser fixtures (helpers in browser_helpers.py) --------------------------------------
