@@ -206,7 +206,7 @@ def test_a_plugin_installed_in_a_venv_appears_in_the_cli_and_on_the_augment_page
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "PIP_NO_INPUT": "1",
            "AUGMENT_REVIEW_DATA_DIR": str(tmp_path / "data")}
     for target in ([str(package)], ["-e", str(ROOT)]):
-        pip = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",  # no download
+        pip = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps",
                               *target], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
         assert pip.returncode == 0, pip.stderr[-2000:]
     listed = subprocess.run([python, "-m", "augment_core", "augmenters"], capture_output=True, text=True,
