@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -64,7 +65,8 @@ def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: 
     try:
         if cwd is not None:
             os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            process_warnings()
             try:
                 status = main([command, *args])
             except SystemExit as exc:
@@ -80,6 +82,21 @@ def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: 
         if old_umask is not None:
             os.umask(old_umask)
     return Ran(status, out.getvalue(), err.getvalue())
+
+
+def process_warnings() -> None:
+    """Warnings as a new Python process shows them (its default filters, printed on stderr
+    where they are raised) instead of pytest's recording them: a warning the CLI lets through
+    is a line on the user's stderr. Call inside ``warnings.catch_warnings()``."""
+    warnings.resetwarnings()
+    warnings.simplefilter("default")
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", category)
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    warnings.showwarning = show
 
 
 def cli_process(*args: str, command: str = "augment", file_size_limit: int | None = None) -> Ran:

@@ -109,9 +109,11 @@ def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, small_csv, caps
 
 
 def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
-    result = cli_process(str(tmp_path / "missing.csv"), *BASE, "--output", str(tmp_path / "o.csv"))
+    args = [str(tmp_path / "missing.csv"), *BASE, "--output", str(tmp_path / "o.csv")]
+    result = cli_process(*args)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error:") and "Traceback" not in result.stderr
+    assert cli(*args) == result  # the CLI run in the tests' process (helpers.cli) ends as the process does
 
 
 def test_alias_swap_run_does_not_load_torch(small_csv, tmp_path):
