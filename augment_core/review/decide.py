@@ -104,11 +104,10 @@ def decide_many(
                               now)
         if not items:
             return ActionResult(changed={}, conflicts=conflicts)
-        action_id = history.start_action(c, dataset_hash, label, now, origin, reviewer)
-        history.add_items(c, action_id, items)
+        action = history.record_action(c, dataset_hash, label, now, origin, reviewer, items)
         apply(c, dataset_hash, changed, now, reviewer)
         history.log(c, dataset_hash, reviewer, "decide", label, items, now, origin)
-        return ActionResult(changed=changed, conflicts=conflicts, action_id=action_id)
+    return ActionResult(changed=changed, conflicts=conflicts, action_id=int(action.scalar()))
 
 
 def decide_matching(

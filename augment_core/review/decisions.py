@@ -47,14 +47,13 @@ def apply(c: Conn, dataset_hash: str, changes: Mapping[str, str | None], now: fl
     clear = [k for k, d in changes.items() if d is None]
     put = [(dataset_hash, k, reviewer, d, now) for k, d in changes.items() if d is not None]
     for cond, args in among(c.dialect, "key", clear):  # a set at a time: the undo of a bulk clears 300,000
-        c.execute(f"DELETE FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND {cond}", (dataset_hash, reviewer, *args))
-    if put:
-        c.executemany(
-            "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (dataset_hash, key, reviewer) DO UPDATE SET decision = excluded.decision,"
-            " decided_at = excluded.decided_at",
-            put,
-        )
+        c.queue(f"DELETE FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND {cond}", (dataset_hash, reviewer, *args))
+    c.queue(
+        "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (dataset_hash, key, reviewer) DO UPDATE SET decision = excluded.decision,"
+        " decided_at = excluded.decided_at",
+        put, many=True,
+    )
 
 
 def decisions(db: Database, dataset_hash: str, reviewer: str = LOCAL_REVIEWER) -> dict[str, str]:
