@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from helpers import hold_write_lock
+from sqlalchemy.exc import IntegrityError
 
 from augment_core.review import migrate
 from augment_core.review import runs as runs_module
@@ -99,6 +100,20 @@ def test_decision_written_at_once(store):
     other = Store(store.data_dir)  # a second handle sees it without closing
     assert other.read("SELECT decision FROM decisions") == [("accepted",)]
     other.close()
+
+
+def test_a_write_that_fails_at_its_end_stores_none_of_it(store):
+    """On PostgreSQL a write's statements are sent together with its COMMIT: one failing
+    there (a constraint) still undoes every one before it, and says which error."""
+    store.add_dataset("h", "a.csv", b"x")
+    insert = "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at) VALUES (?, ?, 'local', ?, 0)"
+    with pytest.raises(IntegrityError):
+        with store.db.write() as c:
+            c.queue(insert, ("h", "1:a", "accepted"))
+            c.queue(insert, ("h", "1:b", "maybe"))
+    assert store.decisions("h") == {}
+    store.decide("h", "1:a", "rejected")  # the next write is not wedged
+    assert store.decisions("h") == {"1:a": "rejected"}
 
 
 def test_bad_decision_rejected(store):
