@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from helpers import hold_write_lock
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from augment_core.review import migrate
@@ -351,3 +352,27 @@ def test_a_database_of_the_release_before_alembic_upgrades_in_place(tmp_path):
     again = Store(tmp_path)  # a second open finds it current: nothing runs again
     assert again.read("SELECT COUNT(*) FROM decisions") == [(6,)]
     again.close()
+
+
+def test_a_database_whose_action_items_have_a_foreign_key_upgrades_in_place(tmp_path):
+    """Migration 0002: a database of the release before keeps its actions and their items,
+    loses the foreign key (a per-row check of a bulk's items on PostgreSQL) and undoes as before."""
+    s = Store(tmp_path)
+    s.add_dataset("h", "a.csv", b"x")
+    with s.db.write() as c:  # action_items as the release before made them
+        c.execute("DROP TABLE action_items")
+        c.execute("CREATE TABLE action_items (action_id BIGINT NOT NULL REFERENCES actions (id), key TEXT NOT NULL,"
+                  " before TEXT, after TEXT)")
+        c.execute("CREATE INDEX action_items_action ON action_items (action_id)")
+        c.execute("UPDATE alembic_version SET version_num = '0001_baseline'")
+    s.decide_many("h", {"1:a": "accepted", "1:b": "rejected"}, label="two", origin="tab")
+    s.close()
+    s = Store(tmp_path)
+    try:
+        assert s.read("SELECT version_num FROM alembic_version") == [(migrate.head(),)]
+        assert s.db.reading(lambda c: inspect(c.sa).get_foreign_keys("action_items")) == []
+        assert "action_items_action" in {i["name"] for i in s.db.reading(lambda c: inspect(c.sa).get_indexes("action_items"))}
+        assert s.undo("h", origin="tab").restored == {"1:a": None, "1:b": None}
+        assert s.decisions("h") == {}
+    finally:
+        s.close()
