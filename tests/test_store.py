@@ -160,6 +160,22 @@ def test_write_checked_against_what_the_page_showed(store):
     assert store.decisions("h")["1:b"] == "accepted"
 
 
+def test_a_stale_page_s_write_is_recorded_once_with_its_conflicts(store):
+    """A write from what the page showed is checked in the same round trip on PostgreSQL and
+    read again where it no longer holds: the outcome, the history and the undo are those of
+    the write as it applied, nothing of the attempt before."""
+    store.add_dataset("h", "a.csv", b"x")
+    store.decide("h", "1:a", "rejected", origin="A")
+    store.decide_many("h", {"1:a": "accepted", "1:b": "accepted"}, label="B's", origin="B",
+                      expected={"1:a": None, "1:b": None}, client_id="b1")
+    assert store.client_outcomes("h", ["b1"]) == {"b1": {"changed": {"1:b": "accepted"},
+                                                          "conflicts": {"1:a": "rejected"}}}
+    assert [(e.key, e.before, e.after) for e in store.history("h")] == [("1:a", None, "rejected"),
+                                                                        ("1:b", None, "accepted")]
+    assert store.undo("h", origin="B").restored == {"1:b": None}
+    assert store.decisions("h") == {"1:a": "rejected"}
+
+
 def test_undo_reverts_only_its_own_origin_and_what_is_unchanged(store):
     store.add_dataset("h", "a.csv", b"x")
     store.decide_many("h", {"1:a": "accepted", "1:b": "accepted"}, label="bulk accept", origin="A")

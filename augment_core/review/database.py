@@ -8,7 +8,7 @@ Every store module (:mod:`~augment_core.review.datasets`, :mod:`~augment_core.re
 ``db.reading(fn)`` for several reads on one connection. ``c`` is a :class:`Conn`: statements
 with ``?`` placeholders (a sequence of values) or ``:name`` ones (a mapping), or SQLAlchemy
 constructs. Where the two databases' SQL differs, a helper here says it once
-(:func:`insert_ignore`, :func:`upsert`, :func:`contains`, :func:`put_blob`).
+(:func:`upsert`, :func:`contains`, :func:`put_blob`).
 
 **Never wedged.** Several processes and many threads may use one database at once (every
 browser tab is a thread of the Streamlit server; a second server, or the ``sqlite3`` shell,
@@ -303,14 +303,6 @@ class Conn:
         """The first column of the first row (None when there is none)."""
         row = self.execute(sql, args).fetchone()
         return None if row is None else row[0]
-
-
-def insert_ignore(c: Conn, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert ``rows``, leaving any whose unique key is there already; how many went in."""
-    if not rows:
-        return 0
-    stmt = (sqlite.insert(table) if c.dialect == "sqlite" else postgresql.insert(table)).on_conflict_do_nothing()
-    return c.sa.execute(stmt, list(rows)).rowcount
 
 
 def upsert(c: Conn, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],

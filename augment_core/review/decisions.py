@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from augment_core.review.database import Conn, Database, among, marks
+from augment_core.review.keys import split_rule_key
 from augment_core.review.rules import apply_rules, current_rules
 from augment_core.review.schema import LOCAL_REVIEWER
 
@@ -39,6 +40,30 @@ def current(c: Conn, dataset_hash: str, keys: list[str], reviewer: str) -> dict[
                               (dataset_hash, reviewer, *args)):
             out[k] = d
     return out
+
+
+ASSUMPTION_FAILED = "22012"
+"""The SQLSTATE (division by zero) by which :func:`assume`'s check ends a write."""
+
+
+def assume(c: Conn, dataset_hash: str, expected: Mapping[str, str | None], reviewer: str) -> bool:
+    """Queue a check that fails the write (:data:`ASSUMPTION_FAILED`, nothing written) unless
+    each of ``expected``'s row keys still has that decision of ``reviewer`` (None: none), so a
+    write computed from what the page showed needs no read first: on PostgreSQL the whole
+    decision is one round trip. False (nothing queued) where that does not pay: on SQLite (a
+    read costs no round trip) or for rule keys."""
+    if c.dialect == "sqlite" or any(split_rule_key(k) is not None for k in expected):
+        return False
+    c.queue("SELECT 1 / (NOT EXISTS (SELECT 1 FROM unnest(?::text[], ?::text[]) AS t(key, expected)"
+            " LEFT JOIN decisions d ON d.dataset_hash = ? AND d.reviewer = ? AND d.key = t.key"
+            " WHERE d.decision IS DISTINCT FROM t.expected))::int",
+            (list(expected), list(expected.values()), dataset_hash, reviewer))
+    return True
+
+
+def assumption_failed(exc: BaseException) -> bool:
+    """Whether a write ended because what :func:`assume` checked had changed."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == ASSUMPTION_FAILED
 
 
 def apply(c: Conn, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str) -> None:
