@@ -12,7 +12,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from augment_core.data.dataset import content_hash
-from augment_core.evaluate.storage import latest_evaluation
 from augment_core.review.store import Store
 
 pytestmark = pytest.mark.app
@@ -66,7 +65,7 @@ def test_evaluate_page_runs_stores_and_exports(data_dir, sample_200):
     at.button(key="evaluate_run").click().run()
     _ok(at)
     assert any("no variants to add" in e.value for e in at.error), [e.value for e in at.error]
-    assert latest_evaluation(store.path, h) is None
+    assert store.latest_evaluation(h) is None
 
     at.switch_page("pages/review.py").run()
     at.button(key="review_bulk_accept").click().run()
@@ -82,7 +81,7 @@ def test_evaluate_page_runs_stores_and_exports(data_dir, sample_200):
     at.button(key="evaluate_run").click().run()
     _ok(at)
     assert not at.error, [e.value for e in at.error]
-    result = latest_evaluation(store.path, h)
+    result = store.latest_evaluation(h)
     assert result is not None and result["config"]["seeds"] == 2 and result["runs"] == [1]
     assert result["data"]["variants_source"] == "accepted" and result["data"]["variants"] > 0
     assert set(result["splits"]) == {"val"}  # test untouched unless asked
