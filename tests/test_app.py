@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import sample_rows
 from streamlit.testing.v1 import AppTest
 
 from augment_core.data.dataset import content_hash
@@ -30,11 +31,7 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def small_csv() -> bytes:
-    lines = (ROOT / "data" / "projects.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    rows = list(csv.reader(io.StringIO("".join(lines))))
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows[:41])
-    return buf.getvalue().encode()
+    return sample_rows(40)
 
 
 def _app() -> AppTest:

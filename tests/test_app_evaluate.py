@@ -3,12 +3,11 @@ is stored with the dataset, shown with its verdict and charts, and reaches the m
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 import pytest
+from helpers import sample_rows
 from streamlit.testing.v1 import AppTest
 
 from augment_core.data.dataset import content_hash
@@ -28,11 +27,7 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def sample_200() -> bytes:
-    text = (ROOT / "data" / "projects.csv").read_text(encoding="utf-8")
-    rows = list(csv.reader(io.StringIO(text)))
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows[:201])
-    return buf.getvalue().encode()
+    return sample_rows(200)
 
 
 def _ok(at: AppTest) -> None:

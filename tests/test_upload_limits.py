@@ -180,7 +180,6 @@ def test_an_uploads_overview_is_computed_in_the_worker_and_its_rows_stay_there()
     """The Data page shows counts and fitted keywords: they come back from the worker, the
     records do not (a million of them cost the server seconds of its interpreter and a GB)."""
     from app_support.dataset_overview import overview, overview_of
-
     from augment_core.data.parse_worker import parse
 
     data = (ROOT / "data" / "projects.csv").read_bytes()
