@@ -58,6 +58,21 @@ class LabelBaseline:
         p = self.model.predict(self.tfidf.transform(self.vectorizer.transform(list(texts))).tocsr())
         return [frozenset(self.tags[j] for j in np.flatnonzero(row)) for row in p]
 
+    def flag(self, rows: list[dict[str, Any]]) -> int:
+        """Add ``label_drift`` to the ``flags`` of each variant row (``augmenter`` not
+        ``original``) whose predicted labels differ from its ``original_text``'s; in place.
+        The number of variants flagged."""
+        variants = [r for r in rows if str(r.get("augmenter", "")) != ORIGINAL]
+        texts = list(dict.fromkeys([str(r.get("text", "")) for r in variants]
+                                   + [str(r.get("original_text", "")) for r in variants]))
+        of = dict(zip(texts, self.labels(texts)))
+        flagged = 0
+        for r in variants:
+            if of[str(r.get("text", ""))] != of[str(r.get("original_text", ""))]:
+                add_flag(r, FLAG_LABEL_DRIFT)
+                flagged += 1
+        return flagged
+
 
 def baseline_positions(n_train: int, most: int = BASELINE_TRAIN_MAX, seed: int = EvalConfig.seed) -> range | list[int]:
     """Which of a run's ``n_train`` train originals (their positions, in input order) the
@@ -105,24 +120,8 @@ def train_examples(dataset: Any) -> list[tuple[str, tuple[str, ...]]]:
     return [(train[i].text, train[i].labels) for i in baseline_positions(len(train))]
 
 
-def flag_drift(rows: list[dict[str, Any]], fitted: LabelBaseline | None) -> int:
-    """Add ``label_drift`` to the ``flags`` of each variant row (``augmenter`` not
-    ``original``) whose predicted labels differ from its ``original_text``'s; in place. The
-    number of variants flagged (none without a baseline)."""
-    variants = [r for r in rows if str(r.get("augmenter", "")) != ORIGINAL]
-    if fitted is None or not variants:
-        return 0
-    texts = list(dict.fromkeys([str(r.get("text", "")) for r in variants]
-                               + [str(r.get("original_text", "")) for r in variants]))
-    of = dict(zip(texts, fitted.labels(texts)))
-    flagged = 0
-    for r in variants:
-        if of[str(r.get("text", ""))] != of[str(r.get("original_text", ""))]:
-            add_flag(r, FLAG_LABEL_DRIFT)
-            flagged += 1
-    return flagged
-
-
 def flag_label_drift(rows: list[dict[str, Any]], train: Sequence[Example]) -> int:
-    """:func:`flag_drift` with the baseline fitted on ``train`` (a whole run held in memory)."""
-    return flag_drift(rows, fit_label_baseline(train))
+    """:meth:`LabelBaseline.flag` with the baseline fitted on ``train`` (a whole run held in
+    memory); 0 when the labels leave nothing to tell apart."""
+    fitted = fit_label_baseline(train)
+    return 0 if fitted is None else fitted.flag(rows)
