@@ -264,6 +264,24 @@ def repeated_rows(n: int, times: int) -> bytes:
     return buf.getvalue().encode()
 
 
+def drifting_input(folder: Path) -> list[str]:
+    """``augment`` flags (quality on) for data where an alias swap must move some variants to
+    another label in the quick baseline's eyes: two classes of short texts, and a tags file
+    whose one tag has a ``graph`` keyword (``gnn``) and, as its alias, the words of every
+    ``vision`` text. A swap to ``gnn`` in a ``vision`` text leaves a ``graph`` keyword and a
+    number, which the baseline reads as ``graph`` (``label_drift``); a swap in a ``graph`` text
+    keeps its other ``graph`` words (never flagged)."""
+    rows = []
+    for i in range(12):
+        rows += [(str(2 * i + 1), f"gnn nodes edges message passing {i}", "graph"),
+                 (str(2 * i + 2), f"pixel camera image photo lens {i}", "vision")]
+    (folder / "drift.csv").write_bytes(simple_csv(*rows))
+    (folder / "drift-tags.json").write_text(json.dumps([
+        {"tag": "graph", "aliases": ["gnn", "pixel camera image photo lens"]}, {"tag": "vision", "aliases": []}]))
+    return [str(folder / "drift.csv"), "--text-column", "text", "--label-column", "tags", "--id-column", "id",
+            "--tags", str(folder / "drift-tags.json"), "--split-ratios", "1,0,0", "--n-per-original", "1"]
+
+
 # --- review data and made runs ---------------------------------------------------------
 
 ALICE, BOB = "alice@team.example", "bob@crew.example"

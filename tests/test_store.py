@@ -370,8 +370,38 @@ def test_a_database_of_the_release_before_alembic_upgrades_in_place(tmp_path):
     again.close()
 
 
+@pytest.mark.sqlite_only
+def test_evaluations_kept_in_the_sqlite_file_by_the_release_before_move_into_the_store(tmp_path):
+    """The Evaluate page of the release before kept its results in a table it made itself,
+    outside Alembic (database at 0001_baseline): the upgrade keeps them, and a database at
+    0001 without that table gets it."""
+    for had_table in (True, False):
+        folder = tmp_path / str(had_table)
+        Store(folder).close()
+        with sqlite3.connect(folder / store_module.DB_NAME) as c:
+            c.execute("DROP TABLE evaluations")
+            c.execute("UPDATE alembic_version SET version_num = '0001_baseline'")
+            if had_table:  # as augment_core/evaluate/storage.py made it
+                c.executescript("""
+                    CREATE TABLE IF NOT EXISTS evaluations (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, dataset_hash TEXT NOT NULL,
+                        created_at REAL NOT NULL, result TEXT NOT NULL);
+                    CREATE INDEX IF NOT EXISTS evaluations_dataset ON evaluations(dataset_hash, id);
+                    INSERT INTO evaluations (dataset_hash, created_at, result) VALUES ('h', 0, '{"verdict": "kept"}');
+                """)
+        s = Store(folder)
+        try:
+            assert s.read("SELECT version_num FROM alembic_version") == [(migrate.head(),)]
+            assert s.latest_evaluation("h") == ({"verdict": "kept", "id": 1, "created_at": "1970-01-01T00:00:00Z"}
+                                                if had_table else None)
+            new = s.save_evaluation("h", {"verdict": "new"})
+            assert s.latest_evaluation("h")["verdict"] == "new" and new == (2 if had_table else 1)
+        finally:
+            s.close()
+
+
 def test_a_database_whose_action_items_have_a_foreign_key_upgrades_in_place(tmp_path):
-    """Migration 0002: a database of the release before keeps its actions and their items,
+    """Migration 0003: a database of the release before keeps its actions and their items,
     loses the foreign key (a per-row check of a bulk's items on PostgreSQL) and undoes as before."""
     s = Store(tmp_path)
     s.add_dataset("h", "a.csv", b"x")
@@ -380,7 +410,7 @@ def test_a_database_whose_action_items_have_a_foreign_key_upgrades_in_place(tmp_
         c.execute("CREATE TABLE action_items (action_id BIGINT NOT NULL REFERENCES actions (id), key TEXT NOT NULL,"
                   " before TEXT, after TEXT)")
         c.execute("CREATE INDEX action_items_action ON action_items (action_id)")
-        c.execute("UPDATE alembic_version SET version_num = '0001_baseline'")
+        c.execute("UPDATE alembic_version SET version_num = '0002_evaluations'")
     s.decide_many("h", {"1:a": "accepted", "1:b": "rejected"}, label="two", origin="tab")
     s.close()
     s = Store(tmp_path)

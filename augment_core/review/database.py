@@ -37,9 +37,9 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar, overload
 
-from sqlalchemy import Connection, Engine, Executable, Table, create_engine, event, text
+from sqlalchemy import Connection, CursorResult, Engine, Executable, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -215,7 +215,15 @@ class Conn:
         self._send()
         return self._sa
 
-    def execute(self, sql: str | Executable, args: Args | Sequence[Mapping[str, Any]] = ()) -> Rows:
+    @overload
+    def execute(self, sql: Executable, args: Args | Sequence[Mapping[str, Any]] = ()) -> CursorResult: ...
+
+    @overload
+    def execute(self, sql: str, args: Args | Sequence[Mapping[str, Any]] = ()) -> Rows: ...
+
+    def execute(self, sql: str | Executable, args: Args | Sequence[Mapping[str, Any]] = ()) -> Rows | CursorResult:
+        """Run one statement; a construct's answer is SQLAlchemy's result, a string's
+        :class:`Rows` (psycopg's cursor where it went with queued statements)."""
         if isinstance(sql, str) and not isinstance(args, Mapping) and self._queued:
             cursor = self._send((_driver_sql(sql, self.dialect), tuple(args)))  # with the queue: one round trip
             assert cursor is not None

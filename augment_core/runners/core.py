@@ -138,6 +138,31 @@ def fit_keys(tags: AliasTable, keys: Keys) -> tuple[TrainKeywords, int]:
     return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted)), with_text
 
 
+def fit_drift_baseline(source: RowSource, mapping: ColumnMapping, splits: Sequence[str]) -> Any:
+    """``label_drift``'s baseline for a run with quality signals
+    (:class:`augment_core.evaluate.drift.LabelBaseline`, or None when the labels leave nothing
+    to tell apart): one more pass reads the train rows it is fitted on (the ones
+    :func:`augment_core.evaluate.drift.baseline_positions` picks, as the in-memory run picks
+    them), and holds only those texts."""
+    from augment_core.evaluate import drift  # scikit-learn: never imported by a run without quality signals
+
+    wanted = set(drift.baseline_positions(sum(1 for s in splits if s == "train")))
+    builder = RecordBuilder(source.columns, mapping, check_ids=False)
+    train: list[tuple[str, tuple[str, ...]]] = []
+    i = k = 0
+    for chunk in source.chunks():
+        for row in chunk:
+            if splits[i] == "train":
+                if k in wanted:
+                    r = builder.record(i, row, "train")
+                    train.append((r.text, r.labels))
+                k += 1
+            i += 1
+        if len(train) == len(wanted):
+            break
+    return drift.fit_label_baseline(train)
+
+
 def _column_type(types: list[Any]) -> Any:
     """One type for every chunk's cells of a column: the chunks' common type, Arrow's unification
     of list types (``list<null>`` of empty lists beside ``list<string>``), else JSON text."""

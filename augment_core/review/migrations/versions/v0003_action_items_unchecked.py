@@ -10,8 +10,8 @@ rows and index kept), so both databases keep one schema.
 A database made after this release never had the key (the baseline creates the tables of
 :mod:`augment_core.review.schema`): only one that has it is changed.
 
-Revision ID: 0002_action_items_unchecked
-Revises: 0001_baseline
+Revision ID: 0003_action_items_unchecked
+Revises: 0002_evaluations
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from sqlalchemy import inspect
 
 from augment_core.review.schema import action_items
 
-revision = "0002_action_items_unchecked"
-down_revision = "0001_baseline"
+revision = "0003_action_items_unchecked"
+down_revision = "0002_evaluations"
 branch_labels = None
 depends_on = None
 
