@@ -196,7 +196,9 @@ class Conn:
     write was ten of them (5x SQLite's in-process calls). A statement whose answer the write
     does not read before it commits is :meth:`queue`\ d instead: it is sent, in psycopg's
     pipeline mode, with the next statement that has to answer (the write's ``BEGIN`` and
-    lock go with its first read) or with the ``COMMIT``, so a decision is two round trips.
+    lock go with its first read) or with the ``COMMIT``: a decision is two round trips, one
+    where it checks what the page showed instead of reading it first
+    (:func:`~augment_core.review.decisions.assume`).
     On SQLite (in the process: no round trip) a queued statement runs at once. Anything that
     reaches SQLAlchemy's connection (:attr:`sa`) sends the queue first, so statements always
     run in the order they were given."""
