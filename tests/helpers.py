@@ -419,6 +419,15 @@ class PostgresServer:
         """Gone, with any connection a test left open (a store not closed)."""
         self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
+    def drop_connections(self, name: str) -> int:
+        """What a restart of the server does to the open connections to database ``name``:
+        each is ended (waiting until its process is gone); how many there were."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
+            return len(c.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                                 " WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchall())
+
     def stop(self) -> None:
         import shutil
 
