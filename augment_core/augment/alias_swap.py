@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 from augment_core.augment.agreement import MIN_SUPPORT, Agreement
 from augment_core.augment.aliases import AliasTable, KeywordMatch, match_case
 from augment_core.augment.augmenter import Progress
-from augment_core.augment.changes import Candidate, Edit, apply_edits
+from augment_core.augment.changes import Candidate, Change, Edit, apply_edits
 from augment_core.rng import row_rng
 
 # With several swaps per variant the space is sampled, not enumerated: this many draws
@@ -96,7 +96,16 @@ class AliasSwap:
                 out.append(cand)
 
         space = _space_size(options, swaps)
-        if space <= _ENUMERATE_LIMIT:
+        if swaps == 1 and space <= _ENUMERATE_LIMIT:  # the default: one swap, the (match, alias) pairs
+            pairs = [pair for option in options for pair in option]
+            for m, alt in rng.sample(pairs, space):  # the same draws as sampling the 1-tuples below
+                cand = self._swap(text, m, alt)
+                if cand.text not in seen:
+                    seen.add(cand.text)
+                    out.append(cand)
+                    if len(out) == n:
+                        break
+        elif space <= _ENUMERATE_LIMIT:
             everything = [
                 combo
                 for idx in combinations(range(len(matches)), swaps)
@@ -119,6 +128,16 @@ class AliasSwap:
         if a is None:
             return Edit(m.start, m.end, replacement, "substitute")
         return Edit(m.start, m.end, replacement, "substitute", agreement=a.agreement, support=a.support)
+
+    def _swap(self, text: str, m: KeywordMatch, replacement: str) -> Candidate:
+        """``apply_edits(text, [self._edit(m, replacement)])``, written out: one swap is the
+        default, made for every variant of a run (millions), and the general path builds an
+        :class:`Edit` and sorts a list of one on the way."""
+        a = self.agreement.get(m.key)
+        start = m.start
+        change = Change(start, start + len(replacement), m.surface, replacement, "substitute",
+                        *((a.agreement, a.support) if a is not None else ()))
+        return Candidate(text[:start] + replacement + text[m.end:], (change,))
 
     def _replacements(self, m: KeywordMatch) -> tuple[str, ...]:
         # a pure function of (key, surface): spelled once per run, not once per occurrence
