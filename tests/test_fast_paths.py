@@ -159,3 +159,25 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     got = arrow_chunk(records, plan, 7, text_is, schema, arrow_schema)
     assert isinstance(got, pa.Table)
     assert got.equals(expected), (got.to_pylist(), expected.to_pylist())
+
+
+def test_one_change_splits_as_the_general_path():
+    """``split_variant`` of one change (the alias swap's default) takes a short cut; it gives
+    what the general path gives for the same change beside a no-op insertion at the end."""
+    from augment_core.data.user_schema import split_variant
+
+    cells = ["ab", "", "cde f"]
+    text = " ".join(cells)
+    tried = refused = 0
+    for start in range(len(text) + 1):
+        for end in range(start, len(text) + 1):
+            for after in ("", "X", "YZW"):
+                kind = "insert" if start == end else "substitute"
+                change = Change(start, start + len(after), text[start:end], after, kind)
+                variant_len = len(text) - (end - start) + len(after)
+                noop = Change(variant_len, variant_len, "", "", "insert")
+                got = split_variant(cells, [change])
+                assert got == split_variant(cells, [change, noop])
+                tried += 1
+                refused += got is None
+    assert tried > 100 and 0 < refused < tried
