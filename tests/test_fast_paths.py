@@ -11,10 +11,9 @@ import pytest
 
 from augment_core.augment.agreement import fit_to_train
 from augment_core.augment.alias_swap import AliasSwap
-from augment_core.augment.changes import Change, apply_edits, changes_to_json
+from augment_core.augment.changes import Change, changes_to_json
 from augment_core.data.dataset import ColumnMapping, Dataset, build_dataset, read_table
 from augment_core.data.splitting import assign_splits
-from augment_core.rng import row_rng
 
 
 @pytest.mark.parametrize("agreement,support", [
@@ -59,37 +58,20 @@ def test_fit_from_signatures_is_the_fit_from_texts(split_sample, alias_table, sa
     assert with_text == sum(1 for r in split_sample.records if r.split == "train" and r.text.strip())
 
 
-def _one_swap_reference(swap, text: str, row_id: str, n: int, seed: int) -> list:
-    """The variants of one swap as the general path makes them: every (match, alias) as a
-    1-tuple, shuffled by the row's generator, each applied through :func:`apply_edits`."""
-    matches = [m for m in swap.table.swappable(text) if swap._allowed(m)]
-    if not matches:
-        return []
-    rng = row_rng(seed, swap.name, row_id)
-    everything = [((m, alt),) for m in matches for alt in swap._replacements(m)]
-    seen, out = {text}, []
-    for combo in rng.sample(everything, len(everything)):
-        cand = apply_edits(text, [swap._edit(m, alt) for m, alt in combo])
-        if cand.text not in seen:
-            seen.add(cand.text)
-            out.append(cand)
-            if len(out) == n:
-                break
-    return out
-
-
 def test_one_swap_equals_the_general_path(split_sample, alias_table):
-    """The default (one swap per variant) builds each candidate directly; the same candidates,
-    changes (agreement and support included) and order as applying an Edit."""
+    """The default (one swap per variant) draws among the text's pairs, kept per text; the
+    same candidates, changes (agreement and support included) and order as the general path
+    (every 1-tuple applied through an Edit), for a text seen first and again in another row."""
     fitted = fit_to_train(alias_table, split_sample)
     swaps = [AliasSwap(fitted.table, agreement=fitted.by_key), AliasSwap(alias_table)]
     checked = 0
     for r in split_sample.records[:400]:
         for swap in swaps:
-            got = swap.variants(r.text, r.id, 5, 11)
-            assert got == _one_swap_reference(swap, r.text, r.id, 5, 11)
-            checked += len(got)
-    assert checked > 500
+            for row_id in (r.id, r.id + "-again"):  # the second: the text's pairs already kept
+                got = swap.variants(r.text, row_id, 5, 11)
+                assert got == swap._general_variants(r.text, row_id, 5, 11)
+                checked += len(got)
+    assert checked > 1000
     assert any(change.support is not None for r in split_sample.records[:50]
                for cand in swaps[0].variants(r.text, r.id, 5, 11) for change in cand.changes)
 

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from augment_core.augment.agreement import TrainKeywords, key_agreement, member_agreement
 from augment_core.augment.aliases import AliasTable
-from augment_core.augment.changes import changes_to_json
+from augment_core.augment.changes import Candidate, changes_to_json
 from augment_core.augment.quality import FLAGS_COLUMN, QUALITY_COLUMNS
 from augment_core.augment.registry import build_augmenters, checked_settings, run_protector
 from augment_core.data.dataset import ColumnMapping, Dataset, Record, RecordBuilder, is_empty_text, text_cell
@@ -320,6 +320,22 @@ def _uniform_array(values: list[Any], type_: Any) -> Any:
     return arr if arr.type == type_ else None
 
 
+def _changes_json(cands: Sequence[Candidate | None]) -> list[str]:
+    """Each row's change JSON (an original's: none), encoded once per candidate: an
+    augmenter may give rows of one text the same candidate (the alias swap's, kept per text)."""
+    done: dict[int, str] = {}  # by id: every candidate is alive in ``cands`` meanwhile
+    out = []
+    for cand in cands:
+        if cand is None:
+            out.append("[]")
+            continue
+        text = done.get(id(cand))
+        if text is None:
+            text = done[id(cand)] = changes_to_json(cand.changes)
+        out.append(text)
+    return out
+
+
 def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int, text_indices: Sequence[int],
                 schema: OutputSchema, arrow_schema: Any) -> Any:
     """A chunk's output rows (:func:`augment_core.runners.pipeline.plan_rows`) as one row group,
@@ -337,7 +353,7 @@ def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int
     ids = [records[i].id if cand is None else variant_id(records[i].id, name, k) for i, name, k, _, cand, _ in plan]
     texts = [records[i].text if cand is None else cand.text for i, _, _, _, cand, _ in plan]
     params = [original_params if cand is None else prm for _, _, _, prm, cand, _ in plan]
-    changes = ["[]" if cand is None else changes_to_json(cand.changes) for _, _, _, _, cand, _ in plan]
+    changes = _changes_json([cand for _, _, _, _, cand, _ in plan])
     text_parts: list[list[Any]] = [[] for _ in text_indices]
     parent_cells: dict[int, list[str]] = {}  # a parent's text cells, for each of its variants
     for i, _, _, _, cand, _ in plan:
