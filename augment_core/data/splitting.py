@@ -119,7 +119,9 @@ def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[flo
     ks = range(len(ratios))
 
     def place(i: int, options: list[int]) -> None:
-        k = options[0] if len(options) == 1 else rng.choice(options)
+        assign(i, options[0] if len(options) == 1 else rng.choice(options))
+
+    def assign(i: int, k: int) -> None:
         assigned[i] = k
         want_total[k] -= 1
         want_k = want[k]
@@ -137,13 +139,14 @@ def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[flo
         rows = [i for i in rows_of[label] if assigned[i] < 0]
         rng.shuffle(rows)
         for i in rows:
-            wants = [want[k][label] for k in ks]
+            wants = [w[label] for w in want]
             best = max(wants)
+            if wants.count(best) == 1:  # most rows: one split wants the label most
+                assign(i, wants.index(best))
+                continue
             options = [k for k in ks if wants[k] == best]
-            if len(options) > 1:
-                top = max(want_total[k] for k in options)
-                options = [k for k in options if want_total[k] == top]
-            place(i, options)
+            top = max(want_total[k] for k in options)
+            place(i, [k for k in options if want_total[k] == top])
     unlabeled = [i for i in range(n) if assigned[i] < 0]
     rng.shuffle(unlabeled)
     for i in unlabeled:
