@@ -814,6 +814,8 @@ def _row_tuples(table: Table | TableStream) -> Iterator[tuple[Any, ...]]:
 
 
 def _cell_text(value: Any) -> str:
+    if value.__class__ is str:  # every cell of a CSV
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value != value:  # NaN from Parquet/JSON
