@@ -387,18 +387,18 @@ def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int
         else:
             arrays.append(arrow_values([cells[i] for i in parent], f.type))
 
-    def of_parent(values: list[str]) -> Any:  # a record's string, on each of its rows
+    def of_parent(values: list[Any]) -> Any:  # a record's string, on each of its rows
         return pa.array(values, type=pa.string()).take(take)
 
-    provenance = {
+    provenance: dict[str, list[Any]] = {
         "id": ids, "parent_id": [r.id for r in records], "split": [r.split for r in records],
         "augmenter": [p[1] for p in plan], "text": texts, "original_text": [r.text for r in records],
         "params": params, "changes": changes, FLAGS_COLUMN: [p[5] for p in plan],
     }
     for p in schema.provenance:
-        values = provenance[p]
-        arrays.append(of_parent(values) if p in ("parent_id", "split", "original_text")
-                      else pa.array(values, type=pa.string()))
+        column = provenance[p]
+        arrays.append(of_parent(column) if p in ("parent_id", "split", "original_text")
+                      else pa.array(column, type=pa.string()))
     return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
 
