@@ -201,8 +201,6 @@ def init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER.clear()
     _WORKER["spec"] = spec
-    # one builder for every chunk: each distinct label cell is parsed once per worker, not per chunk
-    _WORKER["builder"] = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
     if spec.keywords is not None:
         augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords, spec.protect)
         _WORKER["protector"] = run_protector(checked_settings(list(spec.names), spec.settings), spec.keywords,
@@ -214,7 +212,10 @@ def init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
 
 
 def _records(start: int, rows: Chunk, splits: list[str]) -> list[Record]:
-    builder: RecordBuilder = _WORKER["builder"]
+    builder: RecordBuilder | None = _WORKER.get("builder")
+    if builder is None:  # one for every chunk: each distinct label cell parsed once per worker, not per chunk
+        spec: WorkSpec = _WORKER["spec"]
+        builder = _WORKER["builder"] = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
     builder.empty.clear()  # its list of empty texts is not read here: the tasks find a chunk's own
     return [builder.record(start + k, row, split) for k, (row, split) in enumerate(zip(rows, splits))]
 
