@@ -69,7 +69,8 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str, float]
     """(seconds, peak tree RSS, the closing line, CPU seconds of the reaped children)."""
     before = os.times()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "augment_core", "augment", *argv], env=env,
+    # run from the checkout itself: ``-m`` puts the working directory first on the path
+    proc = subprocess.Popen([sys.executable, "-m", "augment_core", "augment", *argv], env=env, cwd=env["PYTHONPATH"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     peak = 0
     while proc.poll() is None:
