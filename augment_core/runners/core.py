@@ -137,16 +137,6 @@ def fit_keys(tags: AliasTable, keys: Keys) -> tuple[TrainKeywords, int]:
     return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted)), with_text
 
 
-def _cells_type(values: list[Any]) -> Any:
-    """The Arrow type of a chunk's cells of a column, as :func:`arrow_column` gives it; a
-    column of strings (every column of a CSV) is known without converting its cells."""
-    import pyarrow as pa
-
-    if set(map(type, values)) == {str}:
-        return pa.string()
-    return arrow_column(values).type
-
-
 def _column_type(types: list[Any]) -> Any:
     """One type for every chunk's cells of a column: the chunks' common type, Arrow's unification
     of list types (``list<null>`` of empty lists beside ``list<string>``), else JSON text."""
@@ -163,6 +153,16 @@ def _column_type(types: list[Any]) -> Any:
         return pa.unify_schemas([pa.schema([("x", t)]) for t in known], promote_options="permissive").field("x").type
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return pa.string()
+
+
+def _cells_type(values: list[Any]) -> Any:
+    """The Arrow type of a chunk's cells of a column, as :func:`arrow_column` gives it; a
+    column of strings (every column of a CSV) is known without converting its cells."""
+    import pyarrow as pa
+
+    if set(map(type, values)) == {str}:
+        return pa.string()
+    return arrow_column(values).type
 
 
 @dataclass(frozen=True)
