@@ -14,6 +14,7 @@ saved" and saved at the next chance.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -25,6 +26,7 @@ from typing import Any, Mapping
 import streamlit as st
 
 from app_support.dataset_cache import ByteBudgetCache
+from app_support.dataset_overview import DatasetOverview, overview_of
 from app_support.markup import markdown_code, markdown_escape
 from augment_core.augment.aliases import BUNDLED_TAGS
 from augment_core.data import limits, parse_worker
@@ -199,10 +201,12 @@ def _datasets() -> ByteBudgetCache:
     return ByteBudgetCache(budget)
 
 
-def parse_upload(data: bytes, name: str) -> Parsed:
-    """An upload parsed in a worker: its preview, the guessed settings and the dataset
-    built with them when they fit; raises InputError (over the limits, unreadable)."""
-    return parse_worker.parse(data, name, upload_limits(), guess=True)
+def parse_upload(data: bytes, name: str, tags: bytes | None) -> Parsed:
+    """An upload parsed in a worker: its preview, the guessed settings and, when they fit,
+    the dataset's overview under the tags file ``tags`` (not its records: the Data page
+    shows counts, and the pages that need the rows parse them then); raises InputError
+    (over the limits, unreadable)."""
+    return parse_worker.parse(data, name, upload_limits(), guess=True, derive=overview_of(tags))
 
 
 def _parsed(store: Store, hash: str, **how: Any) -> Parsed:
@@ -241,13 +245,16 @@ dataset_for = load_dataset_as
 
 
 def prime(store: Store, hash: str, parsed: Parsed) -> None:
-    """Put what an upload's one parse produced in the cache, so the page that follows
-    does not read and parse the stored file again."""
+    """Put what an upload's one parse produced in the cache (its preview, and its overview
+    when the dataset's settings and tags file are the ones it was made under), so the page
+    that follows does not read and parse the stored file again."""
     info = store.dataset(hash)
     cache = _datasets()
     cache.put(("preview", str(store.data_dir), hash), parsed.preview, parse_worker.approx_size(parsed.preview))
-    if parsed.dataset is not None and parsed.settings is not None and info.settings == parsed.settings:
-        cache.put(("dataset", str(store.data_dir), hash, settings_key(parsed.settings)), parsed.dataset, parsed.size)
+    if parsed.derived is not None and parsed.settings is not None and info.settings == parsed.settings:
+        _name, tags = store.tags(hash)
+        cache.put(("overview", str(store.data_dir), hash, settings_key(parsed.settings), _tags_key(tags)),
+                  parsed.derived, parsed.size)
 
 
 def release_upload(upload: Any, key: str) -> None:
@@ -278,50 +285,41 @@ def _alias_table(tags_key: str, data: bytes | None):
 
 def load_aliases(store: Store, hash: str):
     name, data = store.tags(hash)
-    import hashlib
-
-    key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
-    return _alias_table(key, data)
+    return _alias_table(_tags_key(data), data)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _train_keywords(data_dir: str, hash: str, tags_key: str, settings_json: str):
-    from augment_core.augment.agreement import fit_to_train
+def _tags_key(data: bytes | None) -> str:
+    return hashlib.sha256(data).hexdigest() if data is not None else "bundled"
 
-    store = get_store()
-    return fit_to_train(load_aliases(store, hash), load_dataset(store, hash))
+
+def load_overview(store: Store, hash: str, settings: dict | None = None) -> DatasetOverview:
+    """The dataset's counts per split and tag, and its alias table fitted to the train split
+    (``app_support.dataset_overview``), under ``settings`` (a run's own) or the dataset's,
+    which must then have a mapping; computed in a parse worker and cached, so showing them
+    never holds the server's interpreter or its records. Raises InputError."""
+    _name, tags = store.tags(hash)
+    if settings is None:
+        settings = store.dataset(hash).settings
+    assert settings is not None
+
+    def make() -> tuple[Any, int]:
+        parsed = _parsed(store, hash, settings=settings, derive=overview_of(tags))
+        return parsed.derived, parsed.size
+
+    return _datasets().get(("overview", str(store.data_dir), hash, settings_key(settings), _tags_key(tags)), make)
 
 
 def load_train_keywords(store: Store, hash: str, settings: dict | None = None):
     """The alias table as the train split attests it, with each keyword's agreement
     (see augment_core.augment.agreement); under ``settings`` (a run's own) or the dataset's, which
     must then have a mapping."""
-    import hashlib
-
-    _name, data = store.tags(hash)
-    tags_key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
-    if settings is None:
-        settings = store.dataset(hash).settings
-    return _train_keywords(str(store.data_dir), hash, tags_key, settings_key(settings))
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _without_swappable(data_dir: str, hash: str, tags_key: str, settings_json: str) -> tuple[int, int]:
-    from augment_core.runners.run import without_swappable_keyword
-
-    store = get_store()
-    return without_swappable_keyword(load_dataset(store, hash), load_train_keywords(store, hash))
+    return load_overview(store, hash, settings).keywords
 
 
 def load_without_swappable(store: Store, hash: str) -> tuple[int, int]:
     """(train originals with no keyword an alias swap can replace, train originals), under
     the dataset's current mapping and tags."""
-    import hashlib
-
-    _name, data = store.tags(hash)
-    tags_key = hashlib.sha256(data).hexdigest() if data is not None else "bundled"
-    info = store.dataset(hash)
-    return _without_swappable(str(store.data_dir), hash, tags_key, settings_key(info.settings))
+    return load_overview(store, hash).without_swappable
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -19,7 +19,14 @@ from augment_core.data.io import manifest_path
 from augment_core.errors import InputError
 from augment_core.review import rule_export, run_import
 from augment_core.review.highlight import badge_html, candidate_block_html, meta_html
-from augment_core.review.rule_sample import DEFAULT_PER_RULE, by_stratum, rule_decided, strata_of
+from augment_core.review.rule_sample import (
+    DEFAULT_PER_RULE,
+    MAX_WHOLE,
+    STORE_WHOLE_UP_TO,
+    by_stratum,
+    rule_decided,
+    strata_of,
+)
 from augment_core.review.store import RunInfo, Store, rule_key
 from augment_core.serve.policy import Action
 
@@ -73,11 +80,11 @@ def load_run_section(store: Store, hash: str) -> None:
                          placeholder="/data/runs/augmented/ or out/augmented.parquet")
     c1, c2, c3 = st.columns(3)
     how = c1.selectbox("Store the run", list(STORE_CHOICES), key="augment_import_how",
-                       format_func=lambda k: STORE_CHOICES[k].format(n=run_import.MAX_WHOLE))
+                       format_func=lambda k: STORE_CHOICES[k].format(n=MAX_WHOLE))
     per_rule = c2.number_input("Sampled variants per rule", 1, 1000, DEFAULT_PER_RULE, key="augment_import_per_rule")
     seed = c3.number_input("Sample seed", 0, 2**31 - 1, 0, key="augment_import_seed")
     if st.button("Load run", key="augment_import_go", disabled=not path.strip()):
-        max_whole = {"auto": run_import.MAX_WHOLE, "whole": 10**15, "sample": 0}[how]
+        max_whole = STORE_WHOLE_UP_TO[how]
         try:
             with st.spinner("Reading and checking the run…"):
                 result = load_run(store, hash, path.strip(), max_whole=max_whole, per_rule=int(per_rule),

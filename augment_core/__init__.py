@@ -20,8 +20,9 @@ store) is imported until something that needs it runs, so the CLI's alias swap s
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from augment_core.lazy import lazy_names
 
 if TYPE_CHECKING:
     from augment_core.augment import AugmenterSpec, FunctionAugmenter, diff_changes
@@ -42,7 +43,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'augment_core' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _API)

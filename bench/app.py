@@ -38,6 +38,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -52,6 +53,7 @@ from augment_core.augment.alias_swap import AliasSwap  # noqa: E402
 from augment_core.augment.aliases import load_alias_table  # noqa: E402
 from augment_core.data.dataset import content_hash, read_table  # noqa: E402
 from augment_core.data.dataset_settings import build_from_settings, default_settings  # noqa: E402
+from augment_core.review.database import DATABASE_URL_ENV  # noqa: E402
 from augment_core.review.facts import store_run  # noqa: E402
 from augment_core.review.store import Store  # noqa: E402
 from augment_core.runners.pipeline import run_augmentation  # noqa: E402
@@ -349,13 +351,15 @@ def bulk_in_store(data_dir: Path, h: str, n: int) -> None:
 
 
 def clear_decisions(data_dir: Path) -> None:
-    import sqlite3
-
-    db = sqlite3.connect(data_dir / "augment-review.sqlite3")
-    with db:
-        for table in ("decisions", "action_items", "actions", "client_actions"):
-            db.execute(f"DELETE FROM {table}")
-    db.close()
+    """Every decision gone (the run stays): each mode starts from an undecided run, on the
+    store's backend (the SQLite file in ``data_dir``, or ``$AUGMENT_REVIEW_DATABASE_URL``)."""
+    s = Store(data_dir)
+    try:
+        with s.db.write() as c:
+            for table in ("decisions", "action_items", "actions", "client_actions"):
+                c.execute(f"DELETE FROM {table}")
+    finally:
+        s.close()
 
 
 def main() -> None:
@@ -368,6 +372,10 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=5, help="page changes timed (--scale)")
     ap.add_argument("--old-tree", default="", help="a checkout of an earlier commit, served on the same data (--scale)")
     ap.add_argument("--old-timeout", type=int, default=120, help="seconds a render of --old-tree may take")
+    ap.add_argument("--backends", default="sqlite",
+                    help="sqlite,postgresql: the same data and clicks on each backend (PostgreSQL: a throw-away "
+                         "server, as bench/store_backends.py starts)")
+    ap.add_argument("--modes", default="rerun,instant", help="rerun (Streamlit buttons), instant (the component)")
     args = ap.parse_args()
 
     import browser_helpers as tb
@@ -379,6 +387,28 @@ def main() -> None:
             scale(args, browser, tb)
             browser.close()
         return
+
+    server = None
+    try:
+        for backend in args.backends.split(","):
+            if backend == "postgresql":
+                from helpers import PostgresServer
+
+                server = server or PostgresServer()
+                os.environ[DATABASE_URL_ENV] = server.url(server.create_database())
+            else:
+                os.environ.pop(DATABASE_URL_ENV, None)
+            print(json.dumps({"backend": backend}))
+            bench_backend(args, tb, tuple(args.modes.split(",")))
+    finally:
+        if server is not None:
+            server.stop()
+    print(json.dumps({"load_average": os.getloadavg(), "cpus": os.cpu_count()}), flush=True)
+
+
+def bench_backend(args, tb, modes: tuple[str, ...]) -> None:
+    """The click and keyboard timings on the store's backend (the environment's)."""
+    from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="augment-review-bench-"))
     t = time.perf_counter()
@@ -395,7 +425,7 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
         # today's rerun-based rows (Streamlit buttons), then the component, in the same run
-        for mode in ("rerun", "instant"):
+        for mode in modes:
             clear_decisions(tmp / "data")  # each mode starts from an undecided run
             env = {"AUGMENT_REVIEW_INSTANT": "0" if mode == "rerun" else "1"}
             proc, url = tb.start_server(tmp / "data", extra_env=env)
@@ -428,6 +458,8 @@ def main() -> None:
                 tb.stop_server(proc)
         browser.close()
     print(json.dumps({"check": "decisions_stored", "value": store_count()}))
+
+
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str, float]
     """(seconds, peak tree RSS, the closing line, CPU seconds of the reaped children)."""
     before = os.times()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "augment_core", "augment", *argv], env=env,
+    # run from the checkout itself: ``-m`` puts the working directory first on the path
+    proc = subprocess.Popen([sys.executable, "-m", "augment_core", "augment", *argv], env=env, cwd=env["PYTHONPATH"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     peak = 0
     while proc.poll() is None:
@@ -99,6 +100,11 @@ def main() -> int:
     parser.add_argument("--contextual-rows", type=int, default=256, help="rows for the contextual throughput (0: skip)")
     parser.add_argument("--quality-rows", type=int, default=5000,
                         help="rows for the quality-scoring comparison, local vs Ray (0: skip)")
+    parser.add_argument("--only-default", action="store_true",
+                        help="of the alias-swap runs, only the default (one process)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also time the default with the code in DIR (a checkout of another commit, e.g. "
+                             "`git worktree add /tmp/base main`): a before/after in one run, at one load")
     opts = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_ADDRESS": ""}
     sizes = [] if opts.no_alias else [100_000] + ([1_000_000] if opts.big else [])
@@ -111,17 +117,24 @@ def main() -> int:
         for n in sizes:
             src = folder / f"in{n}.csv"
             write_input(src, n)
-            cases: list[tuple[str, list[str]]] = [
-                ("local, 1 process (default)", []),
-                ("local, 2 worker processes", ["--workers", "2"]),
-            ]
-            if not opts.no_ray and n <= 100_000:
-                cases += [("ray local, 1 worker", ["--runner", "ray", "--workers", "1"]),
-                          ("ray local, 2 workers", ["--runner", "ray", "--workers", "2"])]
+            cases: list[tuple[str, list[str], dict[str, str]]] = [("local, 1 process (default)", [], env)]
+            if opts.baseline:
+                cases.append((f"local, 1 process (default), code in {opts.baseline}", [],
+                              {**env, "PYTHONPATH": str(Path(opts.baseline).resolve())}))
+            if not opts.only_default:
+                cases.append(("local, 2 worker processes", ["--workers", "2"], env))
+            if not opts.no_ray and not opts.only_default and n <= 100_000:
+                cases += [("ray local, 1 worker", ["--runner", "ray", "--workers", "1"], env),
+                          ("ray local, 2 workers", ["--runner", "ray", "--workers", "2"], env)]
+            warm = folder / "warm.csv"  # each checkout's first run compiles its bytecode: not part of a figure
+            write_input(warm, 50)
+            for case_env in {c[2]["PYTHONPATH"]: c[2] for c in cases}.values():
+                timed([str(warm), *ARGS, "--output", str(folder / "warm.parquet")], case_env)
+                (folder / "warm.parquet").unlink()
             base = None
-            for label, extra in cases:
+            for label, extra, case_env in cases:
                 out = folder / ("run" if "ray" in extra else "out.parquet")
-                seconds, peak, line, cpu = timed([str(src), *ARGS, *extra, "--output", str(out)], env)
+                seconds, peak, line, cpu = timed([str(src), *ARGS, *extra, "--output", str(out)], case_env)
                 base = base or seconds  # the first case: the default
                 rows_out = line.split(" rows", 1)[0].replace("wrote ", "")
                 print(f"| {label} | {n:,} | {int(rows_out):,} | {seconds:.1f} | {n / seconds:,.0f} | {cpu:.1f} | "

@@ -199,7 +199,7 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.result = augment_with(**self.kwargs, progress=self.report, label_drift=True)
+            self.result = augment_with(**self.kwargs, progress=self.report)
         except BaseException as exc:  # noqa: BLE001 - re-raised on the page's thread
             self.error = exc
 

@@ -14,7 +14,7 @@ from app_support.markup import markdown_escape
 from augment_core.augment.agreement import keyword_rows
 from augment_core.data.dataset import content_hash
 from augment_core.data.dataset_settings import RemapImpact, default_settings, remap_impact, settings_key
-from augment_core.data.splitting import DEFAULT_RATIOS, split_tag_counts, split_tag_table
+from augment_core.data.splitting import DEFAULT_RATIOS
 from augment_core.errors import InputError
 from augment_core.review import export
 from augment_core.serve.policy import Action
@@ -48,18 +48,19 @@ def _open_bytes(data: bytes, name: str) -> bool:
 
     The file is parsed in a worker process, within the operator's limits on rows and
     decoded bytes (refused before anything is stored), while the server goes on answering
-    every other session. The records and a preview go into the dataset cache, so the page
-    that follows parses nothing again. Returns False (after an error box) when the file
+    every other session. Its preview and overview (counts, fitted keywords; not the records)
+    go into the dataset cache, so the page that follows parses nothing again. Returns False (after an error box) when the file
     cannot be read or is over the limits, or this user may not add datasets.
     """
     if common.refused(Action.ADD_DATASET):
         return False
+    h = content_hash(data)
+    _tags_name, tags = store.tags(h)  # the dataset's own tags file when this content is stored already
     try:
-        parsed = common.parse_upload(data, name)
+        parsed = common.parse_upload(data, name, tags)
     except InputError as exc:
         common.show_error(exc, prefix="Cannot read this file: ")
         return False
-    h = content_hash(data)
     is_new = store.add_dataset(h, name, data, parsed.settings)
     common.prime(store, h, parsed)
     common.open_dataset(store, h)
@@ -238,7 +239,7 @@ if saved and not common.refused(Action.CHANGE_MAPPING):
     }
     st.session_state.pop("data_remap_pending", None)
     try:
-        common.dataset_for(store, hash, new_settings)  # built and cached for the page below
+        common.load_overview(store, hash, new_settings)  # checked (in a worker) and cached for the page below
         impact, n_decisions = _impact(new_settings)
     except InputError as exc:
         common.show_error(exc, prefix="This mapping does not fit the file: ")
@@ -279,24 +280,23 @@ if not info.settings:
     st.stop()
 
 try:
-    dataset = common.load_dataset(store, hash)
+    overview = common.load_overview(store, hash)
 except InputError as exc:
     common.show_error(exc, prefix="The saved mapping does not fit the file: ")
     st.stop()
 
-if dataset.empty_text_ids:
-    st.warning(f"{len(dataset.empty_text_ids)} row(s) have no text and will not be augmented.")
+if overview.n_empty_text:
+    st.warning(f"{overview.n_empty_text:,} row(s) have no text and will not be augmented.")
 
 # --- counts -------------------------------------------------------------------------------
 
 st.subheader("Tags per split")
-counts = pd.DataFrame(split_tag_counts(dataset))
+counts = pd.DataFrame(overview.tag_counts)
 if counts.empty:
     st.info("No labels found in the label column.")
 else:
-    per_split = pd.Series([r.split for r in dataset.records]).value_counts()
-    st.caption(markdown_escape(" · ".join(f"{s}: {n:,} rows" for s, n in per_split.items())))
-    table = split_tag_table(dataset)
+    st.caption(markdown_escape(" · ".join(f"{s}: {n:,} rows" for s, n in overview.rows_per_split.items())))
+    table = overview.tag_table
     left, right = st.columns([2, 3])
     left.dataframe(
         pd.DataFrame(table), hide_index=True, height=min(400, 38 + 35 * len(table)),
@@ -341,11 +341,7 @@ if (may_tag and tags_name and st.button("Use the bundled vocabulary instead", ke
     store.save_tags(hash, None, None)
     st.rerun()
 
-try:
-    keywords = common.load_train_keywords(store, hash)
-except InputError as exc:
-    common.show_error(exc)
-    st.stop()
+keywords = overview.keywords
 for warning in keywords.table.warnings:
     st.warning(markdown_escape(warning), icon=":material/warning:")  # tag names: the tags file's text
 st.caption(

@@ -12,8 +12,8 @@ import app_common as common
 from app_support.markup import markdown_escape
 from augment_core.errors import InputError
 from augment_core.evaluate import EvalConfig, from_dataset, run_evaluation
+from augment_core.evaluate.manifest import variants_fingerprint
 from augment_core.evaluate.report import summary_rows, tag_delta_rows
-from augment_core.evaluate.storage import latest_evaluation, save_evaluation, variants_fingerprint
 from augment_core.review import export
 from augment_core.review.rule_export import candidates_with_files
 
@@ -68,10 +68,10 @@ if st.button("Run evaluation", type="primary", key="evaluate_run", disabled=not 
         used = [c["key"] for c in candidates if source == "all" or decisions.get(c["key"]) == "accepted"]
         result["runs"] = list(run_ids)
         result["variants_sha256"] = variants_fingerprint(used)
-        save_evaluation(store.path, hash, result)
+        store.save_evaluation(hash, result)
         bar.progress(1.0, text=f"Done in {result['seconds']:.1f} s")
 
-result = latest_evaluation(store.path, hash)
+result = store.latest_evaluation(hash)
 if result is None:
     st.info("No evaluation yet for this dataset.")
     st.stop()

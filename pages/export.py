@@ -23,7 +23,7 @@ from app_support.markup import markdown_escape
 from augment_core.augment.quality import FLAG_LABEL_DRIFT
 from augment_core.data.dataset_settings import settings_key
 from augment_core.errors import InputError
-from augment_core.evaluate.storage import manifest_entry
+from augment_core.evaluate.manifest import manifest_entry
 from augment_core.review import export, reviewers
 from augment_core.review.run_import import is_sampled
 
@@ -110,7 +110,7 @@ def build_manifest(rows: list[dict], decisions: dict[str, str], guarded: int) ->
         fmt=fmt,
         csv_formula_guard=guard if fmt == "csv" else None,
         guarded_cells=guarded,
-        evaluation=manifest_entry(store.path, hash, [it.key for it in items if decisions.get(it.key) == "accepted"]),
+        evaluation=manifest_entry(store.latest_evaluation(hash), [it.key for it in items if decisions.get(it.key) == "accepted"]),
         reviewers=team,
     )
 

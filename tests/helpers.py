@@ -326,6 +326,24 @@ def repeated_rows(n: int, times: int) -> bytes:
     return buf.getvalue().encode()
 
 
+def drifting_input(folder: Path) -> list[str]:
+    """``augment`` flags (quality on) for data where an alias swap must move some variants to
+    another label in the quick baseline's eyes: two classes of short texts, and a tags file
+    whose one tag has a ``graph`` keyword (``gnn``) and, as its alias, the words of every
+    ``vision`` text. A swap to ``gnn`` in a ``vision`` text leaves a ``graph`` keyword and a
+    number, which the baseline reads as ``graph`` (``label_drift``); a swap in a ``graph`` text
+    keeps its other ``graph`` words (never flagged)."""
+    rows = []
+    for i in range(12):
+        rows += [(str(2 * i + 1), f"gnn nodes edges message passing {i}", "graph"),
+                 (str(2 * i + 2), f"pixel camera image photo lens {i}", "vision")]
+    (folder / "drift.csv").write_bytes(simple_csv(*rows))
+    (folder / "drift-tags.json").write_text(json.dumps([
+        {"tag": "graph", "aliases": ["gnn", "pixel camera image photo lens"]}, {"tag": "vision", "aliases": []}]))
+    return [str(folder / "drift.csv"), "--text-column", "text", "--label-column", "tags", "--id-column", "id",
+            "--tags", str(folder / "drift-tags.json"), "--split-ratios", "1,0,0", "--n-per-original", "1"]
+
+
 # --- review data and made runs ---------------------------------------------------------
 
 ALICE, BOB = "alice@team.example", "bob@crew.example"
@@ -469,6 +487,13 @@ class PostgresServer:
         """Gone, with any connection a test left open (a store not closed)."""
         self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
+    def drop_connections(self, name: str) -> int:
+        """What a restart of the server does to the open connections to database ``name``:
+        each is ended (waiting until its process is gone); how many there were."""
+        with self._connect() as c:
+            return len(c.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                                 " WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchall())
+
     def empty_database(self) -> str:
         """A database for one test, holding no rows: one an earlier test gave back, emptied
         (:meth:`give_back`), else a new one (the store migrates it when it opens). Creating a
@@ -479,9 +504,8 @@ class PostgresServer:
         """After a test: its database's connections ended, every table emptied (sequences
         restarted), and kept for the next test; dropped instead if the test left a schema other
         than the first migrated one given back (a test that changes the schema)."""
+        self.drop_connections(name)
         with self._connect(name) as c:
-            c.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
-                      " WHERE datname = current_database() AND pid <> pg_backend_pid()")
             tables = [r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
             if not tables:  # no store opened it: as new
                 self._spare.append(name)

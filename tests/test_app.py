@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import drifting_input, sample_rows
 from streamlit.testing.v1 import AppTest
 
 from augment_core.data.dataset import content_hash
@@ -30,11 +31,7 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def small_csv() -> bytes:
-    lines = (ROOT / "data" / "projects.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    rows = list(csv.reader(io.StringIO("".join(lines))))
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows[:41])
-    return buf.getvalue().encode()
+    return sample_rows(40)
 
 
 def _app() -> AppTest:
@@ -160,6 +157,29 @@ def test_upload_map_run_review_export(data_dir, small_csv):
     at.checkbox(key="export_include_eval").check().run()
     _ok(at)
     assert _metrics(at)["Rows to export"] == str(40 + accepted)
+
+
+def test_augment_page_run_stores_label_drift(data_dir, tmp_path):
+    """Issue 23, point 5: a run from the Augment page (quality signals on, the default) stores
+    ``label_drift`` in its variants' flags, where the quick baseline fitted on the train
+    originals reads a variant as another label than its parent (a ``vision`` text swapped to
+    ``gnn``), and never on the harmless swaps of the ``graph`` texts."""
+    src, tags = Path(drifting_input(tmp_path)[0]), tmp_path / "drift-tags.json"
+    at = _upload(_app(), "drift.csv", src.read_bytes())
+    _ok(at)
+    at.file_uploader(key="data_tags_upload").upload("drift-tags.json", tags.read_bytes(), "application/json")
+    at.run()
+    _ok(at)
+    at.switch_page("pages/augment.py").run()
+    _ok(at)
+    at.button(key="augment_run").click().run(timeout=180)
+    _ok(at)
+    assert at.success and at.success[0].value.startswith("Run 1:")
+    store = Store(data_dir)
+    h = content_hash(src.read_bytes())
+    rows = [r for r in store.run_rows(store.runs(h)[0].id) if r["augmenter"] != "original"]
+    drifted = [r for r in rows if "label_drift" in json.loads(r["flags"] or "[]")]
+    assert drifted and all(r["original_text"].startswith("pixel") for r in drifted), [r["text"] for r in drifted]
 
 
 def _submit(at: AppTest) -> None:

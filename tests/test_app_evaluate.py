@@ -3,16 +3,14 @@ is stored with the dataset, shown with its verdict and charts, and reaches the m
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 import pytest
+from helpers import sample_rows
 from streamlit.testing.v1 import AppTest
 
 from augment_core.data.dataset import content_hash
-from augment_core.evaluate.storage import latest_evaluation
 from augment_core.review.store import Store
 
 pytestmark = pytest.mark.app
@@ -29,11 +27,7 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def sample_200() -> bytes:
-    text = (ROOT / "data" / "projects.csv").read_text(encoding="utf-8")
-    rows = list(csv.reader(io.StringIO(text)))
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows[:201])
-    return buf.getvalue().encode()
+    return sample_rows(200)
 
 
 def _ok(at: AppTest) -> None:
@@ -66,7 +60,7 @@ def test_evaluate_page_runs_stores_and_exports(data_dir, sample_200):
     at.button(key="evaluate_run").click().run()
     _ok(at)
     assert any("no variants to add" in e.value for e in at.error), [e.value for e in at.error]
-    assert latest_evaluation(store.path, h) is None
+    assert store.latest_evaluation(h) is None
 
     at.switch_page("pages/review.py").run()
     at.button(key="review_bulk_accept").click().run()
@@ -82,7 +76,7 @@ def test_evaluate_page_runs_stores_and_exports(data_dir, sample_200):
     at.button(key="evaluate_run").click().run()
     _ok(at)
     assert not at.error, [e.value for e in at.error]
-    result = latest_evaluation(store.path, h)
+    result = store.latest_evaluation(h)
     assert result is not None and result["config"]["seeds"] == 2 and result["runs"] == [1]
     assert result["data"]["variants_source"] == "accepted" and result["data"]["variants"] > 0
     assert set(result["splits"]) == {"val"}  # test untouched unless asked

@@ -3,12 +3,11 @@ a guide to the next step."""
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from pathlib import Path
 
 import pytest
+from helpers import sample_rows
 from streamlit.testing.v1 import AppTest
 
 import augment_core.runners.run as core_run
@@ -29,10 +28,7 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def small_csv() -> bytes:
-    rows = list(csv.reader(io.StringIO((ROOT / "data" / "projects.csv").read_text(encoding="utf-8"))))
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows[:41])
-    return buf.getvalue().encode()
+    return sample_rows(40)
 
 
 def _ok(at: AppTest) -> None:
@@ -267,10 +263,7 @@ def test_the_review_view_round_trips_through_the_url(data_dir, small_csv):
 
 
 def test_the_review_page_number_is_in_the_url(data_dir):
-    rows = list(csv.reader(io.StringIO((ROOT / "data" / "projects.csv").read_text(encoding="utf-8"))))
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows[:121])
-    at = _open(buf.getvalue().encode())
+    at = _open(sample_rows(120))
     at.checkbox(key="augment_quality").set_value(False)
     at.button(key="augment_run").click().run()
     at.switch_page("pages/review.py").run()

@@ -109,7 +109,6 @@ def test_load_a_ray_run_by_sample_decide_a_rule_undo_and_export(data_dir, tmp_pa
     assert f"export-run {run.id} --reviewer EMAIL" in note
 
     # Evaluate trains on what export writes: every row of the accepted rules, not only their samples
-    from augment_core.evaluate.storage import latest_evaluation
     from augment_core.review.store import rule_key
 
     big = max(rules, key=lambda r: r.n_rows)
@@ -123,7 +122,7 @@ def test_load_a_ray_run_by_sample_decide_a_rule_undo_and_export(data_dir, tmp_pa
     at.button(key="evaluate_run").click().run()
     _ok(at)
     assert not at.error, [e.value for e in at.error]
-    result = latest_evaluation(store.path, h)
+    result = store.latest_evaluation(h)
     assert result is not None and result["data"]["variants_source"] == "accepted"
     assert len(accepted) // 2 < result["data"]["variants"] <= len(accepted)  # text repeats per original dropped
     assert result["data"]["variants"] > 2 * big.n_sampled

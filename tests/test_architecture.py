@@ -164,7 +164,7 @@ def test_storage_imports_no_review_domain_module():
     schema and each other, never the review's domain (facts, filters, candidates, query...),
     so the facts are computed before they are stored and the storage can be swapped."""
     storage = {"database", "datasets", "runs", "index", "keys", "rules", "decisions", "decide", "history",
-               "client_actions", "schema", "legacy", "migrate", "store"}
+               "client_actions", "evaluations", "schema", "legacy", "migrate", "store"}
     graph, _ = import_graph()
     review = "augment_core.review"
     for name in storage:
@@ -181,6 +181,24 @@ def test_the_public_api_resolves_and_costs_nothing_until_used():
 
     loaded = subprocess.run([sys.executable, "-c", "import sys, augment_core; print(sorted(m for m in sys.modules "
                              "if m.startswith('augment_core.')))"], capture_output=True, text=True, check=True)
-    assert loaded.stdout.strip() == "[]"
+    assert loaded.stdout.strip() == "['augment_core.lazy']"
     for name in augment_core.__all__:
         assert getattr(augment_core, name).__name__ == name
+
+
+def test_the_cli_parser_imports_no_review_store():
+    """Building the parser (every CLI run, ``--help`` included) reads the run-import defaults
+    from ``review.rule_sample``: that must not import the review package's store
+    (SQLAlchemy, Alembic), which cost every run most of a second."""
+    import subprocess
+    import sys
+
+    import augment_core.review as review
+
+    loaded = subprocess.run([sys.executable, "-c", "import sys; from augment_core.cli import build_parser; "
+                             "build_parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in "
+                             "('sqlalchemy', 'alembic', 'pandas', 'torch') or m == 'augment_core.review.store'))"],
+                            capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
+    for name in review.__all__:  # the review package's public names still resolve
+        assert getattr(review, name).__name__ == name

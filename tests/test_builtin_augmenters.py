@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from helpers import BASE, cli, one_line_error, sample_rows
 
 from augment_core.augment import BuildContext, diff_changes, rebuild
 from augment_core.augment.back_translation import BackTranslation, BackTranslationSettings
@@ -196,6 +197,19 @@ def test_back_translation_unloadable_model_is_one_line(model, tiny_marian, monke
     assert "\n" not in message
     assert message.startswith("cannot load ") and repr(model) in message
     assert "MarianMT checkpoint" in message
+
+
+def test_back_translation_tokenizer_not_the_models_is_one_line(mismatched_marian, tiny_marian, tmp_path):
+    """A checkpoint whose tokenizer has more tokens than its model embeds (a tokenizer from
+    another checkpoint) would stop a run with an IndexError deep in torch: the CLI refuses
+    it before generating, with one line that says why, and writes nothing."""
+    (tmp_path / "in.csv").write_bytes(sample_rows(20))
+    result = cli(str(tmp_path / "in.csv"), *BASE, "--augmenter", "back_translation",
+                 "--set", f"back_translation.forward_model={mismatched_marian}",
+                 "--set", f"back_translation.backward_model={tiny_marian[1]}", "--output", str(tmp_path / "out.csv"))
+    one_line_error(result, "do not belong together")
+    assert f"cannot use translation model {mismatched_marian!r}: its tokenizer has " in result.stderr
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_word_crop_deletes_one_stretch_beside_the_keywords(fitted_table):

@@ -18,7 +18,7 @@ from augment_core.data.dataset import ColumnMapping, Dataset, Record
 from augment_core.errors import InputError
 from augment_core.evaluate import EvalConfig, EvalData, Example, from_augmented_file, from_dataset, run_evaluation
 from augment_core.evaluate.experiment import train_keywords
-from augment_core.evaluate.storage import latest_evaluation, manifest_entry, save_evaluation, variants_fingerprint
+from augment_core.evaluate.manifest import manifest_entry, variants_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 TAGS = [
@@ -165,18 +165,29 @@ def test_from_dataset_keeps_accepted_distinct_variants():
     assert len(from_dataset(dataset, cands, decisions, "all").variants) == 2
 
 
-def test_results_are_stored_by_dataset_and_summarised_for_the_manifest(tmp_path, alias_tags):
+def test_results_are_stored_by_dataset_and_summarised_for_the_manifest(tmp_path, alias_tags, backend):
+    """In the review database, so every app server of a team (a data folder each, one
+    PostgreSQL database) sees the same latest result."""
+    from augment_core.review.store import Store
+
     data, keywords = _alias_data(alias_tags)
     result = run_evaluation(data, keywords, EvalConfig(seeds=1, bootstrap=100))
-    db = tmp_path / "store.sqlite3"
-    assert latest_evaluation(db, "h1") is None and manifest_entry(db, "h1", []) is None
-    save_evaluation(db, "h1", {**result, "variants_sha256": variants_fingerprint(["1:x"])})
-    stored = latest_evaluation(db, "h1")
-    assert stored["splits"] == json.loads(json.dumps(result["splits"])) and stored["created_at"].endswith("Z")
-    assert latest_evaluation(db, "h2") is None
-    entry = manifest_entry(db, "h1", ["1:x"])
-    assert entry["verdict"] == result["splits"]["val"]["verdict"]
-    assert entry["matches_export"] is False  # the stored run used "all" variants, not the accepted ones
+    one = Store(tmp_path / "server1")
+    other = Store(tmp_path / ("server1" if backend == "sqlite" else "server2"))  # one database either way
+    try:
+        assert one.latest_evaluation("h1") is None and manifest_entry(one.latest_evaluation("h1"), []) is None
+        one.save_evaluation("h1", {**result, "variants_sha256": variants_fingerprint(["1:x"])})
+        stored = other.latest_evaluation("h1")
+        assert stored["splits"] == json.loads(json.dumps(result["splits"])) and stored["created_at"].endswith("Z")
+        assert other.latest_evaluation("h2") is None
+        entry = manifest_entry(stored, ["1:x"])
+        assert entry["verdict"] == result["splits"]["val"]["verdict"]
+        assert entry["matches_export"] is False  # the stored run used "all" variants, not the accepted ones
+        newer = other.save_evaluation("h1", {**result, "config": {"seeds": 7}})
+        assert one.latest_evaluation("h1")["id"] == newer and one.latest_evaluation("h1")["config"] == {"seeds": 7}
+    finally:
+        one.close()
+        other.close()
 
 
 # --- the CLI ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import math
 import pytest
 
 from augment_core.augment.agreement import fit_to_train
+from augment_core.augment.alias_swap import AliasSwap
 from augment_core.augment.changes import Change, changes_to_json
 from augment_core.data.dataset import ColumnMapping, Dataset, build_dataset, read_table
 from augment_core.data.splitting import assign_splits
@@ -55,6 +56,24 @@ def test_fit_from_signatures_is_the_fit_from_texts(split_sample, alias_table, sa
     assert dict(got.by_member) == dict(expected.by_member)
     assert dict(got.by_key) == dict(expected.by_key)
     assert with_text == sum(1 for r in split_sample.records if r.split == "train" and r.text.strip())
+
+
+def test_one_swap_equals_the_general_path(split_sample, alias_table):
+    """The default (one swap per variant) draws among the text's pairs, kept per text; the
+    same candidates, changes (agreement and support included) and order as the general path
+    (every 1-tuple applied through an Edit), for a text seen first and again in another row."""
+    fitted = fit_to_train(alias_table, split_sample)
+    swaps = [AliasSwap(fitted.table, agreement=fitted.by_key), AliasSwap(alias_table)]
+    checked = 0
+    for r in split_sample.records[:400]:
+        for swap in swaps:
+            for row_id in (r.id, r.id + "-again"):  # the second: the text's pairs already kept
+                got = swap.variants(r.text, row_id, 5, 11)
+                assert got == swap._general_variants(r.text, row_id, 5, 11)
+                checked += len(got)
+    assert checked > 1000
+    assert any(change.support is not None for r in split_sample.records[:50]
+               for cand in swaps[0].variants(r.text, r.id, 5, 11) for change in cand.changes)
 
 
 def test_written_as_ties_go_to_the_first_train_spelling(alias_table, tmp_path):
@@ -122,3 +141,25 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     got = arrow_chunk(records, plan, 7, text_is, schema, arrow_schema)
     assert isinstance(got, pa.Table)
     assert got.equals(expected), (got.to_pylist(), expected.to_pylist())
+
+
+def test_one_change_splits_as_the_general_path():
+    """``split_variant`` of one change (the alias swap's default) takes a short cut; it gives
+    what the general path gives for the same change beside a no-op insertion at the end."""
+    from augment_core.data.user_schema import split_variant
+
+    cells = ["ab", "", "cde f"]
+    text = " ".join(cells)
+    tried = refused = 0
+    for start in range(len(text) + 1):
+        for end in range(start, len(text) + 1):
+            for after in ("", "X", "YZW"):
+                kind = "insert" if start == end else "substitute"
+                change = Change(start, start + len(after), text[start:end], after, kind)
+                variant_len = len(text) - (end - start) + len(after)
+                noop = Change(variant_len, variant_len, "", "", "insert")
+                got = split_variant(cells, [change])
+                assert got == split_variant(cells, [change, noop])
+                tried += 1
+                refused += got is None
+    assert tried > 100 and 0 < refused < tried

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import ray
-from helpers import repeated_rows, sample_rows
+from helpers import drifting_input, repeated_rows, sample_rows
 
 from augment_core.cli.commands import main
 from augment_core.data.manifest import RunManifest
@@ -179,6 +179,21 @@ def test_quality_on_ray_gives_the_local_flags(local_ray, tmp_path):
     assert {"duplicate", "leak"} <= flags
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["quality"]["heldout_texts"] > 0 and manifest["quality"]["repeated_texts"] > 0
+
+
+def test_label_drift_on_ray_is_the_local_runners(local_ray, tmp_path):
+    """Issue 23, point 5: Ray fits ``label_drift``'s baseline once on the driver and its
+    scoring actors flag with it: the rows, sorted by id, are the local runner's, with the
+    variants the baseline reads as another label flagged."""
+    import pyarrow.parquet as pq
+
+    argv = ["augment", *drifting_input(tmp_path), "--chunk-rows", "5"]
+    assert main([*argv, "--output", str(tmp_path / "local.parquet")]) == 0
+    assert main([*argv, "--runner", "ray", "--workers", "1", "--output", str(tmp_path / "run")]) == 0
+    expected = sorted(pq.read_table(tmp_path / "local.parquet").to_pylist(), key=_by_id)
+    got = shards(tmp_path / "run")
+    assert got == expected
+    assert {r["tags"] for r in got if "label_drift" in json.loads(r["aug_flags"])} == {"vision"}
 
 
 @pytest.mark.parametrize("extra,message", [

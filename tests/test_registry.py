@@ -201,12 +201,15 @@ def test_a_plugin_installed_in_a_venv_appears_in_the_cli_and_on_the_augment_page
     for name, text in PLUGIN.items():
         (package / name).write_text(textwrap.dedent(text))
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    # no pip of its own: the system's pip and setuptools (a venv's bundled setuptools may be too
+    # old to build a wheel offline) install into it
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True,
+                   timeout=120)
     python = str(venv / "bin" / "python")
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "PIP_NO_INPUT": "1",
            "AUGMENT_REVIEW_DATA_DIR": str(tmp_path / "data")}
-    for target in ([str(package)], ["-e", str(ROOT)]):
-        pip = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps",
+    for target in ([str(package)], ["-e", str(ROOT)]):  # offline: setuptools from the system site, no index
+        pip = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
                               *target], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
         assert pip.returncode == 0, pip.stderr[-2000:]
     listed = subprocess.run([python, "-m", "augment_core", "augmenters"], capture_output=True, text=True,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from helpers import hold_write_lock
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from augment_core.review import migrate
 from augment_core.review import runs as runs_module
@@ -101,6 +103,20 @@ def test_decision_written_at_once(store):
     other.close()
 
 
+def test_a_write_that_fails_at_its_end_stores_none_of_it(store):
+    """On PostgreSQL a write's statements are sent together with its COMMIT: one failing
+    there (a constraint) still undoes every one before it, and says which error."""
+    store.add_dataset("h", "a.csv", b"x")
+    insert = "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at) VALUES (?, ?, 'local', ?, 0)"
+    with pytest.raises(IntegrityError):
+        with store.db.write() as c:
+            c.queue(insert, ("h", "1:a", "accepted"))
+            c.queue(insert, ("h", "1:b", "maybe"))
+    assert store.decisions("h") == {}
+    store.decide("h", "1:a", "rejected")  # the next write is not wedged
+    assert store.decisions("h") == {"1:a": "rejected"}
+
+
 def test_bad_decision_rejected(store):
     with pytest.raises(ValueError):
         store.decide("h", "1:a", "maybe")
@@ -142,6 +158,22 @@ def test_write_checked_against_what_the_page_showed(store):
     stale = store.decide("h", "1:b", "rejected", origin="A", expected=None)
     assert stale.changed == {} and stale.conflicts == {"1:b": "accepted"}
     assert store.decisions("h")["1:b"] == "accepted"
+
+
+def test_a_stale_page_s_write_is_recorded_once_with_its_conflicts(store):
+    """A write from what the page showed is checked in the same round trip on PostgreSQL and
+    read again where it no longer holds: the outcome, the history and the undo are those of
+    the write as it applied, nothing of the attempt before."""
+    store.add_dataset("h", "a.csv", b"x")
+    store.decide("h", "1:a", "rejected", origin="A")
+    store.decide_many("h", {"1:a": "accepted", "1:b": "accepted"}, label="B's", origin="B",
+                      expected={"1:a": None, "1:b": None}, client_id="b1")
+    assert store.client_outcomes("h", ["b1"]) == {"b1": {"changed": {"1:b": "accepted"},
+                                                          "conflicts": {"1:a": "rejected"}}}
+    assert [(e.key, e.before, e.after) for e in store.history("h")] == [("1:a", None, "rejected"),
+                                                                        ("1:b", None, "accepted")]
+    assert store.undo("h", origin="B").restored == {"1:b": None}
+    assert store.decisions("h") == {"1:a": "rejected"}
 
 
 def test_undo_reverts_only_its_own_origin_and_what_is_unchanged(store):
@@ -336,3 +368,57 @@ def test_a_database_of_the_release_before_alembic_upgrades_in_place(tmp_path):
     again = Store(tmp_path)  # a second open finds it current: nothing runs again
     assert again.read("SELECT COUNT(*) FROM decisions") == [(6,)]
     again.close()
+
+
+@pytest.mark.sqlite_only
+def test_evaluations_kept_in_the_sqlite_file_by_the_release_before_move_into_the_store(tmp_path):
+    """The Evaluate page of the release before kept its results in a table it made itself,
+    outside Alembic (database at 0001_baseline): the upgrade keeps them, and a database at
+    0001 without that table gets it."""
+    for had_table in (True, False):
+        folder = tmp_path / str(had_table)
+        Store(folder).close()
+        with sqlite3.connect(folder / store_module.DB_NAME) as c:
+            c.execute("DROP TABLE evaluations")
+            c.execute("UPDATE alembic_version SET version_num = '0001_baseline'")
+            if had_table:  # as augment_core/evaluate/storage.py made it
+                c.executescript("""
+                    CREATE TABLE IF NOT EXISTS evaluations (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, dataset_hash TEXT NOT NULL,
+                        created_at REAL NOT NULL, result TEXT NOT NULL);
+                    CREATE INDEX IF NOT EXISTS evaluations_dataset ON evaluations(dataset_hash, id);
+                    INSERT INTO evaluations (dataset_hash, created_at, result) VALUES ('h', 0, '{"verdict": "kept"}');
+                """)
+        s = Store(folder)
+        try:
+            assert s.read("SELECT version_num FROM alembic_version") == [(migrate.head(),)]
+            assert s.latest_evaluation("h") == ({"verdict": "kept", "id": 1, "created_at": "1970-01-01T00:00:00Z"}
+                                                if had_table else None)
+            new = s.save_evaluation("h", {"verdict": "new"})
+            assert s.latest_evaluation("h")["verdict"] == "new" and new == (2 if had_table else 1)
+        finally:
+            s.close()
+
+
+def test_a_database_whose_action_items_have_a_foreign_key_upgrades_in_place(tmp_path):
+    """Migration 0003: a database of the release before keeps its actions and their items,
+    loses the foreign key (a per-row check of a bulk's items on PostgreSQL) and undoes as before."""
+    s = Store(tmp_path)
+    s.add_dataset("h", "a.csv", b"x")
+    with s.db.write() as c:  # action_items as the release before made them
+        c.execute("DROP TABLE action_items")
+        c.execute("CREATE TABLE action_items (action_id BIGINT NOT NULL REFERENCES actions (id), key TEXT NOT NULL,"
+                  " before TEXT, after TEXT)")
+        c.execute("CREATE INDEX action_items_action ON action_items (action_id)")
+        c.execute("UPDATE alembic_version SET version_num = '0002_evaluations'")
+    s.decide_many("h", {"1:a": "accepted", "1:b": "rejected"}, label="two", origin="tab")
+    s.close()
+    s = Store(tmp_path)
+    try:
+        assert s.read("SELECT version_num FROM alembic_version") == [(migrate.head(),)]
+        assert s.db.reading(lambda c: inspect(c.sa).get_foreign_keys("action_items")) == []
+        assert "action_items_action" in {i["name"] for i in s.db.reading(lambda c: inspect(c.sa).get_indexes("action_items"))}
+        assert s.undo("h", origin="tab").restored == {"1:a": None, "1:b": None}
+        assert s.decisions("h") == {}
+    finally:
+        s.close()

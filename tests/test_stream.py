@@ -15,7 +15,19 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REFUSED, ROOT, SIMPLE, big_csv, cli, in_memory, repeated_rows, sample_rows, simple_csv, snapshot
+from helpers import (
+    REFUSED,
+    ROOT,
+    SIMPLE,
+    big_csv,
+    cli,
+    drifting_input,
+    in_memory,
+    repeated_rows,
+    sample_rows,
+    simple_csv,
+    snapshot,
+)
 
 from augment_core.cli.commands import main
 
@@ -124,6 +136,25 @@ def test_quality_streamed_in_two_passes_gives_the_in_memory_flags(tmp_path, fmt)
     assert "duplicate" in flags and "leak" in flags  # the global signals are exercised
 
 
+def test_label_drift_flagged_by_a_cli_run_with_quality_streamed_as_in_memory(tmp_path):
+    """Issue 23, point 5: every run with quality signals flags ``label_drift`` from the quick
+    baseline fitted on the train originals: the streamed run (its baseline fitted once, its
+    chunks of 5 rows scored one by one) writes the in-memory run's bytes, the variants the
+    baseline reads as another label are flagged and the harmless ones are not; with
+    ``--no-quality`` nothing is."""
+    argv = drifting_input(tmp_path)
+    in_memory(*argv, "--output", str(tmp_path / "mem.csv"))
+    assert main(["augment", *argv, "--chunk-rows", "5", "--output", str(tmp_path / "s.csv")]) == 0
+    expected = (tmp_path / "mem.csv").read_bytes()
+    assert (tmp_path / "s.csv").read_bytes() == expected
+    rows = list(csv.DictReader(io.StringIO(expected.decode())))
+    drifted = [r for r in rows if "label_drift" in json.loads(r["aug_flags"])]
+    assert {r["tags"] for r in drifted} == {"vision"}  # graph texts keep their graph words: never flagged
+    assert [r for r in rows if r["aug_text"].startswith("gnn ")] == [r for r in drifted if r["aug_text"].startswith("gnn ")] != []
+    assert main(["augment", *argv, "--no-quality", "--output", str(tmp_path / "off.csv")]) == 0
+    assert "label_drift" not in (tmp_path / "off.csv").read_text()
+
+
 @pytest.mark.parametrize("case", list(REFUSED))
 def test_streamed_bad_input_is_refused_like_in_memory(tmp_path, case):
     setup, message = REFUSED[case]
@@ -155,11 +186,12 @@ def test_streamed_reader_refuses_what_the_reader_refuses(tmp_path, body, message
 
 @pytest.mark.parametrize("runner", ["local", "stream"])
 def test_alias_swap_run_imports_neither_torch_nor_pandas_nor_ray(inputs, tmp_path, runner):
+    """Nor scikit-learn: ``label_drift``'s baseline is fitted only by a run with quality signals."""
     code = (
         "import sys; from augment_core.cli.commands import main; "
         f"rc = main(['augment', {str(inputs['csv'])!r}, *{BASE!r}, '--runner', {runner!r}, '--workers', '1', "
         f"'--output', {str(tmp_path / 'o.csv')!r}]); "
-        "heavy = [m for m in ('torch', 'transformers', 'pandas', 'ray') if m in sys.modules]; "
+        "heavy = [m for m in ('torch', 'transformers', 'pandas', 'ray', 'sklearn') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if rc or heavy else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -176,6 +176,48 @@ def test_an_upload_is_parsed_in_another_process():
         parse(data, "projects.csv", Limits(max_rows=100), guess=True)
 
 
+def test_an_uploads_overview_is_computed_in_the_worker_and_its_rows_stay_there():
+    """The Data page shows counts and fitted keywords: they come back from the worker, the
+    records do not (a million of them cost the server seconds of its interpreter and a GB)."""
+    from app_support.dataset_overview import overview, overview_of
+    from augment_core.data.parse_worker import parse
+
+    data = (ROOT / "data" / "projects.csv").read_bytes()
+    parsed = parse(data, "projects.csv", SERVER, guess=True, derive=overview_of(None))
+    assert parsed.dataset is None
+    here = overview(build_from_settings(read_table(data, "projects.csv"), parsed.settings), None)
+    got = parsed.derived
+    assert got.rows_per_split == here.rows_per_split and sum(got.rows_per_split.values()) == 2032
+    assert got.tag_counts == here.tag_counts and got.tag_table == here.tag_table
+    assert got.without_swappable == here.without_swappable and got.n_empty_text == here.n_empty_text
+    assert got.keywords.by_key == here.keywords.by_key
+    tags = json.dumps([{"tag": "computer-vision", "aliases": ["cv"]}]).encode()
+    under_tags = parse(data, "projects.csv", SERVER, guess=True, derive=overview_of(tags)).derived
+    assert set(under_tags.keywords.by_key) != set(got.keywords.by_key)
+
+
+def test_the_data_page_shows_an_upload_without_holding_its_rows(tmp_path, monkeypatch):
+    import gc
+
+    from streamlit.testing.v1 import AppTest
+
+    from augment_core.data.dataset import Record
+
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    gc.collect()
+    held_before = {id(o) for o in gc.get_objects() if type(o) is Record}  # by earlier tests in this process
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.file_uploader(key="data_upload").upload("projects.csv", (ROOT / "data" / "projects.csv").read_bytes(), "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Tags per split" in [h.value for h in at.subheader]
+    assert any(c.value.startswith("train") and "1,422 rows" in c.value for c in at.caption), [c.value for c in at.caption]
+    gc.collect()
+    held = [o for o in gc.get_objects() if type(o) is Record and id(o) not in held_before]
+    assert not held  # counted in the worker, not held here
+
+
 def held_parse(data: bytes):
     """A parse whose input is held half sent until ``release`` is set: the parse is in
     progress (its worker started) for as long as the test wants."""

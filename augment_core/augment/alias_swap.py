@@ -21,13 +21,14 @@ from typing import Any, Mapping, Sequence
 from augment_core.augment.agreement import MIN_SUPPORT, Agreement
 from augment_core.augment.aliases import AliasTable, KeywordMatch, match_case
 from augment_core.augment.augmenter import Progress
-from augment_core.augment.changes import Candidate, Edit, apply_edits
+from augment_core.augment.changes import Candidate, Change, Edit, apply_edits
 from augment_core.rng import row_rng
 
 # With several swaps per variant the space is sampled, not enumerated: this many draws
 # per wanted variant before settling for fewer.
 _DRAWS_PER_VARIANT = 8
 _ENUMERATE_LIMIT = 4096
+_TEXTS_KEPT = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class AliasSwap:
     """Keywords below this agreement (with enough support) are not swapped."""
     _spelled: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, init=False, repr=False,
                                                               compare=False)
+    _one_swaps: dict[str, tuple[list[tuple[KeywordMatch, str]], list[Candidate | None]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    """text -> its (match, alias) pairs and their candidates, made as drawn (:meth:`_one_swap_variants`)."""
 
     def __post_init__(self) -> None:
         if self.max_swaps < 1:
@@ -80,6 +84,11 @@ class AliasSwap:
     def variants(self, text: str, row_id: str, n: int, seed: int) -> list[Candidate]:
         if n <= 0:
             return []
+        if self.max_swaps == 1:
+            return self._one_swap_variants(text, row_id, n, seed)
+        return self._general_variants(text, row_id, n, seed)
+
+    def _general_variants(self, text: str, row_id: str, n: int, seed: int) -> list[Candidate]:
         matches = [m for m in self.table.swappable(text) if self._allowed(m)]
         if not matches:
             return []
@@ -119,6 +128,47 @@ class AliasSwap:
         if a is None:
             return Edit(m.start, m.end, replacement, "substitute")
         return Edit(m.start, m.end, replacement, "substitute", agreement=a.agreement, support=a.support)
+
+    def _one_swap_variants(self, text: str, row_id: str, n: int, seed: int) -> list[Candidate]:
+        """The default, one swap per variant: the variants of the general path below (its
+        1-tuples drawn in the same order), from the text's (match, alias) pairs and their
+        candidates, which depend on the text alone and are kept for the texts seen last
+        (corpora repeat texts). Only the draw is the row's own."""
+        entry = self._one_swaps.get(text)
+        if entry is None:
+            pairs = [(m, alt) for m in self.table.swappable(text) if self._allowed(m) for alt in self._replacements(m)]
+            if len(pairs) > _ENUMERATE_LIMIT:  # too many to enumerate: drawn one by one
+                return self._general_variants(text, row_id, n, seed)
+            entry = self._one_swaps[text] = (pairs, [None] * len(pairs))
+            if len(self._one_swaps) > _TEXTS_KEPT:
+                for old in list(self._one_swaps)[: _TEXTS_KEPT // 2]:
+                    del self._one_swaps[old]
+        pairs, cands = entry
+        if not pairs:
+            return []
+        rng = row_rng(seed, self.name, row_id)
+        seen = {text}
+        out: list[Candidate] = []
+        for j in rng.sample(range(len(pairs)), len(pairs)):  # the draws of sampling the pairs themselves
+            cand = cands[j]
+            if cand is None:
+                cand = cands[j] = self._swap(text, *pairs[j])
+            if cand.text not in seen:
+                seen.add(cand.text)
+                out.append(cand)
+                if len(out) == n:
+                    break
+        return out
+
+    def _swap(self, text: str, m: KeywordMatch, replacement: str) -> Candidate:
+        """``apply_edits(text, [self._edit(m, replacement)])``, written out: one swap is the
+        default, made for every variant of a run (millions), and the general path builds an
+        :class:`Edit` and sorts a list of one on the way."""
+        a = self.agreement.get(m.key)
+        start = m.start
+        change = Change(start, start + len(replacement), m.surface, replacement, "substitute",
+                        *((a.agreement, a.support) if a is not None else ()))
+        return Candidate(text[:start] + replacement + text[m.end:], (change,))
 
     def _replacements(self, m: KeywordMatch) -> tuple[str, ...]:
         # a pure function of (key, surface): spelled once per run, not once per occurrence

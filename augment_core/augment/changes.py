@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from json.encoder import encode_basestring as _string
 from typing import Iterable, Literal, Sequence, get_args
 
@@ -97,10 +98,17 @@ def _change_text(c: Change) -> str:
     text = (f'{{"start": {int(c.start)}, "end": {int(c.end)}, "before": {_string(c.before)}, '
             f'"after": {_string(c.after)}, "kind": {_string(c.kind)}')
     if c.support is not None:
-        agreement = "null" if c.agreement is None else _float(round(c.agreement, 4))
+        agreement = "null" if c.agreement is None else _agreement_text(c.agreement)
         support = str(c.support) if c.support.__class__ is int else json.dumps(c.support)
         text += f', "agreement": {agreement}, "support": {support}'
     return text + "}"
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _agreement_text(agreement: float) -> str:
+    """An agreement as JSON, rounded: a run has one per keyword, written on each of its
+    swaps, and rounding and printing a float take microseconds (typed: ``1`` is not ``1.0``)."""
+    return _float(round(agreement, 4))
 
 
 def _float(x: float) -> str:
@@ -145,6 +153,9 @@ def _change(item: object) -> Change:
 def original_spans(changes: Sequence[Change]) -> list[tuple[int, int, Change]]:
     """Each change as the [start, end) it replaced in the original text: changes carry
     variant positions, and ``before`` says how much of the original they replaced."""
+    if len(changes) == 1:  # one swap, the alias swap's default: nothing to sort or shift
+        c = changes[0]
+        return [(c.start, c.start + len(c.before), c)]
     out = []
     delta = 0  # variant position - original position, left of the current change
     for c in sorted(changes, key=lambda c: (c.start, c.end)):

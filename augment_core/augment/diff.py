@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from difflib import SequenceMatcher
+from functools import lru_cache
 from itertools import accumulate
 from typing import Sequence
 
@@ -26,13 +27,29 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+@lru_cache(maxsize=8)
+def _tokenized(text: str) -> tuple[list[str], list[int]]:
+    """An original's tokens and where each starts (its length last), kept for its next few
+    variants: a run diffs every variant of a row against the same original, one after
+    another. Never mutated by a reader."""
+    toks = tokens(text)
+    return toks, list(accumulate(map(len, toks), initial=0))
+
+
 def diff_changes(original: str, variant: str) -> tuple[Change, ...]:
     """The changes that turn ``original`` into ``variant``, in variant positions (the shape
     :func:`augment_core.augment.changes.apply_edits` gives), so ``rebuild(original, changes) == variant``."""
     if original == variant:
         return ()
     head, tail = _common_ends(original, variant)
-    a = tokens(original[head:len(original) - tail])
+    end = len(original) - tail
+    if 2 * (end - head) < len(original):  # a few words changed: their tokens cost least
+        a = tokens(original[head:end])
+        pos_a = list(accumulate(map(len, a), initial=head))
+    else:  # both ends are token boundaries: the middle is a slice of the original's tokens
+        whole, at = _tokenized(original)
+        first, last = bisect_left(at, head), bisect_left(at, end)
+        a, pos_a = whole[first:last], at[first:last + 1]
     b = tokens(variant[head:len(variant) - tail])
     runs = _aligned_runs(a, b)
     if runs is None:
@@ -41,7 +58,6 @@ def diff_changes(original: str, variant: str) -> tuple[Change, ...]:
         if 2 * _matched(runs) < min(len(a), len(b)):
             runs = _better_of(runs, a, b)
     runs.append((len(a), len(b), 0))
-    pos_a = list(accumulate(map(len, a), initial=head))
     pos_b = list(accumulate(map(len, b), initial=head))
     out = []
     i = j = 0
@@ -149,7 +165,19 @@ def _equal_runs(a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: i
     while ahi > alo and bhi > blo and a[ahi - 1] == b[bhi - 1]:
         ahi -= 1
         bhi -= 1
-    if alo < ahi and blo < bhi and (ahi - alo > 1 or bhi - blo > 1):  # one token each: they differ
+    if alo < ahi and blo < bhi and (ahi - alo == 1 or bhi - blo == 1):
+        # one token on a side (a word replaced by a few, or a few by one: a third of the calls
+        # on nlpaug's variants): it is an anchor exactly where it occurs once on the other
+        # side, which is what the general case below finds, without its four dictionaries
+        if bhi - blo > 1:
+            gap = b[blo:bhi]
+            if gap.count(a[alo]) == 1:
+                out.append((alo, blo + gap.index(a[alo]), 1))
+        elif ahi - alo > 1:
+            gap = a[alo:ahi]
+            if gap.count(b[blo]) == 1:
+                out.append((alo + gap.index(b[blo]), blo, 1))
+    elif alo < ahi and blo < bhi:
         anchors = _unique_common(a, b, alo, ahi, blo, bhi)
         if anchors:
             for i, j in anchors:

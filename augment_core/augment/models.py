@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -302,12 +303,16 @@ def load_translation_model(model: str, device: str = "auto") -> Seq2Seq:
             return cached
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        (tokenizer, net), _ = _first_loadable(
-            model,
-            lambda kw: (AutoTokenizer.from_pretrained(**kw), AutoModelForSeq2SeqLM.from_pretrained(**kw)),
-            what="translation model",
-            advice=TRANSLATION_ADVICE,
-        )
+        with warnings.catch_warnings():
+            # MarianTokenizer recommends sacremoses, which only normalises punctuation: a
+            # line on the CLI's stderr a user can do nothing about, and not an error
+            warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
+            (tokenizer, net), _ = _first_loadable(
+                model,
+                lambda kw: (AutoTokenizer.from_pretrained(**kw), AutoModelForSeq2SeqLM.from_pretrained(**kw)),
+                what="translation model",
+                advice=TRANSLATION_ADVICE,
+            )
         check_vocabulary(model, tokenizer, net)
         net.eval()
         net.to(dev)

@@ -19,8 +19,7 @@ from augment_core.errors import InputError
 
 
 def add_parsers(sub: Any) -> None:
-    from augment_core.review.rule_sample import DEFAULT_PER_RULE
-    from augment_core.review.run_import import MAX_WHOLE
+    from augment_core.review.rule_sample import DEFAULT_PER_RULE, MAX_WHOLE
 
     i = sub.add_parser(
         "import-run",
@@ -155,7 +154,8 @@ def _busy_is_one_line(fn: Any, args: argparse.Namespace) -> int:
 
 
 def _import_run(args: argparse.Namespace) -> int:
-    from augment_core.review.run_import import MAX_WHOLE, import_run, locate_run, manifest_settings
+    from augment_core.review.rule_sample import STORE_WHOLE_UP_TO
+    from augment_core.review.run_import import import_run, locate_run, manifest_settings
     from augment_core.review.store import Store
 
     if args.parent_column is not None:
@@ -169,7 +169,7 @@ def _import_run(args: argparse.Namespace) -> int:
     run = locate_run(args.run)
     store = Store(args.data_dir, database_url=args.database_url)
     h = _dataset_hash(store, args.dataset, manifest_settings(run.manifest) if run.manifest is not None else None)
-    max_whole = {"auto": MAX_WHOLE, "whole": 10**15, "sample": 0}[args.store]
+    max_whole = STORE_WHOLE_UP_TO[args.store]
     result = import_run(store, h, args.run, max_whole=max_whole, per_rule=args.sample_per_rule,
                         sample_seed=args.sample_seed)
     how = (f"by sample: {result.candidates:,} variants over {result.rules:,} rules (review them rule by rule)"

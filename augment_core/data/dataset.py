@@ -788,7 +788,13 @@ class RecordBuilder:
         """The row's text: its text cells joined, exactly as read (matching and models may
         normalise a copy, never the text itself)."""
         text_is = self._text_is
-        return text_cell(row[text_is[0]]) if len(text_is) == 1 else JOINER.join([text_cell(row[j]) for j in text_is])
+        if len(text_is) == 1:
+            return text_cell(row[text_is[0]])
+        cells = [row[j] for j in text_is]
+        try:  # strings (every cell of a CSV) are their own text: joined as they are
+            return JOINER.join(cells)
+        except TypeError:  # a missing or non-string cell
+            return JOINER.join([text_cell(c) for c in cells])
 
     def finish(self) -> None:
         if self.bad_splits:
@@ -808,6 +814,8 @@ def _row_tuples(table: Table | TableStream) -> Iterator[tuple[Any, ...]]:
 
 
 def _cell_text(value: Any) -> str:
+    if value.__class__ is str:  # every cell of a CSV
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value != value:  # NaN from Parquet/JSON

@@ -3,10 +3,16 @@
 The app serves every reviewer from one Python process. Parsing a large upload there holds
 the interpreter for seconds at a time (Arrow's conversion to Python values, JSON decoding
 and splitting are long stretches that never let another thread run), and every other
-reviewer's click waits. :func:`parse` runs the parse in a process of its own (started by
-a fork server, so each parse starts from a small clean process) and sends back what the
+reviewer's click waits. :func:`parse` runs the parse in a process of its own (a fresh
+interpreter, so each parse starts from a small clean process) and sends back what the
 page needs: the preview, the settings it guessed, and the records, a few thousand at a
 time, so that turning them back into objects here never holds the interpreter for long.
+
+A page that only shows facts about the rows (counts per split and tag, keyword agreement)
+passes ``derive``: the worker computes them from the records and sends back only the
+result. Turning a million records back into objects costs the server's interpreter
+seconds and a gigabyte, and counting them costs more seconds: with ``derive`` the server
+does neither.
 
 The worker is bounded as the parse is (:class:`augment_core.data.limits.Limits`), and more:
 its address space is capped (:func:`memory_cap`), and on Linux it volunteers as the
@@ -17,6 +23,7 @@ dies is one line (InputError); the server and everyone's sessions go on.
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -24,7 +31,7 @@ import threading
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from augment_core.data.dataset import Dataset, TablePreview, TableStream, scan
 from augment_core.data.dataset_settings import build_from_settings, default_settings
@@ -45,14 +52,17 @@ _CODE = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class Parsed:
     """What a parse gives the page: the file's preview; ``settings`` the dataset was built
-    with (guessed, or as asked), None when a guess did not fit; the dataset or None;
-    ``size`` about how many bytes the preview and dataset take in memory; the worker's pid."""
+    with (guessed, or as asked), None when a guess did not fit; the dataset or None (always
+    None with ``derive``); ``derived``: what ``derive`` made of the dataset, None without;
+    ``size`` about how many bytes the preview and the dataset (or what was derived) take in
+    memory; the worker's pid."""
 
     preview: TablePreview | None
     settings: dict[str, Any] | None
     dataset: Dataset | None
     size: int
     pid: int
+    derived: Any = None
 
 
 def memory_cap(limits: Limits) -> int | None:
@@ -65,16 +75,18 @@ def memory_cap(limits: Limits) -> int | None:
 
 
 def parse(data: bytes | Iterable[bytes], name: str, limits: Limits, *, settings: Mapping[str, Any] | None = None,
-          guess: bool = False, preview_only: bool = False) -> Parsed:
+          guess: bool = False, preview_only: bool = False, derive: Callable[[Dataset], Any] | None = None) -> Parsed:
     """Parse ``data`` (the file's bytes, or its bytes in pieces) in a worker process.
 
     ``guess``: guess the settings and build the dataset when they fit (an upload);
     ``settings``: build the dataset under them; ``preview_only``: check the whole file and
-    describe it. Raises InputError with one line for anything the worker refused, and for
-    a worker that died (out of memory)."""
+    describe it; ``derive``: a function of the built dataset, run in the worker, whose
+    result comes back instead of the records (it must pickle by reference: a module-level
+    function, or a ``functools.partial`` of one). Raises InputError with one line for
+    anything the worker refused, and for a worker that died (out of memory)."""
     pieces = [data[i : i + PIECE] for i in range(0, len(data), PIECE)] if isinstance(data, bytes) else data
     job = {"name": name, "limits": limits, "settings": dict(settings) if settings else None, "guess": guess,
-           "preview_only": preview_only}
+           "preview_only": preview_only, "derive": derive}
     with _slots:
         here, there = socket.socketpair()
         # a fresh interpreter (not a fork of the server's threads), running this same code
@@ -153,6 +165,10 @@ def _worker(conn: Any, job: dict[str, Any]) -> None:
         del pieces
         parsed = _parse_here(data, job["name"], job["limits"], job["settings"], job["guess"], job["preview_only"])
         del data
+        if parsed.dataset is not None and job["derive"] is not None:
+            derived = job["derive"](parsed.dataset)
+            size = approx_size(parsed.preview) + len(pickle.dumps(derived, pickle.HIGHEST_PROTOCOL))
+            parsed = replace(parsed, dataset=None, derived=derived, size=size)
     except InputError as exc:
         conn.send(("error", str(exc)))
         return

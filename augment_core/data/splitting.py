@@ -71,6 +71,20 @@ def fill_splits(given: Sequence[str | None], labels: Sequence[Sequence[str]], ra
     return splits  # type: ignore[return-value]
 
 
+def _label_counts(label_sets: Sequence[Sequence[str]]) -> Counter[str]:
+    """Rows per label, labels in the order rows first use them. Rows share a few label
+    tuples (a million rows, a few thousand tuples): each distinct tuple is counted once."""
+    try:
+        per_set = Counter(label_sets)
+    except TypeError:  # an unhashable sequence (a list)
+        return Counter(label for labels in label_sets for label in set(labels))
+    counts: Counter[str] = Counter()
+    for labels, n in per_set.items():
+        for label in set(labels):
+            counts[label] += n
+    return counts
+
+
 def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[float], seed: int) -> list[int]:
     """The index of the split (into ``ratios``) for each row."""
     rng = random.Random(f"split|{seed}")
@@ -79,7 +93,7 @@ def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[flo
     # A label too rare for every split to get one row of it cannot be stratified; letting
     # it steer (rarest first) would pile its rows into train and skew everything else.
     smallest = min(r for r in ratios if r > 0)
-    all_counts = Counter(label for labels in label_sets for label in set(labels))
+    all_counts = _label_counts(label_sets)
     counts = Counter({label: c for label, c in all_counts.items() if c * smallest >= 1})
     kept: dict[Any, tuple[str, ...]] = {}  # rows share label tuples: filter each distinct one once
 
@@ -105,7 +119,9 @@ def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[flo
     ks = range(len(ratios))
 
     def place(i: int, options: list[int]) -> None:
-        k = options[0] if len(options) == 1 else rng.choice(options)
+        assign(i, options[0] if len(options) == 1 else rng.choice(options))
+
+    def assign(i: int, k: int) -> None:
         assigned[i] = k
         want_total[k] -= 1
         want_k = want[k]
@@ -123,13 +139,14 @@ def iterative_stratify(label_sets: Sequence[Sequence[str]], ratios: Sequence[flo
         rows = [i for i in rows_of[label] if assigned[i] < 0]
         rng.shuffle(rows)
         for i in rows:
-            wants = [want[k][label] for k in ks]
+            wants = [w[label] for w in want]
             best = max(wants)
+            if wants.count(best) == 1:  # most rows: one split wants the label most
+                assign(i, wants.index(best))
+                continue
             options = [k for k in ks if wants[k] == best]
-            if len(options) > 1:
-                top = max(want_total[k] for k in options)
-                options = [k for k in options if want_total[k] == top]
-            place(i, options)
+            top = max(want_total[k] for k in options)
+            place(i, [k for k in options if want_total[k] == top])
     unlabeled = [i for i in range(n) if assigned[i] < 0]
     rng.shuffle(unlabeled)
     for i in unlabeled:

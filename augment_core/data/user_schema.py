@@ -62,6 +62,15 @@ def split_variant(cells: Sequence[str], changes: Sequence[Change]) -> list[str] 
     for cell in cells:
         segments.append((pos, pos + len(cell)))
         pos += len(cell) + len(JOINER)
+    if len(changes) == 1:  # one swap, the alias swap's default: one cell edited, the rest as they are
+        start, end, change = original_spans(changes)[0]
+        i = _column_of(start, end, segments)
+        if i is None:
+            return None
+        s = segments[i][0]
+        out = list(cells)
+        out[i] = cells[i][: start - s] + change.after + cells[i][end - s :]
+        return out
     pieces: list[list[str]] = [[] for _ in cells]
     cursor = [s for s, _ in segments]
     for start, end, change in original_spans(changes):

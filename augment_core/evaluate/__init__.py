@@ -12,7 +12,8 @@ Test rows are read only when asked (``use_test``).
 
 Modules: :mod:`.data` (what the arms train and are scored on), :mod:`.baseline` (features
 and models), :mod:`.metrics` (F1, flips, bootstrap, verdict), :mod:`.experiment` (the run),
-:mod:`.storage` (results kept with the dataset), :mod:`.report` (text and chart rows).
+:mod:`.manifest` (what an export's manifest says of the latest result, which the review
+store keeps), :mod:`.report` (text and chart rows).
 """
 
 from typing import Any

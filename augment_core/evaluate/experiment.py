@@ -74,10 +74,9 @@ def label_space(data: EvalData, config: EvalConfig) -> LabelSpace:
         if len(counts) < 2:
             raise InputError("the train originals have fewer than 2 classes: nothing to classify")
         return LabelSpace("single-label", tuple(sorted(counts)), 0)
-    frequent = [t for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= config.min_tag_count]
-    if not frequent:
+    kept = tuple(baseline.frequent_tags(counts, config.min_tag_count, config.max_tags))
+    if not kept:
         raise InputError(f"no tag is carried by {config.min_tag_count} or more train originals (--min-tag-count)")
-    kept = tuple(frequent[: config.max_tags])
     return LabelSpace("multi-label", kept, len(counts) - len(kept))
 
 

@@ -19,25 +19,44 @@
   store (whole, or by a seeded sample per alias rule), and a sampled run's curated file
   written from its files with the rule decisions applied.
 
-The public API is what this module exports.
+The public API is what this module exports; each name is imported when first used
+(:mod:`augment_core.lazy`), so reading one module of the package imports no other.
 """
 
-from augment_core.review.candidates import CandidateRow, prepare
-from augment_core.review.export import Basis, ExportCounts, bases, build_manifest, curated_rows, export_counts
-from augment_core.review.filters import Filter
-from augment_core.review.reviewers import Agreement, Policy
-from augment_core.review.store import (
-    ActionInfo,
-    ActionResult,
-    DatasetInfo,
-    HistoryEntry,
-    RunInfo,
-    Store,
-    StoreBusy,
-    StoredCandidate,
-    UndoResult,
-    candidate_key,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from augment_core.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from augment_core.review.candidates import CandidateRow, prepare
+    from augment_core.review.export import Basis, ExportCounts, bases, build_manifest, curated_rows, export_counts
+    from augment_core.review.filters import Filter
+    from augment_core.review.reviewers import Agreement, Policy
+    from augment_core.review.store import (
+        ActionInfo,
+        ActionResult,
+        DatasetInfo,
+        HistoryEntry,
+        RunInfo,
+        Store,
+        StoreBusy,
+        StoredCandidate,
+        UndoResult,
+        candidate_key,
+    )
+
+_API = {
+    **dict.fromkeys(["CandidateRow", "prepare"], "augment_core.review.candidates"),
+    **dict.fromkeys(["Basis", "ExportCounts", "bases", "build_manifest", "curated_rows", "export_counts"],
+                    "augment_core.review.export"),
+    "Filter": "augment_core.review.filters",
+    **dict.fromkeys(["Agreement", "Policy"], "augment_core.review.reviewers"),
+    **dict.fromkeys(["ActionInfo", "ActionResult", "DatasetInfo", "HistoryEntry", "RunInfo", "Store", "StoreBusy",
+                     "StoredCandidate", "UndoResult", "candidate_key"], "augment_core.review.store"),
+}
+__getattr__ = lazy_names(__name__, _API)
 
 __all__ = [
     "ActionInfo", "ActionResult", "Agreement", "Basis", "CandidateRow", "DatasetInfo", "ExportCounts", "Filter",

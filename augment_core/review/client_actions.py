@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from augment_core.review.database import Conn, Database, among, insert_ignore
-from augment_core.review.schema import client_actions as table
+from augment_core.review.database import Conn, Database, among
 
 ACKS_KEPT = 500
 """Outcomes kept per reviewer and tab, in the store and in the page's answers (the app sends
@@ -31,15 +30,18 @@ def record(c: Conn, dataset_hash: str, reviewer: str, origin: str | None, client
     the newest :data:`ACKS_KEPT` of the tab ``origin`` that sent it; older ones go."""
     if client_id is None:
         return
-    if insert_ignore(c, table, [{"dataset_hash": dataset_hash, "reviewer": reviewer, "origin": origin,
-                                          "id": client_id, "outcome": json.dumps(outcome), "at": now}]):
-        tab = "dataset_hash = ? AND reviewer = ? AND " + ("origin = ?" if origin is not None else "origin IS NULL")
-        args = (dataset_hash, reviewer, origin) if origin is not None else (dataset_hash, reviewer)
-        c.execute(
-            f"DELETE FROM client_actions WHERE {tab} AND seq <= ("
-            f" SELECT seq FROM client_actions WHERE {tab} ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-            (*args, *args, ACKS_KEPT),
-        )
+    c.queue("INSERT INTO client_actions (dataset_hash, reviewer, origin, id, outcome, at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (dataset_hash, reviewer, id) DO NOTHING",
+            (dataset_hash, reviewer, origin, client_id, json.dumps(outcome), now))
+    # whether it went in or was there: the tab's newest ACKS_KEPT stay (queued with the
+    # insert, not a round trip of its own to ask which)
+    tab = "dataset_hash = ? AND reviewer = ? AND " + ("origin = ?" if origin is not None else "origin IS NULL")
+    args = (dataset_hash, reviewer, origin) if origin is not None else (dataset_hash, reviewer)
+    c.queue(
+        f"DELETE FROM client_actions WHERE {tab} AND seq <= ("
+        f" SELECT seq FROM client_actions WHERE {tab} ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+        (*args, *args, ACKS_KEPT),
+    )
 
 
 def prune_all(c: Conn) -> None:

@@ -8,7 +8,7 @@ Every store module (:mod:`~augment_core.review.datasets`, :mod:`~augment_core.re
 ``db.reading(fn)`` for several reads on one connection. ``c`` is a :class:`Conn`: statements
 with ``?`` placeholders (a sequence of values) or ``:name`` ones (a mapping), or SQLAlchemy
 constructs. Where the two databases' SQL differs, a helper here says it once
-(:func:`insert_ignore`, :func:`upsert`, :func:`contains`, :func:`put_blob`).
+(:func:`upsert`, :func:`contains`, :func:`put_blob`).
 
 **Never wedged.** Several processes and many threads may use one database at once (every
 browser tab is a thread of the Streamlit server; a second server, or the ``sqlite3`` shell,
@@ -37,7 +37,7 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar, overload
 
 from sqlalchemy import Connection, CursorResult, Engine, Executable, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -124,6 +124,8 @@ def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+PIPELINE_ROWS = 1000
+"""Rows :func:`insert_rows` queues as inserts on PostgreSQL; more go by ``COPY``."""
 IN_CHUNK = 500
 """Values per ``IN (...)`` on SQLite (which caps the parameters of one statement)."""
 
@@ -156,18 +158,78 @@ def _text(sql: str) -> Any:
     return text(sql)
 
 
+class Rows(Protocol):
+    """What a statement answers: SQLAlchemy's result, or psycopg's cursor where the statement
+    went in a pipeline (:meth:`Conn.queue`); rows index and unpack as tuples."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> Sequence[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Later:
+    """The rows a queued statement answers (:meth:`Conn.queue`), once it has been sent."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] | None = None
+
+    def scalar(self) -> Any:
+        """The first column of the first row (None when there is none)."""
+        if self.rows is None:
+            raise RuntimeError("the statement has not been sent yet: read it after the write's transaction")
+        return self.rows[0][0] if self.rows else None
+
+
 class Conn:
     """A connection of the store: SQLAlchemy's, with the store's two placeholder styles.
 
     ``?`` statements go to the driver as they are (the fast path: a run's chunk of 10,000
     rows is one ``executemany``, no per-row dicts); ``:name`` statements and constructs go
-    through SQLAlchemy's compiler."""
+    through SQLAlchemy's compiler.
+
+    **Round trips.** On PostgreSQL every statement is a network round trip, and a decision's
+    write was ten of them (5x SQLite's in-process calls). A statement whose answer the write
+    does not read before it commits is :meth:`queue`\ d instead: it is sent, in psycopg's
+    pipeline mode, with the next statement that has to answer (the write's ``BEGIN`` and
+    lock go with its first read) or with the ``COMMIT``: a decision is two round trips, one
+    where it checks what the page showed instead of reading it first
+    (:func:`~augment_core.review.decisions.assume`).
+    On SQLite (in the process: no round trip) a queued statement runs at once. Anything that
+    reaches SQLAlchemy's connection (:attr:`sa`) sends the queue first, so statements always
+    run in the order they were given."""
 
     def __init__(self, sa: Connection) -> None:
-        self.sa = sa
+        self._sa = sa
         self.dialect = sa.dialect.name
+        self._queued: list[tuple[str, Any, bool, Later | None]] = []
+        self._first = False
+        """Whether the next batch is a write's first (sent again on a new connection if the
+        server dropped this one)."""
 
-    def execute(self, sql: str | Executable, args: Args | Sequence[Mapping[str, Any]] = ()) -> CursorResult:
+    @property
+    def sa(self) -> Connection:
+        """SQLAlchemy's connection, every queued statement sent."""
+        self._send()
+        return self._sa
+
+    @overload
+    def execute(self, sql: Executable, args: Args | Sequence[Mapping[str, Any]] = ()) -> CursorResult: ...
+
+    @overload
+    def execute(self, sql: str, args: Args | Sequence[Mapping[str, Any]] = ()) -> Rows: ...
+
+    def execute(self, sql: str | Executable, args: Args | Sequence[Mapping[str, Any]] = ()) -> Rows | CursorResult:
+        """Run one statement; a construct's answer is SQLAlchemy's result, a string's
+        :class:`Rows` (psycopg's cursor where it went with queued statements)."""
+        if isinstance(sql, str) and not isinstance(args, Mapping) and self._queued:
+            cursor = self._send((_driver_sql(sql, self.dialect), tuple(args)))  # with the queue: one round trip
+            assert cursor is not None
+            return cursor
         if not isinstance(sql, str):
             return self.sa.execute(sql, args)
         if isinstance(args, Mapping):
@@ -180,18 +242,77 @@ class Conn:
         if rows:
             self.sa.exec_driver_sql(_driver_sql(sql, self.dialect), rows)
 
+    def queue(self, sql: str, args: Sequence[Any] = (), many: bool = False) -> Later:
+        """Run ``sql`` (``?`` placeholders; ``many``: ``args`` is a sequence of rows, one
+        statement each) when the next statement that answers is sent, or at the commit, on
+        PostgreSQL; now on SQLite. Its rows, if any, are in the returned :class:`Later` once
+        it ran (after the transaction, at the latest). Only inside :meth:`Database.write`."""
+        later = Later()
+        if self.dialect == "sqlite":
+            if many:
+                self.executemany(sql, args)
+            else:
+                found = self.execute(sql, args)
+                later.rows = [tuple(r) for r in found] if found.returns_rows else []  # type: ignore[attr-defined]
+            return later
+        values = [tuple(r) for r in args] if many else tuple(args)
+        if not many or values:
+            self._queued.append((_driver_sql(sql, self.dialect), values, many, later))
+        return later
+
+    def commit(self) -> None:
+        """End the transaction; on PostgreSQL the ``COMMIT`` goes with the queued statements."""
+        if self._queued:
+            self._send(("COMMIT", ()))
+        else:
+            self._sa.exec_driver_sql("COMMIT")
+
+    def _send(self, last: tuple[str, tuple] | None = None) -> Any:
+        """Send the queued statements, and ``last``, in one pipeline (one round trip); the
+        cursor of ``last``. A failure is SQLAlchemy's error, as a statement run alone raises.
+
+        The pool does not ping a connection before lending it (a round trip per write): a
+        write's first batch carries its ``BEGIN``, so where the server dropped the connection
+        (a restart) nothing has run yet, and the batch goes again on a new connection."""
+        if not self._queued and last is None:
+            return None
+        queued, self._queued = self._queued, []
+        first, self._first = self._first, False
+        error = self._sa.dialect.loaded_dbapi.Error
+        while True:
+            raw: Any = self._sa.connection.dbapi_connection
+            cursors: list[tuple[Any, Later | None]] = []
+            final = None
+            try:
+                with raw.pipeline():
+                    for sql, args, many, later in queued:
+                        cursor = raw.cursor()
+                        if many:
+                            cursor.executemany(sql, args)
+                        else:
+                            cursor.execute(sql, args)
+                        cursors.append((cursor, later))
+                    if last is not None:
+                        final = raw.cursor()
+                        final.execute(*last)
+                break
+            except error as exc:
+                lost = self._sa.dialect.is_disconnect(exc, raw, None)
+                if first and lost:
+                    first = False
+                    self._sa.invalidate()
+                    continue
+                raise DBAPIError.instance(last[0] if last else queued[-1][0], None, exc, error,
+                                          connection_invalidated=lost) from exc
+        for cursor, later in cursors:
+            if later is not None:
+                later.rows = [tuple(r) for r in cursor.fetchall()] if cursor.description else []
+        return final
+
     def scalar(self, sql: str, args: Args = ()) -> Any:
         """The first column of the first row (None when there is none)."""
         row = self.execute(sql, args).fetchone()
         return None if row is None else row[0]
-
-
-def insert_ignore(c: Conn, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert ``rows``, leaving any whose unique key is there already; how many went in."""
-    if not rows:
-        return 0
-    stmt = (sqlite.insert(table) if c.dialect == "sqlite" else postgresql.insert(table)).on_conflict_do_nothing()
-    return c.sa.execute(stmt, list(rows)).rowcount
 
 
 def upsert(c: Conn, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
@@ -220,12 +341,14 @@ def upsert_ids(c: Conn, table: Table, rows: Sequence[Mapping[str, Any]], keys: S
 
 def insert_rows(c: Conn, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Insert many plain rows (the hot path: a run's chunk of candidates and index rows): one
-    ``executemany`` on SQLite, ``COPY`` on PostgreSQL (several times faster than inserts)."""
+    ``executemany`` on SQLite, ``COPY`` on PostgreSQL (several times faster than inserts);
+    up to :data:`PIPELINE_ROWS` rows queued instead (:meth:`Conn.queue`: a ``COPY`` is two
+    round trips of its own, a decision's history row none)."""
     if not rows:
         return
     names = ", ".join(columns)
-    if c.dialect == "sqlite":
-        c.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks(len(columns))})", rows)
+    if c.dialect == "sqlite" or len(rows) <= PIPELINE_ROWS:
+        c.queue(f"INSERT INTO {table} ({names}) VALUES ({marks(len(columns))})", rows, many=True)
         return
     with c.sa.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
         with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
@@ -268,12 +391,15 @@ def make_engine(url: str) -> Engine:
             dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
         return engine
+    # No pool_pre_ping: a round trip on every checkout, a third of a decision's. A read on a
+    # connection the server dropped is run again on a new one (Database.reading), a write's
+    # first batch sent again (Conn._send).
     # prepare_threshold None: no server-side prepared statements. The store's statements
     # carry IN lists of varying length, and a prepared statement's generic plan checks such a
     # list value by value (500 keys against every row scanned); it also keeps the store usable
     # behind a transaction-pooling PgBouncer, as managed PostgreSQL services offer.
     return create_engine(u, isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
-                         pool_pre_ping=True, connect_args={"prepare_threshold": None})
+                         connect_args={"prepare_threshold": None})
 
 
 class Database:
@@ -315,23 +441,26 @@ class Database:
                 time.sleep(min(pause * random.uniform(0.5, 1.0), left))
                 pause = min(pause * 2, MAX_PAUSE)
 
-    def _begin(self, c: Connection, deadline: float, wait: float) -> None:
-        """Start a write transaction holding the database's writer lock."""
+    def _begin(self, c: Connection, deadline: float) -> Conn:
+        """Start a write transaction holding the database's writer lock; on PostgreSQL it is
+        queued, to go with the transaction's first statement that answers (one round trip)."""
         if self.dialect == "sqlite":
             self.retry(lambda: c.exec_driver_sql("BEGIN IMMEDIATE"), deadline)
-            return
+            return Conn(c)
+        conn = Conn(c)
+        conn._first = True
         left_ms = max(1, int((deadline - time.monotonic()) * 1000))
-        try:  # one round trip: a decision's whole write is ten, each a network hop away
-            c.exec_driver_sql(f"BEGIN; SET LOCAL lock_timeout = {left_ms}; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-        except DBAPIError as exc:
-            if is_busy(exc):
-                raise StoreBusy(busy_message(wait)) from exc
-            raise
+        conn.queue("BEGIN")
+        conn.queue(f"SET LOCAL lock_timeout = {left_ms}")
+        conn.queue("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+        return conn
 
     @contextmanager
     def write(self, wait: float | None = None) -> Iterator[Conn]:
         """One write transaction, waiting at most ``wait`` seconds (default ``write_wait``) to
-        start it; the lock is released and the transaction ended on every path."""
+        start it; the lock is released and the transaction ended on every path. On
+        PostgreSQL the wait ends in the server's lock timeout, raised by whichever statement
+        first reaches the server (the ``BEGIN`` is queued with it): :class:`StoreBusy`."""
         wait = self.write_wait if wait is None else wait
         deadline = time.monotonic() + wait
         if not self._write_lock.acquire(timeout=max(wait, 0.001)):
@@ -339,11 +468,16 @@ class Database:
         try:
             with self.engine.connect() as c:
                 try:
-                    self._begin(c, deadline, wait)
-                    yield Conn(c)
-                    self.retry(lambda: c.exec_driver_sql("COMMIT"), deadline)
-                except BaseException:
+                    conn = self._begin(c, deadline)
+                    yield conn
+                    if self.dialect == "sqlite":
+                        self.retry(conn.commit, deadline)
+                    else:  # never again: a failed pipeline's COMMIT would be a silent ROLLBACK
+                        conn.commit()
+                except BaseException as exc:
                     _rollback(c)
+                    if self.dialect != "sqlite" and isinstance(exc, DBAPIError) and is_busy(exc):
+                        raise StoreBusy(busy_message(wait)) from exc
                     raise
         finally:
             self._write_lock.release()
@@ -362,9 +496,16 @@ class Database:
 
     def reading(self, fn: Callable[[Conn], T]) -> T:
         """``fn(connection)`` on a pooled connection, retried while the database is busy:
-        readers never queue behind the write lock."""
+        readers never queue behind the write lock; run again once on a new connection where
+        the server had dropped the pooled one (restarted: the pool does not ping)."""
         with self.engine.connect() as c:
-            return self.retry(lambda: fn(Conn(c)), time.monotonic() + self.write_wait)
+            try:
+                return self.retry(lambda: fn(Conn(c)), time.monotonic() + self.write_wait)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                c.rollback()
+                return self.retry(lambda: fn(Conn(c)), time.monotonic() + self.write_wait)
 
     def query(self, sql: str, args: Args = ()) -> list[tuple]:
         """Rows of one read-only statement on a pooled connection."""

@@ -15,9 +15,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from sqlalchemy.exc import DBAPIError
+
 from augment_core.review import client_actions, history
 from augment_core.review.database import Database
-from augment_core.review.decisions import DECISIONS, apply, check_reviewer, current, decisions_of
+from augment_core.review.decisions import (
+    DECISIONS,
+    apply,
+    assume,
+    assumption_failed,
+    check_reviewer,
+    current,
+    decisions_of,
+)
 from augment_core.review.schema import LOCAL_REVIEWER
 
 BULK_TABLES = ("decisions",)
@@ -89,8 +99,29 @@ def decide_many(
             raise ValueError(f"decision must be one of {DECISIONS} or None, not {d!r}")
     check_reviewer(reviewer)
     now = time.time()
+    shown = expected if expected is not None and all(k in expected for k in changes) else None
+    try:
+        return _decide_many(db, dataset_hash, changes, label, origin, expected, wait, client_id, reviewer, now,
+                            shown)
+    except DBAPIError as exc:
+        if shown is None or not assumption_failed(exc):
+            raise
+    # a decision changed since the page showed it: read them, and report the conflicts
+    return _decide_many(db, dataset_hash, changes, label, origin, expected, wait, client_id, reviewer, now, None)
+
+
+def _decide_many(db: Database, dataset_hash: str, changes: Mapping[str, str | None], label: str,
+                 origin: str | None, expected: Mapping[str, str | None] | None, wait: float | None,
+                 client_id: str | None, reviewer: str, now: float,
+                 shown: Mapping[str, str | None] | None) -> ActionResult:
+    """:func:`decide_many`; ``shown``: every key's expected decision, assumed to be the one in
+    the database (checked in the write, :func:`~augment_core.review.decisions.assume`)
+    instead of read first."""
     with db.write(wait) as c:
-        now_in_db = current(c, dataset_hash, list(changes), reviewer)
+        if shown is not None and assume(c, dataset_hash, {k: shown[k] for k in changes}, reviewer):
+            now_in_db = {k: d for k in changes if (d := shown[k]) is not None}
+        else:
+            now_in_db = current(c, dataset_hash, list(changes), reviewer)
         items = []
         conflicts: dict[str, str | None] = {}
         for k, d in changes.items():
@@ -104,11 +135,10 @@ def decide_many(
                               now)
         if not items:
             return ActionResult(changed={}, conflicts=conflicts)
-        action_id = history.start_action(c, dataset_hash, label, now, origin, reviewer)
-        history.add_items(c, action_id, items)
+        action = history.record_action(c, dataset_hash, label, now, origin, reviewer, items)
         apply(c, dataset_hash, changed, now, reviewer)
         history.log(c, dataset_hash, reviewer, "decide", label, items, now, origin)
-        return ActionResult(changed=changed, conflicts=conflicts, action_id=action_id)
+    return ActionResult(changed=changed, conflicts=conflicts, action_id=int(action.scalar()))
 
 
 def decide_matching(

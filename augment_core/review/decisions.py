@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from augment_core.review.database import Conn, Database, among, marks
+from augment_core.review.keys import split_rule_key
 from augment_core.review.rules import apply_rules, current_rules
 from augment_core.review.schema import LOCAL_REVIEWER
 
@@ -41,20 +42,43 @@ def current(c: Conn, dataset_hash: str, keys: list[str], reviewer: str) -> dict[
     return out
 
 
+ASSUMPTION_FAILED = "22012"
+"""The SQLSTATE (division by zero) by which :func:`assume`'s check ends a write."""
+
+
+def assume(c: Conn, dataset_hash: str, expected: Mapping[str, str | None], reviewer: str) -> bool:
+    """Queue a check that fails the write (:data:`ASSUMPTION_FAILED`, nothing written) unless
+    each of ``expected``'s row keys still has that decision of ``reviewer`` (None: none), so a
+    write computed from what the page showed needs no read first: on PostgreSQL the whole
+    decision is one round trip. False (nothing queued) where that does not pay: on SQLite (a
+    read costs no round trip) or for rule keys."""
+    if c.dialect == "sqlite" or any(split_rule_key(k) is not None for k in expected):
+        return False
+    c.queue("SELECT 1 / (NOT EXISTS (SELECT 1 FROM unnest(?::text[], ?::text[]) AS t(key, expected)"
+            " LEFT JOIN decisions d ON d.dataset_hash = ? AND d.reviewer = ? AND d.key = t.key"
+            " WHERE d.decision IS DISTINCT FROM t.expected))::int",
+            (list(expected), list(expected.values()), dataset_hash, reviewer))
+    return True
+
+
+def assumption_failed(exc: BaseException) -> bool:
+    """Whether a write ended because what :func:`assume` checked had changed."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == ASSUMPTION_FAILED
+
+
 def apply(c: Conn, dataset_hash: str, changes: Mapping[str, str | None], now: float, reviewer: str) -> None:
     """Write one reviewer's ``changes`` (key -> decision; None clears it)."""
     changes = apply_rules(c, dataset_hash, changes, now, reviewer)
     clear = [k for k, d in changes.items() if d is None]
     put = [(dataset_hash, k, reviewer, d, now) for k, d in changes.items() if d is not None]
     for cond, args in among(c.dialect, "key", clear):  # a set at a time: the undo of a bulk clears 300,000
-        c.execute(f"DELETE FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND {cond}", (dataset_hash, reviewer, *args))
-    if put:
-        c.executemany(
-            "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (dataset_hash, key, reviewer) DO UPDATE SET decision = excluded.decision,"
-            " decided_at = excluded.decided_at",
-            put,
-        )
+        c.queue(f"DELETE FROM decisions WHERE dataset_hash = ? AND reviewer = ? AND {cond}", (dataset_hash, reviewer, *args))
+    c.queue(
+        "INSERT INTO decisions (dataset_hash, key, reviewer, decision, decided_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (dataset_hash, key, reviewer) DO UPDATE SET decision = excluded.decision,"
+        " decided_at = excluded.decided_at",
+        put, many=True,
+    )
 
 
 def decisions(db: Database, dataset_hash: str, reviewer: str = LOCAL_REVIEWER) -> dict[str, str]:

@@ -214,7 +214,7 @@ def build_manifest(
 
     Every time in it is ISO 8601 UTC (runs' epoch times are converted). For CSV it records
     whether the formula guard changed cells (``'`` prefixes are in the file, not the data).
-    ``evaluation``: the latest evaluation (:func:`augment_core.evaluate.storage.manifest_entry`).
+    ``evaluation``: the latest evaluation (:func:`augment_core.evaluate.manifest.manifest_entry`).
     ``reviewers``: who decided and which policy made ``decisions`` of their decisions
     (:func:`augment_core.review.reviewers.manifest_entry`), recorded under ``review``.
     """

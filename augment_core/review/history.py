@@ -10,9 +10,9 @@ before, after), which nothing deletes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from augment_core.review.database import Conn, Database, insert_rows
+from augment_core.review.database import Conn, Database, Later, insert_rows
 from augment_core.review.schema import LOCAL_REVIEWER
 
 HISTORY_COLUMNS = ("dataset_hash", "reviewer", "kind", "label", "key", "before", "after", "at", "origin")
@@ -54,6 +54,25 @@ def start_action(c: Conn, dataset_hash: str, label: str, now: float, origin: str
 
 def add_items(c: Conn, action_id: int, items: Iterable[Item]) -> None:
     insert_rows(c, "action_items", ("action_id", "key", "before", "after"), [(action_id, k, b, a) for k, b, a in items])
+
+
+def record_action(c: Conn, dataset_hash: str, label: str, now: float, origin: str | None, reviewer: str,
+                  items: Sequence[Item]) -> Later:
+    """A new action with its ``items``; its id, in the :class:`Later` (on PostgreSQL one
+    statement, queued with the write's others: :meth:`Conn.queue`)."""
+    if c.dialect == "sqlite":
+        done = Later()
+        done.rows = [(start_action(c, dataset_hash, label, now, origin, reviewer),)]
+        add_items(c, done.rows[0][0], items)
+        return done
+    keys, before, after = (list(column) for column in zip(*items)) if items else ([], [], [])
+    return c.queue(
+        "WITH a AS (INSERT INTO actions (dataset_hash, label, created_at, origin, reviewer) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id), i AS (INSERT INTO action_items (action_id, key, before, after)"
+        " SELECT a.id, t.key, t.before, t.after FROM a, unnest(?::text[], ?::text[], ?::text[]) AS t(key, before, after))"
+        " SELECT id FROM a",
+        (dataset_hash, label, now, origin, reviewer, keys, before, after),
+    )
 
 
 def drop_action(c: Conn, action_id: int) -> None:

@@ -25,6 +25,13 @@ from augment_core.augment.aliases import normalize_key
 from augment_core.augment.changes import Change
 
 DEFAULT_PER_RULE = 20
+"""Variants sampled per alias rule, by default."""
+MAX_WHOLE = 20_000
+"""Variants up to which a run is stored whole (the review list holds its candidates in the
+server; the app was measured at 20,000); a larger run is stored by a sample per rule."""
+STORE_WHOLE_UP_TO = {"auto": MAX_WHOLE, "whole": 10**15, "sample": 0}
+"""How a run is stored (the CLI's ``--store``, the app's choice) as the most variants it
+stores whole."""
 AUGMENTER_STRATUM = "augmenter: "
 """The stratum of a variant without an alias rule: this, then its augmenter's name."""
 P = TypeVar("P")

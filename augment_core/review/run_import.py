@@ -56,13 +56,10 @@ from augment_core.data.sources import FileSource
 from augment_core.data.splitting import DEFAULT_RATIOS, fill_splits
 from augment_core.errors import InputError
 from augment_core.review.facts import store_run
-from augment_core.review.rule_sample import DEFAULT_PER_RULE, RuleSampler
+from augment_core.review.rule_sample import DEFAULT_PER_RULE, MAX_WHOLE, RuleSampler
 from augment_core.review.store import RunRule, Store
 from augment_core.runners.pipeline import ORIGINAL, PROVENANCE_COLUMNS, TRAILING_COLUMNS
 
-MAX_WHOLE = 20_000
-"""Variants up to which a run is stored whole (the review list holds its candidates in the
-server; the app was measured at 20,000)."""
 MANIFEST_NAMES = ("manifest.json",)
 KNOWN_PROVENANCE = (*PROVENANCE_COLUMNS, *TRAILING_COLUMNS, *QUALITY_COLUMNS)
 NEEDED = ("id", "parent_id", "split", "augmenter", "text", "original_text", "changes")

@@ -111,9 +111,10 @@ actions = Table(
     Index("actions_dataset", "dataset_hash", "id"),
     sqlite_autoincrement=True,
 )
+# action_id: no foreign key (a bulk writes 300,000 items; see migration 0003)
 action_items = Table(
     "action_items", metadata,
-    Column("action_id", BigInteger, ForeignKey("actions.id"), nullable=False),
+    Column("action_id", BigInteger, nullable=False),
     Column("key", Text, nullable=False),
     Column("before", Text),
     Column("after", Text),
@@ -251,4 +252,16 @@ rule_decisions = Table(
     Column("decided_at", Double, nullable=False),
     PrimaryKeyConstraint("dataset_hash", "run_id", "rule", "reviewer"),
     CheckConstraint(_DECISION),
+)
+
+# Evaluation results (augment_core.evaluate), kept with the dataset in the same database as
+# its decisions, so every app server of a team sees the same latest result and an export's
+# manifest says the same of it on any of them. ``result`` is the evaluation's JSON.
+evaluations = Table(
+    "evaluations", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("dataset_hash", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("result", Text, nullable=False),
+    Index("evaluations_dataset", "dataset_hash", "id"),
 )

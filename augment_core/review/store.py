@@ -15,7 +15,8 @@ method runs one concern's SQL on the store's :class:`~augment_core.review.databa
 - :mod:`~augment_core.review.decisions`: each reviewer's decisions;
 - :mod:`~augment_core.review.decide`: writes with conflict checks, and undo;
 - :mod:`~augment_core.review.history`: the undo log and the history of who decided what;
-- :mod:`~augment_core.review.client_actions`: the browser queue's records.
+- :mod:`~augment_core.review.client_actions`: the browser queue's records;
+- :mod:`~augment_core.review.evaluations`: the Evaluate page's results.
 
 The tables are in :mod:`augment_core.review.schema`, brought up to date by Alembic when
 the store opens (:mod:`augment_core.review.migrate`). The store keeps JSON and plain rows;
@@ -28,7 +29,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from augment_core.review import client_actions, datasets, decide, decisions, history, runs
+from augment_core.review import client_actions, datasets, decide, decisions, evaluations, history, runs
 from augment_core.review import rules as run_rules
 from augment_core.review.database import Args, Database, StoreBusy, StoreUnavailable, resolve_url
 from augment_core.review.datasets import DatasetInfo
@@ -122,6 +123,13 @@ class Store:
 
     def tags(self, hash: str) -> tuple[str | None, bytes | None]:
         return datasets.tags(self.db, hash)
+
+    # --- evaluations
+    def save_evaluation(self, hash: str, result: Mapping[str, Any]) -> int:
+        return evaluations.save_evaluation(self.db, hash, result)
+
+    def latest_evaluation(self, hash: str) -> dict[str, Any] | None:
+        return evaluations.latest_evaluation(self.db, hash)
 
     # --- runs, candidates and the review index
     def add_run(self, dataset_hash: str, params: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],

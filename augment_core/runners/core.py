@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from augment_core.augment.agreement import TrainKeywords, key_agreement, member_agreement
 from augment_core.augment.aliases import AliasTable
-from augment_core.augment.changes import changes_to_json
+from augment_core.augment.changes import Candidate, changes_to_json
 from augment_core.augment.quality import FLAGS_COLUMN, QUALITY_COLUMNS
 from augment_core.augment.registry import build_augmenters, checked_settings, run_protector
 from augment_core.data.dataset import ColumnMapping, Dataset, Record, RecordBuilder, is_empty_text, text_cell
@@ -38,7 +38,6 @@ from augment_core.data.splitting import check_ratios, fill_splits
 from augment_core.data.user_schema import OutputSchema, output_schema, provenance_of, split_variant, user_rows
 from augment_core.errors import InputError
 from augment_core.runners.pipeline import (
-    ORIGINAL,
     PlannedRow,
     augment_records,
     original_params_json,
@@ -102,7 +101,7 @@ def scan_keys(source: RowSource, mapping: ColumnMapping, ratios: Sequence[float]
             labels.append(labs)
             given.append(split)
         if want_arrow:
-            types.append([arrow_column([row[j] for row in chunk]).type for j in range(ncols)])
+            types.append([_cells_type([row[j] for row in chunk]) for j in range(ncols)])
     builder.finish()
     splits = fill_splits(given, labels, ratios, seed)
     column_types = None
@@ -138,6 +137,31 @@ def fit_keys(tags: AliasTable, keys: Keys) -> tuple[TrainKeywords, int]:
     return TrainKeywords(fitted, by_member, key_agreement(by_member, fitted)), with_text
 
 
+def fit_drift_baseline(source: RowSource, mapping: ColumnMapping, splits: Sequence[str]) -> Any:
+    """``label_drift``'s baseline for a run with quality signals
+    (:class:`augment_core.evaluate.drift.LabelBaseline`, or None when the labels leave nothing
+    to tell apart): one more pass reads the train rows it is fitted on (the ones
+    :func:`augment_core.evaluate.drift.baseline_positions` picks, as the in-memory run picks
+    them), and holds only those texts."""
+    from augment_core.evaluate import drift  # scikit-learn: never imported by a run without quality signals
+
+    wanted = set(drift.baseline_positions(sum(1 for s in splits if s == "train")))
+    builder = RecordBuilder(source.columns, mapping, check_ids=False)
+    train: list[tuple[str, tuple[str, ...]]] = []
+    i = k = 0
+    for chunk in source.chunks():
+        for row in chunk:
+            if splits[i] == "train":
+                if k in wanted:
+                    r = builder.record(i, row, "train")
+                    train.append((r.text, r.labels))
+                k += 1
+            i += 1
+        if len(train) == len(wanted):
+            break
+    return drift.fit_label_baseline(train)
+
+
 def _column_type(types: list[Any]) -> Any:
     """One type for every chunk's cells of a column: the chunks' common type, Arrow's unification
     of list types (``list<null>`` of empty lists beside ``list<string>``), else JSON text."""
@@ -154,6 +178,16 @@ def _column_type(types: list[Any]) -> Any:
         return pa.unify_schemas([pa.schema([("x", t)]) for t in known], promote_options="permissive").field("x").type
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return pa.string()
+
+
+def _cells_type(values: list[Any]) -> Any:
+    """The Arrow type of a chunk's cells of a column, as :func:`arrow_column` gives it; a
+    column of strings (every column of a CSV) is known without converting its cells."""
+    import pyarrow as pa
+
+    if set(map(type, values)) == {str}:
+        return pa.string()
+    return arrow_column(values).type
 
 
 @dataclass(frozen=True)
@@ -203,8 +237,11 @@ def init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
 
 
 def _records(start: int, rows: Chunk, splits: list[str]) -> list[Record]:
-    spec: WorkSpec = _WORKER["spec"]
-    builder = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
+    builder: RecordBuilder | None = _WORKER.get("builder")
+    if builder is None:  # one for every chunk: each distinct label cell parsed once per worker, not per chunk
+        spec: WorkSpec = _WORKER["spec"]
+        builder = _WORKER["builder"] = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
+    builder.empty.clear()  # its list of empty texts is not read here: the tasks find a chunk's own
     return [builder.record(start + k, row, split) for k, (row, split) in enumerate(zip(rows, splits))]
 
 
@@ -298,7 +335,8 @@ def _uniform_array(values: list[Any], type_: Any) -> Any:
     those rows (what :func:`arrow_values` does); None when that is not sure."""
     import pyarrow as pa
 
-    kinds = {v.__class__ for v in values if v is not None}
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
     if len(kinds) > 1:
         return None
     if pa.types.is_string(type_) and kinds - {str}:
@@ -308,6 +346,22 @@ def _uniform_array(values: list[Any], type_: Any) -> Any:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
     return arr if arr.type == type_ else None
+
+
+def _changes_json(cands: Sequence[Candidate | None]) -> list[str]:
+    """Each row's change JSON (an original's: none), encoded once per candidate: an
+    augmenter may give rows of one text the same candidate (the alias swap's, kept per text)."""
+    done: dict[int, str] = {}  # by id: every candidate is alive in ``cands`` meanwhile
+    out = []
+    for cand in cands:
+        if cand is None:
+            out.append("[]")
+            continue
+        text = done.get(id(cand))
+        if text is None:
+            text = done[id(cand)] = changes_to_json(cand.changes)
+        out.append(text)
+    return out
 
 
 def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int, text_indices: Sequence[int],
@@ -322,30 +376,24 @@ def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int
 
     parent = [p[0] for p in plan]
     take = pa.array(parent, type=pa.int64())
-    text_parts: list[list[Any]] = [[] for _ in text_indices]
-    ids: list[str] = []
-    texts: list[str] = []
-    params: list[str] = []
-    changes: list[str] = []
-    augmenter: list[str] = []
     original_params = original_params_json(seed)
-    for i, name, k, prm, cand, _flags in plan:
+    # an original's plan row names the augmenter "original" and carries no params
+    ids = [records[i].id if cand is None else variant_id(records[i].id, name, k) for i, name, k, _, cand, _ in plan]
+    texts = [records[i].text if cand is None else cand.text for i, _, _, _, cand, _ in plan]
+    params = [original_params if cand is None else prm for _, _, _, prm, cand, _ in plan]
+    changes = _changes_json([cand for _, _, _, _, cand, _ in plan])
+    text_parts: list[list[Any]] = [[] for _ in text_indices]
+    parent_cells: dict[int, list[str]] = {}  # a parent's text cells, for each of its variants
+    for i, _, _, _, cand, _ in plan:
         rec = records[i]
         if cand is None:
-            ids.append(rec.id)
-            texts.append(rec.text)
-            params.append(original_params)
-            changes.append("[]")
-            augmenter.append(ORIGINAL)
             for n, j in enumerate(text_indices):
                 text_parts[n].append(rec.cells[j])
             continue
-        ids.append(variant_id(rec.id, name, k))
-        texts.append(cand.text)
-        params.append(prm)
-        changes.append(changes_to_json(cand.changes))
-        augmenter.append(name)
-        parts = split_variant([text_cell(rec.cells[j]) for j in text_indices], cand.changes)
+        cells = parent_cells.get(i)
+        if cells is None:
+            cells = parent_cells[i] = [text_cell(rec.cells[j]) for j in text_indices]
+        parts = split_variant(cells, cand.changes)
         for n in range(len(text_indices)):
             text_parts[n].append(parts[n] if parts is not None else None)
     by_text = dict(zip(text_indices, text_parts))
@@ -355,7 +403,7 @@ def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int
             break
         if j in by_text:
             values = by_text[j]
-            if pa.types.is_string(f.type) and all(v is None or v.__class__ is str for v in values):
+            if pa.types.is_string(f.type) and set(map(type, values)) <= {str, type(None)}:
                 arrays.append(pa.array(values, type=pa.string()))
             else:
                 arrays.append(arrow_values(values, f.type))
@@ -366,13 +414,19 @@ def arrow_chunk(records: Sequence[Record], plan: Sequence[PlannedRow], seed: int
             arrays.append(whole.take(take))
         else:
             arrays.append(arrow_values([cells[i] for i in parent], f.type))
-    provenance = {
-        "id": ids, "parent_id": [records[i].id for i in parent], "split": [records[i].split for i in parent],
-        "augmenter": augmenter, "text": texts, "original_text": [records[i].text for i in parent],
+
+    def of_parent(values: list[Any]) -> Any:  # a record's string, on each of its rows
+        return pa.array(values, type=pa.string()).take(take)
+
+    provenance: dict[str, list[Any]] = {
+        "id": ids, "parent_id": [r.id for r in records], "split": [r.split for r in records],
+        "augmenter": [p[1] for p in plan], "text": texts, "original_text": [r.text for r in records],
         "params": params, "changes": changes, FLAGS_COLUMN: [p[5] for p in plan],
     }
     for p in schema.provenance:
-        arrays.append(pa.array(provenance[p], type=pa.string()))
+        column = provenance[p]
+        arrays.append(of_parent(column) if p in ("parent_id", "split", "original_text")
+                      else pa.array(column, type=pa.string()))
     return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
 

@@ -11,7 +11,9 @@ Rows are independent (per-row seeding) and are written in input order, so CSV an
 output is byte-identical to the in-memory run's, and Parquet holds the same table (the
 same bytes when the input fits one chunk). Quality signals need the whole run for two of
 them (near duplicates, leaks into val/test): with quality on, pass 2 spills its rows and
-a third pass scores them (:func:`_scored_chunks`).
+a third pass scores them (:func:`_scored_chunks`); before them, one more pass reads the
+train rows ``label_drift``'s baseline is fitted on
+(:func:`augment_core.runners.core.fit_drift_baseline`: at most 20,000 texts held).
 
 The in-memory run (:func:`run_in_memory`: :func:`augment_core.runners.run.augment` on the whole
 dataset, as the Augment page runs it) is taken only where a format needs the whole table
@@ -58,6 +60,7 @@ from augment_core.runners.core import (
     WorkSpec,
     arrow_table,
     augment_task,
+    fit_drift_baseline,
     fit_keys,
     generate_task,
     output_arrow_schema,
@@ -240,8 +243,9 @@ def run_streamed(
         if quality is None:
             chunks: Iterator[ChunkOut] = runner.map(augment_task, source.chunks(), keys.splits)
         else:
+            drift = fit_drift_baseline(source, mapping, keys.splits)
             chunks = _scored_chunks(runner.map(generate_task, source.chunks(), keys.splits), spec, quality,
-                                    encoder, progress, total)
+                                    encoder, progress, total, drift)
         for chunk in chunks:
             if fmt == "parquet":
                 if chunk.rows:
@@ -270,7 +274,7 @@ def run_streamed(
 
 
 def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any, encoder: Any,
-                   progress: Callable[[str, int, int], None] | None, total: int) -> Iterator[ChunkOut]:
+                   progress: Callable[[str, int, int], None] | None, total: int, drift: Any) -> Iterator[ChunkOut]:
     """Quality signals in two passes over the output, in constant memory.
 
     Most signals are a row's own (keywords, similarity to its original, artifacts); two
@@ -282,7 +286,9 @@ def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any,
        normalised text, of every held-out text, and the held-out texts' embeddings
        (written to a second temporary file and memory-mapped, so never held at once);
     2. each spilled chunk is read back, scored by :func:`augment_core.augment.quality.score_chunk`
-       (the in-memory run's code) against that index, shaped and encoded.
+       (the in-memory run's code) against that index, flagged ``label_drift`` by ``drift``
+       (the run's baseline, :func:`augment_core.runners.core.fit_drift_baseline`, when there is
+       one), shaped and encoded.
     """
     import numpy as np
 
@@ -331,6 +337,8 @@ def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any,
                         labels_by_id={r.id: r.labels for r in res.records}, encoder=encoder,
                         low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
                         ambiguous_below=quality.ambiguous_below)
+            if drift is not None:
+                drift.flag(res.rows)
             chunk = Dataset(records=res.records, mapping=spec.mapping, empty_text_ids=res.empty,
                             columns=tuple(spec.columns))
             shaped = list(user_rows(res.rows, chunk, schema))

@@ -208,6 +208,8 @@ def plan_rows(
         variants_by_augmenter.append((augmenter.name, params, variants))
 
     multi = len(text_indices) > 1
+    # the alias swap is never flagged: a run of it alone needs no protected spans at all
+    flagged = protector is not None and any(a.name not in SWAPS_KEYWORDS for a in augmenters)
     position = {r.id: i for i, r in enumerate(train)}
     plan: list[PlannedRow] = []
     for j, record in enumerate(records):
@@ -217,7 +219,7 @@ def plan_rows(
         if i is None:
             continue
         segments = segments_of(record, text_indices) if multi else []
-        spans = protector.spans(record.text) if protector is not None else []
+        spans = protector.spans(record.text) if flagged and protector is not None else []
         for name, params, variants in variants_by_augmenter:
             seen = {record.text}
             k = 0

@@ -26,7 +26,8 @@ reading (:class:`RaySource`, a :class:`augment_core.data.sources.RowSource`) and
 
 * **quality** (unless ``--no-quality``): see :func:`_score`: the augmented rows are
   materialised, hashed, the held-out texts encoded by an actor pool, and an actor pool
-  scores every batch against the index the driver builds once.
+  scores every batch against the index the driver builds once; ``label_drift``'s baseline
+  is fitted on the driver after the split (one more ordered pass reads its train rows).
 
 The rows, sorted by id, are the local runner's rows, quality columns included (tests hold
 it).
@@ -69,6 +70,7 @@ from augment_core.runners.core import (
     WorkSpec,
     arrow_values,
     augment_task,
+    fit_drift_baseline,
     fit_keys,
     init_worker,
     output_arrow_schema,
@@ -341,6 +343,10 @@ def augment_on_ray(
     split_of = dict(zip(keys.ids, keys.splits))
     keys.ids = []
     keywords, _with_text = fit_keys(tags, keys)
+    drift = None
+    if quality is not None:  # label_drift's baseline, fitted here once on the train rows, read in order
+        read = [*mapping.text_columns, mapping.label_column, *([mapping.id_column] if mapping.id_column else [])]
+        drift = fit_drift_baseline(RaySource(ds, path, columns, read, batch_rows, json_cells), mapping, keys.splits)
     arrow_schema = output_arrow_schema(schema, keys.types or {}, mapping.text_columns)
     spec = WorkSpec(columns, mapping, tags, tuple(names), settings, keywords, n_per_original, keep_original, seed,
                     "parquet", arrow_schema, False, schema, tuple(protect))
@@ -365,7 +371,7 @@ def augment_on_ray(
     manifest_quality = None
     if quality is not None:
         final_arrow = output_arrow_schema(final_schema, keys.types or {}, mapping.text_columns)
-        augmented, manifest_quality = _score(augmented, spec, final_arrow, quality, workers, device, batch_rows)
+        augmented, manifest_quality = _score(augmented, spec, final_arrow, quality, workers, device, batch_rows, drift)
         schema = final_schema
     return _write(augmented, out, schema.columns, schema.name("augmenter"), {
         "runner": "ray", "output_format": "parquet", "mapping": mapping.to_json(), "augmenters": tuple(names),
@@ -388,7 +394,7 @@ def actor_pool_size(workers: int | None, gpus: float, cpus: int) -> int:
 
 
 def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, workers: int | None, device: str,
-           batch_rows: int) -> tuple[Any, dict[str, Any]]:
+           batch_rows: int, drift: Any = None) -> tuple[Any, dict[str, Any]]:
     """Quality signals on Ray, as :func:`augment_core.runners.local._scored_chunks` does them in one
     process: the augmented rows are materialised (Ray's object store, spilled to disk when
     large); one distributed pass hashes every row's normalised text (8 bytes a row to the
@@ -396,7 +402,8 @@ def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, worke
     encoder once); the driver builds the index (:class:`augment_core.augment.quality.HashIndex`:
     repeated hashes, held-out hashes, held-out embeddings) and puts it in the object store
     once; an actor pool then scores every batch against it with
-    :func:`augment_core.augment.quality.score_chunk`, the in-memory run's code."""
+    :func:`augment_core.augment.quality.score_chunk`, the in-memory run's code, and flags
+    ``label_drift`` with ``drift`` (the run's baseline, put in the object store once)."""
     import numpy as np
     import ray
 
@@ -432,7 +439,7 @@ def _score(augmented: Any, spec: WorkSpec, final_arrow: Any, quality: Any, worke
     index_ref = ray.put(index)
     scored = augmented.map_batches(
         ScoreBatch, fn_constructor_kwargs={"spec": spec, "final_arrow": final_arrow, "index": index_ref,
-                                           "quality": quality, "device": device},
+                                           "quality": quality, "device": device, "drift": ray.put(drift)},
         batch_size=batch_rows, **pool)
     return scored, {"low_similarity": quality.low_similarity, "leak_threshold": quality.leak_threshold,
                     "ambiguous_below": quality.ambiguous_below, "heldout_texts": 0 if held is None else len(held),
@@ -484,11 +491,13 @@ class ScoreBatch:
     """An actor: the encoder loaded once and the run's index fetched once; each batch of
     output rows gets its quality columns."""
 
-    def __init__(self, spec: WorkSpec, final_arrow: Any, index: Any, quality: Any, device: str = "auto") -> None:
+    def __init__(self, spec: WorkSpec, final_arrow: Any, index: Any, quality: Any, device: str = "auto",
+                 drift: Any = None) -> None:
         import ray
 
         self._spec, self._arrow, self._quality = spec, final_arrow, quality
         self._index = ray.get(index) if isinstance(index, ray.ObjectRef) else index
+        self._drift = ray.get(drift) if isinstance(drift, ray.ObjectRef) else drift
         self._encoder = _encoder(device)
         self._labels = RecordBuilder(spec.columns, spec.mapping, check_ids=False).labels_of
 
@@ -505,6 +514,8 @@ class ScoreBatch:
         labels_by_id = {str(r["parent_id"]): self._labels(cell) for r, cell in zip(rows, label_cells)}
         score_chunk(rows, self._index, table=spec.keywords.table, labels_by_id=labels_by_id, encoder=self._encoder,
                     low_similarity=q.low_similarity, leak_threshold=q.leak_threshold, ambiguous_below=q.ambiguous_below)
+        if self._drift is not None:
+            self._drift.flag(rows)
         arrays = {f.name: batch.column(f.name) for f in self._arrow if f.name in batch.column_names}
         for c in QUALITY_COLUMNS:
             name = schema.prefix + c

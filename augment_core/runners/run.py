@@ -54,7 +54,6 @@ def augment(
     progress: PhaseProgress | None = None,
     keywords: TrainKeywords | None = None,
     protect: Sequence[str] = (),
-    label_drift: bool = False,
 ) -> RunOutput:
     """``keywords``: ``tags`` already fitted to this dataset's train split (the app caches
     that fit), so the run does not fit it again."""
@@ -85,10 +84,10 @@ def augment(
             low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
             ambiguous_below=quality.ambiguous_below, progress=lambda d, t: report("quality", d, t),
         )
-        if label_drift:  # scikit-learn is imported only when a run asks for it, never by an alias swap
-            from augment_core.evaluate.drift import flag_label_drift, train_examples
+        # scikit-learn is imported only by a run with quality signals, never by an alias swap without
+        from augment_core.evaluate.drift import flag_label_drift, train_examples
 
-            flag_label_drift(rows, train_examples(dataset))
+        flag_label_drift(rows, train_examples(dataset))
         extra = list(QUALITY_COLUMNS)
     params = {
         "augmenters": [{"name": a.name, **a.params()} for a in augmenters],
@@ -103,14 +102,11 @@ def augment(
 
 
 def augment_with(dataset: Dataset, tags: AliasTable, spec: Augmentation, *, progress: PhaseProgress | None = None,
-                 keywords: TrainKeywords | None = None, label_drift: bool = False) -> RunOutput:
-    """:func:`augment` as a job describes it (the Augment page's form, the CLI's flags).
-    ``label_drift``: the Augment page's runs are scored by the quick baseline too; the CLI's
-    runners do not do it yet, so its in-memory path leaves it out and stays the streamed
-    path's equal."""
+                 keywords: TrainKeywords | None = None) -> RunOutput:
+    """:func:`augment` as a job describes it (the Augment page's form, the CLI's flags)."""
     return augment(dataset, tags, spec.augmenters, spec.settings, n_per_original=spec.policy.n_per_original,
                    keep_original=spec.policy.keep_original, seed=spec.seed, quality=spec.quality, progress=progress,
-                   keywords=keywords, protect=spec.protect, label_drift=label_drift)
+                   keywords=keywords, protect=spec.protect)
 
 
 def without_swappable_keyword(dataset: Dataset, keywords: TrainKeywords) -> tuple[int, int]:
