@@ -27,6 +27,11 @@ DATA = ROOT / "data"
 # No model hub here, nor in CI: every model comes from a local path or a fixture.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The tiny models compute in microseconds: torch's pool of one thread per core only waits on
+# itself, and on a 2-core machine shared with other work a forward pass of the tiny MarianMT
+# took 0.14 s instead of a millisecond (a back-translation test ran 3 minutes). One thread,
+# for this process and the CLI and app processes tests start.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -130,7 +135,7 @@ def build_tiny_marian(directory: Path, seed: int) -> str:
         texts = [f"{r['title']} {r['description']}" for r in csv.DictReader(fh)]
     piece_model = io.BytesIO()
     spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=piece_model, vocab_size=400,
-                                   minloglevel=2)
+                                   minloglevel=2, num_threads=1)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "spm.model").write_bytes(piece_model.getvalue())
     processor = spm.SentencePieceProcessor(model_proto=piece_model.getvalue())
@@ -212,17 +217,17 @@ def postgres():
 @pytest.fixture
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """Every store the test opens (``Store(data_dir)``, the CLI in a subprocess, the app) is on
-    this backend: SQLite in its data folder, or a fresh database of :func:`postgres`
-    (``$AUGMENT_REVIEW_DATABASE_URL``), dropped after the test."""
+    this backend: SQLite in its data folder, or a database of :func:`postgres` that holds no rows
+    (``$AUGMENT_REVIEW_DATABASE_URL``), emptied after the test for the next one."""
     if request.param == "sqlite":
         monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
         yield "sqlite"
         return
     server = request.getfixturevalue("postgres")
-    name = server.create_database()
+    name = server.empty_database()
     monkeypatch.setenv(DATABASE_URL_ENV, server.url(name))
     yield "postgresql"
-    server.drop_database(name)
+    server.give_back(name)
 
 
 # --- browser fixtures (helpers in browser_helpers.py) --------------------------------------

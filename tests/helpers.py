@@ -4,16 +4,21 @@ stored review data and made runs. Test modules import from here, never from each
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import io
 import json
+import logging
 import os
 import random
 import resource
 import stat
 import subprocess
 import sys
+import traceback
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -35,19 +40,76 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
 
 
-def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: str = "augment",
-        file_size_limit: int | None = None) -> subprocess.CompletedProcess:
-    """``augment-review COMMAND ARGS`` in a subprocess (as a user runs it), its output captured;
+@dataclass(frozen=True)
+class Ran:
+    """How a command ended: its exit status and what it printed (as ``subprocess.run`` reports it)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, cwd: Path | None = None, umask: int | None = None, command: str = "augment") -> Ran:
+    """``augment-review COMMAND ARGS`` as a user runs it, in this process: the command's own
+    entry (:func:`augment_core.cli.commands.main`) with stdout, stderr and its exit status
+    captured (argparse's exits included; an uncaught exception as the interpreter reports it,
+    status 1 and a traceback), in ``cwd`` with ``umask``. A process of its own costs a second or
+    two of imports per call; start one (:func:`cli_process`) only where the process itself is
+    the point: a signal, what it imports, a limit on it."""
+    out, err = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(err)  # as Python's last-resort handler prints a warning in a process
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    old_cwd, old_umask = os.getcwd(), os.umask(umask) if umask is not None else None
+    root.addHandler(handler)
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            process_warnings()
+            try:
+                status = main([command, *args])
+            except SystemExit as exc:
+                status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+            except Exception:
+                traceback.print_exc()
+                status = 1
+    finally:
+        root.removeHandler(handler)
+        os.chdir(old_cwd)
+        if old_umask is not None:
+            os.umask(old_umask)
+    return Ran(status, out.getvalue(), err.getvalue())
+
+
+def process_warnings() -> None:
+    """Warnings as a new Python process shows them (its default filters, printed on stderr
+    where they are raised) instead of pytest's recording them: a warning the CLI lets through
+    is a line on the user's stderr. Call inside ``warnings.catch_warnings()``."""
+    warnings.resetwarnings()
+    warnings.simplefilter("default")
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", category)
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    warnings.showwarning = show
+
+
+def cli_process(*args: str, command: str = "augment", file_size_limit: int | None = None) -> Ran:
+    """``augment-review COMMAND ARGS`` in a process of its own, its output captured;
     ``file_size_limit``: no file it writes may grow past this many bytes (RLIMIT_FSIZE: a
     write past it fails as on a full disk)."""
     def pre() -> None:
-        if umask is not None:
-            os.umask(umask)
         if file_size_limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
-    return subprocess.run([sys.executable, "-m", "augment_core", command, *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run([sys.executable, "-m", "augment_core", command, *args], capture_output=True, text=True,
+                          timeout=120, preexec_fn=pre, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return Ran(done.returncode, done.stdout, done.stderr)
 
 
 def one_line(err: str, message: str) -> None:
@@ -56,7 +118,7 @@ def one_line(err: str, message: str) -> None:
     assert "Traceback" not in err and message in err, err
 
 
-def one_line_error(result: subprocess.CompletedProcess, message: str) -> None:
+def one_line_error(result: Ran, message: str) -> None:
     """Refused as the CLI refuses bad input: exit 2, one ``error:`` line naming ``message``."""
     assert result.returncode == 2, result.stderr
     one_line(result.stderr, message)
@@ -372,7 +434,8 @@ class PostgresServer:
     """A throw-away PostgreSQL cluster (``initdb`` + ``pg_ctl``) in a temporary folder on a free
     loopback port, run as the ``postgres`` system user when the tests run as root (PostgreSQL
     refuses root); trust authentication on 127.0.0.1 only; durability off (tests only).
-    One database per test: :meth:`create_database`, :meth:`drop_database`."""
+    One database per test: :meth:`create_database`, :meth:`drop_database`; or one emptied for
+    each test in turn: :meth:`empty_database`, :meth:`give_back`."""
 
     def __init__(self) -> None:
         import tempfile
@@ -389,6 +452,8 @@ class PostgresServer:
             shutil.chown(self.folder, "postgres", "postgres")
         self.port = free_port()
         self._n = 0
+        self._spare: list[str] = []
+        self._shape: str | None = None
         data = self.folder / "data"
         self._run(PG_BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -403,10 +468,13 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def _admin(self, sql: str) -> None:
+    def _connect(self, database: str = "postgres"):
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
+        return psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname={database}", autocommit=True)
+
+    def _admin(self, sql: str) -> None:
+        with self._connect() as c:
             c.execute(sql)  # type: ignore[arg-type]
 
     def create_database(self) -> str:
@@ -422,17 +490,51 @@ class PostgresServer:
     def drop_connections(self, name: str) -> int:
         """What a restart of the server does to the open connections to database ``name``:
         each is ended (waiting until its process is gone); how many there were."""
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
+        with self._connect() as c:
             return len(c.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
                                  " WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchall())
+
+    def empty_database(self) -> str:
+        """A database for one test, holding no rows: one an earlier test gave back, emptied
+        (:meth:`give_back`), else a new one (the store migrates it when it opens). Creating a
+        database and running the migrations costs most of a second a test; emptying one a tenth."""
+        return self._spare.pop() if self._spare else self.create_database()
+
+    def give_back(self, name: str) -> None:
+        """After a test: its database's connections ended, every table emptied (sequences
+        restarted), and kept for the next test; dropped instead if the test left a schema other
+        than the first migrated one given back (a test that changes the schema)."""
+        self.drop_connections(name)
+        with self._connect(name) as c:
+            tables = [r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+            if not tables:  # no store opened it: as new
+                self._spare.append(name)
+                return
+            if "alembic_version" in tables:
+                shape = c.execute(SCHEMA_SHAPE).fetchone()[0]  # type: ignore[index]
+                self._shape = self._shape or shape
+                if shape == self._shape:
+                    rows = ", ".join(t for t in tables if t != "alembic_version")
+                    c.execute(f"TRUNCATE {rows} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]
+                    self._spare.append(name)
+                    return
+        self.drop_database(name)
 
     def stop(self) -> None:
         import shutil
 
         self._run(PG_BIN / "pg_ctl", "-D", self.folder / "data", "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+SCHEMA_SHAPE = """
+SELECT coalesce(md5(string_agg(x, ';' ORDER BY x)), '') FROM (
+    SELECT concat_ws(':', table_name, column_name, data_type, is_nullable, column_default) AS x
+      FROM information_schema.columns WHERE table_schema = 'public'
+    UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+    UNION ALL SELECT 'version ' || version_num FROM alembic_version
+) AS parts"""
+"""One line for a database's tables, columns, indexes and Alembic revision: equal, same schema."""
 
 
 def hold_write_lock(store: Store) -> Callable[[], None]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import cli
 from wordcheck import WordChecker
 
 from augment_core.augment.agreement import fit_to_train, keyword_rows
@@ -195,10 +194,6 @@ def test_a_keyword_claimed_by_two_tags_is_never_swapped():
     assert AliasSwap(table).variants("cv talk", "r", 5, 0) == []
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "augment_core", *args], capture_output=True, text=True, timeout=120)
-
-
 def test_cli_min_agreement_and_warnings(tmp_path: Path):
     data = tmp_path / "d.csv"
     with data.open("w", newline="", encoding="utf-8") as fh:
@@ -211,8 +206,8 @@ def test_cli_min_agreement_and_warnings(tmp_path: Path):
     base = [str(data), "--text-column", "text", "--label-column", "tags", "--split-column", "split", "--tags",
             str(tags), "--no-quality"]
     loose, strict = tmp_path / "loose.jsonl", tmp_path / "strict.jsonl"
-    r1 = _cli("augment", *base, "--output", str(loose))
-    r2 = _cli("augment", *base, "--min-agreement", "0.5", "--output", str(strict))
+    r1 = cli(*base, "--output", str(loose))
+    r2 = cli(*base, "--min-agreement", "0.5", "--output", str(strict))
     assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
     assert "warning: tags file: skipped 1 entries" in r1.stderr and "Traceback" not in r1.stderr
 
@@ -221,5 +216,5 @@ def test_cli_min_agreement_and_warnings(tmp_path: Path):
         return {c["before"] for r in rows for c in json.loads(r["aug_changes"])}  # input has text, split
 
     assert "node" in befores(loose) and "node" not in befores(strict) and "nlp" in befores(strict)
-    bad = _cli("augment", *base, "--min-agreement", "1.5", "--output", str(tmp_path / "x.csv"))
+    bad = cli(*base, "--min-agreement", "1.5", "--output", str(tmp_path / "x.csv"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--min-agreement" in bad.stderr

@@ -24,13 +24,13 @@ def assert_consistent(original: str, variant: str) -> None:
         assert c.kind == ("insert" if not c.before else "delete" if not c.after else "substitute")
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(TEXT, TEXT)
 def test_spans_rebuild_any_pair_exactly(original: str, variant: str) -> None:
     assert_consistent(original, variant)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(TEXT, st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3), TEXT), max_size=4))
 def test_spans_rebuild_edited_variants_exactly(original: str, edits: list) -> None:
     # variants as augmenters make them: a few local edits of the original
@@ -41,7 +41,7 @@ def test_spans_rebuild_edited_variants_exactly(original: str, edits: list) -> No
     assert_consistent(original, variant)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta", "ep", "zeta", "eta", "theta"]),
                 min_size=1, max_size=30, unique=True),
        st.data())

@@ -46,7 +46,7 @@ WORDS = st.lists(st.sampled_from(["deep", "learning", "pytorch", "PyTorch", "wit
                  min_size=1, max_size=12)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(WORDS, st.data())
 def test_keyword_changed_property(words: list[str], data: st.DataObject) -> None:
     original = " ".join(words)

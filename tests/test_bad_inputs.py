@@ -32,6 +32,7 @@ from helpers import (
     SIMPLE,
     big_csv,
     cli,
+    cli_process,
     full_disk,
     make_runs,
     one_line,
@@ -482,8 +483,8 @@ def test_a_full_disk_while_streaming_is_one_line_and_leaves_nothing(tmp_path, ma
     out = tmp_path / "out"
     out.mkdir()
     before = snapshot(out)
-    one_line_error(cli(str(made["csv"]), *BASE, "--runner", "stream", "--output", str(out / f"o.{fmt}"),
-                       file_size_limit=20_000), "cannot write")
+    one_line_error(cli_process(str(made["csv"]), *BASE, "--runner", "stream", "--output", str(out / f"o.{fmt}"),
+                               file_size_limit=20_000), "cannot write")
     assert snapshot(out) == before  # no output, no temporary file
 
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 import csv
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from helpers import cli
 
 from augment_core.augment.aliases import load_alias_table
 from augment_core.data.dataset import ColumnMapping, Dataset, Record
@@ -194,11 +193,6 @@ def test_results_are_stored_by_dataset_and_summarised_for_the_manifest(tmp_path,
 # --- the CLI ---------------------------------------------------------------------------------
 
 
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "augment_core", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, timeout=300)
-
-
 def _write_augment_output(path: Path, alias_tags: Path, poison_test: bool = False, decision: bool = False) -> None:
     data, _ = _alias_data(alias_tags)
     rows = []
@@ -230,8 +224,8 @@ def test_cli_evaluate_report_json_and_test_untouched(tmp_path, alias_tags):
     outs = []
     for src in (clean, poisoned):
         out = tmp_path / f"{src.stem}.json"
-        done = _cli("evaluate", str(src), "--tags", str(alias_tags), "--seeds", "2", "--bootstrap", "200",
-                    "--output", str(out))
+        done = cli(str(src), "--tags", str(alias_tags), "--seeds", "2", "--bootstrap", "200", "--output", str(out),
+                   command="evaluate")
         assert done.returncode == 0, done.stderr
         assert "verdict: Helps robustness" in done.stdout and "variants: all" in done.stderr
         result = json.loads(out.read_text(encoding="utf-8"))
@@ -239,7 +233,8 @@ def test_cli_evaluate_report_json_and_test_untouched(tmp_path, alias_tags):
         outs.append(result)
     assert outs[0] == outs[1]  # test rows, however poisoned, changed nothing
     assert "test" not in outs[0]["splits"]
-    asked = _cli("evaluate", str(clean), "--tags", str(alias_tags), "--seeds", "1", "--bootstrap", "100", "--use-test")
+    asked = cli(str(clean), "--tags", str(alias_tags), "--seeds", "1", "--bootstrap", "100", "--use-test",
+                command="evaluate")
     assert asked.returncode == 0, asked.stderr
     assert "--use-test scores the test split" in asked.stderr and "\ntest: 6 rows" in asked.stdout
 
@@ -248,14 +243,14 @@ def test_cli_evaluate_uses_accepted_rows_when_the_file_has_decisions(tmp_path, a
     src = tmp_path / "decided.csv"
     _write_augment_output(src, alias_tags, decision=True)
     out = tmp_path / "r.json"
-    done = _cli("evaluate", str(src), "--tags", str(alias_tags), "--seeds", "1", "--bootstrap", "100",
-                "--output", str(out))
+    done = cli(str(src), "--tags", str(alias_tags), "--seeds", "1", "--bootstrap", "100", "--output", str(out),
+               command="evaluate")
     assert done.returncode == 0, done.stderr
     n_variants = sum(1 for r in csv.DictReader(open(src, encoding="utf-8")) if r["augmenter"] != "original")
     data = json.loads(out.read_text(encoding="utf-8"))["data"]
     assert data["variants_source"] == "accepted" and data["variants"] == (n_variants + 1) // 2
-    every = _cli("evaluate", str(src), "--tags", str(alias_tags), "--seeds", "1", "--bootstrap", "100",
-                 "--variants", "all", "--output", str(out))
+    every = cli(str(src), "--tags", str(alias_tags), "--seeds", "1", "--bootstrap", "100", "--variants", "all",
+                "--output", str(out), command="evaluate")
     assert every.returncode == 0, every.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["data"]["variants"] == n_variants
 
@@ -289,7 +284,7 @@ def test_cli_evaluate_bad_input_is_one_line_exit_2(tmp_path, alias_tags, make, a
             w = csv.DictWriter(fh, [*rows[0], "label"])  # two columns named like labels
             w.writeheader()
             w.writerows({**r, "label": "x"} for r in rows)
-    done = _cli("evaluate", str(src), "--tags", str(alias_tags), *[a.format(dir=tmp_path) for a in args])
+    done = cli(str(src), "--tags", str(alias_tags), *[a.format(dir=tmp_path) for a in args], command="evaluate")
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr, done.stderr
@@ -304,10 +299,10 @@ def test_cli_evaluate_on_an_augment_output(tmp_path):
     with open(src, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(rows[:401])
     aug = tmp_path / "aug.jsonl"
-    made = _cli("augment", str(src), "--text-column", "title", "--text-column", "description", "--label-column",
-                "tags", "--id-column", "id", "--keep-original", "--no-quality", "--seed", "3", "--output", str(aug))
+    made = cli(str(src), "--text-column", "title", "--text-column", "description", "--label-column", "tags",
+               "--id-column", "id", "--keep-original", "--no-quality", "--seed", "3", "--output", str(aug), cwd=ROOT)
     assert made.returncode == 0, made.stderr
-    done = _cli("evaluate", str(aug), "--seeds", "2", "--bootstrap", "200", "--max-tags", "10")
+    done = cli(str(aug), "--seeds", "2", "--bootstrap", "200", "--max-tags", "10", command="evaluate", cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert "task: multi-label, 10 tags scored" in done.stdout and "micro-F1, alias-swapped val" in done.stdout
 

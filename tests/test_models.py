@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import cli
 
 from augment_core.augment import models
 from augment_core.errors import ModelUnavailable
@@ -96,12 +97,8 @@ def test_the_nlpaug_engine_refuses_it_too(sentence_encoder_dir):
 
 def test_cli_refuses_it_with_one_line(sentence_encoder_dir, tmp_path, sample_csv):
     out = tmp_path / "o.csv"
-    result = subprocess.run(
-        [sys.executable, "-m", "augment_core", "augment", str(sample_csv), "--text-column", "title",
-         "--label-column", "tags", "--augmenter", "contextual_substitute", "--model", sentence_encoder_dir,
-         "--no-quality", "--output", str(out)],
-        capture_output=True, text=True, timeout=300,
-    )
+    result = cli(str(sample_csv), "--text-column", "title", "--label-column", "tags", "--augmenter",
+                 "contextual_substitute", "--model", sentence_encoder_dir, "--no-quality", "--output", str(out))
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "not a masked language model" in result.stderr and not out.exists()
 

@@ -234,13 +234,12 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_output_is_the_same(tmp_path
     file is byte for byte an uninterrupted run's (multiprocessing.Pool, used before, waited
     for a chunk whose worker was killed forever)."""
     src = big_csv(tmp_path)
-    args = [sys.executable, "-m", "augment_core", "augment", str(src), *BASE, "--runner", "stream", "--workers", "2",
-            "--chunk-rows", "500"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = ["augment", str(src), *BASE, "--runner", "stream", "--workers", "2", "--chunk-rows", "500"]
     whole = tmp_path / "whole.csv"
-    subprocess.run([*args, "--output", str(whole)], env=env, check=True, capture_output=True, timeout=300)
+    assert main([*args, "--output", str(whole)]) == 0
     out = tmp_path / "out.csv"
-    proc = subprocess.Popen([*args, "--output", str(out)], stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "augment_core", *args, "--output", str(out)], stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         _wait_for_rows(tmp_path, proc)
         workers = [c for c in _children(proc.pid)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -153,8 +154,7 @@ def test_cli_keeps_every_input_column_and_maps_variants_to_columns(tmp_path):
     assert main(["augment", str(src), *ARGS, "--provenance-prefix", "prov_", "--output", str(out2)]) == 0
     first = json.loads(out2.read_text(encoding="utf-8").splitlines()[0])
     assert list(first)[len(INPUT_COLUMNS)] == "prov_id" and first["text"] == "user text 0"
-    done = subprocess.run([sys.executable, "-m", "augment_core", "augment", str(src), *ARGS, "--provenance-prefix", "",
-                           "--output", str(tmp_path / "o3.csv")], capture_output=True, text=True, timeout=120)
+    done = cli(str(src), *ARGS, "--provenance-prefix", "", "--output", str(tmp_path / "o3.csv"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--provenance-prefix" in done.stderr
     assert not (tmp_path / "o3.csv").exists() and not list(tmp_path.glob(".o3*"))
 
