@@ -147,8 +147,9 @@ def main() -> None:
                         worker_peak = max(worker_peak, child.memory_info().rss >> 20)
                     except psutil.Error:
                         pass
-                done = uploader.locator("[data-testid='stAlert']").filter(
-                    has_text="Cannot read this file").count() or uploader.get_by_text("Tags per split").count()
+                alerts = uploader.locator("[data-testid='stAlert']")  # this upload's answer, not the page before it
+                done = alerts.filter(has_text="Cannot read this file").count() or (
+                    alerts.filter(has_text="dataset").count() and uploader.get_by_text("Tags per split").count())
                 if done and uploader.locator(tb.IDLE).count():
                     break
             seconds = time.perf_counter() - t0

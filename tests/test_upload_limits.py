@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -262,6 +263,27 @@ def test_another_sessions_save_completes_while_a_parse_is_in_progress(tmp_path):
     thread.join(120)
     assert out["parsed"].preview.n_rows == 2032
     assert set(store.decisions_by_reviewer(h)["bob@example.org"]) == set(keys)
+
+
+def test_the_worker_parses_at_a_lower_cpu_priority_than_the_server():
+    """On a server with few cores the parse takes a whole one: reviewers' saves come first."""
+    import os
+
+    import psutil
+
+    from augment_core.data.parse_worker import WORKER_NICENESS
+
+    thread, release, out = held_parse((ROOT / "data" / "projects.csv").read_bytes())
+    try:
+        [worker] = [c for c in psutil.Process().children() if "augment_core.data.parse_worker" in " ".join(c.cmdline())]
+        deadline = time.monotonic() + 60
+        while worker.nice() == os.nice(0) and time.monotonic() < deadline:  # set as the worker starts
+            time.sleep(0.05)
+        assert worker.nice() == min(19, os.nice(0) + WORKER_NICENESS)
+    finally:
+        release.set()
+    thread.join(120)
+    assert out["parsed"].preview.n_rows == 2032
 
 
 def test_a_worker_that_dies_is_one_line_and_the_server_goes_on():

@@ -130,6 +130,17 @@ def _receive(conn: Any, pieces: Iterable[bytes], name: str) -> Parsed:
                          "(lower the file's size or rows); nothing was stored") from None
 
 
+WORKER_NICENESS = 10
+"""How much lower the worker's CPU priority is than the server's: on a server with few cores
+the parse takes a whole one, and reviewers' saves (the server, their browsers on the same
+machine) come first; an idle core still runs the parse at full speed."""
+
+
+def _yield_cpu() -> None:
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
+
+
 def _bound_memory(limits: Limits) -> None:
     try:  # the kernel's first choice when memory runs out: this worker, never the server
         with open("/proc/self/oom_score_adj", "w") as fh:
@@ -150,6 +161,7 @@ def serve(fd: int) -> None:
     conn = Connection(fd)
     job = conn.recv()
     _bound_memory(job["limits"])
+    _yield_cpu()
     try:
         _worker(conn, job)
     finally:
