@@ -50,6 +50,22 @@ def no_payload_markup(page, where: str) -> None:
     assert "\N{SKULL}" not in page.locator("body").inner_text(), where
 
 
+def blocked_requests(context) -> list[str]:
+    """Every request ``context`` (a browser context) makes to the payloads' host from now on,
+    refused: the list a test asserts stays empty (a payload's link or image never fetched)."""
+    asked: list[str] = []
+
+    def record(route):
+        if HOST in route.request.url:
+            asked.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", record)
+    return asked
+
+
 def upload_file(page, selector: str, name: str, data: bytes, mime: str) -> None:
     page.locator(selector).set_input_files({"name": name, "mimeType": mime, "buffer": data})
     wait_idle(page)

@@ -28,7 +28,7 @@ from browser_helpers import (
     wait_saved,
 )
 from helpers import ALICE, BOB, review_data
-from payloads import FILE_NAME, HOST, no_payload_markup, payload_csv, payload_tags, upload_file
+from payloads import FILE_NAME, HOST, blocked_requests, no_payload_markup, payload_csv, payload_tags, upload_file
 from playwright.sync_api import expect
 
 from augment_core.review.store import Store
@@ -53,16 +53,7 @@ def import_run(data_dir, tmp_path) -> None:
 
 
 def test_payload_files_make_no_markup_on_any_page(page, server, data_dir, tmp_path):
-    asked: list[str] = []
-
-    def record(route):
-        if HOST in route.request.url:
-            asked.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
-    page.context.route("**/*", record)
+    asked = blocked_requests(page.context)
     page.goto(server)
     wait_idle(page)
     upload_file(page, ".st-key-data_upload input[type='file']", FILE_NAME, payload_csv(), "text/csv")
@@ -170,16 +161,7 @@ def test_a_reviewer_sees_an_admins_payload_files_as_text_in_team_mode(browser, p
         augment(alice)
 
         bob = sign_in(browser, app, provider, BOB, f"/?dataset={dataset}")
-        asked: list[str] = []
-
-        def record(route):
-            if HOST in route.request.url:
-                asked.append(route.request.url)
-                route.abort()
-            else:
-                route.continue_()
-
-        bob.context.route("**/*", record)
+        asked = blocked_requests(bob.context)
         bob.reload()
         wait_idle(bob)
         expect(bob.get_by_text(f"Signed in as {BOB} (reviewer)")).to_be_visible(timeout=T)
