@@ -93,6 +93,16 @@ def wait_idle(page) -> None:
     page.wait_for_selector(IDLE, timeout=60_000)
 
 
+def review_tab(browser, url: str, dataset: str):
+    """A new tab on the Review page of ``dataset`` at the server ``url``, idle (steps wait up
+    to 60 s: a fresh server on a busy machine is slow to answer its first runs)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(f"{url}/review?dataset={dataset}")
+    wait_idle(page)
+    return page
+
+
 def click(page, selector: str) -> None:
     page.locator(selector).first.click()
     wait_idle(page)

@@ -25,6 +25,7 @@ from browser_helpers import (
     metric,
     metric_value,
     open_dropdown,
+    review_tab,
     small_csv,
     start_server,
     stop_server,
@@ -357,10 +358,7 @@ def test_kill_mid_bulk_keeps_every_committed_decision(browser, tmp_path):
     h, keys = big_review_data(data)
     proc, url = start_server(data, tmp_path / "cache")
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/review?dataset={h}")
-        wait_idle(page)
+        page = review_tab(browser, url, h)
         accepts = page.locator(ACCEPT)
         rejects = page.locator(REJECT)
         rejects.nth(0).click()
@@ -392,10 +390,7 @@ def test_kill_mid_bulk_keeps_every_committed_decision(browser, tmp_path):
 
     proc, url = start_server(data, tmp_path / "cache2")
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/review?dataset={h}")
-        wait_idle(page)
+        page = review_tab(browser, url, h)
         expect(metric_value(page, "Reviewed")).to_have_text(f"{len(after):,}")
         assert metric_value(page, "Rejected").inner_text() == "2"
         page.close()
@@ -416,9 +411,7 @@ def test_locked_database_then_released_nothing_wedged(browser, tmp_path):
     proc, url = start_server(data, tmp_path / "cache", {"AUGMENT_REVIEW_WRITE_WAIT": "0.5"})
     outside = sqlite3.connect(data / "augment-review.sqlite3", isolation_level=None)
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/review?dataset={h}")
-        wait_idle(page)
+        page = review_tab(browser, url, h)
         outside.execute("BEGIN IMMEDIATE")
         page.locator(ACCEPT).nth(0).click()
         expect(page.locator(".rv-row[data-key]").nth(0).locator(".rv-chip")).to_have_text("accepted")  # at once
@@ -431,9 +424,7 @@ def test_locked_database_then_released_nothing_wedged(browser, tmp_path):
         wait_saved(page)
         assert Store(data).decisions(h) == {keys[0]: "accepted"}
 
-        fresh = browser.new_page(viewport={"width": 1400, "height": 1000})
-        fresh.goto(f"{url}/review?dataset={h}")
-        wait_idle(fresh)
+        fresh = review_tab(browser, url, h)
         expect(metric_value(fresh, "Candidates")).to_have_text(str(len(keys)))
         fresh.close()
 
@@ -515,10 +506,7 @@ def test_fifty_fast_keyboard_decisions_then_reload_all_stored(browser, tmp_path,
     proc, url = start_server(data, tmp_path / "cache", {"AUGMENT_REVIEW_WRITE_WAIT": "0.5"})
     outside = sqlite3.connect(data / "augment-review.sqlite3", isolation_level=None)
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/review?dataset={h}")
-        wait_idle(page)
+        page = review_tab(browser, url, h)
         expect(page.locator(".rv-row[data-key]").first).to_be_visible()
         page.wait_for_function("window.__augmentReviewKeys === true")
         page.evaluate("document.activeElement && document.activeElement.blur()")
@@ -559,10 +547,7 @@ def test_decision_while_server_stopped_is_unsaved_then_saved_after_restart(brows
     port = free_port()
     proc, url = start_server(data, tmp_path / "cache", port=port)
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/review?dataset={h}")
-        wait_idle(page)
+        page = review_tab(browser, url, h)
         expect(page.locator(".rv-row[data-key]").first).to_be_visible()
         stop_server(proc)
         page.locator(REJECT).nth(0).click()
@@ -589,10 +574,7 @@ def test_a_decision_made_elsewhere_meanwhile_is_kept_the_tab_says_so_and_help_op
     h, keys = big_review_data(data, n_originals=10, per_original=2)
     proc, url = start_server(data, tmp_path / "cache")
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/review?dataset={h}")
-        wait_idle(page)
+        page = review_tab(browser, url, h)
         row = page.locator(f".rv-row[data-key='{keys[0]}']")
         expect(row.locator(".rv-chip")).to_have_text("undecided")
         elsewhere = Store(data)
@@ -622,10 +604,7 @@ def test_j_past_the_last_variant_turns_the_page_and_k_turns_back(browser, tmp_pa
     h, keys = big_review_data(data, n_originals=25, per_original=2)  # 20 originals (40 variants) a page
     proc, url = start_server(data, tmp_path / "cache")
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/review?dataset={h}")
-        wait_idle(page)
+        page = review_tab(browser, url, h)
         expect(page.locator(".rv-row[data-key]")).to_have_count(40)
         page.wait_for_function("window.__augmentReviewKeys === true")
         page.evaluate("document.activeElement && document.activeElement.blur()")
@@ -665,10 +644,7 @@ def test_an_undo_pending_at_a_reload_is_replayed(browser, tmp_path):
     proc, url = start_server(data, tmp_path / "cache", {"AUGMENT_REVIEW_WRITE_WAIT": "0.5"})
     outside = sqlite3.connect(data / "augment-review.sqlite3", isolation_level=None)
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/review?dataset={h}")
-        wait_idle(page)
+        page = review_tab(browser, url, h)
         page.locator(ACCEPT).nth(0).click()
         wait_saved(page)
         page.locator(ACCEPT).nth(1).click()
