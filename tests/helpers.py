@@ -153,6 +153,19 @@ def sample_rows(n: int) -> bytes:
     return buf.getvalue().encode()
 
 
+def sample_inputs(folder: Path, n: int) -> dict[str, Path]:
+    """The first ``n`` sample rows as CSV, JSONL (labels as JSON lists) and Parquet in
+    ``folder``: the same table in each format a runner reads."""
+    data = sample_rows(n)
+    (folder / "in.csv").write_bytes(data)
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    for r in rows:
+        r["tags"] = json.loads(r["tags"])
+    (folder / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pq.write_table(pa.Table.from_pylist(rows), folder / "in.parquet")
+    return {ext: folder / f"in.{ext}" for ext in ("csv", "jsonl", "parquet")}
+
+
 def big_csv(tmp: Path) -> Path:
     """``tmp/big.csv``: the sample ten times with fresh ids (20,000 rows), a run of seconds
     (long enough to signal or kill it while it writes)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import ray
-from helpers import drifting_input, repeated_rows, sample_rows
+from helpers import drifting_input, repeated_rows, sample_inputs
 
 from augment_core.cli.commands import main
 from augment_core.data.manifest import RunManifest
@@ -57,21 +57,7 @@ def local_ray(s3_endpoint):
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> dict[str, Path]:
-    import csv
-    import io
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    folder = tmp_path_factory.mktemp("ray-in")
-    data = sample_rows(240)
-    (folder / "in.csv").write_bytes(data)
-    rows = list(csv.DictReader(io.StringIO(data.decode())))
-    for r in rows:
-        r["tags"] = json.loads(r["tags"])
-    (folder / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    pq.write_table(pa.Table.from_pylist(rows), folder / "in.parquet")
-    return {ext: folder / f"in.{ext}" for ext in ("csv", "jsonl", "parquet")}
+    return sample_inputs(tmp_path_factory.mktemp("ray-in"), 240)
 
 
 def _by_id(row: dict) -> str:

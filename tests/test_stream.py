@@ -24,6 +24,7 @@ from helpers import (
     drifting_input,
     in_memory,
     repeated_rows,
+    sample_inputs,
     sample_rows,
     simple_csv,
     snapshot,
@@ -38,18 +39,7 @@ BASE = ["--text-column", "title", "--text-column", "description", "--label-colum
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> dict[str, Path]:
     """The same 400 sample rows as CSV, JSONL (labels as JSON lists) and Parquet."""
-    folder = tmp_path_factory.mktemp("stream-in")
-    data = sample_rows(400)
-    (folder / "in.csv").write_bytes(data)
-    rows = list(csv.DictReader(io.StringIO(data.decode())))
-    for r in rows:
-        r["tags"] = json.loads(r["tags"])
-    (folder / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.Table.from_pylist(rows), folder / "in.parquet")
-    return {ext: folder / f"in.{ext}" for ext in ("csv", "jsonl", "parquet")}
+    return sample_inputs(tmp_path_factory.mktemp("stream-in"), 400)
 
 
 def run(src: Path, out: Path, *extra: str) -> bytes:
