@@ -41,11 +41,12 @@ def overview(dataset: Dataset, tags: bytes | None) -> DatasetOverview:
     """The overview of ``dataset`` under the tags file ``tags`` (None: the bundled vocabulary)."""
     keywords = fit_to_train(load_alias_table(tags if tags is not None else BUNDLED_TAGS), dataset)
     per_split = Counter(r.split for r in dataset.records)
+    tag_counts = split_tag_counts(dataset)
     return DatasetOverview(
         rows_per_split=dict(per_split.most_common()),
         n_empty_text=len(dataset.empty_text_ids),
-        tag_counts=split_tag_counts(dataset),
-        tag_table=split_tag_table(dataset),
+        tag_counts=tag_counts,
+        tag_table=split_tag_table(tag_counts),
         keywords=keywords,
         without_swappable=without_swappable_keyword(dataset, keywords),
     )

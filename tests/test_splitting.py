@@ -70,11 +70,11 @@ def test_split_tag_counts_has_every_split(projects):
 
 def test_split_tag_table_orders_train_val_test_then_total_with_no_empty_rows(projects):
     split = assign_splits(projects, seed=0)
-    table = split_tag_table(split)
+    table = split_tag_table(split_tag_counts(split))
     assert list(table[0]) == ["tag", "train", "val", "test", "total"]
     assert all(r["total"] == r["train"] + r["val"] + r["test"] > 0 and str(r["tag"]).strip() for r in table)
     assert [r["total"] for r in table] == sorted((r["total"] for r in table), reverse=True)
     code = next(r for r in table if r["tag"] == "code")
     assert code["total"] == sum("code" in r.labels for r in projects.records)
     blank = Dataset([Record("1", "a", ("x", " "), "test", None), Record("2", "b", (), "train", None)], projects.mapping)
-    assert split_tag_table(blank) == [{"tag": "x", "train": 0, "test": 1, "total": 1}]
+    assert split_tag_table(split_tag_counts(blank)) == [{"tag": "x", "train": 0, "test": 1, "total": 1}]

@@ -17,7 +17,7 @@ import heapq
 import math
 import random
 from collections import Counter
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from augment_core.data.dataset import SPLITS, Dataset
 from augment_core.errors import InputError
@@ -173,10 +173,10 @@ def split_tag_counts(dataset: Dataset) -> list[dict[str, object]]:
     return out
 
 
-def split_tag_table(dataset: Dataset) -> list[dict[str, object]]:
-    """One row per tag: its row count in each split present (in train, val, test order)
-    and in total; most frequent first, no tag without rows and no blank tag."""
-    counts = split_tag_counts(dataset)
+def split_tag_table(counts: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
+    """One row per tag of ``counts`` (:func:`split_tag_counts`' rows, counted once for both):
+    its row count in each split present (in train, val, test order) and in total; most
+    frequent first, no tag without rows and no blank tag."""
     splits = list(dict.fromkeys(str(c["split"]) for c in counts))
     table: dict[str, dict[str, object]] = {}
     for c in counts:
