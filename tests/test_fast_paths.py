@@ -163,3 +163,16 @@ def test_one_change_splits_as_the_general_path():
                 tried += 1
                 refused += got is None
     assert tried > 100 and 0 < refused < tried
+
+
+def test_a_text_cache_keeps_the_newest_texts_and_stays_bounded(monkeypatch):
+    """Keyword matches and alias-swap candidates are kept per text in a long-lived process
+    (the app): the cache never grows past its bound, and the newest texts stay."""
+    from augment_core.augment import text_cache
+
+    monkeypatch.setattr(text_cache, "TEXTS_KEPT", 4)
+    cache: dict[str, int] = {}
+    for i in range(9):
+        assert text_cache.remember(cache, f"t{i}", i) == i
+        assert len(cache) <= 4
+    assert "t8" in cache and "t0" not in cache

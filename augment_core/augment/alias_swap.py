@@ -22,13 +22,13 @@ from augment_core.augment.agreement import MIN_SUPPORT, Agreement
 from augment_core.augment.aliases import AliasTable, KeywordMatch, match_case
 from augment_core.augment.augmenter import Progress
 from augment_core.augment.changes import Candidate, Change, Edit, apply_edits
+from augment_core.augment.text_cache import remember
 from augment_core.rng import row_rng
 
 # With several swaps per variant the space is sampled, not enumerated: this many draws
 # per wanted variant before settling for fewer.
 _DRAWS_PER_VARIANT = 8
 _ENUMERATE_LIMIT = 4096
-_TEXTS_KEPT = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -139,10 +139,8 @@ class AliasSwap:
             pairs = [(m, alt) for m in self.table.swappable(text) if self._allowed(m) for alt in self._replacements(m)]
             if len(pairs) > _ENUMERATE_LIMIT:  # too many to enumerate: drawn one by one
                 return self._general_variants(text, row_id, n, seed)
-            entry = self._one_swaps[text] = (pairs, [None] * len(pairs))
-            if len(self._one_swaps) > _TEXTS_KEPT:
-                for old in list(self._one_swaps)[: _TEXTS_KEPT // 2]:
-                    del self._one_swaps[old]
+            blank: list[Candidate | None] = [None] * len(pairs)  # each made when first drawn
+            entry = remember(self._one_swaps, text, (pairs, blank))
         pairs, cands = entry
         if not pairs:
             return []

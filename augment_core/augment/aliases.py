@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from augment_core.augment.forms import Member, build_members
+from augment_core.augment.text_cache import remember
 from augment_core.data.io import read_input
 from augment_core.errors import InputError
 
@@ -237,7 +238,6 @@ def _mixed_case(surface: str) -> bool:
     )
 
 
-_FIND_CACHE_SIZE = 1 << 15
 _found: list[tuple[re.Pattern[str], dict[str, tuple[KeywordMatch, ...]]]] = []
 """Per pattern (one per vocabulary: a table and its fitted copies share theirs), the
 matches of the texts seen last. Looked up by identity: hashing a pattern hashes its code."""
@@ -256,10 +256,7 @@ def _find_cached(pattern: re.Pattern[str], text: str) -> tuple[KeywordMatch, ...
         del _found[:-2]  # two vocabularies at most: a long-lived process (the app) holds little
     hit = cache.get(text)
     if hit is None:
-        hit = cache[text] = tuple(_find(pattern, text))
-        if len(cache) > _FIND_CACHE_SIZE:
-            for old in list(cache)[: _FIND_CACHE_SIZE // 2]:
-                del cache[old]
+        hit = remember(cache, text, tuple(_find(pattern, text)))
     return hit
 
 
