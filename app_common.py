@@ -233,12 +233,22 @@ def load_dataset(store: Store, hash: str):
 
 def load_dataset_as(store: Store, hash: str, settings: dict):
     """The split dataset under the given settings (a run's own, say); raises InputError
-    (the settings do not fit the file), cached, so saving these settings next finds it built."""
+    (the settings do not fit the file), cached, so saving these settings next finds it built.
+    The same parse makes the dataset's overview when it is not cached yet: the pages that
+    need the rows (Augment, Evaluate) show the overview's counts and keywords too, and a
+    second parse of a large file would cost as long again."""
+    cache = _datasets()
+
     def make() -> tuple[Any, int]:
-        parsed = _parsed(store, hash, settings=settings)
+        _name, tags = store.tags(hash)
+        overview_key = _overview_key(store, hash, settings, tags)
+        derive = None if overview_key in cache else overview_of(tags)
+        parsed = _parsed(store, hash, settings=settings, derive=derive, keep_records=True)
+        if parsed.derived is not None:
+            cache.put(overview_key, parsed.derived, parsed.derived_size)
         return parsed.dataset, parsed.size
 
-    return _datasets().get(("dataset", str(store.data_dir), hash, settings_key(settings)), make)
+    return cache.get(("dataset", str(store.data_dir), hash, settings_key(settings)), make)
 
 
 dataset_for = load_dataset_as
@@ -253,8 +263,7 @@ def prime(store: Store, hash: str, parsed: Parsed) -> None:
     cache.put(("preview", str(store.data_dir), hash), parsed.preview, parse_worker.approx_size(parsed.preview))
     if parsed.derived is not None and parsed.settings is not None and info.settings == parsed.settings:
         _name, tags = store.tags(hash)
-        cache.put(("overview", str(store.data_dir), hash, settings_key(parsed.settings), _tags_key(tags)),
-                  parsed.derived, parsed.size)
+        cache.put(_overview_key(store, hash, parsed.settings, tags), parsed.derived, parsed.derived_size)
 
 
 def release_upload(upload: Any, key: str) -> None:
@@ -304,9 +313,13 @@ def load_overview(store: Store, hash: str, settings: dict | None = None) -> Data
 
     def make() -> tuple[Any, int]:
         parsed = _parsed(store, hash, settings=settings, derive=overview_of(tags))
-        return parsed.derived, parsed.size
+        return parsed.derived, parsed.derived_size
 
-    return _datasets().get(("overview", str(store.data_dir), hash, settings_key(settings), _tags_key(tags)), make)
+    return _datasets().get(_overview_key(store, hash, settings, tags), make)
+
+
+def _overview_key(store: Store, hash: str, settings: dict, tags: bytes | None) -> tuple[str, ...]:
+    return ("overview", str(store.data_dir), hash, settings_key(settings), _tags_key(tags))
 
 
 def load_train_keywords(store: Store, hash: str, settings: dict | None = None):

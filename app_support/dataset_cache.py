@@ -29,6 +29,10 @@ class ByteBudgetCache:
         with self._lock:
             return sum(size for _, size in self._entries.values())
 
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._entries
+
     def keys(self) -> list[Hashable]:
         with self._lock:
             return list(self._entries)

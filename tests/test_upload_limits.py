@@ -197,6 +197,35 @@ def test_an_uploads_overview_is_computed_in_the_worker_and_its_rows_stay_there()
     assert set(under_tags.keywords.by_key) != set(got.keywords.by_key)
 
 
+def test_a_page_needing_the_rows_gets_them_and_the_overview_from_one_parse(tmp_path, monkeypatch):
+    """The Augment and Evaluate pages need a dataset's records and its overview (counts,
+    fitted keywords): a server that has neither cached (a restart, a link) parses the file
+    once for both, not once for each (a million rows take half a minute a parse)."""
+    import app_common
+    from app_support.dataset_overview import overview
+    from augment_core.data import parse_worker
+    from augment_core.data.dataset import content_hash
+    from augment_core.review.store import Store
+
+    data = (ROOT / "data" / "projects.csv").read_bytes()
+    settings = parse_worker.parse(data, "projects.csv", SERVER, guess=True).settings
+    store = Store(tmp_path / "data")
+    h = content_hash(data)
+    store.add_dataset(h, "projects.csv", data, settings)
+    parses = []
+    real = parse_worker.parse
+    monkeypatch.setattr(parse_worker, "parse", lambda *a, **k: parses.append(k) or real(*a, **k))
+
+    dataset = app_common.load_dataset_as(store, h, settings)
+    got = app_common.load_overview(store, h)
+    assert len(parses) == 1
+    here = overview(dataset, None)
+    assert got.rows_per_split == here.rows_per_split and got.tag_table == here.tag_table
+    assert got.keywords.by_key == here.keywords.by_key and got.without_swappable == here.without_swappable
+    app_common.load_dataset_as(store, h, settings)  # both cached now: no parse at all
+    assert len(parses) == 1
+
+
 def test_the_data_page_shows_an_upload_without_holding_its_rows(tmp_path, monkeypatch):
     import gc
 

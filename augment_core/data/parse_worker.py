@@ -63,6 +63,7 @@ class Parsed:
     size: int
     pid: int
     derived: Any = None
+    derived_size: int = 0
 
 
 def memory_cap(limits: Limits) -> int | None:
@@ -75,18 +76,20 @@ def memory_cap(limits: Limits) -> int | None:
 
 
 def parse(data: bytes | Iterable[bytes], name: str, limits: Limits, *, settings: Mapping[str, Any] | None = None,
-          guess: bool = False, preview_only: bool = False, derive: Callable[[Dataset], Any] | None = None) -> Parsed:
+          guess: bool = False, preview_only: bool = False, derive: Callable[[Dataset], Any] | None = None,
+          keep_records: bool = False) -> Parsed:
     """Parse ``data`` (the file's bytes, or its bytes in pieces) in a worker process.
 
     ``guess``: guess the settings and build the dataset when they fit (an upload);
     ``settings``: build the dataset under them; ``preview_only``: check the whole file and
     describe it; ``derive``: a function of the built dataset, run in the worker, whose
     result comes back instead of the records (it must pickle by reference: a module-level
-    function, or a ``functools.partial`` of one). Raises InputError with one line for
+    function, or a ``functools.partial`` of one); with ``keep_records`` too, beside them (a
+    page that needs both gets them from one parse). Raises InputError with one line for
     anything the worker refused, and for a worker that died (out of memory)."""
     pieces = [data[i : i + PIECE] for i in range(0, len(data), PIECE)] if isinstance(data, bytes) else data
     job = {"name": name, "limits": limits, "settings": dict(settings) if settings else None, "guess": guess,
-           "preview_only": preview_only, "derive": derive}
+           "preview_only": preview_only, "derive": derive, "keep_records": keep_records}
     with _slots:
         here, there = socket.socketpair()
         # a fresh interpreter (not a fork of the server's threads), running this same code
@@ -179,8 +182,12 @@ def _worker(conn: Any, job: dict[str, Any]) -> None:
         del data
         if parsed.dataset is not None and job["derive"] is not None:
             derived = job["derive"](parsed.dataset)
-            size = approx_size(parsed.preview) + len(pickle.dumps(derived, pickle.HIGHEST_PROTOCOL))
-            parsed = replace(parsed, dataset=None, derived=derived, size=size)
+            derived_size = len(pickle.dumps(derived, pickle.HIGHEST_PROTOCOL))
+            if job["keep_records"]:
+                parsed = replace(parsed, derived=derived, derived_size=derived_size)
+            else:
+                parsed = replace(parsed, dataset=None, derived=derived, derived_size=derived_size,
+                                 size=approx_size(parsed.preview) + derived_size)
     except InputError as exc:
         conn.send(("error", str(exc)))
         return
