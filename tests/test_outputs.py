@@ -22,7 +22,8 @@ from streamlit.testing.v1 import AppTest
 
 from augment_core.cli.commands import main
 from augment_core.data.dataset import content_hash
-from augment_core.data.io import manifest_path, open_output_pair
+from augment_core import interrupts
+from augment_core.data.io import manifest_path, open_output, open_output_dir, open_output_pair
 from augment_core.errors import InputError
 from augment_core.review.store import Store, rule_key
 
@@ -247,3 +248,54 @@ def test_only_the_targets_temporary_files_of_gone_processes_are_removed(tmp_path
     assert stale[1].exists()  # the manifest's: another target (a run that writes one removes it)
     (line,) = [x for x in result.stderr.splitlines() if "removed" in x]
     assert stale[0].name in line and str(dead) in line, result.stderr
+
+
+class _SignalsWhenCollected:
+    """Sends this process ``signum`` from its finalizer: Python runs the handler there, and
+    the exception it raises is printed as "Exception ignored" and dropped (as when a signal
+    lands while the garbage collector closes a reader's generator)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), self.signum)
+
+
+def _write_pair(path: Path) -> None:
+    with open_output_pair(path) as pair:
+        pair.data.write(b"new")
+        _SignalsWhenCollected(signal.SIGTERM)  # collected at once: the exception is lost here
+        pair.manifest = {"new": True}
+
+
+def _write_file(path: Path) -> None:
+    with open_output(path) as fh:
+        fh.write(b"new")
+        _SignalsWhenCollected(signal.SIGTERM)
+
+
+def _write_dir(path: Path) -> None:
+    with open_output_dir(path) as folder:
+        (folder / "part-0.csv").write_bytes(b"new")
+        _SignalsWhenCollected(signal.SIGTERM)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception
+@pytest.mark.parametrize("write", [_write_file, _write_pair, _write_dir], ids=["file", "pair", "folder"])
+def test_a_signal_whose_exception_python_dropped_still_keeps_the_old_output(tmp_path, write):
+    """Seen once in a few dozen SIGTERMs of a CLI run: the signal landed in a finalizer, its
+    exception was dropped, and the run went on to replace its output with exit status 0. The
+    commit raises the noted interrupt instead, and the old output stays (a folder output:
+    none, as before)."""
+    target = tmp_path / "out.csv"
+    if write is not _write_dir:
+        target.write_bytes(b"old")
+    before = snapshot(tmp_path)
+    with interrupts.handled(), pytest.raises(interrupts.Terminated):
+        write(target)
+    assert snapshot(tmp_path) == before
+    with interrupts.handled():  # the next run, not asked to stop, commits as ever
+        with open_output(tmp_path / "later.csv") as fh:
+            fh.write(b"later")
+    assert (tmp_path / "later.csv").read_bytes() == b"later"

@@ -3,7 +3,9 @@
 Bad input ends with exit status 2 and one line on stderr, and leaves no output file.
 Ctrl-C (SIGINT) and SIGTERM end with 130 and 143 and one line, and leave neither a
 temporary file nor a changed output behind: SIGTERM is turned into an exception like
-Ctrl-C, so the output's cleanup (:func:`augment_core.data.io.open_output`) runs for both.
+Ctrl-C, so the output's cleanup (:func:`augment_core.data.io.open_output`) runs for both,
+and a signal whose exception Python dropped still stops the output's commit
+(:mod:`augment_core.interrupts`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import os
 import signal
 import sys
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
+from augment_core import interrupts
 from augment_core.augment.aliases import BUNDLED_TAGS, load_alias_table
 from augment_core.augment.quality import QualitySettings
 from augment_core.cli.augmenters import (
@@ -33,6 +37,7 @@ from augment_core.data.sources import DEFAULT_CHUNK_ROWS
 from augment_core.data.splitting import DEFAULT_RATIOS, parse_ratios
 from augment_core.errors import InputError
 from augment_core.evaluate.config import EvalConfig
+from augment_core.interrupts import Terminated
 from augment_core.job import DEFAULT_AUGMENTERS, Augmentation, Job, Output, Policy, RunnerOptions
 from augment_core.runners import run_job
 
@@ -174,20 +179,12 @@ def _add_evaluate(sub: Any) -> None:
     e.add_argument("--output", default=None, metavar="OUT_JSON", help="also write the full result as JSON (.json)")
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the same cleanup runs."""
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
-        return _command(args)
+        with interrupts.handled() if in_main_thread else nullcontext():
+            return _command(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -199,9 +196,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         kept = f", {args.output} left as it was" if getattr(args, "output", None) else ""
         print(f"{name}: no output written{kept}", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def interrupt_of(exc: BaseException | None) -> KeyboardInterrupt | None:

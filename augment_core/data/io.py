@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping, Sequence, Union
 
+from augment_core import interrupts
 from augment_core.errors import InputError
 
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -328,6 +329,7 @@ def _replace_together(moves: Sequence[tuple[Path, Path]]) -> None:
     done: list[tuple[Path, Path | None]] = []
     failing = moves[0][1]
     with _signals_held(), _removed(backups):
+        interrupts.raise_noted()  # asked to stop where the exception was lost: keep the old files
         try:
             for i, (_, failing) in enumerate(moves):
                 backups.append(_backup(failing) if i < len(moves) - 1 and os.path.lexists(failing) else None)
@@ -701,6 +703,7 @@ def open_output_dir(path: str | os.PathLike[str], inputs: Inputs = ()) -> Iterat
         except OSError as exc:
             raise InputError(f"cannot write {target}: {exc.strerror}") from None
         yield tmp
+        interrupts.raise_noted()
         try:
             if target.exists():
                 old = temp_path(folder / target.name)
