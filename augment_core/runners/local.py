@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
+from augment_core import interrupts
 from augment_core.augment.aliases import AliasTable, load_alias_table
 from augment_core.augment.models import load_sentence_encoder
 from augment_core.augment.quality import HashIndex, encode, heldout_of, normalize_text, score_chunk, text_hash
@@ -247,6 +248,7 @@ def run_streamed(
             chunks = _scored_chunks(runner.map(generate_task, source.chunks(), keys.splits), spec, quality,
                                     encoder, progress, total, drift)
         for chunk in chunks:
+            interrupts.raise_noted()  # a signal whose exception was dropped: stop at the next chunk, not the commit
             if fmt == "parquet":
                 if chunk.rows:
                     with write_failures(name):
