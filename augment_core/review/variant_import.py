@@ -224,8 +224,7 @@ def import_variants(
     if quality is not None:
         score_rows(rows, table=keywords.table, labels_by_id={r.id: r.labels for r in dataset.records},
                    heldout_texts=[r.text for r in dataset.records if r.split in ("val", "test")], encoder=encoder,
-                   low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
-                   ambiguous_below=quality.ambiguous_below, progress=progress)
+                   quality=quality, progress=progress)
         counts.label_drift = flag_label_drift(rows, train_examples(dataset))
     for r in rows:
         original = r["original_text"]
