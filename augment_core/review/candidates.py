@@ -15,15 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from augment_core.augment.changes import Change
-from augment_core.review.fields import (
-    agreement_of,
-    flags_of,
-    float_or_none,
-    labels_of,
-    parse_changes,
-    rules_of,
-    word_changes_of,
-)
+from augment_core.review.fields import labels_of, variant_fields
 from augment_core.review.runs import StoredCandidate
 
 
@@ -55,9 +47,6 @@ class CandidateRow:
     """The provenance row as stored (what the export writes)."""
 
 
-_changes = parse_changes
-
-
 def candidate_row(
     stored: StoredCandidate, settings: Mapping[str, Any] | None, shared: dict[Any, Any] | None = None
 ) -> CandidateRow:
@@ -65,7 +54,7 @@ def candidate_row(
     one original text object (a string caches its hash: grouping 20,000 rows per click then
     hashes each original once, not once per variant) and one parse of their label cell."""
     row = stored.row
-    changes = _changes(row.get("changes"))
+    fields = variant_fields(row)
     shared = {} if shared is None else shared
     mapping = (settings or {}).get("mapping") or {}
     cell = row.get(mapping.get("label_column") or "")
@@ -75,25 +64,23 @@ def candidate_row(
         tags = shared[label_key] = labels_of(row, settings)
     parent_id = str(row.get("parent_id"))
     original_text = str(row.get("original_text", ""))
-    augmenter = str(row.get("augmenter", ""))
-    agreement, support = agreement_of(changes)
     return CandidateRow(
         key=stored.key,
         run_id=stored.run_id,
         id=str(row.get("id")),
         parent_id=shared.setdefault(parent_id, parent_id),
         split=str(row.get("split", "train")),
-        augmenter=augmenter,
+        augmenter=fields.augmenter,
         text=str(row.get("text", "")),
         original_text=shared.setdefault(original_text, original_text),
-        changes=changes,
-        rules=rules_of(changes, augmenter),
-        word_changes=word_changes_of(changes, augmenter),
-        agreement=agreement,
-        support=support,
+        changes=fields.changes,
+        rules=fields.rules,
+        word_changes=fields.word_changes,
+        agreement=fields.agreement,
+        support=fields.support,
         tags=tags,
-        flags=flags_of(row.get("flags")),
-        similarity=float_or_none(row.get("similarity")),
+        flags=fields.flags,
+        similarity=fields.similarity,
         row=row,
     )
 
