@@ -210,9 +210,7 @@ def import_variants(
     """Read the file's variants (see the module's docstring), flag them as the product's own
     runs are flagged, and store them as one run of ``dataset`` (the stored dataset under its
     current settings). Nothing is stored when no variant is left."""
-    info = store.dataset(dataset_hash)
-    if info is None:
-        raise InputError(f"no stored dataset {dataset_hash[:12]}")
+    info = store.stored_dataset(dataset_hash)
     params = {"augmenter": "imported", "file": Path(path).name, "parent_column": parent_column,
               "augmenter_column": augmenter_column}
     rows, counts = read_variants(path, dataset, parent_column, augmenter_column, params)
