@@ -122,8 +122,11 @@ class VariantFields:
     augmenter: str
     changes: tuple[Change, ...]
     rules: tuple[str, ...]
+    """The alias rules it applied (alias swaps only): ``"cv -> computer vision"``."""
     word_changes: tuple[str, ...]
+    """A contextual augmenter's word changes: ``"of -> verse"``, ``"+ word"``."""
     agreement: float | None
+    """The lowest train-split agreement of a keyword it swapped (alias swaps), and its support."""
     support: int | None
     flags: tuple[str, ...]
     similarity: float | None
