@@ -21,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import streamlit as st
 
@@ -721,6 +721,30 @@ def show_error(exc: BaseException | str, prefix: str = "") -> None:
     page's (``--model`` -> the Model field)."""
     message = exc.in_app() if isinstance(exc, InputError) else exc
     st.error(prefix + markdown_code(message), icon=":material/error:")
+
+
+def load_then_rerun(key: str, spinner: str, prefix: str, load: Callable[[], Any]) -> None:
+    """A button's import: ``load()`` under a spinner, its result kept in ``st.session_state[key]``
+    and the page rerun (so the new run shows everywhere on it); bad input instead gets one
+    error box (``prefix`` + the message) and the page stays as it was. The result is shown
+    by :func:`loaded_result`."""
+    try:
+        with st.spinner(spinner):
+            result = load()
+    except InputError as exc:
+        show_error(exc, prefix=prefix)
+    else:
+        st.session_state[key] = result
+        st.rerun()
+
+
+def loaded_result(store: Store, hash: str, key: str) -> Any:
+    """What :func:`load_then_rerun` kept under ``key``, while its run (``run_id``) is still one of
+    the dataset's (a run deleted since shows nothing); None otherwise."""
+    result = st.session_state.get(key)
+    if result is not None and any(r.id == result.run_id for r in store.runs(hash)):
+        return result
+    return None
 
 
 # --- sign-in, reviewers and the network ---------------------------------------------------

@@ -85,17 +85,11 @@ def load_run_section(store: Store, hash: str) -> None:
     seed = c3.number_input("Sample seed", 0, 2**31 - 1, 0, key="augment_import_seed")
     if st.button("Load run", key="augment_import_go", disabled=not path.strip()):
         max_whole = STORE_WHOLE_UP_TO[how]
-        try:
-            with st.spinner("Reading and checking the run…"):
-                result = load_run(store, hash, path.strip(), max_whole=max_whole, per_rule=int(per_rule),
-                                  sample_seed=int(seed))
-        except InputError as exc:
-            common.show_error(exc, prefix="The run was not loaded: ")
-        else:
-            st.session_state["augment_import_result"] = result
-            st.rerun()
-    result = st.session_state.get("augment_import_result")
-    if result is not None and any(r.id == result.run_id for r in store.runs(hash)):
+        common.load_then_rerun("augment_import_result", "Reading and checking the run…", "The run was not loaded: ",
+                               lambda: load_run(store, hash, path.strip(), max_whole=max_whole,
+                                                per_rule=int(per_rule), sample_seed=int(seed)))
+    result = common.loaded_result(store, hash, "augment_import_result")
+    if result is not None:
         how_stored = (f"stored by sample: {result.candidates:,} variants over {result.rules:,} rules; review it rule "
                       "by rule (Review, mode \"By rule (sampled runs)\")" if result.sampled else "stored whole")
         st.success(f"Run {result.run_id:d} loaded: {result.rows:,} rows, {result.variants:,} variants; "

@@ -14,7 +14,6 @@ import streamlit as st
 import app_common as common
 from app_support.markup import markdown_escape
 from augment_core.augment.quality import QualitySettings
-from augment_core.errors import InputError
 from augment_core.review.store import Store
 from augment_core.review.variant_import import DEFAULT_AUGMENTER, FORMATS, VariantImport, import_variants
 from augment_core.serve.policy import Action
@@ -52,17 +51,14 @@ def variants_upload_section(store: Store, hash: str, dataset: Any) -> None:
                               help=markdown_escape(f"Empty: every variant is recorded as '{DEFAULT_AUGMENTER}'."))
     quality = c3.checkbox("Quality signals and label_drift", value=True, key="augment_variants_quality")
     if st.button("Import variants", key="augment_variants_go", disabled=upload is None or not parent.strip()):
-        try:
-            with st.spinner("Reading, diffing and scoring the variants…"):
-                counts = upload_variants(store, hash, dataset, upload.name if upload else "", upload.getvalue()
-                                         if upload else b"", parent.strip(), augmenter.strip() or None, quality)
-        except InputError as exc:
-            common.show_error(exc, prefix="The variants were not imported: ")
-        else:
-            st.session_state["augment_variants_result"] = counts
-            st.rerun()
-    counts = st.session_state.get("augment_variants_result")
-    if counts is not None and any(r.id == counts.run_id for r in store.runs(hash)):
+        common.load_then_rerun(
+            "augment_variants_result", "Reading, diffing and scoring the variants…",
+            "The variants were not imported: ",
+            lambda: upload_variants(store, hash, dataset, upload.name if upload else "",
+                                    upload.getvalue() if upload else b"", parent.strip(), augmenter.strip() or None,
+                                    quality))
+    counts = common.loaded_result(store, hash, "augment_variants_result")
+    if counts is not None:
         st.success(f"Imported run {counts.run_id:d}: {counts.stored:,} variants.")
         for line in counts.lines():
             st.text(line)

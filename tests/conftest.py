@@ -252,6 +252,13 @@ def page(browser):
     ctx.close()
 
 
+@pytest.fixture
+def app_data_dir(tmp_path, monkeypatch):
+    """The data folder of an app driven by streamlit.testing's AppTest (one per test)."""
+    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     """The data folder of a module's local app server (a module may define its own)."""

@@ -35,6 +35,8 @@ from augment_core.review.store import Store, candidate_key
 from augment_core.runners.local import run_in_memory
 
 ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+"""The app, as streamlit.testing's ``AppTest.from_file`` opens it."""
 BASE = ["--text-column", "title", "--text-column", "description", "--label-column", "tags", "--id-column", "id",
         "--no-quality"]
 SIMPLE = ["--text-column", "text", "--label-column", "tags", "--no-quality", "--split-ratios", "1,0,0"]
@@ -360,6 +362,11 @@ def drifting_input(folder: Path) -> list[str]:
 # --- review data and made runs ---------------------------------------------------------
 
 ALICE, BOB = "alice@team.example", "bob@crew.example"
+def app_ok(at) -> None:
+    """An AppTest run raised nothing (its exceptions listed when it did)."""
+    assert not at.exception, [e.value for e in at.exception]
+
+
 APP_TEST_AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "c",
                  "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 """An ``[auth]`` section for AppTest (which never reaches the provider: ``at.user`` signs in)."""

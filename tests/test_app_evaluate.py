@@ -4,10 +4,9 @@ is stored with the dataset, shown with its verdict and charts, and reaches the m
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from helpers import sample_rows
+from helpers import APP, app_ok, sample_rows
 from streamlit.testing.v1 import AppTest
 
 from augment_core.data.dataset import content_hash
@@ -15,56 +14,43 @@ from augment_core.review.store import Store
 
 pytestmark = pytest.mark.app
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
 
 @pytest.fixture(scope="module")
 def sample_200() -> bytes:
     return sample_rows(200)
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def test_evaluate_page_runs_stores_and_exports(data_dir, sample_200):
+def test_evaluate_page_runs_stores_and_exports(app_data_dir, sample_200):
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.file_uploader(key="data_upload").upload("sample.csv", sample_200, "text/csv")
     at.run()
-    _ok(at)
+    app_ok(at)
     h = content_hash(sample_200)
-    store = Store(data_dir)
+    store = Store(app_data_dir)
 
     at.switch_page("pages/evaluate.py").run()
-    _ok(at)
+    app_ok(at)
     assert any("No runs yet" in i.value for i in at.info)
 
     at.switch_page("pages/augment.py").run()
     at.checkbox(key="augment_quality").set_value(False)
     at.button(key="augment_run").click().run()
-    _ok(at)
+    app_ok(at)
     assert at.success and at.success[0].value.startswith("Run 1:")
 
     # nothing accepted yet: arm b would equal arm a, and the page says so
     at.switch_page("pages/evaluate.py").run()
-    _ok(at)
+    app_ok(at)
     assert any("No evaluation yet" in i.value for i in at.info)
     at.button(key="evaluate_run").click().run()
-    _ok(at)
+    app_ok(at)
     assert any("no variants to add" in e.value for e in at.error), [e.value for e in at.error]
     assert store.latest_evaluation(h) is None
 
     at.switch_page("pages/review.py").run()
     at.button(key="review_bulk_accept").click().run()
-    _ok(at)
+    app_ok(at)
     accepted = sum(1 for d in store.decisions(h).values() if d == "accepted")
     assert accepted > 10
 
@@ -74,7 +60,7 @@ def test_evaluate_page_runs_stores_and_exports(data_dir, sample_200):
     at.checkbox(key="evaluate_use_test").uncheck()
     at.number_input(key="evaluate_seeds").set_value(2)
     at.button(key="evaluate_run").click().run()
-    _ok(at)
+    app_ok(at)
     assert not at.error, [e.value for e in at.error]
     result = store.latest_evaluation(h)
     assert result is not None and result["config"]["seeds"] == 2 and result["runs"] == [1]
@@ -92,11 +78,11 @@ def test_evaluate_page_runs_stores_and_exports(data_dir, sample_200):
     fresh.query_params["dataset"] = h
     fresh.run()
     fresh.switch_page("pages/evaluate.py").run()
-    _ok(fresh)
+    app_ok(fresh)
     assert not any("No evaluation yet" in i.value for i in fresh.info)
 
     at.switch_page("pages/export.py").run()
-    _ok(at)
+    app_ok(at)
     manifest = json.loads(at.json[0].value)
     evaluation = manifest["evaluation"]
     assert evaluation["id"] == result["id"] and evaluation["matches_export"] is True

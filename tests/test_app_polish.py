@@ -4,10 +4,9 @@ a guide to the next step."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-from helpers import sample_rows
+from helpers import APP, ROOT, app_ok, sample_rows
 from streamlit.testing.v1 import AppTest
 
 import augment_core.runners.run as core_run
@@ -16,23 +15,10 @@ from augment_core.review.store import Store
 
 pytestmark = pytest.mark.app
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUGMENT_REVIEW_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
 
 @pytest.fixture(scope="module")
 def small_csv() -> bytes:
     return sample_rows(40)
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def _open(small_csv: bytes, page: str | None = "pages/augment.py") -> AppTest:
@@ -42,7 +28,7 @@ def _open(small_csv: bytes, page: str | None = "pages/augment.py") -> AppTest:
     at.run()
     if page:
         at.switch_page(page).run()
-    _ok(at)
+    app_ok(at)
     return at
 
 
@@ -53,7 +39,7 @@ def _texts(at: AppTest) -> list[str]:
 # --- item 2: one run function, per-phase progress -------------------------------------------
 
 
-def test_the_page_runs_the_core_run_and_shows_each_phase_with_counts(data_dir, small_csv, monkeypatch):
+def test_the_page_runs_the_core_run_and_shows_each_phase_with_counts(app_data_dir, small_csv, monkeypatch):
     lines: list[tuple[float, str, str]] = []
     real_line = core_run.PhaseClock.line
 
@@ -80,7 +66,7 @@ def test_the_page_runs_the_core_run_and_shows_each_phase_with_counts(data_dir, s
     monkeypatch.setattr(core_run, "augment", slow_augment)
     at = _open(small_csv)
     at.button(key="augment_run").click().run()
-    _ok(at)
+    app_ok(at)
     assert len(calls) == 1 and calls[0]["n_per_original"] == 2
     phases = [p for _, p, _ in lines]
     assert phases.index("model") < phases.index("generate") < phases.index("quality")
@@ -104,7 +90,7 @@ def test_the_page_builds_nothing_itself():
 # --- item 6: the form is kept per dataset ------------------------------------------------------
 
 
-def test_the_augment_form_survives_leaving_the_page_and_a_new_session(data_dir, small_csv):
+def test_the_augment_form_survives_leaving_the_page_and_a_new_session(app_data_dir, small_csv):
     at = _open(small_csv)
     at.number_input(key="augment_n_per_original").set_value(4).run()
     at.number_input(key="augment_seed").set_value(9).run()
@@ -114,7 +100,7 @@ def test_the_augment_form_survives_leaving_the_page_and_a_new_session(data_dir, 
     at.switch_page("pages/data.py").run()
     at.switch_page("pages/review.py").run()
     at.switch_page("pages/augment.py").run()
-    _ok(at)
+    app_ok(at)
     assert at.number_input(key="augment_n_per_original").value == 4
     assert at.number_input(key="augment_seed").value == 9
     assert at.multiselect(key="augment_augmenters").value == ["alias_swap", "contextual_insert"]
@@ -126,14 +112,14 @@ def test_the_augment_form_survives_leaving_the_page_and_a_new_session(data_dir, 
     at.number_input(key="augment_alias_swap.max_swaps").set_value(2).run()
     at.checkbox(key="augment_quality").set_value(False)
     at.button(key="augment_run").click().run()
-    _ok(at)
+    app_ok(at)
     h = content_hash(small_csv)
-    assert Store(data_dir).runs(h)[0].params["n_per_original"] == 4
+    assert Store(app_data_dir).runs(h)[0].params["n_per_original"] == 4
     again = AppTest.from_file(APP, default_timeout=60)
     again.query_params["dataset"] = h
     again.run()
     again.switch_page("pages/augment.py").run()
-    _ok(again)
+    app_ok(again)
     assert again.number_input(key="augment_n_per_original").value == 4
     assert again.number_input(key="augment_seed").value == 9
     assert again.number_input(key="augment_alias_swap.max_swaps").value == 2
@@ -143,18 +129,18 @@ def test_the_augment_form_survives_leaving_the_page_and_a_new_session(data_dir, 
 # --- item 7: fresh counts ------------------------------------------------------------------------
 
 
-def test_the_header_counts_the_run_just_made_and_originals_without_variants(data_dir, small_csv):
+def test_the_header_counts_the_run_just_made_and_originals_without_variants(app_data_dir, small_csv):
     at = _open(small_csv)
     assert any(t.value.endswith(" 0 run(s)") for t in at.text)
     before = [c.value for c in at.caption if "no keyword an alias swap can replace" in c.value]
     assert len(before) == 1 and before[0].split(" of the ")[0].isdigit()
     at.checkbox(key="augment_quality").set_value(False)
     at.button(key="augment_run").click().run()
-    _ok(at)
+    app_ok(at)
     assert any(t.value.endswith(" 1 run(s)") for t in at.text), [t.value for t in at.text]
     after = [c.value for c in at.caption if "got no variant" in c.value]
     h = content_hash(small_csv)
-    run = Store(data_dir).runs(h)[0]
+    run = Store(app_data_dir).runs(h)[0]
     n = run.params["originals_without_variant"]
     assert n >= int(before[0].split(" of the ")[0]) and after == [f"{n:,} of the 28 train originals got no variant."]
 
@@ -162,7 +148,7 @@ def test_the_header_counts_the_run_just_made_and_originals_without_variants(data
 # --- item 7: tags per split ----------------------------------------------------------------------
 
 
-def test_tags_per_split_reads_train_val_test_total(data_dir, small_csv):
+def test_tags_per_split_reads_train_val_test_total(app_data_dir, small_csv):
     at = _open(small_csv, page=None)
     tables = [d.value for d in at.dataframe if "total" in d.value.columns]
     assert len(tables) == 1
@@ -179,7 +165,7 @@ def _links(at: AppTest) -> list[tuple[str, str]]:
     return [(e.proto.page, e.proto.label) for e in at.get("page_link")]
 
 
-def test_the_data_page_says_the_workflow_and_every_page_links_the_next_step(data_dir, small_csv):
+def test_the_data_page_says_the_workflow_and_every_page_links_the_next_step(app_data_dir, small_csv):
     at = _open(small_csv, page=None)
     guide = next(m.value for m in at.markdown if m.value.startswith("**Workflow:**"))
     lines = guide.split("  \n")
@@ -194,7 +180,7 @@ def test_the_data_page_says_the_workflow_and_every_page_links_the_next_step(data
     for page, target in expected.items():
         if page:
             at.switch_page(page).run()
-            _ok(at)
+            app_ok(at)
         links = _links(at)
         assert any(target in p and label.startswith(("Next:", "Also:")) for p, label in links), (page, links)
 
@@ -214,14 +200,14 @@ def _view(at: AppTest) -> dict:
     }
 
 
-def test_the_review_view_round_trips_through_the_url(data_dir, small_csv):
+def test_the_review_view_round_trips_through_the_url(app_data_dir, small_csv):
     from augment_core.review import filters
 
     at = _open(small_csv)
     at.checkbox(key="augment_quality").set_value(False)
     at.button(key="augment_run").click().run()
     at.switch_page("pages/review.py").run()
-    _ok(at)
+    app_ok(at)
     assert set(_params(at)) == {"dataset"}  # the default view adds nothing
     tag = at.multiselect(key="review_tags").options[0]
     at.selectbox(key="review_status").set_value(filters.STATUSES[1]).run()
@@ -229,7 +215,7 @@ def test_the_review_view_round_trips_through_the_url(data_dir, small_csv):
     at.multiselect(key="review_tags").set_value([tag]).run()
     at.multiselect(key="review_augmenters").set_value(["alias_swap"]).run()
     at.text_input(key="review_search").set_value("learning").run()
-    _ok(at)
+    app_ok(at)
     shown = _view(at)
     params = _params(at)
     assert params["status"] == [filters.STATUSES[1]] and params["sort"] == [filters.SORTS[-1]]
@@ -240,14 +226,14 @@ def test_the_review_view_round_trips_through_the_url(data_dir, small_csv):
     for k, v in params.items():
         link.query_params[k] = v
     link.switch_page("pages/review.py").run()
-    _ok(link)
+    app_ok(link)
     assert _view(link) == shown
     assert _params(link) == params
 
     # leaving the page and coming back keeps it too
     at.switch_page("pages/export.py").run()
     at.switch_page("pages/review.py").run()
-    _ok(at)
+    app_ok(at)
     assert _view(at) == shown
 
     # a link naming what is not there opens the default view, not an error
@@ -257,22 +243,22 @@ def test_the_review_view_round_trips_through_the_url(data_dir, small_csv):
                  "agreement_below": "x"}.items():
         odd.query_params[k] = v
     odd.switch_page("pages/review.py").run()
-    _ok(odd)
+    app_ok(odd)
     assert odd.multiselect(key="review_tags").value == [] and odd.selectbox(key="review_status").value == filters.STATUSES[0]
     assert "tag" not in _params(odd) and "status" not in _params(odd)
 
 
-def test_the_review_page_number_is_in_the_url(data_dir):
+def test_the_review_page_number_is_in_the_url(app_data_dir):
     at = _open(sample_rows(120))
     at.checkbox(key="augment_quality").set_value(False)
     at.button(key="augment_run").click().run()
     at.switch_page("pages/review.py").run()
     at.button(key="review_next").click().run()
-    _ok(at)
+    app_ok(at)
     assert _params(at)["page"] == ["2"]
     link = AppTest.from_file(APP, default_timeout=60)
     for k, v in _params(at).items():
         link.query_params[k] = v
     link.switch_page("pages/review.py").run()
-    _ok(link)
+    app_ok(link)
     assert any(t.value.startswith("Page 2 of") for t in link.text)

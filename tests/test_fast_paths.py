@@ -106,7 +106,7 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     from augment_core.data.dataset import RecordBuilder, is_empty_text
     from augment_core.data.user_schema import user_rows
     from augment_core.runners.core import arrow_chunk, arrow_table, output_arrow_schema, run_schema
-    from augment_core.runners.pipeline import augment_records, plan_rows
+    from augment_core.runners.pipeline import RowPlan, augment_records, plan_rows
 
     cells = [
         {"id": "1", "title": "GANs for CV", "body": "a gan model", "tags": ["gan"], "n": 1, "mixed": "x", "lst": [1]},
@@ -133,11 +133,12 @@ def test_row_groups_built_by_column_equal_the_shaped_rows(tmp_path, alias_table,
     arrow_schema = output_arrow_schema(schema, types, mapping.text_columns)
     empty = {r.id for r in records if is_empty_text(r.text)}
     text_is = [1, 2]
-    out = augment_records(records, augmenters, "tags", 3, keep_original, 7, empty, text_indices=text_is)
+    row_plan = RowPlan(augmenters, "tags", 3, keep_original, 7, text_indices=text_is)
+    out = augment_records(records, row_plan, empty)
     assert any(r["augmenter"] != "original" for r in out)
     ds = Dataset(records, mapping, columns=tuple(columns))
     expected = arrow_table(list(user_rows(out, ds, schema)), arrow_schema)
-    plan = plan_rows(records, augmenters, 3, keep_original, 7, empty, text_indices=text_is)
+    plan = plan_rows(records, row_plan, empty)
     got = arrow_chunk(records, plan, 7, text_is, schema, arrow_schema)
     assert isinstance(got, pa.Table)
     assert got.equals(expected), (got.to_pylist(), expected.to_pylist())

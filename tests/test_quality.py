@@ -4,7 +4,7 @@ import zlib
 import numpy as np
 import pytest
 
-from augment_core.augment.quality import FLAGS, normalize_text, score_rows
+from augment_core.augment.quality import FLAGS, QualitySettings, normalize_text, score_rows
 
 
 class BagOfWords:
@@ -49,7 +49,7 @@ def test_flags_on_constructed_cases(alias_table):
         _row("dup2", ORIGINAL.replace("A practical", "one practical")),
         _row("art", ORIGINAL.replace("practical", "[UNK] ##ical")),
     ]
-    by_id = _score(rows, alias_table, low_similarity=0.8)
+    by_id = _score(rows, alias_table, quality=QualitySettings(low_similarity=0.8))
     assert by_id["orig"]["similarity"] is None and by_id["orig"]["flags"] == "[]" and by_id["orig"]["leak"] is False
     assert {"unchanged", "duplicate"} <= set(flags(by_id["same"]))
     assert by_id["same"]["similarity"] == pytest.approx(1.0)
@@ -77,7 +77,7 @@ def test_leak_against_heldout_rows_and_threshold(alias_table):
         _row("near", val_text + " today", original=ORIGINAL),
         _row("far", ORIGINAL.replace("practical", "short")),
     ]
-    by_id = _score(rows, alias_table, leak_threshold=0.9)
+    by_id = _score(rows, alias_table, quality=QualitySettings(leak_threshold=0.9))
     assert by_id["near"]["leak"] is True and by_id["near"]["heldout_similarity"] >= 0.9
     assert by_id["far"]["leak"] is False and by_id["far"]["heldout_similarity"] < 0.9
     assert "duplicate" not in flags(by_id["near"])

@@ -138,14 +138,17 @@ def load_masked_lm(model: str | None = None, device: str = "auto") -> MaskedLM:
     """The masked LM ``model`` (name or path) on ``device``, cached per process."""
     name = resolve_model_name(model)
     dev = resolve_device(device)
-    key = (name, dev)
+    return _cached(_MLM_CACHE, (name, dev), lambda: _load_masked_lm(name, dev))
+
+
+def _cached(cache: dict[tuple[str, str], T], key: tuple[str, str], load: Callable[[], T]) -> T:
+    """``cache[key]``, loaded by ``load`` the first time. Under the one lock: the app's
+    sessions are threads, and two asking for one model at once load it once, not twice."""
     with _LOCK:
-        cached = _MLM_CACHE.get(key)
-        if cached is not None:
-            return cached
-        loaded = _load_masked_lm(name, dev)
-        _MLM_CACHE[key] = loaded
-        return loaded
+        cached = cache.get(key)
+        if cached is None:
+            cached = cache[key] = load()
+        return cached
 
 
 def probe_model(model: str | None = None) -> str:
@@ -296,28 +299,26 @@ def load_translation_model(model: str, device: str = "auto") -> Seq2Seq:
     """The sequence-to-sequence checkpoint ``model`` (a MarianMT folder) on ``device``,
     cached per process; the same one-line failures as the masked LM's loader."""
     dev = resolve_device(device)
-    key = (model, dev)
-    with _LOCK:
-        cached = _SEQ2SEQ_CACHE.get(key)
-        if cached is not None:
-            return cached
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    return _cached(_SEQ2SEQ_CACHE, (model, dev), lambda: _load_translation_model(model, dev))
 
-        with warnings.catch_warnings():
-            # MarianTokenizer recommends sacremoses, which only normalises punctuation: a
-            # line on the CLI's stderr a user can do nothing about, and not an error
-            warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
-            (tokenizer, net), _ = _first_loadable(
-                model,
-                lambda kw: (AutoTokenizer.from_pretrained(**kw), AutoModelForSeq2SeqLM.from_pretrained(**kw)),
-                what="translation model",
-                advice=TRANSLATION_ADVICE,
-            )
-        check_vocabulary(model, tokenizer, net)
-        net.eval()
-        net.to(dev)
-        loaded = _SEQ2SEQ_CACHE[key] = Seq2Seq(model=net, tokenizer=tokenizer, device=dev, source=model)
-        return loaded
+
+def _load_translation_model(model: str, dev: str) -> Seq2Seq:
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    with warnings.catch_warnings():
+        # MarianTokenizer recommends sacremoses, which only normalises punctuation: a
+        # line on the CLI's stderr a user can do nothing about, and not an error
+        warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
+        (tokenizer, net), _ = _first_loadable(
+            model,
+            lambda kw: (AutoTokenizer.from_pretrained(**kw), AutoModelForSeq2SeqLM.from_pretrained(**kw)),
+            what="translation model",
+            advice=TRANSLATION_ADVICE,
+        )
+    check_vocabulary(model, tokenizer, net)
+    net.eval()
+    net.to(dev)
+    return Seq2Seq(model=net, tokenizer=tokenizer, device=dev, source=model)
 
 
 def check_vocabulary(name: str, tokenizer: Any, net: Any) -> None:
@@ -356,34 +357,32 @@ def load_sentence_encoder(model: str | None = None, device: str = "auto") -> Any
             f"install it or point {ENCODER_ENV} at a local sentence-transformers model (or {NO_QUALITY})"
         )
     dev = resolve_device(device)
-    key = (name, dev)
-    with _LOCK:
-        cached = _ENCODER_CACHE.get(key)
-        if cached is not None:
-            return cached
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as exc:
-            raise ModelUnavailable(f"cannot load sentence encoder {name!r}: sentence-transformers is not installed ({_one_line(exc)})") from None
-        path = Path(name).expanduser()
-        kwargs: dict[str, Any] = {"device": dev}
-        if path.exists():
-            kwargs["local_files_only"] = True
-        elif _looks_like_path(name):
-            raise ModelUnavailable(
-                f"cannot load sentence encoder {name!r}: no such directory; point {ENCODER_ENV} at a local "
-                f"sentence-transformers model or {NO_QUALITY}"
-            )
-        try:
-            with quiet_transformers():
-                encoder = SentenceTransformer(str(path) if path.exists() else name, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            raise ModelUnavailable(
-                f"cannot load sentence encoder {name!r} ({_one_line(exc)}); point {ENCODER_ENV} at a local "
-                f"sentence-transformers model or {NO_QUALITY}"
-            ) from None
-        _ENCODER_CACHE[key] = encoder
-        return encoder
+    return _cached(_ENCODER_CACHE, (name, dev), lambda: _load_sentence_encoder(name, dev))
+
+
+def _load_sentence_encoder(name: str, dev: str) -> Any:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise ModelUnavailable(f"cannot load sentence encoder {name!r}: sentence-transformers is not installed ({_one_line(exc)})") from None
+    path = Path(name).expanduser()
+    kwargs: dict[str, Any] = {"device": dev}
+    if path.exists():
+        kwargs["local_files_only"] = True
+    elif _looks_like_path(name):
+        raise ModelUnavailable(
+            f"cannot load sentence encoder {name!r}: no such directory; point {ENCODER_ENV} at a local "
+            f"sentence-transformers model or {NO_QUALITY}"
+        )
+    try:
+        with quiet_transformers():
+            encoder = SentenceTransformer(str(path) if path.exists() else name, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelUnavailable(
+            f"cannot load sentence encoder {name!r} ({_one_line(exc)}); point {ENCODER_ENV} at a local "
+            f"sentence-transformers model or {NO_QUALITY}"
+        ) from None
+    return encoder
 
 
 def clear_caches() -> None:

@@ -145,9 +145,7 @@ def score_rows(
     labels_by_id: Mapping[str, Sequence[str]],
     heldout_texts: Sequence[str] = (),
     encoder: Any = None,
-    low_similarity: float = DEFAULT_LOW_SIMILARITY,
-    leak_threshold: float = DEFAULT_LEAK_THRESHOLD,
-    ambiguous_below: float = AMBIGUOUS_BELOW,
+    quality: QualitySettings = QualitySettings(),
     batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
@@ -189,8 +187,7 @@ def score_rows(
         if heldout else None
     base = len(heldout)
     score_chunk(rows, MemoryIndex(counts, heldout_norm, held), table=table, labels_by_id=labels_by_id,
-                encoder=encoder, low_similarity=low_similarity, leak_threshold=leak_threshold,
-                ambiguous_below=ambiguous_below, batch_size=batch_size,
+                encoder=encoder, quality=quality, batch_size=batch_size,
                 progress=(lambda d, _t: progress(base + d, to_encode)) if progress else None)
 
 
@@ -293,9 +290,7 @@ def score_chunk(
     table: AliasTable,
     labels_by_id: Mapping[str, Sequence[str]],
     encoder: Any = None,
-    low_similarity: float = DEFAULT_LOW_SIMILARITY,
-    leak_threshold: float = DEFAULT_LEAK_THRESHOLD,
-    ambiguous_below: float = AMBIGUOUS_BELOW,
+    quality: QualitySettings = QualitySettings(),
     batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
@@ -335,19 +330,19 @@ def score_chunk(
         original = str(r.get("original_text", ""))
         labels = labels_by_id.get(str(r.get("parent_id", "")), ())
         flags = keyword_flags(original, text, labels, table)
-        if swaps_ambiguous_keyword(r.get("changes"), ambiguous_below):
+        if swaps_ambiguous_keyword(r.get("changes"), quality.ambiguous_below):
             flags.append(FLAG_AMBIGUOUS_KEYWORD)
         if text == original:
             flags.append(FLAG_UNCHANGED)
         if repeated[k]:
             flags.append(FLAG_DUPLICATE)
         similarity = float(np.clip(sims[k], -1.0, 1.0))
-        if similarity < low_similarity:
+        if similarity < quality.low_similarity:
             flags.append(FLAG_LOW_SIMILARITY)
         if artifact_count(text) > artifact_count(original):
             flags.append(FLAG_ARTIFACT)
         hs = float(np.clip(held_max[k], -1.0, 1.0)) if held_max is not None else None
-        leak = bool((hs is not None and hs >= leak_threshold) or leaked[k])
+        leak = bool((hs is not None and hs >= quality.leak_threshold) or leaked[k])
         if leak:
             flags.append(FLAG_LEAK)
         flags.extend(f for f in _carried(r) if f in order)  # keyword_changed, set as the rows were built

@@ -14,22 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from augment_core.augment.changes import Change
-from augment_core.review.fields import (
-    agreement_of,
-    flags_of,
-    float_or_none,
-    labels_of,
-    parse_changes,
-    rules_of,
-    word_changes_of,
-)
+from augment_core.review.fields import VariantFields, labels_of, variant_fields
 from augment_core.review.runs import StoredCandidate
 
 
 @dataclass(frozen=True)
-class CandidateRow:
-    """One generated variant under review."""
+class CandidateRow(VariantFields):
+    """One generated variant under review: what its stored row says (:class:`VariantFields`),
+    where it is, and its tags."""
 
     key: str
     """``"<run id>:<row id>"``: what its decision is stored under."""
@@ -37,25 +29,11 @@ class CandidateRow:
     id: str
     parent_id: str
     split: str
-    augmenter: str
     text: str
     original_text: str
-    changes: tuple[Change, ...]
-    rules: tuple[str, ...]
-    """The alias rules it applied (alias swaps only): ``"cv -> computer vision"``."""
-    word_changes: tuple[str, ...]
-    """A contextual augmenter's word changes: ``"of -> verse"``, ``"+ word"``."""
-    agreement: float | None
-    """The lowest train-split agreement of a keyword it swapped (alias swaps), and its support."""
-    support: int | None
     tags: tuple[str, ...]
-    flags: tuple[str, ...]
-    similarity: float | None
     row: Mapping[str, Any] = field(repr=False, compare=False)
     """The provenance row as stored (what the export writes)."""
-
-
-_changes = parse_changes
 
 
 def candidate_row(
@@ -65,7 +43,6 @@ def candidate_row(
     one original text object (a string caches its hash: grouping 20,000 rows per click then
     hashes each original once, not once per variant) and one parse of their label cell."""
     row = stored.row
-    changes = _changes(row.get("changes"))
     shared = {} if shared is None else shared
     mapping = (settings or {}).get("mapping") or {}
     cell = row.get(mapping.get("label_column") or "")
@@ -75,25 +52,16 @@ def candidate_row(
         tags = shared[label_key] = labels_of(row, settings)
     parent_id = str(row.get("parent_id"))
     original_text = str(row.get("original_text", ""))
-    augmenter = str(row.get("augmenter", ""))
-    agreement, support = agreement_of(changes)
     return CandidateRow(
+        **vars(variant_fields(row)),
         key=stored.key,
         run_id=stored.run_id,
         id=str(row.get("id")),
         parent_id=shared.setdefault(parent_id, parent_id),
         split=str(row.get("split", "train")),
-        augmenter=augmenter,
         text=str(row.get("text", "")),
         original_text=shared.setdefault(original_text, original_text),
-        changes=changes,
-        rules=rules_of(changes, augmenter),
-        word_changes=word_changes_of(changes, augmenter),
-        agreement=agreement,
-        support=support,
         tags=tags,
-        flags=flags_of(row.get("flags")),
-        similarity=float_or_none(row.get("similarity")),
         row=row,
     )
 

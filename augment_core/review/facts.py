@@ -18,16 +18,7 @@ import hashlib
 import os
 from typing import Any, Iterator, Mapping, Sequence
 
-from augment_core.review.fields import (
-    NO_FLAG,
-    agreement_of,
-    flags_of,
-    float_or_none,
-    labels_of,
-    parse_changes,
-    rules_of,
-    word_changes_of,
-)
+from augment_core.review.fields import NO_FLAG, labels_of, variant_fields
 from augment_core.review.index import Facts
 from augment_core.review.store import Store
 from augment_core.runners.pipeline import ORIGINAL
@@ -39,32 +30,27 @@ def group_digest(parent_id: str, original_text: str) -> str:
 
 def facts_of(row: Mapping[str, Any], settings: Mapping[str, Any] | None) -> Facts:
     """The facts of one stored variant row, its tags read with its run's ``settings``."""
-    changes = parse_changes(row.get("changes"))
-    augmenter = str(row.get("augmenter", ""))
-    rules = rules_of(changes, augmenter)
-    words = word_changes_of(changes, augmenter)
-    agreement, support = agreement_of(changes)
-    flags = flags_of(row.get("flags"))
+    f = variant_fields(row)
     tags = labels_of(row, settings)
-    values: list[tuple[str, str]] = [("augmenter", augmenter)]
+    values: list[tuple[str, str]] = [("augmenter", f.augmenter)]
     values += [("tag", t) for t in dict.fromkeys(tags)]
-    values += [("rule", r) for r in rules]
-    values += [("word_change", w) for w in words]
-    values += [("flag", f) for f in dict.fromkeys(flags or (NO_FLAG,))]
+    values += [("rule", r) for r in f.rules]
+    values += [("word_change", w) for w in f.word_changes]
+    values += [("flag", flag) for flag in dict.fromkeys(f.flags or (NO_FLAG,))]
     rule_agreement = []
-    if augmenter == "alias_swap" and agreement is not None:
-        for ch, rule in zip(changes, rules):
+    if f.augmenter == "alias_swap" and f.agreement is not None:
+        for ch, rule in zip(f.changes, f.rules):
             if ch.agreement is not None and ch.support is not None:
                 rule_agreement.append((rule, ch.agreement, ch.support))
     parent_id = str(row.get("parent_id"))
     original = str(row.get("original_text", ""))
     return Facts(
         group=group_digest(parent_id, original),
-        augmenter=augmenter,
-        similarity=float_or_none(row.get("similarity")),
-        agreement=agreement,
-        support=support,
-        flagged=bool(flags),
+        augmenter=f.augmenter,
+        similarity=f.similarity,
+        agreement=f.agreement,
+        support=f.support,
+        flagged=bool(f.flags),
         values=tuple(values),
         rule_agreement=tuple(rule_agreement),
         text=str(row.get("text", "")).lower(),

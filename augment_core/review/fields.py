@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from augment_core.augment.agreement import MIN_SUPPORT
@@ -108,3 +109,40 @@ def parse_changes(raw: Any) -> tuple[Change, ...]:
         return tuple(changes_from_json(raw))
     except (ValueError, TypeError, KeyError):
         return ()
+
+
+@dataclass(frozen=True)
+class VariantFields:
+    """What one stored variant row says, read once: the review's rows
+    (:class:`~augment_core.review.candidates.CandidateRow`) and the review index's facts
+    (:func:`~augment_core.review.facts.facts_of`) both start from it, so the two can never
+    read a row differently. Tags are apart (:func:`labels_of`): they need the run's settings,
+    and the review's rows share one parse of each label cell."""
+
+    augmenter: str
+    changes: tuple[Change, ...]
+    rules: tuple[str, ...]
+    """The alias rules it applied (alias swaps only): ``"cv -> computer vision"``."""
+    word_changes: tuple[str, ...]
+    """A contextual augmenter's word changes: ``"of -> verse"``, ``"+ word"``."""
+    agreement: float | None
+    """The lowest train-split agreement of a keyword it swapped (alias swaps), and its support."""
+    support: int | None
+    flags: tuple[str, ...]
+    similarity: float | None
+
+
+def variant_fields(row: Mapping[str, Any]) -> VariantFields:
+    changes = parse_changes(row.get("changes"))
+    augmenter = str(row.get("augmenter", ""))
+    agreement, support = agreement_of(changes)
+    return VariantFields(
+        augmenter=augmenter,
+        changes=changes,
+        rules=rules_of(changes, augmenter),
+        word_changes=word_changes_of(changes, augmenter),
+        agreement=agreement,
+        support=support,
+        flags=flags_of(row.get("flags")),
+        similarity=float_or_none(row.get("similarity")),
+    )

@@ -459,9 +459,7 @@ def _settings_to_try(run: RunFiles, current: Mapping[str, Any] | None) -> list[d
 
 def dataset_as(store: Store, dataset_hash: str, settings: Mapping[str, Any]) -> Dataset:
     """The stored dataset read with ``settings`` (a run's own mapping and split), as the run saw it."""
-    info = store.dataset(dataset_hash)
-    if info is None:
-        raise InputError(f"no stored dataset {dataset_hash[:12]}")
+    info = store.stored_dataset(dataset_hash)
     try:
         table: Any = TableStream(store.dataset_bytes(dataset_hash), info.name)  # read once, as the app does
         return build_from_settings(table, settings)
@@ -486,9 +484,7 @@ def import_run(
     if per_rule < 1:
         raise InputError("the sample per rule must be at least 1")
     run = locate_run(path)
-    info = store.dataset(dataset_hash)
-    if info is None:
-        raise InputError(f"no stored dataset {dataset_hash[:12]}")
+    info = store.stored_dataset(dataset_hash)
     build: Callable[[Mapping[str, Any]], Parents]
     if dataset_for is not None:
         build = lambda s: parents_of(dataset_for(s))  # noqa: E731

@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from augment_core.errors import InputError
 from augment_core.review import client_actions, datasets, decide, decisions, evaluations, history, runs
 from augment_core.review import rules as run_rules
 from augment_core.review.database import Args, Database, StoreBusy, StoreUnavailable, resolve_url
@@ -105,6 +106,13 @@ class Store:
 
     def dataset(self, hash: str) -> DatasetInfo | None:
         return datasets.dataset(self.db, hash)
+
+    def stored_dataset(self, hash: str) -> DatasetInfo:
+        """The dataset a run is imported into; InputError (one line) when none is stored under ``hash``."""
+        info = datasets.dataset(self.db, hash)
+        if info is None:
+            raise InputError(f"no stored dataset {hash[:12]}")
+        return info
 
     def dataset_bytes(self, hash: str) -> bytes:
         return datasets.dataset_bytes(self.db, hash)

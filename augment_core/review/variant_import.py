@@ -210,9 +210,7 @@ def import_variants(
     """Read the file's variants (see the module's docstring), flag them as the product's own
     runs are flagged, and store them as one run of ``dataset`` (the stored dataset under its
     current settings). Nothing is stored when no variant is left."""
-    info = store.dataset(dataset_hash)
-    if info is None:
-        raise InputError(f"no stored dataset {dataset_hash[:12]}")
+    info = store.stored_dataset(dataset_hash)
     params = {"augmenter": "imported", "file": Path(path).name, "parent_column": parent_column,
               "augmenter_column": augmenter_column}
     rows, counts = read_variants(path, dataset, parent_column, augmenter_column, params)
@@ -224,8 +222,7 @@ def import_variants(
     if quality is not None:
         score_rows(rows, table=keywords.table, labels_by_id={r.id: r.labels for r in dataset.records},
                    heldout_texts=[r.text for r in dataset.records if r.split in ("val", "test")], encoder=encoder,
-                   low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
-                   ambiguous_below=quality.ambiguous_below, progress=progress)
+                   quality=quality, progress=progress)
         counts.label_drift = flag_label_drift(rows, train_examples(dataset))
     for r in rows:
         original = r["original_text"]

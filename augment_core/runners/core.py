@@ -39,6 +39,7 @@ from augment_core.data.user_schema import OutputSchema, output_schema, provenanc
 from augment_core.errors import InputError
 from augment_core.runners.pipeline import (
     PlannedRow,
+    RowPlan,
     augment_records,
     original_params_json,
     output_columns,
@@ -215,7 +216,7 @@ class WorkSpec:
 
 
 _WORKER: dict[str, Any] = {}
-"""In a worker (or in-process): the spec, its record builder and its augmenters."""
+"""In a worker (or in-process): the spec, its record builder and its row plan (its augmenters)."""
 
 
 def init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
@@ -228,12 +229,13 @@ def init_worker(spec: WorkSpec, ignore_signals: bool = True) -> None:
     _WORKER["spec"] = spec
     if spec.keywords is not None:
         augmenters = build_augmenters(list(spec.names), spec.settings, spec.keywords, spec.protect)
-        _WORKER["protector"] = run_protector(checked_settings(list(spec.names), spec.settings), spec.keywords,
-                                             spec.protect)
+        protector = run_protector(checked_settings(list(spec.names), spec.settings), spec.keywords, spec.protect)
         for a in augmenters:
             if hasattr(a, "load"):
                 a.load()
-        _WORKER["augmenters"] = augmenters
+        text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
+        _WORKER["plan"] = RowPlan(augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
+                                  spec.seed, text_indices, spec.columns, protector)
 
 
 def _records(start: int, rows: Chunk, splits: list[str]) -> list[Record]:
@@ -260,23 +262,19 @@ class ChunkOut:
 
 def augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
     spec: WorkSpec = _WORKER["spec"]
-    augmenters = _WORKER["augmenters"]
+    plan: RowPlan = _WORKER["plan"]
     records = _records(start, rows, splits)
     empty_ids = [r.id for r in records if is_empty_text(r.text)]
     empty = set(empty_ids)
-    text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
     originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
     schema = spec.schema
     assert schema is not None
     if spec.fmt == "parquet":  # columns built straight from the plan: no row dicts
-        plan = plan_rows(records, augmenters, spec.n_per_original, spec.keep_original, spec.seed, empty,
-                         text_indices=text_indices, columns=spec.columns, protector=_WORKER["protector"])
-        generated = sum(1 for p in plan if p[4] is not None)
-        table = arrow_chunk(records, plan, spec.seed, text_indices, schema, spec.arrow_schema)
-        return ChunkOut(table, len(plan), generated, originals, 0, empty_ids)
-    out = augment_records(records, augmenters, spec.mapping.label_column, spec.n_per_original, spec.keep_original,
-                          spec.seed, empty, text_indices=text_indices, columns=spec.columns,
-                          protector=_WORKER["protector"])
+        planned = plan_rows(records, plan, empty)
+        generated = sum(1 for p in planned if p[4] is not None)
+        table = arrow_chunk(records, planned, spec.seed, plan.text_indices, schema, spec.arrow_schema)
+        return ChunkOut(table, len(planned), generated, originals, 0, empty_ids)
+    out = augment_records(records, plan, empty)
     generated = sum(1 for r in out if r["augmenter"] != "original")
     # the user's schema, shaped exactly as the in-memory run shapes it (parents are in this chunk)
     chunk = Dataset(records=records, mapping=spec.mapping, empty_text_ids=empty_ids, columns=tuple(spec.columns))
@@ -298,14 +296,10 @@ class ChunkRows:
 
 
 def generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
-    spec: WorkSpec = _WORKER["spec"]
     records = _records(start, rows, splits)
     empty_ids = [r.id for r in records if is_empty_text(r.text)]
     empty = set(empty_ids)
-    text_indices = [spec.columns.index(c) for c in spec.mapping.text_columns]
-    out = augment_records(records, _WORKER["augmenters"], spec.mapping.label_column, spec.n_per_original,
-                          spec.keep_original, spec.seed, empty, text_indices=text_indices, columns=spec.columns,
-                          protector=_WORKER["protector"])
+    out = augment_records(records, _WORKER["plan"], empty)
     originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
     return ChunkRows(records, out, originals, empty_ids)
 

@@ -336,9 +336,7 @@ def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any,
         for k in range(chunks):
             res = pickle.load(spill)
             score_chunk(res.rows, index, table=spec.keywords.table if spec.keywords else spec.tags,
-                        labels_by_id={r.id: r.labels for r in res.records}, encoder=encoder,
-                        low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
-                        ambiguous_below=quality.ambiguous_below)
+                        labels_by_id={r.id: r.labels for r in res.records}, encoder=encoder, quality=quality)
             if drift is not None:
                 drift.flag(res.rows)
             chunk = Dataset(records=res.records, mapping=spec.mapping, empty_text_ids=res.empty,

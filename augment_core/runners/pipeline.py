@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from dataclasses import dataclass
 from typing import Any, Callable, Container, Sequence
 
 from augment_core.augment.augmenter import Augmenter
@@ -89,6 +90,28 @@ def check_run(ids: Sequence[str], augmenters: Sequence[str], label_column: str, 
         raise InputError(f"the label column is named {label_column!r}, which the output uses itself: rename it")
 
 
+@dataclass(frozen=True)
+class RowPlan:
+    """How one run turns records into output rows: what stays the same for every chunk of it
+    (built once per run, or once per worker), so the in-memory run, a streamed chunk and a Ray
+    batch hand :func:`augment_records` and :func:`plan_rows` the very same settings.
+
+    ``text_indices``: the text columns' positions in ``Record.cells``; with several, a
+    variant that edits the joiner between two columns is dropped (it cannot be written back
+    per column). ``columns``: the input's column names (``Record.cells`` order), for the
+    augmenters that see each row's own cells (the Snorkel adapter). ``protector``: the run's
+    protected keywords, to flag ``keyword_changed`` (none: no flag; see :func:`plan_rows`)."""
+
+    augmenters: Sequence[Augmenter]
+    label_column: str
+    n_per_original: int
+    keep_original: bool
+    seed: int
+    text_indices: Sequence[int] = ()
+    columns: Sequence[str] = ()
+    protector: Protector | None = None
+
+
 def run_augmentation(
     dataset: Dataset,
     augmenters: Sequence[Augmenter],
@@ -114,37 +137,27 @@ def run_augmentation(
             progress(done, total)
 
     text_indices = dataset.text_indices() if dataset.columns else []
-    return augment_records(dataset.records, augmenters, label_column, n_per_original, keep_original, seed, empty, step,
-                           text_indices, dataset.columns, protector)
+    plan = RowPlan(augmenters, label_column, n_per_original, keep_original, seed, text_indices, dataset.columns,
+                   protector)
+    return augment_records(dataset.records, plan, empty, step)
 
 
 def augment_records(
     records: Sequence[Record],
-    augmenters: Sequence[Augmenter],
-    label_column: str,
-    n_per_original: int,
-    keep_original: bool,
-    seed: int,
+    plan: RowPlan,
     empty: Container[str] = (),
     step: Callable[[int], None] | None = None,
-    text_indices: Sequence[int] = (),
-    columns: Sequence[str] = (),
-    protector: Protector | None = None,
 ) -> list[dict[str, Any]]:
     """The output rows of some split records, in their order: each original (train ones
     only with ``keep_original``) followed by its variants. Rows are independent (per-row
     seeding), so the in-memory run, a streamed chunk and a Ray batch all build their rows
     here and agree row for row. ``empty``: ids whose text is empty (never augmented).
-    ``text_indices``: the text columns' positions in ``Record.cells``; with several, a
-    variant that edits the joiner between two columns is dropped (it cannot be written back
-    per column). ``columns``: the input's column names (``Record.cells`` order), for the
-    augmenters that see each row's own cells (the Snorkel adapter). ``protector``: see
-    :func:`plan_rows`."""
-    plan = plan_rows(records, augmenters, n_per_original, keep_original, seed, empty, step, text_indices, columns,
-                     protector)
-    original_params = original_params_json(seed)
+    ``step``: called with the number of originals each augmenter has done."""
+    planned = plan_rows(records, plan, empty, step)
+    original_params = original_params_json(plan.seed)
+    label_column = plan.label_column
     rows: list[dict[str, Any]] = []
-    for i, name, k, params, cand, flags in plan:
+    for i, name, k, params, cand, flags in planned:
         record = records[i]
         if cand is None:
             rows.append(original_row(record, label_column, original_params))
@@ -173,15 +186,9 @@ row; an original is ``(i, "original", 0, "", None, "[]")``."""
 
 def plan_rows(
     records: Sequence[Record],
-    augmenters: Sequence[Augmenter],
-    n_per_original: int,
-    keep_original: bool,
-    seed: int,
+    plan: RowPlan,
     empty: Container[str] = (),
     step: Callable[[int], None] | None = None,
-    text_indices: Sequence[int] = (),
-    columns: Sequence[str] = (),
-    protector: Protector | None = None,
 ) -> list[PlannedRow]:
     """What :func:`augment_records` writes, row by row, before any row is built: which
     record, which augmenter, which candidate and its flags. The streamed Parquet writer
@@ -191,6 +198,8 @@ def plan_rows(
     (other than by letter case) is kept and flagged for the reviewer. The alias swap is the
     exception: replacing a keyword by another alias of its tag is what it does, and its
     changes carry their keyword's agreement instead."""
+    augmenters, n_per_original, seed = plan.augmenters, plan.n_per_original, plan.seed
+    columns, text_indices, protector = plan.columns, plan.text_indices, plan.protector
     train = [r for r in records if r.split == "train" and r.id not in empty]
     texts = [r.text for r in train]
     ids = [r.id for r in train]
@@ -211,10 +220,10 @@ def plan_rows(
     # the alias swap is never flagged: a run of it alone needs no protected spans at all
     flagged = protector is not None and any(a.name not in SWAPS_KEYWORDS for a in augmenters)
     position = {r.id: i for i, r in enumerate(train)}
-    plan: list[PlannedRow] = []
+    out: list[PlannedRow] = []
     for j, record in enumerate(records):
-        if record.split != "train" or keep_original:
-            plan.append((j, ORIGINAL, 0, "", None, NO_FLAGS))
+        if record.split != "train" or plan.keep_original:
+            out.append((j, ORIGINAL, 0, "", None, NO_FLAGS))
         i = position.get(record.id)
         if i is None:
             continue
@@ -232,5 +241,5 @@ def plan_rows(
                 k += 1
                 changed = (protector is not None and bool(spans) and name not in SWAPS_KEYWORDS
                            and keyword_changed(record.text, cand.text, cand.changes, protector, spans))
-                plan.append((j, name, k, params, cand, KEYWORD_CHANGED_FLAGS if changed else NO_FLAGS))
-    return plan
+                out.append((j, name, k, params, cand, KEYWORD_CHANGED_FLAGS if changed else NO_FLAGS))
+    return out

@@ -513,7 +513,7 @@ class ScoreBatch:
         rows = [dict(zip(cols, values)) for values in zip(*cols.values())]
         labels_by_id = {str(r["parent_id"]): self._labels(cell) for r, cell in zip(rows, label_cells)}
         score_chunk(rows, self._index, table=spec.keywords.table, labels_by_id=labels_by_id, encoder=self._encoder,
-                    low_similarity=q.low_similarity, leak_threshold=q.leak_threshold, ambiguous_below=q.ambiguous_below)
+                    quality=q)
         if self._drift is not None:
             self._drift.flag(rows)
         arrays = {f.name: batch.column(f.name) for f in self._arrow if f.name in batch.column_names}

@@ -81,8 +81,7 @@ def augment(
         score_rows(
             rows, table=keywords.table, labels_by_id={r.id: r.labels for r in dataset.records},
             heldout_texts=[r.text for r in dataset.records if r.split in ("val", "test")],
-            low_similarity=quality.low_similarity, leak_threshold=quality.leak_threshold,
-            ambiguous_below=quality.ambiguous_below, progress=lambda d, t: report("quality", d, t),
+            quality=quality, progress=lambda d, t: report("quality", d, t),
         )
         # scikit-learn is imported only by a run with quality signals, never by an alias swap without
         from augment_core.evaluate.drift import flag_label_drift, train_examples
