@@ -20,9 +20,9 @@ import pytest
 from helpers import BASE, ROOT, big_csv, cli, make_runs, one_line, sample_input, snapshot
 from streamlit.testing.v1 import AppTest
 
+from augment_core import interrupts
 from augment_core.cli.commands import main
 from augment_core.data.dataset import content_hash
-from augment_core import interrupts
 from augment_core.data.io import manifest_path, open_output, open_output_dir, open_output_pair
 from augment_core.errors import InputError
 from augment_core.review.store import Store, rule_key
