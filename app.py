@@ -15,19 +15,21 @@ from __future__ import annotations
 import streamlit as st
 
 import app_common as common
+from app_support import access, writes
 from app_support.markup import markdown_escape
+from app_support.store import get_store
 from augment_core.review.store import StoreBusy
 
 # The icon ships with the app: a ":material/...:" page icon is fetched from Google's font
 # server, which an offline machine cannot reach (no favicon, console errors).
 st.set_page_config(page_title="augment-review", page_icon=str(common.ROOT / "app_support" / "icon.png"), layout="wide")
-common.sign_in_gate()  # before anything reads the store: a page or a stop for anyone not allowed
-common.network_warning()
+access.sign_in_gate()  # before anything reads the store: a page or a stop for anyone not allowed
+access.network_warning()
 
 try:
-    store = common.get_store()
+    store = get_store()
     current = common.select_current_dataset(store)
-    conflicts = common.flush_pending(store)
+    conflicts = writes.flush_pending(store)
 except StoreBusy as exc:  # only a database still being created or upgraded gets here
     st.error(f"The database is busy: {markdown_escape(str(exc))}. Reload the page in a moment.",
              icon=":material/lock_clock:")

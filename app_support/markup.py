@@ -1,11 +1,16 @@
 """Streamlit-side presentation: the CSS for the review HTML that ``augment_core.review.highlight``
-builds, and escaping for the text Streamlit reads as Markdown.
+builds, escaping for the text Streamlit reads as Markdown, and the error box that shows bad
+input's one line (the message may quote the file, so it is escaped here too).
 
 Kept out of ``augment_core`` (which has no UI): which classes look how, and what Streamlit's
 Markdown dialect does with ``:emoji:`` shortcodes, are the app's concerns.
 """
 
 from __future__ import annotations
+
+import streamlit as st
+
+from augment_core.errors import InputError
 
 CSS = """<style>
 .ar-text { white-space: pre-wrap; line-height: 1.6; font-size: 0.95rem; margin: 0; }
@@ -65,3 +70,12 @@ def markdown_code(text: object) -> str:
         longest = max(longest, run)
     fence = "`" * (longest + 1)
     return f"{fence} {body} {fence}"
+
+
+def show_error(exc: BaseException | str, prefix: str = "") -> None:
+    """An error box. The message may quote the upload, so it goes in as inline code: shown
+    literally (no Markdown, emoji or colour directives read in it) and copied exactly
+    (no zero-width spaces, which escaping the colons needed). CLI wording becomes the
+    page's (``--model`` -> the Model field)."""
+    message = exc.in_app() if isinstance(exc, InputError) else exc
+    st.error(prefix + markdown_code(message), icon=":material/error:")

@@ -14,7 +14,9 @@ from typing import Any
 import streamlit as st
 
 import app_common as common
-from app_support.markup import markdown_escape
+from app_support import access, loaders, writes
+from app_support.markup import markdown_escape, show_error
+from app_support.store import get_store
 from augment_core.data.io import manifest_path
 from augment_core.errors import InputError
 from augment_core.review import rule_export, run_import
@@ -35,7 +37,7 @@ RULES_PER_PAGE = 10
 
 
 def _dataset_for(store: Store, hash: str) -> Any:
-    return lambda settings: common.load_dataset_as(store, hash, dict(settings))
+    return lambda settings: loaders.load_dataset_as(store, hash, dict(settings))
 
 
 def sampled_runs(store: Store, hash: str) -> list[RunInfo]:
@@ -48,9 +50,9 @@ def sampled_runs(store: Store, hash: str) -> list[RunInfo]:
 def server_path_offered(action: Action, what: str) -> bool:
     """Whether to show a field taking a path on the server: only to whom may ``action``, and
     only when there are server folders to keep it in (else one line saying why not)."""
-    if not common.reviewer_note(action, what):
+    if not access.reviewer_note(action, what):
         return False
-    if not common.server_dirs():
+    if not access.server_dirs():
         st.caption(f"To {markdown_escape(what)}, the operator lists the server folders it may use: server_dirs in the "
                    "[augment_review] section of .streamlit/secrets.toml, or AUGMENT_REVIEW_SERVER_DIRS.")
         return False
@@ -60,8 +62,8 @@ def server_path_offered(action: Action, what: str) -> bool:
 def load_run(store: Store, hash: str, path: str, **options: Any) -> run_import.ImportResult:
     """Import the run at ``path`` for an admin, the path kept inside the server folders
     (InputError, one line, nothing read, otherwise)."""
-    common.authorize(Action.LOAD_RUN)
-    where = common.server_dirs().confine(path, must_exist=True)
+    access.authorize(Action.LOAD_RUN)
+    where = access.server_dirs().confine(path, must_exist=True)
     return run_import.import_run(store, hash, where, dataset_for=_dataset_for(store, hash), **options)
 
 
@@ -75,7 +77,7 @@ def load_run_section(store: Store, hash: str) -> None:
                "a Ray output folder or its manifest.json, or a CSV, JSONL or Parquet output file. The path is read on "
                "the machine the app runs on. The run is checked against this dataset row by row. A run too large to "
                "review one by one is stored by sample (a seeded sample per alias rule) and reviewed rule by rule. "
-               + markdown_escape(f"The path must lie in the server folders: {common.server_dirs().describe()}."))
+               + markdown_escape(f"The path must lie in the server folders: {access.server_dirs().describe()}."))
     path = st.text_input("Run folder, manifest.json or output file", key="augment_import_path",
                          placeholder="/data/runs/augmented/ or out/augmented.parquet")
     c1, c2, c3 = st.columns(3)
@@ -103,7 +105,7 @@ def load_run_section(store: Store, hash: str) -> None:
 def _rule_write(store: Store, hash: str, run_id: int, rule: str, decision: str | None, shown: str | None,
                 n: int) -> None:
     label = f"{decision or 'clear'} rule {rule} ({n:,} rows, run {run_id})"
-    outcome = common.write_decisions(store, hash, {rule_key(run_id, rule): decision}, {rule_key(run_id, rule): shown},
+    outcome = writes.write_decisions(store, hash, {rule_key(run_id, rule): decision}, {rule_key(run_id, rule): shown},
                                      label)
     if outcome.message:
         st.session_state["review_warning"] = outcome.message
@@ -112,7 +114,7 @@ def _rule_write(store: Store, hash: str, run_id: int, rule: str, decision: str |
 
 
 def _row_write(store: Store, hash: str, key: str, decision: str, shown: str | None) -> None:
-    outcome = common.write_decisions(store, hash, {key: decision}, {key: shown}, f"{decision} {key}")
+    outcome = writes.write_decisions(store, hash, {key: decision}, {key: shown}, f"{decision} {key}")
     if outcome.message:
         st.session_state["review_warning"] = outcome.message
 
@@ -143,7 +145,7 @@ def rule_review(store: Store, hash: str) -> None:
     c1, c2 = st.columns([3, 1])
     text = c1.text_input("Rule contains", key="review_rules_search").strip().lower()
     only_open = c2.checkbox("Only undecided rules", key="review_rules_open")
-    decided = store.rule_decisions(hash, run.id, reviewer=common.reviewer())
+    decided = store.rule_decisions(hash, run.id, reviewer=access.reviewer())
     shown_rules = [r for r in rules if (not text or text in r.rule.lower()) and not (only_open and r.rule in decided)]
     n_rows = sum(r.n_rows for r in rules)
     done = sum(r.n_rows for r in rules if r.rule in decided)
@@ -160,8 +162,8 @@ def rule_review(store: Store, hash: str) -> None:
     p2.text(f"Page {page} of {n_pages} · {len(shown_rules):,} rules")
     p3.button("Next rules →", key="review_rules_next", disabled=page >= n_pages, on_click=_set_rule_page,
               args=(page + 1,))
-    sample = by_stratum(common.load_items(store, hash, (run.id,)))
-    decisions = common.decisions(store, hash)
+    sample = by_stratum(loaders.load_items(store, hash, (run.id,)))
+    decisions = writes.decisions(store, hash)
     for i, rule in enumerate(shown_rules[(page - 1) * RULES_PER_PAGE : page * RULES_PER_PAGE]):
         current = decided.get(rule.rule)
         with st.container(border=True):
@@ -198,11 +200,11 @@ def rule_review(store: Store, hash: str) -> None:
 
 
 def _undo() -> None:
-    store = common.get_store()
+    store = get_store()
     hash = common.current_hash()
     if hash is None:
         return
-    result, line = common.undo(store, hash)
+    result, line = writes.undo(store, hash)
     if line:
         st.session_state["review_warning"] = line
     elif result is not None:
@@ -210,8 +212,8 @@ def _undo() -> None:
 
 
 def _notice_and_undo(store: Store, hash: str) -> None:
-    common.review_messages(hash)
-    what = common.last_undoable(store, hash)
+    writes.review_messages(hash)
+    what = writes.last_undoable(store, hash)
     st.button("Undo", key="review_rules_undo", on_click=_undo, icon=":material/undo:", disabled=what is None,
               help=markdown_escape(f"Undo this tab's latest action: {what}") if what else "Nothing of this tab's to undo.")
 
@@ -239,7 +241,7 @@ def sampled_export_section(store: Store, hash: str) -> None:
     out = c1.text_input("Write to (a .csv, .jsonl or .parquet path on this machine)", key="export_sampled_path",
                         placeholder="out/curated.parquet")
     include_eval = c2.checkbox("Also val/test rows", key="export_sampled_eval")
-    me = common.reviewer()
+    me = access.reviewer()
     others = [r for r in store.run_reviewers(hash, run_id) if r != me]
     if others:
         st.info(markdown_escape(
@@ -251,7 +253,7 @@ def sampled_export_section(store: Store, hash: str) -> None:
         try:
             manifest = write_sampled_export(store, hash, by_id[run_id], out.strip(), include_eval)
         except InputError as exc:
-            common.show_error(exc, prefix="Not written: ")
+            show_error(exc, prefix="Not written: ")
         else:
             r = manifest["review"]
             st.success(f"Wrote {manifest['export']['rows']:,} rows to {markdown_escape(out.strip())} ({r['variants']['accepted']:,} "
@@ -262,9 +264,9 @@ def sampled_export_section(store: Store, hash: str) -> None:
 def write_sampled_export(store: Store, hash: str, run: RunInfo, out: str, include_eval: bool) -> dict[str, Any]:
     """The curated file and ``<file>.manifest.json`` beside it, as a pair, neither of them an input,
     for an admin, both inside the server folders (InputError, one line, nothing written, otherwise)."""
-    common.authorize(Action.WRITE_SERVER_FILE)
-    dirs = common.server_dirs()
+    access.authorize(Action.WRITE_SERVER_FILE)
+    dirs = access.server_dirs()
     out = str(dirs.confine(out))
     dirs.confine(manifest_path(out))
     return rule_export.write_sampled_export(store, hash, run, out, include_eval=include_eval,
-                                            reviewer=common.reviewer(), dataset_for=_dataset_for(store, hash))
+                                            reviewer=access.reviewer(), dataset_for=_dataset_for(store, hash))

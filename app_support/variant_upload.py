@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 import app_common as common
+from app_support import access, loaders
 from app_support.markup import markdown_escape
 from augment_core.augment.quality import QualitySettings
 from augment_core.review.store import Store
@@ -25,20 +26,20 @@ def upload_variants(store: Store, hash: str, dataset: Any, name: str, data: byte
                     augmenter_column: str | None, quality: bool) -> VariantImport:
     """Import an uploaded file of variants for an admin (Forbidden, one line, nothing read,
     otherwise)."""
-    common.authorize(Action.LOAD_RUN)
+    access.authorize(Action.LOAD_RUN)
     suffix = Path(name).suffix.lower()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"variants{suffix}"
         path.write_bytes(data)
         return import_variants(store, hash, path, dataset, parent_column=parent_column,
-                               augmenter_column=augmenter_column or None, tags=common.load_aliases(store, hash),
+                               augmenter_column=augmenter_column or None, tags=loaders.load_aliases(store, hash),
                                quality=QualitySettings() if quality else None)
 
 
 def variants_upload_section(store: Store, hash: str, dataset: Any) -> None:
     """The upload, its columns and the button; the counts or one error line."""
     st.subheader("Import variants made elsewhere")
-    if not common.reviewer_note(Action.LOAD_RUN, WHAT):
+    if not access.reviewer_note(Action.LOAD_RUN, WHAT):
         return
     st.caption("A file of variants made by another tool (nlpaug, TextAttack, a language model, your own script): this "
                "dataset's columns with the edited text, plus a column naming each variant's parent id. Variants of "

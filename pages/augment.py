@@ -17,8 +17,8 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
-from app_support import run_review, variant_upload
-from app_support.markup import markdown_escape
+from app_support import access, loaders, run_review, variant_upload
+from app_support.markup import markdown_escape, show_error
 from augment_core.augment.params import Param, settings_dict
 from augment_core.augment.quality import QualitySettings
 from augment_core.augment.registry import registered, settings_from_params
@@ -32,7 +32,7 @@ from augment_core.serve.server_paths import model_location
 store, hash, dataset = common.start_page("Augment")
 # the settings a run is made from are read once, and kept with the run
 run_settings = store.dataset(hash).settings
-dataset = common.load_dataset_as(store, hash, run_settings)
+dataset = loaders.load_dataset_as(store, hash, run_settings)
 runs = store.runs(hash)
 
 
@@ -67,7 +67,7 @@ def show_runs() -> None:
             st.json({str(r.id): r.params for r in runs}, expanded=False)
 
 
-if not common.reviewer_note(Action.RUN_AUGMENTATION, "run augmentations or load runs"):
+if not access.reviewer_note(Action.RUN_AUGMENTATION, "run augmentations or load runs"):
     show_runs()
     st.stop()
 
@@ -176,7 +176,7 @@ settings = {name: {p.name: setting_value(p, form[param_key(name, p.name)]) for p
 job = Augmentation(augmenters=tuple(chosen), settings=settings, policy=Policy(int(n_per_original), bool(keep_original)),
                    seed=int(seed), quality=QualitySettings() if score else None)
 
-no_keyword, n_train = common.load_without_swappable(store, hash)
+no_keyword, n_train = loaders.load_without_swappable(store, hash)
 st.caption(f"{n_train:,} train originals will be augmented; val/test rows are never augmented.")
 if "alias_swap" in chosen and no_keyword:
     st.caption(f"{no_keyword:,} of the {n_train:,} train originals have no keyword an alias swap can replace, "
@@ -213,7 +213,7 @@ def confined(typed: dict[str, Any]) -> dict[str, Any]:
     the server folders."""
     out = {}
     for name, s in typed.items():
-        paths = {f.name: model_location(common.server_dirs(), v) for f in dataclasses.fields(s) if s is not None
+        paths = {f.name: model_location(access.server_dirs(), v) for f in dataclasses.fields(s) if s is not None
                  and (f.name == "model" or f.name.endswith("_model")) and isinstance(v := getattr(s, f.name), str) and v}
         out[name] = dataclasses.replace(s, **paths) if paths else s
     return out
@@ -224,7 +224,7 @@ def run_with_progress() -> tuple[Any, list[str]]:
     bar = st.progress(0.0, text="Starting…")
     clock = PhaseClock()
     worker = Worker(
-        clock, dataset=dataset, tags=common.load_aliases(store, hash), keywords=common.load_train_keywords(store, hash),
+        clock, dataset=dataset, tags=loaders.load_aliases(store, hash), keywords=loaders.load_train_keywords(store, hash),
         spec=job,
     )
     worker.start()
@@ -247,15 +247,15 @@ def run_with_progress() -> tuple[Any, list[str]]:
 if st.button("Run augmentation", type="primary", key="augment_run", disabled=not chosen):
     started = time.monotonic()
     try:
-        common.authorize(Action.RUN_AUGMENTATION)
+        access.authorize(Action.RUN_AUGMENTATION)
         job = dataclasses.replace(job, settings=confined(job.typed_settings()))
         out, phases = run_with_progress()
     except InputError as exc:  # ModelUnavailable included
-        common.show_error(exc, prefix="The run failed: ")
+        show_error(exc, prefix="The run failed: ")
     except ImportError as exc:
-        common.show_error(f"a component is not available: {exc}", prefix="The run failed: ")
+        show_error(f"a component is not available: {exc}", prefix="The run failed: ")
     except Exception as exc:  # noqa: BLE001 - the page stays usable; nothing stored is touched
-        common.show_error(f"{type(exc).__name__}: {exc}", prefix="The run failed unexpectedly: ")
+        show_error(f"{type(exc).__name__}: {exc}", prefix="The run failed unexpectedly: ")
     else:
         run_params = {
             **out.params,

@@ -10,7 +10,9 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
-from app_support.markup import markdown_escape
+from app_support import access, loaders
+from app_support.markup import markdown_escape, show_error
+from app_support.store import get_store
 from augment_core.augment.agreement import keyword_rows
 from augment_core.data.dataset import content_hash
 from augment_core.data.dataset_settings import RemapImpact, default_settings, remap_impact, settings_key
@@ -20,7 +22,7 @@ from augment_core.review import export
 from augment_core.serve.policy import Action
 
 common.run_through_app()
-store = common.get_store()
+store = get_store()
 
 st.title("Data")
 st.markdown(
@@ -33,7 +35,7 @@ st.markdown(
 
 # --- open a dataset ------------------------------------------------------------------------
 
-may_add = common.reviewer_note(Action.ADD_DATASET, "add datasets, change a mapping or a tags file")
+may_add = access.reviewer_note(Action.ADD_DATASET, "add datasets, change a mapping or a tags file")
 source = st.radio(
     "Source",
     ["Upload a file", "Bundled sample (Made With ML projects + tags)"],
@@ -52,17 +54,17 @@ def _open_bytes(data: bytes, name: str) -> bool:
     go into the dataset cache, so the page that follows parses nothing again. Returns False (after an error box) when the file
     cannot be read or is over the limits, or this user may not add datasets.
     """
-    if common.refused(Action.ADD_DATASET):
+    if access.refused(Action.ADD_DATASET):
         return False
     h = content_hash(data)
     _tags_name, tags = store.tags(h)  # the dataset's own tags file when this content is stored already
     try:
-        parsed = common.parse_upload(data, name, tags)
+        parsed = loaders.parse_upload(data, name, tags)
     except InputError as exc:
-        common.show_error(exc, prefix="Cannot read this file: ")
+        show_error(exc, prefix="Cannot read this file: ")
         return False
     is_new = store.add_dataset(h, name, data, parsed.settings)
-    common.prime(store, h, parsed)
+    loaders.prime(store, h, parsed)
     common.open_dataset(store, h)
     st.session_state["data_opened_msg"] = ("Stored a new dataset." if is_new else "Opened the stored dataset (same content as before: its runs and decisions are back).")
     return True
@@ -77,7 +79,7 @@ if source == "Upload a file":
     if upload is not None and st.session_state.get("data_last_upload") != upload.file_id:
         st.session_state["data_last_upload"] = upload.file_id
         opened = _open_bytes(upload.getvalue(), upload.name)
-        common.release_upload(upload, "data_upload")  # stored, or refused: nothing kept either way
+        loaders.release_upload(upload, "data_upload")  # stored, or refused: nothing kept either way
         if opened:
             st.rerun()  # so the sidebar and every widget below show the dataset just opened
 elif may_add:
@@ -124,9 +126,9 @@ if info.settings:
 else:
     st.caption("Next: map the columns below and save the mapping; then augment.")
 try:
-    table = common.load_table(store, hash)
+    table = loaders.load_table(store, hash)
 except InputError as exc:
-    common.show_error(exc, prefix="Cannot read the stored file: ")
+    show_error(exc, prefix="Cannot read the stored file: ")
     st.stop()
 
 st.subheader("Preview")
@@ -146,7 +148,7 @@ if info.n_runs:
         f"This dataset has {info.n_runs:,} run(s). Each keeps the mapping, ids, split and seed it was made "
         "from, and its decisions stay with it; a new mapping is used by new runs."
     )
-may_map = common.can(Action.CHANGE_MAPPING)
+may_map = access.can(Action.CHANGE_MAPPING)
 if not may_map:
     m = mapping
     st.text(f"Text columns: {', '.join(m['text_columns'])} · label column: {m['label_column']} · split column: "
@@ -203,28 +205,28 @@ def _impact(new_settings: dict) -> tuple[RemapImpact, int]:
     n_decisions = 0
     if not decided:
         return total, 0
-    new = common.dataset_for(store, hash, new_settings)
+    new = loaders.load_dataset_as(store, hash, new_settings)
     for basis in export.bases(store.runs(hash), info.settings):
         if basis.key == settings_key(new_settings) or not basis.run_ids:
             continue
-        keys = [it for it in common.load_items(store, hash, basis.run_ids) if it.key in decided]
+        keys = [it for it in loaders.load_items(store, hash, basis.run_ids) if it.key in decided]
         if not keys:
             continue
         n_decisions += len(keys)
-        one = remap_impact(common.load_dataset_as(store, hash, basis.settings), new, {it.parent_id for it in keys})
+        one = remap_impact(loaders.load_dataset_as(store, hash, basis.settings), new, {it.parent_id for it in keys})
         total = RemapImpact(*(a + b for a, b in zip(total.__dict__.values(), one.__dict__.values())))
     return total, n_decisions
 
 
 def _save(new_settings: dict) -> None:
-    if common.refused(Action.CHANGE_MAPPING):
+    if access.refused(Action.CHANGE_MAPPING):
         return
     store.save_settings(hash, new_settings)
     st.session_state.pop("data_remap_pending", None)
     st.session_state["data_mapping_msg"] = "Mapping saved."
 
 
-if saved and not common.refused(Action.CHANGE_MAPPING):
+if saved and not access.refused(Action.CHANGE_MAPPING):
     new_settings = {
         "mapping": {
             "text_columns": list(text_columns),
@@ -239,10 +241,10 @@ if saved and not common.refused(Action.CHANGE_MAPPING):
     }
     st.session_state.pop("data_remap_pending", None)
     try:
-        common.load_overview(store, hash, new_settings)  # checked (in a worker) and cached for the page below
+        loaders.load_overview(store, hash, new_settings)  # checked (in a worker) and cached for the page below
         impact, n_decisions = _impact(new_settings)
     except InputError as exc:
-        common.show_error(exc, prefix="This mapping does not fit the file: ")
+        show_error(exc, prefix="This mapping does not fit the file: ")
     else:
         if impact.changed:
             st.session_state["data_remap_pending"] = (new_settings, impact, n_decisions)
@@ -280,9 +282,9 @@ if not info.settings:
     st.stop()
 
 try:
-    overview = common.load_overview(store, hash)
+    overview = loaders.load_overview(store, hash)
 except InputError as exc:
-    common.show_error(exc, prefix="The saved mapping does not fit the file: ")
+    show_error(exc, prefix="The saved mapping does not fit the file: ")
     st.stop()
 
 if overview.n_empty_text:
@@ -321,23 +323,23 @@ else:
 st.subheader("Tags and aliases")
 tags_name, _ = store.tags(hash)
 st.text(f"Tags file: {tags_name or 'bundled vocabulary (data/tags.json)'}")
-may_tag = common.can(Action.CHANGE_TAGS)
+may_tag = access.can(Action.CHANGE_TAGS)
 tags_upload = st.file_uploader("Upload a tags file (JSON list of {tag, aliases})", type=["json"],
                                key="data_tags_upload") if may_tag else None
 if (tags_upload is not None and st.session_state.get("data_last_tags") != tags_upload.file_id
-        and not common.refused(Action.CHANGE_TAGS)):
+        and not access.refused(Action.CHANGE_TAGS)):
     st.session_state["data_last_tags"] = tags_upload.file_id
     from augment_core.augment.aliases import load_alias_table
 
     try:
         load_alias_table(tags_upload.getvalue())
     except InputError as exc:
-        common.show_error(exc)
+        show_error(exc)
     else:
         store.save_tags(hash, tags_upload.name, tags_upload.getvalue())
         st.rerun()
 if (may_tag and tags_name and st.button("Use the bundled vocabulary instead", key="data_tags_bundled")
-        and not common.refused(Action.CHANGE_TAGS)):
+        and not access.refused(Action.CHANGE_TAGS)):
     store.save_tags(hash, None, None)
     st.rerun()
 

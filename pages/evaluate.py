@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
-from app_support.markup import markdown_escape
+from app_support import access, loaders, writes
+from app_support.markup import markdown_escape, show_error
 from augment_core.errors import InputError
 from augment_core.evaluate import EvalConfig, from_dataset, run_evaluation
 from augment_core.evaluate.manifest import variants_fingerprint
@@ -56,14 +57,14 @@ if st.button("Run evaluation", type="primary", key="evaluate_run", disabled=not 
 
     try:
         candidates, decisions = candidates_with_files(store, hash, [r for r in runs if r.id in run_ids],
-                                                      common.decisions(store, hash), common.reviewer())
+                                                      writes.decisions(store, hash), access.reviewer())
         settings = bases[0].settings
-        data = from_dataset(common.load_dataset_as(store, hash, settings), candidates, decisions, source, use_test)
+        data = from_dataset(loaders.load_dataset_as(store, hash, settings), candidates, decisions, source, use_test)
         config = EvalConfig(seeds=int(seeds), seed=int(seed), train_fraction=float(fraction))
-        result = run_evaluation(data, common.load_train_keywords(store, hash, settings), config, progress)
+        result = run_evaluation(data, loaders.load_train_keywords(store, hash, settings), config, progress)
     except InputError as exc:
         bar.empty()
-        common.show_error(exc, prefix="The evaluation could not run: ")
+        show_error(exc, prefix="The evaluation could not run: ")
     else:
         used = [c["key"] for c in candidates if source == "all" or decisions.get(c["key"]) == "accepted"]
         result["runs"] = list(run_ids)

@@ -18,8 +18,8 @@ import pandas as pd
 import streamlit as st
 
 import app_common as common
-from app_support import run_review
-from app_support.markup import markdown_escape
+from app_support import access, loaders, run_review
+from app_support.markup import markdown_escape, show_error
 from augment_core.augment.quality import FLAG_LABEL_DRIFT
 from augment_core.data.dataset_settings import settings_key
 from augment_core.errors import InputError
@@ -51,18 +51,18 @@ if len(bases) > 1:
                           format_func=basis_names.__getitem__, key="export_basis")
     basis = by_key[choice]
 try:
-    dataset = common.load_dataset_as(store, hash, basis.settings)
+    dataset = loaders.load_dataset_as(store, hash, basis.settings)
 except InputError as exc:
-    common.show_error(exc, prefix="These runs' mapping no longer fits the file: ")
+    show_error(exc, prefix="These runs' mapping no longer fits the file: ")
     st.stop()
-items = common.load_items(store, hash, basis.run_ids)
+items = loaders.load_items(store, hash, basis.run_ids)
 item_keys = frozenset(it.key for it in items)
 
 
 def _policy() -> reviewers.Policy:
     """The export policy: alone, your own decisions (as before reviewers existed) and no
     choice shown; with other reviewers' decisions, chosen here (default majority)."""
-    me = common.reviewer()
+    me = access.reviewer()
     by_reviewer = reviewers.restricted(store.decisions_by_reviewer(hash), item_keys)
     if not reviewers.is_team(by_reviewer, me):
         return reviewers.default_policy(by_reviewer, me)
@@ -97,7 +97,7 @@ def build_manifest(rows: list[dict], decisions: dict[str, str], guarded: int) ->
     return export.build_manifest(
         dataset_hash=hash,
         dataset_name=info.name,
-        columns=common.load_table(store, hash).columns,
+        columns=loaders.load_table(store, hash).columns,
         settings=basis.settings,
         tags_name=store.tags(hash)[0],
         runs=[{"id": r.id, "created_at": r.created_at, "params": r.params, "settings": r.settings}
@@ -204,7 +204,7 @@ with st.expander("Manifest"):
 run_review.sampled_export_section(store, hash)
 
 st.subheader("Tag counts, train split: before and after")
-labels = common.labels_by_id(dataset)
+labels = loaders.labels_by_id(dataset)
 tag_rows = pd.DataFrame(export.tag_counts_before_after(dataset, rows, labels))
 if not tag_rows.empty:
     totals = tag_rows[tag_rows["stage"] == "after"].sort_values("count", ascending=False)

@@ -3,11 +3,11 @@ one at a time or in bulk by filter, undo, and a focused mode with keyboard short
 
 The list and the one-at-a-time view are the review component (``app_support.review_component``):
 a decision shows in the browser at once and is queued there; the browser sends the queue in
-order and ``_on_batch`` writes it through ``common.apply_browser_queue``, each decision checked
+order and ``_on_batch`` writes it through ``writes.apply_browser_queue``, each decision checked
 against the database, its outcome sent back with the next data. Bulk actions, pages and Undo
 are Streamlit buttons; every run of the list reads the decisions from the database, and every
 write carries what the page showed, so a write made meanwhile in another tab is never
-overwritten unknowingly (``common.write_decisions``). Undo reverts this tab's own actions only."""
+overwritten unknowingly (``writes.write_decisions``). Undo reverts this tab's own actions only."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import time
 import streamlit as st
 
 import app_common as common
+from app_support import access, review_cache, run_review, writes
 from app_support import review_component as rc
-from app_support import run_review
 from app_support.markup import CSS, markdown_escape
 from app_support.view_state import Field, publish, restore
 from augment_core.review import filters as review
@@ -33,6 +33,7 @@ from augment_core.review.highlight import (
     meta_html,
     variant_html,
 )
+from augment_core.review.store import StoreBusy
 
 GROUPS_PER_PAGE = 20
 RULE_MODE = "By rule (sampled runs)"  # runs loaded by sample: each rule's sample, decided for the whole rule
@@ -41,12 +42,12 @@ RULE_MODE = "By rule (sampled runs)"  # runs loaded by sample: each rule's sampl
 FOCUS_BEHIND, FOCUS_AHEAD = 20, 200
 LAYOUTS = ["Stacked", "Side by side"]
 store, hash, _mapped = common.start_page("Review", build=False)
-scope = common.review_scope(store, hash)
-if not scope.run_ids or not common.progress_counts(store, hash)["total"]:
+scope = review_cache.review_scope(store, hash)
+if not scope.run_ids or not writes.progress_counts(store, hash)["total"]:
     st.info("No variants to review yet: run an augmenter on the Augment page.")
     st.page_link("pages/augment.py", label="Go to Augment", icon=":material/auto_awesome:")
     st.stop()
-info = common.load_facets(store, hash)
+info = review_cache.load_facets(store, hash)
 facets = info["facets"]
 st.html(CSS + legend_html())
 
@@ -142,7 +143,7 @@ def _team_view(flt: review.Filter) -> review.Filter:
     """With other reviewers' decisions on the dataset: the conflicts count, each pair's
     agreement (Cohen's kappa) and the reviewer and conflicts filters, added to ``flt``.
     Alone: nothing shown, ``flt`` as it is."""
-    me = common.reviewer()
+    me = access.reviewer()
     TEAM["by_reviewer"] = {}
     if not [r for r in store.reviewers(hash) if r != me]:
         return flt
@@ -170,7 +171,7 @@ def _queue_scope() -> str:
     """Where the browser keeps this page's queue of unsaved decisions (``localStorage``): per
     dataset, and per reviewer once signed in, so decisions left unsaved by one account are never
     sent by the next one to sign in on the same browser (they would be recorded as that one's)."""
-    me = common.reviewer()
+    me = access.reviewer()
     return hash if me == reviewers.LOCAL_REVIEWER else f"{hash}|{me}"
 
 
@@ -192,7 +193,7 @@ def _meta(it: CandidateRow) -> list:
 
 
 def _progress() -> dict:
-    counts = common.progress_counts(store, hash)
+    counts = writes.progress_counts(store, hash)
     m = st.columns(5)
     m[0].metric("Candidates", f"{counts['total']:,}")
     m[1].metric("Reviewed", f"{counts['reviewed']:,}")
@@ -203,7 +204,7 @@ def _progress() -> dict:
     return counts
 
 
-def _report(outcome: common.WriteOutcome, done: str = "") -> None:
+def _report(outcome: writes.WriteOutcome, done: str = "") -> None:
     """A warning line (not saved yet, or conflicts) or a toast for what was written."""
     if outcome.message:
         st.session_state["review_warning"] = outcome.message
@@ -212,7 +213,7 @@ def _report(outcome: common.WriteOutcome, done: str = "") -> None:
 
 
 def _decide(key: str, decision: str, shown: str | None) -> None:
-    outcome = common.write_decisions(store, hash, {key: decision}, {key: shown}, f"{decision} {key}")
+    outcome = writes.write_decisions(store, hash, {key: decision}, {key: shown}, f"{decision} {key}")
     _report(outcome)
 
 
@@ -220,8 +221,8 @@ def _bulk(flt: review.Filter, decision: str, only_undecided: bool, seen: float) 
     """A bulk decision over the filter, in SQL, as one undoable action of this tab; variants
     decided since the page read the decisions (``seen``) are left alone."""
     try:
-        result = query.bulk(store, scope, flt, decision, only_undecided, origin=common.tab_origin(), seen=seen)
-    except common.StoreBusy as exc:
+        result = query.bulk(store, scope, flt, decision, only_undecided, origin=writes.tab_origin(), seen=seen)
+    except StoreBusy as exc:
         st.session_state["review_warning"] = f"Bulk {decision[:-2]} not made: {exc}. Nothing changed; try again."
         return
     st.session_state["review_notice"] = f"{result.label or 'bulk'}: {result.changed:,} decision(s) written."
@@ -232,7 +233,7 @@ def _bulk(flt: review.Filter, decision: str, only_undecided: bool, seen: float) 
 
 
 def _undo() -> None:
-    result, line = common.undo(store, hash)
+    result, line = writes.undo(store, hash)
     if line:
         st.session_state["review_warning"] = line
     if result is not None:
@@ -245,7 +246,7 @@ def _undo() -> None:
 def _on_batch() -> None:
     """Decisions the browser sent: saved in order, checked against the database; their
     outcomes go back with the next data."""
-    common.apply_browser_queue(store, hash, rc.sent_batch())
+    writes.apply_browser_queue(store, hash, rc.sent_batch())
 
 
 def _instant() -> bool:
@@ -272,12 +273,12 @@ def _set_page(page: int) -> None:
 
 
 def _notice() -> None:
-    common.review_messages(hash)
+    writes.review_messages(hash)
 
 
 def _undo_button(container, key: str, short: bool = False) -> None:
     """Undo reverts this tab's latest action only; its tooltip names the action and its time."""
-    what = common.last_undoable(store, hash)
+    what = writes.last_undoable(store, hash)
     label = "Undo (u)" if short else "Undo"
     container.button(label, key=key, on_click=_undo, icon=":material/undo:", width="stretch", disabled=what is None,
                      help=markdown_escape(f"Undo this tab's latest action: {what}") if what else "Nothing of this tab's to undo "
@@ -300,7 +301,7 @@ def review_list(flt: review.Filter, order: str) -> None:
     _notice()
     counts = _progress()
     flt = _team_view(flt)
-    matching = common.match_counts(store, hash, flt)
+    matching = review_cache.match_counts(store, hash, flt)
 
     b1, b2, b3, b4 = st.columns([2, 2, 2, 1], vertical_alignment="center")
     only_undecided = b3.checkbox("Bulk: only undecided", value=True, key="review_bulk_only_undecided")
@@ -324,23 +325,23 @@ def review_list(flt: review.Filter, order: str) -> None:
         st.info("No variants match these filters.")
         return
 
-    decisions = common.decisions(store, hash, [it.key for g in shown for it in g.items])
+    decisions = writes.decisions(store, hash, [it.key for g in shown for it in g.items])
     if not _instant():
         _classic_rows(shown, decisions)
         return
     rc.review_view({
         "hash": _queue_scope(), "mode": "list", "layout": _layout(), "epoch": time.time(), "page": page, "n_pages": n_pages,
-        "origin": common.tab_origin(),
+        "origin": writes.tab_origin(),
         "sig": rc.signature("list", page, _layout(), flt, order, [it.key for g in shown for it in g.items]),
         "decisions": {it.key: decisions.get(it.key) for g in shown for it in g.items},
-        "counts": counts, "can_undo": common.last_undoable(store, hash) is not None,
-        "acks": common.browser_acks(), "groups": [rc.group_payload(g, _meta) for g in shown],
+        "counts": counts, "can_undo": writes.last_undoable(store, hash) is not None,
+        "acks": writes.browser_acks(), "groups": [rc.group_payload(g, _meta) for g in shown],
     }, on_batch=_on_batch, on_page=_on_page)
 
 
 def _classic_rows(shown: list, decisions: dict) -> None:
     """The rows as Streamlit buttons, one server round trip a click (``AUGMENT_REVIEW_INSTANT=0``)."""
-    unsaved = common.unsaved_keys(hash)
+    unsaved = writes.unsaved_keys(hash)
     for group in shown:
         with st.container(border=True):
             tags_of = ", ".join(group.items[0].tags)
@@ -398,8 +399,8 @@ def review_focus(flt: review.Filter, order: str) -> None:
     # every variant the filter matches, whatever its status: focus walks the undecided ones
     everything = review.Filter(**{**flt.__dict__, "status": "all"})
     window, n_matching, n_undecided = query.focus_window(store, scope, flt, order, FOCUS_BEHIND, FOCUS_AHEAD,
-                                                         counts=common.match_counts(store, hash, everything))
-    decisions = common.decisions(store, hash, [it.key for it in window])
+                                                         counts=review_cache.match_counts(store, hash, everything))
+    decisions = writes.decisions(store, hash, [it.key for it in window])
     if _instant():
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         with c1:
@@ -407,11 +408,11 @@ def review_focus(flt: review.Filter, order: str) -> None:
         _undo_button(c2, "review_undo", short=True)
         in_window = sum(1 for it in window if it.key not in decisions)
         rc.review_view({
-            "hash": _queue_scope(), "mode": "focus", "layout": _layout(), "epoch": time.time(), "origin": common.tab_origin(),
+            "hash": _queue_scope(), "mode": "focus", "layout": _layout(), "epoch": time.time(), "origin": writes.tab_origin(),
             "sig": rc.signature("focus", _layout(), flt, order, [it.key for it in window]),
             "decisions": {it.key: decisions.get(it.key) for it in window},
-            "counts": counts, "can_undo": common.last_undoable(store, hash) is not None,
-            "acks": common.browser_acks(), "items": [rc.item_payload(it, _meta(it)) for it in window],
+            "counts": counts, "can_undo": writes.last_undoable(store, hash) is not None,
+            "acks": writes.browser_acks(), "items": [rc.item_payload(it, _meta(it)) for it in window],
             "matching": n_matching, "undecided_beyond": n_undecided - in_window,
         }, on_batch=_on_batch)
         return

@@ -99,11 +99,11 @@ def _write_as(email: str, h: str, run_id: int, out: str, server_dirs: list[str])
     def script(run_id: int, out: str) -> None:
         import streamlit as st
 
-        import app_common as common
         from app_support import run_review
+        from app_support.store import get_store
         from augment_core.errors import InputError
 
-        store = common.get_store()
+        store = get_store()
         h = st.query_params["dataset"]
         (run,) = [r for r in store.runs(h) if r.id == run_id]
         try:
@@ -156,12 +156,12 @@ def _load_as(email: str, h: str, path: str, server_dirs: list[str]) -> AppTest:
     def script(path: str) -> None:
         import streamlit as st
 
-        import app_common as common
         from app_support import run_review
+        from app_support.store import get_store
         from augment_core.errors import InputError
 
         try:
-            result = run_review.load_run(common.get_store(), st.query_params["dataset"], path, max_whole=0)
+            result = run_review.load_run(get_store(), st.query_params["dataset"], path, max_whole=0)
         except InputError as exc:
             st.error(str(exc))
         else:

@@ -57,12 +57,12 @@ def _upload_as(email: str, h: str, path: str) -> AppTest:
     def script(path: str) -> None:
         import streamlit as st
 
-        import app_common as common
         from app_support import variant_upload
+        from app_support.store import get_store
         from augment_core.errors import InputError
         from augment_core.review.run_import import dataset_as
 
-        store = common.get_store()
+        store = get_store()
         h = st.query_params["dataset"]
         try:
             counts = variant_upload.upload_variants(store, h, dataset_as(store, h, store.dataset(h).settings),

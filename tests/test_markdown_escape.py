@@ -26,13 +26,15 @@ FIRST_ARG_IS_NOT_TEXT = {"page_link", "progress"}
 ESCAPERS = {"markdown_escape", "markdown_code", "len"}
 
 REVIEWED = {
-    ("app_common.py", "title"): "page titles: the constants each page passes to start_page / the sign-in page",
+    ("app_common.py", "title"): "page titles: the constants each page passes to start_page",
+    ("app_support/access.py", "title"): "the sign-in page's titles: constants",
     ("app_common.py", "label"): "NEXT_STEPS' constant labels",
-    ("app_common.py", "line"): "the sign-in page's lines: constants, with the e-mail and errors as markdown_code",
+    ("app_common.py", "spinner"): "load_then_rerun: every caller's spinner text is a constant",
+    ("app_support/access.py", "line"): "the sign-in page's lines: constants, with the e-mail and errors as markdown_code",
     ("pages/data.py", "msg"): "one of two constant sentences set by _open_bytes",
     ("pages/data.py", "mapping_msg"): "the constant \"Mapping saved.\"",
     ("pages/review.py", "label"): "\"Undo\" or \"Undo (u)\"",
-    ("app_common.py", "prefix + markdown_code(message)"): "show_error: every caller's prefix is a constant",
+    ("app_support/markup.py", "prefix + markdown_code(message)"): "show_error: every caller's prefix is a constant",
     ("pages/augment.py", "text"): "PhaseClock.line: a phase's name and its counts",
     ("pages/augment.py", "' · '.join(last['phases'])"): "PhaseClock.line's, as the run left them",
 }

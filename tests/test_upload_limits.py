@@ -201,7 +201,7 @@ def test_a_page_needing_the_rows_gets_them_and_the_overview_from_one_parse(tmp_p
     """The Augment and Evaluate pages need a dataset's records and its overview (counts,
     fitted keywords): a server that has neither cached (a restart, a link) parses the file
     once for both, not once for each (a million rows take half a minute a parse)."""
-    import app_common
+    from app_support import loaders
     from app_support.dataset_overview import overview
     from augment_core.data import parse_worker
     from augment_core.data.dataset import content_hash
@@ -216,13 +216,13 @@ def test_a_page_needing_the_rows_gets_them_and_the_overview_from_one_parse(tmp_p
     real = parse_worker.parse
     monkeypatch.setattr(parse_worker, "parse", lambda *a, **k: parses.append(k) or real(*a, **k))
 
-    dataset = app_common.load_dataset_as(store, h, settings)
-    got = app_common.load_overview(store, h)
+    dataset = loaders.load_dataset_as(store, h, settings)
+    got = loaders.load_overview(store, h)
     assert len(parses) == 1
     here = overview(dataset, None)
     assert got.rows_per_split == here.rows_per_split and got.tag_table == here.tag_table
     assert got.keywords.by_key == here.keywords.by_key and got.without_swappable == here.without_swappable
-    app_common.load_dataset_as(store, h, settings)  # both cached now: no parse at all
+    loaders.load_dataset_as(store, h, settings)  # both cached now: no parse at all
     assert len(parses) == 1
 
 

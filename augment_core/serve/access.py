@@ -1,6 +1,6 @@
 """Who may use a served app: the sign-in allow-list and whether the server is local only.
 
-Plain functions, no Streamlit: the app's shell (``app.py``, ``app_common``) reads the
+Plain functions, no Streamlit: the app (``app.py``, ``app_support.access``) reads the
 configuration and calls these.
 
 - The allow-list (``allowed_users`` in the ``[augment_review]`` section of

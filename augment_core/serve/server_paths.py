@@ -13,7 +13,7 @@ The folders come from both places, in this order, and every one of them counts (
 
 A relative path is taken inside the first folder. What the app allows when neither is set
 (nothing with sign-in; the working folder and the data folder without) is the app's call,
-see ``app_common.server_dirs``.
+see ``app_support.access.server_dirs``.
 
 A path that is outside, and a path inside that does not exist (for reads), get the same
 message, so the fields never tell whether something outside exists.
