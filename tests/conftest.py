@@ -189,6 +189,22 @@ def sentence_encoder_dir() -> str:
     return str(Path(vocab_file()).parent)
 
 
+# --- both cores (pytest-xdist, pytest.ini) -------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Which tests share a worker when the suite runs on several (``--dist loadgroup``): the Ray
+    tests, since one local Ray cluster at a time fits the machine and they share one a session;
+    and a browser module's tests, since they share its app server and Chromium (one each, not
+    one per worker) and run in the module's order. Every other test goes to whichever worker is free."""
+    for item in items:
+        if item.get_closest_marker("ray"):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+        elif item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 # --- the store's two backends ---------------------------------------------------------------
 
 BACKENDS = ("sqlite", "postgresql")

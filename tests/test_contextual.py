@@ -44,11 +44,19 @@ def _check(original, cand, table, protector):
         assert bad not in cand.text
 
 
+@pytest.fixture(scope="module")
+def guarding_guide(tiny_mlm, alias_table):
+    """Each contextual augmenter protecting "guide", built (its model loaded) once for every
+    example: an augmenter generates batch after batch in a run, its output a function of each
+    row and the seed alone."""
+    return {cls: _make(cls, tiny_mlm, alias_table, protect_words=["guide"]) for cls in (ContextualSubstitute, ContextualInsert)}
+
+
 @pytest.mark.parametrize("cls", [ContextualSubstitute, ContextualInsert])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ws=words, seed=st.integers(0, 2**31))
-def test_properties(cls, ws, seed, tiny_mlm, alias_table):
-    aug = _make(cls, tiny_mlm, alias_table, protect_words=["guide"])
+def test_properties(cls, ws, seed, guarding_guide, alias_table):
+    aug = guarding_guide[cls]
     text = " ".join(ws)
     out = aug.generate([text], ["r1"], 2, seed)[0]
     assert len(out) <= 2 and len({c.text for c in out}) == len(out)

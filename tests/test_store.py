@@ -3,6 +3,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from helpers import hold_write_lock
@@ -296,14 +297,22 @@ print(n, flush=True)
 
 def test_other_processes_decide_while_a_big_run_is_stored(tmp_path, monkeypatch):
     """Three processes decide (each waiting at most 4 s for the lock: a busy machine slows a
-    chunk) while a fourth stores a run in 40 chunks (as a 400,000-row run goes in chunks of
-    RUN_CHUNK; here 50,000 rows in chunks of 1,250, an eighth of the writing): no decision
-    fails, and decisions get in between the chunks, while the run is being written (one
-    transaction for the whole run would hold every one of them until its end)."""
+    chunk) while a fourth stores a run in 20 chunks (as a 400,000-row run goes in chunks of
+    RUN_CHUNK; here 10,000 rows in chunks of 500): no decision fails, and decisions get in
+    between the chunks, while the run is being written (one transaction for the whole run
+    would hold every one of them until its end). When the run is written is what its pauses
+    between chunks say: from the first, after its first chunk is in, to the last."""
     import subprocess
     import sys
 
-    monkeypatch.setattr(runs_module, "RUN_CHUNK", 1_250)
+    monkeypatch.setattr(runs_module, "RUN_CHUNK", 500)
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(time.time())
+        time.sleep(seconds)
+
+    monkeypatch.setattr(runs_module, "time", SimpleNamespace(time=time.time, sleep=pause))
     s = Store(tmp_path)
     s.add_dataset("h", "a.csv", b"x")
     stop = tmp_path / "stop"
@@ -316,10 +325,8 @@ def test_other_processes_decide_while_a_big_run_is_stored(tmp_path, monkeypatch)
         for p in procs:
             assert p.stdout.readline().strip() == "ready", p.stderr.read()
         rows = [{"id": f"{i}~a~1", "parent_id": str(i), "augmenter": "alias_swap", "text": "some text " * 8}
-                for i in range(50_000)]
-        started = time.time()
+                for i in range(10_000)]
         store_run(s, "h", {}, rows, None)
-        ended = time.time()
         stop.touch()
         counts, saved = {}, []
         for i, p in enumerate(procs):
@@ -335,9 +342,10 @@ def test_other_processes_decide_while_a_big_run_is_stored(tmp_path, monkeypatch)
     decisions = s.decisions("h")
     assert len(decisions) == sum(counts.values())
     assert all(f"{name}:{k}" in decisions for name, n in counts.items() for k in range(n))
-    assert len(s.run_rows(s.runs("h")[0].id)) == 50_000
-    # and they got in while the run was being written: committed in its first half
-    assert sum(1 for t in saved if started < t < started + (ended - started) / 2) >= 3
+    assert len(s.run_rows(s.runs("h")[0].id)) == 10_000
+    # and they got in while the run was being written, between its first chunk and its last
+    assert len(pauses) == 19
+    assert sum(1 for t in saved if pauses[0] < t < pauses[-1]) >= 3
     s.close()
 
 
