@@ -12,9 +12,10 @@ stop never replaces its output, wherever the signal landed.
 from __future__ import annotations
 
 import signal
+import sys
 from contextlib import contextmanager
 from types import FrameType
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 _noted: int | None = None
 
@@ -33,6 +34,17 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _interrupt(signum)
 
 
+def _unraisable(previous: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Python's hook for an exception it drops, quiet for our interrupts: one that landed in
+    a finalizer is noted and raised again, so printing it would only put a traceback before
+    the run's one line."""
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt) or _noted is None:
+            previous(unraisable)
+
+    return hook
+
+
 def raise_noted() -> None:
     """Raise again the interrupt of a signal that arrived during the block of
     :func:`handled` (a no-op when none did, and outside such a block)."""
@@ -43,16 +55,20 @@ def raise_noted() -> None:
 @contextmanager
 def handled() -> Iterator[None]:
     """SIGTERM raised as :class:`Terminated` and Ctrl-C as ``KeyboardInterrupt`` (unless
-    SIGINT is ignored, as in a background job), both noted for :func:`raise_noted`, for the
-    block; the previous handlers and no noted signal afterwards. Main thread only."""
+    SIGINT is ignored, as in a background job), both noted for :func:`raise_noted`, and
+    neither printed where Python drops it, for the block; the previous handlers and no noted
+    signal afterwards. Main thread only."""
     global _noted
     _noted = None
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _on_signal)}
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, _on_signal)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable(previous_hook)
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        sys.unraisablehook = previous_hook
         _noted = None
