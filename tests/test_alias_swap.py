@@ -1,4 +1,5 @@
 import string
+from functools import cache
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -6,28 +7,29 @@ from hypothesis import strategies as st
 from augment_core.augment.alias_swap import AliasSwap
 from augment_core.augment.aliases import build_alias_table, normalize_key
 
-TABLE = build_alias_table(
-    [
-        ("generative-adversarial-networks", ["gan"]),
-        ("natural-language-processing", ["nlp", "nlproc"]),
-        ("computer-vision", ["cv", "vision"]),
-        ("c++", ["cpp"]),
-        ("transformers", []),
-    ]
-)
-KEYS = sorted(TABLE.alternatives)
-members_of = {}
-for group in TABLE.groups:
-    for member in group:
-        members_of[member] = group
+
+@cache
+def table():
+    """Built when a test first needs it, not when the module is collected (every xdist worker
+    collects every module; building it imports inflect, two seconds)."""
+    return build_alias_table(
+        [
+            ("generative-adversarial-networks", ["gan"]),
+            ("natural-language-processing", ["nlp", "nlproc"]),
+            ("computer-vision", ["cv", "vision"]),
+            ("c++", ["cpp"]),
+            ("transformers", []),
+        ]
+    )
 
 
 def group_forms(key: str) -> set[str]:
-    return {k for k in TABLE.keywords if TABLE.keywords[k] == TABLE.keywords[key]}
+    keywords = table().keywords
+    return {k for k in keywords if keywords[k] == keywords[key]}
 
 
 filler = st.text(alphabet=string.ascii_letters + " .,;:!?-()'\n", max_size=30)
-key_text = st.sampled_from(KEYS).flatmap(
+key_text = st.deferred(lambda: st.sampled_from(sorted(table().alternatives))).flatmap(
     lambda k: st.sampled_from([k, k.upper(), k.title(), k.capitalize()])
 )
 texts = st.lists(st.tuples(filler, key_text), min_size=0, max_size=4).map(
@@ -38,7 +40,7 @@ texts = st.lists(st.tuples(filler, key_text), min_size=0, max_size=4).map(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=texts, seed=st.integers(0, 10**6), n=st.integers(1, 6))
 def test_a_swap_replaces_one_key_by_a_member_of_its_group_and_nothing_else(text, seed, n):
-    variants = AliasSwap(TABLE).variants(text, "r1", n, seed)
+    variants = AliasSwap(table()).variants(text, "r1", n, seed)
     assert len(variants) <= n
     assert len({v.text for v in variants}) == len(variants)
     for v in variants:
@@ -51,14 +53,14 @@ def test_a_swap_replaces_one_key_by_a_member_of_its_group_and_nothing_else(text,
         assert v.text[c.end :] == text[c.start + len(c.before) :]
         assert text[c.start : c.start + len(c.before)] == c.before
         before, after = normalize_key(c.before), normalize_key(c.after)
-        assert before in TABLE.alternatives
+        assert before in table().alternatives
         assert after in group_forms(before) and after != before
 
 
 @settings(max_examples=60, deadline=None)
 @given(text=texts, seed=st.integers(0, 10**6))
 def test_several_swaps_keep_spans_exact(text, seed):
-    for v in AliasSwap(TABLE, max_swaps=3).variants(text, "r", 4, seed):
+    for v in AliasSwap(table(), max_swaps=3).variants(text, "r", 4, seed):
         assert v.text != text
         for c in v.changes:
             assert v.text[c.start : c.end] == c.after
@@ -67,22 +69,22 @@ def test_several_swaps_keep_spans_exact(text, seed):
 
 def test_at_most_the_possible_number_of_variants():
     # "gan" has one alternative, so one variant only, however many are asked for
-    assert [v.text for v in AliasSwap(TABLE).variants("a gan here", "x", 5, 0)] == [
+    assert [v.text for v in AliasSwap(table()).variants("a gan here", "x", 5, 0)] == [
         "a generative adversarial network here"
     ]
-    assert AliasSwap(TABLE).variants("no keywords here", "x", 5, 0) == []
-    assert AliasSwap(TABLE).variants("transformers alone", "x", 5, 0) == []
+    assert AliasSwap(table()).variants("no keywords here", "x", 5, 0) == []
+    assert AliasSwap(table()).variants("transformers alone", "x", 5, 0) == []
 
 
 def test_every_possible_single_swap_when_asked_for_enough():
-    variants = AliasSwap(TABLE).variants("nlp and cv", "x", 10, 0)
+    variants = AliasSwap(table()).variants("nlp and cv", "x", 10, 0)
     assert sorted(v.text for v in variants) == sorted(
         ["natural language processing and cv", "nlproc and cv", "nlp and computer vision", "nlp and vision"]
     )
 
 
 def test_seeded_by_row_not_by_position():
-    swap = AliasSwap(TABLE)
+    swap = AliasSwap(table())
     text = "gan nlp cv cpp and more nlp"
     alone = swap.generate([text], ["row-7"], 3, seed=11)
     batch = swap.generate(["cv here", text, "nlp"], ["row-1", "row-7", "row-9"], 3, seed=11)
@@ -92,7 +94,7 @@ def test_seeded_by_row_not_by_position():
 
 
 def test_case_is_kept_in_the_swap():
-    texts = {v.text for v in AliasSwap(TABLE).variants("GAN art", "x", 5, 0)}
+    texts = {v.text for v in AliasSwap(table()).variants("GAN art", "x", 5, 0)}
     assert texts == {"Generative Adversarial Network art"}
 
 
@@ -110,7 +112,7 @@ def test_through_the_pipeline_labels_and_split_never_change(rows, seed):
     from augment_core.runners.pipeline import run_augmentation
 
     records = [Record(str(i), text, tuple(labels), split, list(labels)) for i, (text, labels, split) in enumerate(rows)]
-    out = run_augmentation(Dataset(records, ColumnMapping(("text",), "tags")), [AliasSwap(TABLE)], 3, True, seed)
+    out = run_augmentation(Dataset(records, ColumnMapping(("text",), "tags")), [AliasSwap(table())], 3, True, seed)
     parents = {r.id: r for r in records}
     for row in out:
         parent = parents[row["parent_id"]]
