@@ -248,6 +248,12 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
 
 # --- browser fixtures (helpers in browser_helpers.py) --------------------------------------
 
+# An assertion on the page waits for its condition up to the page's own step timeout, not
+# Playwright's default 5 s: on a busy machine (the suite runs on both cores) an upload's rerun,
+# which parses in a worker process, was seen to take longer, and the check failed while the
+# page was still on its way to the state it checks.
+playwright_sync.expect.set_options(timeout=30_000)
+
 
 @pytest.fixture(scope="module")
 def browser():
