@@ -46,6 +46,16 @@ def read_secrets() -> tuple[Mapping[str, Any], str]:
         return {}, str(exc)
 
 
+def app_settings() -> Mapping[str, Any]:
+    """The app's own section for the server's settings (limits, the cache's budget): {} when
+    the secrets cannot be read or the section is not one (the sign-in gate reports both)."""
+    secrets, _error = read_secrets()
+    try:
+        return _section(secrets)
+    except serve_access.AllowListError:
+        return {}
+
+
 def _section(secrets: Mapping[str, Any]) -> Mapping[str, Any]:
     """The app's own section of the secrets ({} when absent); AllowListError when it is not one."""
     section = secrets.get(APP_SECRETS) or {}

@@ -17,7 +17,7 @@ bytes (``app_support.dataset_cache``), never as a table.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -40,17 +40,13 @@ def upload_limits() -> Limits:
     """The operator's limits on a dataset's rows and decoded bytes (environment, else
     ``[augment_review]`` in the secrets, else the defaults); raises InputError when one is
     malformed."""
-    secrets, _error = access.read_secrets()
-    section = secrets.get(access.APP_SECRETS) or {}
-    return limits.server_limits(section if isinstance(section, Mapping) else {})
+    return limits.server_limits(access.app_settings())
 
 
 @st.cache_resource(show_spinner=False)
 def _datasets() -> ByteBudgetCache:
-    secrets, _error = access.read_secrets()
-    section = secrets.get(access.APP_SECRETS) or {}
     try:
-        budget = limits.cache_budget(section if isinstance(section, Mapping) else {})
+        budget = limits.cache_budget(access.app_settings())
     except InputError:
         budget = limits.DEFAULT_CACHE_BYTES
     return ByteBudgetCache(budget)
