@@ -21,11 +21,12 @@ from helpers import BASE, ROOT, big_csv, cli, make_runs, one_line, sample_input,
 from streamlit.testing.v1 import AppTest
 
 from augment_core import interrupts
-from augment_core.cli.commands import main
+from augment_core.cli.commands import build_parser, job_from_args, main
 from augment_core.data.dataset import content_hash
 from augment_core.data.io import manifest_path, open_output, open_output_dir, open_output_pair
 from augment_core.errors import InputError
 from augment_core.review.store import Store, rule_key
+from augment_core.runners import run_job
 
 APP = str(ROOT / "app.py")
 
@@ -299,3 +300,23 @@ def test_a_signal_whose_exception_python_dropped_still_keeps_the_old_output(tmp_
         with open_output(tmp_path / "later.csv") as fh:
             fh.write(b"later")
     assert (tmp_path / "later.csv").read_bytes() == b"later"
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_a_streamed_run_asked_to_stop_where_the_exception_was_dropped_stops_at_its_next_chunk(tmp_path):
+    """A run of many chunks does not go on to its end before the commit refuses it: the
+    interrupt lost in a finalizer is raised again at the next chunk."""
+    out = tmp_path / "out.csv"
+    args = build_parser().parse_args(["augment", str(big_csv(tmp_path)), *BASE, "--chunk-rows", "1000",
+                                      "--workers", "1", "--output", str(out)])
+    written: list[int] = []
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase == "generate":
+            written.append(done)
+            if len(written) == 1:
+                _SignalsWhenCollected(signal.SIGTERM)  # lost in the finalizer, noted
+
+    with interrupts.handled(), pytest.raises(interrupts.Terminated):
+        run_job(job_from_args(args).check(), progress)
+    assert len(written) == 1 and not out.exists()
