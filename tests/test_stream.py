@@ -264,6 +264,44 @@ def test_a_chunk_that_kills_every_worker_it_is_given_ends_the_run_with_one_line(
     assert "\n" not in str(lost.value)
 
 
+class _ExitsWhenUnpickled:
+    """Ends the process that unpickles it, before it reads what follows."""
+
+    def __reduce__(self):
+        return (os._exit, (1,))
+
+
+def test_a_worker_that_dies_while_reading_a_large_spec_is_lost_not_waited_for():
+    """A worker that died before it had read its spec (often over a pipe's 64 KB: alias
+    tables) hung the run for good: multiprocessing wrote the spec in ``Process.start`` while
+    holding the pipe's read end itself (seen once in the whole suite on both cores). Now the
+    spec is the pipe's first message, and such a worker is lost like any other."""
+    import threading
+
+    from augment_core.data.dataset import ColumnMapping
+    from augment_core.runners.core import WorkerLost, WorkerPool, WorkSpec
+
+    spec = WorkSpec(["id", "text"], ColumnMapping(("text",), "tags"), None,  # type: ignore[arg-type]
+                    settings={"x": {"dies": _ExitsWhenUnpickled(), "then": "y" * (1 << 20)}})
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            runner = WorkerPool(spec, 2)
+            try:
+                list(runner.map(_end_this_worker, iter([[("1", "a")]]), ["train"]))
+            finally:
+                runner.close(False)
+        except BaseException as exc:  # noqa: BLE001 - what the run ended with
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)  # an upper bound: the run ends in seconds, or never
+    assert not thread.is_alive(), "the pool waited for a dead worker"
+    assert len(outcome) == 1 and isinstance(outcome[0], WorkerLost), outcome
+
+
 def _wait_for_rows(tmp_path: Path, proc: subprocess.Popen) -> None:
     """Until the run's temporary output holds rows."""
     deadline = time.monotonic() + 60

@@ -466,8 +466,8 @@ def _how(exitcode: int | None) -> str:
     return f"killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
 
 
-def _worker_main(tasks: Any, results: Any, spec: WorkSpec) -> None:
-    """A worker process: tasks from its pipe until ``None`` or the pipe closes. A setup
+def _worker_main(tasks: Any, results: Any) -> None:
+    """A worker process: its spec, then tasks, from its pipe until ``None`` or the pipe closes. A setup
     that fails (a model that does not load) is the answer to every task, so the parent
     raises it as it would in-process. A thread takes tasks off the pipe as they come, so
     the parent can queue the next chunk while this one runs (it never waits on a worker
@@ -475,6 +475,10 @@ def _worker_main(tasks: Any, results: Any, spec: WorkSpec) -> None:
     import queue
     import threading
 
+    try:
+        spec: WorkSpec = tasks.recv()
+    except (EOFError, OSError):  # the parent went away before sending it
+        return
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def take() -> None:
@@ -541,10 +545,17 @@ class WorkerPool:
         ctx = multiprocessing.get_context("spawn")
         tasks_in, tasks_out = ctx.Pipe(duplex=False)  # one-way pipes, as multiprocessing's queues use
         results_in, results_out = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_worker_main, args=(tasks_in, results_out, self._spec), daemon=True)
+        # the spec (alias tables, settings: often over a pipe's 64 KB) goes as the first message,
+        # not in the process's arguments: multiprocessing writes those while holding the pipe's
+        # read end itself, so a child that died before reading them all hung start() for good
+        proc = ctx.Process(target=_worker_main, args=(tasks_in, results_out), daemon=True)
         proc.start()
         tasks_in.close()  # the worker's ends: a worker that dies then reads as EOF here
         results_out.close()
+        try:
+            tasks_out.send(self._spec)
+        except OSError:  # it died at once: its results read as EOF, and map() replaces it as any lost worker
+            pass
         if slot is None:
             self._procs.append(proc)
             self._conns.append(results_in)
