@@ -2,7 +2,7 @@
 
 Answered in SQL from the review index (``augment_core.review.query``) and cached per server,
 each under everything that changes it: a stored run never changes, so the run ids, the
-reviewer and, for counts over decisions, :func:`decisions_version` are the whole key. Apart
+reviewer and, for counts over decisions, :meth:`Store.decisions_version` are the whole key. Apart
 from the loaders because these read decisions, not the dataset's file; ``app_support.writes``
 builds on them (the scope a browser batch is checked against, the saved counts it lays this
 tab's unsaved decisions over).
@@ -44,12 +44,6 @@ def load_facets(store: Store, hash: str) -> dict:
     return _facets(str(store.data_dir), hash, store.review_run_ids(hash))
 
 
-def decisions_version(store: Store, hash: str) -> tuple:
-    """Changes whenever a decision of the dataset does (every write is an action; an undo
-    removes one): what counts over decisions are cached under."""
-    return tuple(store.read("SELECT MAX(id), COUNT(*) FROM actions WHERE dataset_hash = ?", (hash,))[0])
-
-
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _match_counts(data_dir: str, hash: str, run_ids: tuple[int, ...], flt_key: str, version: tuple, me: str,
                   _flt: Any = None) -> dict[str, int]:
@@ -71,9 +65,9 @@ def match_counts(store: Store, hash: str, flt: Any) -> dict[str, int]:
     run_ids = store.review_run_ids(hash)
     if flt.is_empty() and flt.status == "all":
         items, groups = _sizes(str(store.data_dir), hash, run_ids, repr(flt), _flt=flt)
-        saved = _progress(str(store.data_dir), hash, run_ids, decisions_version(store, hash), reviewer())
+        saved = _progress(str(store.data_dir), hash, run_ids, store.decisions_version(hash), reviewer())
         return {"items": items, "groups": groups, "accepted": saved["accepted"], "rejected": saved["rejected"]}
-    return _match_counts(str(store.data_dir), hash, run_ids, repr(flt), decisions_version(store, hash), reviewer(),
+    return _match_counts(str(store.data_dir), hash, run_ids, repr(flt), store.decisions_version(hash), reviewer(),
                          _flt=flt)
 
 
@@ -83,8 +77,7 @@ def _progress(data_dir: str, hash: str, run_ids: tuple[int, ...], version: tuple
     return review_query.progress(store, review_scope(store, hash, me))
 
 
-
 def saved_progress(store: Store, hash: str) -> dict[str, int]:
     """The counters above the list as the database has them (cached until a decision
     changes); ``writes.progress_counts`` lays this tab's not-yet-saved decisions over them."""
-    return _progress(str(store.data_dir), hash, store.review_run_ids(hash), decisions_version(store, hash), reviewer())
+    return _progress(str(store.data_dir), hash, store.review_run_ids(hash), store.decisions_version(hash), reviewer())

@@ -10,7 +10,7 @@ before, after), which nothing deletes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from augment_core.review.database import Conn, Database, Later, insert_rows
 from augment_core.review.schema import LOCAL_REVIEWER
@@ -127,6 +127,12 @@ def log_action(c: Conn, dataset_hash: str, reviewer: str, label: str, action_id:
         " SELECT ?, ?, 'decide', ?, key, before, after, ?, ? FROM action_items WHERE action_id = ?",
         (dataset_hash, reviewer, label, now, origin, action_id),
     )
+
+
+def actions_version(db: Database, dataset_hash: str) -> tuple[Any, ...]:
+    """Changes whenever a decision of the dataset does (every write is an action; an undo
+    removes one): what the app's counts over decisions are cached under."""
+    return tuple(db.query("SELECT MAX(id), COUNT(*) FROM actions WHERE dataset_hash = ?", (dataset_hash,))[0])
 
 
 def history(db: Database, dataset_hash: str, reviewer: str | None = None) -> list[HistoryEntry]:

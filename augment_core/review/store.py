@@ -114,6 +114,9 @@ class Store:
             raise InputError(f"no stored dataset {hash[:12]}")
         return info
 
+    def decisions_version(self, hash: str) -> tuple[Any, ...]:
+        return history.actions_version(self.db, hash)
+
     def dataset_bytes(self, hash: str) -> bytes:
         return datasets.dataset_bytes(self.db, hash)
 
