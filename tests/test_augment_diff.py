@@ -3,8 +3,13 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pathlib import Path
+
+import pytest
+
+from augment_core.augment import compiled_diff, diff
 from augment_core.augment.changes import Edit, apply_edits, original_spans
-from augment_core.augment.diff import diff_changes, rebuild, tokens
+from augment_core.augment.diff import diff_changes, python_diff_changes, rebuild, tokens
 
 # words (ASCII and not), whitespace runs of every kind, punctuation and symbols
 ALPHABET = st.sampled_from(list("ab Z\t\n\u00a0.,;!-'é\u00df\u4e2d\U0001f600_0") + ["  ", "ab", "the ", " cat"])
@@ -13,6 +18,7 @@ TEXT = st.lists(ALPHABET, max_size=40).map("".join)
 
 def assert_consistent(original: str, variant: str) -> None:
     changes = diff_changes(original, variant)
+    assert python_diff_changes(original, variant) == changes  # the compiled diff is the reference's twin
     assert rebuild(original, changes) == variant
     last_end = -1
     for start, end, c in original_spans(changes):
@@ -83,3 +89,40 @@ def test_a_moved_word_does_not_become_the_only_anchor() -> None:
     variant = "pytorch a a pytorcH deep deep pytorch"
     assert [(c.before, c.after) for c in diff_changes(original, variant)] == [
         ("pytorch", "pytorcH"), ("PyTorch", "pytorch")]
+
+
+def test_the_compiled_diff_is_built_from_the_current_source_and_is_the_one_used() -> None:
+    # pip install -e . compiles it (setup.py); a plug-in's overhead goal rests on it
+    assert diff.diff_changes is compiled_diff.diff_changes
+    source = Path(diff.__file__).with_name("compiled_diff.pyx")
+    assert Path(compiled_diff.__file__).stat().st_mtime >= source.stat().st_mtime, (
+        "compiled_diff.pyx changed after it was built: run pip install -e . again")
+
+
+@pytest.mark.parametrize(("original", "variant"), [
+    ("MwShOne", "Machine"), ("TF2.0 + Keras", "TF2. 0 + KW%as"), ("x a a y", "y a a x"), ("", "new words"),
+    ("old words", ""), ("a\u00a0b  c\n", "a b c"), ("\U0001f600 \u4e2d", "\u4e2d \U0001f600"),
+    ("pytorch a a pytorch deep deep PyTorch", "pytorch a a pytorcH deep deep pytorch")])
+def test_the_compiled_diff_gives_the_references_changes(original: str, variant: str) -> None:
+    assert diff_changes(original, variant) == python_diff_changes(original, variant)
+    assert rebuild(original, diff_changes(original, variant)) == variant
+
+
+def test_the_compiled_diff_takes_any_str_and_refuses_anything_else() -> None:
+    class Text(str):
+        pass
+
+    (change,) = diff_changes(Text("a cat sat"), "a dog sat")
+    assert type(change.before) is str and change.after == "dog"
+    with pytest.raises(TypeError):
+        diff_changes(None, "a")  # type: ignore[arg-type]
+
+
+REPETITIVE = st.lists(st.sampled_from(["a", "b", "a b", " ", "  ", ".", "the", "\n", "x y"]), max_size=50).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(REPETITIVE, REPETITIVE)
+def test_the_compiled_diff_agrees_where_few_tokens_are_unique(original: str, variant: str) -> None:
+    # repeated tokens leave patience few anchors: the SequenceMatcher and best-of paths run
+    assert diff_changes(original, variant) == python_diff_changes(original, variant)

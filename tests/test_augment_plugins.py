@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from augment_core.augment import FunctionAugmenter, apply_sets, diff_changes, discover, keyword_changed, rebuild
 from augment_core.augment.function import PluginError
 from augment_core.augment.protection import Protector
+from augment_core.rng import row_rng, variant_rngs
 
 PROTECTOR = Protector(words=("pytorch", "deep learning"))
 TEXTS = ["Deep learning with PyTorch for beginners", "A tour of classic computer vision papers",
@@ -193,3 +194,10 @@ def test_discovery_finds_functions_and_specs_and_reports_broken_ones_in_one_line
     chosen = apply_sets(["repeat.times=3"], {"repeat": repeat.settings, "shout": None})
     (variant,) = repeat.build(chosen["repeat"]).generate(["say it"], ["1"], 1, seed=0)[0]
     assert variant.text == "say it it it it" and [(c.after, c.kind) for c in variant.changes] == [(" it it it", "insert")]
+
+
+def test_a_rows_variant_generators_are_the_row_rng_of_each_variant() -> None:
+    # the framework joins the row's part of the seed once; the streams must not change
+    rngs = variant_rngs(42, "my_plugin", "row-7")
+    for k in range(4):
+        assert rngs(k).getstate() == row_rng(42, "my_plugin", "row-7", k).getstate()

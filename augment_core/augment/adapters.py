@@ -22,7 +22,7 @@ import numpy as np
 
 from augment_core.augment.augmenter import Progress
 from augment_core.augment.changes import Candidate
-from augment_core.augment.function import collect_variants, one_line, run_rows
+from augment_core.augment.function import collect_variants, one_line, run_rows, with_spans
 from augment_core.augment.params import setting
 from augment_core.augment.spec import AugmenterSpec
 from augment_core.errors import InputError
@@ -90,7 +90,7 @@ class SnorkelAugmenter:
 
         cells = {rid: dict(row) for rid, row in zip(row_ids, rows, strict=True)} if rows is not None else {}
 
-        def one_row(text: str, row_id: str) -> list[Candidate]:
+        def one_row(text: str, row_id: str) -> list[str]:
             base = pd.Series({**cells.get(row_id, {"id": row_id}), "text": text})
 
             def attempt(k: int) -> str | None:
@@ -101,7 +101,7 @@ class SnorkelAugmenter:
             return collect_variants(text, n_per_original, attempt, self._name, row_id)
 
         with global_rng_kept():
-            return run_rows(texts, row_ids, n_per_original, progress, one_row)
+            return with_spans(texts, run_rows(texts, row_ids, n_per_original, progress, one_row))
 
 
 def snorkel_adapter(ref: str) -> AugmenterSpec:
@@ -147,7 +147,7 @@ class NlpaugAugmenter:
 
     def generate(self, texts: Sequence[str], row_ids: Sequence[str], n_per_original: int, seed: int,
                  progress: Progress | None = None) -> list[list[Candidate]]:
-        def one_row(text: str, row_id: str) -> list[Candidate]:
+        def one_row(text: str, row_id: str) -> list[str]:
             def attempt(k: int) -> str | None:
                 seed_globals(seed, self._name, row_id, k)
                 out = self.aug.augment(text)
@@ -158,7 +158,7 @@ class NlpaugAugmenter:
             return collect_variants(text, n_per_original, attempt, self._name, row_id)
 
         with global_rng_kept():
-            return run_rows(texts, row_ids, n_per_original, progress, one_row)
+            return with_spans(texts, run_rows(texts, row_ids, n_per_original, progress, one_row))
 
 
 def _nlpaug_class(class_path: str) -> Any:
