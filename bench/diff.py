@@ -1,5 +1,7 @@
 """Word-level diff speed: variants per second on the bundled sample's titles and descriptions,
-each with a few random word edits (substitute, insert, delete). Usage: python bench/diff.py [N]"""
+each with a few random word edits (substitute, insert, delete), for the compiled diff (what
+``diff_changes`` is wherever ``pip install -e .`` built it) and its Python reference, in the
+same run. Usage: python bench/diff.py [N]"""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from augment_core.augment.diff import diff_changes, rebuild, tokens
+from augment_core.augment.compiled_diff import diff_changes as compiled_diff_changes
+from augment_core.augment.diff import python_diff_changes, rebuild, tokens
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "projects.csv"
 
@@ -33,14 +36,14 @@ def main(n: int) -> None:
     while len(pairs) < n:
         text = texts[len(pairs) % len(texts)]
         pairs.append((text, edited(text, rng, rng.randint(1, 4))))
-    t0, c0 = time.perf_counter(), time.process_time()
-    results = [diff_changes(o, v) for o, v in pairs]
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    assert all(rebuild(o, c) == v for (o, v), c in zip(pairs, results))
     words = sum(len(o.split()) for o, _ in pairs) / len(pairs)
-    print(json.dumps({"variants": n, "mean_words": round(words, 1), "seconds": round(seconds, 3),
-                      "variants_per_s": round(n / seconds),
-                      "variants_per_cpu_s": round(n / cpu)}))
+    for name, diff in (("compiled", compiled_diff_changes), ("python", python_diff_changes)):
+        t0, c0 = time.perf_counter(), time.process_time()
+        results = [diff(o, v) for o, v in pairs]
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        assert all(rebuild(o, c) == v for (o, v), c in zip(pairs, results))
+        print(json.dumps({"diff": name, "variants": n, "mean_words": round(words, 1), "seconds": round(seconds, 3),
+                          "variants_per_s": round(n / seconds), "variants_per_cpu_s": round(n / cpu)}))
 
 
 if __name__ == "__main__":
