@@ -1,11 +1,10 @@
 """The word-level diff that gives any variant (plug-in, adapter, imported file) its change spans."""
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from augment_core.augment import compiled_diff, diff
 from augment_core.augment.changes import Edit, apply_edits, original_spans
