@@ -23,7 +23,6 @@ cdef extern from "Python.h":
 
 cdef object _new = object.__new__
 cdef object _CHANGE = Change
-cdef str _DICT = "__dict__"
 cdef str SUBSTITUTE = "substitute"
 cdef str INSERT = "insert"
 cdef str DELETE = "delete"
@@ -50,12 +49,20 @@ cdef inline Py_UCS4 _at(Text* t, Py_ssize_t i) noexcept:
     return (<Py_UCS4*> t.data)[i]
 
 
-DEF OTHER = 0
-DEF WORD = 1  # \w: alphanumeric or "_", as Python's re reads it
-DEF SPACE = 2  # \s: str.isspace
+cdef enum:  # a character's class, as the token pattern reads it
+    OTHER = 0
+    WORD = 1  # \w: alphanumeric or "_", as Python's re reads it
+    SPACE = 2  # \s: str.isspace
 cdef unsigned char ASCII_CLASS[128]
-for _c in range(128):
-    ASCII_CLASS[_c] = WORD if Py_UNICODE_ISALNUM(_c) or _c == 95 else (SPACE if Py_UNICODE_ISSPACE(_c) else OTHER)
+
+
+cdef void _fill_ascii_classes() noexcept:
+    cdef Py_UCS4 c
+    for c in range(128):
+        ASCII_CLASS[c] = WORD if Py_UNICODE_ISALNUM(c) or c == u'_' else (SPACE if Py_UNICODE_ISSPACE(c) else OTHER)
+
+
+_fill_ascii_classes()
 
 
 cdef inline int _class(Py_UCS4 c) noexcept:
@@ -70,8 +77,9 @@ cdef inline bint _space(Py_UCS4 c) noexcept:
     return ASCII_CLASS[c] == SPACE if c < 128 else Py_UNICODE_ISSPACE(c)
 
 
-DEF SMALL_CHAIN = 32  # anchors of a range this short live on the C stack
-DEF STACK_WORDS = 4096  # a diff's arrays, for texts of up to ~900 characters, live on the C stack
+cdef enum:
+    SMALL_CHAIN = 32  # anchors of a range this short live on the C stack
+    STACK_WORDS = 4096  # a diff's arrays, for texts of up to ~900 characters, live on the C stack
 
 
 cdef struct Runs:
@@ -483,7 +491,8 @@ cdef object _change(str original, Text* o, str variant, Text* v, Py_ssize_t ba, 
                     Py_ssize_t ae, str kind):
     """``diff._trimmed``: the change ``original[ba:be]`` -> ``variant[aa:ae]`` without the
     whitespace both share at its ends. Made without the frozen dataclass's ``__init__``
-    (0.8 us, most of it ``object.__setattr__`` per field): the same fields, set at once."""
+    (0.8 us, most of it ``object.__setattr__`` called from Python per field): the same
+    fields, each set by the C call that ``object.__setattr__`` makes."""
     cdef Py_ssize_t head = 0, tail = 0, lb = be - ba, la = ae - aa
     if kind is SUBSTITUTE and (_at(o, ba) == _at(v, aa) or _at(o, be - 1) == _at(v, ae - 1)):
         while head < lb and head < la and _at(o, ba + head) == _at(v, aa + head) and _space(_at(o, ba + head)):
