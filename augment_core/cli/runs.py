@@ -112,8 +112,14 @@ def _flag_settings(args: argparse.Namespace) -> dict[str, Any] | None:
     return {"mapping": mapping.to_json(), "split_ratios": list(ratios), "split_seed": args.seed}
 
 
-def _dataset_hash(store: Any, given: str, manifest_settings: dict[str, Any] | None) -> str:
-    """The stored dataset ``given`` names; a file not stored yet is added (with the run's settings)."""
+NOT_STORED_HINT = "the run has no manifest to say how to map it: open it in the app (Data page) first, or load a run " \
+    "with its manifest.json"
+
+
+def _dataset_hash(store: Any, given: str, manifest_settings: dict[str, Any] | None,
+                  not_stored_hint: str = NOT_STORED_HINT) -> str:
+    """The stored dataset ``given`` names; a file not stored yet is added (with the run's
+    settings); ``not_stored_hint``: what the one line says to do when there are none."""
     from augment_core.data.dataset import content_hash
     from augment_core.data.io import read_input
 
@@ -123,8 +129,7 @@ def _dataset_hash(store: Any, given: str, manifest_settings: dict[str, Any] | No
         h = content_hash(data)
         if store.dataset(h) is None:
             if manifest_settings is None:
-                raise InputError(f"{path.name} is not in the review store yet and the run has no manifest to say how "
-                                 "to map it: open it in the app (Data page) first, or load a run with its manifest.json")
+                raise InputError(f"{path.name} is not in the review store yet and {not_stored_hint}")
             store.add_dataset(h, path.name, data, manifest_settings)
         return h
     matches = [d.hash for d in store.recent_datasets(limit=10**6) if d.hash.startswith(given.lower())]
@@ -210,8 +215,10 @@ def _import_variants(args: argparse.Namespace) -> int:
     if not Path(args.run).expanduser().is_file():
         raise InputError(f"{args.run}: no such file (a file of variants is one .csv, .jsonl or .parquet file)")
     flags = _flag_settings(args)
-    store = Store(args.data_dir)
-    h = _dataset_hash(store, args.dataset, flags)
+    store = Store(args.data_dir, database_url=args.database_url)
+    h = _dataset_hash(store, args.dataset, flags, "no mapping flags say how to map it: give --text-column and "
+                      "--label-column (as for augment, with its --id-column, --split-ratios and --seed), or map it on "
+                      "the Data page")
     info = store.dataset(h)
     if info is None or not info.settings:
         raise InputError(f"dataset {h[:12]} has no column mapping yet: give --text-column and --label-column (as for "
