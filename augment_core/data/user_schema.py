@@ -6,7 +6,8 @@ Augmenters work on a record's joined ``text`` (the text columns joined by
 
 * an original keeps every cell exactly as read;
 * a variant's text columns hold its text per column: each change is given to the column it
-  falls in (a change never touches the joiner: the pipeline drops a variant whose change
+  falls in (a change never touches the joiner: the pipeline moves a deletion that took it
+  onto the space beside it, see :func:`off_joiners`, and drops a variant whose change still
   would, see :func:`crosses_joiner`); an insertion at a column's edge goes to the column
   whose edge it is: at the end of a column, before the joiner, to that column; at the start
   of the next column, after the joiner, to that one (the joiner is one character wide, so a
