@@ -43,6 +43,18 @@ def test_keyword_changed_only_when_a_protected_keyword_is_altered(variant: str, 
     assert keyword_changed(original, variant, diff_changes(original, variant), PROTECTOR) is changed
 
 
+@pytest.mark.parametrize("variant, changed", [
+    ("Node classification graphs in python", True),  # a word beside "Node" makes it another keyword
+    ("Node js for graphs in python", True),
+    ("node and graphs in python", False),  # a word beside it that forms no keyword; case only
+    ("Node for graphs in Python 3", False),
+])
+def test_a_keyword_made_part_of_a_longer_one_is_changed(variant: str, changed: bool) -> None:
+    protector = Protector(words=("node", "node js", "node classification", "python"))
+    original = "Node for graphs in python"
+    assert keyword_changed(original, variant, diff_changes(original, variant), protector) is changed
+
+
 WORDS = st.lists(st.sampled_from(["deep", "learning", "pytorch", "PyTorch", "with", "nets", "data", "a"]),
                  min_size=1, max_size=12)
 

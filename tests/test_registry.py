@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, cli, one_line_error, sample_rows
+from helpers import ROOT, Ran, cli, one_line_error, sample_rows
 
 BUILTINS = ["alias_swap", "contextual_substitute", "contextual_insert", "char_keyboard", "char_ocr", "char_random",
             "word_swap", "word_delete", "word_crop", "spelling", "word_split", "tfidf_substitute", "back_translation"]
@@ -76,6 +76,8 @@ def test_an_older_flag_sets_the_matching_parameter_and_set_wins(few, tmp_path):
     (["--set", "word_swap.aug_p=2"], "--set word_swap.aug_p=2: aug_p must be at most 1"),
     (["--set", "word_swap.nope=1"], "word_swap has no parameter 'nope'"),
     (["--set", "nothing.aug_p=1"], "unknown augmenter 'nothing'"),
+    (["--set", "char_ocr.aug_char_p=0.2"], "char_ocr is not one of this run's augmenters (word_swap): add --augmenter "
+                                           "char_ocr"),
     (["--set", "word_swap"], "expected NAME.PARAM=VALUE"),
     (["--augmenter", "no_such_thing"], "unknown augmenter 'no_such_thing'"),
     (["--max-swaps", "0"], "--max-swaps must be at least 1"),
@@ -84,6 +86,23 @@ def test_a_bad_set_is_one_line(few, tmp_path, flags, message):
     out = tmp_path / "o.csv"
     augmenter = [] if "--augmenter" in flags else ["--augmenter", "word_swap"]
     one_line_error(cli(str(few), *FLAGS, *augmenter, *flags, "--output", str(out)), message)
+    assert not out.exists()
+
+
+def test_a_plugin_that_fails_to_load_named_by_a_run_is_one_line_saying_why(few, tmp_path):
+    """Installed (its entry point is there) but its code fails to import: the run says so, not
+    that no such augmenter exists."""
+    (tmp_path / "halfdone.py").write_text("def shout(text, rng):\n    return text.upper()\n")
+    info = tmp_path / "halfdone-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: halfdone\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[augment_review.augmenters]\nhalfdone = halfdone:shuot\n")
+    out = tmp_path / "o.csv"
+    run = subprocess.run([sys.executable, "-m", "augment_core", "augment", str(few), *FLAGS, "--augmenter", "halfdone",
+                          "--output", str(out)], capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": f"{ROOT}:{tmp_path}"})
+    one_line_error(Ran(run.returncode, run.stdout, run.stderr), "augmenter plug-in halfdone (halfdone:shuot from "
+                   "halfdone) skipped: AttributeError: module 'halfdone' has no attribute 'shuot'")
     assert not out.exists()
 
 

@@ -12,17 +12,25 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import cli
+from helpers import BASE, cli, sample_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from augment_core.augment.alias_swap import AliasSwap
 from augment_core.augment.aliases import build_alias_table
-from augment_core.augment.changes import changes_from_json
+from augment_core.augment.changes import Edit, apply_edits, changes_from_json
 from augment_core.cli.commands import main
 from augment_core.data.dataset import JOINER, ColumnMapping, Table, build_dataset
 from augment_core.data.manifest import RunManifest
-from augment_core.data.user_schema import original_spans, output_schema, provenance_of, split_variant, user_rows
+from augment_core.data.user_schema import (
+    crosses_joiner,
+    off_joiners,
+    original_spans,
+    output_schema,
+    provenance_of,
+    split_variant,
+    user_rows,
+)
 from augment_core.runners.pipeline import run_augmentation
 
 TABLE = build_alias_table([
@@ -88,6 +96,47 @@ def test_an_edit_at_a_column_edge_goes_to_the_column_whose_edge_it_is():
     assert split_variant(cells, [at_start]) == ["ab", "y cd"]
     across = Change(1, 2, "b c", "z", "substitute")  # would edit the joiner
     assert split_variant(cells, [across]) is None
+
+
+@pytest.mark.parametrize("cells, deleted, wanted", [
+    (["Deep Learning", "A practical set"], [(13, 15)], ["Deep Learning", "practical set"]),  # " A": the joiner
+    (["Deep Learning", "A practical set"], [(4, 15)], ["Deep", "practical set"]),  # " Learning A": both columns
+    (["Deep Learning", "A practical set"], [(5, 15)], ["Deep ", "practical set"]),  # "Learning A": a space each side
+    (["x", "mid", "y"], [(1, 5)], None),  # a whole middle column and both joiners: no column holds it
+])
+def test_a_deletion_that_takes_the_joiner_moves_off_it(cells, deleted, wanted):
+    """The same variant, its deletions placed within the columns where an equal placement exists."""
+    text = JOINER.join(cells)
+    cand = apply_edits(text, [Edit(s, e, "", "delete") for s, e in deleted])
+    segments = [(text.index(c), text.index(c) + len(c)) for c in cells]
+    assert crosses_joiner(cand.changes, segments)
+    moved = off_joiners(text, cand, segments)
+    if wanted is None:
+        assert moved is None
+        return
+    assert moved is not None and moved.text == cand.text and not crosses_joiner(moved.changes, segments)
+    assert split_variant(cells, moved.changes) == wanted and JOINER.join(wanted) == cand.text
+
+
+def test_word_delete_on_title_and_description_keeps_its_variants(tmp_path):
+    """A description's first word deleted with the joiner before it was a variant dropped: a
+    third of word_delete's (and word_crop's) variants of title + description were lost."""
+    src = tmp_path / "in.csv"
+    src.write_bytes(sample_rows(80))
+    for name in ("word_delete", "word_crop"):
+        out = tmp_path / f"{name}.csv"
+        assert main(["augment", str(src), *BASE, "--augmenter", name, "--n-per-original", "2", "--seed", "3",
+                     "--keep-original", "--output", str(out)]) == 0
+        rows = _read_csv(out)
+        parents = {r["aug_id"]: r for r in rows if r["aug_augmenter"] == "original"}
+        variants = [r for r in rows if r["aug_augmenter"] == name]
+        train = [p for p in parents.values() if p["aug_split"] == "train"]
+        assert len(variants) >= 0.9 * 2 * len(train), name
+        for r in variants:
+            assert r["aug_text"] == r["title"] + " " + r["description"]
+        first_word_gone = [r for r in variants if r["description"].split()[:1]
+                           != parents[r["aug_parent_id"]]["description"].split()[:1]]
+        assert first_word_gone, name
 
 
 def test_a_clash_prefixes_every_provenance_column_and_an_explicit_prefix_is_checked():

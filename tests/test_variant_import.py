@@ -113,6 +113,38 @@ def test_mapping_flags_for_a_dataset_stored_another_way_are_one_line(made, tmp_p
     assert "another mapping or split" in result.stderr
 
 
+@pytest.mark.parametrize("given, refused", [(["--seed", str(SEED + 1)], True), (["--seed", str(SEED)], False),
+                                             (["--split-ratios", "0.8,0.1,0.1"], True)])
+def test_a_split_flag_alone_is_checked_against_the_stored_split(made, tmp_path, given, refused):
+    """--seed (or --split-ratios) without the mapping flags, for a dataset stored already: a
+    split other than the stored one is refused, not silently replaced by the stored one."""
+    assert _import(made, tmp_path, "--no-quality").returncode == 0
+    result = cli(str(made["folder"] / "nlpaug.csv"), "--dataset", str(made["folder"] / "in.csv"), "--data-dir",
+                 str(tmp_path), "--parent-column", "parent", *given, "--no-quality", command="import-run")
+    if refused:
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and "another mapping or split" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+    assert len(Store(tmp_path).runs(content_hash(made["data"]))) == (1 if refused else 2)
+
+
+def test_variants_go_to_the_database_url_given(made, tmp_path):
+    """--database-url (the team's database) is where the variants are stored, as for a run of augment."""
+    url = f"sqlite:///{tmp_path / 'team.sqlite3'}"
+    assert _import(made, tmp_path / "local", "--no-quality", "--database-url", url).returncode == 0
+    h = content_hash(made["data"])
+    assert len(Store(tmp_path / "elsewhere", database_url=url).runs(h)) == 1
+    assert Store(tmp_path / "local").dataset(h) is None
+
+
+def test_a_dataset_not_stored_and_no_mapping_flags_is_one_line_naming_the_flags(made, tmp_path):
+    result = cli(str(made["folder"] / "nlpaug.csv"), "--dataset", str(made["folder"] / "in.csv"), "--data-dir",
+                 str(tmp_path), "--parent-column", "parent", "--no-quality", command="import-run")
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "--text-column and --label-column" in result.stderr and "manifest" not in result.stderr
+    assert Store(tmp_path).dataset(content_hash(made["data"])) is None
+
+
 def test_label_drift_flags_a_variant_that_flips_the_baseline_and_not_a_harmless_one():
     train = [(f"{w} graph network layers training {k}", ("graph",)) for k, w in enumerate(["gnn", "graph", "nodes"] * 4)]
     train += [(f"{w} image pixels convolution vision {k}", ("vision",)) for k, w in enumerate(["cnn", "image", "camera"] * 4)]

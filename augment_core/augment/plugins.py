@@ -22,21 +22,27 @@ GROUP = "augment_review.augmenters"
 log = logging.getLogger(__name__)
 
 
-def discover(errors: list[str] | None = None, group: str = GROUP) -> dict[str, AugmenterSpec]:
+def discover(errors: list[str] | None = None, group: str = GROUP,
+             failed: dict[str, str] | None = None) -> dict[str, AugmenterSpec]:
     """Every loadable augmenter registered under ``group``, by name, sorted. Problems (an
     import error, an object that is no augmenter, a name taken twice) are appended to
-    ``errors`` as one line each, or logged as a warning when ``errors`` is not given."""
+    ``errors`` as one line each, or logged as a warning when ``errors`` is not given;
+    ``failed`` gets each skipped entry point's name and line, so a run that names one can
+    say why it cannot be used rather than that no such augmenter exists."""
     specs: dict[str, AugmenterSpec] = {}
     problems: list[str] = []
+    failed = {} if failed is None else failed
     for ep in sorted(entry_points(group=group), key=lambda e: (e.name, e.value)):
         try:
             spec = as_spec(ep.name, ep.load())
             params_of(spec.settings)  # a bad declaration fails here, not when listed
         except Exception as e:
             problems.append(f"augmenter plug-in {ep.name} ({_origin(ep)}) skipped: {one_line(e)}")
+            failed.setdefault(ep.name, problems[-1])
             continue
         if spec.name in specs:
             problems.append(f"augmenter plug-in {ep.name} ({_origin(ep)}) skipped: the name {spec.name} is taken")
+            failed.setdefault(ep.name, problems[-1])
             continue
         specs[spec.name] = spec
     if errors is not None:

@@ -25,9 +25,10 @@ from augment_core.errors import InputError
 
 
 @lru_cache(maxsize=1)
-def _found() -> tuple[tuple[AugmenterSpec, ...], tuple[str, ...]]:
+def _found() -> tuple[tuple[AugmenterSpec, ...], tuple[str, ...], Mapping[str, str]]:
     errors: list[str] = []
-    return tuple(discover(errors).values()), tuple(errors)
+    failed: dict[str, str] = {}
+    return tuple(discover(errors, failed=failed).values()), tuple(errors), failed
 
 
 def registered() -> dict[str, AugmenterSpec]:
@@ -51,6 +52,8 @@ def spec_of(name: str) -> AugmenterSpec:
     if spec is not None:
         return spec
     known = registered()
+    if name not in known and name in _found()[2]:  # installed, but its package's code failed to load
+        raise InputError(f"--augmenter {name}: {_found()[2][name]}")
     if name not in known:
         raise InputError(f"unknown augmenter {name!r}: use {', '.join(known)}, snorkel:MODULE:ATTR or nlpaug:CLASS "
                          "(augment-review augmenters lists them)")
@@ -69,6 +72,11 @@ def resolve_settings(names: Sequence[str], sets: Sequence[str] = (),
     older flags such as ``--aug-p``, given to every augmenter that declares a parameter
     of that name), then the ``--set NAME.PARAM=VALUE`` assignments, which win."""
     specs = specs_of(names)
+    for assignment in sets:
+        name = parse_set(assignment)[0]
+        if name not in specs and name in registered():
+            raise InputError(f"--set {assignment}: {name} is not one of this run's augmenters ({', '.join(specs)}): "
+                             f"add --augmenter {name}")
     out = apply_sets(sets, {n: s.settings for n, s in specs.items()})
     for name, spec in specs.items():
         if spec.settings is None or not shared:

@@ -78,12 +78,12 @@ def _variant_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--text-column", action="append", metavar="COL",
                    help="as for augment, when --dataset is a file not stored yet (repeat for several text columns)")
     g.add_argument("--label-column", metavar="COL", help="as for augment, when --dataset is not stored yet")
-    g.add_argument("--label-sep", default=",", metavar="SEP", help="as for augment (default ',')")
+    g.add_argument("--label-sep", metavar="SEP", help="as for augment (default ',')")
     g.add_argument("--split-column", metavar="COL", help="as for augment")
     g.add_argument("--id-column", metavar="COL", help="as for augment (default: the row number, from 1)")
-    g.add_argument("--split-ratios", default=ratios, metavar="TRAIN,VAL,TEST", help=f"as for augment (default {ratios})")
-    g.add_argument("--seed", type=int, default=Augmentation.seed, metavar="S",
-                   help="as for augment: seeds the split, so the same flags give the same split as augment")
+    g.add_argument("--split-ratios", metavar="TRAIN,VAL,TEST", help=f"as for augment (default {ratios})")
+    g.add_argument("--seed", type=int, metavar="S", help=f"as for augment (default {Augmentation.seed}): seeds the "
+                   "split, so the same flags give the same split as augment")
     g.add_argument("--tags", default=str(BUNDLED_TAGS), metavar="TAGS_JSON",
                    help="tag vocabulary (protected keywords, keyword flags; default: the bundled tags)")
     g.add_argument("--no-quality", action="store_true",
@@ -91,29 +91,52 @@ def _variant_args(p: argparse.ArgumentParser) -> None:
 
 
 MAPPING_FLAGS = ("text_column", "label_column", "split_column", "id_column")
+SPLIT_FLAGS = ("label_sep", "split_ratios", "seed")
+"""Flags with a default: given alone, they are checked against a stored dataset's settings."""
 
 
 def _flag_settings(args: argparse.Namespace) -> dict[str, Any] | None:
     """The dataset settings ``augment`` would split with under the same flags (None: no
     mapping flag given)."""
     from augment_core.data.dataset import ColumnMapping
-    from augment_core.data.splitting import check_ratios, parse_ratios
 
     if not any(getattr(args, f) for f in MAPPING_FLAGS):
         return None
     if not args.text_column or not args.label_column:
         raise InputError("--text-column and --label-column are both needed to map a dataset (as for augment)")
-    if args.seed < 0:
-        raise InputError("--seed must be 0 or more")
-    ratios = parse_ratios(args.split_ratios)
-    check_ratios(ratios)
     mapping = ColumnMapping(text_columns=tuple(args.text_column), label_column=args.label_column,
-                            label_sep=args.label_sep, split_column=args.split_column, id_column=args.id_column)
-    return {"mapping": mapping.to_json(), "split_ratios": list(ratios), "split_seed": args.seed}
+                            split_column=args.split_column, id_column=args.id_column)
+    return _with_split_flags(args, {"mapping": mapping.to_json()})
 
 
-def _dataset_hash(store: Any, given: str, manifest_settings: dict[str, Any] | None) -> str:
-    """The stored dataset ``given`` names; a file not stored yet is added (with the run's settings)."""
+def _with_split_flags(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with the label separator, split ratios and seed the flags give (their
+    defaults where ``settings`` has none)."""
+    from augment_core.data.splitting import DEFAULT_RATIOS, check_ratios, parse_ratios
+    from augment_core.job import Augmentation
+
+    out = {**settings, "mapping": dict(settings["mapping"])}
+    if args.label_sep is not None or "label_sep" not in out["mapping"]:
+        out["mapping"]["label_sep"] = "," if args.label_sep is None else args.label_sep
+    if args.split_ratios is not None or "split_ratios" not in out:
+        ratios = DEFAULT_RATIOS if args.split_ratios is None else parse_ratios(args.split_ratios)
+        check_ratios(ratios)
+        out["split_ratios"] = list(ratios)
+    if args.seed is not None or "split_seed" not in out:
+        if args.seed is not None and args.seed < 0:
+            raise InputError("--seed must be 0 or more")
+        out["split_seed"] = Augmentation.seed if args.seed is None else args.seed
+    return out
+
+
+NOT_STORED_HINT = "the run has no manifest to say how to map it: open it in the app (Data page) first, or load a run " \
+    "with its manifest.json"
+
+
+def _dataset_hash(store: Any, given: str, manifest_settings: dict[str, Any] | None,
+                  not_stored_hint: str = NOT_STORED_HINT) -> str:
+    """The stored dataset ``given`` names; a file not stored yet is added (with the run's
+    settings); ``not_stored_hint``: what the one line says to do when there are none."""
     from augment_core.data.dataset import content_hash
     from augment_core.data.io import read_input
 
@@ -123,8 +146,7 @@ def _dataset_hash(store: Any, given: str, manifest_settings: dict[str, Any] | No
         h = content_hash(data)
         if store.dataset(h) is None:
             if manifest_settings is None:
-                raise InputError(f"{path.name} is not in the review store yet and the run has no manifest to say how "
-                                 "to map it: open it in the app (Data page) first, or load a run with its manifest.json")
+                raise InputError(f"{path.name} is not in the review store yet and {not_stored_hint}")
             store.add_dataset(h, path.name, data, manifest_settings)
         return h
     matches = [d.hash for d in store.recent_datasets(limit=10**6) if d.hash.startswith(given.lower())]
@@ -160,7 +182,8 @@ def _import_run(args: argparse.Namespace) -> int:
 
     if args.parent_column is not None:
         return _import_variants(args)
-    if args.augmenter_column or _flag_settings(args) is not None:
+    if args.augmenter_column or _flag_settings(args) is not None or any(getattr(args, f) is not None
+                                                                       for f in SPLIT_FLAGS):
         raise InputError("--augmenter-column and the mapping flags go with --parent-column (a file of variants made "
                          "elsewhere); a run of augment carries its own")
 
@@ -210,12 +233,16 @@ def _import_variants(args: argparse.Namespace) -> int:
     if not Path(args.run).expanduser().is_file():
         raise InputError(f"{args.run}: no such file (a file of variants is one .csv, .jsonl or .parquet file)")
     flags = _flag_settings(args)
-    store = Store(args.data_dir)
-    h = _dataset_hash(store, args.dataset, flags)
+    store = Store(args.data_dir, database_url=args.database_url)
+    h = _dataset_hash(store, args.dataset, flags, "no mapping flags say how to map it: give --text-column and "
+                      "--label-column (as for augment, with its --id-column, --split-ratios and --seed), or map it on "
+                      "the Data page")
     info = store.dataset(h)
     if info is None or not info.settings:
         raise InputError(f"dataset {h[:12]} has no column mapping yet: give --text-column and --label-column (as for "
                          "augment), or map it on the Data page")
+    if flags is None and any(getattr(args, f) is not None for f in SPLIT_FLAGS):
+        flags = _with_split_flags(args, info.settings)  # --seed alone: the stored split must be the one it gives
     if flags is not None and settings_key(flags) != settings_key(info.settings):
         raise InputError(f"dataset {h[:12]} is stored with another mapping or split than these flags: drop the mapping "
                          "flags to use the stored one, or change it on the Data page")

@@ -6,7 +6,8 @@ Augmenters work on a record's joined ``text`` (the text columns joined by
 
 * an original keeps every cell exactly as read;
 * a variant's text columns hold its text per column: each change is given to the column it
-  falls in (a change never touches the joiner: the pipeline drops a variant whose change
+  falls in (a change never touches the joiner: the pipeline moves a deletion that took it
+  onto the space beside it, see :func:`off_joiners`, and drops a variant whose change still
   would, see :func:`crosses_joiner`); an insertion at a column's edge goes to the column
   whose edge it is: at the end of a column, before the joiner, to that column; at the start
   of the next column, after the joiner, to that one (the joiner is one character wide, so a
@@ -26,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from augment_core.augment.changes import Change, changes_from_json, original_spans
+from augment_core.augment.changes import Candidate, Change, Edit, apply_edits, changes_from_json, original_spans
 from augment_core.data.dataset import JOINER, Dataset, Record, text_cell
 from augment_core.errors import InputError
 
@@ -52,6 +53,44 @@ def crosses_joiner(changes: Sequence[Change], segments: Sequence[tuple[int, int]
     if len(segments) < 2:
         return False
     return any(_column_of(s, e, segments) is None for s, e, _ in original_spans(changes))
+
+
+def off_joiners(text: str, candidate: Candidate, segments: Sequence[tuple[int, int]]) -> Candidate | None:
+    """The same variant with each deletion that takes a joiner placed so that it does not,
+    where an equal placement exists; None where none does (then it is dropped).
+
+    A word deleted with its neighbouring space takes the joiner when it is the first word of
+    a column (``"Basics A practical"`` -> ``"Basics practical"``), and a run of deleted words
+    may span the end of one column and the start of the next; deleting the joiner and the
+    words is the same text as deleting the words and the space on their other side, so the
+    deletion moves off the joiner (or is cut in two, one per column). Without this a third of
+    ``word_delete``'s variants of a title + description were dropped."""
+    if len(segments) < 2:
+        return candidate
+    joiners = [end for _, end in segments[:-1]]  # each column's end is where the joiner after it stands
+    edits = []
+    for start, end, change in original_spans(candidate.changes):
+        inside = [j for j in joiners if start <= j < end]
+        if change.after or not inside:
+            edits.append(Edit(start, end, change.after, change.kind, change.agreement, change.support))
+            continue
+        if len(inside) > 1:
+            return None
+        j = inside[0]
+        if end < len(text) and text[end] == text[j]:  # keep the joiner, take the character after the deletion
+            pieces = [(start, j), (j + 1, end + 1)]
+        elif start > 0 and text[start - 1] == text[j]:  # or the one before it
+            pieces = [(start - 1, j), (j + 1, end)]
+        else:
+            return None
+        edits.extend(Edit(s, e, "", "delete") for s, e in pieces if s < e)
+    try:
+        moved = apply_edits(text, edits)
+    except ValueError:  # a moved deletion would overlap another change
+        return None
+    if moved.text != candidate.text or crosses_joiner(moved.changes, segments):
+        return None
+    return moved
 
 
 def split_variant(cells: Sequence[str], changes: Sequence[Change]) -> list[str] | None:

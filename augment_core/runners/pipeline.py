@@ -18,7 +18,7 @@ from augment_core.augment.keywords import keyword_changed
 from augment_core.augment.protection import Protector
 from augment_core.augment.quality import FLAG_KEYWORD_CHANGED, FLAGS_COLUMN
 from augment_core.data.dataset import Dataset, Record, segments_of
-from augment_core.data.user_schema import crosses_joiner
+from augment_core.data.user_schema import crosses_joiner, off_joiners
 from augment_core.errors import InputError
 
 ORIGINAL = "original"
@@ -236,7 +236,10 @@ def plan_rows(
                 if cand.text in seen:  # augmenters promise distinct variants; hold them to it
                     continue
                 if multi and crosses_joiner(cand.changes, segments):  # the joiner between columns is never edited
-                    continue
+                    moved = off_joiners(record.text, cand, segments)
+                    if moved is None:
+                        continue
+                    cand = moved
                 seen.add(cand.text)
                 k += 1
                 changed = (protector is not None and bool(spans) and name not in SWAPS_KEYWORDS
