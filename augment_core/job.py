@@ -177,6 +177,9 @@ class Report:
     shards: int | None = None
     """Parquet shards written (Ray)."""
     warnings: tuple[str, ...] = ()
+    crossing: int = 0
+    """Variants dropped because their edit crosses the joiner between text columns
+    (:func:`joiner_warning` says so)."""
 
     def line(self) -> str:
         """The closing line every runner's run ends with."""
@@ -184,6 +187,18 @@ class Report:
         guard = f"; the formula guard prefixed {self.guarded} cells with '" if self.guarded is not None else ""
         return (f"wrote {self.rows} rows ({self.generated} generated) to {self.output}{where} in "
                 f"{self.seconds:.1f}s{guard}")
+
+
+def joiner_warning(crossing: int) -> tuple[str, ...]:
+    """The warning for variants dropped at the joiner, as the CLI and the Augment page give it:
+    without it, an augmenter that rewrites the whole text (a paraphraser) on title +
+    description writes no variant at all and says nothing of why."""
+    if not crossing:
+        return ()
+    return (f"{crossing:,} variants dropped because their edit crosses the space joining two text columns (such a "
+            "variant cannot be written back column by column, and an augmenter that rewrites the whole text makes "
+            "only those): augment one text column (--text-column on the command line, Text columns on the Data "
+            "page) or use an augmenter that edits words in place",)
 
 
 def empty_text_warning(ids: Sequence[str]) -> tuple[str, ...]:

@@ -56,3 +56,12 @@ def shout_title(x):
         return None
     x.text = x.text.replace(x.title, x.title.upper(), 1)
     return x
+
+
+@transformation_function()
+def rewrite_whole(x):
+    """A paraphraser's stand-in (an LLM rewriting the row): one new word, sharing nothing with
+    the row's text (not even a space), so its one edit spans every text column and the
+    joiner between them."""
+    x.text = "Paraphrased"
+    return x

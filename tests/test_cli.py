@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import cli, cli_process
+from helpers import cli, cli_process, in_memory
 
 from augment_core.cli.commands import main
 
@@ -197,3 +197,63 @@ def test_keyword_changed_is_flagged_with_quality_on_and_off(small_csv, tags_json
             assert any(c["before"].lower() != c["after"].lower() for c in json.loads(r["aug_changes"]))
     assert flagged["snorkel:shout_title"] == 0
     assert flagged["snorkel:swap_aliases"] > 0
+
+
+REWRITE = ["--augmenter", "snorkel:lesson_tfs:rewrite_whole", "--keep-original", "--seed", "3"]
+JOINER_LINE = "variants dropped because their edit crosses the space joining two text columns"
+
+
+@pytest.fixture
+def forty_rows(small_csv, tmp_path, monkeypatch) -> Path:
+    """The first 40 sample rows, and ``tests/`` importable for ``snorkel:lesson_tfs:...``."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    few = tmp_path / "few.csv"
+    few.write_text("".join(small_csv.read_text(encoding="utf-8").splitlines(keepends=True)[:41]), encoding="utf-8")
+    return few
+
+
+def _train_originals(out: Path) -> int:
+    return sum(1 for r in csv.DictReader(out.open(encoding="utf-8"))
+               if r["aug_augmenter"] == "original" and r["aug_split"] == "train")
+
+
+@pytest.mark.parametrize("fmt, quality", [("csv", ["--no-quality"]), ("parquet", ["--no-quality"]), ("csv", [])])
+def test_a_whole_text_rewrite_on_two_columns_says_how_many_variants_the_joiner_dropped(forty_rows, tmp_path, fmt,
+                                                                                         quality):
+    """Issue 23's QA: a plug-in that rewrites the whole text of title + description keeps
+    no variant; the run says how many it dropped, why, and what to do (streamed, with and
+    without quality signals, CSV and Parquet), and still succeeds."""
+    out = tmp_path / f"out.{fmt}"
+    ran = cli(str(forty_rows), *BASE, *REWRITE, *quality, "--output", str(out))
+    assert ran.returncode == 0, ran.stderr
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(out).to_pylist()
+        train = sum(1 for r in table if r["aug_augmenter"] == "original" and r["aug_split"] == "train")
+    else:
+        train = _train_originals(out)
+    assert train > 0
+    assert f"warning: {train:,} {JOINER_LINE}" in ran.stderr
+    assert "--text-column" in ran.stderr and "edits words in place" in ran.stderr
+    assert "(0 generated)" in ran.stderr
+
+
+def test_a_whole_text_rewrite_on_one_column_drops_nothing_and_says_nothing(forty_rows, tmp_path):
+    out = tmp_path / "out.csv"
+    ran = cli(str(forty_rows), "--text-column", "description", "--label-column", "tags", "--id-column", "id",
+              "--no-quality", *REWRITE, "--output", str(out))
+    assert ran.returncode == 0, ran.stderr
+    assert JOINER_LINE not in ran.stderr
+    assert f"({_train_originals(out)} generated)" in ran.stderr
+
+
+def test_the_in_memory_run_counts_the_variants_dropped_at_the_joiner_as_the_streamed_run(forty_rows, tmp_path):
+    """The Augment page's run (run_in_memory: :func:`augment_core.runners.run.augment`) and
+    the streamed run report the same count."""
+    args = [str(forty_rows), *BASE, *REWRITE, "--no-quality"]
+    streamed = cli(*args, "--output", str(tmp_path / "s.csv"))
+    report = in_memory(*args, "--output", str(tmp_path / "m.csv"))
+    train = _train_originals(tmp_path / "s.csv")
+    assert report.crossing == train > 0 and report.generated == 0
+    assert f"warning: {report.crossing:,} {JOINER_LINE}" in streamed.stderr

@@ -38,7 +38,7 @@ from augment_core.data.splitting import DEFAULT_RATIOS, parse_ratios
 from augment_core.errors import InputError
 from augment_core.evaluate.config import EvalConfig
 from augment_core.interrupts import Terminated
-from augment_core.job import DEFAULT_AUGMENTERS, Augmentation, Job, Output, Policy, RunnerOptions
+from augment_core.job import DEFAULT_AUGMENTERS, Augmentation, Job, Output, Policy, RunnerOptions, joiner_warning
 from augment_core.runners import run_job
 
 _ratios = ",".join(f"{r:g}" for r in DEFAULT_RATIOS)
@@ -260,7 +260,7 @@ def _augment(args: argparse.Namespace) -> int:
         report = run_job(job, progress)
     if args.runner == "stream":  # after the run: an error stays one line
         print(STREAM_RENAMED, file=sys.stderr)
-    for warning in report.warnings:
+    for warning in (*report.warnings, *joiner_warning(report.crossing)):
         print(f"warning: {warning}", file=sys.stderr)
     print(report.line(), file=sys.stderr)
     return 0

@@ -38,6 +38,7 @@ from augment_core.data.splitting import check_ratios, fill_splits
 from augment_core.data.user_schema import OutputSchema, output_schema, provenance_of, split_variant, user_rows
 from augment_core.errors import InputError
 from augment_core.runners.pipeline import (
+    Dropped,
     PlannedRow,
     RowPlan,
     augment_records,
@@ -258,6 +259,8 @@ class ChunkOut:
     guarded: int = 0
     empty: list[str] = field(default_factory=list)
     """Ids whose text is empty (not augmented: the CLI warns)."""
+    crossing: int = 0
+    """Variants dropped because their edit crosses the joiner (:class:`Dropped`)."""
 
 
 def augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
@@ -269,19 +272,20 @@ def augment_task(start: int, rows: Chunk, splits: list[str]) -> ChunkOut:
     originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
     schema = spec.schema
     assert schema is not None
+    dropped = Dropped()
     if spec.fmt == "parquet":  # columns built straight from the plan: no row dicts
-        planned = plan_rows(records, plan, empty)
+        planned = plan_rows(records, plan, empty, dropped=dropped)
         generated = sum(1 for p in planned if p[4] is not None)
         table = arrow_chunk(records, planned, spec.seed, plan.text_indices, schema, spec.arrow_schema)
-        return ChunkOut(table, len(planned), generated, originals, 0, empty_ids)
-    out = augment_records(records, plan, empty)
+        return ChunkOut(table, len(planned), generated, originals, 0, empty_ids, dropped.crossing)
+    out = augment_records(records, plan, empty, dropped=dropped)
     generated = sum(1 for r in out if r["augmenter"] != "original")
     # the user's schema, shaped exactly as the in-memory run shapes it (parents are in this chunk)
     chunk = Dataset(records=records, mapping=spec.mapping, empty_text_ids=empty_ids, columns=tuple(spec.columns))
     shaped = list(user_rows(out, chunk, schema))
     buf = io.BytesIO()
     guarded = write_rows_to(shaped, buf, spec.fmt, schema.columns, formula_guard=spec.formula_guard, header=False)
-    return ChunkOut(buf.getvalue(), len(out), generated, originals, guarded, empty_ids)
+    return ChunkOut(buf.getvalue(), len(out), generated, originals, guarded, empty_ids, dropped.crossing)
 
 
 @dataclass
@@ -293,15 +297,17 @@ class ChunkRows:
     rows: list[dict[str, Any]]
     originals: int
     empty: list[str]
+    crossing: int = 0
 
 
 def generate_task(start: int, rows: Chunk, splits: list[str]) -> ChunkRows:
     records = _records(start, rows, splits)
     empty_ids = [r.id for r in records if is_empty_text(r.text)]
     empty = set(empty_ids)
-    out = augment_records(records, _WORKER["plan"], empty)
+    dropped = Dropped()
+    out = augment_records(records, _WORKER["plan"], empty, dropped=dropped)
     originals = sum(1 for r in records if r.split == "train" and r.id not in empty)
-    return ChunkRows(records, out, originals, empty_ids)
+    return ChunkRows(records, out, originals, empty_ids, dropped.crossing)
 
 
 def arrow_table(rows: list[dict[str, Any]], schema: Any) -> Any:

@@ -113,7 +113,7 @@ def run_streaming(job: Job, progress: PhaseProgress | None = None, encoder: Any 
         )
     return Report(result.rows, result.generated, out_spec.path, time.perf_counter() - started,
                   result.guarded if out_spec.formula_guard else None,
-                  warnings=(*tags.warnings, *empty_text_warning(result.empty_text_ids)))
+                  warnings=(*tags.warnings, *empty_text_warning(result.empty_text_ids)), crossing=result.crossing)
 
 
 def run_in_memory(job: Job, progress: PhaseProgress | None = None) -> Report:
@@ -135,7 +135,7 @@ def run_in_memory(job: Job, progress: PhaseProgress | None = None) -> Report:
                               name=out_spec.path)
             guarded = n if out_spec.formula_guard else None
     return Report(len(run.rows), int(run.params["variants"]), out_spec.path, time.perf_counter() - started, guarded,
-                  warnings=(*tags.warnings, *empty_text_warning(dataset.empty_text_ids)))
+                  warnings=(*tags.warnings, *empty_text_warning(dataset.empty_text_ids)), crossing=run.crossing)
 
 
 def _augment_whole(job: Job, progress: PhaseProgress | None) -> tuple[RunOutput, Dataset, AliasTable]:
@@ -195,6 +195,8 @@ class StreamResult:
     generated: int
     guarded: int
     empty_text_ids: list[str]
+    crossing: int = 0
+    """Variants dropped because their edit crosses the joiner (summed over the chunks)."""
 
 
 def default_workers(names: Sequence[str]) -> int:
@@ -229,7 +231,7 @@ def run_streamed(
     runner = WorkerPool(spec, workers)
     total, done = with_text * len(names), 0
     columns = schema.columns
-    rows = generated = guarded = 0
+    rows = generated = guarded = crossing = 0
     writer: Any = None
     empty_ids: list[str] = []
     ok = False
@@ -257,6 +259,7 @@ def run_streamed(
                 _write(out, chunk.payload, name)
             rows += chunk.rows
             generated += chunk.generated
+            crossing += chunk.crossing
             guarded += chunk.guarded
             empty_ids += chunk.empty
             done += chunk.originals * len(names)
@@ -272,7 +275,7 @@ def run_streamed(
         ok = True
     finally:
         runner.close(ok)
-    return StreamResult(rows, generated, guarded, empty_ids)
+    return StreamResult(rows, generated, guarded, empty_ids, crossing)
 
 
 def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any, encoder: Any,
@@ -346,12 +349,13 @@ def _scored_chunks(generated: Iterator[ChunkRows], spec: WorkSpec, quality: Any,
             if progress is not None:
                 progress("quality", k + 1, chunks)
             if spec.fmt == "parquet":
-                yield ChunkOut(arrow_table(shaped, spec.arrow_schema), len(res.rows), generated_n, 0, 0, res.empty)
+                yield ChunkOut(arrow_table(shaped, spec.arrow_schema), len(res.rows), generated_n, 0, 0, res.empty,
+                               res.crossing)
                 continue
             buf = io.BytesIO()
             guarded = write_rows_to(shaped, buf, spec.fmt, schema.columns, formula_guard=spec.formula_guard,
                                     header=False)
-            yield ChunkOut(buf.getvalue(), len(res.rows), generated_n, 0, guarded, res.empty)
+            yield ChunkOut(buf.getvalue(), len(res.rows), generated_n, 0, guarded, res.empty, res.crossing)
         del held, index
 
 

@@ -90,6 +90,16 @@ def check_run(ids: Sequence[str], augmenters: Sequence[str], label_column: str, 
         raise InputError(f"the label column is named {label_column!r}, which the output uses itself: rename it")
 
 
+@dataclass
+class Dropped:
+    """Variants an augmenter made that a run did not keep, counted where :func:`plan_rows`
+    drops them and summed by every runner, so a run that keeps few or none says why (an
+    augmenter that rewrites the whole text of title + description keeps none)."""
+
+    crossing: int = 0
+    """Variants whose edit crosses the joiner between two text columns (see :class:`RowPlan`)."""
+
+
 @dataclass(frozen=True)
 class RowPlan:
     """How one run turns records into output rows: what stays the same for every chunk of it
@@ -120,8 +130,10 @@ def run_augmentation(
     seed: int,
     progress: RunProgress | None = None,
     protector: Protector | None = None,
+    dropped: Dropped | None = None,
 ) -> list[dict[str, Any]]:
-    """``protector``: the run's protected keywords, to flag ``keyword_changed`` (none: no flag)."""
+    """``protector``: the run's protected keywords, to flag ``keyword_changed`` (none: no flag).
+    ``dropped``: counts the variants not kept (see :func:`plan_rows`)."""
     if not dataset.has_splits:
         raise InputError("the dataset must be split before augmentation (split first, augment train only)")
     label_column = dataset.mapping.label_column
@@ -139,7 +151,7 @@ def run_augmentation(
     text_indices = dataset.text_indices() if dataset.columns else []
     plan = RowPlan(augmenters, label_column, n_per_original, keep_original, seed, text_indices, dataset.columns,
                    protector)
-    return augment_records(dataset.records, plan, empty, step)
+    return augment_records(dataset.records, plan, empty, step, dropped)
 
 
 def augment_records(
@@ -147,13 +159,15 @@ def augment_records(
     plan: RowPlan,
     empty: Container[str] = (),
     step: Callable[[int], None] | None = None,
+    dropped: Dropped | None = None,
 ) -> list[dict[str, Any]]:
     """The output rows of some split records, in their order: each original (train ones
     only with ``keep_original``) followed by its variants. Rows are independent (per-row
     seeding), so the in-memory run, a streamed chunk and a Ray batch all build their rows
     here and agree row for row. ``empty``: ids whose text is empty (never augmented).
-    ``step``: called with the number of originals each augmenter has done."""
-    planned = plan_rows(records, plan, empty, step)
+    ``step``: called with the number of originals each augmenter has done; ``dropped``:
+    counts the variants not kept (see :func:`plan_rows`)."""
+    planned = plan_rows(records, plan, empty, step, dropped)
     original_params = original_params_json(plan.seed)
     label_column = plan.label_column
     rows: list[dict[str, Any]] = []
@@ -189,6 +203,7 @@ def plan_rows(
     plan: RowPlan,
     empty: Container[str] = (),
     step: Callable[[int], None] | None = None,
+    dropped: Dropped | None = None,
 ) -> list[PlannedRow]:
     """What :func:`augment_records` writes, row by row, before any row is built: which
     record, which augmenter, which candidate and its flags. The streamed Parquet writer
@@ -197,7 +212,8 @@ def plan_rows(
     not quality signals follow: a variant whose changes alter a keyword of ``protector``
     (other than by letter case) is kept and flagged for the reviewer. The alias swap is the
     exception: replacing a keyword by another alias of its tag is what it does, and its
-    changes carry their keyword's agreement instead."""
+    changes carry their keyword's agreement instead. ``dropped``: where a variant whose edit
+    crosses the joiner between text columns (and cannot be moved off it) is counted."""
     augmenters, n_per_original, seed = plan.augmenters, plan.n_per_original, plan.seed
     columns, text_indices, protector = plan.columns, plan.text_indices, plan.protector
     train = [r for r in records if r.split == "train" and r.id not in empty]
@@ -238,6 +254,8 @@ def plan_rows(
                 if multi and crosses_joiner(cand.changes, segments):  # the joiner between columns is never edited
                     moved = off_joiners(record.text, cand, segments)
                     if moved is None:
+                        if dropped is not None:
+                            dropped.crossing += 1
                         continue
                     cand = moved
                 seen.add(cand.text)

@@ -21,7 +21,7 @@ from augment_core.augment.quality import QUALITY_COLUMNS, QualitySettings, score
 from augment_core.augment.registry import build_augmenters, checked_settings, run_protector
 from augment_core.data.dataset import Dataset
 from augment_core.job import Augmentation
-from augment_core.runners.pipeline import output_columns, run_augmentation
+from augment_core.runners.pipeline import Dropped, output_columns, run_augmentation
 
 PhaseProgress = Callable[[str, int, int], None]
 """Called as (phase, done, total)."""
@@ -39,6 +39,8 @@ class RunOutput:
     augmenters: list[Augmenter] = field(default_factory=list)
     without_variant: int = 0
     """Train originals that got no variant at all (no swappable keyword, say)."""
+    crossing: int = 0
+    """Variants dropped because their edit crosses the joiner between text columns."""
 
 
 def augment(
@@ -72,9 +74,10 @@ def augment(
         for k, a in enumerate(loaders, 1):
             a.load()
             report("model", k, len(loaders))
+    dropped = Dropped()
     rows = run_augmentation(
         dataset, augmenters, n_per_original, keep_original, seed, lambda d, t: report("generate", d, t),
-        run_protector(checked_settings(names, settings), keywords, protect),
+        run_protector(checked_settings(names, settings), keywords, protect), dropped,
     )
     extra: list[str] = []
     if quality is not None:
@@ -97,7 +100,7 @@ def augment(
         "variants": sum(1 for r in rows if r["augmenter"] != "original"),
     }
     return RunOutput(rows, output_columns(dataset.mapping.label_column, extra), params, keywords, augmenters,
-                     originals_without_variant(dataset, rows))
+                     originals_without_variant(dataset, rows), dropped.crossing)
 
 
 def augment_with(dataset: Dataset, tags: AliasTable, spec: Augmentation, *, progress: PhaseProgress | None = None,
