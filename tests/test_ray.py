@@ -221,3 +221,16 @@ def test_a_cpu_actor_pool_leaves_a_cpu_for_the_reads():
     assert actor_pool_size(2, 0, 2) == 1 and actor_pool_size(None, 0, 2) == 1 and actor_pool_size(None, 0, 1) == 1
     assert actor_pool_size(3, 0, 16) == 3 and actor_pool_size(None, 0, 16) == 15
     assert actor_pool_size(None, 4, 16) == 4 and actor_pool_size(2, 4, 16) == 2
+
+
+def test_ray_counts_the_variants_dropped_at_the_joiner_as_the_local_runner(local_ray, inputs, tmp_path, capsys):
+    """A plug-in that rewrites the whole text of title + description keeps no variant: Ray's
+    summary says how many the joiner dropped, over every batch, as the local run's does."""
+    args = [str(inputs["csv"]), *BASE, "--augmenter", "snorkel:tests.lesson_tfs:rewrite_whole"]
+    assert main(["augment", *args, "--output", str(tmp_path / "local.parquet")]) == 0
+    local = capsys.readouterr().err
+    assert main(["augment", *args, "--runner", "ray", "--output", str(tmp_path / "run")]) == 0
+    on_ray = capsys.readouterr().err
+    line = [x for x in local.splitlines() if "edit crosses the space joining two text columns" in x]
+    assert len(line) == 1 and line[0].startswith("warning: ") and " 0 generated" not in line[0]
+    assert line[0] in on_ray.splitlines() and "(0 generated)" in on_ray

@@ -202,18 +202,35 @@ class RaySource:
             yield list(zip(*[cols[w] if w is not None else none for w in where]))
 
 
+class CrossingTally:
+    """A Ray actor: the variants each batch dropped at the joiner (:class:`ChunkOut`'s
+    ``crossing``), which the written shards cannot tell. Kept by the batch's first id, so a
+    batch Ray retries after a lost worker is counted once."""
+
+    def __init__(self) -> None:
+        self._by_batch: dict[str, int] = {}
+
+    def note(self, first_id: str, crossing: int) -> None:
+        self._by_batch[first_id] = crossing
+
+    def total(self) -> int:
+        return sum(self._by_batch.values())
+
+
 class AugmentBatch:
     """An actor of the pool: builds the augmenters (and loads their models) once, then
-    turns batches of input rows into output rows (an Arrow table under the run's schema)."""
+    turns batches of input rows into output rows (an Arrow table under the run's schema).
+    ``tally``: a :class:`CrossingTally` actor told each batch's variants dropped at the joiner."""
 
     def __init__(self, spec: WorkSpec, split_of: dict[str, str], hook: BatchHook | None = None,
-                 json_cells: bool = False) -> None:
+                 json_cells: bool = False, tally: Any = None) -> None:
         init_worker(spec, ignore_signals=False)
         self._builder = RecordBuilder(spec.columns, spec.mapping, check_ids=False)
         self._split_of = split_of
         self._columns = spec.columns
         self._hook = hook
         self._json_cells = json_cells
+        self._tally = tally
 
     def __call__(self, batch: Any) -> Any:
         cols = [_cells(batch, c, self._json_cells) if c in batch.column_names else [None] * batch.num_rows
@@ -223,6 +240,10 @@ class AugmentBatch:
         if self._hook is not None:
             self._hook(ids)
         out: ChunkOut = augment_task(0, rows, [self._split_of[i] for i in ids])
+        if out.crossing and self._tally is not None:
+            import ray
+
+            ray.get(self._tally.note.remote(ids[0], out.crossing))  # counted before the batch is done
         return out.payload
 
 
@@ -249,6 +270,8 @@ class RayResult:
     rows: int
     generated: int
     files: list[str]
+    crossing: int = 0
+    """Variants dropped because their edit crosses the joiner (:class:`CrossingTally`)."""
 
 
 def run_ray(job: Job, progress: PhaseProgress | None = None, hook: BatchHook | None = None) -> Report:
@@ -283,7 +306,7 @@ def run_ray(job: Job, progress: PhaseProgress | None = None, hook: BatchHook | N
         if ray is not None:
             ray.shutdown()
     return Report(result.rows, result.generated, out, time.perf_counter() - started, shards=len(result.files),
-                  warnings=tuple(tags.warnings))
+                  warnings=tuple(tags.warnings), crossing=result.crossing)
 
 
 def _ray_up(address: str | None) -> Any:
@@ -353,12 +376,14 @@ def augment_on_ray(
     contextual = uses_model(names)
     gpus = ray.cluster_resources().get("GPU", 0) if contextual and device != "cpu" else 0
     cpus = int(ray.cluster_resources().get("CPU", 1))
-    state = ray.put((spec, split_of, hook, json_cells))
+    tally: Any = ray.remote(num_cpus=0)(CrossingTally).remote()
+    state = ray.put((spec, split_of, hook, json_cells, tally))
     ctx.execution_options.preserve_order = False  # shards in any order: rows are independent
     if contextual:  # an actor pool: each actor loads the model once; reads keep a CPU free
         size = actor_pool_size(workers, gpus, cpus)
         augmented = ds.map_batches(
-            AugmentBatch, fn_constructor_kwargs={"spec": spec, "split_of": split_of, "hook": hook, "json_cells": json_cells},
+            AugmentBatch, fn_constructor_kwargs={"spec": spec, "split_of": split_of, "hook": hook, "json_cells": json_cells,
+                                                 "tally": tally},
             batch_size=batch_rows, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=size),
             num_gpus=1 if gpus else None, num_cpus=1,
         )
@@ -373,13 +398,15 @@ def augment_on_ray(
         final_arrow = output_arrow_schema(final_schema, keys.types or {}, mapping.text_columns)
         augmented, manifest_quality = _score(augmented, spec, final_arrow, quality, workers, device, batch_rows, drift)
         schema = final_schema
-    return _write(augmented, out, schema.columns, schema.name("augmenter"), {
+    result = _write(augmented, out, schema.columns, schema.name("augmenter"), {
         "runner": "ray", "output_format": "parquet", "mapping": mapping.to_json(), "augmenters": tuple(names),
         "n_per_original": n_per_original, "keep_original": keep_original, "seed": seed,
         "split_ratios": tuple(ratios), "schema": schema.to_json(), "quality": manifest_quality, "splits": {s: n for s, n in sorted(_count(keys.splits).items())},
         "runner_options": {"workers": size, "gpus_per_worker": 1 if gpus else 0, "batch_rows": batch_rows},
         **(manifest_extra or {}),
     })
+    result.crossing = ray.get(tally.total.remote())  # every batch is written: every count is in
+    return result
 
 
 def actor_pool_size(workers: int | None, gpus: float, cpus: int) -> int:
