@@ -195,10 +195,10 @@ def joiner_warning(crossing: int) -> tuple[str, ...]:
     description writes no variant at all and says nothing of why."""
     if not crossing:
         return ()
-    return (f"{crossing:,} variants dropped because their edit crosses the space joining two text columns (such a "
-            "variant cannot be written back column by column, and an augmenter that rewrites the whole text makes "
-            "only those): augment one text column (--text-column on the command line, Text columns on the Data "
-            "page) or use an augmenter that edits words in place",)
+    return (f"{crossing:,} variants dropped because their edit crosses the space joining two text columns, so they "
+            "cannot be written back column by column (a keyword running from one column into the next; every "
+            "variant of an augmenter that rewrites the whole text): augment one text column (--text-column on the "
+            "command line, Text columns on the Data page) or use an augmenter that edits words in place",)
 
 
 def empty_text_warning(ids: Sequence[str]) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from augment_core.augment.params import Param, settings_dict
 from augment_core.augment.quality import QualitySettings
 from augment_core.augment.registry import registered, settings_from_params
 from augment_core.errors import InputError
-from augment_core.job import Augmentation, Policy
+from augment_core.job import Augmentation, Policy, joiner_warning
 from augment_core.review.facts import store_run
 from augment_core.runners.run import PhaseClock, augment_with
 from augment_core.serve.policy import Action
@@ -267,6 +267,7 @@ if st.button("Run augmentation", type="primary", key="augment_run", disabled=not
         st.session_state["augment_last_result"] = {
             "run": run_id, "variants": run_params["variants"], "n_train": n_train,
             "without_variant": out.without_variant, "seconds": run_params["seconds"], "phases": phases,
+            "crossing": out.crossing,
         }
         st.rerun()  # draw the page again with the new run counted (the header, the runs table)
 
@@ -276,6 +277,8 @@ if last:
                f"in {last['seconds']:.1f} s.")
     if last["without_variant"]:
         st.caption(f"{last['without_variant']:,} of the {last['n_train']:,} train originals got no variant.")
+    for warning in joiner_warning(last.get("crossing", 0)):
+        st.warning(markdown_escape(warning))
     st.caption(" · ".join(last["phases"]))
     st.page_link("pages/review.py", label="Next: review them", icon=":material/fact_check:")
 

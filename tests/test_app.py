@@ -8,10 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import drifting_input, sample_rows
+from helpers import drifting_input, in_memory, sample_rows
 from streamlit.testing.v1 import AppTest
 
+from app_support.markup import markdown_escape
 from augment_core.data.dataset import content_hash
+from augment_core.job import joiner_warning
 from augment_core.review.store import Store, candidate_key
 
 pytestmark = pytest.mark.app
@@ -248,6 +250,27 @@ def test_untrusted_text_rendered_escaped(data_dir):
     for b in text_html:
         assert "<img" not in b and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in b
     assert all("$x^2$" not in m.value for m in at.markdown)
+
+
+def test_the_run_summary_says_how_many_variants_the_joiner_dropped(data_dir, tmp_path):
+    """Every row's keyword runs from the title into the description, so every alias swap
+    crosses the joiner: the page's summary says how many variants that dropped (as the CLI
+    counts them) and what to do, instead of a bare "0 variants"."""
+    data = "id,title,description,tags,split\n" + "".join(
+        f'{i},Intro {i} to computer,vision with nets,"[""computer-vision""]",train\n' for i in range(1, 6))
+    (tmp_path / "cv.csv").write_text(data, encoding="utf-8")
+    report = in_memory(str(tmp_path / "cv.csv"), "--text-column", "title", "--text-column", "description",
+                       "--label-column", "tags", "--id-column", "id", "--split-column", "split", "--no-quality",
+                       "--output", str(tmp_path / "o.csv"))
+    assert report.crossing > 0 and report.generated == 0
+    at = _upload(_app(), "cv.csv", data.encode())
+    _ok(at)
+    at.switch_page("pages/augment.py").run()
+    at.checkbox(key="augment_quality").set_value(False)
+    at.button(key="augment_run").click().run()
+    _ok(at)
+    assert at.success and "0 variants" in at.success[0].value
+    assert [w.value for w in at.warning] == [markdown_escape(joiner_warning(report.crossing)[0])]
 
 
 def test_model_unavailable_is_an_error_message(data_dir, small_csv, tmp_path):
