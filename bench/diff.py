@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from augment_core.augment.compiled_diff import diff_changes as compiled_diff_changes
+from augment_core.augment.compiled.diff import diff_changes as compiled_diff_changes
 from augment_core.augment.diff import python_diff_changes, rebuild, tokens
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "projects.csv"

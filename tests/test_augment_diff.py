@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augment_core.augment import compiled_diff, diff
+from augment_core.augment import diff
 from augment_core.augment.changes import Edit, apply_edits, original_spans
+from augment_core.augment.compiled import diff as compiled_diff
 from augment_core.augment.diff import diff_changes, python_diff_changes, rebuild, tokens
 
 # words (ASCII and not), whitespace runs of every kind, punctuation and symbols
@@ -93,9 +94,9 @@ def test_a_moved_word_does_not_become_the_only_anchor() -> None:
 def test_the_compiled_diff_is_built_from_the_current_source_and_is_the_one_used() -> None:
     # pip install -e . compiles it (setup.py); a plug-in's overhead goal rests on it
     assert diff.diff_changes is compiled_diff.diff_changes
-    source = Path(diff.__file__).with_name("compiled_diff.pyx")
+    source = Path(compiled_diff.__file__).with_name("diff.pyx")
     assert Path(compiled_diff.__file__).stat().st_mtime >= source.stat().st_mtime, (
-        "compiled_diff.pyx changed after it was built: run pip install -e . again")
+        "compiled/diff.pyx changed after it was built: run pip install -e . again")
 
 
 @pytest.mark.parametrize(("original", "variant"), [

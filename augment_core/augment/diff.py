@@ -40,7 +40,7 @@ def python_diff_changes(original: str, variant: str) -> tuple[Change, ...]:
     """The changes that turn ``original`` into ``variant``, in variant positions (the shape
     :func:`augment_core.augment.changes.apply_edits` gives), so ``rebuild(original, changes) == variant``.
 
-    The reference: :mod:`augment_core.augment.compiled_diff` is this, step for step, in C
+    The reference: :mod:`augment_core.augment.compiled.diff` is this, step for step, in C
     (8 to 13 times faster), and ``diff_changes`` is that one wherever it was built."""
     if original == variant:
         return ()
@@ -275,6 +275,6 @@ def rebuild(original: str, changes: Sequence[Change]) -> str:
 # (tests/test_augment_diff.py holds it).
 diff_changes: Callable[[str, str], tuple[Change, ...]]
 try:
-    from augment_core.augment.compiled_diff import diff_changes
+    from augment_core.augment.compiled.diff import diff_changes
 except ImportError:  # not built: no C compiler where it was installed
     diff_changes = python_diff_changes

@@ -1,4 +1,4 @@
-"""Types of the compiled diff (compiled_diff.pyx), for mypy."""
+"""Types of the compiled diff (compiled/diff.pyx), for mypy."""
 
 from augment_core.augment.changes import Change
 
